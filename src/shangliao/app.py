@@ -1,0 +1,40 @@
+"""``create_app()``: the HTTP application with its routers, error handlers and lifespan."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from shangliao import __version__
+from shangliao.config import Settings, get_settings
+from shangliao.runtime import Runtime
+from shangliao.web import api, docs, errors
+
+STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime.build(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="Shangliao API",
+        version=__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.include_router(docs.router)
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

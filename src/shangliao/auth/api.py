@@ -1,0 +1,107 @@
+"""Sign in and out, who am I, API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy import select
+
+from shangliao.auth import service
+from shangliao.auth.access import credential_from, public, signed_in, staff
+from shangliao.auth.actor import Actor
+from shangliao.auth.models import Credential, Staff
+from shangliao.auth.schemas import LoginIn, MeOut, StaffOut, TokenCreatedOut, TokenIn, TokenOut
+from shangliao.core import clock
+from shangliao.runtime import Runtime, get_runtime
+from shangliao.shops.models import Shop
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _me(staff_row: Staff, shop: Shop, permissions) -> MeOut:
+    return MeOut(
+        staff=StaffOut.model_validate(staff_row, from_attributes=True),
+        shop={"id": shop.id, "slug": shop.slug, "name": shop.name, "timezone": shop.timezone},
+        permissions=sorted(permissions),
+    )
+
+
+@router.post("/login", response_model=MeOut)
+def login(
+    body: LoginIn,
+    request: Request,
+    response: Response,
+    _=Depends(public()),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Sign in with username and password; sets an HttpOnly session cookie."""
+    with rt.db.write() as session:
+        raw, staff_row = service.do_login(
+            session, body.username, body.password, days=rt.settings.session_days
+        )
+        shop = session.get(Shop, staff_row.shop_id)
+        me = _me(staff_row, shop, service.permissions_for(staff_row.role))
+    response.set_cookie(
+        service.SESSION_COOKIE,
+        raw,
+        max_age=rt.settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return me
+
+
+@router.post("/logout", status_code=204)
+def logout(
+    request: Request,
+    response: Response,
+    _actor: Actor = Depends(signed_in()),
+    rt: Runtime = Depends(get_runtime),
+):
+    """End this session (or revoke the Bearer token used for this call)."""
+    found = credential_from(request)
+    if found:
+        with rt.db.write() as session:
+            service.do_revoke(session, found[0])
+    response.delete_cookie(service.SESSION_COOKIE, path="/")
+
+
+@router.get("/me", response_model=MeOut)
+def me(actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)):
+    with rt.db.read() as session:
+        return _me(session.get(Staff, actor.staff_id), session.get(Shop, actor.shop_id), actor.permissions)
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)):
+    with rt.db.read() as session:
+        rows = session.scalars(
+            select(Credential)
+            .where(Credential.shop_id == actor.shop_id, Credential.kind == "token")
+            .order_by(Credential.id.desc())
+        )
+        return [TokenOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
+def create_token(
+    body: TokenIn, actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)
+):
+    """Create an API token for integrations; the secret is shown only in this response."""
+    with rt.db.write() as session:
+        raw, cred = service.do_create_token(
+            session, actor, name=body.name, scopes=body.scopes, days=body.expires_in_days
+        )
+        out = TokenOut.model_validate(cred, from_attributes=True)
+    return TokenCreatedOut(**out.model_dump(), token=raw)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(
+    token_id: int, actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)
+):
+    with rt.db.write() as session:
+        cred = service.access_token(session, actor, token_id)
+        if cred.revoked_at is None:
+            cred.revoked_at = clock.now()

@@ -1,0 +1,45 @@
+"""Staff accounts and their credentials (session cookies and API tokens, both stored hashed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shangliao.core import clock
+from shangliao.storage.base import Base, IdMixin, ShopScoped
+from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
+
+
+class Staff(IdMixin, ShopScoped, Base):
+    __tablename__ = "staff"
+
+    # Login names are unique across the installation so one login form serves every shop.
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32), default="owner")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Credential(IdMixin, ShopScoped, Base):
+    """A bearer secret: ``kind`` is ``session`` (console cookie) or ``token`` (API integrations).
+
+    Only a SHA-256 of the secret is stored: the secrets are 256-bit random, so a slow hash adds
+    nothing, and a database leak does not hand out working credentials.
+    """
+
+    __tablename__ = "credentials"
+
+    staff_id: Mapped[int] = mapped_column(BigId, ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    # For API tokens: the permissions granted (a subset of the owner's); None = the staff's role.
+    scopes: Mapped[list | None] = mapped_column(JsonDoc, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

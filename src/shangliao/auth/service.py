@@ -1,0 +1,191 @@
+"""Logins, sessions, API tokens and staff accounts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shangliao.auth.actor import Actor
+from shangliao.auth.models import Credential, Staff
+from shangliao.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from shangliao.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, permissions_for
+from shangliao.core import clock
+from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from shangliao.core.i18n import N_
+from shangliao.storage.database import Database
+
+SESSION_COOKIE = "sl_session"
+TOKEN_PREFIX = "slt_"
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
+
+_cred = Credential.__table__
+_staff = Staff.__table__
+
+
+def digest(raw: str) -> bytes:
+    return hashlib.sha256(raw.encode()).digest()
+
+
+def new_secret(prefix: str = "") -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def authenticate(db: Database, raw: str) -> Actor | None:
+    """Resolve a session cookie or API token to its actor, or None if unknown, expired or revoked."""
+    stmt = (
+        select(
+            _cred.c.kind,
+            _cred.c.scopes,
+            _cred.c.expires_at,
+            _staff.c.id,
+            _staff.c.shop_id,
+            _staff.c.role,
+            _staff.c.display_name,
+        )
+        .join(_staff, _staff.c.id == _cred.c.staff_id)
+        .where(_cred.c.token_hash == digest(raw), _cred.c.revoked_at.is_(None), _staff.c.active.is_(True))
+    )
+    with db.reader.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(stmt).first()
+    if row is None:
+        return None
+    kind, scopes, expires_at, staff_id, shop_id, role, name = row
+    if expires_at is not None and expires_at <= clock.now():
+        return None
+    return Actor(
+        shop_id=shop_id,
+        staff_id=staff_id,
+        role=role,
+        permissions=permissions_for(role, scopes),
+        via=kind,
+        display_name=name,
+    )
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            "auth.weak_password", N_("The password needs at least {n} characters."), n=MIN_PASSWORD_LENGTH
+        )
+
+
+def do_create_staff(
+    session: Session,
+    shop_id: int,
+    *,
+    username: str,
+    password: str,
+    display_name: str = "",
+    role: str = "owner",
+) -> Staff:
+    if not USERNAME_RE.match(username):
+        raise Invalid(
+            "auth.bad_username",
+            N_("A username is 3-64 letters, digits or . _ @ - characters."),
+        )
+    if role not in ROLE_PERMISSIONS:
+        raise Invalid("auth.unknown_role", N_("Unknown role {role}."), role=role)
+    check_password_strength(password)
+    if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise Conflict("auth.username_taken", N_("The username {username} is taken."), username=username)
+    staff = Staff(
+        shop_id=shop_id,
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+    )
+    session.add(staff)
+    session.flush()
+    return staff
+
+
+def do_set_password(session: Session, staff: Staff, password: str) -> None:
+    """Change the password and sign the account out everywhere (old sessions are revoked)."""
+    check_password_strength(password)
+    staff.password_hash = hash_password(password)
+    session.execute(
+        update(Credential)
+        .where(Credential.staff_id == staff.id, Credential.kind == "session", Credential.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+def do_login(session: Session, username: str, password: str, *, days: int) -> tuple[str, Staff]:
+    staff = session.scalar(select(Staff).where(Staff.username == username))
+    if (
+        not verify_password(staff.password_hash if staff else None, password)
+        or staff is None
+        or not staff.active
+    ):
+        raise Unauthorized("auth.bad_credentials", N_("Wrong username or password."))
+    raw = new_secret()
+    session.add(
+        Credential(
+            shop_id=staff.shop_id,
+            staff_id=staff.id,
+            kind="session",
+            token_hash=digest(raw),
+            expires_at=clock.now() + timedelta(days=days),
+        )
+    )
+    staff.last_login_at = clock.now()
+    return raw, staff
+
+
+def do_revoke(session: Session, raw: str) -> None:
+    session.execute(
+        update(Credential)
+        .where(Credential.token_hash == digest(raw), Credential.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+
+
+def check_scopes(actor: Actor, scopes: list[str] | None) -> None:
+    if scopes is None:
+        return
+    unknown = sorted(set(scopes) - set(PERMISSIONS))
+    if unknown:
+        raise Invalid("auth.unknown_scope", N_("Unknown permission: {names}."), names=", ".join(unknown))
+    beyond = sorted(set(scopes) - actor.permissions)
+    if beyond:
+        raise Invalid(
+            "auth.scope_beyond_role",
+            N_("A token cannot hold permissions you lack: {names}."),
+            names=", ".join(beyond),
+        )
+
+
+def do_create_token(
+    session: Session, actor: Actor, *, name: str, scopes: list[str] | None, days: int | None
+) -> tuple[str, Credential]:
+    check_scopes(actor, scopes)
+    raw = new_secret(TOKEN_PREFIX)
+    cred = Credential(
+        shop_id=actor.shop_id,
+        staff_id=actor.staff_id,
+        kind="token",
+        token_hash=digest(raw),
+        name=name,
+        scopes=scopes,
+        expires_at=clock.now() + timedelta(days=days) if days else None,
+    )
+    session.add(cred)
+    session.flush()
+    return raw, cred
+
+
+def access_token(session: Session, actor: Actor, token_id: int) -> Credential:
+    cred = session.scalar(
+        select(Credential).where(
+            Credential.id == token_id, Credential.shop_id == actor.shop_id, Credential.kind == "token"
+        )
+    )
+    if cred is None:
+        raise NotFound("token.not_found", N_("No such API token."))
+    return cred

@@ -1,0 +1,72 @@
+"""Products and their sellable variants (each variant is a SKU with its own price and stock)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
+from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
+
+
+class Product(IdMixin, ShopScoped, TimestampMixin, Base):
+    __tablename__ = "products"
+    __table_args__ = (
+        Index("ix_products_shop_active", "shop_id", "active", "id"),
+        Index("uq_products_share_token", "share_token", unique=True),
+    )
+
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    images: Mapped[list] = mapped_column(JsonDoc, default=list)
+    # Option names in display order, e.g. ["颜色", "尺码"]; a product without options has one variant.
+    options: Mapped[list] = mapped_column(JsonDoc, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    presale: Mapped[bool] = mapped_column(Boolean, default=False)
+    low_stock_threshold: Mapped[int] = mapped_column(Integer, default=0)
+    # Random token for the customer-facing share link (/s/<shop>/p/<token>); not guessable from ids.
+    share_token: Mapped[str] = mapped_column(String(32))
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    variants: Mapped[list[Variant]] = relationship(
+        back_populates="product", order_by="Variant.position", cascade="all, delete-orphan"
+    )
+
+
+class Variant(IdMixin, ShopScoped, TimestampMixin, Base):
+    """A SKU. Stock lives here: ``available = on_hand - reserved`` and is never negative (rule 10)."""
+
+    __tablename__ = "variants"
+    __table_args__ = (
+        Index("uq_variants_shop_sku", "shop_id", "sku", unique=True),
+        Index("ix_variants_product", "product_id", "position"),
+        CheckConstraint("on_hand >= 0", name="on_hand_nonnegative"),
+        CheckConstraint("reserved >= 0", name="reserved_nonnegative"),
+        CheckConstraint("backorder >= 0", name="backorder_nonnegative"),
+        CheckConstraint("on_hand >= reserved", name="available_nonnegative"),
+        CheckConstraint("price >= 0", name="price_nonnegative"),
+    )
+
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(String(64))
+    # Option values keyed by option name, e.g. {"颜色": "红色", "尺码": "M"}; {} for a single SKU.
+    spec: Mapped[dict] = mapped_column(JsonDoc, default=dict)
+    price: Mapped[int] = mapped_column(Integer)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    # Presale quantity ordered but not yet covered by stock (no reservation is made for it).
+    backorder: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    product: Mapped[Product] = relationship(back_populates="variants")
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def spec_label(self) -> str:
+        return " / ".join(str(v) for v in self.spec.values())

@@ -1,0 +1,72 @@
+"""Settings from ``SHANGLIAO_*`` environment variables (or a ``shangliao.toml`` in the data folder)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHANGLIAO_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("shangliao-data"), description="Database, key file and uploads.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; empty means SQLite inside the data folder."
+    )
+    redis_url: str | None = Field(default=None, description="Fan-out across processes when set.")
+    secret_key: str | None = Field(
+        default=None, description="Hex or base64 key material; otherwise the data folder's key file."
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    default_timezone: str = "Asia/Shanghai"
+    session_days: int = 30
+    max_upload_bytes: int = 10 * 1024 * 1024
+    db_pool_size: int = 8
+    log_sql: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'shangliao.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the ``postgres://`` / ``postgresql://`` spellings operators paste and use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def ensure_data_dir(settings: Settings) -> None:
+    """Create the data folder, its uploads folder and a 0600 secret key file if missing."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.uploads_dir.mkdir(exist_ok=True)
+    if settings.secret_key is None and not settings.key_file.exists():
+        fd = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32) + "\n")

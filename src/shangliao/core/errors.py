@@ -1,0 +1,65 @@
+"""One error type with a dotted code; the API renders it as ``{"error": {code, message, details}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shangliao.core.i18n import gettext
+
+
+class ShangliaoError(Exception):
+    """A refusal the caller can act on.
+
+    ``message`` is an English msgid with ``{name}`` placeholders filled from ``params``; it is
+    translated when rendered, so the same error reads in Chinese in the console and in English for
+    an integrator who asks for it.
+    """
+
+    status = 400
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int | None = None,
+        details: dict[str, Any] | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(f"{code}: {message.format(**params) if params else message}")
+        self.code = code
+        self.message = message
+        self.params = params
+        self.details = details or {}
+        if status is not None:
+            self.status = status
+
+    def localized(self, locale: str | None = None) -> str:
+        return gettext(self.message, locale, **self.params)
+
+    def as_dict(self, locale: str | None = None) -> dict[str, Any]:
+        return {"code": self.code, "message": self.localized(locale), "details": self.details}
+
+
+class NotFound(ShangliaoError):
+    status = 404
+
+
+class Forbidden(ShangliaoError):
+    status = 403
+
+
+class Unauthorized(ShangliaoError):
+    status = 401
+
+
+class Conflict(ShangliaoError):
+    status = 409
+
+
+class Invalid(ShangliaoError):
+    status = 422
+
+
+def not_found(what: str = "resource") -> NotFound:
+    return NotFound(f"{what}.not_found", "Not found.")

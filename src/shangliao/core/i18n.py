@@ -1,0 +1,60 @@
+"""Translations: English msgids in code, Babel ``.po`` catalogs per locale, zh_CN by default.
+
+Catalogs are read straight from the ``.po`` files at start-up, so there is no compile step to forget
+on a fresh checkout.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+DEFAULT_LOCALE = "zh_CN"
+SUPPORTED_LOCALES = ("zh_CN", "en")
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+
+current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_LOCALE)
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as fh:
+        po = read_po(fh, locale=locale)
+    return {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+
+
+def gettext(message: str, locale: str | None = None, **params: object) -> str:
+    """Translate ``message`` into ``locale`` (or the request's locale) and fill ``{name}`` params."""
+    text = catalog(locale or current_locale.get()).get(message, message)
+    return text.format(**params) if params else text
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it now (translated when shown)."""
+    return message
+
+
+def negotiate(accept_language: str | None) -> str:
+    """Pick a supported locale from an Accept-Language header; Chinese unless English is preferred."""
+    if not accept_language:
+        return DEFAULT_LOCALE
+    ranked: list[tuple[float, str]] = []
+    for part in accept_language.split(","):
+        lang, _, q = part.strip().partition(";q=")
+        try:
+            weight = float(q) if q else 1.0
+        except ValueError:
+            weight = 0.0
+        ranked.append((weight, lang.strip().lower()))
+    for _, lang in sorted(ranked, key=lambda r: -r[0]):
+        if lang.startswith("zh"):
+            return "zh_CN"
+        if lang.startswith("en"):
+            return "en"
+    return DEFAULT_LOCALE

@@ -1,0 +1,76 @@
+"""Append domain events to the durable log inside the writing transaction; publish after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from shangliao.core import clock
+from shangliao.events.models import EventLogEntry
+from shangliao.shops import counters
+from shangliao.storage.database import after_commit
+
+_log = EventLogEntry.__table__
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """``data`` holds ids, statuses and amounts only, never PII (rule 8)."""
+
+    type: str
+    entity_type: str
+    entity_id: int | None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def rows_for(shop_id: int, last_seq: int, events: list[DomainEvent]) -> list[dict[str, Any]]:
+    """Log rows for events whose sequence numbers end at ``last_seq`` (see ``counters.bump``)."""
+    first = last_seq - len(events) + 1
+    now = clock.now()
+    return [
+        {
+            "shop_id": shop_id,
+            "seq": first + i,
+            "type": e.type,
+            "entity_type": e.entity_type,
+            "entity_id": e.entity_id,
+            "data": e.data,
+            "created_at": now,
+        }
+        for i, e in enumerate(events)
+    ]
+
+
+def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write already-numbered rows and announce them once the transaction commits."""
+    if not rows:
+        return
+    session.execute(insert(_log), rows)
+    bus = session.info.get("bus")
+    if bus is not None:
+        after_commit(session, lambda: bus.publish_many(rows))
+
+
+def record(session: Session, shop_id: int, events: list[DomainEvent]) -> list[dict[str, Any]]:
+    """Number ``events`` from the shop's counter and append them to the log (two statements)."""
+    if not events:
+        return []
+    last_seq, _ = counters.bump(session, shop_id, events=len(events))
+    rows = rows_for(shop_id, last_seq, events)
+    insert_rows(session, rows)
+    return rows
+
+
+def since(session: Session, shop_id: int, after_seq: int, limit: int = 500) -> list[EventLogEntry]:
+    """Events after ``after_seq`` in order: what a reconnecting consumer replays."""
+    return list(
+        session.scalars(
+            select(EventLogEntry)
+            .where(EventLogEntry.shop_id == shop_id, EventLogEntry.seq > after_seq)
+            .order_by(EventLogEntry.seq)
+            .limit(limit)
+        )
+    )

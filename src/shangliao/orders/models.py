@@ -1,0 +1,153 @@
+"""Orders, their item snapshots, timeline, internal notes, tags and payments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shangliao.core import clock
+from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
+from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
+
+
+class Order(IdMixin, ShopScoped, TimestampMixin, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("uq_orders_shop_number", "shop_id", "number", unique=True),
+        Index("uq_orders_shop_idempotency", "shop_id", "idempotency_key", unique=True),
+        Index("ix_orders_shop_status_created", "shop_id", "status", "created_at", "id"),
+        Index("ix_orders_shop_created", "shop_id", "created_at", "id"),
+        Index("ix_orders_shop_customer", "shop_id", "customer_id"),
+        Index("ix_orders_shop_phone", "shop_id", "phone_hash"),
+        Index("ix_orders_shop_last4", "shop_id", "phone_last4_hash"),
+        Index("ix_orders_shop_tracking", "shop_id", "tracking_number"),
+        Index("ix_orders_shop_assignee", "shop_id", "assignee_id"),
+        CheckConstraint("total >= 0", name="total_nonnegative"),
+        CheckConstraint("discount >= 0 AND shipping_fee >= 0", name="fees_nonnegative"),
+    )
+
+    number: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"))
+    # Snapshot for lists and search; the customer may be renamed later without rewriting history.
+    customer_name: Mapped[str] = mapped_column(String(64), default="")
+    # Encrypted address snapshot (receiver, phone, region, detail) and keyed hashes of its phone.
+    address_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    phone_last4_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    items_total: Mapped[int] = mapped_column(Integer, default=0)
+    shipping_fee: Mapped[int] = mapped_column(Integer, default=0)
+    discount: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    paid_amount: Mapped[int] = mapped_column(Integer, default=0)
+    refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
+    remark: Mapped[str] = mapped_column(Text, default="")
+    assignee_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="SET NULL"))
+    carrier_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Hash of the creating request: a replay with the same key but another body is refused.
+    idempotency_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    items: Mapped[list[OrderItem]] = relationship(order_by="OrderItem.position", cascade="all, delete-orphan")
+    tag_rows: Mapped[list[OrderTag]] = relationship(order_by="OrderTag.tag", cascade="all, delete-orphan")
+
+    @property
+    def tags(self) -> list[str]:
+        return [t.tag for t in self.tag_rows]
+
+
+class OrderItem(IdMixin, ShopScoped, Base):
+    """What was sold, frozen at order time: later catalog edits never rewrite an order."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        Index("ix_order_items_order", "order_id", "position"),
+        Index("ix_order_items_variant", "shop_id", "variant_id"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_nonnegative"),
+    )
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"))
+    variant_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("variants.id", ondelete="SET NULL"))
+    product_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("products.id", ondelete="SET NULL"))
+    sku: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(120))
+    spec: Mapped[str] = mapped_column(String(120), default="")
+    unit_price: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(Integer)
+    # How much of the quantity is presale (backordered) rather than reserved from stock.
+    backorder: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OrderTag(ShopScoped, Base):
+    __tablename__ = "order_tags"
+    __table_args__ = (Index("ix_order_tags_shop_tag", "shop_id", "tag", "order_id"),)
+
+    order_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class OrderEvent(IdMixin, ShopScoped, Base):
+    """The timeline: append-only, one row per change, with who, when, from, to and what."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_order", "order_id", "id"),)
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor_type: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    data: Mapped[dict] = mapped_column(JsonDoc, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class OrderNote(IdMixin, ShopScoped, Base):
+    """Internal, team-only notes ("急需发货", "需特殊包装"); never shown to customers."""
+
+    __tablename__ = "order_notes"
+    __table_args__ = (Index("ix_order_notes_order", "order_id", "id"),)
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class Payment(IdMixin, ShopScoped, Base):
+    """A recorded payment. Each attempt has its own out_trade_no: order number + suffix (rule 6)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        Index("uq_payments_shop_trade_no", "shop_id", "out_trade_no", unique=True),
+        Index("ix_payments_order", "order_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(64), default="")
+    out_trade_no: Mapped[str] = mapped_column(String(32))
+    recorded_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="SET NULL"))
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    note: Mapped[str] = mapped_column(Text, default="")

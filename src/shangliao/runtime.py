@@ -1,0 +1,40 @@
+"""The process-wide parts a request needs, built once by ``create_app`` or a CLI command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from shangliao.config import Settings, ensure_data_dir
+from shangliao.core.crypto import Keyring
+from shangliao.events.bus import MemoryBus
+from shangliao.storage.database import Database
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    keyring: Keyring
+    bus: MemoryBus
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        ensure_data_dir(settings)
+        bus = MemoryBus()
+        db = Database(
+            settings.resolved_database_url,
+            synchronous=settings.sqlite_synchronous,
+            pool_size=settings.db_pool_size,
+            echo=settings.log_sql,
+            bus=bus,
+        )
+        return cls(settings=settings, db=db, keyring=Keyring.from_settings(settings), bus=bus)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime

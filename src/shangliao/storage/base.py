@@ -1,0 +1,52 @@
+"""Declarative base shared by every domain's ``models.py``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, MetaData
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shangliao.core import clock
+from shangliao.storage.types import BigId, UTCDateTime
+
+# Deterministic constraint names so Alembic migrations match on SQLite and PostgreSQL alike.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class IdMixin:
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+
+class ShopScoped:
+    """Every tenant table carries ``shop_id`` (rule 4); keeps the door open to sharding by shop."""
+
+    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"))
+
+
+def all_models() -> MetaData:
+    """Import every domain's models so ``Base.metadata`` is complete (Alembic, tests)."""
+    from shangliao.auth import models as _auth  # noqa: F401
+    from shangliao.catalog import models as _catalog  # noqa: F401
+    from shangliao.customers import models as _customers  # noqa: F401
+    from shangliao.events import models as _events  # noqa: F401
+    from shangliao.inventory import models as _inventory  # noqa: F401
+    from shangliao.orders import models as _orders  # noqa: F401
+    from shangliao.shops import models as _shops  # noqa: F401
+
+    return Base.metadata

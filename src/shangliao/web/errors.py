@@ -1,0 +1,71 @@
+"""Every failure leaves as ``{"error": {"code", "message", "details"}}`` in the caller's language."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shangliao.core.errors import ShangliaoError
+from shangliao.core.i18n import N_, gettext, negotiate
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    404: ("http.not_found", N_("Not found.")),
+    405: ("http.method_not_allowed", N_("This method is not allowed here.")),
+    413: ("http.too_large", N_("The request is too large.")),
+}
+
+
+def _locale(request: Request) -> str:
+    return negotiate(request.headers.get("accept-language"))
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "details": details or {}}},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _clean_validation_errors(errors: list[dict]) -> list[dict]:
+    """Field path, message and type only: echoing the rejected input back could reflect PII."""
+    return [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")}
+        for e in errors
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ShangliaoError)
+    async def _domain(request: Request, exc: ShangliaoError):
+        return error_response(exc.status, exc.code, exc.localized(_locale(request)), exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        return error_response(
+            422,
+            "request.invalid",
+            gettext(N_("Some fields are missing or invalid."), _locale(request)),
+            {"errors": _clean_validation_errors(list(exc.errors()))},
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code, message = _HTTP_CODES.get(exc.status_code, (f"http.{exc.status_code}", str(exc.detail)))
+        return error_response(exc.status_code, code, gettext(message, _locale(request)), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        # Logged with the trace for the operator; the caller only learns that it failed.
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(
+            500,
+            "server.error",
+            gettext(N_("Something went wrong on our side. Please try again."), _locale(request)),
+        )

@@ -1,0 +1,49 @@
+"""Every database test runs on SQLite and on PostgreSQL (when reachable), in a fresh shop."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from shangliao.app import create_app
+from shangliao.config import Settings
+from shangliao.runtime import Runtime
+from shangliao.storage.base import all_models
+from tests.support.backends import database_url
+from tests.support.shops import ShopFixture, make_shop
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def runtime(request, tmp_path_factory) -> Runtime:
+    folder = tmp_path_factory.mktemp(request.param)
+    with database_url(request.param, folder) as url:
+        settings = Settings(data_dir=folder / "data", database_url=url, secret_key="00" * 32)
+        rt = Runtime.build(settings)
+        all_models().create_all(rt.db.writer)
+        try:
+            yield rt
+        finally:
+            rt.close()
+
+
+@pytest.fixture(scope="session")
+def app(runtime: Runtime):
+    return create_app(runtime=runtime)
+
+
+@pytest.fixture
+def anon(app) -> TestClient:
+    """A client with no credentials."""
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def shop(runtime: Runtime, app) -> ShopFixture:
+    return make_shop(runtime, app)
+
+
+@pytest.fixture
+def other_shop(runtime: Runtime, app) -> ShopFixture:
+    return make_shop(runtime, app)

@@ -1,0 +1,57 @@
+"""Signing in, sessions, tokens."""
+
+from __future__ import annotations
+
+from tests.support.shops import OWNER_PASSWORD
+
+
+def test_login_sets_cookie_and_me_answers(shop, anon):
+    r = anon.post("/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD})
+    assert r.status_code == 200, r.text
+    assert r.json()["shop"]["id"] == shop.id
+    assert "sl_session" in r.cookies
+    me = anon.get("/api/v1/auth/me")
+    assert me.status_code == 200
+    assert me.json()["staff"]["username"] == shop.owner_username
+
+
+def test_wrong_password_is_refused_with_code(shop, anon):
+    r = anon.post("/api/v1/auth/login", json={"username": shop.owner_username, "password": "nope-nope"})
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == "auth.bad_credentials"
+
+
+def test_logout_revokes_the_session(shop, anon):
+    anon.post("/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD})
+    assert anon.post("/api/v1/auth/logout").status_code == 204
+    anon.cookies.clear()
+    assert anon.get("/api/v1/auth/me").status_code == 401
+
+
+def test_cookie_session_refuses_cross_site_writes(shop, anon):
+    anon.post("/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD})
+    r = anon.post("/api/v1/auth/logout", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "auth.cross_origin"
+
+
+def test_api_token_lifecycle(shop):
+    created = shop.api.post("/api/v1/auth/tokens", json={"name": "erp", "scopes": ["orders.read"]})
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    hdr = {"Authorization": f"Bearer {token}"}
+    assert shop.api.get("/api/v1/shop", headers=hdr).status_code == 403  # scope lacks shop.read
+    assert shop.api.delete(f"/api/v1/auth/tokens/{created.json()['id']}").status_code == 204
+    assert shop.api.get("/api/v1/auth/me", headers=hdr).status_code == 401
+
+
+def test_token_cannot_be_given_unknown_scopes(shop):
+    r = shop.api.post("/api/v1/auth/tokens", json={"name": "x", "scopes": ["everything"]})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "auth.unknown_scope"
+
+
+def test_unknown_fields_are_refused(shop, anon):
+    r = anon.post("/api/v1/auth/login", json={"username": "a", "password": "b", "admin": True})
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "request.invalid"
