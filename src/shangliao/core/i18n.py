@@ -1,7 +1,8 @@
 """Translations: English msgids in code, Babel ``.po`` catalogs per locale, zh_CN by default.
 
 Catalogs are read straight from the ``.po`` files at start-up, so there is no compile step to forget
-on a fresh checkout.
+on a fresh checkout. Each domain keeps its own file (``locale/zh_CN/LC_MESSAGES/orders.po`` …); all
+files of a locale are merged.
 """
 
 from __future__ import annotations
@@ -21,12 +22,12 @@ current_locale: ContextVar[str] = ContextVar("current_locale", default=DEFAULT_L
 
 @cache
 def catalog(locale: str) -> dict[str, str]:
-    path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as fh:
-        po = read_po(fh, locale=locale)
-    return {m.id: m.string for m in po if m.id and m.string and not m.fuzzy}
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po")):
+        with path.open("rb") as fh:
+            po = read_po(fh, locale=locale)
+        merged.update({m.id: m.string for m in po if m.id and m.string and not m.fuzzy})
+    return merged
 
 
 def gettext(message: str, locale: str | None = None, **params: object) -> str:

@@ -1,0 +1,7 @@
+"""HTTP routes of the catalog domain (thin: validate, open the unit of work, call the service)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["catalog"])
