@@ -24,6 +24,7 @@ class ShopFixture:
     owner_username: str
     token: str
     api: TestClient
+    timezone: str = "Asia/Shanghai"
 
     @property
     def actor(self) -> Actor:
@@ -34,6 +35,7 @@ class ShopFixture:
             permissions=permissions_for("owner"),
             via="token",
             display_name=self.owner_username,
+            timezone=self.timezone,
         )
 
 
@@ -44,8 +46,8 @@ def make_shop(rt: Runtime, app, *, timezone: str = "Asia/Shanghai") -> ShopFixtu
         owner = auth_service.do_create_staff(
             session, shop.id, username=f"owner_{tag}", password=OWNER_PASSWORD, display_name="店主"
         )
-        actor = Actor(shop.id, owner.id, "owner", permissions_for("owner"), "token")
+        actor = Actor(shop.id, owner.id, "owner", permissions_for("owner"), "token", timezone=timezone)
         raw, _ = auth_service.do_create_token(session, actor, name="tests", scopes=None, days=None)
         ids = (shop.id, shop.slug, owner.id, owner.username)
     client = TestClient(app, headers={"Authorization": f"Bearer {raw}"}, raise_server_exceptions=False)
-    return ShopFixture(ids[0], ids[1], ids[2], ids[3], raw, client)
+    return ShopFixture(ids[0], ids[1], ids[2], ids[3], raw, client, timezone)

@@ -13,6 +13,7 @@ class Actor:
     permissions: frozenset[str]
     via: str  # "session" or "token"
     display_name: str = ""
+    timezone: str = "Asia/Shanghai"  # the shop's, for order numbers and local dates
 
     @property
     def actor_type(self) -> str:

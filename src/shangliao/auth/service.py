@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
@@ -15,6 +15,7 @@ from shangliao.auth.models import Credential, Staff
 from shangliao.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from shangliao.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, permissions_for
 from shangliao.core import clock
+from shangliao.shops.models import Shop
 from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.storage.database import Database
@@ -25,6 +26,7 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 
 _cred = Credential.__table__
 _staff = Staff.__table__
+_shop = Shop.__table__
 
 
 def digest(raw: str) -> bytes:
@@ -35,26 +37,31 @@ def new_secret(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+# The one statement every authenticated request pays: credential, staff and shop together.
+_LOOKUP = (
+    select(
+        _cred.c.kind,
+        _cred.c.scopes,
+        _cred.c.expires_at,
+        _staff.c.id,
+        _staff.c.shop_id,
+        _staff.c.role,
+        _staff.c.display_name,
+        _shop.c.timezone,
+    )
+    .join(_staff, _staff.c.id == _cred.c.staff_id)
+    .join(_shop, _shop.c.id == _staff.c.shop_id)
+    .where(_cred.c.token_hash == bindparam("h"), _cred.c.revoked_at.is_(None), _staff.c.active.is_(True))
+)
+
+
 def authenticate(db: Database, raw: str) -> Actor | None:
     """Resolve a session cookie or API token to its actor, or None if unknown, expired or revoked."""
-    stmt = (
-        select(
-            _cred.c.kind,
-            _cred.c.scopes,
-            _cred.c.expires_at,
-            _staff.c.id,
-            _staff.c.shop_id,
-            _staff.c.role,
-            _staff.c.display_name,
-        )
-        .join(_staff, _staff.c.id == _cred.c.staff_id)
-        .where(_cred.c.token_hash == digest(raw), _cred.c.revoked_at.is_(None), _staff.c.active.is_(True))
-    )
     with db.reader.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(stmt).first()
+        row = conn.execute(_LOOKUP, {"h": digest(raw)}).first()
     if row is None:
         return None
-    kind, scopes, expires_at, staff_id, shop_id, role, name = row
+    kind, scopes, expires_at, staff_id, shop_id, role, name, timezone = row
     if expires_at is not None and expires_at <= clock.now():
         return None
     return Actor(
@@ -64,6 +71,7 @@ def authenticate(db: Database, raw: str) -> Actor | None:
         permissions=permissions_for(role, scopes),
         via=kind,
         display_name=name,
+        timezone=timezone,
     )
 
 

@@ -21,8 +21,9 @@ class ShangliaoError(Exception):
         self,
         code: str,
         message: str,
+        /,
         *,
-        status: int | None = None,
+        http_status: int | None = None,
         details: dict[str, Any] | None = None,
         **params: Any,
     ) -> None:
@@ -31,8 +32,8 @@ class ShangliaoError(Exception):
         self.message = message
         self.params = params
         self.details = details or {}
-        if status is not None:
-            self.status = status
+        if http_status is not None:
+            self.status = http_status
 
     def localized(self, locale: str | None = None) -> str:
         return gettext(self.message, locale, **self.params)

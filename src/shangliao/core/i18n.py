@@ -30,10 +30,19 @@ def catalog(locale: str) -> dict[str, str]:
     return merged
 
 
+class Msg(str):
+    """A parameter value that is itself a msgid (a status name, say): translated along with the text."""
+
+    __slots__ = ()
+
+
 def gettext(message: str, locale: str | None = None, **params: object) -> str:
     """Translate ``message`` into ``locale`` (or the request's locale) and fill ``{name}`` params."""
-    text = catalog(locale or current_locale.get()).get(message, message)
-    return text.format(**params) if params else text
+    table = catalog(locale or current_locale.get())
+    text = table.get(message, message)
+    if not params:
+        return text
+    return text.format(**{k: table.get(v, v) if isinstance(v, Msg) else v for k, v in params.items()})
 
 
 def N_(message: str) -> str:

@@ -8,18 +8,18 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
-from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
+from shangliao.storage.types import BigId, UTCDateTime
 
 
 class Customer(IdMixin, ShopScoped, TimestampMixin, Base):
     __tablename__ = "customers"
     __table_args__ = (
+        Index("ix_customers_shop_id", "shop_id", "id"),
         Index("ix_customers_shop_name", "shop_id", "name"),
         Index("ix_customers_shop_last_order", "shop_id", "last_order_at"),
     )
 
     name: Mapped[str] = mapped_column(String(64))
-    tags: Mapped[list] = mapped_column(JsonDoc, default=list)
     note: Mapped[str] = mapped_column(Text, default="")
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -27,6 +27,10 @@ class Customer(IdMixin, ShopScoped, TimestampMixin, Base):
     # Orders placed (submitted, i.e. not drafts; cancelled ones included) and money actually paid.
     order_count: Mapped[int] = mapped_column(Integer, default=0)
     total_spent: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every edit of name, tags, note or blocked; a PATCH carrying an older one gets 409
+    # (rule 11). Checked under a row lock in the service rather than with the ORM's version_id_col,
+    # so the orders domain's counter updates never fail with a stale-data error.
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
     phones: Mapped[list[CustomerPhone]] = relationship(
         back_populates="customer", order_by="CustomerPhone.id", cascade="all, delete-orphan"
@@ -34,6 +38,25 @@ class Customer(IdMixin, ShopScoped, TimestampMixin, Base):
     addresses: Mapped[list[CustomerAddress]] = relationship(
         back_populates="customer", order_by="CustomerAddress.id", cascade="all, delete-orphan"
     )
+    tag_rows: Mapped[list[CustomerTag]] = relationship(order_by="CustomerTag.tag", cascade="all, delete-orphan")
+
+    @property
+    def tags(self) -> list[str]:
+        # Sorted here, not only by the relationship's ORDER BY: the list is also read right after an
+        # edit, before any reload, and database collations sort Chinese differently.
+        return sorted(t.tag for t in self.tag_rows)
+
+
+class CustomerTag(ShopScoped, Base):
+    """One row per tag (as ``order_tags``): "customers tagged VIP" is an index lookup on both databases."""
+
+    __tablename__ = "customer_tags"
+    __table_args__ = (Index("ix_customer_tags_shop_tag", "shop_id", "tag", "customer_id"),)
+
+    customer_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class CustomerPhone(IdMixin, ShopScoped, Base):

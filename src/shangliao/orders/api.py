@@ -1,7 +1,217 @@
-"""HTTP routes of the orders domain (thin: validate, open the unit of work, call the service)."""
+"""HTTP routes for one order: create, read, lifecycle actions, edits, payments, notes, timeline."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter(tags=["orders"])
+from fastapi import APIRouter, Depends, Header
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shangliao.auth.access import staff
+from shangliao.auth.actor import Actor
+from shangliao.core.errors import Conflict, Invalid
+from shangliao.core.i18n import N_
+from shangliao.customers.pii import decrypt_address
+from shangliao.orders import actions, edits
+from shangliao.orders.create import do_create_order, request_fingerprint
+from shangliao.orders.models import Order, OrderEvent, OrderNote
+from shangliao.orders.schemas import (
+    AddressEdit,
+    AssignIn,
+    ItemsEdit,
+    NoteIn,
+    NoteOut,
+    OrderCreate,
+    OrderEventOut,
+    OrderOut,
+    PaymentIn,
+    PriceEdit,
+    TagsIn,
+    TransitionIn,
+)
+from shangliao.orders.timeline import access_order, unseal
+from shangliao.orders.views import order_dict
+from shangliao.runtime import Runtime, get_runtime
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=128, pattern=r"^[\x21-\x7e]{1,128}$",
+           description="Retry-safe creation: the same key and body return the first order."),
+]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="The order version, e.g. \"3\".")]
+
+
+def _version(body_version: int | None, if_match: str | None) -> int | None:
+    if body_version is not None or if_match is None:
+        return body_version
+    try:
+        return int(if_match.strip().strip('W/').strip('"'))
+    except ValueError as exc:
+        raise Invalid("order.bad_if_match", N_("If-Match must be the order version number.")) from exc
+
+
+def _change(rt: Runtime, actor: Actor, order_id: int, change, *, lock: bool = True) -> dict[str, Any]:
+    """Run ``change(session, order)`` in one unit of work and answer with the order afterwards."""
+    try:
+        with rt.db.write() as session:
+            order = access_order(session, actor.shop_id, order_id, lock=lock)
+            change(session, order)
+            session.flush()
+            return order_dict(order, rt.keyring)
+    except StaleDataError as exc:
+        raise Conflict("order.version_conflict",
+                       N_("Someone else changed this order meanwhile. Reload it and try again.")) from exc
+
+
+@router.post("", response_model=OrderOut, status_code=201)
+def create_order(body: OrderCreate, idempotency_key: IdempotencyKey = None,
+                 actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+    """Create an order by hand (pending, or a draft with ``draft: true``); stock is reserved at once."""
+    try:
+        with rt.db.write() as session:
+            order, items = do_create_order(session, rt.keyring, actor, body, idempotency_key=idempotency_key)
+            content = order_dict(order, rt.keyring, items=items, tags=body.tags)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        return _replay(rt, actor, body, idempotency_key)
+    return JSONResponse(content, status_code=201)
+
+
+def _replay(rt: Runtime, actor: Actor, body: OrderCreate, key: str) -> JSONResponse:
+    with rt.db.read() as session:
+        order = session.scalar(select(Order).where(Order.shop_id == actor.shop_id, Order.idempotency_key == key))
+        if order is None:
+            raise Conflict("order.conflict", N_("The order could not be saved; please try again."))
+        if order.idempotency_hash != request_fingerprint(body):
+            raise Conflict("idempotency.key_reused",
+                           N_("This Idempotency-Key was already used for a different request."))
+        return JSONResponse(order_dict(order, rt.keyring), status_code=200, headers={"Idempotent-Replayed": "true"})
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+def get_order(order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)):
+    with rt.db.read() as session:
+        return JSONResponse(order_dict(access_order(session, actor.shop_id, order_id), rt.keyring))
+
+
+def _transition_route(action: str, permission: str, summary: str):
+    def run(order_id: int, body: TransitionIn | None = None, if_match: IfMatch = None,
+            actor: Actor = Depends(staff(permission)), rt: Runtime = Depends(get_runtime)):
+        body = body or TransitionIn()
+        params = body.model_dump(exclude={"version"}, exclude_none=True)
+        version = _version(body.version, if_match)
+        return JSONResponse(_change(
+            rt, actor, order_id, lambda s, o: actions.do_transition(s, actor, o, action, params, version=version)
+        ))
+
+    router.add_api_route(f"/{{order_id}}/{action}", run, methods=["POST"], response_model=OrderOut,
+                         summary=summary, name=f"order_{action}")
+
+
+_transition_route("submit", "orders.write", "Submit a draft (reserves stock; becomes pending)")
+_transition_route("confirm", "orders.fulfil", "Confirm a pending order")
+_transition_route("prepare", "orders.fulfil", "Start preparing (备货中)")
+_transition_route("ship", "orders.fulfil", "Ship with carrier_code and tracking_number")
+_transition_route("complete", "orders.fulfil", "Mark as completed (received)")
+_transition_route("cancel", "orders.cancel", "Cancel with a reason (releases stock)")
+
+
+@router.post("/{order_id}/archive", response_model=OrderOut)
+def archive_order(order_id: int, actor: Actor = Depends(staff("orders.archive")),
+                  rt: Runtime = Depends(get_runtime)):
+    return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o)))
+
+
+@router.put("/{order_id}/address", response_model=OrderOut)
+def change_address(order_id: int, body: AddressEdit, if_match: IfMatch = None,
+                   actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+    """Change the delivery address; refused once the order has shipped."""
+    version = _version(body.version, if_match)
+    return JSONResponse(_change(rt, actor, order_id, lambda s, o: edits.do_change_address(
+        s, rt.keyring, actor, o, body.address, version=version)))
+
+
+@router.put("/{order_id}/items", response_model=OrderOut)
+def replace_items(order_id: int, body: ItemsEdit, if_match: IfMatch = None,
+                  actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+    """Replace the items of a draft or pending order (stock holds follow)."""
+    version = _version(body.version, if_match)
+    return JSONResponse(_change(rt, actor, order_id, lambda s, o: edits.do_replace_items(
+        s, actor, o, body.items, version=version)))
+
+
+@router.patch("/{order_id}/price", response_model=OrderOut)
+def change_price(order_id: int, body: PriceEdit, if_match: IfMatch = None,
+                 actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+    """改价: item prices, shipping fee or discount, before the order is paid."""
+    version = _version(body.version, if_match)
+    return JSONResponse(_change(rt, actor, order_id, lambda s, o: edits.do_change_price(
+        s, actor, o, item_prices=body.item_prices, shipping_fee=body.shipping_fee, discount=body.discount,
+        reason=body.reason, version=version)))
+
+
+@router.post("/{order_id}/payments", response_model=OrderOut, status_code=201)
+def mark_paid(order_id: int, body: PaymentIn, actor: Actor = Depends(staff("payments.record")),
+              rt: Runtime = Depends(get_runtime)):
+    """Record a payment received outside Shangliao (WeChat, Alipay, bank transfer, cash)."""
+    return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_mark_paid(
+        s, actor, o, method=body.method, amount=body.amount, reference=body.reference, note=body.note,
+        paid_at=body.paid_at)), status_code=201)
+
+
+@router.put("/{order_id}/assignee", response_model=OrderOut)
+def assign(order_id: int, body: AssignIn, if_match: IfMatch = None,
+           actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+    version = _version(body.version, if_match)
+    return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_assign(
+        s, actor, o, body.assignee_id, version=version)))
+
+
+@router.post("/{order_id}/tags", response_model=OrderOut)
+def tag(order_id: int, body: TagsIn, actor: Actor = Depends(staff("orders.write")),
+        rt: Runtime = Depends(get_runtime)):
+    return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_tag(s, actor, o, body.add, body.remove)))
+
+
+@router.post("/{order_id}/notes", response_model=NoteOut, status_code=201)
+def add_note(order_id: int, body: NoteIn, actor: Actor = Depends(staff("orders.write")),
+             rt: Runtime = Depends(get_runtime)):
+    """An internal note: visible to the team only, never to the customer."""
+    with rt.db.write() as session:
+        note = actions.do_add_note(session, actor, access_order(session, actor.shop_id, order_id), body.body)
+        return NoteOut.model_validate(note, from_attributes=True)
+
+
+@router.get("/{order_id}/notes", response_model=list[NoteOut])
+def list_notes(order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)):
+    with rt.db.read() as session:
+        access_order(session, actor.shop_id, order_id)
+        rows = session.scalars(select(OrderNote).where(OrderNote.order_id == order_id).order_by(OrderNote.id))
+        return [NoteOut.model_validate(n, from_attributes=True) for n in rows]
+
+
+@router.get("/{order_id}/timeline", response_model=list[OrderEventOut])
+def timeline(order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)):
+    """Every change, oldest first; encrypted address snapshots are opened for staff."""
+    with rt.db.read() as session:
+        access_order(session, actor.shop_id, order_id)
+        rows = session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
+        return [_event_out(session, e, rt) for e in rows]
+
+
+def _event_out(_session: Session, event: OrderEvent, rt: Runtime) -> OrderEventOut:
+    data = dict(event.data)
+    if event.kind == "address_changed":
+        for key in ("old", "new"):
+            blob = unseal(data.get(key))
+            data[key] = decrypt_address(rt.keyring, blob).model_dump() if blob else None
+    return OrderEventOut(id=event.id, kind=event.kind, actor_type=event.actor_type, actor_id=event.actor_id,
+                         from_status=event.from_status, to_status=event.to_status, data=data,
+                         created_at=event.created_at)

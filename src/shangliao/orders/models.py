@@ -61,6 +61,9 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
+    # The ORM adds "AND version = :old" to every UPDATE and bumps it: a lost update becomes a 409.
+    __mapper_args__ = {"version_id_col": version}
+
     items: Mapped[list[OrderItem]] = relationship(order_by="OrderItem.position", cascade="all, delete-orphan")
     tag_rows: Mapped[list[OrderTag]] = relationship(order_by="OrderTag.tag", cascade="all, delete-orphan")
 

@@ -1,0 +1,366 @@
+"""Catalog use cases: create, read, list and edit products and their variants.
+
+Stock is never written here directly: initial stock goes through ``inventory.stock.apply`` as an
+``adjust`` movement, so the ledger always sums to what the variant holds (rule 10).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from shangliao.auth.actor import Actor
+from shangliao.catalog.models import Product, Variant
+from shangliao.catalog.schemas import ProductIn, ProductOut, ProductPatch, VariantIn, VariantOut, VariantPatch
+from shangliao.core.errors import Conflict, Invalid, NotFound
+from shangliao.core.i18n import N_
+from shangliao.core.pagination import decode_cursor, encode_cursor
+from shangliao.events.log import DomainEvent, record
+from shangliao.inventory import stock
+
+INITIAL_STOCK_REASON = "initial stock"
+
+
+# --- access ---------------------------------------------------------------------------------------
+
+
+def variant_not_found() -> NotFound:
+    return NotFound("variant.not_found", N_("No such product variant."))
+
+
+def access_product(session: Session, shop_id: int, product_id: int) -> Product:
+    """The shop's product with its variants; another shop's product is simply not found (404)."""
+    product = session.scalar(
+        select(Product)
+        .where(Product.shop_id == shop_id, Product.id == product_id)
+        .options(selectinload(Product.variants))
+    )
+    if product is None:
+        raise NotFound("product.not_found", N_("No such product."))
+    return product
+
+
+def access_variant(session: Session, shop_id: int, variant_id: int) -> Variant:
+    variant = session.scalar(
+        select(Variant)
+        .where(Variant.shop_id == shop_id, Variant.id == variant_id)
+        .options(selectinload(Variant.product))
+    )
+    if variant is None:
+        raise variant_not_found()
+    return variant
+
+
+# --- checks ---------------------------------------------------------------------------------------
+
+
+def check_spec(options: list[str], spec: dict[str, str], sku: str) -> None:
+    """A variant names a value for every option of its product, and nothing else."""
+    if set(spec) != set(options) or len(spec) != len(options):
+        raise Invalid(
+            "product.spec_mismatch",
+            N_("The spec of {sku} must name exactly the options {options}."),
+            sku=sku,
+            options=" / ".join(options) or "-",
+            details={"sku": sku, "expected": list(options), "given": list(spec)},
+        )
+
+
+def _spec_key(options: list[str], spec: dict[str, str]) -> tuple[str, ...]:
+    return tuple(spec[o] for o in options)
+
+
+def check_variants(options: list[str], variants: list[VariantIn]) -> None:
+    """Specs match the options, no SKU or option combination appears twice in the request."""
+    if not options and len(variants) != 1:
+        raise Invalid(
+            "product.single_variant",
+            N_("A product without options has exactly one variant."),
+            details={"variants": len(variants)},
+        )
+    seen_skus: set[str] = set()
+    seen_specs: set[tuple[str, ...]] = set()
+    for v in variants:
+        if v.sku in seen_skus:
+            raise Invalid(
+                "product.duplicate_sku",
+                N_("The SKU {sku} appears more than once."),
+                sku=v.sku,
+                details={"sku": v.sku},
+            )
+        seen_skus.add(v.sku)
+        check_spec(options, v.spec, v.sku)
+        key = _spec_key(options, v.spec)
+        if key in seen_specs:
+            raise _duplicate_spec(v.sku, key)
+        seen_specs.add(key)
+
+
+def _duplicate_spec(sku: str, key: tuple[str, ...]) -> Invalid:
+    label = " / ".join(key)
+    return Invalid(
+        "product.duplicate_spec",
+        N_("Another variant already has the spec {spec}."),
+        spec=label,
+        details={"sku": sku, "spec": label},
+    )
+
+
+def _sku_taken(sku: str) -> Conflict:
+    return Conflict(
+        "product.sku_taken", N_("The SKU {sku} is already used in this shop."), sku=sku, details={"sku": sku}
+    )
+
+
+def check_skus_free(session: Session, shop_id: int, skus: Iterable[str]) -> None:
+    wanted = list(skus)
+    taken = session.scalars(
+        select(Variant.sku).where(Variant.shop_id == shop_id, Variant.sku.in_(wanted)).limit(1)
+    ).first()
+    if taken is not None:
+        raise _sku_taken(taken)
+
+
+def _flush_new_skus(session: Session, skus: list[str]) -> None:
+    """Flush; a SKU taken by a concurrent transaction since our check still gets the clear 409."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise _sku_taken(", ".join(skus)) from exc
+
+
+# --- changes --------------------------------------------------------------------------------------
+
+
+def _new_variant(shop_id: int, data: VariantIn, position: int) -> Variant:
+    return Variant(
+        shop_id=shop_id,
+        sku=data.sku,
+        spec=dict(data.spec),
+        price=data.price,
+        on_hand=0,
+        reserved=0,
+        backorder=0,
+        active=data.active,
+        position=position,
+    )
+
+
+def _stock_in(session: Session, actor: Actor, pairs: list[tuple[Variant, int]]) -> list[DomainEvent]:
+    """Put initial stock on freshly flushed variants through the ledger."""
+    moves = [stock.Move(v.id, "adjust", on_hand=qty) for v, qty in pairs if qty]
+    events = stock.apply(session, actor.shop_id, moves, actor_id=actor.staff_id, reason=INITIAL_STOCK_REASON)
+    # apply() changed the rows with a Core UPDATE; tell the loaded objects without a reload.
+    for v, qty in pairs:
+        set_committed_value(v, "on_hand", v.on_hand + qty)
+    return events
+
+
+def do_create_product(session: Session, actor: Actor, data: ProductIn) -> Product:
+    check_variants(data.options, data.variants)
+    skus = [v.sku for v in data.variants]
+    check_skus_free(session, actor.shop_id, skus)
+    product = Product(
+        shop_id=actor.shop_id,
+        name=data.name,
+        description=data.description,
+        images=list(data.images),
+        options=list(data.options),
+        active=data.active,
+        presale=data.presale,
+        low_stock_threshold=data.low_stock_threshold,
+        share_token=secrets.token_urlsafe(16),
+        variants=[_new_variant(actor.shop_id, v, i) for i, v in enumerate(data.variants)],
+    )
+    session.add(product)
+    variants = list(product.variants)
+    _flush_new_skus(session, skus)
+    low = _stock_in(session, actor, [(v, d.on_hand) for v, d in zip(variants, data.variants, strict=True)])
+    record(
+        session,
+        actor.shop_id,
+        [
+            DomainEvent("product.created", "product", product.id, {"variant_ids": [v.id for v in variants]}),
+            *low,
+        ],
+    )
+    return product
+
+
+def _changed_fields(target: object, values: dict) -> list[str]:
+    changed = []
+    for name, value in values.items():
+        if getattr(target, name) != value:
+            setattr(target, name, value)
+            changed.append(name)
+    return changed
+
+
+def do_update_product(session: Session, actor: Actor, product: Product, patch: ProductPatch) -> Product:
+    changed = _changed_fields(product, patch.model_dump(exclude_unset=True))
+    if changed:
+        session.flush()
+        record(
+            session,
+            actor.shop_id,
+            [DomainEvent("product.updated", "product", product.id, {"fields": changed})],
+        )
+    return product
+
+
+def do_add_variant(session: Session, actor: Actor, product: Product, data: VariantIn) -> Variant:
+    if not product.options:
+        raise Invalid("product.single_variant", N_("A product without options has exactly one variant."))
+    check_spec(product.options, data.spec, data.sku)
+    key = _spec_key(product.options, data.spec)
+    if any(_spec_key(product.options, v.spec) == key for v in product.variants):
+        raise _duplicate_spec(data.sku, key)
+    check_skus_free(session, actor.shop_id, [data.sku])
+    position = max((v.position for v in product.variants), default=-1) + 1
+    variant = _new_variant(actor.shop_id, data, position)
+    product.variants.append(variant)
+    _flush_new_skus(session, [data.sku])
+    low = _stock_in(session, actor, [(variant, data.on_hand)])
+    record(
+        session,
+        actor.shop_id,
+        [DomainEvent("variant.created", "variant", variant.id, {"product_id": product.id}), *low],
+    )
+    return variant
+
+
+def do_update_variant(session: Session, actor: Actor, variant: Variant, patch: VariantPatch) -> Variant:
+    values = patch.model_dump(exclude_unset=True)
+    product = variant.product
+    if "spec" in values:
+        check_spec(product.options, values["spec"], variant.sku)
+        key = _spec_key(product.options, values["spec"])
+        siblings = session.scalars(
+            select(Variant).where(
+                Variant.shop_id == actor.shop_id, Variant.product_id == product.id, Variant.id != variant.id
+            )
+        )
+        if any(_spec_key(product.options, v.spec) == key for v in siblings):
+            raise _duplicate_spec(variant.sku, key)
+    changed = _changed_fields(variant, values)
+    if changed:
+        session.flush()
+        record(
+            session,
+            actor.shop_id,
+            [
+                DomainEvent(
+                    "variant.updated", "variant", variant.id, {"product_id": product.id, "fields": changed}
+                )
+            ],
+        )
+    return variant
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductFilter:
+    active: bool | None = None
+    presale: bool | None = None
+    low_stock: bool = False
+    q: str | None = None
+
+
+def is_low(available: int, threshold: int) -> bool:
+    """Threshold 0 means the merchant has not asked for alerts (as in ``stock.low_stock_events``)."""
+    return threshold > 0 and available <= threshold
+
+
+def low_stock_clause(shop_id: int):
+    """Active variants of active products at or below their product's threshold (a SQL predicate)."""
+    return and_(
+        Variant.shop_id == shop_id,
+        Variant.active.is_(True),
+        Product.active.is_(True),
+        Product.low_stock_threshold > 0,
+        Variant.on_hand - Variant.reserved <= Product.low_stock_threshold,
+    )
+
+
+def cursor_id(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    (value,) = decode_cursor(cursor, 1)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid("pagination.bad_cursor", N_("The page cursor is not valid."))
+    return value
+
+
+def list_products(
+    session: Session, shop_id: int, filters: ProductFilter, *, cursor: str | None, limit: int
+) -> tuple[list[Product], str | None]:
+    """Newest first, keyset-paginated on id so every page costs the same."""
+    stmt = select(Product).where(Product.shop_id == shop_id)
+    if filters.active is not None:
+        stmt = stmt.where(Product.active.is_(filters.active))
+    if filters.presale is not None:
+        stmt = stmt.where(Product.presale.is_(filters.presale))
+    if filters.low_stock:
+        stmt = stmt.where(exists().where(Variant.product_id == Product.id, low_stock_clause(shop_id)))
+    if filters.q:
+        sku_hit = exists().where(
+            Variant.shop_id == shop_id,
+            Variant.product_id == Product.id,
+            Variant.sku.icontains(filters.q, autoescape=True),
+        )
+        stmt = stmt.where(or_(Product.name.icontains(filters.q, autoescape=True), sku_hit))
+    after = cursor_id(cursor)
+    if after is not None:
+        stmt = stmt.where(Product.id < after)
+    rows = list(
+        session.scalars(
+            stmt.order_by(Product.id.desc()).limit(limit + 1).options(selectinload(Product.variants))
+        )
+    )
+    next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def variant_out(variant: Variant, threshold: int) -> VariantOut:
+    return VariantOut(
+        id=variant.id,
+        product_id=variant.product_id,
+        sku=variant.sku,
+        spec=variant.spec,
+        spec_label=variant.spec_label,
+        price=variant.price,
+        on_hand=variant.on_hand,
+        reserved=variant.reserved,
+        available=variant.available,
+        backorder=variant.backorder,
+        active=variant.active,
+        low_stock=is_low(variant.available, threshold),
+    )
+
+
+def product_out(product: Product) -> ProductOut:
+    prices = [v.price for v in product.variants if v.active]
+    return ProductOut(
+        id=product.id,
+        name=product.name,
+        description=product.description,
+        images=product.images,
+        options=product.options,
+        presale=product.presale,
+        low_stock_threshold=product.low_stock_threshold,
+        active=product.active,
+        share_token=product.share_token,
+        price_min=min(prices, default=None),
+        price_max=max(prices, default=None),
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+        variants=[variant_out(v, product.low_stock_threshold) for v in product.variants],
+    )

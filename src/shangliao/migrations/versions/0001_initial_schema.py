@@ -1,0 +1,596 @@
+"""initial schema
+
+Revision ID: 0001
+Revises: (none)
+Create Date: 2026-11-26 05:52:12.721280
+
+The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
+column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+import shangliao.storage.types
+
+# revision identifiers, used by Alembic.
+revision: str = "0001"
+down_revision: str | Sequence[str] | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "shops",
+        sa.Column("slug", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("settings", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shops")),
+        sa.UniqueConstraint("slug", name=op.f("uq_shops_slug")),
+    )
+    op.create_table(
+        "customers",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("blocked", sa.Boolean(), nullable=False),
+        sa.Column("first_order_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_order_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("order_count", sa.Integer(), nullable=False),
+        sa.Column("total_spent", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_customers_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
+    )
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.create_index("ix_customers_shop_id", ["shop_id", "id"], unique=False)
+        batch_op.create_index("ix_customers_shop_last_order", ["shop_id", "last_order_at"], unique=False)
+        batch_op.create_index("ix_customers_shop_name", ["shop_id", "name"], unique=False)
+
+    op.create_table(
+        "event_log",
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("type", sa.String(length=64), nullable=False),
+        sa.Column("entity_type", sa.String(length=32), nullable=False),
+        sa.Column("entity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_event_log_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_event_log")),
+    )
+    with op.batch_alter_table("event_log", schema=None) as batch_op:
+        batch_op.create_index("uq_event_log_shop_seq", ["shop_id", "seq"], unique=True)
+
+    op.create_table(
+        "products",
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("images", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("options", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("presale", sa.Boolean(), nullable=False),
+        sa.Column("low_stock_threshold", sa.Integer(), nullable=False),
+        sa.Column("share_token", sa.String(length=32), nullable=False),
+        sa.Column("archived_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_products_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
+    )
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.create_index("ix_products_shop_active", ["shop_id", "active", "id"], unique=False)
+        batch_op.create_index("uq_products_share_token", ["share_token"], unique=True)
+
+    op.create_table(
+        "shop_counters",
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_seq", sa.BigInteger(), nullable=False),
+        sa.Column("order_day", sa.String(length=6), nullable=False),
+        sa.Column("order_seq", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_shop_counters_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("shop_id", name=op.f("pk_shop_counters")),
+    )
+    op.create_table(
+        "staff",
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=64), nullable=False),
+        sa.Column("password_hash", sa.String(length=255), nullable=False),
+        sa.Column("role", sa.String(length=32), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_staff_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_staff")),
+        sa.UniqueConstraint("username", name=op.f("uq_staff_username")),
+    )
+    op.create_table(
+        "credentials",
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("scopes", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_credentials_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_credentials_staff_id_staff"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credentials")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_credentials_token_hash")),
+    )
+    with op.batch_alter_table("credentials", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_credentials_staff_id"), ["staff_id"], unique=False)
+
+    op.create_table(
+        "customer_addresses",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("data_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("label", sa.String(length=32), nullable=False),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_addresses_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_customer_addresses_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_addresses")),
+    )
+    with op.batch_alter_table("customer_addresses", schema=None) as batch_op:
+        batch_op.create_index("ix_customer_addresses_customer", ["customer_id"], unique=False)
+
+    op.create_table(
+        "customer_phones",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("phone_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("last4_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("is_primary", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_phones_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_customer_phones_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_phones")),
+    )
+    with op.batch_alter_table("customer_phones", schema=None) as batch_op:
+        batch_op.create_index("ix_customer_phones_customer", ["customer_id"], unique=False)
+        batch_op.create_index("ix_customer_phones_shop_last4", ["shop_id", "last4_hash"], unique=False)
+        batch_op.create_index("uq_customer_phones_shop_hash", ["shop_id", "phone_hash"], unique=True)
+
+    op.create_table(
+        "customer_tags",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("tag", sa.String(length=32), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_tags_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_customer_tags_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("customer_id", "tag", name=op.f("pk_customer_tags")),
+    )
+    with op.batch_alter_table("customer_tags", schema=None) as batch_op:
+        batch_op.create_index("ix_customer_tags_shop_tag", ["shop_id", "tag", "customer_id"], unique=False)
+
+    op.create_table(
+        "orders",
+        sa.Column("number", sa.String(length=32), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("customer_name", sa.String(length=64), nullable=False),
+        sa.Column("address_enc", sa.LargeBinary(), nullable=True),
+        sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("phone_last4_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("items_total", sa.Integer(), nullable=False),
+        sa.Column("shipping_fee", sa.Integer(), nullable=False),
+        sa.Column("discount", sa.Integer(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("paid_amount", sa.Integer(), nullable=False),
+        sa.Column("refunded_amount", sa.Integer(), nullable=False),
+        sa.Column("remark", sa.Text(), nullable=False),
+        sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("carrier_code", sa.String(length=16), nullable=True),
+        sa.Column("tracking_number", sa.String(length=40), nullable=True),
+        sa.Column("cancel_reason", sa.String(length=200), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
+        sa.Column("idempotency_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("submitted_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("confirmed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("shipped_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("completed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paid_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("archived_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("discount >= 0 AND shipping_fee >= 0", name=op.f("ck_orders_fees_nonnegative")),
+        sa.CheckConstraint("total >= 0", name=op.f("ck_orders_total_nonnegative")),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["staff.id"], name=op.f("fk_orders_assignee_id_staff"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_orders_customer_id_customers"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_orders_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
+    )
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.create_index("ix_orders_shop_assignee", ["shop_id", "assignee_id"], unique=False)
+        batch_op.create_index("ix_orders_shop_created", ["shop_id", "created_at", "id"], unique=False)
+        batch_op.create_index("ix_orders_shop_customer", ["shop_id", "customer_id"], unique=False)
+        batch_op.create_index("ix_orders_shop_last4", ["shop_id", "phone_last4_hash"], unique=False)
+        batch_op.create_index("ix_orders_shop_phone", ["shop_id", "phone_hash"], unique=False)
+        batch_op.create_index(
+            "ix_orders_shop_status_created", ["shop_id", "status", "created_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_orders_shop_tracking", ["shop_id", "tracking_number"], unique=False)
+        batch_op.create_index("uq_orders_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
+        batch_op.create_index("uq_orders_shop_number", ["shop_id", "number"], unique=True)
+
+    op.create_table(
+        "variants",
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("spec", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("price", sa.Integer(), nullable=False),
+        sa.Column("on_hand", sa.Integer(), nullable=False),
+        sa.Column("reserved", sa.Integer(), nullable=False),
+        sa.Column("backorder", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("backorder >= 0", name=op.f("ck_variants_backorder_nonnegative")),
+        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_variants_on_hand_nonnegative")),
+        sa.CheckConstraint("on_hand >= reserved", name=op.f("ck_variants_available_nonnegative")),
+        sa.CheckConstraint("price >= 0", name=op.f("ck_variants_price_nonnegative")),
+        sa.CheckConstraint("reserved >= 0", name=op.f("ck_variants_reserved_nonnegative")),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_variants_product_id_products"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_variants_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_variants")),
+    )
+    with op.batch_alter_table("variants", schema=None) as batch_op:
+        batch_op.create_index("ix_variants_product", ["product_id", "position"], unique=False)
+        batch_op.create_index("uq_variants_shop_sku", ["shop_id", "sku"], unique=True)
+
+    op.create_table(
+        "order_events",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("actor_type", sa.String(length=16), nullable=False),
+        sa.Column("actor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("from_status", sa.String(length=16), nullable=True),
+        sa.Column("to_status", sa.String(length=16), nullable=True),
+        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_order_events_order_id_orders"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_order_events_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_events")),
+    )
+    with op.batch_alter_table("order_events", schema=None) as batch_op:
+        batch_op.create_index("ix_order_events_order", ["order_id", "id"], unique=False)
+
+    op.create_table(
+        "order_items",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("spec", sa.String(length=120), nullable=False),
+        sa.Column("unit_price", sa.Integer(), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("backorder", sa.Integer(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_order_items_quantity_positive")),
+        sa.CheckConstraint("unit_price >= 0", name=op.f("ck_order_items_unit_price_nonnegative")),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_order_items_order_id_orders"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_order_items_product_id_products"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_order_items_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["variants.id"],
+            name=op.f("fk_order_items_variant_id_variants"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_items")),
+    )
+    with op.batch_alter_table("order_items", schema=None) as batch_op:
+        batch_op.create_index("ix_order_items_order", ["order_id", "position"], unique=False)
+        batch_op.create_index("ix_order_items_variant", ["shop_id", "variant_id"], unique=False)
+
+    op.create_table(
+        "order_notes",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("author_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["staff.id"], name=op.f("fk_order_notes_author_id_staff"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_order_notes_order_id_orders"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_order_notes_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_order_notes")),
+    )
+    with op.batch_alter_table("order_notes", schema=None) as batch_op:
+        batch_op.create_index("ix_order_notes_order", ["order_id", "id"], unique=False)
+
+    op.create_table(
+        "order_tags",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("tag", sa.String(length=32), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_order_tags_order_id_orders"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_order_tags_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("order_id", "tag", name=op.f("pk_order_tags")),
+    )
+    with op.batch_alter_table("order_tags", schema=None) as batch_op:
+        batch_op.create_index("ix_order_tags_shop_tag", ["shop_id", "tag", "order_id"], unique=False)
+
+    op.create_table(
+        "payments",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("out_trade_no", sa.String(length=32), nullable=False),
+        sa.Column("recorded_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("paid_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_payments_amount_positive")),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_payments_order_id_orders"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"], ["staff.id"], name=op.f("fk_payments_recorded_by_staff"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_payments_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+    )
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index("ix_payments_order", ["order_id"], unique=False)
+        batch_op.create_index("uq_payments_shop_trade_no", ["shop_id", "out_trade_no"], unique=True)
+
+    op.create_table(
+        "stock_movements",
+        sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("on_hand_delta", sa.Integer(), nullable=False),
+        sa.Column("reserved_delta", sa.Integer(), nullable=False),
+        sa.Column("backorder_delta", sa.Integer(), nullable=False),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("actor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["actor_id"], ["staff.id"], name=op.f("fk_stock_movements_actor_id_staff"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_stock_movements_order_id_orders"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_stock_movements_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["variants.id"],
+            name=op.f("fk_stock_movements_variant_id_variants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stock_movements")),
+    )
+    with op.batch_alter_table("stock_movements", schema=None) as batch_op:
+        batch_op.create_index("ix_stock_movements_order", ["order_id"], unique=False)
+        batch_op.create_index("ix_stock_movements_variant", ["variant_id", "id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("stock_movements", schema=None) as batch_op:
+        batch_op.drop_index("ix_stock_movements_variant")
+        batch_op.drop_index("ix_stock_movements_order")
+
+    op.drop_table("stock_movements")
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index("uq_payments_shop_trade_no")
+        batch_op.drop_index("ix_payments_order")
+
+    op.drop_table("payments")
+    with op.batch_alter_table("order_tags", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_tags_shop_tag")
+
+    op.drop_table("order_tags")
+    with op.batch_alter_table("order_notes", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_notes_order")
+
+    op.drop_table("order_notes")
+    with op.batch_alter_table("order_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_items_variant")
+        batch_op.drop_index("ix_order_items_order")
+
+    op.drop_table("order_items")
+    with op.batch_alter_table("order_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_order_events_order")
+
+    op.drop_table("order_events")
+    with op.batch_alter_table("variants", schema=None) as batch_op:
+        batch_op.drop_index("uq_variants_shop_sku")
+        batch_op.drop_index("ix_variants_product")
+
+    op.drop_table("variants")
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_index("uq_orders_shop_number")
+        batch_op.drop_index("uq_orders_shop_idempotency")
+        batch_op.drop_index("ix_orders_shop_tracking")
+        batch_op.drop_index("ix_orders_shop_status_created")
+        batch_op.drop_index("ix_orders_shop_phone")
+        batch_op.drop_index("ix_orders_shop_last4")
+        batch_op.drop_index("ix_orders_shop_customer")
+        batch_op.drop_index("ix_orders_shop_created")
+        batch_op.drop_index("ix_orders_shop_assignee")
+
+    op.drop_table("orders")
+    with op.batch_alter_table("customer_tags", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_tags_shop_tag")
+
+    op.drop_table("customer_tags")
+    with op.batch_alter_table("customer_phones", schema=None) as batch_op:
+        batch_op.drop_index("uq_customer_phones_shop_hash")
+        batch_op.drop_index("ix_customer_phones_shop_last4")
+        batch_op.drop_index("ix_customer_phones_customer")
+
+    op.drop_table("customer_phones")
+    with op.batch_alter_table("customer_addresses", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_addresses_customer")
+
+    op.drop_table("customer_addresses")
+    with op.batch_alter_table("credentials", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_credentials_staff_id"))
+
+    op.drop_table("credentials")
+    op.drop_table("staff")
+    op.drop_table("shop_counters")
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.drop_index("uq_products_share_token")
+        batch_op.drop_index("ix_products_shop_active")
+
+    op.drop_table("products")
+    with op.batch_alter_table("event_log", schema=None) as batch_op:
+        batch_op.drop_index("uq_event_log_shop_seq")
+
+    op.drop_table("event_log")
+    with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("ix_customers_shop_name")
+        batch_op.drop_index("ix_customers_shop_last_order")
+        batch_op.drop_index("ix_customers_shop_id")
+
+    op.drop_table("customers")
+    op.drop_table("shops")

@@ -1,0 +1,187 @@
+"""Moving an order through its lifecycle, and the small changes beside it (notes, assignee, tags,
+archive, payments). Each ``do_*`` changes state and records it (rule 3)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shangliao.auth.actor import Actor
+from shangliao.auth.models import Staff
+from shangliao.core import clock
+from shangliao.core.errors import Conflict, Forbidden, Invalid, NotFound
+from shangliao.core.i18n import N_
+from shangliao.customers.models import Customer
+from shangliao.events import log
+from shangliao.inventory import stock
+from shangliao.orders.create import hold_move
+from shangliao.orders.models import Order, OrderItem, OrderNote, OrderTag
+from shangliao.orders.payments import do_record_payment
+from shangliao.orders.state import FINAL, HOLDS_STOCK, Status, transition_for
+from shangliao.orders.timeline import check_not_archived, check_version, record_change
+
+_STAMP = {
+    Status.PENDING: "submitted_at",
+    Status.CONFIRMED: "confirmed_at",
+    Status.SHIPPED: "shipped_at",
+    Status.COMPLETED: "completed_at",
+    Status.CANCELLED: "cancelled_at",
+}
+
+
+def require_permission(actor: Actor, permission: str) -> None:
+    if permission not in actor.permissions:
+        raise Forbidden(
+            "auth.forbidden", N_("You do not have the permission to do this ({permission})."),
+            permission=permission,
+        )
+
+
+def held_moves(items: list[OrderItem], kind: str) -> list[stock.Move]:
+    """What undoing (``release``) or fulfilling (``deduct``) each line's hold moves in stock."""
+    moves = []
+    for item in items:
+        if item.variant_id is None:
+            continue
+        reserved = item.quantity - item.backorder
+        if kind == "release":
+            moves.append(stock.Move(item.variant_id, "release", reserved=-reserved, backorder=-item.backorder))
+        else:  # deduct: the goods leave the warehouse, from the reservation or the presale backlog
+            moves.append(stock.Move(item.variant_id, "deduct", on_hand=-item.quantity, reserved=-reserved,
+                                    backorder=-item.backorder))
+    return moves
+
+
+def _count_on_customer(session: Session, order: Order, now: datetime) -> None:
+    if order.customer_id is None:
+        return
+    customer = session.get(Customer, order.customer_id)
+    if customer is None:
+        return
+    if customer.blocked:
+        raise Conflict("customer.blocked", N_("This customer is blocked and cannot place orders."))
+    customer.order_count += 1
+    customer.last_order_at = now
+    customer.first_order_at = customer.first_order_at or now
+
+
+def _stock_effects(session: Session, actor: Actor, order: Order, target: Status) -> None:
+    moves: list[stock.Move] = []
+    if target == Status.PENDING:  # submitting a draft: hold stock now
+        for item in order.items:
+            if item.variant_id is not None:
+                moves.append(hold_move(item.variant_id, item.quantity, presale=item.backorder > 0))
+    elif target == Status.SHIPPED:
+        moves = held_moves(order.items, "deduct")
+    elif target == Status.CANCELLED and Status(order.status) in HOLDS_STOCK:
+        moves = held_moves(order.items, "release")
+    if not moves:
+        return
+    low = stock.apply(session, order.shop_id, moves, order_id=order.id, actor_id=actor.staff_id,
+                      reason=f"order {order.number} {target.value}")
+    log.record(session, order.shop_id, low)
+
+
+def do_transition(
+    session: Session, actor: Actor, order: Order, action: str, params: dict[str, Any], *, version: int | None = None
+) -> Order:
+    """Apply lifecycle ``action`` with its guard, stock effect, timestamps and records."""
+    check_version(order, version)
+    check_not_archived(order)
+    current = Status(order.status)
+    t = transition_for(action, current, params)
+    require_permission(actor, t.permission)
+    now = clock.now()
+    if t.target == Status.PENDING:
+        if order.address_enc is None:
+            raise Invalid("order.address_required", N_("An order needs a delivery address."))
+        if not order.items:
+            raise Invalid("order.no_items", N_("An order needs at least one item."))
+        _count_on_customer(session, order, now)
+    _stock_effects(session, actor, order, t.target)
+    data: dict[str, Any] = {}
+    if t.target == Status.SHIPPED:
+        order.carrier_code = params["carrier_code"]
+        order.tracking_number = params["tracking_number"]
+        data = {"carrier_code": order.carrier_code, "tracking_number": order.tracking_number}
+    elif t.target == Status.CANCELLED:
+        order.cancel_reason = params["reason"]
+        data = {"reason": order.cancel_reason}
+    order.status = t.target.value
+    stamp = _STAMP.get(t.target)
+    if stamp:
+        setattr(order, stamp, now)
+    record_change(session, order, actor, "status", from_status=current.value, to_status=t.target.value,
+                  data=data, event_type=f"order.{t.target.value}", event_data=data)
+    return order
+
+
+def do_archive(session: Session, actor: Actor | None, order: Order) -> Order:
+    check_not_archived(order)
+    if Status(order.status) not in FINAL:
+        raise Conflict(
+            "order.not_archivable", N_("Only completed or cancelled orders can be archived.")
+        )
+    order.archived_at = clock.now()
+    record_change(session, order, actor, "archived")
+    return order
+
+
+def do_add_note(session: Session, actor: Actor, order: Order, body: str) -> OrderNote:
+    note = OrderNote(shop_id=order.shop_id, order_id=order.id, author_id=actor.staff_id, body=body,
+                     created_at=clock.now())
+    session.add(note)
+    session.flush()
+    record_change(session, order, actor, "note", data={"note_id": note.id}, event_type="order.note_added",
+                  event_data={"note_id": note.id})
+    return note
+
+
+def do_assign(session: Session, actor: Actor, order: Order, assignee_id: int | None,
+              *, version: int | None = None) -> Order:
+    check_version(order, version)
+    if assignee_id is not None:
+        found = session.scalar(select(Staff.id).where(Staff.id == assignee_id, Staff.shop_id == order.shop_id,
+                                                      Staff.active.is_(True)))
+        if found is None:
+            raise NotFound("staff.not_found", N_("No such staff member."))
+    if order.assignee_id == assignee_id:
+        return order
+    previous, order.assignee_id = order.assignee_id, assignee_id
+    record_change(session, order, actor, "assigned", data={"from": previous, "to": assignee_id},
+                  event_data={"assignee_id": assignee_id})
+    return order
+
+
+def do_tag(session: Session, actor: Actor, order: Order, add: list[str], remove: list[str]) -> Order:
+    current = {row.tag: row for row in order.tag_rows}
+    added = [t for t in add if t not in current]
+    removed = [t for t in remove if t in current and t not in add]
+    if len(current) + len(added) - len(removed) > 20:
+        raise Invalid("order.too_many_tags", N_("An order can have at most {n} tags."), n=20)
+    if not added and not removed:
+        return order
+    for tag in added:
+        order.tag_rows.append(OrderTag(shop_id=order.shop_id, order_id=order.id, tag=tag))
+    for tag in removed:
+        order.tag_rows.remove(current[tag])
+    record_change(session, order, actor, "tagged", data={"added": added, "removed": removed},
+                  event_data={"added": added, "removed": removed})
+    return order
+
+
+def do_mark_paid(session: Session, actor: Actor, order: Order, **payment: Any) -> Order:
+    check_not_archived(order)
+    before = order.paid_amount
+    p = do_record_payment(session, order, actor_id=actor.staff_id, **payment)
+    session.flush()
+    record_change(
+        session, order, actor, "paid",
+        data={"payment_id": p.id, "method": p.method, "amount": p.amount, "reference": p.reference,
+              "out_trade_no": p.out_trade_no, "paid_before": before, "paid_after": order.paid_amount},
+        event_data={"payment_id": p.id, "amount": p.amount, "paid_amount": order.paid_amount},
+    )
+    return order

@@ -1,0 +1,93 @@
+"""HTTP routes over many orders: the list, its search, and batch actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from shangliao.auth.access import staff
+from shangliao.auth.actor import Actor
+from shangliao.core.errors import Invalid
+from shangliao.core.i18n import N_, negotiate
+from shangliao.orders.batch import BatchIn, run_batch
+from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
+from shangliao.orders.schemas import OrderOut
+from shangliao.orders.views import order_dict
+from shangliao.runtime import Runtime, get_runtime
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+class OrderPage(BaseModel):
+    items: list[OrderOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last.")
+
+
+class BatchError(BaseModel):
+    code: str
+    message: str
+    status: int
+    details: dict
+
+
+class BatchResult(BaseModel):
+    id: int
+    ok: bool
+    status: str | None = Field(None, description="The order's status afterwards (when ok).")
+    version: int | None = None
+    archived: bool | None = None
+    error: BatchError | None = None
+
+
+class BatchOut(BaseModel):
+    action: str
+    succeeded: int
+    failed: int
+    results: list[BatchResult]
+
+
+def _page(rt: Runtime, actor: Actor, query: OrderQuery) -> dict[str, Any]:
+    with rt.db.read() as session:
+        page = list_orders(session, rt.keyring, actor.shop_id, actor.timezone, query)
+        return {"items": [order_dict(o, rt.keyring) for o in page.orders], "next_cursor": page.next_cursor}
+
+
+@router.get("", response_model=OrderPage)
+def list_orders_route(
+    query: Annotated[OrderQuery, Query()],
+    actor: Actor = Depends(staff("orders.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """The shop's orders, newest first unless `sort` says otherwise; drafts and archived orders
+    only when asked for. To search by a whole phone number use `POST /orders/search`: a phone
+    number must not appear in a URL, where proxies and access logs keep it."""
+    if is_full_phone(rt.keyring, query.q):
+        raise Invalid(
+            "order.phone_in_url",
+            N_("Search by phone number with POST /api/v1/orders/search: a phone number must not be put in a URL."),
+        )
+    return JSONResponse(_page(rt, actor, query))
+
+
+@router.post("/search", response_model=OrderPage)
+def search_orders(
+    body: OrderQuery, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
+):
+    """The order list with its filters in the request body, for searches by phone number."""
+    return JSONResponse(_page(rt, actor, body))
+
+
+@router.post("/batch", response_model=BatchOut)
+def batch(
+    body: BatchIn, request: Request, actor: Actor = Depends(staff("orders.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """One action for many orders. Each order succeeds or fails on its own, in its own
+    transaction; the answer lists every order, in the request's order, with its new status or its
+    error. Each order's action needs its own permission (`orders.fulfil`, `orders.cancel`,
+    `orders.archive`, `orders.write`)."""
+    locale = negotiate(request.headers.get("accept-language"))
+    return JSONResponse(run_batch(rt.db, actor, body, locale))

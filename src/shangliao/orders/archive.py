@@ -1,0 +1,75 @@
+"""Archiving finished orders in bulk (`shangliao orders archive --older-than 30d`).
+
+Orders completed or cancelled before the cutoff get ``archived_at``, each through
+``actions.do_archive`` so it has its timeline row and its event like a manual archive (actor:
+the system). Work goes in chunks, one unit of work each: a big shop's first run neither holds one
+huge transaction (nor SQLite's single writer) for minutes, nor loses the chunks already done if it
+is interrupted; running it again simply carries on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+
+from shangliao.orders.actions import do_archive
+from shangliao.orders.models import Order
+from shangliao.orders.state import Status
+from shangliao.storage.database import Database
+
+CHUNK = 500
+
+
+def archivable(shop_id: int | None, cutoff: datetime):
+    """Completed or cancelled, not yet archived, and finished before ``cutoff`` (a SQL predicate)."""
+    clause = and_(
+        Order.archived_at.is_(None),
+        or_(
+            and_(Order.status == Status.COMPLETED.value, Order.completed_at < cutoff),
+            and_(Order.status == Status.CANCELLED.value, Order.cancelled_at < cutoff),
+        ),
+    )
+    return clause if shop_id is None else and_(Order.shop_id == shop_id, clause)
+
+
+def archive_older_than(
+    db: Database,
+    shop_id: int | None,
+    cutoff: datetime,
+    *,
+    chunk: int = CHUNK,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Archive the final orders of ``shop_id`` (every shop when ``None``) finished before ``cutoff``.
+
+    Returns how many were archived. ``progress`` is called with the running total after each chunk
+    (the CLI's progress bar).
+    """
+    if cutoff.tzinfo is None:
+        raise ValueError("cutoff must be timezone-aware")
+    done = 0
+    last_id = 0
+    while True:
+        with db.write() as session:
+            # Walking by id keeps each chunk's query cheap and guarantees the loop ends.
+            orders = list(
+                session.scalars(
+                    select(Order)
+                    .where(archivable(shop_id, cutoff), Order.id > last_id)
+                    .order_by(Order.id)
+                    .limit(chunk)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for order in orders:
+                do_archive(session, None, order)
+        if not orders:
+            return done
+        done += len(orders)
+        last_id = orders[-1].id
+        if progress is not None:
+            progress(done)
+        if len(orders) < chunk:
+            return done

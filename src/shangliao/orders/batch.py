@@ -1,0 +1,156 @@
+"""One action over many orders (confirm 30 orders, tag a day's shipments, archive last month).
+
+Each order runs in its own unit of work (rule 1): one order refusing — already shipped, someone
+else's, a stale state — never undoes or blocks the others, and the answer lists every order with
+its outcome. The request itself is checked first: a bad action or missing parameter refuses the
+whole batch before any order changes (rule 14).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shangliao.auth.actor import Actor
+from shangliao.core.errors import Conflict, ShangliaoError
+from shangliao.core.i18n import N_, gettext
+from shangliao.core.schemas import StrictModel
+from shangliao.orders import actions
+from shangliao.orders.models import Order
+from shangliao.orders.schemas import _clean_tags
+from shangliao.orders.state import TRANSITIONS
+from shangliao.orders.timeline import access_order
+from shangliao.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 200
+
+BatchAction = Literal["confirm", "prepare", "ship", "complete", "cancel", "archive", "assign", "tag"]
+
+# Which parameters each action takes; anything else in ``params`` is a mistake worth refusing.
+ACTION_PARAMS: dict[str, frozenset[str]] = {
+    "confirm": frozenset(),
+    "prepare": frozenset(),
+    "complete": frozenset(),
+    "archive": frozenset(),
+    "ship": frozenset({"carrier_code", "tracking_number"}),
+    "cancel": frozenset({"reason"}),
+    "assign": frozenset({"assignee_id"}),
+    "tag": frozenset({"add", "remove"}),
+}
+
+ACTION_PERMISSIONS: dict[str, str] = {
+    **{name: t.permission for name, t in TRANSITIONS.items()},
+    "archive": "orders.archive",
+    "assign": "orders.write",
+    "tag": "orders.write",
+}
+
+
+class BatchParams(StrictModel):
+    reason: str | None = Field(None, max_length=200, description="cancel: why (required).")
+    carrier_code: str | None = Field(None, max_length=16, description="ship: the courier's code.")
+    tracking_number: str | None = Field(None, max_length=40, description="ship: the tracking number.")
+    assignee_id: int | None = Field(
+        None, ge=1, le=2**63 - 1, description="assign: a staff member of the shop; null to unassign."
+    )
+    add: list[str] = Field(default_factory=list, max_length=10, description="tag: tags to add.")
+    remove: list[str] = Field(default_factory=list, max_length=10, description="tag: tags to remove.")
+
+    _tags = field_validator("add", "remove")(classmethod(lambda cls, v: _clean_tags(v)))
+
+
+class BatchIn(StrictModel):
+    order_ids: list[int] = Field(
+        min_length=1, max_length=MAX_BATCH, description=f"Up to {MAX_BATCH} order ids; repeats count once."
+    )
+    action: BatchAction
+    params: BatchParams = Field(default_factory=BatchParams)
+
+    @field_validator("order_ids")
+    @classmethod
+    def _distinct_ids(cls, ids: list[int]) -> list[int]:
+        if any(i < 1 or i > 2**63 - 1 for i in ids):
+            raise ValueError("order ids are positive integers")
+        return list(dict.fromkeys(ids))
+
+    @model_validator(mode="after")
+    def _params_fit_action(self) -> BatchIn:
+        given = self.params.model_fields_set
+        extra = given - ACTION_PARAMS[self.action]
+        if extra:
+            raise ValueError(f"{self.action} does not take: {', '.join(sorted(extra))}")
+        if self.action == "assign" and "assignee_id" not in given:
+            raise ValueError("assign needs assignee_id (null to unassign)")
+        if self.action == "tag" and not (self.params.add or self.params.remove):
+            raise ValueError("tag needs tags to add or remove")
+        return self
+
+    def transition_params(self) -> dict[str, Any]:
+        return self.params.model_dump(include=set(ACTION_PARAMS[self.action]), exclude_none=True)
+
+
+def check_batch(body: BatchIn) -> None:
+    """Refuse the whole batch when its parameters could never work (cancel without a reason, a
+    tracking number that does not fit the courier), with the same codes as the single-order routes."""
+    transition = TRANSITIONS.get(body.action)
+    if transition is not None:
+        transition.guard(body.transition_params())
+
+
+def _apply(session: Session, actor: Actor, order: Order, body: BatchIn) -> None:
+    # 404 (not the caller's order) was decided by access_order; 403 comes before any state check.
+    actions.require_permission(actor, ACTION_PERMISSIONS[body.action])
+    if body.action in TRANSITIONS:
+        actions.do_transition(session, actor, order, body.action, body.transition_params())
+    elif body.action == "archive":
+        actions.do_archive(session, actor, order)
+    elif body.action == "assign":
+        actions.do_assign(session, actor, order, body.params.assignee_id)
+    else:
+        actions.do_tag(session, actor, order, body.params.add, body.params.remove)
+
+
+def _error(exc: ShangliaoError, locale: str) -> dict[str, Any]:
+    return {"code": exc.code, "message": exc.localized(locale), "status": exc.status, "details": exc.details}
+
+
+def run_one(db: Database, actor: Actor, order_id: int, body: BatchIn, locale: str) -> dict[str, Any]:
+    """Apply the batch's action to one order in its own unit of work and describe the outcome."""
+    try:
+        with db.write() as session:
+            order = access_order(session, actor.shop_id, order_id, lock=True)
+            _apply(session, actor, order, body)
+            session.flush()
+            outcome = {
+                "id": order_id, "ok": True, "status": order.status, "version": order.version,
+                "archived": order.archived_at is not None,
+            }
+    except ShangliaoError as exc:
+        return {"id": order_id, "ok": False, "error": _error(exc, locale)}
+    except StaleDataError:
+        conflict = Conflict(
+            "order.version_conflict", N_("Someone else changed this order meanwhile. Reload it and try again.")
+        )
+        return {"id": order_id, "ok": False, "error": _error(conflict, locale)}
+    except Exception:
+        # One order's unexpected failure must not hide what happened to the others (already
+        # committed): it is logged for the operator and reported for this order only.
+        log.exception("batch %s failed on order %s", body.action, order_id)
+        message = gettext(N_("Something went wrong on our side. Please try again."), locale)
+        return {"id": order_id, "ok": False,
+                "error": {"code": "server.error", "message": message, "status": 500, "details": {}}}
+    return outcome
+
+
+def run_batch(db: Database, actor: Actor, body: BatchIn, locale: str) -> dict[str, Any]:
+    """Every order of ``body`` in turn; the answer keeps the order of the request."""
+    check_batch(body)
+    results = [run_one(db, actor, order_id, body, locale) for order_id in body.order_ids]
+    succeeded = sum(1 for r in results if r["ok"])
+    return {"action": body.action, "succeeded": succeeded, "failed": len(results) - succeeded, "results": results}

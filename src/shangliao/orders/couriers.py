@@ -1,0 +1,59 @@
+"""Couriers merchants ship with, their common codes and a public tracking page."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from shangliao.core.errors import Invalid
+from shangliao.core.i18n import N_
+
+
+@dataclass(frozen=True)
+class Courier:
+    code: str
+    name_zh: str
+    name_en: str
+    kuaidi100: str  # the company code on kuaidi100.com, a public tracking page for every carrier
+
+    def tracking_url(self, tracking_number: str) -> str:
+        return f"https://www.kuaidi100.com/chaxun?com={self.kuaidi100}&nu={quote(tracking_number)}"
+
+
+COURIERS: dict[str, Courier] = {
+    c.code: c
+    for c in (
+        Courier("SF", "顺丰速运", "SF Express", "shunfeng"),
+        Courier("ZTO", "中通快递", "ZTO Express", "zhongtong"),
+        Courier("YTO", "圆通速递", "YTO Express", "yuantong"),
+        Courier("YD", "韵达快递", "Yunda Express", "yunda"),
+        Courier("STO", "申通快递", "STO Express", "shentong"),
+        Courier("JTSD", "极兔速递", "J&T Express", "jtexpress"),
+        Courier("JD", "京东物流", "JD Logistics", "jd"),
+        Courier("EMS", "EMS", "EMS", "ems"),
+        Courier("YZPY", "中国邮政", "China Post", "youzhengguonei"),
+        Courier("DBL", "德邦快递", "Deppon Express", "debangkuaidi"),
+    )
+}
+
+# Waybill numbers are letters and digits (SF starts with "SF", J&T with "JT"); no spaces or symbols.
+TRACKING_RE = re.compile(r"^[A-Za-z0-9]{6,32}$")
+
+
+def check_tracking(carrier_code: str, tracking_number: str) -> None:
+    if carrier_code not in COURIERS:
+        raise Invalid(
+            "order.unknown_carrier", N_("Unknown courier {code}."), code=carrier_code,
+            details={"known": sorted(COURIERS)},
+        )
+    if not TRACKING_RE.match(tracking_number):
+        raise Invalid(
+            "order.bad_tracking_number",
+            N_("A tracking number is 6-32 letters or digits."),
+        )
+
+
+def tracking_url(carrier_code: str | None, tracking_number: str | None) -> str | None:
+    courier = COURIERS.get(carrier_code or "")
+    return courier.tracking_url(tracking_number) if courier and tracking_number else None

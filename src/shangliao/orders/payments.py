@@ -1,0 +1,75 @@
+"""Payments recorded by hand (mark paid); the payment status is derived from stored amounts (rule 6)."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from shangliao.core import clock
+from shangliao.core.errors import Conflict
+from shangliao.core.i18n import N_
+from shangliao.customers.models import Customer
+from shangliao.orders.models import Order, Payment
+from shangliao.orders.numbers import payment_trade_no
+from shangliao.orders.state import Status
+
+PAYMENT_STATUSES = ("unpaid", "partially_paid", "paid", "partially_refunded", "refunded")
+
+
+def payment_status(total: int, paid: int, refunded: int) -> str:
+    if refunded > 0:
+        return "refunded" if refunded >= paid else "partially_refunded"
+    if paid <= 0:
+        return "unpaid"
+    return "partially_paid" if paid < total else "paid"
+
+
+def payment_status_sql():
+    """The same derivation as a SQL expression, so lists can filter on it."""
+    return case(
+        (Order.refunded_amount >= Order.paid_amount, case((Order.refunded_amount > 0, "refunded"), else_="unpaid")),
+        (Order.refunded_amount > 0, "partially_refunded"),
+        (Order.paid_amount < Order.total, "partially_paid"),
+        else_="paid",
+    )
+
+
+def do_record_payment(
+    session: Session, order: Order, *, method: str, amount: int, reference: str, note: str, paid_at, actor_id: int
+) -> Payment:
+    """Record money received. Overpaying is refused: the merchant must correct the amount first."""
+    if order.status in (Status.DRAFT, Status.CANCELLED):
+        raise Conflict(
+            "payment.order_not_payable", N_("A draft or cancelled order cannot take a payment.")
+        )
+    outstanding = order.total - order.paid_amount
+    if amount > outstanding:
+        raise Conflict(
+            "payment.exceeds_outstanding",
+            N_("The amount is more than what is still owed ({outstanding} fen)."),
+            outstanding=outstanding,
+            details={"outstanding": outstanding},
+        )
+    attempts = session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id)) or 0
+    now = clock.now()
+    payment = Payment(
+        shop_id=order.shop_id,
+        order_id=order.id,
+        method=method,
+        amount=amount,
+        reference=reference,
+        note=note,
+        out_trade_no=payment_trade_no(order.number, attempts + 1),
+        recorded_by=actor_id,
+        paid_at=paid_at or now,
+        created_at=now,
+    )
+    session.add(payment)
+    order.paid_amount += amount
+    if order.paid_amount >= order.total and order.paid_at is None:
+        order.paid_at = payment.paid_at
+    if order.customer_id is not None:
+        customer = session.get(Customer, order.customer_id)
+        if customer is not None:
+            customer.total_spent += amount
+    return payment

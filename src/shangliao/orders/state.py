@@ -1,0 +1,128 @@
+"""The order lifecycle (rule 7): one table of allowed transitions, each with its guard.
+
+草稿 draft → 待确认 pending → 已确认 confirmed → 备货中 preparing → 已发货 shipped → 已完成 completed,
+and 已取消 cancelled (with a reason) from any state before shipping. Small shops often pack right
+after confirming, so confirmed → shipped is allowed too. Archiving is not a state: a completed or
+cancelled order gets ``archived_at`` and keeps its final status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from shangliao.core.errors import Invalid, ShangliaoError
+from shangliao.core.i18n import N_, Msg
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    PREPARING = "preparing"
+    SHIPPED = "shipped"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.DRAFT: N_("Draft"),
+    Status.PENDING: N_("Pending"),
+    Status.CONFIRMED: N_("Confirmed"),
+    Status.PREPARING: N_("Preparing"),
+    Status.SHIPPED: N_("Shipped"),
+    Status.COMPLETED: N_("Completed"),
+    Status.CANCELLED: N_("Cancelled"),
+}
+
+ACTION_LABELS: dict[str, str] = {
+    "submit": N_("submitted"),
+    "confirm": N_("confirmed"),
+    "prepare": N_("moved to preparing"),
+    "ship": N_("shipped"),
+    "complete": N_("completed"),
+    "cancel": N_("cancelled"),
+}
+
+# States whose stock is held for the order (reserved or backordered) until shipping or cancelling.
+HOLDS_STOCK = frozenset({Status.PENDING, Status.CONFIRMED, Status.PREPARING})
+BEFORE_SHIPPING = frozenset({Status.DRAFT, *HOLDS_STOCK})
+FINAL = frozenset({Status.COMPLETED, Status.CANCELLED})
+
+CANCEL_REASONS = (
+    N_("Customer changed their mind"),
+    N_("Out of stock"),
+    N_("Customer did not pay"),
+    N_("Duplicate order"),
+    N_("Address cannot be delivered to"),
+    N_("Other"),
+)
+
+
+def _need(params: dict[str, Any], *names: str) -> None:
+    missing = [n for n in names if not params.get(n)]
+    if missing:
+        raise Invalid(
+            "order.missing_fields", N_("This step needs: {fields}."), fields=", ".join(missing),
+            details={"fields": missing},
+        )
+
+
+def _guard_ship(params: dict[str, Any]) -> None:
+    from shangliao.orders.couriers import check_tracking
+
+    _need(params, "carrier_code", "tracking_number")
+    check_tracking(params["carrier_code"], params["tracking_number"])
+
+
+def _guard_cancel(params: dict[str, Any]) -> None:
+    _need(params, "reason")
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: str
+    sources: frozenset[Status]
+    target: Status
+    permission: str
+    guard: Callable[[dict[str, Any]], None] = field(default=lambda params: None)
+
+
+TRANSITIONS: dict[str, Transition] = {
+    t.action: t
+    for t in (
+        Transition("submit", frozenset({Status.DRAFT}), Status.PENDING, "orders.write"),
+        Transition("confirm", frozenset({Status.PENDING}), Status.CONFIRMED, "orders.fulfil"),
+        Transition("prepare", frozenset({Status.CONFIRMED}), Status.PREPARING, "orders.fulfil"),
+        Transition(
+            "ship", frozenset({Status.CONFIRMED, Status.PREPARING}), Status.SHIPPED, "orders.fulfil", _guard_ship
+        ),
+        Transition("complete", frozenset({Status.SHIPPED}), Status.COMPLETED, "orders.fulfil"),
+        Transition("cancel", BEFORE_SHIPPING, Status.CANCELLED, "orders.cancel", _guard_cancel),
+    )
+}
+
+
+def transition_for(action: str, current: Status, params: dict[str, Any]) -> Transition:
+    """The transition ``action`` from ``current``, guards checked; a clear refusal otherwise."""
+    t = TRANSITIONS.get(action)
+    if t is None:
+        raise Invalid("order.unknown_action", N_("Unknown order action {action}."), action=action)
+    if current not in t.sources:
+        raise ShangliaoError(
+            "order.invalid_transition",
+            N_("An order that is {current} cannot be {action}."),
+            http_status=409,
+            details={"from": current.value, "action": action, "allowed_from": sorted(s.value for s in t.sources)},
+            current=Msg(STATUS_LABELS[current]),
+            action=Msg(ACTION_LABELS[action]),
+        )
+    t.guard(params)
+    return t
+
+
+def allowed_actions(current: Status) -> list[str]:
+    """What the console may offer for an order in ``current`` (the buttons it shows)."""
+    return [a for a, t in TRANSITIONS.items() if current in t.sources]

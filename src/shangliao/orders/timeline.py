@@ -1,0 +1,98 @@
+"""Loading orders for a change, and writing what changed: the timeline row and the domain event."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shangliao.auth.actor import Actor
+from shangliao.core import clock
+from shangliao.core.errors import Conflict, NotFound
+from shangliao.core.i18n import N_
+from shangliao.events import log
+from shangliao.events.log import DomainEvent
+from shangliao.orders.models import Order, OrderEvent
+
+
+def access_order(session: Session, shop_id: int, order_id: int, *, lock: bool = False) -> Order:
+    """The shop's order (404 for anyone else's, rule 3); ``lock`` holds the row until commit."""
+    stmt = select(Order).where(Order.id == order_id, Order.shop_id == shop_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    order = session.scalar(stmt)
+    if order is None:
+        raise NotFound("order.not_found", N_("No such order."))
+    return order
+
+
+def check_version(order: Order, expected: int | None) -> None:
+    if expected is not None and order.version != expected:
+        raise Conflict(
+            "order.version_conflict",
+            N_("Someone else changed this order meanwhile. Reload it and try again."),
+            details={"current_version": order.version, "your_version": expected},
+        )
+
+
+def check_not_archived(order: Order) -> None:
+    if order.archived_at is not None:
+        raise Conflict("order.archived", N_("This order is archived and can no longer change."))
+
+
+def sealed(blob: bytes | None) -> str | None:
+    """An encrypted snapshot as text for a JSON timeline row (it stays encrypted, rule 12)."""
+    return base64.b64encode(blob).decode() if blob else None
+
+
+def unseal(text: str | None) -> bytes | None:
+    return base64.b64decode(text) if text else None
+
+
+def record_change(
+    session: Session,
+    order: Order,
+    actor: Actor | None,
+    kind: str,
+    *,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    data: dict[str, Any] | None = None,
+    event_type: str | None = None,
+    event_data: dict[str, Any] | None = None,
+) -> None:
+    """Append the timeline row and the domain event for a change of ``order`` (same transaction).
+
+    ``data`` is for the timeline (staff see it; encrypted where it holds PII); ``event_data`` goes
+    to the event log and must hold no PII.
+    """
+    now = clock.now()
+    order.updated_at = now
+    session.add(
+        OrderEvent(
+            shop_id=order.shop_id,
+            order_id=order.id,
+            kind=kind,
+            actor_type=actor.actor_type if actor else "system",
+            actor_id=actor.staff_id if actor else None,
+            from_status=from_status,
+            to_status=to_status,
+            data=data or {},
+            created_at=now,
+        )
+    )
+    session.flush()
+    log.record(
+        session,
+        order.shop_id,
+        [
+            DomainEvent(
+                event_type or f"order.{kind}",
+                "order",
+                order.id,
+                {"number": order.number, "status": order.status, "version": order.version, **(event_data or {})},
+            )
+        ],
+    )

@@ -1,0 +1,87 @@
+"""Rule 5 and rule 4, checked on every route of the app, so no route is open by accident.
+
+- every route declares exactly one access rule;
+- a staff route refuses an anonymous caller (401);
+- a member of another shop asking for this shop's rows by id gets 404, never the row.
+New routes with new path parameters or request bodies must be added to the tables below.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shangliao.web.routes import iter_routes
+from tests.support.catalog import make_product
+from tests.support.customers import make_customer
+from tests.support.orders import ADDRESS, make_order
+
+SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
+
+# A valid body per route, so the request reaches the access check instead of stopping at validation.
+SAMPLE_BODIES: dict[tuple[str, str], dict] = {
+    ("POST", "/api/v1/orders/{order_id}/ship"): SHIP,
+    ("POST", "/api/v1/orders/{order_id}/cancel"): {"reason": "Duplicate order"},
+    ("PUT", "/api/v1/orders/{order_id}/address"): {"address": ADDRESS},
+    ("PUT", "/api/v1/orders/{order_id}/items"): {"items": [{"variant_id": 1, "quantity": 1}]},
+    ("PATCH", "/api/v1/orders/{order_id}/price"): {"discount": 1},
+    ("POST", "/api/v1/orders/{order_id}/payments"): {"method": "cash", "amount": 1},
+    ("PUT", "/api/v1/orders/{order_id}/assignee"): {"assignee_id": None},
+    ("POST", "/api/v1/orders/{order_id}/tags"): {"add": ["x"]},
+    ("POST", "/api/v1/orders/{order_id}/notes"): {"body": "x"},
+    ("PATCH", "/api/v1/products/{product_id}"): {"name": "x"},
+    ("POST", "/api/v1/variants/{variant_id}/stock-adjustments"): {"delta": 1, "reason": "x"},
+    ("PATCH", "/api/v1/customers/{customer_id}"): {"name": "x"},
+    ("POST", "/api/v1/customers/{customer_id}/phones"): {"phone": "13900001111"},
+    ("POST", "/api/v1/customers/{customer_id}/addresses"): {"address": ADDRESS},
+}
+
+
+@pytest.fixture
+def victim(runtime, shop):
+    """A shop with one of everything, and the ids an attacker would try."""
+    product = make_product(runtime, shop, options=["颜色"])
+    customer_id, address_id = make_customer(runtime, shop)
+    order = make_order(shop, [(product.variant_id, 1)])
+    token = shop.api.post("/api/v1/auth/tokens", json={"name": "victim"}).json()
+    return {
+        "order_id": order["id"], "product_id": product.product_id, "variant_id": product.variant_id,
+        "customer_id": customer_id, "address_id": address_id, "token_id": token["id"],
+    }
+
+
+def _routes(app):
+    return [r for r in iter_routes(app) if r.methods != {"HEAD"}]
+
+
+def test_every_route_declares_exactly_one_access_rule(app):
+    undeclared = [(r.path, sorted(r.methods), r.rules) for r in _routes(app) if len(r.rules) != 1]
+    assert undeclared == []
+
+
+def test_staff_routes_refuse_anonymous_callers(app, anon):
+    for route in _routes(app):
+        if route.rules[0].kind != "staff":
+            continue
+        for method in route.methods:
+            path = re.sub(r"\{[^}]+\}", "1", route.path)
+            r = anon.request(method, path, json=SAMPLE_BODIES.get((method, route.path)))
+            assert r.status_code == 401, (method, route.path, r.status_code, r.text)
+            assert r.json()["error"]["code"] == "auth.required"
+
+
+def test_other_shops_get_404_for_every_id_route(app, victim, other_shop):
+    checked = 0
+    for route in _routes(app):
+        params = re.findall(r"\{([^}]+)\}", route.path)
+        if route.rules[0].kind != "staff" or not params:
+            continue
+        missing = [p for p in params if p not in victim]
+        assert not missing, f"add a sample id for {missing} ({route.path}) to the victim fixture"
+        path = route.path.format(**victim)
+        for method in route.methods:
+            r = other_shop.api.request(method, path, json=SAMPLE_BODIES.get((method, route.path)))
+            assert r.status_code == 404, (method, route.path, r.status_code, r.text)
+            checked += 1
+    assert checked >= 10
