@@ -49,4 +49,4 @@ migration-reset: $(VENV)/.installed-test
 	$(PY) -c "from shangliao.storage.migrate import regenerate_initial; print(regenerate_initial())"
 	$(BIN)/ruff check --fix --quiet src/shangliao/migrations/versions
 	$(BIN)/ruff format --quiet src/shangliao/migrations/versions
-	$(PY) -m pytest -q -p no:randomly tests/test_migrations.py
+	$(PY) -m pytest -q tests/test_migrations.py

@@ -58,7 +58,9 @@ def product_count(rt, shop_id: int) -> int:
 def ledger(rt, variant_id: int) -> list[SimpleNamespace]:
     moves = StockMovement.__table__
     with rt.db.read() as s:
-        rows = s.execute(select(moves).where(moves.c.variant_id == variant_id).order_by(moves.c.id)).mappings()
+        rows = s.execute(
+            select(moves).where(moves.c.variant_id == variant_id).order_by(moves.c.id)
+        ).mappings()
         return [SimpleNamespace(**row) for row in rows]
 
 

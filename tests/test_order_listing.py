@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
@@ -121,3 +121,165 @@ def test_filter_by_amount_range(runtime, shop, product):
     assert ids(shop.api.get(LIST, params={"amount_max": 1000})) == [orders[1000]["id"]]
     refused = shop.api.get(LIST, params={"amount_min": 3000, "amount_max": 1000})
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "request.invalid"
+
+
+def test_filter_by_channel_assignee_tag_and_customer(runtime, shop, product):
+    customer_id = make_customer(runtime, shop, "老顾客", "13900001111")
+    chat = make_order(shop, [(product.variant_id, 1)], channel="chat", assignee_id=shop.owner_id, tags=["加急"])
+    manual = make_order(shop, [(product.variant_id, 1)], customer_id=customer_id)
+
+    assert ids(shop.api.get(LIST, params={"channel": "chat"})) == [chat["id"]]
+    assert ids(shop.api.get(LIST, params={"channel": "manual"})) == [manual["id"]]
+    assert ids(shop.api.get(LIST, params={"assignee_id": shop.owner_id})) == [chat["id"]]
+    assert ids(shop.api.get(LIST, params={"unassigned": "true"})) == [manual["id"]]
+    assert ids(shop.api.get(LIST, params={"tag": "加急"})) == [chat["id"]]
+    assert ids(shop.api.get(LIST, params={"tag": "送礼"})) == []
+    assert ids(shop.api.get(LIST, params={"customer_id": customer_id})) == [manual["id"]]
+    both = shop.api.get(LIST, params={"assignee_id": shop.owner_id, "unassigned": "true"})
+    assert both.status_code == 422
+
+
+def test_filter_by_payment_status(runtime, shop, product):
+    paid = priced_order(shop, product.variant_id, 1000)
+    partly = priced_order(shop, product.variant_id, 1000)
+    unpaid = priced_order(shop, product.variant_id, 1000)
+    for order, amount in ((paid, 1000), (partly, 400)):
+        r = shop.api.post(f"{LIST}/{order['id']}/payments", json={"method": "wechat", "amount": amount})
+        assert r.status_code == 201, r.text
+
+    assert ids(shop.api.get(LIST, params={"payment_status": "paid"})) == [paid["id"]]
+    assert ids(shop.api.get(LIST, params={"payment_status": "partially_paid"})) == [partly["id"]]
+    assert ids(shop.api.get(LIST, params={"payment_status": "unpaid"})) == [unpaid["id"]]
+    assert ids(shop.api.get(LIST, params={"payment_status": "refunded"})) == []
+
+
+def test_unknown_query_parameters_are_refused(runtime, shop, product):
+    make_order(shop, [(product.variant_id, 1)])
+
+    r = shop.api.get(LIST, params={"stauts": "pending"})
+
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "request.invalid"
+
+
+def test_search_by_whole_phone_matches_order_and_customer_phones(runtime, shop, product):
+    # given an order shipped to 138…5678, and a customer whose own phone is 150…0000
+    by_address = make_order(shop, [(product.variant_id, 1)], address=address(phone="13812345678"))
+    customer_id = make_customer(runtime, shop, "王芳", "15012340000")
+    by_customer = make_order(shop, [(product.variant_id, 1)], customer_id=customer_id,
+                             address=address(phone="18600001111"))
+    make_order(shop, [(product.variant_id, 1)], address=address(phone="13700009999"))
+
+    # when searching by each whole number (in the body, never in a URL)
+    assert ids(shop.api.post(SEARCH, json={"q": "138 1234 5678"})) == [by_address["id"]]
+    assert ids(shop.api.post(SEARCH, json={"q": "+86 150-1234-0000"})) == [by_customer["id"]]
+    assert ids(shop.api.post(SEARCH, json={"q": "18600001111"})) == [by_customer["id"]]
+    # then a whole phone number in the query string is refused, so it never lands in a log
+    refused = shop.api.get(LIST, params={"q": "13812345678"})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "order.phone_in_url"
+
+
+def test_search_by_last_four_digits_or_order_number_ending(runtime, shop, product):
+    phone_hit = make_order(shop, [(product.variant_id, 1)], address=address(phone="13812344321"))
+    other = make_order(shop, [(product.variant_id, 1)], address=address(phone="13812340000"))
+    ending = other["number"][-4:]
+
+    assert ids(shop.api.get(LIST, params={"q": "4321"})) == [phone_hit["id"]]
+    assert other["id"] in ids(shop.api.get(LIST, params={"q": ending}))
+
+
+def test_search_by_order_number_tracking_number_and_name(runtime, shop, product):
+    wang = make_order(shop, [(product.variant_id, 1)], address=address(receiver="王小明"))
+    li = make_order(shop, [(product.variant_id, 1)], address=address(receiver="李四"))
+    li = act(shop, act(shop, li, "confirm"), "ship", carrier_code="ZTO", tracking_number="ZT7788990011")
+
+    assert ids(shop.api.get(LIST, params={"q": wang["number"]})) == [wang["id"]]
+    assert set(ids(shop.api.get(LIST, params={"q": wang["number"][:6]}))) == {wang["id"], li["id"]}
+    assert ids(shop.api.get(LIST, params={"q": "ZT7788990011"})) == [li["id"]]
+    assert ids(shop.api.get(LIST, params={"q": "ZT77889900"})) == []  # tracking numbers match whole
+    assert ids(shop.api.get(LIST, params={"q": "小明"})) == [wang["id"]]
+    assert ids(shop.api.get(LIST, params={"q": "%"})) == []  # LIKE wildcards are plain text
+
+
+@pytest.mark.parametrize("sort", ["created_at", "-created_at", "total", "-total", "updated_at", "-updated_at"])
+def test_pages_walk_every_order_once_even_with_ties(runtime, shop, product, frozen, sort):
+    # given 7 orders created in the same instant, with only two different totals
+    frozen(datetime(2026, 3, 1, 2, 0, tzinfo=UTC))
+    placed = [priced_order(shop, product.variant_id, 1000 if i % 2 else 2000) for i in range(7)]
+    frozen(None)
+
+    # when walking pages of 3
+    seen: list[dict] = []
+    cursor = None
+    for _ in range(10):
+        params = {"sort": sort, "limit": 3, **({"cursor": cursor} if cursor else {})}
+        body = shop.api.get(LIST, params=params).json()
+        seen += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    # then every order appears exactly once, in the sort order with ids breaking ties
+    assert sorted(o["id"] for o in seen) == sorted(o["id"] for o in placed)
+    field = sort.lstrip("-")
+    keys = [(o[field], o["id"]) for o in seen]
+    assert keys == sorted(keys, reverse=sort.startswith("-"))
+
+
+def test_bad_cursors_are_refused(runtime, shop, product):
+    for _ in range(2):
+        make_order(shop, [(product.variant_id, 1)])
+    cursor = shop.api.get(LIST, params={"limit": 1}).json()["next_cursor"]
+
+    assert shop.api.get(LIST, params={"limit": 1, "cursor": cursor}).status_code == 200
+    for bad in ({"cursor": "not-a-cursor"}, {"cursor": cursor, "sort": "total"}):
+        r = shop.api.get(LIST, params=bad)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "pagination.bad_cursor"
+    assert shop.api.get(LIST, params={"limit": 101}).status_code == 422
+
+
+def test_orders_of_another_shop_never_appear(runtime, shop, other_shop, product):
+    mine = make_order(shop, [(product.variant_id, 1)])
+    theirs_product = make_product(runtime, other_shop, stock=5)
+    theirs = make_order(other_shop, [(theirs_product.variant_id, 1)], address=address(phone="13812345678"))
+    their_customer = make_customer(runtime, other_shop, "别家顾客", "13599998888")
+
+    assert ids(shop.api.get(LIST, params={"archived": "all"})) == [mine["id"]]
+    assert theirs["id"] not in ids(shop.api.get(LIST, params={"q": theirs["number"]}))
+    assert ids(shop.api.get(LIST, params={"customer_id": their_customer})) == []
+    assert ids(shop.api.post(SEARCH, json={"q": "13599998888"})) == []
+
+
+def test_a_page_costs_the_same_queries_however_many_orders_it_holds(runtime, shop, product):
+    for i in range(6):
+        make_order(shop, [(product.variant_id, 1), (product.variant_id, 2)], tags=[f"t{i}", "共同"])
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    def statements_for(limit: int) -> int:
+        statements.clear()
+        event.listen(runtime.db.reader, "before_cursor_execute", count)
+        try:
+            assert len(ids(shop.api.get(LIST, params={"limit": limit}))) == limit
+        finally:
+            event.remove(runtime.db.reader, "before_cursor_execute", count)
+        return len(statements)
+
+    assert statements_for(1) == statements_for(6)
+
+
+def test_search_body_refuses_unknown_fields(runtime, shop):
+    r = shop.api.post(SEARCH, json={"q": "x", "page": 2})
+    assert r.status_code == 422
+
+
+def test_limit_defaults_to_twenty(runtime, shop, product):
+    for _ in range(21):
+        make_order(shop, [(product.variant_id, 1)])
+
+    body = shop.api.get(LIST).json()
+
+    assert len(body["items"]) == 20 and body["next_cursor"] is not None

@@ -142,5 +142,5 @@ def test_stock_invariants_hold_for_any_sequence_of_moves(runtime, shop):
 
     run_state_machine_as_test(
         StockMachine,
-        settings=settings(max_examples=12, stateful_step_count=25, deadline=None, database=None),
+        settings=settings(max_examples=15, stateful_step_count=25, deadline=None, database=None),
     )

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from shangliao.core import clock
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
+from shangliao.core.money import format_yuan
 from shangliao.customers.models import Customer
 from shangliao.orders.models import Order, Payment
 from shangliao.orders.numbers import payment_trade_no
@@ -46,8 +47,8 @@ def do_record_payment(
     if amount > outstanding:
         raise Conflict(
             "payment.exceeds_outstanding",
-            N_("The amount is more than what is still owed ({outstanding} fen)."),
-            outstanding=outstanding,
+            N_("The amount is more than what is still owed ({outstanding})."),
+            outstanding=format_yuan(outstanding),
             details={"outstanding": outstanding},
         )
     attempts = session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id)) or 0
