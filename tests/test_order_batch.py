@@ -25,7 +25,9 @@ def order_of(shop, order_id: int) -> dict:
 
 
 def batch(shop, order_ids: list[int], action: str, headers: dict | None = None, **params) -> dict:
-    r = shop.api.post(BATCH, json={"order_ids": order_ids, "action": action, "params": params}, headers=headers)
+    r = shop.api.post(
+        BATCH, json={"order_ids": order_ids, "action": action, "params": params}, headers=headers
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -36,8 +38,12 @@ def test_one_refusal_leaves_the_other_orders_confirmed(runtime, shop, product):
     shipped = act(shop, act(shop, make_order(shop, [(product.variant_id, 1)]), "confirm"), "ship", **SHIP)
 
     # when confirming all four in one batch
-    answer = batch(shop, [first["id"], shipped["id"], second["id"], third["id"]], "confirm",
-                   headers={"Accept-Language": "en"})
+    answer = batch(
+        shop,
+        [first["id"], shipped["id"], second["id"], third["id"]],
+        "confirm",
+        headers={"Accept-Language": "en"},
+    )
 
     # then the shipped order reports its own refusal while the others are confirmed
     assert (answer["succeeded"], answer["failed"]) == (3, 1)
@@ -50,7 +56,10 @@ def test_one_refusal_leaves_the_other_orders_confirmed(runtime, shop, product):
     assert refusal["error"]["message"] == "An order that is Shipped cannot be confirmed."
     for order in (first, second, third):
         assert results[order["id"]] == {
-            "id": order["id"], "ok": True, "status": "confirmed", "version": order["version"] + 1,
+            "id": order["id"],
+            "ok": True,
+            "status": "confirmed",
+            "version": order["version"] + 1,
             "archived": False,
         }
         assert order_of(shop, order["id"])["status"] == "confirmed"
@@ -150,8 +159,13 @@ def test_batch_assign_tag_and_archive(runtime, shop, product):
     assert all(r["ok"] for r in assigned["results"])
     assert order_of(shop, open_order["id"])["assignee_id"] == shop.owner_id
     assert tagged["succeeded"] == 1 and order_of(shop, open_order["id"])["tags"] == ["加急", "送礼"]
-    assert archived["results"][0] == {"id": done["id"], "ok": True, "status": "cancelled",
-                                      "version": archived["results"][0]["version"], "archived": True}
+    assert archived["results"][0] == {
+        "id": done["id"],
+        "ok": True,
+        "status": "cancelled",
+        "version": archived["results"][0]["version"],
+        "archived": True,
+    }
     assert archived["results"][1]["error"]["code"] == "order.not_archivable"
     unassigned = batch(shop, [open_order["id"]], "assign", assignee_id=None)
     assert unassigned["succeeded"] == 1 and order_of(shop, open_order["id"])["assignee_id"] is None
@@ -168,7 +182,9 @@ def test_each_item_needs_the_permission_of_its_action(runtime, app, shop, produc
     packer = TestClient(app, headers={"Authorization": f"Bearer {raw}"}, raise_server_exceptions=False)
     order = make_order(shop, [(product.variant_id, 1)])
 
-    cancel = packer.post(BATCH, json={"order_ids": [order["id"]], "action": "cancel", "params": {"reason": "x"}})
+    cancel = packer.post(
+        BATCH, json={"order_ids": [order["id"]], "action": "cancel", "params": {"reason": "x"}}
+    )
     confirm = packer.post(BATCH, json={"order_ids": [order["id"]], "action": "confirm"})
 
     assert cancel.status_code == 200

@@ -29,8 +29,9 @@ def ids(response) -> list[int]:
 
 def priced_order(shop, variant_id: int, unit_price: int, **fields) -> dict:
     """An order of one unit at a negotiated price, so its total is ``unit_price``."""
-    return make_order(shop, [], items=[{"variant_id": variant_id, "quantity": 1, "unit_price": unit_price}],
-                      **fields)
+    return make_order(
+        shop, [], items=[{"variant_id": variant_id, "quantity": 1, "unit_price": unit_price}], **fields
+    )
 
 
 def make_customer(rt, shop, name: str, phone: str) -> int:
@@ -55,8 +56,12 @@ def test_default_list_hides_drafts_and_archived_orders(runtime, shop, product):
     pending = make_order(shop, [(product.variant_id, 1)])
     draft = make_order(shop, [(product.variant_id, 1)], draft=True)
     done = make_order(shop, [(product.variant_id, 1)])
-    for action, params in (("confirm", {}), ("ship", {"carrier_code": "SF", "tracking_number": "SF1234567890"}),
-                           ("complete", {}), ("archive", {})):
+    for action, params in (
+        ("confirm", {}),
+        ("ship", {"carrier_code": "SF", "tracking_number": "SF1234567890"}),
+        ("complete", {}),
+        ("archive", {}),
+    ):
         done = act(shop, done, action, **params)
 
     # then the default list shows only the pending order
@@ -66,7 +71,8 @@ def test_default_list_hides_drafts_and_archived_orders(runtime, shop, product):
     assert ids(shop.api.get(LIST, params={"archived": "true"})) == [done["id"]]
     assert ids(shop.api.get(LIST, params={"archived": "all"})) == [done["id"], pending["id"]]
     assert ids(shop.api.get(LIST, params={"archived": "all", "status": ["draft", "completed"]})) == [
-        done["id"], draft["id"],
+        done["id"],
+        draft["id"],
     ]
 
 
@@ -125,7 +131,9 @@ def test_filter_by_amount_range(runtime, shop, product):
 
 def test_filter_by_channel_assignee_tag_and_customer(runtime, shop, product):
     customer_id = make_customer(runtime, shop, "老顾客", "13900001111")
-    chat = make_order(shop, [(product.variant_id, 1)], channel="chat", assignee_id=shop.owner_id, tags=["加急"])
+    chat = make_order(
+        shop, [(product.variant_id, 1)], channel="chat", assignee_id=shop.owner_id, tags=["加急"]
+    )
     manual = make_order(shop, [(product.variant_id, 1)], customer_id=customer_id)
 
     assert ids(shop.api.get(LIST, params={"channel": "chat"})) == [chat["id"]]
@@ -166,8 +174,9 @@ def test_search_by_whole_phone_matches_order_and_customer_phones(runtime, shop, 
     # given an order shipped to 138…5678, and a customer whose own phone is 150…0000
     by_address = make_order(shop, [(product.variant_id, 1)], address=address(phone="13812345678"))
     customer_id = make_customer(runtime, shop, "王芳", "15012340000")
-    by_customer = make_order(shop, [(product.variant_id, 1)], customer_id=customer_id,
-                             address=address(phone="18600001111"))
+    by_customer = make_order(
+        shop, [(product.variant_id, 1)], customer_id=customer_id, address=address(phone="18600001111")
+    )
     make_order(shop, [(product.variant_id, 1)], address=address(phone="13700009999"))
 
     # when searching by each whole number (in the body, never in a URL)
@@ -202,7 +211,9 @@ def test_search_by_order_number_tracking_number_and_name(runtime, shop, product)
     assert ids(shop.api.get(LIST, params={"q": "%"})) == []  # LIKE wildcards are plain text
 
 
-@pytest.mark.parametrize("sort", ["created_at", "-created_at", "total", "-total", "updated_at", "-updated_at"])
+@pytest.mark.parametrize(
+    "sort", ["created_at", "-created_at", "total", "-total", "updated_at", "-updated_at"]
+)
 def test_pages_walk_every_order_once_even_with_ties(runtime, shop, product, frozen, sort):
     # given 7 orders created in the same instant, with only two different totals
     frozen(datetime(2026, 3, 1, 2, 0, tzinfo=UTC))

@@ -280,3 +280,37 @@ def test_customer_stats_follow_orders(runtime, shop, tee):
     customer = shop.api.get(f"/api/v1/customers/{customer_id}").json()
     assert customer["order_count"] == 1 and customer["total_spent"] == 5900
     assert customer["first_order_at"] and customer["last_order_at"]
+
+
+def test_a_short_line_is_blamed_not_the_line_that_fit(runtime, shop):
+    fits = make_product(runtime, shop, name="够的", stock=3)
+    short = make_product(runtime, shop, name="不够的", stock=0)
+    r = shop.api.post("/api/v1/orders", json={"address": ADDRESS, "items": [
+        {"variant_id": fits.variant_id, "quantity": 3}, {"variant_id": short.variant_id, "quantity": 1}]})
+    assert r.status_code == 409
+    assert r.json()["error"]["details"]["sku"] == short.sku
+    assert variant_stock(shop, fits.product_id, fits.variant_id)["reserved"] == 0
+
+
+def test_order_address_snapshot_is_encrypted_in_the_database(runtime, shop):
+    tee = make_product(runtime, shop)
+    order = make_order(shop, [(tee.variant_id, 1)])
+    with runtime.db.read() as s:
+        row = s.execute(select(Order.address_enc, Order.phone_hash).where(Order.id == order["id"])).one()
+    assert b"13812345678" not in row.address_enc and "文三路".encode() not in row.address_enc
+    assert b"13812345678" not in row.phone_hash
+
+
+def test_blocked_customer_cannot_order_and_drafts_count_when_submitted(runtime, shop, tee):
+    from tests.support.customers import make_customer
+
+    customer_id, _ = make_customer(runtime, shop, phone="13912345678")
+    draft = make_order(shop, [(tee.variant_id, 1)], customer_id=customer_id, address=None, draft=True)
+    assert shop.api.get(f"/api/v1/customers/{customer_id}").json()["order_count"] == 0
+    act(shop, draft, "submit")
+    assert shop.api.get(f"/api/v1/customers/{customer_id}").json()["order_count"] == 1
+    shop.api.patch(f"/api/v1/customers/{customer_id}", json={"blocked": True})
+    r = shop.api.post("/api/v1/orders", json={"customer_id": customer_id,
+                                              "items": [{"variant_id": tee.variant_id, "quantity": 1}]})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "customer.blocked"
+    assert variant_stock(shop, tee.product_id, tee.variant_id)["reserved"] == 1

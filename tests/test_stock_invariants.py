@@ -20,7 +20,7 @@ from shangliao.inventory.models import StockMovement
 from tests.support.catalog import make_product
 
 START = 3
-REFUSALS = {"stock.insufficient", "stock.backorder_mismatch"}
+REFUSALS = {"stock.insufficient", "stock.not_reserved", "stock.backorder_mismatch"}
 
 which = st.integers(0, 1)
 qty = st.integers(1, 4)

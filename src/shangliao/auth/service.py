@@ -15,9 +15,9 @@ from shangliao.auth.models import Credential, Staff
 from shangliao.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from shangliao.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, permissions_for
 from shangliao.core import clock
-from shangliao.shops.models import Shop
 from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from shangliao.core.i18n import N_
+from shangliao.shops.models import Shop
 from shangliao.storage.database import Database
 
 SESSION_COOKIE = "sl_session"

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from shangliao.cli.common import open_runtime, parse_duration, reports_errors, say
+from shangliao.cli.common import console, open_runtime, parse_duration, reports_errors, say, t
 from shangliao.core import clock
 from shangliao.core.i18n import N_
 from shangliao.shops.service import access_shop_by_slug
@@ -36,12 +37,22 @@ def archive(
     Example:  shangliao orders archive --older-than 30d --shop tea
     """
     cutoff = clock.now() - parse_duration(older_than)
-    # Imported here so the rest of the CLI works while the orders domain is being written.
+    # Imported here so the rest of the CLI loads even if the orders domain fails to import.
     from shangliao.orders.archive import archive_older_than
 
-    with open_runtime() as rt, rt.db.write() as session:
-        shop_id = access_shop_by_slug(session, shop).id if shop else None
-        count = archive_older_than(session, shop_id, cutoff)
+    with open_runtime() as rt:
+        shop_id = None
+        if shop:
+            with rt.db.read() as session:
+                shop_id = access_shop_by_slug(session, shop).id
+        # It commits chunk by chunk, so an interrupted run keeps what it did; the bar counts them.
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description} {task.completed}"), console=console
+        ) as bar:
+            task = bar.add_task(t(N_("Archiving orders")), total=None)
+            count = archive_older_than(
+                rt.db, shop_id, cutoff, progress=lambda done: bar.update(task, completed=done)
+            )
     say(
         N_("Archived {n} orders finished before {cutoff}."),
         n=count,

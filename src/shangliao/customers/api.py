@@ -48,7 +48,9 @@ def create_customer(
 @router.get("", response_model=CustomerPage)
 def list_customers(
     tag: Tag | None = Query(None),
-    blocked: bool | None = Query(None, description="Only blacklisted (true) or only other (false) customers."),
+    blocked: bool | None = Query(
+        None, description="Only blacklisted (true) or only other (false) customers."
+    ),
     sort: Sort = Query("-id", description="`-id` newest first, `id` oldest first, `-last_order_at`."),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(20, ge=1, le=100),

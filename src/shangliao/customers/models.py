@@ -38,7 +38,9 @@ class Customer(IdMixin, ShopScoped, TimestampMixin, Base):
     addresses: Mapped[list[CustomerAddress]] = relationship(
         back_populates="customer", order_by="CustomerAddress.id", cascade="all, delete-orphan"
     )
-    tag_rows: Mapped[list[CustomerTag]] = relationship(order_by="CustomerTag.tag", cascade="all, delete-orphan")
+    tag_rows: Mapped[list[CustomerTag]] = relationship(
+        order_by="CustomerTag.tag", cascade="all, delete-orphan"
+    )
 
     @property
     def tags(self) -> list[str]:

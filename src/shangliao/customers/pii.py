@@ -39,9 +39,7 @@ def check_mobile(raw: str, *, field: str = "phone") -> str:
 
 
 # A mobile as typed ("+86 138-1234-5678"), normalised to 11 digits on the way in.
-Mobile = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(check_mobile)
-]
+Mobile = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32), AfterValidator(check_mobile)]
 
 
 # --- phones ---------------------------------------------------------------------------------------

@@ -494,7 +494,9 @@ def list_customers(session: Session, keyring: Keyring, shop_id: int, query: Cust
     if query.tag is not None:
         stmt = stmt.where(
             Customer.id.in_(
-                select(CustomerTag.customer_id).where(CustomerTag.shop_id == shop_id, CustomerTag.tag == query.tag)
+                select(CustomerTag.customer_id).where(
+                    CustomerTag.shop_id == shop_id, CustomerTag.tag == query.tag
+                )
             )
         )
     if query.blocked is not None:
@@ -505,6 +507,10 @@ def list_customers(session: Session, keyring: Keyring, shop_id: int, query: Cust
     next_cursor = None
     if len(rows) > query.limit:
         last = rows[query.limit - 1]
-        moment = last.last_order_at.isoformat() if last.last_order_at and query.sort == "-last_order_at" else None
+        moment = (
+            last.last_order_at.isoformat() if last.last_order_at and query.sort == "-last_order_at" else None
+        )
         next_cursor = encode_cursor([query.sort, moment, last.id])
-    return CustomerPage(items=[customer_summary(keyring, c) for c in rows[: query.limit]], next_cursor=next_cursor)
+    return CustomerPage(
+        items=[customer_summary(keyring, c) for c in rows[: query.limit]], next_cursor=next_cursor
+    )

@@ -144,7 +144,7 @@ def apply(
         ],
     )
     if result.rowcount != len(applied):
-        raise_insufficient(session, shop_id, applied)
+        raise_insufficient(session, shop_id, applied, now)
     session.execute(
         insert(_ledger),
         [
@@ -164,7 +164,12 @@ def apply(
 
 
 def _undo(row: StockRow, m: Move) -> StockRow:
-    return StockRow(**{**row.__dict__, "on_hand": row.on_hand - m.on_hand, "reserved": row.reserved - m.reserved})
+    return StockRow(**{
+        **row.__dict__,
+        "on_hand": row.on_hand - m.on_hand,
+        "reserved": row.reserved - m.reserved,
+        "backorder": row.backorder - m.backorder,
+    })
 
 
 def low_stock_events(before: dict[int, StockRow], applied: list[Move]) -> list[DomainEvent]:
@@ -184,12 +189,16 @@ def low_stock_events(before: dict[int, StockRow], applied: list[Move]) -> list[D
     return events
 
 
-def raise_insufficient(session: Session, shop_id: int, applied: list[Move]) -> None:
-    """Find the first move that could not apply and explain it; the transaction is rolled back."""
+def raise_insufficient(session: Session, shop_id: int, applied: list[Move], now) -> None:
+    """Explain the first move that could not apply; the caller's transaction is then rolled back.
+
+    The same UPDATE may already have applied other lines (stamped with ``now``): their deltas are
+    taken back out so each line is judged against the stock it actually saw.
+    """
     current = {
         r.id: r
         for r in session.execute(
-            select(_v.c.id, _v.c.sku, _v.c.on_hand, _v.c.reserved, _v.c.backorder).where(
+            select(_v.c.id, _v.c.sku, _v.c.on_hand, _v.c.reserved, _v.c.backorder, _v.c.updated_at).where(
                 _v.c.shop_id == shop_id, _v.c.id.in_([m.variant_id for m in applied])
             )
         )
@@ -197,10 +206,21 @@ def raise_insufficient(session: Session, shop_id: int, applied: list[Move]) -> N
     for m in applied:
         row = current.get(m.variant_id)
         if row is None:
-            raise Conflict("stock.unknown_variant", N_("This product variant no longer exists."),
-                           details={"variant_id": m.variant_id})
+            raise Conflict(
+                "stock.unknown_variant", N_("This product variant no longer exists."),
+                details={"variant_id": m.variant_id},
+            )
+        if row.updated_at == now:  # this line went through; it is not the one to blame
+            continue
         available = row.on_hand - row.reserved
-        if row.on_hand + m.on_hand < row.reserved + m.reserved or row.reserved + m.reserved < 0:
+        if row.reserved + m.reserved < 0:
+            raise Conflict(
+                "stock.not_reserved",
+                N_("Only {reserved} of {sku} are reserved; cannot take {needed}."),
+                sku=row.sku, reserved=row.reserved, needed=-m.reserved,
+                details={"sku": row.sku, "variant_id": m.variant_id, "reserved": row.reserved},
+            )
+        if row.on_hand + m.on_hand < row.reserved + m.reserved:
             needed = m.reserved - m.on_hand
             raise Conflict(
                 "stock.insufficient",

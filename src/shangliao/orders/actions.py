@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
@@ -14,6 +14,7 @@ from shangliao.auth.models import Staff
 from shangliao.core import clock
 from shangliao.core.errors import Conflict, Forbidden, Invalid, NotFound
 from shangliao.core.i18n import N_
+from shangliao.customers import service as customers
 from shangliao.customers.models import Customer
 from shangliao.events import log
 from shangliao.inventory import stock
@@ -56,16 +57,17 @@ def held_moves(items: list[OrderItem], kind: str) -> list[stock.Move]:
 
 
 def _count_on_customer(session: Session, order: Order, now: datetime) -> None:
+    """A submitted draft counts on its customer, like an order placed directly (see create.py)."""
     if order.customer_id is None:
         return
-    customer = session.get(Customer, order.customer_id)
-    if customer is None:
-        return
-    if customer.blocked:
-        raise Conflict("customer.blocked", N_("This customer is blocked and cannot place orders."))
-    customer.order_count += 1
-    customer.last_order_at = now
-    customer.first_order_at = customer.first_order_at or now
+    customers.check_can_order(customers.access_customer(session, order.shop_id, order.customer_id))
+    session.execute(
+        update(Customer)
+        .where(Customer.id == order.customer_id, Customer.shop_id == order.shop_id)
+        .values(order_count=Customer.order_count + 1, last_order_at=now,
+                first_order_at=func.coalesce(Customer.first_order_at, now))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _stock_effects(session: Session, actor: Actor, order: Order, target: Status) -> None:

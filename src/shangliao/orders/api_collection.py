@@ -67,7 +67,9 @@ def list_orders_route(
     if is_full_phone(rt.keyring, query.q):
         raise Invalid(
             "order.phone_in_url",
-            N_("Search by phone number with POST /api/v1/orders/search: a phone number must not be put in a URL."),
+            N_(
+                "Search by phone number with POST /api/v1/orders/search: a phone number must not be put in a URL."
+            ),
         )
     return JSONResponse(_page(rt, actor, query))
 
@@ -82,7 +84,9 @@ def search_orders(
 
 @router.post("/batch", response_model=BatchOut)
 def batch(
-    body: BatchIn, request: Request, actor: Actor = Depends(staff("orders.read")),
+    body: BatchIn,
+    request: Request,
+    actor: Actor = Depends(staff("orders.read")),
     rt: Runtime = Depends(get_runtime),
 ):
     """One action for many orders. Each order succeeds or fails on its own, in its own

@@ -21,7 +21,7 @@ from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import StrictModel
 from shangliao.orders import actions
 from shangliao.orders.models import Order
-from shangliao.orders.schemas import _clean_tags
+from shangliao.orders.schemas import clean_tags
 from shangliao.orders.state import TRANSITIONS
 from shangliao.orders.timeline import access_order
 from shangliao.storage.database import Database
@@ -62,7 +62,7 @@ class BatchParams(StrictModel):
     add: list[str] = Field(default_factory=list, max_length=10, description="tag: tags to add.")
     remove: list[str] = Field(default_factory=list, max_length=10, description="tag: tags to remove.")
 
-    _tags = field_validator("add", "remove")(classmethod(lambda cls, v: _clean_tags(v)))
+    _tags = field_validator("add", "remove")(classmethod(lambda cls, v: clean_tags(v)))
 
 
 class BatchIn(StrictModel):
@@ -128,14 +128,18 @@ def run_one(db: Database, actor: Actor, order_id: int, body: BatchIn, locale: st
             _apply(session, actor, order, body)
             session.flush()
             outcome = {
-                "id": order_id, "ok": True, "status": order.status, "version": order.version,
+                "id": order_id,
+                "ok": True,
+                "status": order.status,
+                "version": order.version,
                 "archived": order.archived_at is not None,
             }
     except ShangliaoError as exc:
         return {"id": order_id, "ok": False, "error": _error(exc, locale)}
     except StaleDataError:
         conflict = Conflict(
-            "order.version_conflict", N_("Someone else changed this order meanwhile. Reload it and try again.")
+            "order.version_conflict",
+            N_("Someone else changed this order meanwhile. Reload it and try again."),
         )
         return {"id": order_id, "ok": False, "error": _error(conflict, locale)}
     except Exception:
@@ -143,8 +147,11 @@ def run_one(db: Database, actor: Actor, order_id: int, body: BatchIn, locale: st
         # committed): it is logged for the operator and reported for this order only.
         log.exception("batch %s failed on order %s", body.action, order_id)
         message = gettext(N_("Something went wrong on our side. Please try again."), locale)
-        return {"id": order_id, "ok": False,
-                "error": {"code": "server.error", "message": message, "status": 500, "details": {}}}
+        return {
+            "id": order_id,
+            "ok": False,
+            "error": {"code": "server.error", "message": message, "status": 500, "details": {}},
+        }
     return outcome
 
 
@@ -153,4 +160,9 @@ def run_batch(db: Database, actor: Actor, body: BatchIn, locale: str) -> dict[st
     check_batch(body)
     results = [run_one(db, actor, order_id, body, locale) for order_id in body.order_ids]
     succeeded = sum(1 for r in results if r["ok"])
-    return {"action": body.action, "succeeded": succeeded, "failed": len(results) - succeeded, "results": results}
+    return {
+        "action": body.action,
+        "succeeded": succeeded,
+        "failed": len(results) - succeeded,
+        "results": results,
+    }

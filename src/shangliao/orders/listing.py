@@ -178,7 +178,9 @@ def filtered(keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -
         stmt = stmt.where(Order.assignee_id == query.assignee_id)
     if query.tag:
         stmt = stmt.where(
-            exists().where(OrderTag.shop_id == shop_id, OrderTag.order_id == Order.id, OrderTag.tag == query.tag)
+            exists().where(
+                OrderTag.shop_id == shop_id, OrderTag.order_id == Order.id, OrderTag.tag == query.tag
+            )
         )
     if query.customer_id is not None:
         stmt = stmt.where(Order.customer_id == query.customer_id)
@@ -228,7 +230,9 @@ def list_orders(session: Session, keyring: Keyring, shop_id: int, timezone: str,
         stmt = stmt.where(_after(query.sort, *_cursor_values(query.cursor, query.sort)))
     column = _SORT_COLUMNS[query.sort.lstrip("-")]
     # The id breaks ties, so rows sharing a sort value keep one fixed place between pages.
-    ordering = (column.desc(), Order.id.desc()) if query.sort.startswith("-") else (column.asc(), Order.id.asc())
+    ordering = (
+        (column.desc(), Order.id.desc()) if query.sort.startswith("-") else (column.asc(), Order.id.asc())
+    )
     rows = list(
         session.scalars(
             stmt.order_by(*ordering)
@@ -239,4 +243,3 @@ def list_orders(session: Session, keyring: Keyring, shop_id: int, timezone: str,
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return Page(rows, _cursor_for(query.sort, rows[-1]) if more else None)
-

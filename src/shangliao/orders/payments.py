@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.core import clock
@@ -70,7 +70,11 @@ def do_record_payment(
     if order.paid_amount >= order.total and order.paid_at is None:
         order.paid_at = payment.paid_at
     if order.customer_id is not None:
-        customer = session.get(Customer, order.customer_id)
-        if customer is not None:
-            customer.total_spent += amount
+        # Incremented in SQL: two payments of one customer at once must both count.
+        session.execute(
+            update(Customer)
+            .where(Customer.id == order.customer_id, Customer.shop_id == order.shop_id)
+            .values(total_spent=Customer.total_spent + amount)
+            .execution_options(synchronize_session=False)
+        )
     return payment

@@ -13,7 +13,7 @@ from shangliao.customers.pii import Address
 Channel = Literal["manual", "chat", "product_link", "quote"]
 
 
-def _clean_tags(tags: list[str]) -> list[str]:
+def clean_tags(tags: list[str]) -> list[str]:
     seen: dict[str, None] = {}
     for tag in tags:
         tag = tag.strip()
@@ -49,7 +49,7 @@ class OrderCreate(StrictModel):
     @field_validator("tags")
     @classmethod
     def _unique_tags(cls, tags: list[str]) -> list[str]:
-        return _clean_tags(tags)
+        return clean_tags(tags)
 
 
 class TransitionIn(StrictModel):
@@ -105,7 +105,7 @@ class TagsIn(StrictModel):
     @field_validator("add", "remove")
     @classmethod
     def _unique_tags(cls, tags: list[str]) -> list[str]:
-        return _clean_tags(tags)
+        return clean_tags(tags)
 
 
 class ItemOut(BaseModel):

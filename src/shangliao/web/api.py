@@ -9,8 +9,9 @@ from shangliao.catalog import api as catalog_api
 from shangliao.customers import api as customers_api
 from shangliao.inventory import api as inventory_api
 from shangliao.orders import api as orders_api
+from shangliao.orders import api_collection as orders_collection_api
 from shangliao.shops import api as shops_api
 
 router = APIRouter(prefix="/api/v1")
-for domain in (auth_api, shops_api, catalog_api, inventory_api, customers_api, orders_api):
+for domain in (auth_api, shops_api, catalog_api, inventory_api, customers_api, orders_collection_api, orders_api):
     router.include_router(domain.router)

@@ -1,0 +1,298 @@
+"""Order-create throughput over HTTP against its floor, measured in one run (issue 2, "Proof").
+
+    .venv/bin/python bench/order_create.py [--verbose]
+
+What it does, in order (about a minute and a half on the 2-core bench machine):
+
+1. Seeds a fresh SQLite data folder (Alembic upgrade to head): a shop, its owner, an API token and
+   three products with plenty of stock. The order body has three lines and an inline address.
+2. Captures, in-process, every statement one order-create request sends (SQLAlchemy
+   ``before_cursor_execute`` on the writer and reader engines, plus the COMMIT): that count is
+   ``statements_per_order`` (an ``executemany`` counts once).
+3. ``raw_rps``: the same SQL transaction through the bare sqlite3 driver, one thread on core 0, on a
+   copy of the seeded database with ``synchronous=FULL`` (``raw_order.py``).
+4. ``echo_rps``: a bare FastAPI app validating and echoing the same JSON (``echo_app.py``).
+5. ``orders_rps`` / ``orders_rps_normal``: the real server (``shangliao.app:create_app``) with
+   ``SHANGLIAO_SQLITE_SYNCHRONOUS=FULL`` / ``NORMAL``, each on its own copy of the seeded data.
+
+Servers run under uvicorn pinned to core 0, ``wrk`` pinned to core 1 (``harness.py``); each load
+run is preceded by a warm-up run, and any non-2xx answer fails the bench. The floor is what a
+request would cost if Shangliao added nothing to FastAPI and the SQL: ``1 / (1/echo + 1/raw)``.
+The last line prints ``ratio=`` (target >= 0.5), ``statements_per_order=`` (target <= 12) and
+``full_over_normal=`` (target >= 0.8). ``docs/benchmarks.md`` records results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import warnings
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import event
+
+from harness import BenchFailure, check_quiet, require_tools, serve, server_env, wrk_post
+from raw_order import RawOrder, copy_database, orders_per_second, statements
+from shangliao.auth import service as auth
+from shangliao.auth.actor import Actor
+from shangliao.auth.permissions import permissions_for
+from shangliao.catalog.schemas import ProductIn
+from shangliao.catalog.service import do_create_product
+from shangliao.config import Settings
+from shangliao.core import clock
+from shangliao.customers.pii import Address, encrypt_address, phone_hashes
+from shangliao.orders.numbers import order_day
+from shangliao.runtime import Runtime
+from shangliao.shops.service import do_create_shop
+from shangliao.storage import migrate
+
+BENCH_DIR = Path(__file__).resolve().parent
+ORDERS_URL = "/api/v1/orders"
+STOCK = 10_000_000  # the most a variant may hold; far more than any run sells
+ADDRESS = {
+    "receiver": "张三",
+    "phone": "13812345678",
+    "province": "浙江省",
+    "city": "杭州市",
+    "district": "西湖区",
+    "detail": "文三路100号",
+}
+PRODUCTS = [("纯棉T恤", "红色", 9900), ("帆布包", "米白", 5900), ("棒球帽", "藏青", 4900)]
+
+
+@dataclass(frozen=True)
+class Seeded:
+    token: str
+    body: str  # the JSON every request posts
+    raw: RawOrder
+
+
+@dataclass(frozen=True)
+class Sent:
+    engine: str  # "writer" | "reader"
+    sql: str
+    many: bool
+
+
+def seed(data_dir: Path) -> tuple[Seeded, list[Sent]]:
+    """A migrated data folder with one shop ready to take orders, and what one order sends."""
+    settings = Settings(data_dir=data_dir, database_url=None, secret_key=None, log_sql=False)
+    rt = Runtime.build(settings)
+    try:
+        migrate.upgrade(settings.resolved_database_url)
+        with rt.db.write() as session:
+            shop = do_create_shop(session, slug="bench-shop", name="压测小店")
+            owner = auth.do_create_staff(
+                session,
+                shop.id,
+                username="bench_owner",
+                password="correct horse battery",
+                display_name="店主",
+            )
+            actor = Actor(
+                shop.id, owner.id, "owner", permissions_for("owner"), "token", timezone=shop.timezone
+            )
+            token, _ = auth.do_create_token(session, actor, name="bench", scopes=None, days=None)
+            variant_ids = []
+            for i, (name, colour, price) in enumerate(PRODUCTS):
+                product = do_create_product(session, actor, ProductIn(
+                    name=name, options=["颜色"],
+                    variants=[{"sku": f"BENCH-{i}", "spec": {"颜色": colour}, "price": price, "on_hand": STOCK}],
+                ))  # fmt: skip
+                variant_ids.append(product.variants[0].id)
+        body = json.dumps(
+            {"items": [{"variant_id": v, "quantity": 1} for v in variant_ids], "address": ADDRESS},
+            ensure_ascii=False,
+        )
+        address = Address(**ADDRESS)
+        full_hash, last4_hash = phone_hashes(rt.keyring, address.phone)
+        raw = RawOrder(
+            token_hash=auth.digest(token), shop_id=shop.id, staff_id=owner.id, variant_ids=variant_ids,
+            order_day=order_day(clock.now(), shop.timezone), customer_name=address.receiver,
+            address_enc=encrypt_address(rt.keyring, address), phone_hash=full_hash, phone_last4_hash=last4_hash,
+        )  # fmt: skip
+        sent = capture(rt, token, body)
+    finally:
+        rt.close()
+    return Seeded(token, body, raw), sent
+
+
+def capture(rt: Runtime, token: str, body: str) -> list[Sent]:
+    """Every statement of one order-create request, in-process (the second request: caches warm)."""
+    from shangliao.app import create_app
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TestClient's httpx deprecation notice
+        from fastapi.testclient import TestClient
+
+    sent: list[Sent] = []
+    listeners = []
+    for name, engine in (("writer", rt.db.writer), ("reader", rt.db.reader)):
+
+        def on_execute(_conn, _cursor, sql, _params, _context, many, name=name):
+            sent.append(Sent(name, sql, many))
+
+        def on_commit(_conn, name=name):
+            # pysqlite's commit() is no cursor execute, but it is a statement sent to the database.
+            sent.append(Sent(name, "COMMIT", False))
+
+        listeners += [(engine, "before_cursor_execute", on_execute), (engine, "commit", on_commit)]
+    for listener in listeners:
+        event.listen(*listener)
+    try:
+        client = TestClient(create_app(runtime=rt), headers={"Authorization": f"Bearer {token}"})
+        headers = {"Content-Type": "application/json"}
+        for _ in range(2):
+            sent.clear()
+            r = client.post(ORDERS_URL, content=body.encode(), headers=headers)
+            if r.status_code != 201:
+                raise BenchFailure(f"the bench order was refused in-process: {r.status_code} {r.text}")
+    finally:
+        for listener in listeners:
+            event.remove(*listener)
+    captured = list(sent)
+    return captured
+
+
+_TABLE = re.compile(r"^\s*(SELECT\b.*?\bFROM|INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", re.I | re.S)
+
+
+def shape(sql: str) -> str:
+    """``INSERT order_items``, ``SELECT variants``, ``BEGIN IMMEDIATE``…: a statement at a glance."""
+    m = _TABLE.match(sql)
+    if m is None:
+        return " ".join(sql.split()).upper()
+    return f"{m.group(1).split()[0].upper()} {m.group(2)}"
+
+
+def print_statements(title: str, rows: list[tuple[str, str, bool]]) -> None:
+    print(f"# {title}: {len(rows)} statements")
+    for i, (where, sql, many) in enumerate(rows, 1):
+        print(f"#  {i:2d}. [{where}{', executemany' if many else ''}] {' '.join(sql.split())}")
+
+
+@contextmanager
+def pinned(core: int):
+    """Run the raw loop on the server's core, as a server would be."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def filesystem_of(path: Path) -> str:
+    best, kind = "", "?"
+    for line in Path("/proc/mounts").read_text().splitlines():
+        _dev, mount, fstype, *_ = line.split()
+        if str(path.resolve()).startswith(mount) and len(mount) > len(best):
+            best, kind = mount, fstype
+    return kind
+
+
+def measure_http(label: str, url: str, seeded: Seeded, args: argparse.Namespace, *, token: bool) -> float:
+    common = {
+        "token": seeded.token if token else None,
+        "connections": args.connections,
+        "threads": args.threads,
+    }
+    wrk_post(url + ORDERS_URL, seeded.body, seconds=args.warmup, label=f"{label} warm-up", **common)
+    result = wrk_post(url + ORDERS_URL, seeded.body, seconds=args.seconds, label=label, **common)
+    if args.verbose:
+        print(f"# {label}: {result.requests} requests, latency {result.latency}")
+    return result.rps
+
+
+def run(args: argparse.Namespace) -> None:
+    require_tools()
+    workdir = Path(tempfile.mkdtemp(prefix="shangliao-bench-", dir=args.dir))
+    try:
+        fstype = filesystem_of(workdir)
+        print(f"# {date.today().isoformat()} data in {workdir} ({fstype}); server on core 0, wrk on core 1")
+        busy = check_quiet()
+        if busy:
+            print(f"# warning: {busy}")
+        if fstype == "tmpfs":
+            print("# warning: tmpfs makes fsync free, so FULL and NORMAL cannot differ here; use --dir")
+        seeded, sent = seed(workdir / "seed")
+        for mode in ("full", "normal"):
+            shutil.copytree(workdir / "seed", workdir / mode)
+
+        product = [(s.engine, s.sql, s.many) for s in sent]
+        raw = [("sqlite3", sql, many) for sql, many in statements(len(seeded.raw.variant_ids))]
+        if args.verbose:
+            print_statements("order-create request (Shangliao)", product)
+            print_statements("raw transaction (sqlite3)", raw)
+        ours, theirs = Counter(shape(s) for _, s, _ in product), Counter(shape(s) for _, s, _ in raw)
+        if ours != theirs:
+            more = ", ".join(f"{k} x{n}" for k, n in (ours - theirs).items()) or "-"
+            fewer = ", ".join(f"{k} x{n}" for k, n in (theirs - ours).items()) or "-"
+            print(f"# the request sends beyond the raw transaction: {more}; short of it: {fewer}")
+
+        raw_db = workdir / "raw.db"
+        copy_database(workdir / "seed" / "shangliao.db", raw_db)
+        with pinned(0):
+            raw_rps = orders_per_second(raw_db, seeded.raw, seconds=args.raw_seconds)
+        print(f"raw_rps={raw_rps:.1f}")
+
+        with serve("echo_app:create_app", app_dir=BENCH_DIR, env=server_env({}),
+                   log_path=workdir / "echo.log") as server:  # fmt: skip
+            echo_rps = measure_http("echo", server.url, seeded, args, token=False)
+        print(f"echo_rps={echo_rps:.1f}")
+
+        rps = {}
+        for mode in ("FULL", "NORMAL"):
+            env = server_env({
+                "SHANGLIAO_DATA_DIR": str(workdir / mode.lower()), "SHANGLIAO_SQLITE_SYNCHRONOUS": mode,
+            })  # fmt: skip
+            with serve(
+                "shangliao.app:create_app", env=env, log_path=workdir / f"orders-{mode}.log"
+            ) as server:
+                rps[mode] = measure_http(f"orders {mode}", server.url, seeded, args, token=True)
+        print(f"orders_rps={rps['FULL']:.1f}")
+        print(f"orders_rps_normal={rps['NORMAL']:.1f}")
+
+        floor = 1 / (1 / echo_rps + 1 / raw_rps)
+        print(f"floor_rps={floor:.1f}")
+        print(
+            f"ratio={rps['FULL'] / floor:.3f} statements_per_order={len(sent)} "
+            f"full_over_normal={rps['FULL'] / rps['NORMAL']:.3f}"
+        )
+    finally:
+        if args.keep:
+            print(f"# kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--seconds", type=int, default=10, help="length of each measured wrk run (default 10)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=3, help="length of the warm-up run before each (default 3)"
+    )
+    parser.add_argument(
+        "--raw-seconds", type=float, default=5.0, help="length of the raw sqlite3 loop (default 5)"
+    )
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument("--dir", help="where the temporary data folders go (default: the system temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the data folders and server logs")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print the statements and latencies")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
