@@ -180,10 +180,15 @@ def do_create_order(
                 reason="order placed", before=found)
     for row in priced.rows:
         row["order_id"] = order_id
-    # One multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues), ids in parameter order.
-    item_ids = session.scalars(
-        insert(_items).returning(_items.c.id, sort_by_parameter_order=True), priced.rows
-    ).all()
+    # One multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues). Rows may come back in any
+    # order, so each id is matched to its line by position (asking for ordered rows would make
+    # SQLite fall back to one INSERT per line).
+    item_ids = dict(
+        (position, item_id)
+        for item_id, position in session.execute(
+            insert(_items).returning(_items.c.id, _items.c.position), priced.rows
+        )
+    )
     if body.tags:
         session.execute(insert(_tags), [{"shop_id": shop_id, "order_id": order_id, "tag": t} for t in body.tags])
     session.execute(insert(_timeline), {
@@ -196,4 +201,4 @@ def do_create_order(
     log.insert_rows(session, log.rows_for(shop_id, last_seq, [created, *low_stock]))
 
     order = Order(id=order_id, **values)
-    return order, [OrderItem(id=item_id, **row) for item_id, row in zip(item_ids, priced.rows, strict=True)]
+    return order, [OrderItem(id=item_ids[row["position"]], **row) for row in priced.rows]
