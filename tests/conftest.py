@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from shangliao.app import create_app
 from shangliao.config import Settings
 from shangliao.runtime import Runtime
-from shangliao.storage.base import all_models
+from shangliao.storage import migrate
 from tests.support.backends import database_url
 from tests.support.shops import ShopFixture, make_shop
 
@@ -20,8 +20,8 @@ def runtime(request, tmp_path_factory) -> Runtime:
     folder = tmp_path_factory.mktemp(request.param)
     with database_url(request.param, folder) as url:
         settings = Settings(data_dir=folder / "data", database_url=url, secret_key="00" * 32)
+        migrate.upgrade(url)  # the same migrations an operator runs, on both databases
         rt = Runtime.build(settings)
-        all_models().create_all(rt.db.writer)
         try:
             yield rt
         finally:

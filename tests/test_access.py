@@ -31,7 +31,11 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/orders/{order_id}/tags"): {"add": ["x"]},
     ("POST", "/api/v1/orders/{order_id}/notes"): {"body": "x"},
     ("PATCH", "/api/v1/products/{product_id}"): {"name": "x"},
-    ("POST", "/api/v1/products/{product_id}/variants"): {"sku": "ACCESS-1", "spec": {"颜色": "x"}, "price": 1},
+    ("POST", "/api/v1/products/{product_id}/variants"): {
+        "sku": "ACCESS-1",
+        "spec": {"颜色": "x"},
+        "price": 1,
+    },
     ("PATCH", "/api/v1/variants/{variant_id}"): {"price": 1},
     ("POST", "/api/v1/variants/{variant_id}/stock-adjustments"): {"delta": 1, "reason": "x"},
     ("PATCH", "/api/v1/customers/{customer_id}"): {"name": "x"},
@@ -50,8 +54,12 @@ def victim(runtime, shop):
     token = shop.api.post("/api/v1/auth/tokens", json={"name": "victim"}).json()
     phone_id = shop.api.get(f"/api/v1/customers/{customer_id}").json()["phones"][0]["id"]
     return {
-        "order_id": order["id"], "product_id": product.product_id, "variant_id": product.variant_id,
-        "customer_id": customer_id, "address_id": address_id, "token_id": token["id"],
+        "order_id": order["id"],
+        "product_id": product.product_id,
+        "variant_id": product.variant_id,
+        "customer_id": customer_id,
+        "address_id": address_id,
+        "token_id": token["id"],
         "phone_id": phone_id,
     }
 

@@ -12,8 +12,11 @@ from tests.support.orders import ADDRESS, act, make_order
 
 def _seqs(runtime, shop_id):
     with runtime.db.read() as s:
-        return list(s.scalars(select(EventLogEntry.seq).where(EventLogEntry.shop_id == shop_id)
-                              .order_by(EventLogEntry.seq)))
+        return list(
+            s.scalars(
+                select(EventLogEntry.seq).where(EventLogEntry.shop_id == shop_id).order_by(EventLogEntry.seq)
+            )
+        )
 
 
 def test_events_are_published_only_after_commit(runtime, shop):
@@ -22,8 +25,10 @@ def test_events_are_published_only_after_commit(runtime, shop):
     try:
         tee = make_product(runtime, shop, stock=1)
         before = len(seen)
-        refused = shop.api.post("/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 2}],
-                                                         "address": ADDRESS})
+        refused = shop.api.post(
+            "/api/v1/orders",
+            json={"items": [{"variant_id": tee.variant_id, "quantity": 2}], "address": ADDRESS},
+        )
         assert refused.status_code == 409
         assert len(seen) == before  # nothing announced for the rolled-back attempt
         order = make_order(shop, [(tee.variant_id, 1)])
@@ -39,8 +44,9 @@ def test_sequence_is_gapless_per_shop_and_carries_no_pii(runtime, shop, other_sh
     make_product(runtime, other_shop)
     order = make_order(shop, [(tee.variant_id, 2)])  # 5 → 3 available: low stock fires
     act(shop, order, "cancel", reason="Duplicate order")
-    shop.api.post("/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 99}],
-                                          "address": ADDRESS})
+    shop.api.post(
+        "/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 99}], "address": ADDRESS}
+    )
     seqs = _seqs(runtime, shop.id)
     assert seqs == list(range(1, len(seqs) + 1))
     with runtime.db.read() as s:

@@ -17,7 +17,9 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def marked_messages() -> dict[str, str]:
     found: dict[str, str] = {}
     for path in sorted(SOURCE.rglob("*.py")):
-        for lineno, message, _comments, _context in extract_from_file("python", str(path), keywords={"N_": None}):
+        for lineno, message, _comments, _context in extract_from_file(
+            "python", str(path), keywords={"N_": None}
+        ):
             text = message[0] if isinstance(message, tuple) else message
             found.setdefault(text, f"{path.relative_to(SOURCE)}:{lineno}")
     return found
@@ -34,7 +36,9 @@ def test_every_marked_message_is_translated_to_chinese():
 def test_translations_keep_the_placeholders():
     zh = catalog("zh_CN")
     wrong = {
-        m: zh[m] for m in marked_messages() if m in zh and set(PLACEHOLDER.findall(m)) != set(PLACEHOLDER.findall(zh[m]))
+        m: zh[m]
+        for m in marked_messages()
+        if m in zh and set(PLACEHOLDER.findall(m)) != set(PLACEHOLDER.findall(zh[m]))
     }
     assert wrong == {}
 

@@ -43,7 +43,9 @@ def test_twenty_buyers_of_the_last_unit_make_exactly_one_order(runtime, shop, li
 def test_fifty_concurrent_writers_all_succeed(runtime, shop, live_url):
     plenty = make_product(runtime, shop, name="矿泉水", stock=1000)
     responses = _buy(live_url, shop.token, plenty.variant_id, 50)
-    assert [r.status_code for r in responses] == [201] * 50, {r.text for r in responses if r.status_code != 201}
+    assert [r.status_code for r in responses] == [201] * 50, {
+        r.text for r in responses if r.status_code != 201
+    }
     numbers = {r.json()["number"] for r in responses}
     assert len(numbers) == 50
     product = shop.api.get(f"/api/v1/products/{plenty.product_id}").json()

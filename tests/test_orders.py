@@ -48,13 +48,28 @@ def test_full_lifecycle_moves_stock_and_records_every_step(runtime, shop, tee):
     assert (stock["on_hand"], stock["reserved"], stock["available"]) == (7, 0, 7)
     steps = shop.api.get(f"/api/v1/orders/{order['id']}/timeline").json()
     assert [(s["from_status"], s["to_status"]) for s in steps] == [
-        (None, "pending"), ("pending", "confirmed"), ("confirmed", "preparing"),
-        ("preparing", "shipped"), ("shipped", "completed"),
+        (None, "pending"),
+        ("pending", "confirmed"),
+        ("confirmed", "preparing"),
+        ("preparing", "shipped"),
+        ("shipped", "completed"),
     ]
     with runtime.db.read() as s:
-        types = list(s.scalars(select(EventLogEntry.type).where(EventLogEntry.shop_id == shop.id)
-                               .where(EventLogEntry.entity_type == "order").order_by(EventLogEntry.seq)))
-    assert types == ["order.created", "order.confirmed", "order.preparing", "order.shipped", "order.completed"]
+        types = list(
+            s.scalars(
+                select(EventLogEntry.type)
+                .where(EventLogEntry.shop_id == shop.id)
+                .where(EventLogEntry.entity_type == "order")
+                .order_by(EventLogEntry.seq)
+            )
+        )
+    assert types == [
+        "order.created",
+        "order.confirmed",
+        "order.preparing",
+        "order.shipped",
+        "order.completed",
+    ]
 
 
 @pytest.mark.parametrize("action", sorted(TRANSITIONS))
@@ -81,9 +96,13 @@ def test_ship_needs_carrier_and_valid_tracking(shop, tee):
     order = act(shop, make_order(shop, [(tee.variant_id, 1)]), "confirm")
     r = shop.api.post(f"/api/v1/orders/{order['id']}/ship", json={"carrier_code": "SF"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "order.missing_fields"
-    r = shop.api.post(f"/api/v1/orders/{order['id']}/ship", json={"carrier_code": "XX", "tracking_number": "1234567"})
+    r = shop.api.post(
+        f"/api/v1/orders/{order['id']}/ship", json={"carrier_code": "XX", "tracking_number": "1234567"}
+    )
     assert r.json()["error"]["code"] == "order.unknown_carrier"
-    r = shop.api.post(f"/api/v1/orders/{order['id']}/ship", json={"carrier_code": "SF", "tracking_number": "<script>"})
+    r = shop.api.post(
+        f"/api/v1/orders/{order['id']}/ship", json={"carrier_code": "SF", "tracking_number": "<script>"}
+    )
     assert r.json()["error"]["code"] == "order.bad_tracking_number"
     assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["status"] == "confirmed"
 
@@ -99,8 +118,9 @@ def test_cancel_needs_a_reason_and_releases_stock(shop, tee):
 
 
 def test_insufficient_stock_names_the_sku_and_changes_nothing(runtime, shop, tee):
-    r = shop.api.post("/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 11}],
-                                              "address": ADDRESS})
+    r = shop.api.post(
+        "/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 11}], "address": ADDRESS}
+    )
     assert r.status_code == 409
     err = r.json()["error"]
     assert err["code"] == "stock.insufficient" and err["details"]["sku"] == tee.sku
@@ -147,15 +167,34 @@ def test_bad_input_is_refused_with_clear_codes(shop, tee, other_shop, runtime):
     foreign = make_product(runtime, other_shop)
     cases = [
         ({"items": [], "address": ADDRESS}, 422, "request.invalid"),
-        ({"items": [{"variant_id": tee.variant_id, "quantity": "two"}], "address": ADDRESS}, 422, "request.invalid"),
-        ({"items": [{"variant_id": tee.variant_id, "quantity": 1}], "address": ADDRESS, "vip": True}, 422,
-         "request.invalid"),
-        ({"items": [{"variant_id": foreign.variant_id, "quantity": 1}], "address": ADDRESS}, 404,
-         "order.unknown_variant"),
-        ({"items": [{"variant_id": tee.variant_id, "quantity": 1}], "address": ADDRESS, "discount": 10**6}, 422,
-         "order.discount_too_large"),
-        ({"items": [{"variant_id": tee.variant_id, "quantity": 1}], "address": {**ADDRESS, "phone": "123"}}, 422,
-         "phone.invalid"),
+        (
+            {"items": [{"variant_id": tee.variant_id, "quantity": "two"}], "address": ADDRESS},
+            422,
+            "request.invalid",
+        ),
+        (
+            {"items": [{"variant_id": tee.variant_id, "quantity": 1}], "address": ADDRESS, "vip": True},
+            422,
+            "request.invalid",
+        ),
+        (
+            {"items": [{"variant_id": foreign.variant_id, "quantity": 1}], "address": ADDRESS},
+            404,
+            "order.unknown_variant",
+        ),
+        (
+            {"items": [{"variant_id": tee.variant_id, "quantity": 1}], "address": ADDRESS, "discount": 10**6},
+            422,
+            "order.discount_too_large",
+        ),
+        (
+            {
+                "items": [{"variant_id": tee.variant_id, "quantity": 1}],
+                "address": {**ADDRESS, "phone": "123"},
+            },
+            422,
+            "phone.invalid",
+        ),
     ]
     for body, status, code in cases:
         r = shop.api.post("/api/v1/orders", json=body)
@@ -170,7 +209,9 @@ def test_idempotent_create_returns_the_first_order(shop, tee):
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
     assert variant_stock(shop, tee.product_id, tee.variant_id)["reserved"] == 1
-    other = shop.api.post("/api/v1/orders", json={**body, "remark": "x"}, headers={"Idempotency-Key": "abc-123"})
+    other = shop.api.post(
+        "/api/v1/orders", json={**body, "remark": "x"}, headers={"Idempotency-Key": "abc-123"}
+    )
     assert other.status_code == 409 and other.json()["error"]["code"] == "idempotency.key_reused"
 
 
@@ -194,8 +235,11 @@ def test_address_edit_recorded_encrypted_and_refused_after_shipping(runtime, sho
     from shangliao.orders.models import OrderEvent
 
     with runtime.db.read() as s:
-        raw = s.scalar(select(OrderEvent.data).where(OrderEvent.order_id == order["id"],
-                                                     OrderEvent.kind == "address_changed"))
+        raw = s.scalar(
+            select(OrderEvent.data).where(
+                OrderEvent.order_id == order["id"], OrderEvent.kind == "address_changed"
+            )
+        )
     assert "李四" not in str(raw) and "文二路" not in str(raw)
     order = act(shop, act(shop, order, "confirm"), "ship", **SHIP)
     r = shop.api.put(f"/api/v1/orders/{order['id']}/address", json={"address": new})
@@ -205,23 +249,27 @@ def test_address_edit_recorded_encrypted_and_refused_after_shipping(runtime, sho
 def test_items_edit_moves_reservations_and_is_refused_after_confirming(runtime, shop, tee):
     mug = make_product(runtime, shop, name="马克杯", stock=5, price=3000)
     order = make_order(shop, [(tee.variant_id, 2)])
-    r = shop.api.put(f"/api/v1/orders/{order['id']}/items",
-                     json={"items": [{"variant_id": mug.variant_id, "quantity": 3}]})
+    r = shop.api.put(
+        f"/api/v1/orders/{order['id']}/items", json={"items": [{"variant_id": mug.variant_id, "quantity": 3}]}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["total"] == 9000
     assert variant_stock(shop, tee.product_id, tee.variant_id)["reserved"] == 0
     assert variant_stock(shop, mug.product_id, mug.variant_id)["reserved"] == 3
     act(shop, order, "confirm")
-    r = shop.api.put(f"/api/v1/orders/{order['id']}/items",
-                     json={"items": [{"variant_id": mug.variant_id, "quantity": 1}]})
+    r = shop.api.put(
+        f"/api/v1/orders/{order['id']}/items", json={"items": [{"variant_id": mug.variant_id, "quantity": 1}]}
+    )
     assert r.status_code == 409 and r.json()["error"]["code"] == "order.items_locked"
 
 
 def test_price_change_before_payment_only(shop, tee):
     order = make_order(shop, [(tee.variant_id, 2)], shipping_fee=800)
     item_id = order["items"][0]["id"]
-    r = shop.api.patch(f"/api/v1/orders/{order['id']}/price",
-                       json={"item_prices": {str(item_id): 5000}, "shipping_fee": 0, "reason": "老客户优惠"})
+    r = shop.api.patch(
+        f"/api/v1/orders/{order['id']}/price",
+        json={"item_prices": {str(item_id): 5000}, "shipping_fee": 0, "reason": "老客户优惠"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["total"] == 10000
     steps = shop.api.get(f"/api/v1/orders/{order['id']}/timeline").json()
@@ -237,8 +285,10 @@ def test_mark_paid_derives_status_and_refuses_overpayment(shop, tee):
     order = make_order(shop, [(tee.variant_id, 1)])
     r = shop.api.post(f"/api/v1/orders/{order['id']}/payments", json={"method": "alipay", "amount": 6000})
     assert r.status_code == 409 and r.json()["error"]["code"] == "payment.exceeds_outstanding"
-    r = shop.api.post(f"/api/v1/orders/{order['id']}/payments",
-                      json={"method": "bank_transfer", "amount": 5900, "reference": "工行 8812"})
+    r = shop.api.post(
+        f"/api/v1/orders/{order['id']}/payments",
+        json={"method": "bank_transfer", "amount": 5900, "reference": "工行 8812"},
+    )
     assert r.status_code == 201
     assert r.json()["payment_status"] == "paid" and r.json()["paid_at"]
     r = shop.api.post(f"/api/v1/orders/{order['id']}/payments", json={"method": "paypal", "amount": 1})
@@ -285,8 +335,16 @@ def test_customer_stats_follow_orders(runtime, shop, tee):
 def test_a_short_line_is_blamed_not_the_line_that_fit(runtime, shop):
     fits = make_product(runtime, shop, name="够的", stock=3)
     short = make_product(runtime, shop, name="不够的", stock=0)
-    r = shop.api.post("/api/v1/orders", json={"address": ADDRESS, "items": [
-        {"variant_id": fits.variant_id, "quantity": 3}, {"variant_id": short.variant_id, "quantity": 1}]})
+    r = shop.api.post(
+        "/api/v1/orders",
+        json={
+            "address": ADDRESS,
+            "items": [
+                {"variant_id": fits.variant_id, "quantity": 3},
+                {"variant_id": short.variant_id, "quantity": 1},
+            ],
+        },
+    )
     assert r.status_code == 409
     assert r.json()["error"]["details"]["sku"] == short.sku
     assert variant_stock(shop, fits.product_id, fits.variant_id)["reserved"] == 0
@@ -310,7 +368,9 @@ def test_blocked_customer_cannot_order_and_drafts_count_when_submitted(runtime, 
     act(shop, draft, "submit")
     assert shop.api.get(f"/api/v1/customers/{customer_id}").json()["order_count"] == 1
     shop.api.patch(f"/api/v1/customers/{customer_id}", json={"blocked": True})
-    r = shop.api.post("/api/v1/orders", json={"customer_id": customer_id,
-                                              "items": [{"variant_id": tee.variant_id, "quantity": 1}]})
+    r = shop.api.post(
+        "/api/v1/orders",
+        json={"customer_id": customer_id, "items": [{"variant_id": tee.variant_id, "quantity": 1}]},
+    )
     assert r.status_code == 409 and r.json()["error"]["code"] == "customer.blocked"
     assert variant_stock(shop, tee.product_id, tee.variant_id)["reserved"] == 1

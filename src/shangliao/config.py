@@ -67,6 +67,12 @@ def ensure_data_dir(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.uploads_dir.mkdir(exist_ok=True)
     if settings.secret_key is None and not settings.key_file.exists():
+        if (settings.data_dir / "shangliao.db").exists():
+            # A new key would silently make every stored phone and address unreadable.
+            raise RuntimeError(
+                f"{settings.key_file} is missing but the database exists: restore the key file from "
+                "your backup (or set SHANGLIAO_SECRET_KEY) instead of generating a new one."
+            )
         fd = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32) + "\n")

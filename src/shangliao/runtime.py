@@ -8,7 +8,7 @@ from fastapi import Request
 
 from shangliao.config import Settings, ensure_data_dir
 from shangliao.core.crypto import Keyring
-from shangliao.events.bus import MemoryBus
+from shangliao.events.bus import Bus, make_bus
 from shangliao.storage.database import Database
 
 
@@ -17,12 +17,12 @@ class Runtime:
     settings: Settings
     db: Database
     keyring: Keyring
-    bus: MemoryBus
+    bus: Bus
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         ensure_data_dir(settings)
-        bus = MemoryBus()
+        bus = make_bus(settings.redis_url)
         db = Database(
             settings.resolved_database_url,
             synchronous=settings.sqlite_synchronous,
@@ -33,6 +33,7 @@ class Runtime:
         return cls(settings=settings, db=db, keyring=Keyring.from_settings(settings), bus=bus)
 
     def close(self) -> None:
+        self.bus.close()
         self.db.dispose()
 
 

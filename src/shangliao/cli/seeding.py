@@ -1,7 +1,7 @@
 """Sample data for ``shangliao demo`` and ``shangliao seed``.
 
-Placeholders for now: the orders domain fills these in. The CLI imports this module lazily, only
-inside the commands that need it.
+The data itself is made in ``shangliao.demo``; the CLI imports this module lazily, only inside the
+commands that need it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "shangliao-demo"
 
 ProgressFn = Callable[[int], None]
-"""Called with the number of orders just created, so the CLI can advance its progress bar."""
+"""Called with the running total of orders created so far (as ``orders.archive`` does)."""
 
 
 def seed_demo_shop(rt: Runtime) -> tuple[str, str, str]:
@@ -25,12 +25,17 @@ def seed_demo_shop(rt: Runtime) -> tuple[str, str, str]:
 
     Opens its own units of work. Returns ``(shop_slug, username, password)`` for the login banner.
     """
-    raise NotImplementedError("seed_demo_shop is not written yet")
+    from shangliao.demo.shop import seed_demo
+
+    seed_demo(rt, slug=DEMO_SHOP_SLUG, username=DEMO_USERNAME, password=DEMO_PASSWORD)
+    return DEMO_SHOP_SLUG, DEMO_USERNAME, DEMO_PASSWORD
 
 
 def seed_large_shop(rt: Runtime, orders: int, progress: ProgressFn) -> str:
-    """Create a shop with ``orders`` synthetic orders (commit in batches; call ``progress(n)``).
+    """Create a shop with ``orders`` synthetic orders (commit in batches; call ``progress(done)``).
 
     Returns the new shop's slug.
     """
-    raise NotImplementedError("seed_large_shop is not written yet")
+    from shangliao.demo.bulk import seed_bulk
+
+    return seed_bulk(rt, orders=orders, progress=progress)

@@ -173,7 +173,7 @@ def seed(
         ) as bar,
     ):
         task = bar.add_task(t(N_("Creating orders")), total=orders)
-        result = seeding.seed_large_shop(rt, orders, lambda n: bar.advance(task, n))
+        result = seeding.seed_large_shop(rt, orders, lambda done: bar.update(task, completed=done))
     if isinstance(result, str):
         say(N_("Seeded shop {slug} with {n} orders."), slug=result, n=orders)
     else:

@@ -64,8 +64,19 @@ class StockRow:
 
 _LOAD = (
     select(
-        _v.c.id, _v.c.product_id, _v.c.sku, _v.c.spec, _v.c.price, _v.c.on_hand, _v.c.reserved,
-        _v.c.backorder, _v.c.active, _p.c.name, _p.c.active, _p.c.presale, _p.c.low_stock_threshold,
+        _v.c.id,
+        _v.c.product_id,
+        _v.c.sku,
+        _v.c.spec,
+        _v.c.price,
+        _v.c.on_hand,
+        _v.c.reserved,
+        _v.c.backorder,
+        _v.c.active,
+        _p.c.name,
+        _p.c.active,
+        _p.c.presale,
+        _p.c.low_stock_threshold,
     )
     .join(_p, _p.c.id == _v.c.product_id)
     .where(_v.c.shop_id == bindparam("shop_id"), _v.c.id.in_(bindparam("ids", expanding=True)))
@@ -110,8 +121,13 @@ def _merge(moves: Iterable[Move]) -> list[Move]:
         merged[m.variant_id] = (
             m
             if prev is None
-            else Move(m.variant_id, prev.kind, prev.on_hand + m.on_hand, prev.reserved + m.reserved,
-                      prev.backorder + m.backorder)
+            else Move(
+                m.variant_id,
+                prev.kind,
+                prev.on_hand + m.on_hand,
+                prev.reserved + m.reserved,
+                prev.backorder + m.backorder,
+            )
         )
     return [merged[k] for k in sorted(merged)]
 
@@ -139,7 +155,14 @@ def apply(
     result = session.execute(
         _APPLY,
         [
-            {"vid": m.variant_id, "sid": shop_id, "dh": m.on_hand, "dr": m.reserved, "db": m.backorder, "now": now}
+            {
+                "vid": m.variant_id,
+                "sid": shop_id,
+                "dh": m.on_hand,
+                "dr": m.reserved,
+                "db": m.backorder,
+                "now": now,
+            }
             for m in applied
         ],
     )
@@ -149,9 +172,16 @@ def apply(
         insert(_ledger),
         [
             {
-                "shop_id": shop_id, "variant_id": m.variant_id, "kind": m.kind, "on_hand_delta": m.on_hand,
-                "reserved_delta": m.reserved, "backorder_delta": m.backorder, "reason": reason[:200],
-                "order_id": order_id, "actor_id": actor_id, "created_at": now,
+                "shop_id": shop_id,
+                "variant_id": m.variant_id,
+                "kind": m.kind,
+                "on_hand_delta": m.on_hand,
+                "reserved_delta": m.reserved,
+                "backorder_delta": m.backorder,
+                "reason": reason[:200],
+                "order_id": order_id,
+                "actor_id": actor_id,
+                "created_at": now,
             }
             for m in moves
         ],
@@ -164,12 +194,14 @@ def apply(
 
 
 def _undo(row: StockRow, m: Move) -> StockRow:
-    return StockRow(**{
-        **row.__dict__,
-        "on_hand": row.on_hand - m.on_hand,
-        "reserved": row.reserved - m.reserved,
-        "backorder": row.backorder - m.backorder,
-    })
+    return StockRow(
+        **{
+            **row.__dict__,
+            "on_hand": row.on_hand - m.on_hand,
+            "reserved": row.reserved - m.reserved,
+            "backorder": row.backorder - m.backorder,
+        }
+    )
 
 
 def low_stock_events(before: dict[int, StockRow], applied: list[Move]) -> list[DomainEvent]:
@@ -182,7 +214,9 @@ def low_stock_events(before: dict[int, StockRow], applied: list[Move]) -> list[D
         if row.available > row.low_stock_threshold >= after:
             events.append(
                 DomainEvent(
-                    "stock.low", "variant", m.variant_id,
+                    "stock.low",
+                    "variant",
+                    m.variant_id,
                     {"product_id": row.product_id, "available": after, "threshold": row.low_stock_threshold},
                 )
             )
@@ -207,7 +241,8 @@ def raise_insufficient(session: Session, shop_id: int, applied: list[Move], now)
         row = current.get(m.variant_id)
         if row is None:
             raise Conflict(
-                "stock.unknown_variant", N_("This product variant no longer exists."),
+                "stock.unknown_variant",
+                N_("This product variant no longer exists."),
                 details={"variant_id": m.variant_id},
             )
         if row.updated_at == now:  # this line went through; it is not the one to blame
@@ -217,7 +252,9 @@ def raise_insufficient(session: Session, shop_id: int, applied: list[Move], now)
             raise Conflict(
                 "stock.not_reserved",
                 N_("Only {reserved} of {sku} are reserved; cannot take {needed}."),
-                sku=row.sku, reserved=row.reserved, needed=-m.reserved,
+                sku=row.sku,
+                reserved=row.reserved,
+                needed=-m.reserved,
                 details={"sku": row.sku, "variant_id": m.variant_id, "reserved": row.reserved},
             )
         if row.on_hand + m.on_hand < row.reserved + m.reserved:
@@ -225,12 +262,21 @@ def raise_insufficient(session: Session, shop_id: int, applied: list[Move], now)
             raise Conflict(
                 "stock.insufficient",
                 N_("Not enough stock for {sku}: {available} available, {needed} needed."),
-                sku=row.sku, available=available, needed=needed,
-                details={"sku": row.sku, "variant_id": m.variant_id, "available": available, "requested": needed},
+                sku=row.sku,
+                available=available,
+                needed=needed,
+                details={
+                    "sku": row.sku,
+                    "variant_id": m.variant_id,
+                    "available": available,
+                    "requested": needed,
+                },
             )
         if row.backorder + m.backorder < 0:
             raise Conflict(
-                "stock.backorder_mismatch", N_("The presale quantity of {sku} does not match."), sku=row.sku,
+                "stock.backorder_mismatch",
+                N_("The presale quantity of {sku} does not match."),
+                sku=row.sku,
                 details={"sku": row.sku, "variant_id": m.variant_id, "backorder": row.backorder},
             )
     raise Conflict("stock.changed", N_("Stock changed while saving; please try again."))

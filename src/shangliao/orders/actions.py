@@ -36,7 +36,8 @@ _STAMP = {
 def require_permission(actor: Actor, permission: str) -> None:
     if permission not in actor.permissions:
         raise Forbidden(
-            "auth.forbidden", N_("You do not have the permission to do this ({permission})."),
+            "auth.forbidden",
+            N_("You do not have the permission to do this ({permission})."),
             permission=permission,
         )
 
@@ -49,10 +50,19 @@ def held_moves(items: list[OrderItem], kind: str) -> list[stock.Move]:
             continue
         reserved = item.quantity - item.backorder
         if kind == "release":
-            moves.append(stock.Move(item.variant_id, "release", reserved=-reserved, backorder=-item.backorder))
+            moves.append(
+                stock.Move(item.variant_id, "release", reserved=-reserved, backorder=-item.backorder)
+            )
         else:  # deduct: the goods leave the warehouse, from the reservation or the presale backlog
-            moves.append(stock.Move(item.variant_id, "deduct", on_hand=-item.quantity, reserved=-reserved,
-                                    backorder=-item.backorder))
+            moves.append(
+                stock.Move(
+                    item.variant_id,
+                    "deduct",
+                    on_hand=-item.quantity,
+                    reserved=-reserved,
+                    backorder=-item.backorder,
+                )
+            )
     return moves
 
 
@@ -64,8 +74,11 @@ def _count_on_customer(session: Session, order: Order, now: datetime) -> None:
     session.execute(
         update(Customer)
         .where(Customer.id == order.customer_id, Customer.shop_id == order.shop_id)
-        .values(order_count=Customer.order_count + 1, last_order_at=now,
-                first_order_at=func.coalesce(Customer.first_order_at, now))
+        .values(
+            order_count=Customer.order_count + 1,
+            last_order_at=now,
+            first_order_at=func.coalesce(Customer.first_order_at, now),
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -82,13 +95,25 @@ def _stock_effects(session: Session, actor: Actor, order: Order, target: Status)
         moves = held_moves(order.items, "release")
     if not moves:
         return
-    low = stock.apply(session, order.shop_id, moves, order_id=order.id, actor_id=actor.staff_id,
-                      reason=f"order {order.number} {target.value}")
+    low = stock.apply(
+        session,
+        order.shop_id,
+        moves,
+        order_id=order.id,
+        actor_id=actor.staff_id,
+        reason=f"order {order.number} {target.value}",
+    )
     log.record(session, order.shop_id, low)
 
 
 def do_transition(
-    session: Session, actor: Actor, order: Order, action: str, params: dict[str, Any], *, version: int | None = None
+    session: Session,
+    actor: Actor,
+    order: Order,
+    action: str,
+    params: dict[str, Any],
+    *,
+    version: int | None = None,
 ) -> Order:
     """Apply lifecycle ``action`` with its guard, stock effect, timestamps and records."""
     check_version(order, version)
@@ -116,45 +141,70 @@ def do_transition(
     stamp = _STAMP.get(t.target)
     if stamp:
         setattr(order, stamp, now)
-    record_change(session, order, actor, "status", from_status=current.value, to_status=t.target.value,
-                  data=data, event_type=f"order.{t.target.value}", event_data=data)
+    record_change(
+        session,
+        order,
+        actor,
+        "status",
+        from_status=current.value,
+        to_status=t.target.value,
+        data=data,
+        event_type=f"order.{t.target.value}",
+        event_data=data,
+    )
     return order
 
 
 def do_archive(session: Session, actor: Actor | None, order: Order) -> Order:
     check_not_archived(order)
     if Status(order.status) not in FINAL:
-        raise Conflict(
-            "order.not_archivable", N_("Only completed or cancelled orders can be archived.")
-        )
+        raise Conflict("order.not_archivable", N_("Only completed or cancelled orders can be archived."))
     order.archived_at = clock.now()
     record_change(session, order, actor, "archived")
     return order
 
 
 def do_add_note(session: Session, actor: Actor, order: Order, body: str) -> OrderNote:
-    note = OrderNote(shop_id=order.shop_id, order_id=order.id, author_id=actor.staff_id, body=body,
-                     created_at=clock.now())
+    note = OrderNote(
+        shop_id=order.shop_id, order_id=order.id, author_id=actor.staff_id, body=body, created_at=clock.now()
+    )
     session.add(note)
     session.flush()
-    record_change(session, order, actor, "note", data={"note_id": note.id}, event_type="order.note_added",
-                  event_data={"note_id": note.id})
+    record_change(
+        session,
+        order,
+        actor,
+        "note",
+        data={"note_id": note.id},
+        event_type="order.note_added",
+        event_data={"note_id": note.id},
+    )
     return note
 
 
-def do_assign(session: Session, actor: Actor, order: Order, assignee_id: int | None,
-              *, version: int | None = None) -> Order:
+def do_assign(
+    session: Session, actor: Actor, order: Order, assignee_id: int | None, *, version: int | None = None
+) -> Order:
     check_version(order, version)
     if assignee_id is not None:
-        found = session.scalar(select(Staff.id).where(Staff.id == assignee_id, Staff.shop_id == order.shop_id,
-                                                      Staff.active.is_(True)))
+        found = session.scalar(
+            select(Staff.id).where(
+                Staff.id == assignee_id, Staff.shop_id == order.shop_id, Staff.active.is_(True)
+            )
+        )
         if found is None:
             raise NotFound("staff.not_found", N_("No such staff member."))
     if order.assignee_id == assignee_id:
         return order
     previous, order.assignee_id = order.assignee_id, assignee_id
-    record_change(session, order, actor, "assigned", data={"from": previous, "to": assignee_id},
-                  event_data={"assignee_id": assignee_id})
+    record_change(
+        session,
+        order,
+        actor,
+        "assigned",
+        data={"from": previous, "to": assignee_id},
+        event_data={"assignee_id": assignee_id},
+    )
     return order
 
 
@@ -170,8 +220,14 @@ def do_tag(session: Session, actor: Actor, order: Order, add: list[str], remove:
         order.tag_rows.append(OrderTag(shop_id=order.shop_id, order_id=order.id, tag=tag))
     for tag in removed:
         order.tag_rows.remove(current[tag])
-    record_change(session, order, actor, "tagged", data={"added": added, "removed": removed},
-                  event_data={"added": added, "removed": removed})
+    record_change(
+        session,
+        order,
+        actor,
+        "tagged",
+        data={"added": added, "removed": removed},
+        event_data={"added": added, "removed": removed},
+    )
     return order
 
 
@@ -181,9 +237,19 @@ def do_mark_paid(session: Session, actor: Actor, order: Order, **payment: Any) -
     p = do_record_payment(session, order, actor_id=actor.staff_id, **payment)
     session.flush()
     record_change(
-        session, order, actor, "paid",
-        data={"payment_id": p.id, "method": p.method, "amount": p.amount, "reference": p.reference,
-              "out_trade_no": p.out_trade_no, "paid_before": before, "paid_after": order.paid_amount},
+        session,
+        order,
+        actor,
+        "paid",
+        data={
+            "payment_id": p.id,
+            "method": p.method,
+            "amount": p.amount,
+            "reference": p.reference,
+            "out_trade_no": p.out_trade_no,
+            "paid_before": before,
+            "paid_after": order.paid_amount,
+        },
         event_data={"payment_id": p.id, "amount": p.amount, "paid_amount": order.paid_amount},
     )
     return order

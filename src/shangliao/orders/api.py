@@ -41,17 +41,21 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=128, pattern=r"^[\x21-\x7e]{1,128}$",
-           description="Retry-safe creation: the same key and body return the first order."),
+    Header(
+        alias="Idempotency-Key",
+        max_length=128,
+        pattern=r"^[\x21-\x7e]{1,128}$",
+        description="Retry-safe creation: the same key and body return the first order.",
+    ),
 ]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The order version, e.g. \"3\".")]
+IfMatch = Annotated[str | None, Header(alias="If-Match", description='The order version, e.g. "3".')]
 
 
 def _version(body_version: int | None, if_match: str | None) -> int | None:
     if body_version is not None or if_match is None:
         return body_version
     try:
-        return int(if_match.strip().strip('W/').strip('"'))
+        return int(if_match.strip().strip("W/").strip('"'))
     except ValueError as exc:
         raise Invalid("order.bad_if_match", N_("If-Match must be the order version number.")) from exc
 
@@ -65,13 +69,19 @@ def _change(rt: Runtime, actor: Actor, order_id: int, change, *, lock: bool = Tr
             session.flush()
             return order_dict(order, rt.keyring)
     except StaleDataError as exc:
-        raise Conflict("order.version_conflict",
-                       N_("Someone else changed this order meanwhile. Reload it and try again.")) from exc
+        raise Conflict(
+            "order.version_conflict",
+            N_("Someone else changed this order meanwhile. Reload it and try again."),
+        ) from exc
 
 
 @router.post("", response_model=OrderOut, status_code=201)
-def create_order(body: OrderCreate, idempotency_key: IdempotencyKey = None,
-                 actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+def create_order(
+    body: OrderCreate,
+    idempotency_key: IdempotencyKey = None,
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
     """Create an order by hand (pending, or a draft with ``draft: true``); stock is reserved at once."""
     try:
         with rt.db.write() as session:
@@ -86,33 +96,56 @@ def create_order(body: OrderCreate, idempotency_key: IdempotencyKey = None,
 
 def _replay(rt: Runtime, actor: Actor, body: OrderCreate, key: str) -> JSONResponse:
     with rt.db.read() as session:
-        order = session.scalar(select(Order).where(Order.shop_id == actor.shop_id, Order.idempotency_key == key))
+        order = session.scalar(
+            select(Order).where(Order.shop_id == actor.shop_id, Order.idempotency_key == key)
+        )
         if order is None:
             raise Conflict("order.conflict", N_("The order could not be saved; please try again."))
         if order.idempotency_hash != request_fingerprint(body):
-            raise Conflict("idempotency.key_reused",
-                           N_("This Idempotency-Key was already used for a different request."))
-        return JSONResponse(order_dict(order, rt.keyring), status_code=200, headers={"Idempotent-Replayed": "true"})
+            raise Conflict(
+                "idempotency.key_reused", N_("This Idempotency-Key was already used for a different request.")
+            )
+        return JSONResponse(
+            order_dict(order, rt.keyring), status_code=200, headers={"Idempotent-Replayed": "true"}
+        )
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-def get_order(order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)):
+def get_order(
+    order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
+):
     with rt.db.read() as session:
         return JSONResponse(order_dict(access_order(session, actor.shop_id, order_id), rt.keyring))
 
 
 def _transition_route(action: str, permission: str, summary: str):
-    def run(order_id: int, body: TransitionIn | None = None, if_match: IfMatch = None,
-            actor: Actor = Depends(staff(permission)), rt: Runtime = Depends(get_runtime)):
+    def run(
+        order_id: int,
+        body: TransitionIn | None = None,
+        if_match: IfMatch = None,
+        actor: Actor = Depends(staff(permission)),
+        rt: Runtime = Depends(get_runtime),
+    ):
         body = body or TransitionIn()
         params = body.model_dump(exclude={"version"}, exclude_none=True)
         version = _version(body.version, if_match)
-        return JSONResponse(_change(
-            rt, actor, order_id, lambda s, o: actions.do_transition(s, actor, o, action, params, version=version)
-        ))
+        return JSONResponse(
+            _change(
+                rt,
+                actor,
+                order_id,
+                lambda s, o: actions.do_transition(s, actor, o, action, params, version=version),
+            )
+        )
 
-    router.add_api_route(f"/{{order_id}}/{action}", run, methods=["POST"], response_model=OrderOut,
-                         summary=summary, name=f"order_{action}")
+    router.add_api_route(
+        f"/{{order_id}}/{action}",
+        run,
+        methods=["POST"],
+        response_model=OrderOut,
+        summary=summary,
+        name=f"order_{action}",
+    )
 
 
 _transition_route("submit", "orders.write", "Submit a draft (reserves stock; becomes pending)")
@@ -124,65 +157,144 @@ _transition_route("cancel", "orders.cancel", "Cancel with a reason (releases sto
 
 
 @router.post("/{order_id}/archive", response_model=OrderOut)
-def archive_order(order_id: int, actor: Actor = Depends(staff("orders.archive")),
-                  rt: Runtime = Depends(get_runtime)):
+def archive_order(
+    order_id: int, actor: Actor = Depends(staff("orders.archive")), rt: Runtime = Depends(get_runtime)
+):
     return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o)))
 
 
 @router.put("/{order_id}/address", response_model=OrderOut)
-def change_address(order_id: int, body: AddressEdit, if_match: IfMatch = None,
-                   actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+def change_address(
+    order_id: int,
+    body: AddressEdit,
+    if_match: IfMatch = None,
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
     """Change the delivery address; refused once the order has shipped."""
     version = _version(body.version, if_match)
-    return JSONResponse(_change(rt, actor, order_id, lambda s, o: edits.do_change_address(
-        s, rt.keyring, actor, o, body.address, version=version)))
+    return JSONResponse(
+        _change(
+            rt,
+            actor,
+            order_id,
+            lambda s, o: edits.do_change_address(s, rt.keyring, actor, o, body.address, version=version),
+        )
+    )
 
 
 @router.put("/{order_id}/items", response_model=OrderOut)
-def replace_items(order_id: int, body: ItemsEdit, if_match: IfMatch = None,
-                  actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+def replace_items(
+    order_id: int,
+    body: ItemsEdit,
+    if_match: IfMatch = None,
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
     """Replace the items of a draft or pending order (stock holds follow)."""
     version = _version(body.version, if_match)
-    return JSONResponse(_change(rt, actor, order_id, lambda s, o: edits.do_replace_items(
-        s, actor, o, body.items, version=version)))
+    return JSONResponse(
+        _change(
+            rt, actor, order_id, lambda s, o: edits.do_replace_items(s, actor, o, body.items, version=version)
+        )
+    )
 
 
 @router.patch("/{order_id}/price", response_model=OrderOut)
-def change_price(order_id: int, body: PriceEdit, if_match: IfMatch = None,
-                 actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+def change_price(
+    order_id: int,
+    body: PriceEdit,
+    if_match: IfMatch = None,
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
     """改价: item prices, shipping fee or discount, before the order is paid."""
     version = _version(body.version, if_match)
-    return JSONResponse(_change(rt, actor, order_id, lambda s, o: edits.do_change_price(
-        s, actor, o, item_prices=body.item_prices, shipping_fee=body.shipping_fee, discount=body.discount,
-        reason=body.reason, version=version)))
+    return JSONResponse(
+        _change(
+            rt,
+            actor,
+            order_id,
+            lambda s, o: edits.do_change_price(
+                s,
+                actor,
+                o,
+                item_prices=body.item_prices,
+                shipping_fee=body.shipping_fee,
+                discount=body.discount,
+                reason=body.reason,
+                version=version,
+            ),
+        )
+    )
 
 
 @router.post("/{order_id}/payments", response_model=OrderOut, status_code=201)
-def mark_paid(order_id: int, body: PaymentIn, actor: Actor = Depends(staff("payments.record")),
-              rt: Runtime = Depends(get_runtime)):
+def mark_paid(
+    order_id: int,
+    body: PaymentIn,
+    actor: Actor = Depends(staff("payments.record")),
+    rt: Runtime = Depends(get_runtime),
+):
     """Record a payment received outside Shangliao (WeChat, Alipay, bank transfer, cash)."""
-    return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_mark_paid(
-        s, actor, o, method=body.method, amount=body.amount, reference=body.reference, note=body.note,
-        paid_at=body.paid_at)), status_code=201)
+    return JSONResponse(
+        _change(
+            rt,
+            actor,
+            order_id,
+            lambda s, o: actions.do_mark_paid(
+                s,
+                actor,
+                o,
+                method=body.method,
+                amount=body.amount,
+                reference=body.reference,
+                note=body.note,
+                paid_at=body.paid_at,
+            ),
+        ),
+        status_code=201,
+    )
 
 
 @router.put("/{order_id}/assignee", response_model=OrderOut)
-def assign(order_id: int, body: AssignIn, if_match: IfMatch = None,
-           actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)):
+def assign(
+    order_id: int,
+    body: AssignIn,
+    if_match: IfMatch = None,
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
     version = _version(body.version, if_match)
-    return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_assign(
-        s, actor, o, body.assignee_id, version=version)))
+    return JSONResponse(
+        _change(
+            rt,
+            actor,
+            order_id,
+            lambda s, o: actions.do_assign(s, actor, o, body.assignee_id, version=version),
+        )
+    )
 
 
 @router.post("/{order_id}/tags", response_model=OrderOut)
-def tag(order_id: int, body: TagsIn, actor: Actor = Depends(staff("orders.write")),
-        rt: Runtime = Depends(get_runtime)):
-    return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_tag(s, actor, o, body.add, body.remove)))
+def tag(
+    order_id: int,
+    body: TagsIn,
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    return JSONResponse(
+        _change(rt, actor, order_id, lambda s, o: actions.do_tag(s, actor, o, body.add, body.remove))
+    )
 
 
 @router.post("/{order_id}/notes", response_model=NoteOut, status_code=201)
-def add_note(order_id: int, body: NoteIn, actor: Actor = Depends(staff("orders.write")),
-             rt: Runtime = Depends(get_runtime)):
+def add_note(
+    order_id: int,
+    body: NoteIn,
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
     """An internal note: visible to the team only, never to the customer."""
     with rt.db.write() as session:
         note = actions.do_add_note(session, actor, access_order(session, actor.shop_id, order_id), body.body)
@@ -190,7 +302,9 @@ def add_note(order_id: int, body: NoteIn, actor: Actor = Depends(staff("orders.w
 
 
 @router.get("/{order_id}/notes", response_model=list[NoteOut])
-def list_notes(order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)):
+def list_notes(
+    order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
+):
     with rt.db.read() as session:
         access_order(session, actor.shop_id, order_id)
         rows = session.scalars(select(OrderNote).where(OrderNote.order_id == order_id).order_by(OrderNote.id))
@@ -202,7 +316,9 @@ def timeline(order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Ru
     """Every change, oldest first; encrypted address snapshots are opened for staff."""
     with rt.db.read() as session:
         access_order(session, actor.shop_id, order_id)
-        rows = session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
+        rows = session.scalars(
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+        )
         return [_event_out(session, e, rt) for e in rows]
 
 
@@ -212,6 +328,13 @@ def _event_out(_session: Session, event: OrderEvent, rt: Runtime) -> OrderEventO
         for key in ("old", "new"):
             blob = unseal(data.get(key))
             data[key] = decrypt_address(rt.keyring, blob).model_dump() if blob else None
-    return OrderEventOut(id=event.id, kind=event.kind, actor_type=event.actor_type, actor_id=event.actor_id,
-                         from_status=event.from_status, to_status=event.to_status, data=data,
-                         created_at=event.created_at)
+    return OrderEventOut(
+        id=event.id,
+        kind=event.kind,
+        actor_type=event.actor_type,
+        actor_id=event.actor_id,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        data=data,
+        created_at=event.created_at,
+    )

@@ -44,7 +44,9 @@ TRACKING_RE = re.compile(r"^[A-Za-z0-9]{6,32}$")
 def check_tracking(carrier_code: str, tracking_number: str) -> None:
     if carrier_code not in COURIERS:
         raise Invalid(
-            "order.unknown_carrier", N_("Unknown courier {code}."), code=carrier_code,
+            "order.unknown_carrier",
+            N_("Unknown courier {code}."),
+            code=carrier_code,
             details={"known": sorted(COURIERS)},
         )
     if not TRACKING_RE.match(tracking_number):

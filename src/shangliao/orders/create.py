@@ -54,30 +54,46 @@ class PricedLines:
     items_total: int
 
 
-def price_lines(shop_id: int, lines: list[ItemIn], found: dict[int, stock.StockRow], *, hold: bool) -> PricedLines:
+def price_lines(
+    shop_id: int, lines: list[ItemIn], found: dict[int, stock.StockRow], *, hold: bool
+) -> PricedLines:
     """Snapshot each line from the catalog and work out the stock it holds (if ``hold``)."""
     rows, moves, total = [], [], 0
     for position, line in enumerate(lines):
         row = found.get(line.variant_id)
         if row is None:
             raise NotFound(
-                "order.unknown_variant", N_("Product variant {id} does not exist."), id=line.variant_id,
+                "order.unknown_variant",
+                N_("Product variant {id} does not exist."),
+                id=line.variant_id,
                 details={"variant_id": line.variant_id},
             )
         if not (row.active and row.product_active):
             raise Conflict(
-                "order.variant_inactive", N_("{sku} is no longer on sale."), sku=row.sku,
+                "order.variant_inactive",
+                N_("{sku} is no longer on sale."),
+                sku=row.sku,
                 details={"variant_id": row.variant_id, "sku": row.sku},
             )
         unit = row.price if line.unit_price is None else line.unit_price
         amount = unit * line.quantity
         total += amount
         backorder = line.quantity if row.presale else 0
-        rows.append({
-            "shop_id": shop_id, "variant_id": row.variant_id, "product_id": row.product_id, "sku": row.sku,
-            "name": row.product_name, "spec": row.spec_label, "unit_price": unit, "quantity": line.quantity,
-            "amount": amount, "backorder": backorder, "position": position,
-        })
+        rows.append(
+            {
+                "shop_id": shop_id,
+                "variant_id": row.variant_id,
+                "product_id": row.product_id,
+                "sku": row.sku,
+                "name": row.product_name,
+                "spec": row.spec_label,
+                "unit_price": unit,
+                "quantity": line.quantity,
+                "amount": amount,
+                "backorder": backorder,
+                "position": position,
+            }
+        )
         if hold:
             moves.append(hold_move(row.variant_id, line.quantity, presale=row.presale))
     return PricedLines(rows, moves, total)
@@ -94,7 +110,8 @@ def check_amounts(items_total: int, shipping_fee: int, discount: int) -> int:
     total = items_total + shipping_fee - discount
     if total < 0:
         raise Invalid(
-            "order.discount_too_large", N_("The discount is larger than the order amount."),
+            "order.discount_too_large",
+            N_("The discount is larger than the order amount."),
             details={"items_total": items_total, "shipping_fee": shipping_fee, "discount": discount},
         )
     return total
@@ -105,10 +122,16 @@ def _touch_customer(session: Session, shop_id: int, customer_id: int, *, placed:
     if placed:
         row = session.execute(
             update(_customers)
-            .where(_customers.c.id == customer_id, _customers.c.shop_id == shop_id,
-                   _customers.c.blocked.is_(False))
-            .values(order_count=_customers.c.order_count + 1, last_order_at=now,
-                    first_order_at=func.coalesce(_customers.c.first_order_at, now))
+            .where(
+                _customers.c.id == customer_id,
+                _customers.c.shop_id == shop_id,
+                _customers.c.blocked.is_(False),
+            )
+            .values(
+                order_count=_customers.c.order_count + 1,
+                last_order_at=now,
+                first_order_at=func.coalesce(_customers.c.first_order_at, now),
+            )
             .returning(_customers.c.name)
         ).first()
         if row is not None:
@@ -118,12 +141,16 @@ def _touch_customer(session: Session, shop_id: int, customer_id: int, *, placed:
     return customer.name
 
 
-def _resolve_address(session: Session, rt_keyring: Keyring, shop_id: int, body: OrderCreate) -> Address | None:
+def _resolve_address(
+    session: Session, rt_keyring: Keyring, shop_id: int, body: OrderCreate
+) -> Address | None:
     if body.address is not None:
         return body.address
     if body.customer_id is None:
         if body.address_id is not None:
-            raise Invalid("order.address_without_customer", N_("An address id needs the customer it belongs to."))
+            raise Invalid(
+                "order.address_without_customer", N_("An address id needs the customer it belongs to.")
+            )
         return None
     return customers.address_of(session, rt_keyring, shop_id, body.customer_id, body.address_id)
 
@@ -131,8 +158,9 @@ def _resolve_address(session: Session, rt_keyring: Keyring, shop_id: int, body: 
 def _check_assignee(session: Session, shop_id: int, assignee_id: int | None) -> None:
     if assignee_id is None:
         return
-    found = session.scalar(select(Staff.id).where(Staff.id == assignee_id, Staff.shop_id == shop_id,
-                                                  Staff.active.is_(True)))
+    found = session.scalar(
+        select(Staff.id).where(Staff.id == assignee_id, Staff.shop_id == shop_id, Staff.active.is_(True))
+    )
     if found is None:
         raise NotFound("staff.not_found", N_("No such staff member."), details={"assignee_id": assignee_id})
 
@@ -164,20 +192,40 @@ def do_create_order(
     )
     full_hash, last4_hash = phone_hashes(keyring, address.phone) if address else (None, None)
     values = {
-        "shop_id": shop_id, "number": format_number(order_day(now, actor.timezone), day_seq),
-        "status": status.value, "channel": body.channel, "customer_id": body.customer_id,
+        "shop_id": shop_id,
+        "number": format_number(order_day(now, actor.timezone), day_seq),
+        "status": status.value,
+        "channel": body.channel,
+        "customer_id": body.customer_id,
         "customer_name": customer_name,
         "address_enc": encrypt_address(keyring, address) if address else None,
-        "phone_hash": full_hash, "phone_last4_hash": last4_hash,
-        "items_total": priced.items_total, "shipping_fee": body.shipping_fee, "discount": body.discount,
-        "total": total, "paid_amount": 0, "refunded_amount": 0, "remark": body.remark,
-        "assignee_id": body.assignee_id, "version": 1, "idempotency_key": idempotency_key,
+        "phone_hash": full_hash,
+        "phone_last4_hash": last4_hash,
+        "items_total": priced.items_total,
+        "shipping_fee": body.shipping_fee,
+        "discount": body.discount,
+        "total": total,
+        "paid_amount": 0,
+        "refunded_amount": 0,
+        "remark": body.remark,
+        "assignee_id": body.assignee_id,
+        "version": 1,
+        "idempotency_key": idempotency_key,
         "idempotency_hash": request_fingerprint(body) if idempotency_key else None,
-        "created_at": now, "updated_at": now, "submitted_at": now if placed else None,
+        "created_at": now,
+        "updated_at": now,
+        "submitted_at": now if placed else None,
     }
     order_id = session.execute(insert(_orders).returning(_orders.c.id), values).scalar_one()
-    stock.apply(session, shop_id, priced.moves, order_id=order_id, actor_id=actor.staff_id,
-                reason="order placed", before=found)
+    stock.apply(
+        session,
+        shop_id,
+        priced.moves,
+        order_id=order_id,
+        actor_id=actor.staff_id,
+        reason="order placed",
+        before=found,
+    )
     for row in priced.rows:
         row["order_id"] = order_id
     # One multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues). Rows may come back in any
@@ -190,14 +238,29 @@ def do_create_order(
         )
     )
     if body.tags:
-        session.execute(insert(_tags), [{"shop_id": shop_id, "order_id": order_id, "tag": t} for t in body.tags])
-    session.execute(insert(_timeline), {
-        "shop_id": shop_id, "order_id": order_id, "kind": "created", "actor_type": actor.actor_type,
-        "actor_id": actor.staff_id, "from_status": None, "to_status": status.value,
-        "data": {"channel": body.channel, "total": total}, "created_at": now,
-    })
-    created = DomainEvent("order.created", "order", order_id,
-                          {"number": values["number"], "status": status.value, "total": total})
+        session.execute(
+            insert(_tags), [{"shop_id": shop_id, "order_id": order_id, "tag": t} for t in body.tags]
+        )
+    session.execute(
+        insert(_timeline),
+        {
+            "shop_id": shop_id,
+            "order_id": order_id,
+            "kind": "created",
+            "actor_type": actor.actor_type,
+            "actor_id": actor.staff_id,
+            "from_status": None,
+            "to_status": status.value,
+            "data": {"channel": body.channel, "total": total},
+            "created_at": now,
+        },
+    )
+    created = DomainEvent(
+        "order.created",
+        "order",
+        order_id,
+        {"number": values["number"], "status": status.value, "total": total},
+    )
     log.insert_rows(session, log.rows_for(shop_id, last_seq, [created, *low_stock]))
 
     order = Order(id=order_id, **values)

@@ -22,31 +22,45 @@ from shangliao.orders.timeline import check_not_archived, check_version, record_
 ITEMS_EDITABLE = frozenset({Status.DRAFT, Status.PENDING})
 
 
-def do_change_address(session: Session, keyring: Keyring, actor: Actor, order: Order, address: Address,
-                      *, version: int | None = None) -> Order:
+def do_change_address(
+    session: Session,
+    keyring: Keyring,
+    actor: Actor,
+    order: Order,
+    address: Address,
+    *,
+    version: int | None = None,
+) -> Order:
     check_version(order, version)
     check_not_archived(order)
     if Status(order.status) not in BEFORE_SHIPPING:
         raise Conflict(
             "order.address_locked",
-            N_("The order has already shipped, so its address can no longer change. "
-               "Ask the courier to intercept or redirect the parcel and add a note."),
+            N_(
+                "The order has already shipped, so its address can no longer change. "
+                "Ask the courier to intercept or redirect the parcel and add a note."
+            ),
         )
     old = order.address_enc
     order.address_enc = encrypt_address(keyring, address)
     order.phone_hash, order.phone_last4_hash = phone_hashes(keyring, address.phone)
-    record_change(session, order, actor, "address_changed",
-                  data={"old": sealed(old), "new": sealed(order.address_enc)})
+    record_change(
+        session, order, actor, "address_changed", data={"old": sealed(old), "new": sealed(order.address_enc)}
+    )
     return order
 
 
 def _item_summary(items: list[OrderItem] | list[dict]) -> list[dict]:
     get = (lambda i, k: i[k]) if items and isinstance(items[0], dict) else getattr
-    return [{"sku": get(i, "sku"), "quantity": get(i, "quantity"), "unit_price": get(i, "unit_price")} for i in items]
+    return [
+        {"sku": get(i, "sku"), "quantity": get(i, "quantity"), "unit_price": get(i, "unit_price")}
+        for i in items
+    ]
 
 
-def do_replace_items(session: Session, actor: Actor, order: Order, lines: list[ItemIn],
-                     *, version: int | None = None) -> Order:
+def do_replace_items(
+    session: Session, actor: Actor, order: Order, lines: list[ItemIn], *, version: int | None = None
+) -> Order:
     """Swap the item list of a draft or pending order; a pending order's stock holds follow."""
     check_version(order, version)
     check_not_archived(order)
@@ -58,11 +72,19 @@ def do_replace_items(session: Session, actor: Actor, order: Order, lines: list[I
     priced = price_lines(order.shop_id, lines, found, hold=holds)
     total = check_amounts(priced.items_total, order.shipping_fee, order.discount)
     if total < order.paid_amount:
-        raise Conflict("order.total_below_paid", N_("The new total would be less than what was already paid."))
+        raise Conflict(
+            "order.total_below_paid", N_("The new total would be less than what was already paid.")
+        )
     old_summary = _item_summary(order.items)
     if holds:
-        low = stock.apply(session, order.shop_id, held_moves(order.items, "release") + priced.moves,
-                          order_id=order.id, actor_id=actor.staff_id, reason=f"order {order.number} items edited")
+        low = stock.apply(
+            session,
+            order.shop_id,
+            held_moves(order.items, "release") + priced.moves,
+            order_id=order.id,
+            actor_id=actor.staff_id,
+            reason=f"order {order.number} items edited",
+        )
         log.record(session, order.shop_id, low)
     order.items.clear()
     session.flush()
@@ -70,15 +92,28 @@ def do_replace_items(session: Session, actor: Actor, order: Order, lines: list[I
         row.pop("shop_id")
         order.items.append(OrderItem(shop_id=order.shop_id, **row))
     order.items_total, order.total = priced.items_total, total
-    record_change(session, order, actor, "items_changed",
-                  data={"old": old_summary, "new": _item_summary(priced.rows), "total": total},
-                  event_data={"total": total})
+    record_change(
+        session,
+        order,
+        actor,
+        "items_changed",
+        data={"old": old_summary, "new": _item_summary(priced.rows), "total": total},
+        event_data={"total": total},
+    )
     return order
 
 
-def do_change_price(session: Session, actor: Actor, order: Order, *, item_prices: dict[int, int] | None,
-                    shipping_fee: int | None, discount: int | None, reason: str,
-                    version: int | None = None) -> Order:
+def do_change_price(
+    session: Session,
+    actor: Actor,
+    order: Order,
+    *,
+    item_prices: dict[int, int] | None,
+    shipping_fee: int | None,
+    discount: int | None,
+    reason: str,
+    version: int | None = None,
+) -> Order:
     """改价 before payment: new unit prices for some items, the shipping fee or the discount."""
     check_version(order, version)
     check_not_archived(order)
@@ -87,10 +122,18 @@ def do_change_price(session: Session, actor: Actor, order: Order, *, item_prices
     by_id = {item.id: item for item in order.items}
     unknown = sorted(set(item_prices or {}) - set(by_id))
     if unknown:
-        raise Invalid("order.unknown_item", N_("These items are not in the order: {ids}."),
-                      ids=", ".join(map(str, unknown)), details={"item_ids": unknown})
-    old = {"items_total": order.items_total, "shipping_fee": order.shipping_fee, "discount": order.discount,
-           "total": order.total}
+        raise Invalid(
+            "order.unknown_item",
+            N_("These items are not in the order: {ids}."),
+            ids=", ".join(map(str, unknown)),
+            details={"item_ids": unknown},
+        )
+    old = {
+        "items_total": order.items_total,
+        "shipping_fee": order.shipping_fee,
+        "discount": order.discount,
+        "total": order.total,
+    }
     changed_items = []
     for item_id, price in (item_prices or {}).items():
         item = by_id[item_id]
@@ -101,11 +144,21 @@ def do_change_price(session: Session, actor: Actor, order: Order, *, item_prices
     new_fee = order.shipping_fee if shipping_fee is None else shipping_fee
     new_discount = order.discount if discount is None else discount
     total = check_amounts(items_total, new_fee, new_discount)
-    order.items_total, order.shipping_fee, order.discount, order.total = items_total, new_fee, new_discount, total
+    order.items_total, order.shipping_fee, order.discount, order.total = (
+        items_total,
+        new_fee,
+        new_discount,
+        total,
+    )
     new = {"items_total": items_total, "shipping_fee": new_fee, "discount": new_discount, "total": total}
     if new == old and not changed_items:
         return order
-    record_change(session, order, actor, "price_changed",
-                  data={"old": old, "new": new, "items": changed_items, "reason": reason},
-                  event_data={"total": total})
+    record_change(
+        session,
+        order,
+        actor,
+        "price_changed",
+        data={"old": old, "new": new, "items": changed_items, "reason": reason},
+        event_data={"total": total},
+    )
     return order

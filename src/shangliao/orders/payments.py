@@ -28,7 +28,10 @@ def payment_status(total: int, paid: int, refunded: int) -> str:
 def payment_status_sql():
     """The same derivation as a SQL expression, so lists can filter on it."""
     return case(
-        (Order.refunded_amount >= Order.paid_amount, case((Order.refunded_amount > 0, "refunded"), else_="unpaid")),
+        (
+            Order.refunded_amount >= Order.paid_amount,
+            case((Order.refunded_amount > 0, "refunded"), else_="unpaid"),
+        ),
         (Order.refunded_amount > 0, "partially_refunded"),
         (Order.paid_amount < Order.total, "partially_paid"),
         else_="paid",
@@ -36,13 +39,19 @@ def payment_status_sql():
 
 
 def do_record_payment(
-    session: Session, order: Order, *, method: str, amount: int, reference: str, note: str, paid_at, actor_id: int
+    session: Session,
+    order: Order,
+    *,
+    method: str,
+    amount: int,
+    reference: str,
+    note: str,
+    paid_at,
+    actor_id: int,
 ) -> Payment:
     """Record money received. Overpaying is refused: the merchant must correct the amount first."""
     if order.status in (Status.DRAFT, Status.CANCELLED):
-        raise Conflict(
-            "payment.order_not_payable", N_("A draft or cancelled order cannot take a payment.")
-        )
+        raise Conflict("payment.order_not_payable", N_("A draft or cancelled order cannot take a payment."))
     outstanding = order.total - order.paid_amount
     if amount > outstanding:
         raise Conflict(

@@ -27,7 +27,10 @@ class ItemIn(StrictModel):
     variant_id: int = Field(gt=0)
     quantity: int = Field(gt=0, le=9999)
     unit_price: int | None = Field(
-        default=None, ge=0, le=100_000_000, description="Negotiated price in fen; omitted = the catalog price."
+        default=None,
+        ge=0,
+        le=100_000_000,
+        description="Negotiated price in fen; omitted = the catalog price.",
     )
 
 
@@ -53,7 +56,9 @@ class OrderCreate(StrictModel):
 
 
 class TransitionIn(StrictModel):
-    version: int | None = Field(default=None, ge=1, description="Refused with 409 if the order changed since.")
+    version: int | None = Field(
+        default=None, ge=1, description="Refused with 409 if the order changed since."
+    )
     reason: str | None = Field(default=None, max_length=200)
     carrier_code: str | None = Field(default=None, max_length=16)
     tracking_number: str | None = Field(default=None, max_length=40)

@@ -65,7 +65,9 @@ def _need(params: dict[str, Any], *names: str) -> None:
     missing = [n for n in names if not params.get(n)]
     if missing:
         raise Invalid(
-            "order.missing_fields", N_("This step needs: {fields}."), fields=", ".join(missing),
+            "order.missing_fields",
+            N_("This step needs: {fields}."),
+            fields=", ".join(missing),
             details={"fields": missing},
         )
 
@@ -97,7 +99,11 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("confirm", frozenset({Status.PENDING}), Status.CONFIRMED, "orders.fulfil"),
         Transition("prepare", frozenset({Status.CONFIRMED}), Status.PREPARING, "orders.fulfil"),
         Transition(
-            "ship", frozenset({Status.CONFIRMED, Status.PREPARING}), Status.SHIPPED, "orders.fulfil", _guard_ship
+            "ship",
+            frozenset({Status.CONFIRMED, Status.PREPARING}),
+            Status.SHIPPED,
+            "orders.fulfil",
+            _guard_ship,
         ),
         Transition("complete", frozenset({Status.SHIPPED}), Status.COMPLETED, "orders.fulfil"),
         Transition("cancel", BEFORE_SHIPPING, Status.CANCELLED, "orders.cancel", _guard_cancel),
@@ -115,7 +121,11 @@ def transition_for(action: str, current: Status, params: dict[str, Any]) -> Tran
             "order.invalid_transition",
             N_("An order that is {current} cannot be {action}."),
             http_status=409,
-            details={"from": current.value, "action": action, "allowed_from": sorted(s.value for s in t.sources)},
+            details={
+                "from": current.value,
+                "action": action,
+                "allowed_from": sorted(s.value for s in t.sources),
+            },
             current=Msg(STATUS_LABELS[current]),
             action=Msg(ACTION_LABELS[action]),
         )

@@ -92,7 +92,12 @@ def record_change(
                 event_type or f"order.{kind}",
                 "order",
                 order.id,
-                {"number": order.number, "status": order.status, "version": order.version, **(event_data or {})},
+                {
+                    "number": order.number,
+                    "status": order.status,
+                    "version": order.version,
+                    **(event_data or {}),
+                },
             )
         ],
     )

@@ -13,5 +13,13 @@ from shangliao.orders import api_collection as orders_collection_api
 from shangliao.shops import api as shops_api
 
 router = APIRouter(prefix="/api/v1")
-for domain in (auth_api, shops_api, catalog_api, inventory_api, customers_api, orders_collection_api, orders_api):
+for domain in (
+    auth_api,
+    shops_api,
+    catalog_api,
+    inventory_api,
+    customers_api,
+    orders_collection_api,
+    orders_api,
+):
     router.include_router(domain.router)
