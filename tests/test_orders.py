@@ -374,3 +374,19 @@ def test_blocked_customer_cannot_order_and_drafts_count_when_submitted(runtime, 
     )
     assert r.status_code == 409 and r.json()["error"]["code"] == "customer.blocked"
     assert variant_stock(shop, tee.product_id, tee.variant_id)["reserved"] == 1
+
+
+def test_out_of_range_ids_are_a_422_not_a_crash(shop):
+    huge = 2**70
+    assert shop.api.get(f"/api/v1/orders/{huge}").status_code == 422
+    r = shop.api.post(
+        "/api/v1/orders", json={"items": [{"variant_id": huge, "quantity": 1}], "address": ADDRESS}
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "request.invalid"
+
+
+def test_negative_item_price_is_refused(shop, tee):
+    order = make_order(shop, [(tee.variant_id, 1)])
+    item_id = order["items"][0]["id"]
+    r = shop.api.patch(f"/api/v1/orders/{order['id']}/price", json={"item_prices": {str(item_id): -1}})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "request.invalid"

@@ -11,6 +11,7 @@ from shangliao.auth.actor import Actor
 from shangliao.auth.models import Credential, Staff
 from shangliao.auth.schemas import LoginIn, MeOut, StaffOut, TokenCreatedOut, TokenIn, TokenOut
 from shangliao.core import clock
+from shangliao.core.schemas import PathId
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
 
@@ -99,7 +100,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(
-    token_id: int, actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)
+    token_id: PathId, actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.write() as session:
         cred = service.access_token(session, actor, token_id)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
@@ -18,12 +16,12 @@ from shangliao.catalog.schemas import (
     VariantOut,
     VariantPatch,
 )
+from shangliao.core.schemas import PathId
 from shangliao.runtime import Runtime, get_runtime
 
 router = APIRouter(tags=["catalog"])
 
 # Ids beyond a 64-bit integer can never exist; refusing them here keeps them away from the driver.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post("/products", response_model=ProductOut, status_code=201)
@@ -55,7 +53,7 @@ def list_products(
 
 @router.get("/products/{product_id}", response_model=ProductOut)
 def get_product(
-    product_id: RowId, actor: Actor = Depends(staff("catalog.read")), rt: Runtime = Depends(get_runtime)
+    product_id: PathId, actor: Actor = Depends(staff("catalog.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
         return service.product_out(service.access_product(session, actor.shop_id, product_id))
@@ -63,7 +61,7 @@ def get_product(
 
 @router.patch("/products/{product_id}", response_model=ProductOut)
 def update_product(
-    product_id: RowId,
+    product_id: PathId,
     body: ProductPatch,
     actor: Actor = Depends(staff("catalog.write")),
     rt: Runtime = Depends(get_runtime),
@@ -76,7 +74,7 @@ def update_product(
 
 @router.post("/products/{product_id}/variants", response_model=VariantOut, status_code=201)
 def add_variant(
-    product_id: RowId,
+    product_id: PathId,
     body: VariantIn,
     actor: Actor = Depends(staff("catalog.write")),
     rt: Runtime = Depends(get_runtime),
@@ -89,7 +87,7 @@ def add_variant(
 
 @router.get("/variants/{variant_id}", response_model=VariantOut)
 def get_variant(
-    variant_id: RowId, actor: Actor = Depends(staff("catalog.read")), rt: Runtime = Depends(get_runtime)
+    variant_id: PathId, actor: Actor = Depends(staff("catalog.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
         variant = service.access_variant(session, actor.shop_id, variant_id)
@@ -98,7 +96,7 @@ def get_variant(
 
 @router.patch("/variants/{variant_id}", response_model=VariantOut)
 def update_variant(
-    variant_id: RowId,
+    variant_id: PathId,
     body: VariantPatch,
     actor: Actor = Depends(staff("catalog.write")),
     rt: Runtime = Depends(get_runtime),

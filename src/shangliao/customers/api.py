@@ -6,12 +6,11 @@ lands in a URL, a proxy's access log or the browser history (rule 12).
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Query
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
+from shangliao.core.schemas import PathId
 from shangliao.customers import service
 from shangliao.customers.schemas import (
     AddressIn,
@@ -32,7 +31,6 @@ from shangliao.runtime import Runtime, get_runtime
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 # Ids beyond a 64-bit integer can never exist; refusing them here keeps them away from the driver.
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post("", response_model=CustomerOut, status_code=201)
@@ -74,7 +72,7 @@ def search_customers(
 
 @router.get("/{customer_id}", response_model=CustomerOut)
 def get_customer(
-    customer_id: RowId, actor: Actor = Depends(staff("customers.read")), rt: Runtime = Depends(get_runtime)
+    customer_id: PathId, actor: Actor = Depends(staff("customers.read")), rt: Runtime = Depends(get_runtime)
 ):
     """A customer with phones and addresses decrypted, and their order figures."""
     with rt.db.read() as session:
@@ -84,7 +82,7 @@ def get_customer(
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 def update_customer(
-    customer_id: RowId,
+    customer_id: PathId,
     body: CustomerPatch,
     actor: Actor = Depends(staff("customers.write")),
     rt: Runtime = Depends(get_runtime),
@@ -101,7 +99,7 @@ def update_customer(
 
 @router.post("/{customer_id}/phones", response_model=PhoneOut, status_code=201)
 def add_phone(
-    customer_id: RowId,
+    customer_id: PathId,
     body: PhoneIn,
     actor: Actor = Depends(staff("customers.write")),
     rt: Runtime = Depends(get_runtime),
@@ -115,8 +113,8 @@ def add_phone(
 
 @router.delete("/{customer_id}/phones/{phone_id}", status_code=204)
 def remove_phone(
-    customer_id: RowId,
-    phone_id: RowId,
+    customer_id: PathId,
+    phone_id: PathId,
     actor: Actor = Depends(staff("customers.write")),
     rt: Runtime = Depends(get_runtime),
 ):
@@ -127,8 +125,8 @@ def remove_phone(
 
 @router.post("/{customer_id}/phones/{phone_id}/primary", response_model=PhoneOut)
 def set_primary_phone(
-    customer_id: RowId,
-    phone_id: RowId,
+    customer_id: PathId,
+    phone_id: PathId,
     actor: Actor = Depends(staff("customers.write")),
     rt: Runtime = Depends(get_runtime),
 ):
@@ -143,7 +141,7 @@ def set_primary_phone(
 
 @router.post("/{customer_id}/addresses", response_model=AddressOut, status_code=201)
 def add_address(
-    customer_id: RowId,
+    customer_id: PathId,
     body: AddressIn,
     actor: Actor = Depends(staff("customers.write")),
     rt: Runtime = Depends(get_runtime),
@@ -157,8 +155,8 @@ def add_address(
 
 @router.put("/{customer_id}/addresses/{address_id}", response_model=AddressOut)
 def update_address(
-    customer_id: RowId,
-    address_id: RowId,
+    customer_id: PathId,
+    address_id: PathId,
     body: AddressUpdate,
     actor: Actor = Depends(staff("customers.write")),
     rt: Runtime = Depends(get_runtime),
@@ -172,8 +170,8 @@ def update_address(
 
 @router.delete("/{customer_id}/addresses/{address_id}", status_code=204)
 def remove_address(
-    customer_id: RowId,
-    address_id: RowId,
+    customer_id: PathId,
+    address_id: PathId,
     actor: Actor = Depends(staff("customers.write")),
     rt: Runtime = Depends(get_runtime),
 ):
@@ -184,8 +182,8 @@ def remove_address(
 
 @router.post("/{customer_id}/addresses/{address_id}/default", response_model=AddressOut)
 def set_default_address(
-    customer_id: RowId,
-    address_id: RowId,
+    customer_id: PathId,
+    address_id: PathId,
     actor: Actor = Depends(staff("customers.write")),
     rt: Runtime = Depends(get_runtime),
 ):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
-from shangliao.catalog.api import RowId
+from shangliao.core.schemas import PathId
 from shangliao.inventory import service
 from shangliao.inventory.schemas import (
     LowStockPage,
@@ -22,7 +22,7 @@ router = APIRouter(tags=["inventory"])
 
 @router.post("/variants/{variant_id}/stock-adjustments", response_model=StockAdjustmentOut, status_code=201)
 def adjust_stock(
-    variant_id: RowId,
+    variant_id: PathId,
     body: StockAdjustmentIn,
     actor: Actor = Depends(staff("inventory.adjust")),
     rt: Runtime = Depends(get_runtime),
@@ -38,7 +38,7 @@ def adjust_stock(
 
 @router.get("/variants/{variant_id}/movements", response_model=MovementPage)
 def list_movements(
-    variant_id: RowId,
+    variant_id: PathId,
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(50, ge=1, le=100),
     actor: Actor = Depends(staff("catalog.read")),

@@ -15,6 +15,7 @@ from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
+from shangliao.core.schemas import PathId
 from shangliao.customers.pii import decrypt_address
 from shangliao.orders import actions, edits
 from shangliao.orders.create import do_create_order, request_fingerprint
@@ -60,7 +61,7 @@ def _version(body_version: int | None, if_match: str | None) -> int | None:
         raise Invalid("order.bad_if_match", N_("If-Match must be the order version number.")) from exc
 
 
-def _change(rt: Runtime, actor: Actor, order_id: int, change, *, lock: bool = True) -> dict[str, Any]:
+def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, lock: bool = True) -> dict[str, Any]:
     """Run ``change(session, order)`` in one unit of work and answer with the order afterwards."""
     try:
         with rt.db.write() as session:
@@ -112,7 +113,7 @@ def _replay(rt: Runtime, actor: Actor, body: OrderCreate, key: str) -> JSONRespo
 
 @router.get("/{order_id}", response_model=OrderOut)
 def get_order(
-    order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
+    order_id: PathId, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
         return JSONResponse(order_dict(access_order(session, actor.shop_id, order_id), rt.keyring))
@@ -120,7 +121,7 @@ def get_order(
 
 def _transition_route(action: str, permission: str, summary: str):
     def run(
-        order_id: int,
+        order_id: PathId,
         body: TransitionIn | None = None,
         if_match: IfMatch = None,
         actor: Actor = Depends(staff(permission)),
@@ -158,14 +159,14 @@ _transition_route("cancel", "orders.cancel", "Cancel with a reason (releases sto
 
 @router.post("/{order_id}/archive", response_model=OrderOut)
 def archive_order(
-    order_id: int, actor: Actor = Depends(staff("orders.archive")), rt: Runtime = Depends(get_runtime)
+    order_id: PathId, actor: Actor = Depends(staff("orders.archive")), rt: Runtime = Depends(get_runtime)
 ):
     return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o)))
 
 
 @router.put("/{order_id}/address", response_model=OrderOut)
 def change_address(
-    order_id: int,
+    order_id: PathId,
     body: AddressEdit,
     if_match: IfMatch = None,
     actor: Actor = Depends(staff("orders.write")),
@@ -185,7 +186,7 @@ def change_address(
 
 @router.put("/{order_id}/items", response_model=OrderOut)
 def replace_items(
-    order_id: int,
+    order_id: PathId,
     body: ItemsEdit,
     if_match: IfMatch = None,
     actor: Actor = Depends(staff("orders.write")),
@@ -202,7 +203,7 @@ def replace_items(
 
 @router.patch("/{order_id}/price", response_model=OrderOut)
 def change_price(
-    order_id: int,
+    order_id: PathId,
     body: PriceEdit,
     if_match: IfMatch = None,
     actor: Actor = Depends(staff("orders.write")),
@@ -231,7 +232,7 @@ def change_price(
 
 @router.post("/{order_id}/payments", response_model=OrderOut, status_code=201)
 def mark_paid(
-    order_id: int,
+    order_id: PathId,
     body: PaymentIn,
     actor: Actor = Depends(staff("payments.record")),
     rt: Runtime = Depends(get_runtime),
@@ -259,7 +260,7 @@ def mark_paid(
 
 @router.put("/{order_id}/assignee", response_model=OrderOut)
 def assign(
-    order_id: int,
+    order_id: PathId,
     body: AssignIn,
     if_match: IfMatch = None,
     actor: Actor = Depends(staff("orders.write")),
@@ -278,7 +279,7 @@ def assign(
 
 @router.post("/{order_id}/tags", response_model=OrderOut)
 def tag(
-    order_id: int,
+    order_id: PathId,
     body: TagsIn,
     actor: Actor = Depends(staff("orders.write")),
     rt: Runtime = Depends(get_runtime),
@@ -290,7 +291,7 @@ def tag(
 
 @router.post("/{order_id}/notes", response_model=NoteOut, status_code=201)
 def add_note(
-    order_id: int,
+    order_id: PathId,
     body: NoteIn,
     actor: Actor = Depends(staff("orders.write")),
     rt: Runtime = Depends(get_runtime),
@@ -303,7 +304,7 @@ def add_note(
 
 @router.get("/{order_id}/notes", response_model=list[NoteOut])
 def list_notes(
-    order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
+    order_id: PathId, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
         access_order(session, actor.shop_id, order_id)
@@ -312,7 +313,9 @@ def list_notes(
 
 
 @router.get("/{order_id}/timeline", response_model=list[OrderEventOut])
-def timeline(order_id: int, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)):
+def timeline(
+    order_id: PathId, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
+):
     """Every change, oldest first; encrypted address snapshots are opened for staff."""
     with rt.db.read() as session:
         access_order(session, actor.shop_id, order_id)

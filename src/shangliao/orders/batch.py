@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, ShangliaoError
 from shangliao.core.i18n import N_, gettext
-from shangliao.core.schemas import StrictModel
+from shangliao.core.schemas import MAX_ID, StrictModel
 from shangliao.orders import actions
 from shangliao.orders.models import Order
 from shangliao.orders.schemas import clean_tags
@@ -57,7 +57,7 @@ class BatchParams(StrictModel):
     carrier_code: str | None = Field(None, max_length=16, description="ship: the courier's code.")
     tracking_number: str | None = Field(None, max_length=40, description="ship: the tracking number.")
     assignee_id: int | None = Field(
-        None, ge=1, le=2**63 - 1, description="assign: a staff member of the shop; null to unassign."
+        None, ge=1, le=MAX_ID, description="assign: a staff member of the shop; null to unassign."
     )
     add: list[str] = Field(default_factory=list, max_length=10, description="tag: tags to add.")
     remove: list[str] = Field(default_factory=list, max_length=10, description="tag: tags to remove.")

@@ -22,6 +22,7 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.pagination import decode_cursor, encode_cursor
+from shangliao.core.schemas import MAX_ID
 from shangliao.customers.models import CustomerPhone
 from shangliao.customers.pii import phone_search
 from shangliao.orders.models import Order, OrderTag
@@ -65,10 +66,10 @@ class OrderQuery(BaseModel):
     amount_max: int | None = Field(None, ge=0, description="Maximum order total, in fen.")
     channel: Channel | None = None
     payment_status: PaymentStatus | None = None
-    assignee_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
     unassigned: bool = Field(False, description="Only orders nobody is assigned to.")
     tag: str | None = Field(None, min_length=1, max_length=32)
-    customer_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    customer_id: int | None = Field(None, ge=1, le=MAX_ID)
     archived: Literal["false", "true", "all"] = Field(
         "false", description="`false`: hide archived orders; `true`: only archived ones; `all`: both."
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from shangliao.core.schemas import StrictModel
+from shangliao.core.schemas import RowRef, StrictModel
 from shangliao.customers.pii import Address
 
+Fen = Annotated[int, Field(ge=0, le=100_000_000)]
 Channel = Literal["manual", "chat", "product_link", "quote"]
 
 
@@ -24,7 +25,7 @@ def clean_tags(tags: list[str]) -> list[str]:
 
 
 class ItemIn(StrictModel):
-    variant_id: int = Field(gt=0)
+    variant_id: RowRef
     quantity: int = Field(gt=0, le=9999)
     unit_price: int | None = Field(
         default=None,
@@ -35,9 +36,9 @@ class ItemIn(StrictModel):
 
 
 class OrderCreate(StrictModel):
-    customer_id: int | None = Field(default=None, gt=0)
-    address_id: int | None = Field(
-        default=None, gt=0, description="One of the customer's addresses; omitted = their default one."
+    customer_id: RowRef | None = None
+    address_id: RowRef | None = Field(
+        default=None, description="One of the customer's addresses; omitted = their default one."
     )
     address: Address | None = None
     items: list[ItemIn] = Field(min_length=1, max_length=100)
@@ -46,7 +47,7 @@ class OrderCreate(StrictModel):
     remark: str = Field(default="", max_length=500)
     channel: Channel = "manual"
     tags: list[str] = Field(default_factory=list, max_length=10)
-    assignee_id: int | None = Field(default=None, gt=0)
+    assignee_id: RowRef | None = None
     draft: bool = Field(default=False, description="Keep as a draft: editable, reserves no stock.")
 
     @field_validator("tags")
@@ -78,7 +79,7 @@ class PriceEdit(StrictModel):
     """改价: change item prices, the shipping fee or the discount before the order is paid."""
 
     version: int | None = Field(default=None, ge=1)
-    item_prices: dict[int, int] | None = Field(
+    item_prices: dict[RowRef, Fen] | None = Field(
         default=None, description="Order item id → new unit price in fen.", max_length=100
     )
     shipping_fee: int | None = Field(default=None, ge=0, le=100_000_000)
@@ -100,7 +101,7 @@ class NoteIn(StrictModel):
 
 class AssignIn(StrictModel):
     version: int | None = Field(default=None, ge=1)
-    assignee_id: int | None = Field(description="A staff member of the shop; null to unassign.")
+    assignee_id: RowRef | None = Field(description="A staff member of the shop; null to unassign.")
 
 
 class TagsIn(StrictModel):
