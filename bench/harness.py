@@ -45,8 +45,8 @@ def require_tools() -> None:
 def check_quiet() -> str | None:
     """A warning when other work already keeps the cores busy: the figures would be low and noisy."""
     load = os.getloadavg()[0]
-    if load > 0.7:
-        return f"load average {load:.1f} before the run: other work shares these cores, figures will be low"
+    if load > 0.5:
+        return f"load average {load:.1f}: other work shares these cores, figures will be low"
     return None
 
 
@@ -115,6 +115,13 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout: flo
             pass
         time.sleep(0.1)
     raise BenchFailure(f"no answer from {url}/healthz within {timeout:.0f} s:\n{_tail(log_path)}")
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """``(user, system)`` CPU seconds a process has used so far, all its threads (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 @dataclass(frozen=True)

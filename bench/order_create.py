@@ -6,9 +6,10 @@ What it does, in order (about a minute and a half on the 2-core bench machine):
 
 1. Seeds a fresh SQLite data folder (Alembic upgrade to head): a shop, its owner, an API token and
    three products with plenty of stock. The order body has three lines and an inline address.
-2. Captures, in-process, every statement one order-create request sends (SQLAlchemy
-   ``before_cursor_execute`` on the writer and reader engines, plus the COMMIT): that count is
-   ``statements_per_order`` (an ``executemany`` counts once).
+2. Captures, in-process, every statement one order-create request sends to SQLite (SQLAlchemy
+   ``before_cursor_execute`` on the writer and reader engines, plus what sqlite3's trace callback
+   sees outside those: COMMIT, the dialect's PRAGMAs): that count is ``statements_per_order``
+   (an ``executemany`` counts once).
 3. ``raw_rps``: the same SQL transaction through the bare sqlite3 driver, one thread on core 0, on a
    copy of the seeded database with ``synchronous=FULL`` (``raw_order.py``).
 4. ``echo_rps``: a bare FastAPI app validating and echoing the same JSON (``echo_app.py``).
@@ -40,7 +41,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from harness import BenchFailure, check_quiet, require_tools, serve, server_env, wrk_post
+from harness import BenchFailure, Server, check_quiet, cpu_seconds, require_tools, serve, server_env, wrk_post
 from raw_order import RawOrder, copy_database, orders_per_second, statements
 from shangliao.auth import service as auth
 from shangliao.auth.actor import Actor
@@ -126,6 +127,45 @@ def seed(data_dir: Path) -> tuple[Seeded, list[Sent]]:
     return Seeded(token, body, raw), sent
 
 
+class _Recorder:
+    """What one request sends to SQLite, each statement once.
+
+    SQLAlchemy's ``before_cursor_execute`` announces each statement once (an ``executemany`` too).
+    sqlite3's trace callback sees everything SQLite runs, including what no cursor execute
+    announces: pysqlite's COMMIT and the dialect's own housekeeping (resetting the isolation level
+    when a connection goes back to the pool). A traced statement counts only when it runs outside
+    an announced one, so nothing is counted twice and nothing is missed.
+    """
+
+    def __init__(self) -> None:
+        self.sent: list[Sent] = []
+        self._inside = False
+        self._traced: list = []
+
+    def listeners(self, name: str, engine) -> list[tuple]:
+        def on_checkout(dbapi_conn, _record, _proxy):
+            dbapi_conn.set_trace_callback(lambda sql: self._on_trace(name, sql))
+            self._traced.append(dbapi_conn)
+
+        def before(_conn, _cursor, sql, _params, _context, many):
+            self.sent.append(Sent(name, sql, many))
+            self._inside = True
+
+        def after(_conn, _cursor, _sql, _params, _context, _many):
+            self._inside = False
+
+        return [(engine, "checkout", on_checkout), (engine, "before_cursor_execute", before),
+                (engine, "after_cursor_execute", after)]  # fmt: skip
+
+    def _on_trace(self, name: str, sql: str) -> None:
+        if not self._inside:
+            self.sent.append(Sent(name, sql, False))
+
+    def detach(self) -> None:
+        for dbapi_conn in self._traced:
+            dbapi_conn.set_trace_callback(None)
+
+
 def capture(rt: Runtime, token: str, body: str) -> list[Sent]:
     """Every statement of one order-create request, in-process (the second request: caches warm)."""
     from shangliao.app import create_app
@@ -134,33 +174,23 @@ def capture(rt: Runtime, token: str, body: str) -> list[Sent]:
         warnings.simplefilter("ignore")  # the TestClient's httpx deprecation notice
         from fastapi.testclient import TestClient
 
-    sent: list[Sent] = []
-    listeners = []
-    for name, engine in (("writer", rt.db.writer), ("reader", rt.db.reader)):
-
-        def on_execute(_conn, _cursor, sql, _params, _context, many, name=name):
-            sent.append(Sent(name, sql, many))
-
-        def on_commit(_conn, name=name):
-            # pysqlite's commit() is no cursor execute, but it is a statement sent to the database.
-            sent.append(Sent(name, "COMMIT", False))
-
-        listeners += [(engine, "before_cursor_execute", on_execute), (engine, "commit", on_commit)]
+    recorder = _Recorder()
+    listeners = recorder.listeners("writer", rt.db.writer) + recorder.listeners("reader", rt.db.reader)
     for listener in listeners:
         event.listen(*listener)
     try:
         client = TestClient(create_app(runtime=rt), headers={"Authorization": f"Bearer {token}"})
         headers = {"Content-Type": "application/json"}
         for _ in range(2):
-            sent.clear()
+            recorder.sent.clear()
             r = client.post(ORDERS_URL, content=body.encode(), headers=headers)
             if r.status_code != 201:
                 raise BenchFailure(f"the bench order was refused in-process: {r.status_code} {r.text}")
     finally:
         for listener in listeners:
             event.remove(*listener)
-    captured = list(sent)
-    return captured
+        recorder.detach()
+    return list(recorder.sent)
 
 
 _TABLE = re.compile(r"^\s*(SELECT\b.*?\bFROM|INSERT INTO|UPDATE|DELETE FROM)\s+(\w+)", re.I | re.S)
@@ -170,7 +200,7 @@ def shape(sql: str) -> str:
     """``INSERT order_items``, ``SELECT variants``, ``BEGIN IMMEDIATE``…: a statement at a glance."""
     m = _TABLE.match(sql)
     if m is None:
-        return " ".join(sql.split()).upper()
+        return " ".join(sql.split())
     return f"{m.group(1).split()[0].upper()} {m.group(2)}"
 
 
@@ -200,16 +230,27 @@ def filesystem_of(path: Path) -> str:
     return kind
 
 
-def measure_http(label: str, url: str, seeded: Seeded, args: argparse.Namespace, *, token: bool) -> float:
+def measure_http(
+    label: str, server: Server, seeded: Seeded, args: argparse.Namespace, *, token: bool
+) -> float:
+    """Requests per second after a warm-up run; with --verbose, also the server's CPU per request."""
+    url = server.url + ORDERS_URL
     common = {
         "token": seeded.token if token else None,
         "connections": args.connections,
         "threads": args.threads,
     }
-    wrk_post(url + ORDERS_URL, seeded.body, seconds=args.warmup, label=f"{label} warm-up", **common)
-    result = wrk_post(url + ORDERS_URL, seeded.body, seconds=args.seconds, label=label, **common)
+    wrk_post(url, seeded.body, seconds=args.warmup, label=f"{label} warm-up", **common)
+    user, system = cpu_seconds(server.pid)
+    result = wrk_post(url, seeded.body, seconds=args.seconds, label=label, **common)
     if args.verbose:
-        print(f"# {label}: {result.requests} requests, latency {result.latency}")
+        user_after, system_after = cpu_seconds(server.pid)
+        user, system = (user_after - user) / result.requests, (system_after - system) / result.requests
+        print(
+            f"# {label}: {result.requests} requests; server CPU {(user + system) * 1000:.2f} ms/request "
+            f"(user {user * 1000:.2f}, system {system * 1000:.2f}; {(user + system) * result.rps:.0%} of its core); "
+            f"latency {result.latency}"
+        )
     return result.rps
 
 
@@ -221,7 +262,7 @@ def run(args: argparse.Namespace) -> None:
         print(f"# {date.today().isoformat()} data in {workdir} ({fstype}); server on core 0, wrk on core 1")
         busy = check_quiet()
         if busy:
-            print(f"# warning: {busy}")
+            print(f"# warning: before the run, {busy}")
         if fstype == "tmpfs":
             print("# warning: tmpfs makes fsync free, so FULL and NORMAL cannot differ here; use --dir")
         seeded, sent = seed(workdir / "seed")
@@ -229,11 +270,11 @@ def run(args: argparse.Namespace) -> None:
             shutil.copytree(workdir / "seed", workdir / mode)
 
         product = [(s.engine, s.sql, s.many) for s in sent]
-        raw = [("sqlite3", sql, many) for sql, many in statements(len(seeded.raw.variant_ids))]
+        raw_sent = [("sqlite3", sql, many) for sql, many in statements(len(seeded.raw.variant_ids))]
         if args.verbose:
             print_statements("order-create request (Shangliao)", product)
-            print_statements("raw transaction (sqlite3)", raw)
-        ours, theirs = Counter(shape(s) for _, s, _ in product), Counter(shape(s) for _, s, _ in raw)
+            print_statements("raw transaction (sqlite3)", raw_sent)
+        ours, theirs = Counter(shape(s) for _, s, _ in product), Counter(shape(s) for _, s, _ in raw_sent)
         if ours != theirs:
             more = ", ".join(f"{k} x{n}" for k, n in (ours - theirs).items()) or "-"
             fewer = ", ".join(f"{k} x{n}" for k, n in (theirs - ours).items()) or "-"
@@ -242,12 +283,17 @@ def run(args: argparse.Namespace) -> None:
         raw_db = workdir / "raw.db"
         copy_database(workdir / "seed" / "shangliao.db", raw_db)
         with pinned(0):
-            raw_rps = orders_per_second(raw_db, seeded.raw, seconds=args.raw_seconds)
+            raw = orders_per_second(raw_db, seeded.raw, seconds=args.raw_seconds)
+        raw_rps = raw.rps
+        if args.verbose:
+            print(
+                f"# raw: CPU {raw.user_ms + raw.system_ms:.2f} ms/order (user {raw.user_ms:.2f}, system {raw.system_ms:.2f})"
+            )
         print(f"raw_rps={raw_rps:.1f}")
 
         with serve("echo_app:create_app", app_dir=BENCH_DIR, env=server_env({}),
                    log_path=workdir / "echo.log") as server:  # fmt: skip
-            echo_rps = measure_http("echo", server.url, seeded, args, token=False)
+            echo_rps = measure_http("echo", server, seeded, args, token=False)
         print(f"echo_rps={echo_rps:.1f}")
 
         rps = {}
@@ -258,7 +304,7 @@ def run(args: argparse.Namespace) -> None:
             with serve(
                 "shangliao.app:create_app", env=env, log_path=workdir / f"orders-{mode}.log"
             ) as server:
-                rps[mode] = measure_http(f"orders {mode}", server.url, seeded, args, token=True)
+                rps[mode] = measure_http(f"orders {mode}", server, seeded, args, token=True)
         print(f"orders_rps={rps['FULL']:.1f}")
         print(f"orders_rps_normal={rps['NORMAL']:.1f}")
 

@@ -11,6 +11,7 @@ building parameters runs in the loop: this is the cost of the SQL and the fsyncs
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -174,18 +175,28 @@ def place_order(conn: sqlite3.Connection, o: RawOrder) -> int:
     return order_id
 
 
-def orders_per_second(db_path: Path, order: RawOrder, *, seconds: float, warmup: float = 0.5) -> float:
-    """Place orders back to back for ``seconds`` (after a short warm-up) and return orders per second."""
+@dataclass(frozen=True)
+class RawResult:
+    rps: float
+    user_ms: float  # CPU per order, in this process
+    system_ms: float
+
+
+def orders_per_second(db_path: Path, order: RawOrder, *, seconds: float, warmup: float = 0.5) -> RawResult:
+    """Place orders back to back for ``seconds`` (after a short warm-up)."""
     conn = connect(db_path)
     try:
         deadline = time.perf_counter() + warmup
         while time.perf_counter() < deadline:
             place_order(conn, order)
-        count, start = 0, time.perf_counter()
+        count, start, cpu = 0, time.perf_counter(), os.times()
         deadline = start + seconds
         while time.perf_counter() < deadline:
             place_order(conn, order)
             count += 1
-        return count / (time.perf_counter() - start)
+        elapsed, used = time.perf_counter() - start, os.times()
+        return RawResult(
+            count / elapsed, (used.user - cpu.user) * 1000 / count, (used.system - cpu.system) * 1000 / count
+        )
     finally:
         conn.close()

@@ -31,3 +31,25 @@ def test_unknown_route_and_method_use_the_error_shape(anon):
 def test_malformed_json_is_a_clear_422(shop):
     r = shop.api.post("/api/v1/orders", content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "request.invalid"
+
+
+def test_openapi_declares_the_error_shape_for_refusals(anon):
+    # given the published schema
+    spec = anon.get("/api/v1/openapi.json").json()
+    ship = spec["paths"]["/api/v1/orders/{order_id}/ship"]["post"]["responses"]
+    # then refusals are declared with the shape the API really answers, not FastAPI's {"detail": …}
+    for status in ("401", "403", "404", "409", "422"):
+        assert ship[status]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorBody"
+        }
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+
+
+def test_a_nul_character_in_any_query_parameter_is_a_clear_422(shop):
+    # PostgreSQL cannot compare text holding NUL: it used to be a 500 there (and pass on SQLite)
+    for url in ("/api/v1/products?q=a%00b", "/api/v1/orders?q=a%00b", "/api/v1/customers?tag=a%00b"):
+        r = shop.api.get(url)
+        assert r.status_code == 422, (url, r.text)
+        error = r.json()["error"]
+        assert error["code"] == "request.invalid"
+        assert error["details"]["errors"][0]["loc"] == ["query", url.split("?")[1].split("=")[0]]

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from sqlalchemy import func, select
 
 from shangliao.catalog.models import Product
+from shangliao.core.pagination import encode_cursor
 from shangliao.events.models import EventLogEntry
 from shangliao.inventory.models import StockMovement
 from tests.support.catalog import make_product
@@ -361,3 +362,28 @@ def test_a_read_only_token_cannot_write(shop):
 def test_anonymous_callers_are_refused(anon):
     assert anon.get(f"{API}/products").status_code == 401
     assert anon.post(f"{API}/products", json=tee()).status_code == 401
+
+
+# --- input a database cannot take -----------------------------------------------------------------
+
+
+def test_true_or_false_is_not_a_price_and_changes_nothing(shop, runtime):
+    # given a variant sold at 99.00
+    product = make_product(runtime, shop, price=9900)
+    # when a client sends a boolean for the price (Pydantic's lax mode read false as 0)
+    r = shop.api.patch(f"{API}/variants/{product.variant_id}", json={"price": False})
+    # then it is refused and the price stays
+    assert r.status_code == 422 and r.json()["error"]["code"] == "request.invalid"
+    assert shop.api.get(f"{API}/variants/{product.variant_id}").json()["price"] == 9900
+
+
+def test_a_forged_cursor_with_a_huge_id_is_refused(shop, runtime):
+    product = make_product(runtime, shop)
+    # an id past 64 bits used to reach the driver and overflow there (a 500 on both databases)
+    for url in (
+        f"{API}/products",
+        f"{API}/variants/{product.variant_id}/movements",
+        f"{API}/inventory/low-stock",
+    ):
+        r = shop.api.get(url, params={"cursor": encode_cursor([2**70])})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "pagination.bad_cursor", url

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from shangliao.core.errors import Conflict, NotFound
+from shangliao.core.pagination import encode_cursor
 from shangliao.customers import service
 from shangliao.customers.models import Customer
 from shangliao.customers.schemas import MAX_TAGS
@@ -436,3 +437,23 @@ def test_changes_are_logged_as_events_with_ids_only(shop, runtime):
     dumped = json.dumps([data for *_, data in events], ensure_ascii=False)
     for secret in ("13812345678", "15900001111", "13912345678", "张三", "王小明", "松山湖", "恶意退款"):
         assert secret not in dumped
+
+
+# --- input a database cannot take -----------------------------------------------------------------
+
+
+def test_text_with_a_nul_character_is_refused_and_nothing_is_stored(shop):
+    # when a customer's name or a tag holds a NUL character (PostgreSQL refused it with a 500)
+    r = shop.api.post(API, json={"name": "张\x00三", "tags": ["vip\x00"]})
+    # then it is a clear 422 naming both fields, and no customer was created
+    locs = [e["loc"] for e in error(r, 422)["details"]["errors"]]
+    assert locs == [["body", "name"], ["body", "tags"]]
+    assert search(shop)["items"] == []
+
+
+def test_a_forged_cursor_with_an_out_of_range_value_is_refused(shop):
+    create(shop)
+    # an id past 64 bits overflowed the driver, a year-1 time the UTC conversion: both were 500s
+    for cursor in (["-id", None, 2**70], ["-last_order_at", "0001-01-01T00:00:00+14:00", 1]):
+        r = shop.api.post(f"{API}/search", json={"sort": cursor[0], "cursor": encode_cursor(cursor)})
+        assert error(r, 422)["code"] == "pagination.bad_cursor"

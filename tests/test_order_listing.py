@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event
 
 from shangliao.core import clock
+from shangliao.core.pagination import encode_cursor
 from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer
 from tests.support.catalog import make_product
@@ -294,3 +295,37 @@ def test_limit_defaults_to_twenty(runtime, shop, product):
     body = shop.api.get(LIST).json()
 
     assert len(body["items"]) == 20 and body["next_cursor"] is not None
+
+
+# --- input a database cannot take -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"created_to": "9999-12-31"},  # "the next day" overflowed Python's dates
+        {"created_from": "0001-01-01T00:00:00"},  # read in the shop's zone, UTC overflowed
+        {"amount_min": 2**31},  # compared with a 32-bit column on PostgreSQL
+    ],
+)
+def test_filters_beyond_what_the_database_holds_are_a_clear_422(shop, params):
+    r = shop.api.get(LIST, params=params)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["details"]["errors"][0]["loc"] == ["query", next(iter(params))]
+
+
+def test_a_number_is_not_a_date(shop):
+    # Pydantic's lax mode read 852360 as a time in January 1970
+    r = shop.api.post(SEARCH, json={"created_from": 852360})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "request.invalid"
+
+
+def test_a_forged_cursor_with_an_out_of_range_value_is_refused(shop):
+    forged = [
+        ["-total", 2**31, 1],  # past the 32-bit total column
+        ["-created_at", "2026-01-05T00:00:00+00:00", 2**70],  # past a 64-bit id
+        ["-created_at", "0001-01-01T00:00:00+14:00", 1],  # before year 1 in UTC
+    ]
+    for values in forged:
+        r = shop.api.get(LIST, params={"sort": values[0], "cursor": encode_cursor(values)})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "pagination.bad_cursor", values

@@ -390,3 +390,49 @@ def test_negative_item_price_is_refused(shop, tee):
     item_id = order["items"][0]["id"]
     r = shop.api.patch(f"/api/v1/orders/{order['id']}/price", json={"item_prices": {str(item_id): -1}})
     assert r.status_code == 422 and r.json()["error"]["code"] == "request.invalid"
+
+
+# --- input a database cannot take -----------------------------------------------------------------
+
+
+def test_an_order_worth_more_than_the_amount_columns_hold_is_refused(shop, runtime):
+    # given a variant at the highest price (each price and quantity is bounded, their product not)
+    dear = make_product(runtime, shop, stock=20000, price=100_000_000)
+    # when an order would be worth ¥999,900,000 (PostgreSQL's 32-bit column refused it: a 500)
+    r = shop.api.post(
+        "/api/v1/orders",
+        json={"items": [{"variant_id": dear.variant_id, "quantity": 9999}], "address": ADDRESS},
+    )
+    # then it is a clear refusal naming the limit, and no stock was reserved
+    assert r.status_code == 422 and r.json()["error"]["code"] == "order.amount_too_large"
+    assert variant_stock(shop, dear.product_id, dear.variant_id)["reserved"] == 0
+    # and growing an existing order past it is refused the same way
+    order = make_order(shop, [(dear.variant_id, 1)])
+    r = shop.api.put(
+        f"/api/v1/orders/{order['id']}/items",
+        json={"items": [{"variant_id": dear.variant_id, "quantity": 9999}]},
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "order.amount_too_large"
+
+
+def test_an_item_keeps_the_longest_spec_the_catalog_allows(shop, runtime):
+    # given a variant with 5 options of 40 characters each (212 characters once joined)
+    options = ["a", "b", "c", "d", "e"]
+    long = make_product(runtime, shop, options=options, variants=[{"spec": {o: o * 40 for o in options}}])
+    # when it is ordered (the 120-character snapshot column refused it on PostgreSQL: a 500)
+    order = make_order(shop, [(long.variant_id, 1)])
+    # then the item keeps the whole spec
+    assert order["items"][0]["spec"] == " / ".join(o * 40 for o in options)
+
+
+@pytest.mark.parametrize(
+    "paid_at",
+    ["2026-01-05T14:30:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", 1767600000],
+)
+def test_a_payment_time_without_a_zone_or_out_of_range_is_refused(shop, tee, paid_at):
+    order = make_order(shop, [(tee.variant_id, 1)])
+    r = shop.api.post(
+        f"/api/v1/orders/{order['id']}/payments", json={"method": "cash", "amount": 100, "paid_at": paid_at}
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"]["errors"][0]["loc"] == ["body", "paid_at"]
+    assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["paid_amount"] == 0

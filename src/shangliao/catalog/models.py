@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
@@ -36,7 +36,7 @@ class Product(IdMixin, ShopScoped, TimestampMixin, Base):
 
 
 class Variant(IdMixin, ShopScoped, TimestampMixin, Base):
-    """A SKU. Stock lives here: ``available = on_hand - reserved`` and is never negative (rule 10)."""
+    """A SKU. Stock counters are 64-bit so repeated restocking can never overflow them. Stock lives here: ``available = on_hand - reserved`` and is never negative (rule 10)."""
 
     __tablename__ = "variants"
     __table_args__ = (
@@ -54,10 +54,10 @@ class Variant(IdMixin, ShopScoped, TimestampMixin, Base):
     # Option values keyed by option name, e.g. {"颜色": "红色", "尺码": "M"}; {} for a single SKU.
     spec: Mapped[dict] = mapped_column(JsonDoc, default=dict)
     price: Mapped[int] = mapped_column(Integer)
-    on_hand: Mapped[int] = mapped_column(Integer, default=0)
-    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    on_hand: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
     # Presale quantity ordered but not yet covered by stock (no reservation is made for it).
-    backorder: Mapped[int] = mapped_column(Integer, default=0)
+    backorder: Mapped[int] = mapped_column(BigInteger, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 

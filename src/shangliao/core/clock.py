@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 _frozen: datetime | None = None
+
+# The moments a caller may hand us (filters, payment times, cursors): generous for any real order,
+# and far enough from Python's year 1 and 9999 that a time-zone shift or "the next day" cannot
+# overflow on the way to the database.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(9000, 1, 1)
 
 
 def now() -> datetime:
@@ -23,3 +29,9 @@ def local(moment: datetime, tz: str) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(ZoneInfo(tz))
+
+
+def in_range(moment: date) -> bool:
+    """Whether ``moment`` (a date or datetime) lies in [EARLIEST, LATEST)."""
+    day = moment.date() if isinstance(moment, datetime) else moment
+    return EARLIEST <= day < LATEST

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Amounts are stored in 32-bit INTEGER columns (PostgreSQL's INTEGER; SQLite's would hold more, so
+# the limit is enforced in code for both): ¥21,474,836.47 is the most one order can be worth.
+MAX_AMOUNT = 2**31 - 1
+
 
 def format_yuan(fen: int) -> str:
     """``12345`` → ``"¥123.45"``; negative amounts keep their sign in front of the symbol."""

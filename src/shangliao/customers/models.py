@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
@@ -26,7 +26,7 @@ class Customer(IdMixin, ShopScoped, TimestampMixin, Base):
     last_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Orders placed (submitted, i.e. not drafts; cancelled ones included) and money actually paid.
     order_count: Mapped[int] = mapped_column(Integer, default=0)
-    total_spent: Mapped[int] = mapped_column(Integer, default=0)
+    total_spent: Mapped[int] = mapped_column(BigInteger, default=0)
     # Bumped by every edit of name, tags, note or blocked; a PATCH carrying an older one gets 409
     # (rule 11). Checked under a row lock in the service rather than with the ORM's version_id_col,
     # so the orders domain's counter updates never fail with a stale-data error.

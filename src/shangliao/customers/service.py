@@ -18,7 +18,7 @@ from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
-from shangliao.core.pagination import decode_cursor, encode_cursor
+from shangliao.core.pagination import decode_cursor, decode_moment, encode_cursor
 from shangliao.core.phones import mask_mobile
 from shangliao.customers.models import Customer, CustomerAddress, CustomerPhone, CustomerTag
 from shangliao.customers.pii import (
@@ -438,13 +438,7 @@ def _read_cursor(cursor: str, sort: str) -> tuple[datetime | None, int]:
         raise _bad_cursor()
     if value is None:
         return None, row_id
-    try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise _bad_cursor()
-    return moment, row_id
+    return decode_moment(value), row_id
 
 
 def _after_cursor(sort: str, moment: datetime | None, row_id: int):

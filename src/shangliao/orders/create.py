@@ -23,6 +23,7 @@ from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
+from shangliao.core.money import MAX_AMOUNT, format_yuan
 from shangliao.customers import service as customers
 from shangliao.customers.models import Customer
 from shangliao.customers.pii import Address, encrypt_address, phone_hashes
@@ -107,6 +108,14 @@ def hold_move(variant_id: int, quantity: int, *, presale: bool) -> stock.Move:
 
 
 def check_amounts(items_total: int, shipping_fee: int, discount: int) -> int:
+    if items_total + shipping_fee > MAX_AMOUNT:
+        # Each price and quantity is bounded, their product is not: caught here, not by the database.
+        raise Invalid(
+            "order.amount_too_large",
+            N_("The order amount is larger than {limit} allows."),
+            limit=format_yuan(MAX_AMOUNT),
+            details={"items_total": items_total, "shipping_fee": shipping_fee, "max": MAX_AMOUNT},
+        )
     total = items_total + shipping_fee - discount
     if total < 0:
         raise Invalid(

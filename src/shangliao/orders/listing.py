@@ -14,15 +14,16 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
-from shangliao.core.pagination import decode_cursor, encode_cursor
-from shangliao.core.schemas import MAX_ID
+from shangliao.core.money import MAX_AMOUNT
+from shangliao.core.pagination import decode_cursor, decode_moment, encode_cursor
+from shangliao.core.schemas import MAX_ID, StrictModel
 from shangliao.customers.models import CustomerPhone
 from shangliao.customers.pii import phone_search
 from shangliao.orders.models import Order, OrderTag
@@ -47,11 +48,9 @@ def _parse_moment(value: Any) -> Any:
     return value
 
 
-class OrderQuery(BaseModel):
+class OrderQuery(StrictModel):
     """The order list's query string. Unknown parameters are refused (rule 14): a misspelt filter
     would otherwise silently return every order."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     status: list[Status] = Field(
         default_factory=list, description="Repeatable. Without it: every status except draft."
@@ -62,8 +61,8 @@ class OrderQuery(BaseModel):
     created_to: date | datetime | None = Field(
         None, description="A date (the whole day, in the shop's time zone) or a datetime; inclusive."
     )
-    amount_min: int | None = Field(None, ge=0, description="Minimum order total, in fen.")
-    amount_max: int | None = Field(None, ge=0, description="Maximum order total, in fen.")
+    amount_min: int | None = Field(None, ge=0, le=MAX_AMOUNT, description="Minimum order total, in fen.")
+    amount_max: int | None = Field(None, ge=0, le=MAX_AMOUNT, description="Maximum order total, in fen.")
     channel: Channel | None = None
     payment_status: PaymentStatus | None = None
     assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
@@ -200,16 +199,10 @@ def _cursor_values(cursor: str, sort: str) -> tuple[Any, int]:
     if name != sort or not isinstance(last_id, int) or isinstance(last_id, bool):
         raise _bad_cursor()
     if sort.lstrip("-") == "total":
-        if not isinstance(value, int) or isinstance(value, bool):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_AMOUNT:
             raise _bad_cursor()
         return value, last_id
-    try:
-        moment = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise _bad_cursor() from exc
-    if moment.tzinfo is None:
-        raise _bad_cursor()
-    return moment, last_id
+    return decode_moment(value), last_id
 
 
 def _after(sort: str, value: Any, last_id: int) -> ColumnElement[bool]:

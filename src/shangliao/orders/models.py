@@ -88,7 +88,8 @@ class OrderItem(IdMixin, ShopScoped, Base):
     product_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("products.id", ondelete="SET NULL"))
     sku: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(120))
-    spec: Mapped[str] = mapped_column(String(120), default="")
+    # The variant's option values joined by " / ": up to 5 values of 40 characters (catalog limits).
+    spec: Mapped[str] = mapped_column(String(255), default="")
     unit_price: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(Integer)

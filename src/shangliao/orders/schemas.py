@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from shangliao.core.schemas import RowRef, StrictModel
 from shangliao.customers.pii import Address
@@ -92,7 +92,8 @@ class PaymentIn(StrictModel):
     amount: int = Field(gt=0, le=100_000_000)
     reference: str = Field(default="", max_length=64)
     note: str = Field(default="", max_length=200)
-    paid_at: datetime | None = None
+    # With a zone (e.g. "2026-01-05T14:30:00+08:00"): a bare time would be ambiguous.
+    paid_at: AwareDatetime | None = None
 
 
 class NoteIn(StrictModel):

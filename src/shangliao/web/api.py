@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
+from fastapi.exceptions import RequestValidationError
 
 from shangliao.auth import api as auth_api
 from shangliao.catalog import api as catalog_api
+from shangliao.core.schemas import NUL_MESSAGE
 from shangliao.customers import api as customers_api
 from shangliao.inventory import api as inventory_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
 from shangliao.shops import api as shops_api
+from shangliao.web.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/api/v1")
+
+def refuse_nul_in_query(request: Request) -> None:
+    """Request bodies are checked by ``StrictModel``; this does the same for every query parameter:
+    PostgreSQL cannot compare or store text with a NUL character, so it is a 422 on both databases."""
+    errors = [
+        {"type": "string_nul", "loc": ("query", name), "msg": NUL_MESSAGE}
+        for name, value in request.query_params.multi_items()
+        if "\x00" in name or "\x00" in value
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[Depends(refuse_nul_in_query)])
 for domain in (
     auth_api,
     shops_api,

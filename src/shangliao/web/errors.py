@@ -3,16 +3,45 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shangliao.core.errors import ShangliaoError
 from shangliao.core.i18n import N_, gettext, negotiate
 
 log = logging.getLogger(__name__)
+
+
+class ErrorOut(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any]
+
+
+class ErrorBody(BaseModel):
+    """What every refusal looks like (rule 9)."""
+
+    error: ErrorOut
+
+
+# The refusals any ``/api/v1`` route may answer with, declared once so the OpenAPI schema tells
+# integrators (and the fuzzer) the truth: the error shape, not FastAPI's default ``{"detail": …}``.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "Bad request"),
+        (401, "Not signed in"),
+        (403, "Not allowed"),
+        (404, "Not found (or in another shop)"),
+        (409, "Conflict: stale version, state or duplicate"),
+        (422, "Invalid input"),
+    )
+}
 
 _HTTP_CODES = {
     404: ("http.not_found", N_("Not found.")),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 06:06:11.787345
+Create Date: 2026-11-26 06:57:49.663244
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them).
@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("first_order_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_order_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("order_count", sa.Integer(), nullable=False),
-        sa.Column("total_spent", sa.Integer(), nullable=False),
+        sa.Column("total_spent", sa.BigInteger(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -309,9 +309,9 @@ def upgrade() -> None:
         sa.Column("sku", sa.String(length=64), nullable=False),
         sa.Column("spec", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("price", sa.Integer(), nullable=False),
-        sa.Column("on_hand", sa.Integer(), nullable=False),
-        sa.Column("reserved", sa.Integer(), nullable=False),
-        sa.Column("backorder", sa.Integer(), nullable=False),
+        sa.Column("on_hand", sa.BigInteger(), nullable=False),
+        sa.Column("reserved", sa.BigInteger(), nullable=False),
+        sa.Column("backorder", sa.BigInteger(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column(
@@ -369,7 +369,7 @@ def upgrade() -> None:
         sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("sku", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("spec", sa.String(length=120), nullable=False),
+        sa.Column("spec", sa.String(length=255), nullable=False),
         sa.Column("unit_price", sa.Integer(), nullable=False),
         sa.Column("quantity", sa.Integer(), nullable=False),
         sa.Column("amount", sa.Integer(), nullable=False),
