@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/order_create.py [--verbose]
 
-What it does, in order (about a minute and a half on the 2-core bench machine):
+What it does, in order (about a minute on the 2-core bench machine):
 
 1. Seeds a fresh SQLite data folder (Alembic upgrade to head): a shop, its owner, an API token and
    three products with plenty of stock. The order body has three lines and an inline address.

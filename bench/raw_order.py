@@ -2,10 +2,10 @@
 
 One thread, one connection, WAL and ``synchronous=FULL`` like the product's writer, looping for a fixed
 time. The statements are the ones Shangliao's order-create request sends (``order_create.py --verbose``
-prints both lists side by side), with one deliberate difference: the order items go in one multi-row
-``INSERT … RETURNING``, which is what the product's path is meant to send too. The credential lookup
-runs inside the write transaction here, since one connection does everything. No Python beyond
-building parameters runs in the loop: this is the cost of the SQL and the fsyncs alone.
+prints both lists; the bench flags any difference), including one multi-row ``INSERT … RETURNING``
+for the order items. The credential lookup runs inside the write transaction here, since one
+connection does everything. No Python beyond building parameters runs in the loop: this is the cost
+of the SQL and the fsyncs alone.
 """
 
 from __future__ import annotations
