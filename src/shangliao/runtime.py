@@ -37,5 +37,6 @@ class Runtime:
         self.db.dispose()
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async on purpose: a plain attribute read should not cost a trip through the threadpool.
     return request.app.state.runtime

@@ -177,7 +177,7 @@ def _place(
     )
     try:
         with rt.db.write() as session:
-            order, _ = do_create_order(session, rt.keyring, actor, body)
+            order = do_create_order(session, rt.keyring, actor, body).row
             if rng.random() < 0.05:  # the customer asked for another address before it shipped
                 moved = access_order(session, actor.shop_id, order.id)
                 src = names.address(rng, order.customer_name, names.mobile(rng))

@@ -14,6 +14,7 @@ from shangliao.shops import counters
 from shangliao.storage.database import after_commit
 
 _log = EventLogEntry.__table__
+_INSERT = insert(_log)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Write already-numbered rows and announce them once the transaction commits."""
     if not rows:
         return
-    session.execute(insert(_log), rows)
+    session.connection().execute(_INSERT, rows)
     bus = session.info.get("bus")
     if bus is not None:
         after_commit(session, lambda: bus.publish_many(rows))

@@ -24,6 +24,7 @@ from shangliao.inventory.models import StockMovement
 _v = Variant.__table__
 _p = Product.__table__
 _ledger = StockMovement.__table__
+_INSERT_LEDGER = insert(_ledger)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ _APPLY = (
 def load(session: Session, shop_id: int, variant_ids: Iterable[int]) -> dict[int, StockRow]:
     """The shop's variants among ``variant_ids`` (others are simply absent: 404 for the caller)."""
     ids = sorted(set(variant_ids))  # a stable lock order avoids deadlocks between two orders
-    rows = session.execute(_LOAD, {"shop_id": shop_id, "ids": ids}).all()
+    rows = session.connection().execute(_LOAD, {"shop_id": shop_id, "ids": ids}).all()
     return {r[0]: StockRow(*r) for r in rows}
 
 
@@ -152,7 +153,8 @@ def apply(
         return []
     now = clock.now()
     applied = _merge(moves)
-    result = session.execute(
+    conn = session.connection()  # Core on the hot path: no ORM bookkeeping per statement
+    result = conn.execute(
         _APPLY,
         [
             {
@@ -168,8 +170,8 @@ def apply(
     )
     if result.rowcount != len(applied):
         raise_insufficient(session, shop_id, applied, now)
-    session.execute(
-        insert(_ledger),
+    conn.execute(
+        _INSERT_LEDGER,
         [
             {
                 "shop_id": shop_id,

@@ -35,7 +35,7 @@ from shangliao.orders.schemas import (
     TransitionIn,
 )
 from shangliao.orders.timeline import access_order, unseal
-from shangliao.orders.views import order_dict
+from shangliao.orders.views import created_order_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -86,8 +86,8 @@ def create_order(
     """Create an order by hand (pending, or a draft with ``draft: true``); stock is reserved at once."""
     try:
         with rt.db.write() as session:
-            order, items = do_create_order(session, rt.keyring, actor, body, idempotency_key=idempotency_key)
-            content = order_dict(order, rt.keyring, items=items, tags=body.tags)
+            created = do_create_order(session, rt.keyring, actor, body, idempotency_key=idempotency_key)
+        content = created_order_dict(created)
     except IntegrityError:
         if idempotency_key is None:
             raise

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
@@ -42,10 +43,59 @@ _tags = OrderTag.__table__
 _timeline = OrderEvent.__table__
 _customers = Customer.__table__
 
+# Built once at import: on this path, compiling statements per call cost more than running them.
+_INSERT_ORDER = insert(_orders).returning(_orders.c.id)
+# One multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues). Rows may come back in any
+# order, so ids are matched to lines by position (asking for ordered rows would make SQLite fall
+# back to one INSERT per line).
+_INSERT_ITEMS = insert(_items).returning(_items.c.id, _items.c.position)
+_INSERT_TAGS = insert(_tags)
+_INSERT_TIMELINE = insert(_timeline)
+_COUNT_ON_CUSTOMER = (
+    update(_customers)
+    .where(
+        _customers.c.id == bindparam("cid"),
+        _customers.c.shop_id == bindparam("shop"),
+        _customers.c.blocked.is_(False),
+    )
+    .values(
+        order_count=_customers.c.order_count + 1,
+        last_order_at=bindparam("now"),
+        first_order_at=func.coalesce(_customers.c.first_order_at, bindparam("now")),
+    )
+    .returning(_customers.c.name)
+)
+
 
 def request_fingerprint(body: OrderCreate) -> bytes:
     """What an Idempotency-Key promises: a replay must carry the same request."""
     return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).digest()
+
+
+# Columns a new order leaves empty, so the in-memory row renders like one read back.
+_NOT_YET = dict.fromkeys(
+    (
+        "carrier_code",
+        "tracking_number",
+        "cancel_reason",
+        "confirmed_at",
+        "shipped_at",
+        "completed_at",
+        "cancelled_at",
+        "paid_at",
+        "archived_at",
+    )
+)
+
+
+@dataclass(frozen=True)
+class CreatedOrder:
+    """What was written, ready for ``views.order_dict`` (attribute access like the ORM rows)."""
+
+    row: SimpleNamespace
+    items: list[SimpleNamespace]
+    tags: list[str]
+    address: Address | None
 
 
 @dataclass(frozen=True)
@@ -129,20 +179,11 @@ def check_amounts(items_total: int, shipping_fee: int, discount: int) -> int:
 def _touch_customer(session: Session, shop_id: int, customer_id: int, *, placed: bool, now) -> str:
     """Count the order on the customer and return their name; one statement that also checks them."""
     if placed:
-        row = session.execute(
-            update(_customers)
-            .where(
-                _customers.c.id == customer_id,
-                _customers.c.shop_id == shop_id,
-                _customers.c.blocked.is_(False),
-            )
-            .values(
-                order_count=_customers.c.order_count + 1,
-                last_order_at=now,
-                first_order_at=func.coalesce(_customers.c.first_order_at, now),
-            )
-            .returning(_customers.c.name)
-        ).first()
+        row = (
+            session.connection()
+            .execute(_COUNT_ON_CUSTOMER, {"cid": customer_id, "shop": shop_id, "now": now})
+            .first()
+        )
         if row is not None:
             return row[0]
     customer = customers.access_customer(session, shop_id, customer_id)
@@ -176,7 +217,7 @@ def _check_assignee(session: Session, shop_id: int, assignee_id: int | None) -> 
 
 def do_create_order(
     session: Session, keyring: Keyring, actor: Actor, body: OrderCreate, *, idempotency_key: str | None = None
-) -> tuple[Order, list[OrderItem]]:
+) -> CreatedOrder:
     """Create an order (pending, or a draft) and return it built in memory for the response."""
     shop_id = actor.shop_id
     placed = not body.draft
@@ -225,7 +266,8 @@ def do_create_order(
         "updated_at": now,
         "submitted_at": now if placed else None,
     }
-    order_id = session.execute(insert(_orders).returning(_orders.c.id), values).scalar_one()
+    conn = session.connection()
+    order_id = conn.execute(_INSERT_ORDER, values).scalar_one()
     stock.apply(
         session,
         shop_id,
@@ -237,21 +279,11 @@ def do_create_order(
     )
     for row in priced.rows:
         row["order_id"] = order_id
-    # One multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues). Rows may come back in any
-    # order, so each id is matched to its line by position (asking for ordered rows would make
-    # SQLite fall back to one INSERT per line).
-    item_ids = dict(
-        (position, item_id)
-        for item_id, position in session.execute(
-            insert(_items).returning(_items.c.id, _items.c.position), priced.rows
-        )
-    )
+    item_ids = {position: item_id for item_id, position in conn.execute(_INSERT_ITEMS, priced.rows)}
     if body.tags:
-        session.execute(
-            insert(_tags), [{"shop_id": shop_id, "order_id": order_id, "tag": t} for t in body.tags]
-        )
-    session.execute(
-        insert(_timeline),
+        conn.execute(_INSERT_TAGS, [{"shop_id": shop_id, "order_id": order_id, "tag": t} for t in body.tags])
+    conn.execute(
+        _INSERT_TIMELINE,
         {
             "shop_id": shop_id,
             "order_id": order_id,
@@ -271,6 +303,10 @@ def do_create_order(
         {"number": values["number"], "status": status.value, "total": total},
     )
     log.insert_rows(session, log.rows_for(shop_id, last_seq, [created, *low_stock]))
-
-    order = Order(id=order_id, **values)
-    return order, [OrderItem(id=item_ids[row["position"]], **row) for row in priced.rows]
+    # The response is built from what was written, without ORM objects or re-reading the row.
+    return CreatedOrder(
+        row=SimpleNamespace(id=order_id, **_NOT_YET, **values),
+        items=[SimpleNamespace(id=item_ids[row["position"]], **row) for row in priced.rows],
+        tags=list(body.tags),
+        address=address,
+    )

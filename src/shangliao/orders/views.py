@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from shangliao.core.crypto import Keyring
-from shangliao.customers.pii import decrypt_address
+from shangliao.customers.pii import Address, decrypt_address
 from shangliao.orders.couriers import tracking_url
+from shangliao.orders.create import CreatedOrder
 from shangliao.orders.models import Order, OrderItem
 from shangliao.orders.payments import payment_status
 from shangliao.orders.state import Status, allowed_actions
@@ -32,11 +33,17 @@ def item_dict(item: OrderItem) -> dict[str, Any]:
     }
 
 
-def order_dict(
-    order: Order, keyring: Keyring, *, items: list[OrderItem] | None = None, tags: list[str] | None = None
-) -> dict[str, Any]:
-    """``items``/``tags`` may be passed for an order built in memory (the create hot path)."""
+def order_dict(order: Order, keyring: Keyring) -> dict[str, Any]:
     address = decrypt_address(keyring, order.address_enc) if order.address_enc else None
+    return _render(order, order.items, order.tags, address)
+
+
+def created_order_dict(created: CreatedOrder) -> dict[str, Any]:
+    """The create hot path's answer: rendered from what was just written (no re-read, no decrypt)."""
+    return _render(created.row, created.items, created.tags, created.address)
+
+
+def _render(order: Any, items: list[Any], tags: list[str], address: Address | None) -> dict[str, Any]:
     status = Status(order.status)
     return {
         "id": order.id,
@@ -46,7 +53,7 @@ def order_dict(
         "customer_id": order.customer_id,
         "customer_name": order.customer_name,
         "address": address.model_dump() if address else None,
-        "items": [item_dict(i) for i in (items if items is not None else order.items)],
+        "items": [item_dict(i) for i in items],
         "items_total": order.items_total,
         "shipping_fee": order.shipping_fee,
         "discount": order.discount,
@@ -55,7 +62,7 @@ def order_dict(
         "refunded_amount": order.refunded_amount,
         "payment_status": payment_status(order.total, order.paid_amount, order.refunded_amount),
         "remark": order.remark,
-        "tags": tags if tags is not None else order.tags,
+        "tags": tags,
         "assignee_id": order.assignee_id,
         "carrier_code": order.carrier_code,
         "tracking_number": order.tracking_number,
