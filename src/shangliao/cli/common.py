@@ -103,6 +103,19 @@ def database_revision(s: Settings) -> str | None:
         )
 
 
+def report_upgrade(s: Settings, before: str | None, after: str | None) -> None:
+    """Say what an upgrade did: nothing, or from which revision to which."""
+    if after == before:
+        say(N_("Database {db} is up to date (revision {rev})."), db=describe_database(s), rev=after)
+    else:
+        say(
+            N_("Database {db} upgraded from {old} to revision {rev}."),
+            db=describe_database(s),
+            old=before or t(N_("empty")),
+            rev=after,
+        )
+
+
 def check_key_present(s: Settings, revision: str | None) -> None:
     """Refuse to run with a database but no key: a fresh key would make its encrypted data unreadable."""
     if revision is not None and s.secret_key is None and not s.key_file.exists():

@@ -12,6 +12,7 @@ from shangliao.cli.common import (
     database_revision,
     describe_database,
     fail,
+    report_upgrade,
     reports_errors,
     say,
     settings,
@@ -44,16 +45,7 @@ def upgrade(
     if s.is_sqlite:
         s.data_dir.mkdir(parents=True, exist_ok=True)
     migrate.upgrade(s.resolved_database_url, revision)
-    after = migrate.current(s.resolved_database_url)
-    if after == before:
-        say(N_("Database {db} is up to date (revision {rev})."), db=describe_database(s), rev=after)
-    else:
-        say(
-            N_("Database {db} upgraded from {old} to revision {rev}."),
-            db=describe_database(s),
-            old=before or t(N_("empty")),
-            rev=after,
-        )
+    report_upgrade(s, before, migrate.current(s.resolved_database_url))
 
 
 @app.command("current")

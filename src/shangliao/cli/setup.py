@@ -14,8 +14,8 @@ from shangliao.cli.common import (
     check_key_present,
     console,
     database_revision,
-    describe_database,
     open_runtime,
+    report_upgrade,
     reports_errors,
     say,
     settings,
@@ -42,16 +42,7 @@ def initialise(s: Settings) -> None:
             path=s.key_file.resolve(),
         )
     migrate.upgrade(s.resolved_database_url)
-    head = migrate.head()
-    if revision == head:
-        say(N_("Database {db} is up to date (revision {rev})."), db=describe_database(s), rev=head)
-    else:
-        say(
-            N_("Database {db} upgraded from {old} to revision {rev}."),
-            db=describe_database(s),
-            old=revision or t(N_("empty")),
-            rev=head,
-        )
+    report_upgrade(s, revision, migrate.head())
 
 
 @reports_errors
