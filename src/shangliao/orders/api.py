@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
@@ -61,14 +61,14 @@ def _version(body_version: int | None, if_match: str | None) -> int | None:
         raise Invalid("order.bad_if_match", N_("If-Match must be the order version number.")) from exc
 
 
-def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, lock: bool = True) -> dict[str, Any]:
+def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, status_code: int = 200) -> JSONResponse:
     """Run ``change(session, order)`` in one unit of work and answer with the order afterwards."""
     try:
         with rt.db.write() as session:
-            order = access_order(session, actor.shop_id, order_id, lock=lock)
+            order = access_order(session, actor.shop_id, order_id, lock=True)
             change(session, order)
             session.flush()
-            return order_dict(order, rt.keyring)
+            return JSONResponse(order_dict(order, rt.keyring), status_code=status_code)
     except StaleDataError as exc:
         raise Conflict(
             "order.version_conflict",
@@ -130,13 +130,11 @@ def _transition_route(action: str, permission: str, summary: str):
         body = body or TransitionIn()
         params = body.model_dump(exclude={"version"}, exclude_none=True)
         version = _version(body.version, if_match)
-        return JSONResponse(
-            _change(
-                rt,
-                actor,
-                order_id,
-                lambda s, o: actions.do_transition(s, actor, o, action, params, version=version),
-            )
+        return _change(
+            rt,
+            actor,
+            order_id,
+            lambda s, o: actions.do_transition(s, actor, o, action, params, version=version),
         )
 
     router.add_api_route(
@@ -161,7 +159,7 @@ _transition_route("cancel", "orders.cancel", "Cancel with a reason (releases sto
 def archive_order(
     order_id: PathId, actor: Actor = Depends(staff("orders.archive")), rt: Runtime = Depends(get_runtime)
 ):
-    return JSONResponse(_change(rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o)))
+    return _change(rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o))
 
 
 @router.put("/{order_id}/address", response_model=OrderOut)
@@ -174,13 +172,11 @@ def change_address(
 ):
     """Change the delivery address; refused once the order has shipped."""
     version = _version(body.version, if_match)
-    return JSONResponse(
-        _change(
-            rt,
-            actor,
-            order_id,
-            lambda s, o: edits.do_change_address(s, rt.keyring, actor, o, body.address, version=version),
-        )
+    return _change(
+        rt,
+        actor,
+        order_id,
+        lambda s, o: edits.do_change_address(s, rt.keyring, actor, o, body.address, version=version),
     )
 
 
@@ -194,10 +190,8 @@ def replace_items(
 ):
     """Replace the items of a draft or pending order (stock holds follow)."""
     version = _version(body.version, if_match)
-    return JSONResponse(
-        _change(
-            rt, actor, order_id, lambda s, o: edits.do_replace_items(s, actor, o, body.items, version=version)
-        )
+    return _change(
+        rt, actor, order_id, lambda s, o: edits.do_replace_items(s, actor, o, body.items, version=version)
     )
 
 
@@ -211,22 +205,20 @@ def change_price(
 ):
     """改价: item prices, shipping fee or discount, before the order is paid."""
     version = _version(body.version, if_match)
-    return JSONResponse(
-        _change(
-            rt,
+    return _change(
+        rt,
+        actor,
+        order_id,
+        lambda s, o: edits.do_change_price(
+            s,
             actor,
-            order_id,
-            lambda s, o: edits.do_change_price(
-                s,
-                actor,
-                o,
-                item_prices=body.item_prices,
-                shipping_fee=body.shipping_fee,
-                discount=body.discount,
-                reason=body.reason,
-                version=version,
-            ),
-        )
+            o,
+            item_prices=body.item_prices,
+            shipping_fee=body.shipping_fee,
+            discount=body.discount,
+            reason=body.reason,
+            version=version,
+        ),
     )
 
 
@@ -238,21 +230,19 @@ def mark_paid(
     rt: Runtime = Depends(get_runtime),
 ):
     """Record a payment received outside Shangliao (WeChat, Alipay, bank transfer, cash)."""
-    return JSONResponse(
-        _change(
-            rt,
+    return _change(
+        rt,
+        actor,
+        order_id,
+        lambda s, o: actions.do_mark_paid(
+            s,
             actor,
-            order_id,
-            lambda s, o: actions.do_mark_paid(
-                s,
-                actor,
-                o,
-                method=body.method,
-                amount=body.amount,
-                reference=body.reference,
-                note=body.note,
-                paid_at=body.paid_at,
-            ),
+            o,
+            method=body.method,
+            amount=body.amount,
+            reference=body.reference,
+            note=body.note,
+            paid_at=body.paid_at,
         ),
         status_code=201,
     )
@@ -267,13 +257,11 @@ def assign(
     rt: Runtime = Depends(get_runtime),
 ):
     version = _version(body.version, if_match)
-    return JSONResponse(
-        _change(
-            rt,
-            actor,
-            order_id,
-            lambda s, o: actions.do_assign(s, actor, o, body.assignee_id, version=version),
-        )
+    return _change(
+        rt,
+        actor,
+        order_id,
+        lambda s, o: actions.do_assign(s, actor, o, body.assignee_id, version=version),
     )
 
 
@@ -284,9 +272,7 @@ def tag(
     actor: Actor = Depends(staff("orders.write")),
     rt: Runtime = Depends(get_runtime),
 ):
-    return JSONResponse(
-        _change(rt, actor, order_id, lambda s, o: actions.do_tag(s, actor, o, body.add, body.remove))
-    )
+    return _change(rt, actor, order_id, lambda s, o: actions.do_tag(s, actor, o, body.add, body.remove))
 
 
 @router.post("/{order_id}/notes", response_model=NoteOut, status_code=201)
