@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
@@ -14,11 +14,9 @@ from shangliao.auth.models import Staff
 from shangliao.core import clock
 from shangliao.core.errors import Conflict, Forbidden, Invalid, NotFound
 from shangliao.core.i18n import N_
-from shangliao.customers import service as customers
-from shangliao.customers.models import Customer
 from shangliao.events import log
 from shangliao.inventory import stock
-from shangliao.orders.create import hold_move
+from shangliao.orders.create import count_on_customer, hold_move
 from shangliao.orders.models import Order, OrderItem, OrderNote, OrderTag
 from shangliao.orders.payments import do_record_payment
 from shangliao.orders.state import FINAL, HOLDS_STOCK, Status, transition_for
@@ -67,20 +65,9 @@ def held_moves(items: list[OrderItem], kind: str) -> list[stock.Move]:
 
 
 def _count_on_customer(session: Session, order: Order, now: datetime) -> None:
-    """A submitted draft counts on its customer, like an order placed directly (see create.py)."""
-    if order.customer_id is None:
-        return
-    customers.check_can_order(customers.access_customer(session, order.shop_id, order.customer_id))
-    session.execute(
-        update(Customer)
-        .where(Customer.id == order.customer_id, Customer.shop_id == order.shop_id)
-        .values(
-            order_count=Customer.order_count + 1,
-            last_order_at=now,
-            first_order_at=func.coalesce(Customer.first_order_at, now),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    """A submitted draft counts on its customer, like an order placed directly."""
+    if order.customer_id is not None:
+        count_on_customer(session, order.shop_id, order.customer_id, now)
 
 
 def _stock_effects(session: Session, actor: Actor, order: Order, target: Status) -> None:

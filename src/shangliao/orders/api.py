@@ -6,9 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from shangliao.auth.access import staff
@@ -16,10 +14,8 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
-from shangliao.customers.pii import decrypt_address
 from shangliao.orders import actions, edits
-from shangliao.orders.create import do_create_order, request_fingerprint
-from shangliao.orders.models import Order, OrderEvent, OrderNote
+from shangliao.orders.create import do_create_order, find_by_idempotency_key, request_fingerprint
 from shangliao.orders.schemas import (
     AddressEdit,
     AssignIn,
@@ -34,8 +30,8 @@ from shangliao.orders.schemas import (
     TagsIn,
     TransitionIn,
 )
-from shangliao.orders.timeline import access_order, unseal
-from shangliao.orders.views import created_order_dict, order_dict
+from shangliao.orders.timeline import access_order, events_of, notes_of
+from shangliao.orders.views import created_order_dict, event_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -97,9 +93,7 @@ def create_order(
 
 def _replay(rt: Runtime, actor: Actor, body: OrderCreate, key: str) -> JSONResponse:
     with rt.db.read() as session:
-        order = session.scalar(
-            select(Order).where(Order.shop_id == actor.shop_id, Order.idempotency_key == key)
-        )
+        order = find_by_idempotency_key(session, actor.shop_id, key)
         if order is None:
             raise Conflict("order.conflict", N_("The order could not be saved; please try again."))
         if order.idempotency_hash != request_fingerprint(body):
@@ -293,9 +287,8 @@ def list_notes(
     order_id: PathId, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
-        access_order(session, actor.shop_id, order_id)
-        rows = session.scalars(select(OrderNote).where(OrderNote.order_id == order_id).order_by(OrderNote.id))
-        return [NoteOut.model_validate(n, from_attributes=True) for n in rows]
+        notes = notes_of(session, access_order(session, actor.shop_id, order_id))
+        return [NoteOut.model_validate(n, from_attributes=True) for n in notes]
 
 
 @router.get("/{order_id}/timeline", response_model=list[OrderEventOut])
@@ -304,26 +297,5 @@ def timeline(
 ):
     """Every change, oldest first; encrypted address snapshots are opened for staff."""
     with rt.db.read() as session:
-        access_order(session, actor.shop_id, order_id)
-        rows = session.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
-        )
-        return [_event_out(session, e, rt) for e in rows]
-
-
-def _event_out(_session: Session, event: OrderEvent, rt: Runtime) -> OrderEventOut:
-    data = dict(event.data)
-    if event.kind == "address_changed":
-        for key in ("old", "new"):
-            blob = unseal(data.get(key))
-            data[key] = decrypt_address(rt.keyring, blob).model_dump() if blob else None
-    return OrderEventOut(
-        id=event.id,
-        kind=event.kind,
-        actor_type=event.actor_type,
-        actor_id=event.actor_id,
-        from_status=event.from_status,
-        to_status=event.to_status,
-        data=data,
-        created_at=event.created_at,
-    )
+        events = events_of(session, access_order(session, actor.shop_id, order_id))
+        return JSONResponse([event_dict(e, rt.keyring) for e in events])

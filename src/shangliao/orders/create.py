@@ -176,19 +176,34 @@ def check_amounts(items_total: int, shipping_fee: int, discount: int) -> int:
     return total
 
 
-def _touch_customer(session: Session, shop_id: int, customer_id: int, *, placed: bool, now) -> str:
-    """Count the order on the customer and return their name; one statement that also checks them."""
-    if placed:
-        row = (
-            session.connection()
-            .execute(_COUNT_ON_CUSTOMER, {"cid": customer_id, "shop": shop_id, "now": now})
-            .first()
-        )
-        if row is not None:
-            return row[0]
+def count_on_customer(session: Session, shop_id: int, customer_id: int, now) -> str:
+    """Count a placed order on its customer and return their name.
+
+    One statement that also checks the customer (theirs, not blocked); the refusal is worked out
+    only when it matches nothing. Used when an order is placed and when a draft is submitted.
+    """
+    row = (
+        session.connection()
+        .execute(_COUNT_ON_CUSTOMER, {"cid": customer_id, "shop": shop_id, "now": now})
+        .first()
+    )
+    if row is not None:
+        return row[0]
     customer = customers.access_customer(session, shop_id, customer_id)
     customers.check_can_order(customer)
     return customer.name
+
+
+def _customer_name(session: Session, shop_id: int, customer_id: int, *, placed: bool, now) -> str:
+    if placed:
+        return count_on_customer(session, shop_id, customer_id, now)
+    customer = customers.access_customer(session, shop_id, customer_id)
+    customers.check_can_order(customer)
+    return customer.name
+
+
+def find_by_idempotency_key(session: Session, shop_id: int, key: str) -> Order | None:
+    return session.scalar(select(Order).where(Order.shop_id == shop_id, Order.idempotency_key == key))
 
 
 def _resolve_address(
@@ -230,7 +245,7 @@ def do_create_order(
         raise Invalid("order.address_required", N_("An order needs a delivery address."))
     _check_assignee(session, shop_id, body.assignee_id)
     customer_name = (
-        _touch_customer(session, shop_id, body.customer_id, placed=placed, now=now)
+        _customer_name(session, shop_id, body.customer_id, placed=placed, now=now)
         if body.customer_id is not None
         else (address.receiver if address else "")
     )

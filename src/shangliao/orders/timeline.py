@@ -14,7 +14,7 @@ from shangliao.core.errors import Conflict, NotFound
 from shangliao.core.i18n import N_
 from shangliao.events import log
 from shangliao.events.log import DomainEvent
-from shangliao.orders.models import Order, OrderEvent
+from shangliao.orders.models import Order, OrderEvent, OrderNote
 
 
 def access_order(session: Session, shop_id: int, order_id: int, *, lock: bool = False) -> Order:
@@ -100,4 +100,18 @@ def record_change(
                 },
             )
         ],
+    )
+
+
+def events_of(session: Session, order: Order) -> list[OrderEvent]:
+    """The order's timeline, oldest first."""
+    return list(
+        session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))
+    )
+
+
+def notes_of(session: Session, order: Order) -> list[OrderNote]:
+    """The team's internal notes on the order, oldest first."""
+    return list(
+        session.scalars(select(OrderNote).where(OrderNote.order_id == order.id).order_by(OrderNote.id))
     )

@@ -9,9 +9,10 @@ from shangliao.core.crypto import Keyring
 from shangliao.customers.pii import Address, decrypt_address
 from shangliao.orders.couriers import tracking_url
 from shangliao.orders.create import CreatedOrder
-from shangliao.orders.models import Order, OrderItem
+from shangliao.orders.models import Order, OrderEvent, OrderItem
 from shangliao.orders.payments import payment_status
 from shangliao.orders.state import Status, allowed_actions
+from shangliao.orders.timeline import unseal
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -80,4 +81,23 @@ def _render(order: Any, items: list[Any], tags: list[str], address: Address | No
         "cancelled_at": _iso(order.cancelled_at),
         "paid_at": _iso(order.paid_at),
         "archived_at": _iso(order.archived_at),
+    }
+
+
+def event_dict(event: OrderEvent, keyring: Keyring) -> dict[str, Any]:
+    """A timeline row for staff: encrypted address snapshots are opened, everything else as stored."""
+    data = dict(event.data)
+    if event.kind == "address_changed":
+        for key in ("old", "new"):
+            blob = unseal(data.get(key))
+            data[key] = decrypt_address(keyring, blob).model_dump() if blob else None
+    return {
+        "id": event.id,
+        "kind": event.kind,
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "data": data,
+        "created_at": _iso(event.created_at),
     }
