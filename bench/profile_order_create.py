@@ -39,6 +39,7 @@ def short(frame: str) -> str:
 def summarize(raw: Path, requests: int, top: int) -> None:
     inclusive: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
+    roots: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
@@ -46,12 +47,16 @@ def summarize(raw: Path, requests: int, top: int) -> None:
         frames = [short(f) for f in stack.split(";") if f] or ["(no Python frame)"]
         total += n
         own[frames[-1]] += n
+        roots[frames[0]] += n
         for name in set(frames):
             inclusive[name] += n
     per_request = 1000 / RATE / requests  # ms of CPU per sample per request
     print(
         f"# {total} samples holding the GIL, {requests} requests: {total * per_request:.2f} ms CPU per request"
     )
+    print("# by thread entry point, ms/request")
+    for name, n in roots.most_common(5):
+        print(f"{n * per_request:8.3f}  {name}")
     print("# inclusive ms/request  function")
     for name, n in inclusive.most_common(top):
         print(f"{n * per_request:8.3f}  {name}")

@@ -12,6 +12,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 
 from shangliao.auth import service
 from shangliao.auth.actor import Actor
@@ -67,17 +68,57 @@ def staff(permission: str):
         raise ValueError(f"unknown permission {permission!r}")
 
     def require_staff(request: Request) -> Actor:
-        actor = resolve_actor(request)
-        if permission not in actor.permissions:
-            raise Forbidden(
-                "auth.forbidden",
-                N_("You do not have the permission to do this ({permission})."),
-                permission=permission,
-            )
-        return actor
+        return check_permission(resolve_actor(request), permission)
 
     require_staff.access = AccessRule("staff", permission)  # type: ignore[attr-defined]
     return require_staff
+
+
+def check_permission(actor: Actor, permission: str) -> Actor:
+    if permission not in actor.permissions:
+        raise Forbidden(
+            "auth.forbidden",
+            N_("You do not have the permission to do this ({permission})."),
+            permission=permission,
+        )
+    return actor
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A credential not yet looked up: :meth:`resolve` does it inside the route's unit of work."""
+
+    secret: str
+    permission: str
+
+    def resolve(self, session: Session) -> Actor:
+        actor = service.authenticate_on(session.connection(), self.secret)
+        if actor is None:
+            raise Unauthorized("auth.required", N_("Please sign in first."))
+        return check_permission(actor, self.permission)
+
+
+def staff_in_unit(permission: str):
+    """Like :func:`staff`, for hot write routes: the lookup joins the route's own transaction.
+
+    Resolving the actor first costs a worker-thread trip and a read of its own; on the order
+    create path that was a fifth of the request. This dependency refuses requests without any
+    credential (401) or cookie writes from another site at once, without touching the database,
+    and hands the route a :class:`Caller` that it must resolve first thing in its unit of work.
+    """
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
+    async def require_caller(request: Request) -> Caller:
+        found = credential_from(request)
+        if found is None:
+            raise Unauthorized("auth.required", N_("Please sign in first."))
+        if found[1] == "session" and request.method in UNSAFE_METHODS:
+            check_same_origin(request)
+        return Caller(found[0], permission)
+
+    require_caller.access = AccessRule("staff", permission)  # type: ignore[attr-defined]
+    return require_caller
 
 
 def signed_in():

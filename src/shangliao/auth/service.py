@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
@@ -58,7 +58,12 @@ _LOOKUP = (
 def authenticate(db: Database, raw: str) -> Actor | None:
     """Resolve a session cookie or API token to its actor, or None if unknown, expired or revoked."""
     with db.reader.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(_LOOKUP, {"h": digest(raw)}).first()
+        return authenticate_on(conn, raw)
+
+
+def authenticate_on(conn: Connection, raw: str) -> Actor | None:
+    """:func:`authenticate` on a connection the caller holds (inside its own unit of work)."""
+    row = conn.execute(_LOOKUP, {"h": digest(raw)}).first()
     if row is None:
         return None
     kind, scopes, expires_at, staff_id, shop_id, role, name, timezone = row

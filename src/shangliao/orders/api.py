@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from shangliao.auth.access import staff
+from shangliao.auth.access import Caller, staff, staff_in_unit
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
@@ -73,26 +74,31 @@ def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, status_code:
 
 
 @router.post("", response_model=OrderOut, status_code=201)
-def create_order(
+async def create_order(
     body: OrderCreate,
     idempotency_key: IdempotencyKey = None,
-    actor: Actor = Depends(staff("orders.write")),
+    caller: Caller = Depends(staff_in_unit("orders.write")),
     rt: Runtime = Depends(get_runtime),
 ):
     """Create an order by hand (pending, or a draft with ``draft: true``); stock is reserved at once."""
+
+    def place(session):
+        actor = caller.resolve(session)
+        return do_create_order(session, rt.keyring, actor, body, idempotency_key=idempotency_key)
+
+    # The hot path: one trip to the writer, where concurrent orders share a commit.
     try:
-        with rt.db.write() as session:
-            created = do_create_order(session, rt.keyring, actor, body, idempotency_key=idempotency_key)
-        content = created_order_dict(created)
+        created = await rt.db.submit(place)
     except IntegrityError:
         if idempotency_key is None:
             raise
-        return _replay(rt, actor, body, idempotency_key)
-    return JSONResponse(content, status_code=201)
+        return await to_thread.run_sync(_replay, rt, caller, body, idempotency_key)
+    return JSONResponse(created_order_dict(created), status_code=201)
 
 
-def _replay(rt: Runtime, actor: Actor, body: OrderCreate, key: str) -> JSONResponse:
+def _replay(rt: Runtime, caller: Caller, body: OrderCreate, key: str) -> JSONResponse:
     with rt.db.read() as session:
+        actor = caller.resolve(session)
         order = find_by_idempotency_key(session, actor.shop_id, key)
         if order is None:
             raise Conflict("order.conflict", N_("The order could not be saved; please try again."))
