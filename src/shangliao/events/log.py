@@ -12,9 +12,10 @@ from shangliao.core import clock
 from shangliao.events.models import EventLogEntry
 from shangliao.shops import counters
 from shangliao.storage.database import after_commit
+from shangliao.storage.prepared import Prepared
 
 _log = EventLogEntry.__table__
-_INSERT = insert(_log)
+_INSERT = Prepared(insert(_log))
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Write already-numbered rows and announce them once the transaction commits."""
     if not rows:
         return
-    session.connection().execute(_INSERT, rows)
+    _INSERT.executemany(session.connection(), rows)
     bus = session.info.get("bus")
     if bus is not None:
         after_commit(session, lambda: bus.publish_many(rows))

@@ -20,11 +20,12 @@ from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.events.log import DomainEvent
 from shangliao.inventory.models import StockMovement
+from shangliao.storage.prepared import Prepared
 
 _v = Variant.__table__
 _p = Product.__table__
 _ledger = StockMovement.__table__
-_INSERT_LEDGER = insert(_ledger)
+_INSERT_LEDGER = Prepared(insert(_ledger))
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ _LOAD = (
 )
 
 # One statement for every kind of movement; the WHERE clause is the no-oversell guard.
-_APPLY = (
+_APPLY = Prepared(
     update(_v)
     .where(
         _v.c.id == bindparam("vid"),
@@ -154,8 +155,8 @@ def apply(
     now = clock.now()
     applied = _merge(moves)
     conn = session.connection()  # Core on the hot path: no ORM bookkeeping per statement
-    result = conn.execute(
-        _APPLY,
+    updated = _APPLY.executemany(
+        conn,
         [
             {
                 "vid": m.variant_id,
@@ -168,10 +169,10 @@ def apply(
             for m in applied
         ],
     )
-    if result.rowcount != len(applied):
+    if updated != len(applied):
         raise_insufficient(session, shop_id, applied, now)
-    conn.execute(
-        _INSERT_LEDGER,
+    _INSERT_LEDGER.executemany(
+        conn,
         [
             {
                 "shop_id": shop_id,

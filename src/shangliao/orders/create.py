@@ -36,6 +36,7 @@ from shangliao.orders.numbers import format_number, order_day
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.orders.state import Status
 from shangliao.shops import counters
+from shangliao.storage.prepared import Prepared
 
 _orders = Order.__table__
 _items = OrderItem.__table__
@@ -44,13 +45,13 @@ _timeline = OrderEvent.__table__
 _customers = Customer.__table__
 
 # Built once at import: on this path, compiling statements per call cost more than running them.
-_INSERT_ORDER = insert(_orders).returning(_orders.c.id)
+_INSERT_ORDER = Prepared(insert(_orders).returning(_orders.c.id))
 # One multi-row INSERT … RETURNING (SQLAlchemy's insertmanyvalues). Rows may come back in any
 # order, so ids are matched to lines by position (asking for ordered rows would make SQLite fall
 # back to one INSERT per line).
 _INSERT_ITEMS = insert(_items).returning(_items.c.id, _items.c.position)
 _INSERT_TAGS = insert(_tags)
-_INSERT_TIMELINE = insert(_timeline)
+_INSERT_TIMELINE = Prepared(insert(_timeline))
 _COUNT_ON_CUSTOMER = (
     update(_customers)
     .where(
@@ -282,7 +283,7 @@ def do_create_order(
         "submitted_at": now if placed else None,
     }
     conn = session.connection()
-    order_id = conn.execute(_INSERT_ORDER, values).scalar_one()
+    ((order_id,),) = _INSERT_ORDER.execute(conn, values)
     stock.apply(
         session,
         shop_id,
@@ -297,8 +298,8 @@ def do_create_order(
     item_ids = {position: item_id for item_id, position in conn.execute(_INSERT_ITEMS, priced.rows)}
     if body.tags:
         conn.execute(_INSERT_TAGS, [{"shop_id": shop_id, "order_id": order_id, "tag": t} for t in body.tags])
-    conn.execute(
-        _INSERT_TIMELINE,
+    _INSERT_TIMELINE.execute(
+        conn,
         {
             "shop_id": shop_id,
             "order_id": order_id,

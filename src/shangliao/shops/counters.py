@@ -6,18 +6,19 @@ from sqlalchemy import bindparam, case, update
 from sqlalchemy.orm import Session
 
 from shangliao.shops.models import ShopCounter
+from shangliao.storage.prepared import Prepared
 
 _counter = ShopCounter.__table__
 
 
-# Built once: compiling a statement per call cost more than running it (measured on the hot path).
-_BUMP_EVENTS = (
+# Compiled once: on the hot path, preparing a statement per call cost more than running it.
+_BUMP_EVENTS = Prepared(
     update(_counter)
     .where(_counter.c.shop_id == bindparam("shop"))
     .values(event_seq=_counter.c.event_seq + bindparam("n"))
     .returning(_counter.c.event_seq, _counter.c.order_seq)
 )
-_BUMP_EVENTS_AND_ORDER = (
+_BUMP_EVENTS_AND_ORDER = Prepared(
     update(_counter)
     .where(_counter.c.shop_id == bindparam("shop"))
     .values(
@@ -41,5 +42,5 @@ def bump(session: Session, shop_id: int, *, events: int = 0, order_day: str | No
         stmt = _BUMP_EVENTS
     else:
         stmt, params["day"] = _BUMP_EVENTS_AND_ORDER, order_day
-    row = session.connection().execute(stmt, params).one()
+    (row,) = stmt.execute(session.connection(), params)
     return row[0], row[1]

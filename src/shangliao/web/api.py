@@ -16,9 +16,10 @@ from shangliao.shops import api as shops_api
 from shangliao.web.errors import ERROR_RESPONSES
 
 
-def refuse_nul_in_query(request: Request) -> None:
+async def refuse_nul_in_query(request: Request) -> None:
     """Request bodies are checked by ``StrictModel``; this does the same for every query parameter:
-    PostgreSQL cannot compare or store text with a NUL character, so it is a 422 on both databases."""
+    PostgreSQL cannot compare or store text with a NUL character, so it is a 422 on both databases.
+    ``async`` because it only reads the URL: a plain ``def`` would cost every request a worker-thread trip."""
     errors = [
         {"type": "string_nul", "loc": ("query", name), "msg": NUL_MESSAGE}
         for name, value in request.query_params.multi_items()
@@ -29,13 +30,14 @@ def refuse_nul_in_query(request: Request) -> None:
 
 
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[Depends(refuse_nul_in_query)])
+# Requests are matched against routes in this order, one by one: the busiest domain goes first.
 for domain in (
+    orders_collection_api,
+    orders_api,
     auth_api,
     shops_api,
     catalog_api,
     inventory_api,
     customers_api,
-    orders_collection_api,
-    orders_api,
 ):
     router.include_router(domain.router)

@@ -1,0 +1,110 @@
+"""Core statements compiled once per dialect and run on the driver's own cursor.
+
+Measured on the order-create path: ``Connection.execute`` spends ~30 µs per statement before the
+driver sees it (cache key, execution context, result object), the ``sqlite3`` driver ~8 µs. A
+handful of write statements runs on every order, so they are compiled once here, with their
+columns' bind conversions (JSON, UTC datetimes …) kept, and the driver gets a ready argument list.
+
+Only for writes whose RETURNING columns need no conversion (ids, counters): rows come back as
+the driver returns them. Everything else uses ``Connection.execute``. These statements bypass
+SQLAlchemy's ``before_cursor_execute`` events; the driver-level trace still sees them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, exc
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    names: tuple[str, ...]  # where each argument comes from, in the driver's order
+    keys: tuple[str, ...]  # the same names as the driver expects them (named paramstyles)
+    fixed: dict[str, Any]  # values written into the statement itself, e.g. the 1 of ``seq + 1``
+    processors: tuple[Callable[[Any], Any] | None, ...]
+    positional: bool
+
+    @classmethod
+    def build(cls, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None) -> _Plan:
+        compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
+        names = tuple(compiled.positiontup) if compiled.positional else tuple(compiled.binds)
+        binds = compiled.binds
+        fixed = {name: binds[name].effective_value for name in set(names) if binds[name].value is not None}
+        return cls(
+            sql=compiled.string,
+            names=names,
+            keys=tuple(compiled.escaped_bind_names.get(n, n) for n in names),
+            fixed=fixed,
+            processors=tuple(binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names),
+            positional=compiled.positional,
+        )
+
+    def arguments(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = []
+        for name, process in zip(self.names, self.processors, strict=True):
+            value = params.get(name, _MISSING)
+            if value is _MISSING:
+                value = self.fixed[name]  # KeyError: the caller left out a parameter
+            values.append(process(value) if process is not None and value is not None else value)
+        return values if self.positional else dict(zip(self.keys, values, strict=True))
+
+
+class Prepared:
+    """``Prepared(stmt).execute(conn, params)``.
+
+    An INSERT writes the columns its parameters name, so it is compiled once per dialect and set
+    of keys; in ``executemany`` every row must carry the keys of the first.
+    """
+
+    def __init__(self, stmt: ClauseElement) -> None:
+        self.stmt = stmt
+        self._is_insert = bool(getattr(stmt, "is_insert", False))
+        self._plans: dict[tuple[str, tuple[str, ...] | None], _Plan] = {}
+
+    def _plan(self, conn: Connection, params: Mapping[str, Any]) -> _Plan:
+        columns = tuple(params) if self._is_insert else None
+        key = (conn.dialect.name, columns)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _Plan.build(self.stmt, conn.dialect, columns)
+        return plan
+
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Run once; returns the RETURNING rows (none without RETURNING)."""
+        plan = self._plan(conn, params)
+        arguments = plan.arguments(params)
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(plan.sql, arguments)
+            rows = cursor.fetchall() if cursor.description is not None else []
+        except conn.dialect.loaded_dbapi.Error as err:
+            raise _wrapped(conn, plan.sql, arguments, err) from err
+        finally:
+            cursor.close()
+        return rows
+
+    def executemany(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run once per row in one driver call; returns the rows affected in all."""
+        plan = self._plan(conn, rows[0])
+        arguments = [plan.arguments(row) for row in rows]
+        cursor = conn.connection.cursor()
+        try:
+            cursor.executemany(plan.sql, arguments)
+            return cursor.rowcount
+        except conn.dialect.loaded_dbapi.Error as err:
+            raise _wrapped(conn, plan.sql, arguments, err) from err
+        finally:
+            cursor.close()
+
+
+def _wrapped(conn: Connection, sql: str, arguments: Any, err: Exception) -> exc.DBAPIError:
+    """The exception ``Connection.execute`` would raise (``IntegrityError`` for a duplicate …)."""
+    return exc.DBAPIError.instance(sql, arguments, err, conn.dialect.loaded_dbapi.Error)
