@@ -120,6 +120,8 @@ class GroupCommitter:
         ``isolated`` wraps each unit in a SAVEPOINT, so a failure there is that unit's alone.
         A lone unit needs no savepoint: its failure rolls back a transaction holding only it.
         """
+        for pending in batch:  # every caller gets an answer, whatever happens below
+            pending.ok, pending.value = False, RuntimeError("the write was not carried out")
         session = self.new_session()
         alone = len(batch) == 1
         try:
@@ -174,5 +176,7 @@ def _resolve(done: list[_Pending]) -> None:
             continue
         if pending.ok:
             pending.future.set_result(pending.value)
-        else:
+        elif isinstance(pending.value, BaseException):
             pending.future.set_exception(pending.value)
+        else:  # cannot happen by construction; a caller must never wait forever all the same
+            pending.future.set_exception(RuntimeError("the write ended without an outcome"))

@@ -6,8 +6,7 @@ handful of write statements runs on every order, so they are compiled once here,
 columns' bind conversions (JSON, UTC datetimes …) kept, and the driver gets a ready argument list.
 
 Only for writes whose RETURNING columns need no conversion (ids, counters): rows come back as
-the driver returns them. Everything else uses ``Connection.execute``. These statements bypass
-SQLAlchemy's ``before_cursor_execute`` events; the driver-level trace still sees them.
+the driver returns them. Everything else uses ``Connection.execute``.
 """
 
 from __future__ import annotations
@@ -80,29 +79,38 @@ class Prepared:
     def execute(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Run once; returns the RETURNING rows (none without RETURNING)."""
         plan = self._plan(conn, params)
-        arguments = plan.arguments(params)
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(plan.sql, arguments)
-            rows = cursor.fetchall() if cursor.description is not None else []
-        except conn.dialect.loaded_dbapi.Error as err:
-            raise _wrapped(conn, plan.sql, arguments, err) from err
-        finally:
-            cursor.close()
-        return rows
+        return _run(conn, plan.sql, plan.arguments(params), many=False)
 
     def executemany(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Run once per row in one driver call; returns the rows affected in all."""
         plan = self._plan(conn, rows[0])
-        arguments = [plan.arguments(row) for row in rows]
-        cursor = conn.connection.cursor()
-        try:
-            cursor.executemany(plan.sql, arguments)
-            return cursor.rowcount
-        except conn.dialect.loaded_dbapi.Error as err:
-            raise _wrapped(conn, plan.sql, arguments, err) from err
-        finally:
-            cursor.close()
+        return _run(conn, plan.sql, [plan.arguments(row) for row in rows], many=True)
+
+
+def _run(conn: Connection, sql: str, arguments: Any, *, many: bool) -> Any:
+    """Execute on a fresh driver cursor: rows (``execute``) or the rowcount (``executemany``).
+
+    ``before/after_cursor_execute`` listeners still hear of the statement, so statement
+    counters and tracing keep working; with none attached this costs nothing.
+    """
+    dispatch = conn.dispatch
+    cursor = conn.connection.cursor()
+    try:
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(conn, cursor, sql, arguments, None, many)
+        if many:
+            cursor.executemany(sql, arguments)
+            result = cursor.rowcount
+        else:
+            cursor.execute(sql, arguments)
+            result = cursor.fetchall() if cursor.description is not None else []
+        if dispatch.after_cursor_execute:
+            dispatch.after_cursor_execute(conn, cursor, sql, arguments, None, many)
+        return result
+    except conn.dialect.loaded_dbapi.Error as err:
+        raise _wrapped(conn, sql, arguments, err) from err
+    finally:
+        cursor.close()
 
 
 def _wrapped(conn: Connection, sql: str, arguments: Any, err: Exception) -> exc.DBAPIError:
