@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from shangliao.events.models import EventLogEntry
 from shangliao.inventory.models import StockMovement
@@ -436,3 +436,34 @@ def test_a_payment_time_without_a_zone_or_out_of_range_is_refused(shop, tee, pai
     )
     assert r.status_code == 422 and r.json()["error"]["details"]["errors"][0]["loc"] == ["body", "paid_at"]
     assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["paid_amount"] == 0
+
+
+def test_placing_an_order_sends_a_pinned_number_of_statements(runtime, shop, tee):
+    """The hot path's statement count is part of its contract (docs/benchmarks.md lists them).
+
+    Given a warm path, when one three-line order is placed, then the writer sees the credential
+    lookup, the variant read, the counter bump, the order, the stock update and its ledger, the
+    items, the timeline and the event log: nine statements, plus BEGIN IMMEDIATE on SQLite
+    (PostgreSQL's driver begins implicitly; COMMIT is a driver call on both).
+    """
+    other = make_product(runtime, shop, name="帆布包", stock=10)
+    third = make_product(runtime, shop, name="保温杯", stock=10)
+    body = {
+        "items": [{"variant_id": p.variant_id, "quantity": 1} for p in (tee, other, third)],
+        "address": ADDRESS,
+    }
+    assert shop.api.post("/api/v1/orders", json=body).status_code == 201  # warm the caches
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        sent.append(statement)
+
+    engines = {runtime.db.writer, runtime.db.reader}  # one and the same on PostgreSQL
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert shop.api.post("/api/v1/orders", json=body).status_code == 201
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+    assert len(sent) == (10 if runtime.db.is_sqlite else 9), sent
