@@ -1,7 +1,7 @@
 """Rule 5 and rule 4, checked on every route of the app, so no route is open by accident.
 
 - every route declares exactly one access rule;
-- a staff route refuses an anonymous caller (401);
+- a staff route refuses an anonymous caller (401; a console page sends them to the login page);
 - a member of another shop asking for this shop's rows by id gets 404, never the row.
 New routes with new path parameters or request bodies must be added to the tables below.
 """
@@ -44,6 +44,18 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("PUT", "/api/v1/customers/{customer_id}/addresses/{address_id}"): ADDRESS,
 }
 
+# Console forms, for the same reason.
+SAMPLE_FORMS: dict[tuple[str, str], dict] = {
+    ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
+    ("POST", "/orders/{order_id}/notes"): {"body": "x"},
+}
+
+
+def _send(client, method: str, template: str, path: str):
+    if template.startswith("/api/"):
+        return client.request(method, path, json=SAMPLE_BODIES.get((method, template)))
+    return client.request(method, path, data=SAMPLE_FORMS.get((method, template)), follow_redirects=False)
+
 
 @pytest.fixture
 def victim(runtime, shop):
@@ -61,6 +73,7 @@ def victim(runtime, shop):
         "address_id": address_id,
         "token_id": token["id"],
         "phone_id": phone_id,
+        "action": "confirm",
     }
 
 
@@ -79,9 +92,13 @@ def test_staff_routes_refuse_anonymous_callers(app, anon):
             continue
         for method in route.methods:
             path = re.sub(r"\{[^}]+\}", "1", route.path)
-            r = anon.request(method, path, json=SAMPLE_BODIES.get((method, route.path)))
-            assert r.status_code == 401, (method, route.path, r.status_code, r.text)
-            assert r.json()["error"]["code"] == "auth.required"
+            r = _send(anon, method, route.path, path)
+            if route.path.startswith("/api/"):
+                assert r.status_code == 401, (method, route.path, r.status_code, r.text)
+                assert r.json()["error"]["code"] == "auth.required"
+            else:
+                assert r.status_code == 303, (method, route.path, r.status_code, r.text)
+                assert r.headers["location"].startswith("/login"), (method, route.path)
 
 
 def test_other_shops_get_404_for_every_id_route(app, victim, other_shop):
@@ -94,7 +111,7 @@ def test_other_shops_get_404_for_every_id_route(app, victim, other_shop):
         assert not missing, f"add a sample id for {missing} ({route.path}) to the victim fixture"
         path = route.path.format(**victim)
         for method in route.methods:
-            r = other_shop.api.request(method, path, json=SAMPLE_BODIES.get((method, route.path)))
+            r = _send(other_shop.api, method, route.path, path)
             assert r.status_code == 404, (method, route.path, r.status_code, r.text)
             checked += 1
     assert checked >= 10

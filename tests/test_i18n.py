@@ -14,14 +14,22 @@ SOURCE = Path(shangliao.__file__).parent
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
+# Python marks text with N_(); console templates show it with _("…").
+EXTRACTORS = (("*.py", "python", {"N_": None}), ("*.html", "jinja2.ext:babel_extract", {"_": None}))
+
+
 def marked_messages() -> dict[str, str]:
     found: dict[str, str] = {}
-    for path in sorted(SOURCE.rglob("*.py")):
-        for lineno, message, _comments, _context in extract_from_file(
-            "python", str(path), keywords={"N_": None}
-        ):
-            text = message[0] if isinstance(message, tuple) else message
-            found.setdefault(text, f"{path.relative_to(SOURCE)}:{lineno}")
+    for pattern, method, keywords in EXTRACTORS:
+        for path in sorted(SOURCE.rglob(pattern)):
+            if "static" in path.parts:
+                continue
+            for lineno, message, _comments, _context in extract_from_file(
+                method, str(path), keywords=keywords
+            ):
+                text = message[0] if isinstance(message, tuple) else message
+                if text:
+                    found.setdefault(text, f"{path.relative_to(SOURCE)}:{lineno}")
     return found
 
 

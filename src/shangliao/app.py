@@ -12,6 +12,9 @@ from shangliao import __version__
 from shangliao.config import Settings, get_settings
 from shangliao.runtime import Runtime
 from shangliao.web import api, docs, errors
+from shangliao.web.console import auth_pages, order_detail_pages, order_pages
+from shangliao.web.console.render import page_error
+from shangliao.web.locale import LocaleMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -33,8 +36,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    errors.install(app)
-    app.include_router(docs.router)
+    errors.install(app, page_errors=page_error)
+    app.add_middleware(LocaleMiddleware)
+    # The API first: Starlette tries routes in order, and orders are created through it.
     app.include_router(api.router)
+    app.include_router(docs.router)
+    for console in (order_pages, order_detail_pages, auth_pages):
+        app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

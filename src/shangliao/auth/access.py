@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
 from shangliao.auth import service
@@ -39,6 +39,23 @@ def credential_from(request: Request) -> tuple[str, str] | None:
         return None
     cookie = request.cookies.get(service.SESSION_COOKIE)
     return (cookie, "session") if cookie else None
+
+
+def set_session_cookie(response: Response, request: Request, raw: str, *, days: int) -> None:
+    """The console's session: HttpOnly (no script reads it), Lax (no cross-site POST carries it)."""
+    response.set_cookie(
+        service.SESSION_COOKIE,
+        raw,
+        max_age=days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(service.SESSION_COOKIE, path="/")
 
 
 def check_same_origin(request: Request) -> None:

@@ -6,7 +6,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from shangliao.auth import service
-from shangliao.auth.access import credential_from, public, signed_in, staff
+from shangliao.auth.access import (
+    clear_session_cookie,
+    credential_from,
+    public,
+    set_session_cookie,
+    signed_in,
+    staff,
+)
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Credential, Staff
 from shangliao.auth.schemas import LoginIn, MeOut, StaffOut, TokenCreatedOut, TokenIn, TokenOut
@@ -41,15 +48,7 @@ def login(
         )
         shop = session.get(Shop, staff_row.shop_id)
         me = _me(staff_row, shop, service.permissions_for(staff_row.role))
-    response.set_cookie(
-        service.SESSION_COOKIE,
-        raw,
-        max_age=rt.settings.session_days * 86400,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
-    )
+    set_session_cookie(response, request, raw, days=rt.settings.session_days)
     return me
 
 
@@ -65,7 +64,7 @@ def logout(
     if found:
         with rt.db.write() as session:
             service.do_revoke(session, found[0])
-    response.delete_cookie(service.SESSION_COOKIE, path="/")
+    clear_session_cookie(response)
 
 
 @router.get("/me", response_model=MeOut)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import RedirectResponse
 
 from shangliao.auth.access import public
 
@@ -20,12 +19,6 @@ def swagger_ui():
         swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
         swagger_favicon_url="/static/favicon.svg",
     )
-
-
-@router.get("/", include_in_schema=False, dependencies=[Depends(public())])
-def home():
-    """Until the console arrives, the front door leads to the API documentation."""
-    return RedirectResponse("/api/v1/docs", status_code=307)
 
 
 @router.get("/healthz", dependencies=[Depends(public())], tags=["meta"])

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shangliao.core.errors import ShangliaoError
-from shangliao.core.i18n import N_, gettext, negotiate
+from shangliao.core.i18n import N_, gettext
+from shangliao.web.locale import locale_from_headers
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,18 @@ _HTTP_CODES = {
 
 
 def _locale(request: Request) -> str:
-    return negotiate(request.headers.get("accept-language"))
+    # Worked out again here rather than read from LocaleMiddleware's context variable: the handler
+    # for unexpected errors runs outside that middleware.
+    return locale_from_headers(request.headers.get("cookie"), request.headers.get("accept-language"))
+
+
+# Renders a refusal as a console page (or an HTMX fragment) instead of JSON: set by the console.
+PageErrors = Callable[[Request, int, str, str], Response]
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/static/")) or path == "/healthz"
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
@@ -70,14 +83,22 @@ def _clean_validation_errors(errors: list[dict]) -> list[dict]:
     ]
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
+    """JSON refusals for the API; console pages get ``page_errors`` (never a stack trace)."""
+
+    def refuse(request: Request, status: int, code: str, message: str, details=None, headers=None):
+        if page_errors is not None and not wants_json(request):
+            return page_errors(request, status, code, message)
+        return error_response(status, code, message, details, headers)
+
     @app.exception_handler(ShangliaoError)
     async def _domain(request: Request, exc: ShangliaoError):
-        return error_response(exc.status, exc.code, exc.localized(_locale(request)), exc.details)
+        return refuse(request, exc.status, exc.code, exc.localized(_locale(request)), exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        return error_response(
+        return refuse(
+            request,
             422,
             "request.invalid",
             gettext(N_("Some fields are missing or invalid."), _locale(request)),
@@ -87,13 +108,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException):
         code, message = _HTTP_CODES.get(exc.status_code, (f"http.{exc.status_code}", str(exc.detail)))
-        return error_response(exc.status_code, code, gettext(message, _locale(request)), headers=exc.headers)
+        return refuse(request, exc.status_code, code, gettext(message, _locale(request)), headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
         # Logged with the trace for the operator; the caller only learns that it failed.
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(
+        return refuse(
+            request,
             500,
             "server.error",
             gettext(N_("Something went wrong on our side. Please try again."), _locale(request)),

@@ -1,0 +1,1 @@
+"""The merchant console: server-rendered pages (Jinja2) made lively with HTMX."""

@@ -1,0 +1,90 @@
+"""Signing in and out of the console, and its language switch."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from shangliao.auth import service
+from shangliao.auth.access import (
+    check_same_origin,
+    clear_session_cookie,
+    credential_from,
+    public,
+    set_session_cookie,
+    signed_in,
+)
+from shangliao.auth.actor import Actor
+from shangliao.core.errors import Unauthorized
+from shangliao.core.i18n import SUPPORTED_LOCALES
+from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.console.render import render
+from shangliao.web.locale import LANG_COOKIE
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site: ``next=https://evil.example`` must not turn login into a redirector."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+        return "/orders"
+    return target
+
+
+@router.get("/")
+def home(_=Depends(public())):
+    return RedirectResponse("/orders", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None, _=Depends(public())):
+    return render(request, "login.html", next=safe_next(next), username="", error=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=500)] = "/orders",
+    _=Depends(public()),
+    rt: Runtime = Depends(get_runtime),
+):
+    check_same_origin(request)  # a forged cross-site login would sign the victim into our account
+    try:
+        with rt.db.write() as session:
+            raw, _staff = service.do_login(session, username, password, days=rt.settings.session_days)
+    except Unauthorized as exc:
+        return render(
+            request, "login.html", 401, next=safe_next(next), username=username, error=exc.localized()
+        )
+    response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, request, raw, days=rt.settings.session_days)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, _actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)):
+    found = credential_from(request)
+    if found:
+        with rt.db.write() as session:
+            service.do_revoke(session, found[0])
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.post("/lang")
+def switch_language(
+    request: Request,
+    lang: Annotated[str, Form(max_length=8)],
+    next: Annotated[str, Form(max_length=500)] = "/orders",
+    _=Depends(public()),
+):
+    response = RedirectResponse(safe_next(next), status_code=303)
+    if lang in SUPPORTED_LOCALES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response

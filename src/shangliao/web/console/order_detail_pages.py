@@ -1,0 +1,176 @@
+"""One order: what was bought, where it goes, what happened, and the buttons that may come next."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm.exc import StaleDataError
+
+from shangliao.auth.access import staff
+from shangliao.auth.actor import Actor
+from shangliao.core.errors import Conflict, Invalid
+from shangliao.core.i18n import N_, gettext
+from shangliao.core.schemas import PathId
+from shangliao.orders import actions
+from shangliao.orders.couriers import COURIERS
+from shangliao.orders.state import CANCEL_REASONS, TRANSITIONS
+from shangliao.orders.timeline import access_order, events_of, notes_of
+from shangliao.orders.views import event_dict, order_dict
+from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.console.order_pages import PAYMENT_STATUSES, staff_of
+from shangliao.web.console.render import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+
+# The buttons, in lifecycle order; the page shows only those the order allows right now.
+ACTION_BUTTONS = (
+    ("submit", N_("Submit")),
+    ("confirm", N_("Confirm")),
+    ("prepare", N_("Start preparing")),
+    ("ship", N_("Ship")),
+    ("complete", N_("Mark completed")),
+    ("cancel", N_("Cancel order")),
+)
+EVENT_LABELS = {
+    "created": N_("Order created"),
+    "status": N_("Status changed"),
+    "note": N_("Note added"),
+    "assigned": N_("Assignee changed"),
+    "tags": N_("Tags changed"),
+    "address_changed": N_("Address changed"),
+    "items_changed": N_("Items changed"),
+    "price_changed": N_("Price changed"),
+    "payment": N_("Payment recorded"),
+    "archived": N_("Archived"),
+}
+
+
+def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
+    order = access_order(session, actor.shop_id, order_id)
+    staff_names = dict(staff_of(session, actor.shop_id))
+    authors = dict(staff_of(session, actor.shop_id, active_only=False))
+    view = order_dict(order, rt.keyring)
+    return {
+        "o": view,
+        "events": [{**event_dict(e, rt.keyring), "at": e.created_at} for e in events_of(session, order)],
+        "notes": [
+            {"body": n.body, "author": authors.get(n.author_id, ""), "at": n.created_at}
+            for n in notes_of(session, order)
+        ],
+        "created_at": order.created_at,
+        "buttons": [(a, label) for a, label in ACTION_BUTTONS if a in view["allowed_actions"]],
+        "couriers": list(COURIERS.values()),
+        "cancel_reasons": CANCEL_REASONS,
+        "event_labels": EVENT_LABELS,
+        "staff": list(staff_names.items()),
+        "staff_names": staff_names,
+        "authors": authors,
+        "payment_labels": dict(PAYMENT_STATUSES),
+    }
+
+
+def _show(request: Request, rt: Runtime, actor: Actor, order_id: int, *, message: str | None = None):
+    with rt.db.read() as session:
+        context = _detail_context(session, rt, actor, order_id)
+    template = "orders/_detail.html" if is_htmx(request) else "orders/detail.html"
+    return render(request, template, section="orders", message=message, **context)
+
+
+@router.get("/orders/{order_id}")
+def order_page(
+    order_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("orders.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    return _show(request, rt, actor, order_id)
+
+
+def _change(request: Request, rt: Runtime, actor: Actor, order_id: int, change, done: str):
+    """Apply ``change(session, order)`` and show the order again; plain forms get a redirect."""
+    try:
+        with rt.db.write() as session:
+            order = access_order(session, actor.shop_id, order_id, lock=True)
+            change(session, order)
+    except StaleDataError as exc:
+        raise Conflict(
+            "order.version_conflict",
+            N_("Someone else changed this order meanwhile. Reload it and try again."),
+        ) from exc
+    if not is_htmx(request):
+        return RedirectResponse(f"/orders/{order_id}", status_code=303)
+    return _show(request, rt, actor, order_id, message=done)
+
+
+@router.post("/orders/{order_id}/do/{action}")
+def order_action(
+    order_id: PathId,
+    action: str,
+    request: Request,
+    version: Annotated[int, Form(ge=1)],
+    carrier_code: Annotated[str, Form(max_length=16)] = "",
+    tracking_number: Annotated[str, Form(max_length=40)] = "",
+    reason: Annotated[str, Form(max_length=200)] = "",
+    other_reason: Annotated[str, Form(max_length=200)] = "",
+    actor: Actor = Depends(staff("orders.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """A lifecycle step; the permission it needs is checked by the transition itself."""
+    if action not in TRANSITIONS:
+        raise Invalid("console.unknown_action", N_("Unknown action."))
+    params = {}
+    if action == "ship":
+        params = {"carrier_code": carrier_code.strip(), "tracking_number": tracking_number.strip()}
+    elif action == "cancel":
+        params = {"reason": _cancel_reason(reason, other_reason)}
+    params = {k: v for k, v in params.items() if v}
+    return _change(
+        request,
+        rt,
+        actor,
+        order_id,
+        lambda s, o: actions.do_transition(s, actor, o, action, params, version=version),
+        done=N_("Saved."),
+    )
+
+
+def _cancel_reason(picked: str, written: str) -> str:
+    """A listed reason is kept in the words the staff member saw; "Other" means the typed one."""
+    if picked in CANCEL_REASONS and picked != CANCEL_REASONS[-1]:
+        return gettext(picked)
+    return written.strip()
+
+
+@router.post("/orders/{order_id}/notes")
+def order_note(
+    order_id: PathId,
+    request: Request,
+    body: Annotated[str, Form(min_length=1, max_length=2000)],
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    text = body.strip()
+    if not text:
+        raise Invalid("order.empty_note", N_("Write something in the note first."))
+    return _change(
+        request,
+        rt,
+        actor,
+        order_id,
+        lambda s, o: actions.do_add_note(s, actor, o, text),
+        done=N_("Note added."),
+    )
+
+
+@router.post("/orders/{order_id}/archive-now")
+def order_archive(
+    order_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("orders.archive")),
+    rt: Runtime = Depends(get_runtime),
+):
+    return _change(
+        request, rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o), done=N_("Archived.")
+    )

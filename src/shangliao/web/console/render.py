@@ -1,0 +1,79 @@
+"""Templates, their filters and the one way pages are rendered.
+
+Text in templates goes through ``_("English msgid", name=value)``, the same catalogs as the API
+(``{name}`` placeholders), so one test covers both. Money is fen everywhere and shown as ¥;
+times are stored in UTC and shown in the shop's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from shangliao import __version__
+from shangliao.core.i18n import SUPPORTED_LOCALES, current_locale, gettext
+from shangliao.core.money import format_yuan
+from shangliao.orders.state import STATUS_LABELS, Status
+
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def _translate(message: str, **params: Any) -> str:
+    return gettext(message, None, **params)
+
+
+def local_time(value: datetime | None, timezone: str = "Asia/Shanghai", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(ZoneInfo(timezone)).strftime(fmt) if value else ""
+
+
+def status_label(status: str) -> str:
+    return _translate(STATUS_LABELS[Status(status)])
+
+
+def is_htmx(request: Request) -> bool:
+    """An HTMX request wants a fragment; a plain navigation wants the whole page."""
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(default=True),
+    undefined=StrictUndefined,  # a typo in a template is an error in the tests, not a blank
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.globals.update(
+    _=_translate,
+    version=__version__,
+    locales=[(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
+)
+env.filters.update(yuan=format_yuan, local=local_time, status=status_label)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("actor", getattr(request.state, "actor", None))
+    html = env.get_template(template).render(request=request, locale=current_locale.get(), **context)
+    return HTMLResponse(html, status_code=status_code)
+
+
+def page_error(request: Request, status: int, code: str, message: str) -> Response:
+    """How the console shows a refusal: what happened and what to do, never a stack trace."""
+    htmx = request.headers.get("hx-request") == "true"
+    if status == 401:
+        target = "/login?next=" + request.url.path if request.method == "GET" else "/login"
+        if htmx:
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+    if htmx:
+        # Shown in the page's message area, whatever element the request meant to update.
+        response = render(request, "_toast.html", status, message=message, code=code, kind="error")
+        response.headers.update({"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"})
+        return response
+    return render(request, "error.html", status, message=message, code=code, status=status)
