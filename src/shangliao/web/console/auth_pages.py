@@ -29,7 +29,10 @@ router = APIRouter(include_in_schema=False)
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site: ``next=https://evil.example`` must not turn login into a redirector."""
-    if not target or not target.startswith("/") or target.startswith("//") or urlsplit(target).netloc:
+    # Browsers read "/\\host" like "//host", so a backslash anywhere is refused too.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/orders"
+    if urlsplit(target).netloc:
         return "/orders"
     return target
 
