@@ -1,0 +1,157 @@
+"""The console in Chromium: what a merchant does every day, on a desktop and on a phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shangliao.app import create_app
+from shangliao.config import Settings
+from shangliao.runtime import Runtime
+from shangliao.storage import migrate
+from tests.support.browser import chromium
+from tests.support.catalog import make_product
+from tests.support.live import serve
+from tests.support.orders import ADDRESS, act, make_order
+from tests.support.shops import OWNER_PASSWORD, make_shop
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """A console on its own SQLite data folder, served over real HTTP."""
+    folder = tmp_path_factory.mktemp("browser")
+    settings = Settings(data_dir=folder / "data", secret_key="11" * 32)
+    runtime = Runtime.build(settings)  # creates the data folder
+    migrate.upgrade(settings.resolved_database_url)
+    app = create_app(runtime=runtime)
+    with serve(app) as url:
+        yield url, runtime, app
+    runtime.close()
+
+
+@pytest.fixture
+def shop(live):
+    _url, runtime, app = live
+    return make_shop(runtime, app)
+
+
+@pytest.fixture
+def tee(live, shop):
+    return make_product(live[1], shop, name="纯棉T恤", stock=100, price=5900)
+
+
+def open_console(browser, live, shop, *, viewport=None):
+    """A fresh browser context signed in through the login form."""
+    context = browser.new_context(locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live[0] + "/orders")
+    assert "/login" in page.url
+    page.fill("input[name=username]", shop.owner_username)
+    page.fill("input[name=password]", OWNER_PASSWORD)
+    page.click("form[action='/login'] button")
+    page.wait_for_url(re.compile(r"/orders$"))
+    return page
+
+
+def shown_numbers(page) -> list[str]:
+    return page.locator("#order-rows a.number").all_inner_texts()
+
+
+def test_sign_in_filter_and_search(browser, live, shop, tee):
+    mine = make_order(
+        shop, [(tee.variant_id, 1)], address={**ADDRESS, "receiver": "欧阳娜娜", "phone": "13900007788"}
+    )
+    others = [make_order(shop, [(tee.variant_id, 3)]) for _ in range(3)]
+    act(shop, others[0], "confirm")
+    page = open_console(browser, live, shop)
+    assert page.locator(".tab[aria-current=true]").inner_text().startswith("待确认")
+    assert set(shown_numbers(page)) == {mine["number"], others[1]["number"], others[2]["number"]}
+
+    page.fill("input[name=q]", "7788")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_function("document.querySelectorAll('#order-rows a.number').length === 1")
+    assert shown_numbers(page) == [mine["number"]]
+
+    page.fill("input[name=q]", "")
+    page.click("button.tab[value=confirmed]")
+    page.wait_for_function("document.querySelector('.tab[aria-current=true]').value === 'confirmed'")
+    assert shown_numbers(page) == [others[0]["number"]]
+
+    page.click("button.tab[value=all]")
+    page.click(".filter-more summary")
+    page.fill("input[name=amount_min]", "100")
+    page.press("input[name=amount_min]", "Enter")
+    page.wait_for_function("document.querySelectorAll('#order-rows a.number').length === 3")
+    assert mine["number"] not in shown_numbers(page)
+
+
+def test_confirm_then_ship_with_a_tracking_number_and_read_the_timeline(browser, live, shop, tee):
+    order = make_order(shop, [(tee.variant_id, 2)])
+    page = open_console(browser, live, shop)
+    page.click(f"text={order['number']}")
+    page.wait_for_url(re.compile(rf"/orders/{order['id']}$"))
+    page.click(".actions button:has-text('确认')")
+    page.wait_for_selector("#order-detail[data-status=confirmed]")
+    page.click(".actions button:has-text('发货')")
+    dialog = page.locator("#ship-dialog")
+    assert dialog.is_visible()
+    dialog.locator("select[name=carrier_code]").select_option("SF")
+    dialog.locator("input[name=tracking_number]").fill("SF1234567890")
+    dialog.locator("button.primary").click()
+    page.wait_for_selector("#order-detail[data-status=shipped]")
+    assert page.locator("a[href*='kuaidi100.com']").inner_text() == "SF1234567890"
+    timeline = page.locator(".timeline li").all_inner_texts()
+    assert len(timeline) == 3 and any("已发货" in entry for entry in timeline)
+
+
+def test_a_refusal_is_shown_as_a_message(browser, live, shop, tee):
+    order = make_order(shop, [(tee.variant_id, 1)])
+    page = open_console(browser, live, shop)
+    page.goto(f"{live[0]}/orders/{order['id']}")
+    act(shop, order, "confirm")  # someone else confirms meanwhile
+    page.click(".actions button:has-text('确认')")
+    toast = page.locator("#toast .toast-error")
+    toast.wait_for()
+    assert "刷新" in toast.inner_text()
+
+
+def test_batch_confirm_shows_each_orders_result(browser, live, shop, tee):
+    pending = [make_order(shop, [(tee.variant_id, 1)]) for _ in range(3)]
+    confirmed = act(shop, make_order(shop, [(tee.variant_id, 1)]), "confirm")
+    page = open_console(browser, live, shop)
+    page.click("button.tab[value=all]")
+    page.wait_for_function("document.querySelector('.tab[aria-current=true]').value === 'all'")
+    for order in [*pending, confirmed]:
+        page.check(f"input[name=ids][value='{order['id']}']")
+    page.select_option("select[name=action]", "confirm")
+    page.click("#bulk button.primary")
+    result = page.locator(".bulk-result")
+    result.wait_for()
+    assert "成功 3 笔，失败 1 笔" in result.inner_text()
+    refused = page.locator(".bulk-result li.refused").inner_text()
+    assert confirmed["number"] in refused
+
+
+def test_a_phone_sized_screen_works(browser, live, shop, tee):
+    order = make_order(shop, [(tee.variant_id, 1)])
+    page = open_console(browser, live, shop, viewport=PHONE)
+    # No sideways scrolling, the orders as cards, the search box usable.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert not page.locator("table.orders thead").is_visible()
+    assert page.locator("input[name=q]").bounding_box()["width"] > 150
+    page.click(f"text={order['number']}")
+    page.click(".actions button:has-text('确认')")
+    page.wait_for_selector("#order-detail[data-status=confirmed]")
+    page.click(".actions button:has-text('发货')")
+    box = page.locator("#ship-dialog").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
