@@ -8,11 +8,8 @@ plain GET links (tabs, bookmarks) work too, without a phone in them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
-from functools import partial
 from typing import Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -22,12 +19,12 @@ from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
-from shangliao.core.money import MAX_AMOUNT
 from shangliao.orders.batch import MAX_BATCH, BatchIn, run_batch
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.console.forms import in_thread, read_form, yuan_to_fen
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -74,29 +71,6 @@ BULK_ACTIONS = (
 )
 
 
-def _fen(value: str, field: str) -> int | None:
-    """A yuan amount typed by a person ("12.5", "¥1,200") into fen."""
-    text = value.strip().replace("¥", "").replace(",", "").replace("，", "")
-    if not text:
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        amount = Decimal(-1)
-    if (
-        not amount.is_finite()
-        or amount < 0
-        or amount * 100 > MAX_AMOUNT
-        or amount != amount.quantize(Decimal("0.01"))
-    ):
-        raise Invalid(
-            "console.bad_amount",
-            N_("Write amounts in yuan with at most two decimals, like 12.50."),
-            details={"field": field},
-        )
-    return int(amount * 100)
-
-
 def filters_from(values: Mapping[str, str]) -> dict[str, str]:
     """The form's filter fields as typed (shown back in the form), the tab defaulting to pending."""
     picked = {name: (values.get(name) or "").strip() for name in FILTER_FIELDS}
@@ -114,7 +88,7 @@ def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery
         if filters[name]:
             raw[name] = filters[name]
     for name in ("amount_min", "amount_max"):
-        amount = _fen(filters[name], name)
+        amount = yuan_to_fen(filters[name], name)
         if amount is not None:
             raw[name] = amount
     if filters["assignee"] == "none":
@@ -210,9 +184,9 @@ def orders_page(
 async def orders_search(
     request: Request, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
-    form = await request.form(max_files=0, max_fields=50, max_part_size=4096)
+    form = await read_form(request)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
-    return await _in_thread(_list_view, request, actor, rt, values, posted=True)
+    return await in_thread(_list_view, request, actor, rt, values, posted=True)
 
 
 @router.post("/orders/bulk")
@@ -220,8 +194,8 @@ async def orders_bulk(
     request: Request, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     """The bulk bar: one action for the ticked orders (or every order the filters match)."""
-    form = await request.form(max_files=0, max_fields=MAX_BATCH + 60, max_part_size=4096)
-    return await _in_thread(_bulk, request, actor, rt, form)
+    form = await read_form(request, max_fields=MAX_BATCH + 60)
+    return await in_thread(_bulk, request, actor, rt, form)
 
 
 def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
@@ -263,8 +237,3 @@ def _matching_ids(actor: Actor, rt: Runtime, filters: dict[str, str]) -> list[in
 def _numbers(session, shop_id: int, ids: list[int]) -> dict[int, str]:
     rows = session.execute(select(Order.id, Order.number).where(Order.shop_id == shop_id, Order.id.in_(ids)))
     return {r.id: r.number for r in rows}
-
-
-async def _in_thread(fn, *args, **kwargs):
-    """Forms are read on the event loop (async); the database work runs on a worker thread."""
-    return await to_thread.run_sync(partial(fn, *args, **kwargs))

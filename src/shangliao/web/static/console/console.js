@@ -16,6 +16,16 @@
       if (dialog) dialog.close();
       return;
     }
+    const add = event.target.closest("[data-add-line]");
+    if (add) {
+      addLine(add.dataset);
+      return;
+    }
+    const remove = event.target.closest("[data-remove-line]");
+    if (remove) {
+      remove.closest("tr").remove();
+      return;
+    }
     const box = event.target.closest('input[type=checkbox][name=ids]');
     if (box) {
       // Shift-click ticks (or unticks) every order between this one and the previous click.
@@ -41,6 +51,23 @@
       });
     }
   });
+
+  // New order: one line per variant; adding it again raises the quantity instead.
+  function addLine(data) {
+    const lines = document.querySelector("#lines tbody");
+    const existing = lines.querySelector('input[name=variant_id][value="' + data.variant + '"]');
+    if (existing) {
+      const qty = existing.closest("tr").querySelector("input[name=quantity]");
+      qty.value = Number(qty.value) + 1;
+      return;
+    }
+    const row = document.getElementById("line-template").content.firstElementChild.cloneNode(true);
+    row.querySelector(".line-name").textContent = data.name;
+    row.querySelector(".line-price").textContent = data.price;
+    row.querySelector("input[name=variant_id]").value = data.variant;
+    if (data.presale !== "1") row.querySelector("input[name=quantity]").max = data.available;
+    lines.appendChild(row);
+  }
 
   // A swap that replaced a dialog's contents closes it (the order page was redrawn).
   document.addEventListener("htmx:beforeSwap", function () {

@@ -1,0 +1,50 @@
+"""What every console form needs: bounded parsing, yuan typed by people, and a worker thread."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from functools import partial
+
+from anyio import to_thread
+from fastapi import Request
+from starlette.datastructures import FormData
+
+from shangliao.core.errors import Invalid
+from shangliao.core.i18n import N_
+from shangliao.core.money import MAX_AMOUNT
+
+_CENT = Decimal("0.01")
+
+
+async def read_form(request: Request, *, max_fields: int = 50) -> FormData:
+    """The posted fields; no files, and no field larger than a few kilobytes."""
+    return await request.form(max_files=0, max_fields=max_fields, max_part_size=4096)
+
+
+async def in_thread(fn, *args, **kwargs):
+    """Forms are read on the event loop (async); the database work runs on a worker thread."""
+    return await to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+def yuan_to_fen(value: str, field: str) -> int | None:
+    """A yuan amount typed by a person ("12.5", "¥1,200") in fen; blank means none."""
+    text = value.strip().replace("¥", "").replace("￥", "").replace(",", "").replace("，", "")
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if (
+        amount is None
+        or not amount.is_finite()
+        or amount < 0
+        or amount != amount.quantize(_CENT)
+        or amount * 100 > MAX_AMOUNT
+    ):
+        raise Invalid(
+            "console.bad_amount",
+            N_("Write amounts in yuan with at most two decimals, like 12.50."),
+            details={"field": field},
+        )
+    return int(amount * 100)

@@ -1,0 +1,195 @@
+"""Creating an order by hand, for a returning customer or a new one.
+
+Pick the customer (search by name, phone or its last 4), one of their addresses or a new one (typed
+with the province → city → district pickers, or pasted and recognised), then products found by
+name or SKU with their stock in sight. The order is placed on the same path as the API's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from shangliao.addresses import divisions
+from shangliao.auth.access import staff
+from shangliao.auth.actor import Actor
+from shangliao.catalog import service as catalog
+from shangliao.core.errors import Invalid
+from shangliao.core.i18n import N_
+from shangliao.core.schemas import PathId
+from shangliao.customers import service as customers
+from shangliao.customers.schemas import CustomerSearch
+from shangliao.orders.create import do_create_order
+from shangliao.orders.schemas import OrderCreate
+from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.console.forms import in_thread, read_form, yuan_to_fen
+from shangliao.web.console.render import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+LEVELS = {"city": ("province_code", divisions.CITY), "district": ("city_code", divisions.DISTRICT)}
+
+
+@router.get("/orders/new")
+def new_order_page(request: Request, actor: Actor = Depends(staff("orders.write"))):
+    return render(request, "orders/new.html", section="orders", provinces=divisions.provinces(), address=None)
+
+
+@router.post("/orders/new/customers")
+async def pick_customer(
+    request: Request, actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)
+):
+    """Customers matching a name, a whole phone or its last 4 (posted: a phone stays out of URLs)."""
+    q = str((await read_form(request)).get("cq") or "").strip()[:64]
+
+    def search():
+        with rt.db.read() as session:
+            page = customers.list_customers(
+                session,
+                rt.keyring,
+                actor.shop_id,
+                CustomerSearch(q=q or None, sort="-last_order_at", limit=10),
+            )
+        return render(request, "orders/_customer_pick.html", found=page.items, q=q)
+
+    return await in_thread(search)
+
+
+@router.get("/orders/new/customers/{customer_id}")
+def customer_addresses(
+    customer_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    with rt.db.read() as session:
+        customer = customers.access_customer(session, actor.shop_id, customer_id)
+        view = customers.customer_out(rt.keyring, customer)
+    return render(request, "orders/_customer_addresses.html", customer=view)
+
+
+@router.post("/orders/new/products")
+async def pick_product(
+    request: Request, actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)
+):
+    q = str((await read_form(request)).get("pq") or "").strip()[:100]
+
+    def search():
+        with rt.db.read() as session:
+            found, _ = catalog.list_products(
+                session, actor.shop_id, catalog.ProductFilter(active=True, q=q), cursor=None, limit=10
+            )
+            products = [catalog.product_out(p) for p in found]
+        return render(request, "orders/_product_pick.html", products=products, q=q)
+
+    return await in_thread(search)
+
+
+@router.get("/orders/new/regions/{level}")
+def region_options(level: str, request: Request, _actor: Actor = Depends(staff("orders.write"))):
+    """The ``<option>``s under the province or city just picked (GB/T 2260)."""
+    if level not in LEVELS:
+        raise Invalid("console.unknown_level", N_("Unknown region level."))
+    field, _depth = LEVELS[level]
+    parent = request.query_params.get(field, "")
+    options = divisions.children(parent) if parent.isdigit() and len(parent) == 6 else []
+    return render(request, "orders/_region_options.html", options=options, level=level, selected="")
+
+
+@router.post("/orders/new/parse-address")
+async def parse_pasted_address(request: Request, _actor: Actor = Depends(staff("orders.write"))):
+    """智能地址识别: fill the address fields from one pasted line."""
+    from shangliao.addresses.smart_paste import parse_address
+
+    text = str((await read_form(request)).get("pasted") or "")[:500]
+    parsed = parse_address(text)
+    return render(
+        request,
+        "orders/_address_fields.html",
+        provinces=divisions.provinces(),
+        address=_address_form(parsed),
+        recognised=True,
+    )
+
+
+def _address_form(parsed) -> dict[str, Any]:
+    """What the address fields show after recognition: names, codes and the option lists."""
+    codes = {
+        "province_code": getattr(parsed, "province_code", None) or "",
+        "city_code": getattr(parsed, "city_code", None) or "",
+        "district_code": getattr(parsed, "district_code", None) or "",
+    }
+    return {
+        "receiver": parsed.receiver or "",
+        "phone": parsed.phone or "",
+        "detail": parsed.detail or "",
+        **codes,
+        "cities": divisions.children(codes["province_code"]) if codes["province_code"] else [],
+        "districts": divisions.children(codes["city_code"]) if codes["city_code"] else [],
+    }
+
+
+@router.post("/orders/new")
+async def create_manual_order(
+    request: Request, actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)
+):
+    form = await read_form(request, max_fields=260)
+    body = _order_body(form)
+    created = await rt.db.submit(lambda session: do_create_order(session, rt.keyring, actor, body))
+    target = f"/orders/{created.row.id}"
+    if is_htmx(request):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def _order_body(form: FormData) -> OrderCreate:
+    """The form's fields as the API's ``OrderCreate``; its validation decides what is acceptable."""
+    variant_ids = form.getlist("variant_id")
+    quantities = form.getlist("quantity")
+    items = [
+        {"variant_id": v, "quantity": q}
+        for v, q in zip(variant_ids, quantities, strict=False)
+        if str(v).isdigit() and str(q).strip()
+    ]
+    if not items:
+        raise Invalid("console.no_items", N_("Add at least one product to the order."))
+    raw: dict[str, Any] = {
+        "items": items,
+        "channel": "manual",
+        "remark": str(form.get("remark") or "").strip(),
+        "shipping_fee": yuan_to_fen(str(form.get("shipping_fee") or ""), "shipping_fee") or 0,
+        "discount": yuan_to_fen(str(form.get("discount") or ""), "discount") or 0,
+    }
+    customer_id = str(form.get("customer_id") or "")
+    if customer_id.isdigit():
+        raw["customer_id"] = int(customer_id)
+    picked = str(form.get("address_id") or "new")
+    if picked.isdigit() and "customer_id" in raw:
+        raw["address_id"] = int(picked)
+    else:
+        raw["address"] = _typed_address(form)
+    try:
+        return OrderCreate.model_validate(raw)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"][:2]) for e in exc.errors() if e.get("loc")})
+        raise Invalid(
+            "console.bad_order",
+            N_("Some order fields are missing or invalid: {fields}."),
+            fields=", ".join(fields) or "-",
+        ) from exc
+
+
+def _typed_address(form: FormData) -> dict[str, str]:
+    names = {}
+    for field in ("province_code", "city_code", "district_code"):
+        found = divisions.lookup(str(form.get(field) or ""))
+        names[field.removesuffix("_code")] = found.name if found else ""
+    return {
+        "receiver": str(form.get("receiver") or "").strip(),
+        "phone": str(form.get("phone") or "").strip(),
+        **names,
+        "detail": str(form.get("detail") or "").strip(),
+    }
