@@ -85,11 +85,11 @@ def test_products_are_found_with_their_stock(console, tee):
 
 
 def test_region_pickers_list_the_children(console):
-    cities = console.get("/orders/new/regions/city?province_code=330000", headers=HTMX).text
+    cities = console.get("/orders/new/regions?level=city&province_code=330000", headers=HTMX).text
     assert "杭州市" in cities and "宁波市" in cities and "hx-swap-oob" in cities
-    districts = console.get("/orders/new/regions/district?city_code=330100", headers=HTMX).text
+    districts = console.get("/orders/new/regions?level=district&city_code=330100", headers=HTMX).text
     assert "西湖区" in districts and "杭州市" not in districts
-    assert "<option" in console.get("/orders/new/regions/city?province_code=xx", headers=HTMX).text
+    assert "<option" in console.get("/orders/new/regions?level=city&province_code=xx", headers=HTMX).text
 
 
 def test_refusals_change_nothing(console, shop, tee):

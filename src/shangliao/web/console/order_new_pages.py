@@ -88,7 +88,7 @@ async def pick_product(
     return await in_thread(search)
 
 
-@router.get("/orders/new/regions/{level}")
+@router.get("/orders/new/regions")
 def region_options(level: str, request: Request, _actor: Actor = Depends(staff("orders.write"))):
     """The ``<option>``s under the province or city just picked (GB/T 2260)."""
     if level not in LEVELS:
