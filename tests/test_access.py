@@ -48,6 +48,14 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
 SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
+    ("POST", "/orders/{order_id}/edit/address"): {
+        "receiver": "张三",
+        "phone": "13812345678",
+        "province_code": "330000",
+        "city_code": "330100",
+        "district_code": "330106",
+        "detail": "文三路100号",
+    },
 }
 
 

@@ -12,7 +12,13 @@ from shangliao import __version__
 from shangliao.config import Settings, get_settings
 from shangliao.runtime import Runtime
 from shangliao.web import api, docs, errors
-from shangliao.web.console import auth_pages, order_detail_pages, order_new_pages, order_pages
+from shangliao.web.console import (
+    auth_pages,
+    order_detail_pages,
+    order_edit_pages,
+    order_new_pages,
+    order_pages,
+)
 from shangliao.web.console.render import page_error
 from shangliao.web.locale import LocaleMiddleware
 
@@ -42,7 +48,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(api.router)
     app.include_router(docs.router)
     # /orders/new before /orders/{order_id}, which would otherwise take it.
-    for console in (order_new_pages, order_pages, order_detail_pages, auth_pages):
+    for console in (order_new_pages, order_pages, order_detail_pages, order_edit_pages, auth_pages):
         app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

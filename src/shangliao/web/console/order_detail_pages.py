@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
 
+from shangliao.addresses import divisions
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, Invalid
@@ -15,10 +16,12 @@ from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import PathId
 from shangliao.orders import actions
 from shangliao.orders.couriers import COURIERS
-from shangliao.orders.state import CANCEL_REASONS, TRANSITIONS
+from shangliao.orders.edits import ITEMS_EDITABLE
+from shangliao.orders.state import BEFORE_SHIPPING, CANCEL_REASONS, TRANSITIONS, Status
 from shangliao.orders.timeline import access_order, events_of, notes_of
 from shangliao.orders.views import event_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.console.address_form import fields_for
 from shangliao.web.console.order_pages import PAYMENT_STATUSES, staff_of
 from shangliao.web.console.render import is_htmx, render
 
@@ -52,7 +55,15 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
     staff_names = dict(staff_of(session, actor.shop_id))
     authors = dict(staff_of(session, actor.shop_id, active_only=False))
     view = order_dict(order, rt.keyring)
+    status = Status(order.status)
+    open_order = order.archived_at is None
     return {
+        # Which edits the order still allows; the services check again and explain a refusal.
+        "can_edit_address": open_order and status in BEFORE_SHIPPING,
+        "can_edit_items": open_order and status in ITEMS_EDITABLE,
+        "can_change_price": open_order and status in BEFORE_SHIPPING and order.paid_amount == 0,
+        "provinces": divisions.provinces(),
+        "address": fields_for(view["address"]),
         "o": view,
         "events": [{**event_dict(e, rt.keyring), "at": e.created_at} for e in events_of(session, order)],
         "notes": [
@@ -88,7 +99,7 @@ def order_page(
     return _show(request, rt, actor, order_id)
 
 
-def _change(request: Request, rt: Runtime, actor: Actor, order_id: int, change, done: str):
+def change_order(request: Request, rt: Runtime, actor: Actor, order_id: int, change, done: str):
     """Apply ``change(session, order)`` and show the order again; plain forms get a redirect."""
     try:
         with rt.db.write() as session:
@@ -126,7 +137,7 @@ def order_action(
     elif action == "cancel":
         params = {"reason": _cancel_reason(reason, other_reason)}
     params = {k: v for k, v in params.items() if v}
-    return _change(
+    return change_order(
         request,
         rt,
         actor,
@@ -154,7 +165,7 @@ def order_note(
     text = body.strip()
     if not text:
         raise Invalid("order.empty_note", N_("Write something in the note first."))
-    return _change(
+    return change_order(
         request,
         rt,
         actor,
@@ -171,6 +182,6 @@ def order_archive(
     actor: Actor = Depends(staff("orders.archive")),
     rt: Runtime = Depends(get_runtime),
 ):
-    return _change(
+    return change_order(
         request, rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o), done=N_("Archived.")
     )

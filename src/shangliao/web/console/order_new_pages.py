@@ -26,6 +26,7 @@ from shangliao.customers.schemas import CustomerSearch
 from shangliao.orders.create import do_create_order
 from shangliao.orders.schemas import OrderCreate
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.console.address_form import address_fields, address_from_form
 from shangliao.web.console.forms import in_thread, read_form, yuan_to_fen
 from shangliao.web.console.render import is_htmx, render
 
@@ -110,26 +111,16 @@ async def parse_pasted_address(request: Request, _actor: Actor = Depends(staff("
         request,
         "orders/_address_fields.html",
         provinces=divisions.provinces(),
-        address=_address_form(parsed),
+        address=address_fields(
+            receiver=parsed.receiver or "",
+            phone=parsed.phone or "",
+            detail=parsed.detail or "",
+            province_code=parsed.province_code or "",
+            city_code=parsed.city_code or "",
+            district_code=parsed.district_code or "",
+        ),
         recognised=True,
     )
-
-
-def _address_form(parsed) -> dict[str, Any]:
-    """What the address fields show after recognition: names, codes and the option lists."""
-    codes = {
-        "province_code": getattr(parsed, "province_code", None) or "",
-        "city_code": getattr(parsed, "city_code", None) or "",
-        "district_code": getattr(parsed, "district_code", None) or "",
-    }
-    return {
-        "receiver": parsed.receiver or "",
-        "phone": parsed.phone or "",
-        "detail": parsed.detail or "",
-        **codes,
-        "cities": divisions.children(codes["province_code"]) if codes["province_code"] else [],
-        "districts": divisions.children(codes["city_code"]) if codes["city_code"] else [],
-    }
 
 
 @router.post("/orders/new")
@@ -170,7 +161,7 @@ def _order_body(form: FormData) -> OrderCreate:
     if picked.isdigit() and "customer_id" in raw:
         raw["address_id"] = int(picked)
     else:
-        raw["address"] = _typed_address(form)
+        raw["address"] = address_from_form(form)
     try:
         return OrderCreate.model_validate(raw)
     except ValidationError as exc:
@@ -180,16 +171,3 @@ def _order_body(form: FormData) -> OrderCreate:
             N_("Some order fields are missing or invalid: {fields}."),
             fields=", ".join(fields) or "-",
         ) from exc
-
-
-def _typed_address(form: FormData) -> dict[str, str]:
-    names = {}
-    for field in ("province_code", "city_code", "district_code"):
-        found = divisions.lookup(str(form.get(field) or ""))
-        names[field.removesuffix("_code")] = found.name if found else ""
-    return {
-        "receiver": str(form.get("receiver") or "").strip(),
-        "phone": str(form.get("phone") or "").strip(),
-        **names,
-        "detail": str(form.get("detail") or "").strip(),
-    }
