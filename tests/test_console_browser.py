@@ -155,3 +155,23 @@ def test_a_phone_sized_screen_works(browser, live, shop, tee):
     box = page.locator("#ship-dialog").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_a_manual_order_with_a_pasted_address(browser, live, shop, tee):
+    page = open_console(browser, live, shop)
+    page.click("a[href='/orders/new']")
+    page.wait_for_url(re.compile(r"/orders/new$"))
+    page.fill("textarea[name=pasted]", "收货人：李雷 手机 139-0000-1234\n浙江杭州市西湖区文三路 100 号")
+    page.click("[data-recognise]")
+    page.wait_for_selector("#address-fields[data-recognised]")
+    assert page.input_value("input[name=receiver]") == "李雷"
+    assert page.input_value("input[name=phone]") == "13900001234"
+    assert page.locator("select[name=district_code] option:checked").inner_text() == "西湖区"
+    page.fill("input[name=pq]", "T恤")
+    page.click(f"[data-add-line][data-variant='{tee.variant_id}']")
+    page.fill("#lines input[name=quantity]", "2")
+    page.click("#new-order button.primary")
+    page.wait_for_url(re.compile(r"/orders/\d+$"))
+    assert page.locator("#order-detail").get_attribute("data-status") == "pending"
+    address = page.locator(".address").inner_text()
+    assert "李雷" in address and "浙江省杭州市西湖区" in address and "文三路100号" in address

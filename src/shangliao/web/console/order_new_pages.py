@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from shangliao.addresses import divisions
+from shangliao.addresses.smart_paste import parse_address
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.catalog import service as catalog
@@ -103,8 +104,6 @@ def region_options(level: str, request: Request, _actor: Actor = Depends(staff("
 @router.post("/orders/new/parse-address")
 async def parse_pasted_address(request: Request, _actor: Actor = Depends(staff("orders.write"))):
     """智能地址识别: fill the address fields from one pasted line."""
-    from shangliao.addresses.smart_paste import parse_address
-
     text = str((await read_form(request)).get("pasted") or "")[:500]
     parsed = parse_address(text)
     return render(
