@@ -10,8 +10,11 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from fastapi import Depends
 from fastapi.testclient import TestClient
 
+from shangliao.app import create_app
+from shangliao.auth.access import staff
 from shangliao.core.i18n import catalog
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act, make_order, variant_stock
@@ -285,3 +288,21 @@ def test_every_page_is_translated(app, shop, tee, runtime):
     assert (
         missing.status_code == 404 and _untranslated(missing.text) == set() and "订单不存在" in missing.text
     )
+
+
+def test_a_crash_shows_a_plain_message_never_a_trace(runtime, shop):
+    """Given a console page that fails unexpectedly, the merchant sees an apology in their language
+    and what to do; the operator's log gets the trace, the page does not."""
+    app = create_app(runtime=runtime)
+
+    def broken(_actor=Depends(staff("orders.read"))):
+        raise RuntimeError("secret internals: /etc/shangliao")
+
+    app.add_api_route("/orders-broken", broken)
+    client = sign_in(app, shop)
+    page = client.get("/orders-broken")
+    assert page.status_code == 500 and "<html" in page.text and "出错了" in page.text
+    assert "secret internals" not in page.text and "Traceback" not in page.text
+    fragment = client.get("/orders-broken", headers=HTMX)
+    assert fragment.status_code == 500 and fragment.headers["HX-Retarget"] == "#toast"
+    assert "secret internals" not in fragment.text
