@@ -48,6 +48,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
 SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
+    ("POST", "/orders/{order_id}/tags"): {"add": "x"},
     ("POST", "/orders/{order_id}/edit/address"): {
         "receiver": "张三",
         "phone": "13812345678",

@@ -83,3 +83,16 @@ def test_price_change_before_payment_only(console, shop, tee):
     shop.api.post(f"/api/v1/orders/{order['id']}/payments", json={"method": "cash", "amount": 100})
     r = console.post(f"/orders/{order['id']}/edit/price", data={"discount": "1"}, headers=HTMX)
     assert r.status_code == 409 and "付款" in r.text
+
+
+def test_assign_and_tag_one_order(console, shop, tee):
+    order = make_order(shop, [(tee.variant_id, 1)])
+    r = console.post(f"/orders/{order['id']}/assign", data={"assignee_id": shop.owner_id}, headers=HTMX)
+    assert r.status_code == 200 and f'value="{shop.owner_id}" selected' in r.text
+    r = console.post(f"/orders/{order['id']}/tags", data={"add": "加急"}, headers=HTMX)
+    assert r.status_code == 200 and "加急" in r.text
+    assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["tags"] == ["加急"]
+    console.post(f"/orders/{order['id']}/tags", data={"remove": "加急"}, headers=HTMX)
+    after = shop.api.get(f"/api/v1/orders/{order['id']}").json()
+    assert after["tags"] == [] and after["assignee_id"] == shop.owner_id
+    assert console.post(f"/orders/{order['id']}/tags", data={"add": " "}, headers=HTMX).status_code == 422

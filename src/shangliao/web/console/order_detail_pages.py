@@ -41,11 +41,11 @@ EVENT_LABELS = {
     "status": N_("Status changed"),
     "note": N_("Note added"),
     "assigned": N_("Assignee changed"),
-    "tags": N_("Tags changed"),
+    "tagged": N_("Tags changed"),
     "address_changed": N_("Address changed"),
     "items_changed": N_("Items changed"),
     "price_changed": N_("Price changed"),
-    "payment": N_("Payment recorded"),
+    "paid": N_("Payment recorded"),
     "archived": N_("Archived"),
 }
 
@@ -184,4 +184,41 @@ def order_archive(
 ):
     return change_order(
         request, rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o), done=N_("Archived.")
+    )
+
+
+@router.post("/orders/{order_id}/assign")
+def order_assign(
+    order_id: PathId,
+    request: Request,
+    assignee_id: Annotated[str, Form(max_length=20)] = "",
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Give the order to a team member (or to nobody); they will see it under "mine"."""
+    assignee = int(assignee_id) if assignee_id.isdigit() else None
+    return change_order(
+        request, rt, actor, order_id, lambda s, o: actions.do_assign(s, actor, o, assignee), done=N_("Saved.")
+    )
+
+
+@router.post("/orders/{order_id}/tags")
+def order_tags(
+    order_id: PathId,
+    request: Request,
+    add: Annotated[str, Form(max_length=32)] = "",
+    remove: Annotated[str, Form(max_length=32)] = "",
+    actor: Actor = Depends(staff("orders.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    added, removed = [t for t in [add.strip()] if t], [t for t in [remove.strip()] if t]
+    if not added and not removed:
+        raise Invalid("console.empty_tag", N_("Write the tag first."))
+    return change_order(
+        request,
+        rt,
+        actor,
+        order_id,
+        lambda s, o: actions.do_tag(s, actor, o, added, removed),
+        done=N_("Saved."),
     )
