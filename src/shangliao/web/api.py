@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 
+from shangliao.addresses import api as addresses_api
 from shangliao.auth import api as auth_api
 from shangliao.catalog import api as catalog_api
 from shangliao.core.schemas import NUL_MESSAGE
@@ -39,5 +40,6 @@ for domain in (
     catalog_api,
     inventory_api,
     customers_api,
+    addresses_api,
 ):
     router.include_router(domain.router)
