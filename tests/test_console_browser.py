@@ -6,60 +6,20 @@ import re
 
 import pytest
 
-from shangliao.app import create_app
-from shangliao.config import Settings
-from shangliao.runtime import Runtime
-from shangliao.storage import migrate
-from tests.support.browser import chromium
+from tests.support.browser import (  # noqa: F401 (fixtures)
+    PHONE,
+    browser_fixture,
+    live_fixture,
+    live_shop_fixture,
+    open_console,
+)
 from tests.support.catalog import make_product
-from tests.support.live import serve
 from tests.support.orders import ADDRESS, act, make_order
-from tests.support.shops import OWNER_PASSWORD, make_shop
-
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory):
-    """A console on its own SQLite data folder, served over real HTTP."""
-    folder = tmp_path_factory.mktemp("browser")
-    settings = Settings(data_dir=folder / "data", secret_key="11" * 32)
-    runtime = Runtime.build(settings)  # creates the data folder
-    migrate.upgrade(settings.resolved_database_url)
-    app = create_app(runtime=runtime)
-    with serve(app) as url:
-        yield url, runtime, app
-    runtime.close()
-
-
-@pytest.fixture
-def shop(live):
-    _url, runtime, app = live
-    return make_shop(runtime, app)
 
 
 @pytest.fixture
 def tee(live, shop):
     return make_product(live[1], shop, name="纯棉T恤", stock=100, price=5900)
-
-
-def open_console(browser, live, shop, *, viewport=None):
-    """A fresh browser context signed in through the login form."""
-    context = browser.new_context(locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(live[0] + "/orders")
-    assert "/login" in page.url
-    page.fill("input[name=username]", shop.owner_username)
-    page.fill("input[name=password]", OWNER_PASSWORD)
-    page.click("form[action='/login'] button")
-    page.wait_for_url(re.compile(r"/orders$"))
-    return page
 
 
 def shown_numbers(page) -> list[str]:

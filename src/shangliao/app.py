@@ -18,6 +18,8 @@ from shangliao.web.console import (
     order_edit_pages,
     order_new_pages,
     order_pages,
+    product_edit_pages,
+    product_pages,
 )
 from shangliao.web.console.render import page_error
 from shangliao.web.locale import LocaleMiddleware
@@ -47,8 +49,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # The API first: Starlette tries routes in order, and orders are created through it.
     app.include_router(api.router)
     app.include_router(docs.router)
-    # /orders/new before /orders/{order_id}, which would otherwise take it.
-    for console in (order_new_pages, order_pages, order_detail_pages, order_edit_pages, auth_pages):
+    # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
+    # which would otherwise take it.
+    for console in (
+        order_new_pages,
+        order_pages,
+        order_detail_pages,
+        order_edit_pages,
+        product_pages,
+        product_edit_pages,
+        auth_pages,
+    ):
         app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

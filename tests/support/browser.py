@@ -8,11 +8,22 @@ skip, or fail when ``SHANGLIAO_TEST_REQUIRE`` contains ``browser`` (CI).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
+from shangliao.app import create_app
+from shangliao.config import Settings
+from shangliao.runtime import Runtime
+from shangliao.storage import migrate
 from tests.support.backends import unavailable
+from tests.support.live import serve
+from tests.support.shops import OWNER_PASSWORD, make_shop
+
+PHONE = {"width": 390, "height": 844}
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -46,3 +57,45 @@ def chromium() -> Iterator:
             yield browser
         finally:
             browser.close()
+
+
+# Fixtures for the browser test modules, which import them (``*_fixture``; used by their names).
+
+
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module", name="live")
+def live_fixture(tmp_path_factory):
+    """A console on its own SQLite data folder, served over real HTTP: ``(url, runtime, app)``."""
+    folder = tmp_path_factory.mktemp("browser")
+    settings = Settings(data_dir=folder / "data", secret_key="11" * 32)
+    runtime = Runtime.build(settings)  # creates the data folder
+    migrate.upgrade(settings.resolved_database_url)
+    app = create_app(runtime=runtime)
+    with serve(app) as url:
+        yield url, runtime, app
+    runtime.close()
+
+
+@pytest.fixture(name="shop")
+def live_shop_fixture(live):
+    """A fresh shop in the live console's database (replaces the conftest's per-backend one)."""
+    _url, runtime, app = live
+    return make_shop(runtime, app)
+
+
+def open_console(browser, live, shop, *, viewport=None):
+    """A fresh browser context signed in through the login form."""
+    context = browser.new_context(locale="zh-CN", viewport=viewport or {"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(live[0] + "/orders")
+    assert "/login" in page.url
+    page.fill("input[name=username]", shop.owner_username)
+    page.fill("input[name=password]", OWNER_PASSWORD)
+    page.click("form[action='/login'] button")
+    page.wait_for_url(re.compile(r"/orders$"))
+    return page

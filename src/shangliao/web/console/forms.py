@@ -16,9 +16,9 @@ from shangliao.core.money import MAX_AMOUNT
 _CENT = Decimal("0.01")
 
 
-async def read_form(request: Request, *, max_fields: int = 50) -> FormData:
-    """The posted fields; no files, and no field larger than a few kilobytes."""
-    return await request.form(max_files=0, max_fields=max_fields, max_part_size=4096)
+async def read_form(request: Request, *, max_fields: int = 50, max_part_size: int = 4096) -> FormData:
+    """The posted fields; no files, and no field larger than ``max_part_size`` bytes."""
+    return await request.form(max_files=0, max_fields=max_fields, max_part_size=max_part_size)
 
 
 async def in_thread(fn, *args, **kwargs):
