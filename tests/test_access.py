@@ -22,6 +22,7 @@ SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
 # A valid body per route, so the request reaches the access check instead of stopping at validation.
 SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/orders/{order_id}/ship"): SHIP,
+    ("POST", "/api/v1/customers/{customer_id}/merge"): {"other_id": 1},
     ("POST", "/api/v1/addresses/parse"): {"text": "张三 13812345678 浙江省杭州市西湖区文三路100号"},
     ("POST", "/api/v1/orders/{order_id}/cancel"): {"reason": "Duplicate order"},
     ("PUT", "/api/v1/orders/{order_id}/address"): {"address": ADDRESS},

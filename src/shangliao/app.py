@@ -14,6 +14,10 @@ from shangliao.runtime import Runtime
 from shangliao.web import api, docs, errors
 from shangliao.web.console import (
     auth_pages,
+    customer_address_pages,
+    customer_merge_pages,
+    customer_pages,
+    customer_profile_pages,
     order_detail_pages,
     order_edit_pages,
     order_new_pages,
@@ -58,6 +62,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         order_edit_pages,
         product_pages,
         product_edit_pages,
+        customer_pages,
+        customer_merge_pages,
+        customer_address_pages,
+        customer_profile_pages,
         auth_pages,
     ):
         app.include_router(console.router)

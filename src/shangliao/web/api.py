@@ -10,6 +10,7 @@ from shangliao.auth import api as auth_api
 from shangliao.catalog import api as catalog_api
 from shangliao.core.schemas import NUL_MESSAGE
 from shangliao.customers import api as customers_api
+from shangliao.customers import api_merge as customers_merge_api
 from shangliao.inventory import api as inventory_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
@@ -40,6 +41,7 @@ for domain in (
     catalog_api,
     inventory_api,
     customers_api,
+    customers_merge_api,
     addresses_api,
 ):
     router.include_router(domain.router)
