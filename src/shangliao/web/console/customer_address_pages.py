@@ -21,7 +21,7 @@ from shangliao.customers import service
 from shangliao.customers.schemas import AddressIn, AddressUpdate
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_from_form, fields_for
-from shangliao.web.console.customer_profile_pages import bad_fields, change_customer
+from shangliao.web.console.customer_profile_pages import bad_fields, change_customer, child_action
 from shangliao.web.console.forms import in_thread, read_form
 from shangliao.web.console.render import is_htmx, render
 
@@ -117,37 +117,11 @@ async def update_address(
     )
 
 
-@router.post("/customers/{customer_id}/addresses/{address_id}/remove")
-def remove_address(
-    customer_id: PathId,
-    address_id: PathId,
-    request: Request,
-    actor: Actor = Depends(staff("customers.write")),
-    rt: Runtime = Depends(get_runtime),
-):
-    return change_customer(
-        request,
-        rt,
-        actor,
-        customer_id,
-        lambda s, c: service.do_remove_address(s, actor, c, address_id),
-        done=N_("Address removed."),
-    )
-
-
-@router.post("/customers/{customer_id}/addresses/{address_id}/default")
-def default_address(
-    customer_id: PathId,
-    address_id: PathId,
-    request: Request,
-    actor: Actor = Depends(staff("customers.write")),
-    rt: Runtime = Depends(get_runtime),
-):
-    return change_customer(
-        request,
-        rt,
-        actor,
-        customer_id,
-        lambda s, c: service.do_set_default_address(s, actor, c, address_id),
-        done=N_("Default address set."),
-    )
+child_action(
+    router, "/customers/{customer_id}/addresses/{address_id}/remove", "address_id", service.do_remove_address,
+    N_("Address removed."),
+)  # fmt: skip
+child_action(
+    router, "/customers/{customer_id}/addresses/{address_id}/default", "address_id",
+    service.do_set_default_address, N_("Default address set."),
+)  # fmt: skip

@@ -6,6 +6,7 @@ again with what changed. A link to a customer merged into another leads to the o
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -250,37 +251,35 @@ async def customer_add_phone(
     return await in_thread(change_customer, request, rt, actor, customer_id, add, done=N_("Phone added."))
 
 
-@router.post("/customers/{customer_id}/phones/{phone_id}/remove")
-def customer_remove_phone(
-    customer_id: PathId,
-    phone_id: PathId,
-    request: Request,
-    actor: Actor = Depends(staff("customers.write")),
-    rt: Runtime = Depends(get_runtime),
-):
-    return change_customer(
-        request,
-        rt,
-        actor,
-        customer_id,
-        lambda s, c: service.do_remove_phone(s, actor, c, phone_id),
-        done=N_("Phone removed."),
-    )
+def child_action(router: APIRouter, path: str, child: str, do, done: str) -> None:
+    """A POST that applies ``do(session, actor, customer, child_id)`` to one of a customer's phones
+    or addresses (``child`` names the path parameter) and shows the profile again."""
+
+    def route(
+        customer_id: PathId,
+        request: Request,
+        actor: Actor = Depends(staff("customers.write")),
+        rt: Runtime = Depends(get_runtime),
+        **ids: int,
+    ):
+        child_id = ids[child]
+        return change_customer(
+            request, rt, actor, customer_id, lambda s, c: do(s, actor, c, child_id), done=done
+        )
+
+    # FastAPI reads the parameters from the signature: name the child id as the path does.
+    signature = inspect.signature(route)
+    parameters = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    parameters.append(inspect.Parameter(child, inspect.Parameter.KEYWORD_ONLY, annotation=PathId))
+    route.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    router.add_api_route(path, route, methods=["POST"])
 
 
-@router.post("/customers/{customer_id}/phones/{phone_id}/primary")
-def customer_primary_phone(
-    customer_id: PathId,
-    phone_id: PathId,
-    request: Request,
-    actor: Actor = Depends(staff("customers.write")),
-    rt: Runtime = Depends(get_runtime),
-):
-    return change_customer(
-        request,
-        rt,
-        actor,
-        customer_id,
-        lambda s, c: service.do_set_primary_phone(s, actor, c, phone_id),
-        done=N_("Saved."),
-    )
+child_action(
+    router, "/customers/{customer_id}/phones/{phone_id}/remove", "phone_id", service.do_remove_phone,
+    N_("Phone removed."),
+)  # fmt: skip
+child_action(
+    router, "/customers/{customer_id}/phones/{phone_id}/primary", "phone_id", service.do_set_primary_phone,
+    N_("Saved."),
+)  # fmt: skip
