@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
@@ -22,8 +21,8 @@ from shangliao.customers.models import CustomerTag
 from shangliao.customers.pii import phone_search
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.customers.service import list_customers
-from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.forms import in_thread, read_form
+from shangliao.runtime import Runtime
+from shangliao.web.console.forms import list_routes
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -99,17 +98,4 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
     return render(request, "customers/list.html", section="customers", **context)
 
 
-@router.get("/customers")
-def customers_page(
-    request: Request, actor: Actor = Depends(staff("customers.read")), rt: Runtime = Depends(get_runtime)
-):
-    return _list_view(request, actor, rt, request.query_params, posted=False)
-
-
-@router.post("/customers")
-async def customers_search(
-    request: Request, actor: Actor = Depends(staff("customers.read")), rt: Runtime = Depends(get_runtime)
-):
-    form = await read_form(request)
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
-    return await in_thread(_list_view, request, actor, rt, values, posted=True)
+list_routes(router, "/customers", "customers.read", _list_view)

@@ -6,12 +6,15 @@ from decimal import Decimal, InvalidOperation
 from functools import partial
 
 from anyio import to_thread
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 
+from shangliao.auth.access import staff
+from shangliao.auth.actor import Actor
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.money import MAX_AMOUNT
+from shangliao.runtime import Runtime, get_runtime
 
 _CENT = Decimal("0.01")
 
@@ -48,3 +51,24 @@ def yuan_to_fen(value: str, field: str) -> int | None:
             details={"field": field},
         )
     return int(amount * 100)
+
+
+def list_routes(router: APIRouter, path: str, permission: str, view) -> None:
+    """A list page driven by one filter form, ``view(request, actor, rt, values, posted=…)``.
+
+    GET serves links and bookmarks; the search box POSTs, because it takes whole phone numbers
+    and a phone number must never sit in a URL (rule 12).
+    """
+
+    def page(request: Request, actor: Actor = Depends(staff(permission)), rt: Runtime = Depends(get_runtime)):
+        return view(request, actor, rt, request.query_params, posted=False)
+
+    async def search(
+        request: Request, actor: Actor = Depends(staff(permission)), rt: Runtime = Depends(get_runtime)
+    ):
+        form = await read_form(request)
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        return await in_thread(view, request, actor, rt, values, posted=True)
+
+    router.add_api_route(path, page, methods=["GET"])
+    router.add_api_route(path, search, methods=["POST"])

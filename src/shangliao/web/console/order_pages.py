@@ -24,7 +24,7 @@ from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.forms import in_thread, read_form, yuan_to_fen
+from shangliao.web.console.forms import in_thread, list_routes, read_form, yuan_to_fen
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -173,20 +173,7 @@ def _row(order, staff_names: dict[int, str]) -> dict[str, Any]:
     }
 
 
-@router.get("/orders")
-def orders_page(
-    request: Request, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
-):
-    return _list_view(request, actor, rt, request.query_params, posted=False)
-
-
-@router.post("/orders")
-async def orders_search(
-    request: Request, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
-):
-    form = await read_form(request)
-    values = {k: v for k, v in form.items() if isinstance(v, str)}
-    return await in_thread(_list_view, request, actor, rt, values, posted=True)
+list_routes(router, "/orders", "orders.read", _list_view)
 
 
 @router.post("/orders/bulk")
