@@ -11,7 +11,10 @@ from shangliao.demo.bulk import seed_bulk
 from shangliao.demo.shop import seed_demo
 from shangliao.events.models import EventLogEntry
 from shangliao.inventory.models import StockMovement
-from shangliao.orders.models import Order
+from shangliao.orders import counts
+from shangliao.orders.listing import OrderQuery, list_orders
+from shangliao.orders.models import Order, OrderSearchTerm
+from shangliao.orders.search_terms import micros, terms_for
 from shangliao.shops.models import Shop, ShopCounter
 
 
@@ -48,7 +51,31 @@ def _check_consistent(runtime, shop_id: int) -> dict[str, int]:
         )
         placed = s.scalar(select(func.sum(Customer.order_count)).where(Customer.shop_id == shop_id))
         assert placed == sum(n for status, n in by_status.items() if status != "draft")
+        assert counts.maintained(s, shop_id) == counts.counted(s, shop_id)
         return by_status
+
+
+def _check_search_terms(runtime, shop_id: int) -> None:
+    """Every order has exactly the terms the order-create path gives it."""
+    with runtime.db.read() as s:
+        expected = {
+            (term, micros(created), order_id)
+            for order_id, number, name, created in s.execute(
+                select(Order.id, Order.number, Order.customer_name, Order.created_at).where(
+                    Order.shop_id == shop_id
+                )
+            )
+            for term in terms_for(number, name)
+        }
+        written = {
+            tuple(row)
+            for row in s.execute(
+                select(OrderSearchTerm.term, OrderSearchTerm.created_us, OrderSearchTerm.order_id).where(
+                    OrderSearchTerm.shop_id == shop_id
+                )
+            )
+        }
+    assert written == expected
 
 
 @pytest.mark.parametrize("orders", [120])
@@ -58,6 +85,7 @@ def test_demo_shop_has_orders_in_many_states(runtime, orders):
     with runtime.db.read() as s:
         shop_id = s.scalar(select(Shop.id).where(Shop.slug == slug))
     by_status = _check_consistent(runtime, shop_id)
+    _check_search_terms(runtime, shop_id)
     assert {"completed", "cancelled", "shipped"} <= set(by_status)
     assert sum(by_status.values()) > orders * 0.8
 
@@ -69,3 +97,15 @@ def test_bulk_seed_is_consistent(runtime):
     with runtime.db.read() as s:
         shop_id = s.scalar(select(Shop.id).where(Shop.slug == slug))
     assert sum(_check_consistent(runtime, shop_id).values()) == 900
+    _check_search_terms(runtime, shop_id)
+    # and the list finds a seeded customer's orders by part of the name, newest first
+    with runtime.db.read() as s:
+        name, newest = s.execute(
+            select(Order.customer_name, Order.id)
+            .where(Order.shop_id == shop_id, Order.status != "draft")
+            .order_by(Order.created_at.desc(), Order.id.desc())
+            .limit(1)
+        ).one()
+        page = list_orders(s, runtime.keyring, shop_id, "Asia/Shanghai", OrderQuery(q=name[1:]))
+        assert page.orders[0].id == newest
+        assert all(name[1:] in o.customer_name for o in page.orders)

@@ -5,7 +5,10 @@ Revises: ${down_revision or "(none)" | comma,n}
 Create Date: ${create_date}
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
-column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them).
+column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
+exception is reviewed code that has its SQL for both databases (the order status count triggers,
+``shangliao.orders.counts``); SQLite drops a table's triggers when batch mode rebuilds ``orders``,
+so a revision that does must install them again.
 """
 
 from collections.abc import Sequence
@@ -13,6 +16,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
+% if up_revision == "0001":
+from shangliao.orders import counts as order_counts
+% endif
 
 # revision identifiers, used by Alembic.
 revision: str = ${repr(up_revision)}
@@ -23,7 +29,14 @@ depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}
+% if up_revision == "0001":
+    # Triggers keeping order_status_counts; one set per database, both in orders/counts.py.
+    order_counts.create_triggers(op.execute, op.get_context().dialect.name)
+% endif
 
 
 def downgrade() -> None:
+% if up_revision == "0001":
+    order_counts.drop_triggers(op.execute, op.get_context().dialect.name)
+% endif
     ${downgrades if downgrades else "pass"}

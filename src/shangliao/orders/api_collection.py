@@ -1,4 +1,4 @@
-"""HTTP routes over many orders: the list, its search, and batch actions."""
+"""HTTP routes over many orders: the list, its search, the tab counts, and batch actions."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, negotiate
 from shangliao.orders.batch import BatchIn, run_batch
+from shangliao.orders.counts import status_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.schemas import OrderOut
 from shangliao.orders.views import order_dict
@@ -49,6 +50,19 @@ class BatchOut(BaseModel):
     results: list[BatchResult]
 
 
+class OrderCounts(BaseModel):
+    """How many orders each tab of the list holds."""
+
+    draft: int
+    pending: int
+    confirmed: int
+    preparing: int
+    shipped: int
+    completed: int
+    cancelled: int
+    archived: int = Field(description="Archived orders, whatever their status; not counted in it.")
+
+
 def _page(rt: Runtime, actor: Actor, query: OrderQuery) -> dict[str, Any]:
     with rt.db.read() as session:
         page = list_orders(session, rt.keyring, actor.shop_id, actor.timezone, query)
@@ -72,6 +86,14 @@ def list_orders_route(
             ),
         )
     return JSONResponse(_page(rt, actor, query))
+
+
+@router.get("/counts", response_model=OrderCounts)
+def order_counts(actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)):
+    """Orders per status (archived ones apart), for the list's tabs. Kept up to date in the
+    transaction of every change, so this reads a few rows however many orders the shop has."""
+    with rt.db.read() as session:
+        return JSONResponse(status_counts(session, actor.shop_id))
 
 
 @router.post("/search", response_model=OrderPage)

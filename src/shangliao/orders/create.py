@@ -1,9 +1,10 @@
 """Placing an order: the hot path, written as a handful of Core statements.
 
 One order with three lines costs, on SQLite: BEGIN IMMEDIATE, read the variants, update the
-customer (which also checks it), bump the shop counter, insert the order, move the stock (one
-guarded UPDATE + one ledger INSERT), insert the items, one timeline row and the event-log rows, and
-COMMIT. The ORM is kept off this path on purpose (see ARCHITECTURE.md, "Keep the ORM off the hot
+customer (which also checks it), bump the shop counter, insert the order, its search terms (one
+executemany), move the stock (one guarded UPDATE + one ledger INSERT), insert the items, one
+timeline row and the event-log rows, and COMMIT. The tab counts follow by trigger
+(``orders/counts.py``), without a statement of their own. The ORM is kept off this path on purpose (see ARCHITECTURE.md, "Keep the ORM off the hot
 path"); everything else about orders uses the ORM.
 """
 
@@ -31,6 +32,7 @@ from shangliao.customers.pii import Address, encrypt_address, phone_hashes
 from shangliao.events import log
 from shangliao.events.log import DomainEvent
 from shangliao.inventory import stock
+from shangliao.orders import search_terms
 from shangliao.orders.models import Order, OrderEvent, OrderItem, OrderTag
 from shangliao.orders.numbers import format_number, order_day
 from shangliao.orders.schemas import ItemIn, OrderCreate
@@ -284,6 +286,7 @@ def do_create_order(
     }
     conn = session.connection()
     ((order_id,),) = _INSERT_ORDER.execute(conn, values)
+    search_terms.index_order(session, shop_id, order_id, now, values["number"], customer_name)
     stock.apply(
         session,
         shop_id,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, select, tuple_, union
 from sqlalchemy.orm import Session, selectinload
 
 from shangliao.core.crypto import Keyring
@@ -26,9 +26,12 @@ from shangliao.core.pagination import decode_cursor, decode_moment, encode_curso
 from shangliao.core.schemas import MAX_ID, StrictModel
 from shangliao.customers.models import CustomerPhone
 from shangliao.customers.pii import phone_search
-from shangliao.orders.models import Order, OrderTag
+from shangliao.orders import search_terms
+from shangliao.orders.couriers import TRACKING_RE
+from shangliao.orders.models import Order, OrderSearchTerm, OrderTag
 from shangliao.orders.payments import PAYMENT_STATUSES, payment_status_sql
 from shangliao.orders.schemas import Channel
+from shangliao.orders.search_terms import micros
 from shangliao.orders.state import Status
 
 SortKey = Literal["created_at", "-created_at", "updated_at", "-updated_at", "total", "-total"]
@@ -114,31 +117,53 @@ def shop_moment(value: date | datetime, timezone: str, *, end: bool) -> tuple[da
     return datetime.combine(day, time.min, tzinfo=zone), end
 
 
-def _search_clause(keyring: Keyring, shop_id: int, q: str) -> ColumnElement[bool]:
+@dataclass(frozen=True)
+class _Branch:
+    """One way a search text can match, each answered by one index: the orders under a search
+    term (``term``), and/or a condition on ``orders`` that one of its indexes answers."""
+
+    term: str | None = None
+    condition: ColumnElement[bool] | None = None
+
+
+def _search_branches(keyring: Keyring, shop_id: int, q: str) -> list[_Branch]:
     """A whole mobile matches the order's address phone and the customer's phones; four digits
     match a phone's last four or the end of an order number; other text matches the start of an
     order number, a whole tracking number or part of the customer's name."""
     phone = phone_search(keyring, q)
     if phone is None:
-        return or_(
-            Order.number.startswith(q, autoescape=True),
-            Order.tracking_number == q,
-            Order.customer_name.icontains(q, autoescape=True),
-        )
+        branches = []
+        name = search_terms.name_lookup(q)
+        if name is not None:
+            check = Order.customer_name.icontains(name.check, autoescape=True) if name.check else None
+            branches.append(_Branch(name.term, check))
+        if q.isascii() and q.isdigit():  # order numbers are digits only
+            term = search_terms.number_start_term(q)
+            if term is not None:
+                branches.append(_Branch(term))
+            else:
+                low, high = search_terms.number_range(q)
+                branches.append(_Branch(condition=and_(Order.number >= low, Order.number < high)))
+        if TRACKING_RE.match(q):
+            branches.append(_Branch(condition=Order.tracking_number == q))
+        return branches
     kind, lookup = phone
     if kind == "full":
         customers = select(CustomerPhone.customer_id).where(
             CustomerPhone.shop_id == shop_id, CustomerPhone.phone_hash == lookup
         )
-        return or_(Order.phone_hash == lookup, Order.customer_id.in_(customers))
+        return [
+            _Branch(condition=Order.phone_hash == lookup),
+            _Branch(condition=Order.customer_id.in_(customers)),
+        ]
     customers = select(CustomerPhone.customer_id).where(
         CustomerPhone.shop_id == shop_id, CustomerPhone.last4_hash == lookup
     )
-    return or_(
-        Order.phone_last4_hash == lookup,
-        Order.customer_id.in_(customers),
-        Order.number.endswith(q, autoescape=True),
-    )
+    return [
+        _Branch(condition=Order.phone_last4_hash == lookup),
+        _Branch(condition=Order.customer_id.in_(customers)),
+        _Branch(search_terms.number_end_term(q)),
+    ]
 
 
 def is_full_phone(keyring: Keyring, q: str | None) -> bool:
@@ -147,46 +172,61 @@ def is_full_phone(keyring: Keyring, q: str | None) -> bool:
     return found is not None and found[0] == "full"
 
 
-def filtered(keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Select[tuple[Order]]:
-    """The shop's orders matching ``query``'s filters (no order, no page)."""
-    stmt = select(Order).where(Order.shop_id == shop_id)
+def _filters(shop_id: int, timezone: str, query: OrderQuery) -> list[ColumnElement[bool]]:
+    """``query``'s filters on the shop's ``orders``, besides the shop itself and the text search."""
+    where: list[ColumnElement[bool]] = []
     if query.status:
-        stmt = stmt.where(Order.status.in_([s.value for s in query.status]))
+        where.append(Order.status.in_([s.value for s in query.status]))
     else:
-        stmt = stmt.where(Order.status != Status.DRAFT.value)
+        where.append(Order.status != Status.DRAFT.value)
     if query.archived == "false":
-        stmt = stmt.where(Order.archived_at.is_(None))
+        where.append(Order.archived_at.is_(None))
     elif query.archived == "true":
-        stmt = stmt.where(Order.archived_at.is_not(None))
+        where.append(Order.archived_at.is_not(None))
     if query.created_from is not None:
         start, _ = shop_moment(query.created_from, timezone, end=False)
-        stmt = stmt.where(Order.created_at >= start)
+        where.append(Order.created_at >= start)
     if query.created_to is not None:
         stop, exclusive = shop_moment(query.created_to, timezone, end=True)
-        stmt = stmt.where(Order.created_at < stop if exclusive else Order.created_at <= stop)
+        where.append(Order.created_at < stop if exclusive else Order.created_at <= stop)
     if query.amount_min is not None:
-        stmt = stmt.where(Order.total >= query.amount_min)
+        where.append(Order.total >= query.amount_min)
     if query.amount_max is not None:
-        stmt = stmt.where(Order.total <= query.amount_max)
+        where.append(Order.total <= query.amount_max)
     if query.channel is not None:
-        stmt = stmt.where(Order.channel == query.channel)
+        where.append(Order.channel == query.channel)
     if query.payment_status is not None:
-        stmt = stmt.where(payment_status_sql() == query.payment_status)
+        where.append(payment_status_sql() == query.payment_status)
     if query.unassigned:
-        stmt = stmt.where(Order.assignee_id.is_(None))
+        where.append(Order.assignee_id.is_(None))
     elif query.assignee_id is not None:
-        stmt = stmt.where(Order.assignee_id == query.assignee_id)
+        where.append(Order.assignee_id == query.assignee_id)
     if query.tag:
-        stmt = stmt.where(
-            exists().where(
-                OrderTag.shop_id == shop_id, OrderTag.order_id == Order.id, OrderTag.tag == query.tag
+        # The tag's orders from its index, rather than a probe for each order of the shop.
+        where.append(
+            Order.id.in_(
+                select(OrderTag.order_id).where(OrderTag.shop_id == shop_id, OrderTag.tag == query.tag)
             )
         )
     if query.customer_id is not None:
-        stmt = stmt.where(Order.customer_id == query.customer_id)
-    if query.q:
-        stmt = stmt.where(_search_clause(keyring, shop_id, query.q))
-    return stmt
+        where.append(Order.customer_id == query.customer_id)
+    return where
+
+
+def _search_text(query: OrderQuery) -> str:
+    return (query.q or "").strip()
+
+
+def filtered(keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Select[tuple[Order]]:
+    """The shop's orders matching ``query``'s filters and search (no order, no page)."""
+    stmt = select(Order).where(Order.shop_id == shop_id, *_filters(shop_id, timezone, query))
+    q = _search_text(query)
+    if not q:
+        return stmt
+    branches = _search_branches(keyring, shop_id, q)
+    if not branches:
+        return stmt.where(false())
+    return stmt.where(Order.id.in_(union(*(_branch_ids(shop_id, b) for b in branches))))
 
 
 def _bad_cursor() -> Invalid:
@@ -205,11 +245,106 @@ def _cursor_values(cursor: str, sort: str) -> tuple[Any, int]:
     return decode_moment(value), last_id
 
 
-def _after(sort: str, value: Any, last_id: int) -> ColumnElement[bool]:
+def _ordering(sort: str) -> tuple[Any, Any]:
+    # The id breaks ties, so rows sharing a sort value keep one fixed place between pages.
     column = _SORT_COLUMNS[sort.lstrip("-")]
-    if sort.startswith("-"):
-        return or_(column < value, and_(column == value, Order.id < last_id))
-    return or_(column > value, and_(column == value, Order.id > last_id))
+    return (column.desc(), Order.id.desc()) if sort.startswith("-") else (column.asc(), Order.id.asc())
+
+
+def _after(sort: str, value: Any, last_id: int) -> ColumnElement[bool]:
+    # A row value, not "a < v OR (a = v AND id < i)": both databases seek an index to it, so
+    # page 500 starts where page 499 ended instead of skipping 10,000 rows.
+    key = tuple_(_SORT_COLUMNS[sort.lstrip("-")], Order.id)
+    return key < (value, last_id) if sort.startswith("-") else key > (value, last_id)
+
+
+def _branch_ids(shop_id: int, branch: _Branch) -> Select[tuple[int]]:
+    """Every order ``branch`` finds, straight from its index, no other filter.
+
+    A condition on ``orders`` stands alone so the database has one index to use for it (with the
+    list's filters beside it, SQLite, which keeps no statistics by default, may pick the status
+    index instead and read every completed order); the filters are applied to what it finds.
+    """
+    if branch.term is None:
+        return select(Order.id).where(Order.shop_id == shop_id, branch.condition)
+    term = OrderSearchTerm
+    stmt = select(term.order_id).where(term.shop_id == shop_id, term.term == branch.term)
+    if branch.condition is not None:
+        stmt = stmt.join(Order, Order.id == term.order_id).where(branch.condition)
+    return stmt
+
+
+def _term_page(
+    shop_id: int,
+    filters: list[ColumnElement[bool]],
+    branch: _Branch,
+    descending: bool,
+    after: tuple[Any, int] | None,
+    limit: int,
+) -> Select[tuple[int]]:
+    """The ids of the first ``limit`` orders under ``branch.term`` passing ``filters``, newest
+    (or oldest) first, after the cursor.
+
+    A term's orders come out of its index already in creation order, each joined to its order by
+    primary key for the filters: a page reads about ``limit`` rows divided by the share of the
+    term's orders that pass the filters, never every order with the term (a common surname in a
+    big shop has tens of thousands).
+    """
+    term = OrderSearchTerm
+    stmt = (
+        select(term.order_id)
+        .join(Order, Order.id == term.order_id)
+        .where(term.shop_id == shop_id, term.term == branch.term, Order.shop_id == shop_id, *filters)
+    )
+    if branch.condition is not None:
+        stmt = stmt.where(branch.condition)
+    if after is not None:
+        key, start = tuple_(term.created_us, term.order_id), (micros(after[0]), after[1])
+        stmt = stmt.where(key < start if descending else key > start)
+    ordering = (
+        (term.created_us.desc(), term.order_id.desc())
+        if descending
+        else (term.created_us.asc(), term.order_id.asc())
+    )
+    return stmt.order_by(*ordering).limit(limit)
+
+
+def page_statement(
+    keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
+) -> Select[tuple[Order]] | None:
+    """The one statement that reads a page of the list (``None``: the search cannot match).
+
+    Without a search it walks an index of ``orders`` in page order. With one, each way the text
+    can match (:func:`_search_branches`) finds its orders from its own index: the orders of a
+    phone, a tracking number or a number's day (a handful to a day's worth) all of them; the
+    orders of a search term, when the list is in creation order, only its first page (see
+    :func:`_term_page`). The page is then read from that union of ids, filtered and sorted.
+    """
+    filters = _filters(shop_id, timezone, query)
+    after = _cursor_values(query.cursor, query.sort) if query.cursor else None
+    q = _search_text(query)
+    if not q:
+        stmt = select(Order).where(Order.shop_id == shop_id, *filters)
+    else:
+        branches = _search_branches(keyring, shop_id, q)
+        if not branches:
+            return None
+        by_creation = query.sort.lstrip("-") == "created_at"
+        found = [
+            _term_page(shop_id, filters, b, query.sort.startswith("-"), after, query.limit + 1)
+            if b.term is not None and by_creation
+            else _branch_ids(shop_id, b)
+            for b in branches
+        ]
+        # A member of a UNION cannot have its own ORDER BY and LIMIT on SQLite: each goes inside
+        # a subquery of its own.
+        ids = found[0] if len(found) == 1 else union(*(select(f.subquery().c[0]) for f in found))
+        # "+ 0": the shop still scopes the rows (rule 4), but no index can be chosen for it, so
+        # the database reads the orders by id from the union instead of walking all the shop's.
+        stmt = select(Order).where((Order.shop_id + 0) == shop_id, Order.id.in_(ids), *filters)
+    if after is not None:
+        stmt = stmt.where(_after(query.sort, *after))
+    return stmt.order_by(*_ordering(query.sort)).limit(query.limit + 1)
 
 
 def _cursor_for(sort: str, order: Order) -> str:
@@ -219,21 +354,10 @@ def _cursor_for(sort: str, order: Order) -> str:
 
 def list_orders(session: Session, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Page:
     """One page of the shop's orders, items and tags loaded in two more queries (no N+1)."""
-    stmt = filtered(keyring, shop_id, timezone, query)
-    if query.cursor:
-        stmt = stmt.where(_after(query.sort, *_cursor_values(query.cursor, query.sort)))
-    column = _SORT_COLUMNS[query.sort.lstrip("-")]
-    # The id breaks ties, so rows sharing a sort value keep one fixed place between pages.
-    ordering = (
-        (column.desc(), Order.id.desc()) if query.sort.startswith("-") else (column.asc(), Order.id.asc())
-    )
-    rows = list(
-        session.scalars(
-            stmt.order_by(*ordering)
-            .limit(query.limit + 1)
-            .options(selectinload(Order.items), selectinload(Order.tag_rows))
-        )
-    )
+    stmt = page_statement(keyring, shop_id, timezone, query)
+    if stmt is None:
+        return Page([], None)
+    rows = list(session.scalars(stmt.options(selectinload(Order.items), selectinload(Order.tag_rows))))
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return Page(rows, _cursor_for(query.sort, rows[-1]) if more else None)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shangliao.core import clock
@@ -155,3 +165,49 @@ class Payment(IdMixin, ShopScoped, Base):
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class OrderSearchTerm(ShopScoped, Base):
+    """The order list's text search, as rows an index can find (``orders/search_terms.py``).
+
+    One row per term of an order: each single character and each pair of characters of the
+    customer's name, each start of the order number up to the day (``yyMMdd``), and its last four
+    digits. Never a phone or an address (rule 12): those are found by keyed hash on ``orders``.
+
+    ``created_us`` (the order's ``created_at`` in microseconds) sits in the key so one term's
+    orders come out of the index newest first: the first page of a search reads a page's worth
+    of rows however many orders share the term. The name is a snapshot on the order that never
+    changes, so the rows are written once, with the order, and go with their shop.
+
+    No foreign key to ``orders``: checking it on delete would need an index on ``order_id`` alone
+    (a second copy of the table), orders are never deleted one by one, and a row whose order is
+    gone never matches the join that reads it.
+    """
+
+    __tablename__ = "order_search_terms"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    shop_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    term: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_us: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    order_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+
+
+class OrderStatusCount(ShopScoped, Base):
+    """How many of a shop's orders are in each status (archived apart), for the list's tabs.
+
+    Kept by database triggers on ``orders`` (``orders/counts.py``), in the transaction that changes
+    an order, whatever code changed it: reading the tabs costs a handful of rows, not a count over
+    every order.
+    """
+
+    __tablename__ = "order_status_counts"
+
+    shop_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    archived: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)

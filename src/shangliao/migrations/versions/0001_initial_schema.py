@@ -2,10 +2,13 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 06:57:49.663244
+Create Date: 2026-11-26 09:15:07.284171
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
-column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them).
+column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
+exception is reviewed code that has its SQL for both databases (the order status count triggers,
+``shangliao.orders.counts``); SQLite drops a table's triggers when batch mode rebuilds ``orders``,
+so a revision that does must install them again.
 """
 
 from collections.abc import Sequence
@@ -15,6 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import shangliao.storage.types
+from shangliao.orders import counts as order_counts
 
 # revision identifiers, used by Alembic.
 revision: str = "0001"
@@ -83,6 +87,46 @@ def upgrade() -> None:
     with op.batch_alter_table("event_log", schema=None) as batch_op:
         batch_op.create_index("uq_event_log_shop_seq", ["shop_id", "seq"], unique=True)
 
+    op.create_table(
+        "order_search_terms",
+        sa.Column(
+            "shop_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("term", sa.String(length=16), nullable=False),
+        sa.Column("created_us", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column(
+            "order_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_order_search_terms_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint(
+            "shop_id", "term", "created_us", "order_id", name=op.f("pk_order_search_terms")
+        ),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "order_status_counts",
+        sa.Column(
+            "shop_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_order_status_counts_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("shop_id", "status", "archived", name=op.f("pk_order_status_counts")),
+    )
     op.create_table(
         "products",
         sa.Column("name", sa.String(length=120), nullable=False),
@@ -512,8 +556,12 @@ def upgrade() -> None:
         batch_op.create_index("ix_stock_movements_order", ["order_id"], unique=False)
         batch_op.create_index("ix_stock_movements_variant", ["variant_id", "id"], unique=False)
 
+    # Triggers keeping order_status_counts; one set per database, both in orders/counts.py.
+    order_counts.create_triggers(op.execute, op.get_context().dialect.name)
+
 
 def downgrade() -> None:
+    order_counts.drop_triggers(op.execute, op.get_context().dialect.name)
     with op.batch_alter_table("stock_movements", schema=None) as batch_op:
         batch_op.drop_index("ix_stock_movements_variant")
         batch_op.drop_index("ix_stock_movements_order")
@@ -583,6 +631,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_products_shop_active")
 
     op.drop_table("products")
+    op.drop_table("order_status_counts")
+    op.drop_table("order_search_terms")
     with op.batch_alter_table("event_log", schema=None) as batch_op:
         batch_op.drop_index("uq_event_log_shop_seq")
 

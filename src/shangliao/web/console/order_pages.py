@@ -20,6 +20,7 @@ from shangliao.auth.models import Staff
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
 from shangliao.orders.batch import MAX_BATCH, BatchIn, run_batch
+from shangliao.orders.counts import status_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
@@ -106,22 +107,6 @@ def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery
             N_("Some filters are not valid: {fields}. Correct them and search again."),
             fields=", ".join(fields) or "-",
         ) from exc
-
-
-def status_counts(session, shop_id: int) -> dict[str, int]:
-    # TEMPORARY until orders/counts.py lands: a GROUP BY, fine for tests, not for a million orders.
-    from sqlalchemy import func
-
-    rows = session.execute(
-        select(Order.status, Order.archived_at.is_not(None), func.count())
-        .where(Order.shop_id == shop_id)
-        .group_by(Order.status, Order.archived_at.is_not(None))
-    )
-    counts: dict[str, int] = {}
-    for status, archived, n in rows:
-        key = "archived" if archived else status
-        counts[key] = counts.get(key, 0) + n
-    return counts
 
 
 def staff_of(session, shop_id: int, *, active_only: bool = True) -> list[tuple[int, str]]:
