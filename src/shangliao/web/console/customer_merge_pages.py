@@ -20,8 +20,8 @@ from shangliao.customers import service
 from shangliao.customers.merge import do_merge_customers, orders_of, plan_merge
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.customer_profile_pages import form_version, show_profile
-from shangliao.web.console.forms import in_thread, read_form
+from shangliao.web.console.customer_profile_pages import show_profile
+from shangliao.web.console.forms import form_version, in_thread, read_form
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)

@@ -15,14 +15,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from shangliao.auth.actor import Actor
-from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
 from shangliao.customers.models import CustomerTag
 from shangliao.customers.pii import phone_search
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.customers.service import list_customers
 from shangliao.runtime import Runtime
-from shangliao.web.console.forms import list_routes
+from shangliao.web.console.forms import list_routes, refused_fields
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -56,11 +55,10 @@ def search_from(filters: dict[str, str], cursor: str | None) -> CustomerSearch:
     try:
         return CustomerSearch.model_validate(raw)
     except ValidationError as exc:
-        fields = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
-        raise Invalid(
+        raise refused_fields(
+            exc,
             "console.bad_filters",
             N_("Some filters are not valid: {fields}. Correct them and search again."),
-            fields=", ".join(fields) or "-",
         ) from exc
 
 

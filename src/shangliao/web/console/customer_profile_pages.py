@@ -26,7 +26,7 @@ from shangliao.orders.listing import OrderQuery, list_orders
 from shangliao.orders.payments import payment_status
 from shangliao.orders.state import Status
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.forms import in_thread, read_form
+from shangliao.web.console.forms import form_version, in_thread, read_form, refused_fields
 from shangliao.web.console.order_pages import PAYMENT_STATUSES
 from shangliao.web.console.render import is_htmx, render
 
@@ -36,17 +36,9 @@ ORDER_PAGE = 20
 
 
 def bad_fields(exc: ValidationError) -> Invalid:
-    fields = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
-    return Invalid(
-        "console.bad_customer",
-        N_("Some customer fields are missing or invalid: {fields}."),
-        fields=", ".join(fields) or "-",
+    return refused_fields(
+        exc, "console.bad_customer", N_("Some customer fields are missing or invalid: {fields}.")
     )
-
-
-def form_version(form) -> int | None:
-    value = str(form.get("version") or "")
-    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 def order_history(session, rt: Runtime, actor: Actor, customer_id: int, cursor: str | None) -> dict:

@@ -7,6 +7,7 @@ from functools import partial
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from shangliao.auth.access import staff
@@ -51,6 +52,19 @@ def yuan_to_fen(value: str, field: str) -> int | None:
             details={"field": field},
         )
     return int(amount * 100)
+
+
+def refused_fields(exc: ValidationError, code: str, message: str, *, depth: int = 1) -> Invalid:
+    """A model's refusal in the console's words: ``message`` with ``{fields}``, the fields named by
+    the first ``depth`` parts of their location (``address.phone`` for depth 2)."""
+    fields = sorted({".".join(str(p) for p in e["loc"][:depth]) for e in exc.errors() if e.get("loc")})
+    return Invalid(code, message, fields=", ".join(fields) or "-")
+
+
+def form_version(form: FormData) -> int | None:
+    """The version the page was showing (409 when the row changed since), if the form sent one."""
+    value = str(form.get("version") or "")
+    return int(value) if value.isdigit() else None
 
 
 def list_routes(router: APIRouter, path: str, permission: str, view) -> None:

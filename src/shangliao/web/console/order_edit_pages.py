@@ -17,24 +17,11 @@ from shangliao.orders import edits
 from shangliao.orders.schemas import ItemIn
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_from_form
-from shangliao.web.console.forms import in_thread, read_form, yuan_to_fen
+from shangliao.web.console.forms import form_version, in_thread, read_form, refused_fields, yuan_to_fen
 from shangliao.web.console.order_detail_pages import change_order
+from shangliao.web.console.order_new_pages import BAD_ORDER
 
 router = APIRouter(include_in_schema=False)
-
-
-def _version(form) -> int | None:
-    value = str(form.get("version") or "")
-    return int(value) if value.isdigit() else None
-
-
-def _invalid(exc: ValidationError) -> Invalid:
-    fields = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
-    return Invalid(
-        "console.bad_order",
-        N_("Some order fields are missing or invalid: {fields}."),
-        fields=", ".join(fields) or "-",
-    )
 
 
 @router.post("/orders/{order_id}/edit/address")
@@ -48,8 +35,8 @@ async def edit_address(
     try:
         address = Address.model_validate(address_from_form(form))
     except ValidationError as exc:
-        raise _invalid(exc) from exc
-    version = _version(form)
+        raise refused_fields(exc, *BAD_ORDER) from exc
+    version = form_version(form)
     return await in_thread(
         change_order,
         request,
@@ -78,7 +65,7 @@ async def edit_price(
     shipping = yuan_to_fen(str(form.get("shipping_fee") or ""), "shipping_fee")
     discount = yuan_to_fen(str(form.get("discount") or ""), "discount")
     reason = str(form.get("reason") or "").strip()[:200]
-    version = _version(form)
+    version = form_version(form)
     return await in_thread(
         change_order,
         request,
@@ -114,7 +101,7 @@ async def edit_items(
         for key, value in form.items()
         if key.startswith("qty_") and key.removeprefix("qty_").isdigit()
     }
-    version = _version(form)
+    version = form_version(form)
 
     def replace(session, order):
         lines = []
@@ -131,7 +118,7 @@ async def edit_items(
         try:
             items = [ItemIn.model_validate(line) for line in lines]
         except ValidationError as exc:
-            raise _invalid(exc) from exc
+            raise refused_fields(exc, *BAD_ORDER) from exc
         edits.do_replace_items(session, actor, order, items, version=version)
 
     return await in_thread(change_order, request, rt, actor, order_id, replace, done=N_("Items changed."))

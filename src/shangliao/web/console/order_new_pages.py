@@ -28,10 +28,11 @@ from shangliao.orders.create import do_create_order
 from shangliao.orders.schemas import OrderCreate
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_fields, address_from_form
-from shangliao.web.console.forms import in_thread, read_form, yuan_to_fen
+from shangliao.web.console.forms import in_thread, read_form, refused_fields, yuan_to_fen
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
+BAD_ORDER = ("console.bad_order", N_("Some order fields are missing or invalid: {fields}."))
 LEVELS = {"city": ("province_code", divisions.CITY), "district": ("city_code", divisions.DISTRICT)}
 
 
@@ -164,9 +165,4 @@ def _order_body(form: FormData) -> OrderCreate:
     try:
         return OrderCreate.model_validate(raw)
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"][:2]) for e in exc.errors() if e.get("loc")})
-        raise Invalid(
-            "console.bad_order",
-            N_("Some order fields are missing or invalid: {fields}."),
-            fields=", ".join(fields) or "-",
-        ) from exc
+        raise refused_fields(exc, *BAD_ORDER, depth=2) from exc

@@ -25,7 +25,7 @@ from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.forms import in_thread, list_routes, read_form, yuan_to_fen
+from shangliao.web.console.forms import in_thread, list_routes, read_form, refused_fields, yuan_to_fen
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -101,11 +101,10 @@ def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery
     try:
         return OrderQuery.model_validate(raw)
     except ValidationError as exc:
-        fields = sorted({str(e["loc"][0]) for e in exc.errors() if e.get("loc")})
-        raise Invalid(
+        raise refused_fields(
+            exc,
             "console.bad_filters",
             N_("Some filters are not valid: {fields}. Correct them and search again."),
-            fields=", ".join(fields) or "-",
         ) from exc
 
 
