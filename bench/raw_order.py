@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from shangliao.orders import search_terms
+
 LOOKUP = (
     "SELECT credentials.kind, credentials.scopes, credentials.expires_at, staff.id, staff.shop_id, "
     "staff.role, staff.display_name, shops.timezone FROM credentials "
@@ -43,6 +45,7 @@ INSERT_ORDER = (
     "assignee_id, version, idempotency_key, idempotency_hash, submitted_at, shop_id, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
 )
+INSERT_TERMS = "INSERT INTO order_search_terms (shop_id, term, created_us, order_id) VALUES (?, ?, ?, ?)"
 MOVE_STOCK = (
     "UPDATE variants SET on_hand=(variants.on_hand + ?), reserved=(variants.reserved + ?), "
     "backorder=(variants.backorder + ?), updated_at=? WHERE variants.id = ? AND variants.shop_id = ? "
@@ -91,6 +94,7 @@ def statements(lines: int) -> tuple[tuple[str, bool], ...]:
         (LOAD_VARIANTS.format(marks=", ".join("?" * lines)), False),
         (BUMP_COUNTER, False),
         (INSERT_ORDER, False),
+        (INSERT_TERMS, True),
         (MOVE_STOCK, True),
         (INSERT_MOVEMENTS, True),
         (INSERT_ITEMS.format(rows=", ".join(["(" + ", ".join("?" * 12) + ")"] * lines)), False),
@@ -147,6 +151,11 @@ def place_order(conn: sqlite3.Connection, o: RawOrder) -> int:
             number, "pending", "manual", None, o.customer_name, o.address_enc, o.phone_hash,
             o.phone_last4_hash, total, 0, 0, total, 0, 0, "", None, 1, None, None, now, o.shop_id, now, now,
         )).fetchone()  # fmt: skip
+        # The search terms: the same rows the product writes (computing them is parameter building).
+        created_us = search_terms.micros(datetime.fromisoformat(now).replace(tzinfo=UTC))
+        conn.executemany(INSERT_TERMS, [
+            (o.shop_id, term, created_us, order_id) for term in search_terms.terms_for(number, o.customer_name)
+        ])  # fmt: skip
         moved = conn.executemany(
             MOVE_STOCK, [(0, 1, 0, now, vid, o.shop_id, 0, 1, 1, 0, 0, 0) for vid in sorted(o.variant_ids)]
         ).rowcount
@@ -157,7 +166,7 @@ def place_order(conn: sqlite3.Connection, o: RawOrder) -> int:
             for vid in o.variant_ids
         ])  # fmt: skip
         params = [p for row in rows for p in (order_id, *row)]
-        item_ids = conn.execute(sql[7][0], params).fetchall()
+        item_ids = conn.execute(sql[8][0], params).fetchall()
         if len(item_ids) != len(rows):
             raise RuntimeError("order items were not all inserted")
         conn.execute(INSERT_TIMELINE, (

@@ -133,7 +133,7 @@ def test_pages_of_a_filtered_search_walk_every_match_once(runtime, shop, product
     with runtime.db.read() as session:
         query = OrderQuery(status=["pending"], amount_min=800, q="李")
         matching = filtered(runtime.keyring, shop.id, shop.timezone, query)
-        assert sorted(o.id for o in session.scalars(matching)) == sorted(expected)
+        assert sorted(o.id for o in session.execute(matching)) == sorted(expected)
 
 
 def test_a_text_matching_several_ways_pages_without_repeats(runtime, shop, product):

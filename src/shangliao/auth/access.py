@@ -12,6 +12,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from shangliao.auth import service
@@ -108,15 +109,15 @@ class Caller:
     secret: str
     permission: str
 
-    def resolve(self, session: Session) -> Actor:
-        actor = service.authenticate_on(session.connection(), self.secret)
+    def resolve(self, on: Session | Connection) -> Actor:
+        actor = service.authenticate_on(on.connection() if isinstance(on, Session) else on, self.secret)
         if actor is None:
             raise Unauthorized("auth.required", N_("Please sign in first."))
         return check_permission(actor, self.permission)
 
 
 def staff_in_unit(permission: str):
-    """Like :func:`staff`, for hot write routes: the lookup joins the route's own transaction.
+    """Like :func:`staff`, for hot routes: the lookup joins the route's own unit of work.
 
     Resolving the actor first costs a worker-thread trip and a read of its own; on the order
     create path that was a fifth of the request. This dependency refuses requests without any

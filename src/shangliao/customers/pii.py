@@ -108,5 +108,10 @@ def decrypt_address(keyring: Keyring, blob: bytes, *, table: str = ORDERS) -> Ad
     Built without re-validating: the address was checked when written, and a rule tightened later
     must not make old orders unreadable.
     """
+    return Address.model_construct(**address_dict(keyring, blob, table=table))
+
+
+def address_dict(keyring: Keyring, blob: bytes, *, table: str = ORDERS) -> dict[str, str]:
+    """:func:`decrypt_address` as a plain dict, for answers that only serialize it (no model)."""
     data = keyring.decrypt_json(blob, _address_context(table))
-    return Address.model_construct(**{name: data.get(name, "") for name in ADDRESS_FIELDS})
+    return {name: data.get(name, "") for name in ADDRESS_FIELDS}

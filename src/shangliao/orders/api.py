@@ -6,7 +6,6 @@ from typing import Annotated
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header
-from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -34,6 +33,7 @@ from shangliao.orders.schemas import (
 from shangliao.orders.timeline import access_order, events_of, notes_of
 from shangliao.orders.views import created_order_dict, event_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.responses import JSONResponse
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from sqlalchemy import Connection
+
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from shangliao.auth.access import staff
+from shangliao.auth.access import Caller, staff, staff_in_unit
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, negotiate
@@ -16,8 +17,9 @@ from shangliao.orders.batch import BatchIn, run_batch
 from shangliao.orders.counts import status_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.schemas import OrderOut
-from shangliao.orders.views import order_dict
+from shangliao.orders.views import page_dicts
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.responses import JSONResponse
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -63,16 +65,21 @@ class OrderCounts(BaseModel):
     archived: int = Field(description="Archived orders, whatever their status; not counted in it.")
 
 
-def _page(rt: Runtime, actor: Actor, query: OrderQuery) -> dict[str, Any]:
-    with rt.db.read() as session:
-        page = list_orders(session, rt.keyring, actor.shop_id, actor.timezone, query)
-        return {"items": [order_dict(o, rt.keyring) for o in page.orders], "next_cursor": page.next_cursor}
+async def _page(rt: Runtime, caller: Caller, query: OrderQuery) -> JSONResponse:
+    """The list's hot path: one worker-thread trip, credential and page read on one snapshot."""
+
+    def read(conn: Connection) -> dict[str, Any]:
+        actor = caller.resolve(conn)
+        page = list_orders(conn, rt.keyring, actor.shop_id, actor.timezone, query)
+        return {"items": page_dicts(page, rt.keyring), "next_cursor": page.next_cursor}
+
+    return JSONResponse(await rt.db.read_in_thread(read))
 
 
 @router.get("", response_model=OrderPage)
-def list_orders_route(
+async def list_orders_route(
     query: Annotated[OrderQuery, Query()],
-    actor: Actor = Depends(staff("orders.read")),
+    caller: Caller = Depends(staff_in_unit("orders.read")),
     rt: Runtime = Depends(get_runtime),
 ):
     """The shop's orders, newest first unless `sort` says otherwise; drafts and archived orders
@@ -85,23 +92,22 @@ def list_orders_route(
                 "Search by phone number with POST /api/v1/orders/search: a phone number must not be put in a URL."
             ),
         )
-    return JSONResponse(_page(rt, actor, query))
+    return await _page(rt, caller, query)
 
 
 @router.get("/counts", response_model=OrderCounts)
-def order_counts(actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)):
+async def order_counts(caller: Caller = Depends(staff_in_unit("orders.read")), rt: Runtime = Depends(get_runtime)):
     """Orders per status (archived ones apart), for the list's tabs. Kept up to date in the
     transaction of every change, so this reads a few rows however many orders the shop has."""
-    with rt.db.read() as session:
-        return JSONResponse(status_counts(session, actor.shop_id))
+    return JSONResponse(await rt.db.read_in_thread(lambda conn: status_counts(conn, caller.resolve(conn).shop_id)))
 
 
 @router.post("/search", response_model=OrderPage)
-def search_orders(
-    body: OrderQuery, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
+async def search_orders(
+    body: OrderQuery, caller: Caller = Depends(staff_in_unit("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     """The order list with its filters in the request body, for searches by phone number."""
-    return JSONResponse(_page(rt, actor, body))
+    return await _page(rt, caller, body)
 
 
 @router.post("/batch", response_model=BatchOut)

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from shangliao.orders.models import Order, OrderStatusCount
@@ -131,17 +131,14 @@ def drop_triggers(execute: Callable[[str], Any], dialect: str) -> None:
         execute(sql)
 
 
-def status_counts(session: Session, shop_id: int) -> dict[str, int]:
+def status_counts(on: Session | Connection, shop_id: int) -> dict[str, int]:
     """Orders per tab: each status of orders not archived, and ``archived`` (every status).
 
     Reads at most 14 rows, whatever the number of orders. Every key is present (0 when none).
     """
     counts = dict.fromkeys(TAB_KEYS, 0)
-    rows = session.execute(
-        select(OrderStatusCount.status, OrderStatusCount.archived, OrderStatusCount.n).where(
-            OrderStatusCount.shop_id == shop_id
-        )
-    )
+    c = OrderStatusCount.__table__.c
+    rows = on.execute(select(c.status, c.archived, c.n).where(c.shop_id == shop_id))
     for status, archived, n in rows:
         key = ARCHIVED if archived else status
         counts[key] = counts.get(key, 0) + n

@@ -15,8 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import ColumnElement, Select, and_, false, select, tuple_, union
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Connection, Row, Select, and_, false, select, tuple_, union
 
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid
@@ -28,16 +27,25 @@ from shangliao.customers.models import CustomerPhone
 from shangliao.customers.pii import phone_search
 from shangliao.orders import search_terms
 from shangliao.orders.couriers import TRACKING_RE
-from shangliao.orders.models import Order, OrderSearchTerm, OrderTag
+from shangliao.orders.models import Order, OrderItem, OrderSearchTerm, OrderTag
 from shangliao.orders.payments import PAYMENT_STATUSES, payment_status_sql
 from shangliao.orders.schemas import Channel
 from shangliao.orders.search_terms import micros
 from shangliao.orders.state import Status
 
+# Table columns, not ORM attributes: one ORM attribute in a statement makes SQLAlchemy compile it
+# and load its rows the ORM way, which cost a list page more than its SQL did (bench/order_list.py).
+_orders = Order.__table__
+_o = _orders.c
+_items = OrderItem.__table__
+_terms = OrderSearchTerm.__table__.c
+_tags = OrderTag.__table__.c
+_phones = CustomerPhone.__table__.c
+
 SortKey = Literal["created_at", "-created_at", "updated_at", "-updated_at", "total", "-total"]
 PaymentStatus = Literal[PAYMENT_STATUSES]  # type: ignore[valid-type]
 
-_SORT_COLUMNS = {"created_at": Order.created_at, "updated_at": Order.updated_at, "total": Order.total}
+_SORT_COLUMNS = {"created_at": _o.created_at, "updated_at": _o.updated_at, "total": _o.total}
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -100,7 +108,12 @@ class OrderQuery(StrictModel):
 
 @dataclass(frozen=True)
 class Page:
-    orders: list[Order]
+    """One page of the list: each order's columns as a row (attribute access, like an ORM object),
+    with its items (in their order) and tags by order id."""
+
+    orders: list[Row]
+    items: dict[int, list[Row]]
+    tags: dict[int, list[str]]
     next_cursor: str | None
 
 
@@ -135,7 +148,7 @@ def _search_branches(keyring: Keyring, shop_id: int, q: str) -> list[_Branch]:
         branches = []
         name = search_terms.name_lookup(q)
         if name is not None:
-            check = Order.customer_name.icontains(name.check, autoescape=True) if name.check else None
+            check = _o.customer_name.icontains(name.check, autoescape=True) if name.check else None
             branches.append(_Branch(name.term, check))
         if q.isascii() and q.isdigit():  # order numbers are digits only
             term = search_terms.number_start_term(q)
@@ -143,25 +156,25 @@ def _search_branches(keyring: Keyring, shop_id: int, q: str) -> list[_Branch]:
                 branches.append(_Branch(term))
             else:
                 low, high = search_terms.number_range(q)
-                branches.append(_Branch(condition=and_(Order.number >= low, Order.number < high)))
+                branches.append(_Branch(condition=and_(_o.number >= low, _o.number < high)))
         if TRACKING_RE.match(q):
-            branches.append(_Branch(condition=Order.tracking_number == q))
+            branches.append(_Branch(condition=_o.tracking_number == q))
         return branches
     kind, lookup = phone
     if kind == "full":
-        customers = select(CustomerPhone.customer_id).where(
-            CustomerPhone.shop_id == shop_id, CustomerPhone.phone_hash == lookup
+        customers = select(_phones.customer_id).where(
+            _phones.shop_id == shop_id, _phones.phone_hash == lookup
         )
         return [
-            _Branch(condition=Order.phone_hash == lookup),
-            _Branch(condition=Order.customer_id.in_(customers)),
+            _Branch(condition=_o.phone_hash == lookup),
+            _Branch(condition=_o.customer_id.in_(customers)),
         ]
-    customers = select(CustomerPhone.customer_id).where(
-        CustomerPhone.shop_id == shop_id, CustomerPhone.last4_hash == lookup
+    customers = select(_phones.customer_id).where(
+        _phones.shop_id == shop_id, _phones.last4_hash == lookup
     )
     return [
-        _Branch(condition=Order.phone_last4_hash == lookup),
-        _Branch(condition=Order.customer_id.in_(customers)),
+        _Branch(condition=_o.phone_last4_hash == lookup),
+        _Branch(condition=_o.customer_id.in_(customers)),
         _Branch(search_terms.number_end_term(q)),
     ]
 
@@ -176,40 +189,40 @@ def _filters(shop_id: int, timezone: str, query: OrderQuery) -> list[ColumnEleme
     """``query``'s filters on the shop's ``orders``, besides the shop itself and the text search."""
     where: list[ColumnElement[bool]] = []
     if query.status:
-        where.append(Order.status.in_([s.value for s in query.status]))
+        where.append(_o.status.in_([s.value for s in query.status]))
     else:
-        where.append(Order.status != Status.DRAFT.value)
+        where.append(_o.status != Status.DRAFT.value)
     if query.archived == "false":
-        where.append(Order.archived_at.is_(None))
+        where.append(_o.archived_at.is_(None))
     elif query.archived == "true":
-        where.append(Order.archived_at.is_not(None))
+        where.append(_o.archived_at.is_not(None))
     if query.created_from is not None:
         start, _ = shop_moment(query.created_from, timezone, end=False)
-        where.append(Order.created_at >= start)
+        where.append(_o.created_at >= start)
     if query.created_to is not None:
         stop, exclusive = shop_moment(query.created_to, timezone, end=True)
-        where.append(Order.created_at < stop if exclusive else Order.created_at <= stop)
+        where.append(_o.created_at < stop if exclusive else _o.created_at <= stop)
     if query.amount_min is not None:
-        where.append(Order.total >= query.amount_min)
+        where.append(_o.total >= query.amount_min)
     if query.amount_max is not None:
-        where.append(Order.total <= query.amount_max)
+        where.append(_o.total <= query.amount_max)
     if query.channel is not None:
-        where.append(Order.channel == query.channel)
+        where.append(_o.channel == query.channel)
     if query.payment_status is not None:
         where.append(payment_status_sql() == query.payment_status)
     if query.unassigned:
-        where.append(Order.assignee_id.is_(None))
+        where.append(_o.assignee_id.is_(None))
     elif query.assignee_id is not None:
-        where.append(Order.assignee_id == query.assignee_id)
+        where.append(_o.assignee_id == query.assignee_id)
     if query.tag:
         # The tag's orders from its index, rather than a probe for each order of the shop.
         where.append(
-            Order.id.in_(
-                select(OrderTag.order_id).where(OrderTag.shop_id == shop_id, OrderTag.tag == query.tag)
+            _o.id.in_(
+                select(_tags.order_id).where(_tags.shop_id == shop_id, _tags.tag == query.tag)
             )
         )
     if query.customer_id is not None:
-        where.append(Order.customer_id == query.customer_id)
+        where.append(_o.customer_id == query.customer_id)
     return where
 
 
@@ -217,16 +230,16 @@ def _search_text(query: OrderQuery) -> str:
     return (query.q or "").strip()
 
 
-def filtered(keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Select[tuple[Order]]:
+def filtered(keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Select:
     """The shop's orders matching ``query``'s filters and search (no order, no page)."""
-    stmt = select(Order).where(Order.shop_id == shop_id, *_filters(shop_id, timezone, query))
+    stmt = select(_orders).where(_o.shop_id == shop_id, *_filters(shop_id, timezone, query))
     q = _search_text(query)
     if not q:
         return stmt
     branches = _search_branches(keyring, shop_id, q)
     if not branches:
         return stmt.where(false())
-    return stmt.where(Order.id.in_(union(*(_branch_ids(shop_id, b) for b in branches))))
+    return stmt.where(_o.id.in_(union(*(_branch_ids(shop_id, b) for b in branches))))
 
 
 def _bad_cursor() -> Invalid:
@@ -248,13 +261,13 @@ def _cursor_values(cursor: str, sort: str) -> tuple[Any, int]:
 def _ordering(sort: str) -> tuple[Any, Any]:
     # The id breaks ties, so rows sharing a sort value keep one fixed place between pages.
     column = _SORT_COLUMNS[sort.lstrip("-")]
-    return (column.desc(), Order.id.desc()) if sort.startswith("-") else (column.asc(), Order.id.asc())
+    return (column.desc(), _o.id.desc()) if sort.startswith("-") else (column.asc(), _o.id.asc())
 
 
 def _after(sort: str, value: Any, last_id: int) -> ColumnElement[bool]:
     # A row value, not "a < v OR (a = v AND id < i)": both databases seek an index to it, so
     # page 500 starts where page 499 ended instead of skipping 10,000 rows.
-    key = tuple_(_SORT_COLUMNS[sort.lstrip("-")], Order.id)
+    key = tuple_(_SORT_COLUMNS[sort.lstrip("-")], _o.id)
     return key < (value, last_id) if sort.startswith("-") else key > (value, last_id)
 
 
@@ -266,11 +279,11 @@ def _branch_ids(shop_id: int, branch: _Branch) -> Select[tuple[int]]:
     index instead and read every completed order); the filters are applied to what it finds.
     """
     if branch.term is None:
-        return select(Order.id).where(Order.shop_id == shop_id, branch.condition)
-    term = OrderSearchTerm
+        return select(_o.id).where(_o.shop_id == shop_id, branch.condition)
+    term = _terms
     stmt = select(term.order_id).where(term.shop_id == shop_id, term.term == branch.term)
     if branch.condition is not None:
-        stmt = stmt.join(Order, Order.id == term.order_id).where(branch.condition)
+        stmt = stmt.join(_orders, _o.id == term.order_id).where(branch.condition)
     return stmt
 
 
@@ -290,11 +303,11 @@ def _term_page(
     term's orders that pass the filters, never every order with the term (a common surname in a
     big shop has tens of thousands).
     """
-    term = OrderSearchTerm
+    term = _terms
     stmt = (
         select(term.order_id)
-        .join(Order, Order.id == term.order_id)
-        .where(term.shop_id == shop_id, term.term == branch.term, Order.shop_id == shop_id, *filters)
+        .join(_orders, _o.id == term.order_id)
+        .where(term.shop_id == shop_id, term.term == branch.term, _o.shop_id == shop_id, *filters)
     )
     if branch.condition is not None:
         stmt = stmt.where(branch.condition)
@@ -311,7 +324,7 @@ def _term_page(
 
 def page_statement(
     keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
-) -> Select[tuple[Order]] | None:
+) -> Select | None:
     """The one statement that reads a page of the list (``None``: the search cannot match).
 
     Without a search it walks an index of ``orders`` in page order. With one, each way the text
@@ -324,7 +337,7 @@ def page_statement(
     after = _cursor_values(query.cursor, query.sort) if query.cursor else None
     q = _search_text(query)
     if not q:
-        stmt = select(Order).where(Order.shop_id == shop_id, *filters)
+        stmt = select(_orders).where(_o.shop_id == shop_id, *filters)
     else:
         branches = _search_branches(keyring, shop_id, q)
         if not branches:
@@ -341,23 +354,49 @@ def page_statement(
         ids = found[0] if len(found) == 1 else union(*(select(f.subquery().c[0]) for f in found))
         # "+ 0": the shop still scopes the rows (rule 4), but no index can be chosen for it, so
         # the database reads the orders by id from the union instead of walking all the shop's.
-        stmt = select(Order).where((Order.shop_id + 0) == shop_id, Order.id.in_(ids), *filters)
+        stmt = select(_orders).where((_o.shop_id + 0) == shop_id, _o.id.in_(ids), *filters)
     if after is not None:
         stmt = stmt.where(_after(query.sort, *after))
     return stmt.order_by(*_ordering(query.sort)).limit(query.limit + 1)
 
 
-def _cursor_for(sort: str, order: Order) -> str:
+def _cursor_for(sort: str, order: Row) -> str:
     value = getattr(order, sort.lstrip("-"))
     return encode_cursor([sort, value.isoformat() if isinstance(value, datetime) else value, order.id])
 
 
-def list_orders(session: Session, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Page:
-    """One page of the shop's orders, items and tags loaded in two more queries (no N+1)."""
+def list_orders(conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Page:
+    """One page of the shop's orders, with their items and tags in two more queries (no N+1)."""
     stmt = page_statement(keyring, shop_id, timezone, query)
     if stmt is None:
-        return Page([], None)
-    rows = list(session.scalars(stmt.options(selectinload(Order.items), selectinload(Order.tag_rows))))
+        return Page([], {}, {}, None)
+    rows = conn.execute(stmt).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    return Page(rows, _cursor_for(query.sort, rows[-1]) if more else None)
+    ids = [r.id for r in rows]
+    items: dict[int, list[Row]] = {i: [] for i in ids}
+    tags: dict[int, list[str]] = {i: [] for i in ids}
+    if ids:
+        item_rows = conn.execute(
+            select(_items)
+            .where(_items.c.shop_id == shop_id, _items.c.order_id.in_(ids))
+            .order_by(_items.c.order_id, _items.c.position)
+        )
+        for item in item_rows:
+            items[item.order_id].append(item)
+        tag_rows = conn.execute(
+            select(_tags.order_id, _tags.tag)
+            .where(_tags.shop_id == shop_id, _tags.order_id.in_(ids))
+            .order_by(_tags.order_id, _tags.tag)
+        )
+        for order_id, tag in tag_rows:
+            tags[order_id].append(tag)
+    return Page(rows, items, tags, _cursor_for(query.sort, rows[-1]) if more else None)
+
+
+def matching_ids(conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> list[int]:
+    """The ids of the first ``query.limit`` orders the list would show (nothing else is read)."""
+    stmt = page_statement(keyring, shop_id, timezone, query)
+    if stmt is None:
+        return []
+    return list(conn.scalars(stmt.with_only_columns(_o.id).limit(query.limit)))

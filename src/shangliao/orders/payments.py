@@ -26,14 +26,15 @@ def payment_status(total: int, paid: int, refunded: int) -> str:
 
 
 def payment_status_sql():
-    """The same derivation as a SQL expression, so lists can filter on it."""
+    """The same derivation as a SQL expression (on the table's columns), so lists can filter on it."""
+    o = Order.__table__.c
     return case(
         (
-            Order.refunded_amount >= Order.paid_amount,
-            case((Order.refunded_amount > 0, "refunded"), else_="unpaid"),
+            o.refunded_amount >= o.paid_amount,
+            case((o.refunded_amount > 0, "refunded"), else_="unpaid"),
         ),
-        (Order.refunded_amount > 0, "partially_refunded"),
-        (Order.paid_amount < Order.total, "partially_paid"),
+        (o.refunded_amount > 0, "partially_refunded"),
+        (o.paid_amount < o.total, "partially_paid"),
         else_="paid",
     )
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from shangliao.core.schemas import RowRef, StrictModel
+from shangliao.core.schemas import MAX_ID, RowRef, StrictModel
 from shangliao.customers.pii import Address
 
 Fen = Annotated[int, Field(ge=0, le=100_000_000)]
@@ -58,7 +58,7 @@ class OrderCreate(StrictModel):
 
 class TransitionIn(StrictModel):
     version: int | None = Field(
-        default=None, ge=1, description="Refused with 409 if the order changed since."
+        default=None, ge=1, le=MAX_ID, description="Refused with 409 if the order changed since."
     )
     reason: str | None = Field(default=None, max_length=200)
     carrier_code: str | None = Field(default=None, max_length=16)
@@ -66,19 +66,19 @@ class TransitionIn(StrictModel):
 
 
 class AddressEdit(StrictModel):
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
     address: Address
 
 
 class ItemsEdit(StrictModel):
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
     items: list[ItemIn] = Field(min_length=1, max_length=100)
 
 
 class PriceEdit(StrictModel):
     """改价: change item prices, the shipping fee or the discount before the order is paid."""
 
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
     item_prices: dict[RowRef, Fen] | None = Field(
         default=None, description="Order item id → new unit price in fen.", max_length=100
     )
@@ -101,7 +101,7 @@ class NoteIn(StrictModel):
 
 
 class AssignIn(StrictModel):
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_ID)
     assignee_id: RowRef | None = Field(description="A staff member of the shop; null to unassign.")
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
 from shangliao.core.crypto import Keyring
-from shangliao.customers.pii import Address, decrypt_address
+from shangliao.customers.pii import address_dict, decrypt_address
 from shangliao.orders.couriers import tracking_url
 from shangliao.orders.create import CreatedOrder
+from shangliao.orders.listing import Page
 from shangliao.orders.models import Order, OrderEvent, OrderItem
 from shangliao.orders.payments import payment_status
 from shangliao.orders.state import Status, allowed_actions
@@ -19,69 +22,66 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def item_dict(item: OrderItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "variant_id": item.variant_id,
-        "product_id": item.product_id,
-        "sku": item.sku,
-        "name": item.name,
-        "spec": item.spec,
-        "unit_price": item.unit_price,
-        "quantity": item.quantity,
-        "amount": item.amount,
-        "backorder": item.backorder,
-    }
+_ITEM_FIELDS = (
+    "id", "variant_id", "product_id", "sku", "name", "spec", "unit_price", "quantity", "amount", "backorder",
+)  # fmt: skip
+# Copied as they are; datetimes stay datetimes, which the JSON encoder writes as ISO 8601 in C.
+_ORDER_FIELDS = (
+    "id", "number", "status", "channel", "customer_id", "customer_name", "items_total", "shipping_fee",
+    "discount", "total", "paid_amount", "refunded_amount", "remark", "assignee_id", "carrier_code",
+    "tracking_number", "cancel_reason", "version", "created_at", "updated_at", "submitted_at",
+    "confirmed_at", "shipped_at", "completed_at", "cancelled_at", "paid_at", "archived_at",
+)  # fmt: skip
+
+
+def _columns(obj: Any, names: tuple[str, ...]) -> Mapping[str, Any]:
+    """Column values by name: a result row's own mapping, else read attribute by attribute."""
+    mapping = getattr(obj, "_mapping", None)
+    return mapping if mapping is not None else {name: getattr(obj, name) for name in names}
+
+
+def item_dict(item: Any) -> dict[str, Any]:
+    values = _columns(item, _ITEM_FIELDS)
+    return {name: values[name] for name in _ITEM_FIELDS}
 
 
 def order_dict(order: Order, keyring: Keyring) -> dict[str, Any]:
-    address = decrypt_address(keyring, order.address_enc) if order.address_enc else None
-    return _render(order, order.items, order.tags, address)
+    return _render(order, order.items, order.tags, _address(order, keyring))
+
+
+def page_dicts(page: Page, keyring: Keyring) -> list[dict[str, Any]]:
+    """The orders of a list page (rows with their items and tags beside them)."""
+    return [_render(o, page.items[o.id], page.tags[o.id], _address(o, keyring)) for o in page.orders]
 
 
 def created_order_dict(created: CreatedOrder) -> dict[str, Any]:
     """The create hot path's answer: rendered from what was just written (no re-read, no decrypt)."""
-    return _render(created.row, created.items, created.tags, created.address)
+    address = created.address.model_dump() if created.address else None
+    return _render(created.row, created.items, created.tags, address)
 
 
-def _render(order: Any, items: list[Any], tags: list[str], address: Address | None) -> dict[str, Any]:
-    status = Status(order.status)
-    return {
-        "id": order.id,
-        "number": order.number,
-        "status": order.status,
-        "channel": order.channel,
-        "customer_id": order.customer_id,
-        "customer_name": order.customer_name,
-        "address": address.model_dump() if address else None,
-        "items": [item_dict(i) for i in items],
-        "items_total": order.items_total,
-        "shipping_fee": order.shipping_fee,
-        "discount": order.discount,
-        "total": order.total,
-        "paid_amount": order.paid_amount,
-        "refunded_amount": order.refunded_amount,
-        "payment_status": payment_status(order.total, order.paid_amount, order.refunded_amount),
-        "remark": order.remark,
-        "tags": tags,
-        "assignee_id": order.assignee_id,
-        "carrier_code": order.carrier_code,
-        "tracking_number": order.tracking_number,
-        "tracking_url": tracking_url(order.carrier_code, order.tracking_number),
-        "cancel_reason": order.cancel_reason,
-        "version": order.version,
-        "archived": order.archived_at is not None,
-        "allowed_actions": [] if order.archived_at else allowed_actions(status),
-        "created_at": _iso(order.created_at),
-        "updated_at": _iso(order.updated_at),
-        "submitted_at": _iso(order.submitted_at),
-        "confirmed_at": _iso(order.confirmed_at),
-        "shipped_at": _iso(order.shipped_at),
-        "completed_at": _iso(order.completed_at),
-        "cancelled_at": _iso(order.cancelled_at),
-        "paid_at": _iso(order.paid_at),
-        "archived_at": _iso(order.archived_at),
-    }
+def _address(order: Any, keyring: Keyring) -> dict[str, str] | None:
+    return address_dict(keyring, order.address_enc) if order.address_enc else None
+
+
+def _render(order: Any, items: list[Any], tags: list[str], address: dict[str, str] | None) -> dict[str, Any]:
+    """An order as the API shows it (``OrderOut``)."""
+    o = _columns(order, _ORDER_FIELDS)
+    out = {name: o[name] for name in _ORDER_FIELDS}
+    out["address"] = address
+    out["items"] = [item_dict(i) for i in items]
+    out["payment_status"] = payment_status(o["total"], o["paid_amount"], o["refunded_amount"])
+    out["tags"] = tags
+    out["tracking_url"] = tracking_url(o["carrier_code"], o["tracking_number"])
+    archived = o["archived_at"] is not None
+    out["archived"] = archived
+    out["allowed_actions"] = [] if archived else _actions_of(o["status"])
+    return out
+
+
+@cache
+def _actions_of(status: str) -> tuple[str, ...]:
+    return tuple(allowed_actions(Status(status)))
 
 
 def event_dict(event: OrderEvent, keyring: Keyring) -> dict[str, Any]:

@@ -13,12 +13,12 @@ transaction on a worker thread, since PostgreSQL already groups concurrent commi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from anyio import to_thread
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 from shangliao.storage import hooks
@@ -26,6 +26,8 @@ from shangliao.storage.group_commit import GroupCommitter, Unit
 from shangliao.storage.hooks import after_commit
 
 __all__ = ["Database", "after_commit"]
+
+T = TypeVar("T")
 
 
 def _sqlite_engine(url: str, *, synchronous: str, pool_size: int, immediate: bool, echo: bool) -> Engine:
@@ -138,6 +140,27 @@ class Database:
         finally:
             session.rollback()
             session.close()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only unit of work on a bare connection: Core statements only, no ORM session.
+
+        For hot read paths: a session's bookkeeping and ORM loading cost more than a page's SQL.
+        """
+        with self.reader.connect() as conn:
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    async def read_in_thread(self, work: Callable[[Connection], T]) -> T:
+        """``work(conn)`` on a :meth:`snapshot`, in one worker-thread trip (the event loop never
+        waits on the database)."""
+        return await to_thread.run_sync(self._read_alone, work)
+
+    def _read_alone(self, work: Callable[[Connection], T]) -> T:
+        with self.snapshot() as conn:
+            return work(conn)
 
     def dispose(self) -> None:
         if self.committer is not None:

@@ -21,7 +21,7 @@ from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
 from shangliao.orders.batch import MAX_BATCH, BatchIn, run_batch
 from shangliao.orders.counts import status_counts
-from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
+from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, matching_ids
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
 from shangliao.runtime import Runtime, get_runtime
@@ -121,9 +121,9 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
         filters["q"] = ""  # a phone number that came in a URL is not used (nor echoed back)
     query = query_from(filters, cursor)
     with rt.db.read() as session:
-        page = list_orders(session, rt.keyring, actor.shop_id, actor.timezone, query)
+        page = list_orders(session.connection(), rt.keyring, actor.shop_id, actor.timezone, query)
         staff_names = dict(staff_of(session, actor.shop_id))
-        rows = [_row(order, staff_names) for order in page.orders]
+        rows = [_row(order, page.items[order.id], page.tags[order.id], staff_names) for order in page.orders]
         context = {
             "filters": filters,
             "rows": rows,
@@ -138,7 +138,6 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
         }
         if cursor is None:
             context["counts"] = status_counts(session, actor.shop_id)
-        # Rendered inside the unit of work: the rows are ORM objects of this session.
         if is_htmx(request):
             return render(
                 request, "orders/_rows.html" if cursor else "orders/_list.html", oob=True, **context
@@ -146,10 +145,10 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
         return render(request, "orders/list.html", section="orders", oob=False, **context)
 
 
-def _row(order, staff_names: dict[int, str]) -> dict[str, Any]:
-    items = sorted(order.items, key=lambda i: i.position)
+def _row(order, items: list, tags: list[str], staff_names: dict[int, str]) -> dict[str, Any]:
     return {
         "order": order,
+        "tags": tags,
         "first_item": items[0] if items else None,
         "more_items": sum(i.quantity for i in items) - (items[0].quantity if items else 0),
         "payment": payment_status(order.total, order.paid_amount, order.refunded_amount),
@@ -202,7 +201,7 @@ def _matching_ids(actor: Actor, rt: Runtime, filters: dict[str, str]) -> list[in
     """Every order the current filters match, up to one batch: the bulk bar says how many it took."""
     query = query_from(filters).model_copy(update={"limit": MAX_BATCH})
     with rt.db.read() as session:
-        return [o.id for o in list_orders(session, rt.keyring, actor.shop_id, actor.timezone, query).orders]
+        return matching_ids(session.connection(), rt.keyring, actor.shop_id, actor.timezone, query)
 
 
 def _numbers(session, shop_id: int, ids: list[int]) -> dict[int, str]:
