@@ -283,6 +283,31 @@ def test_a_page_costs_the_same_queries_however_many_orders_it_holds(runtime, sho
     assert statements_for(1) == statements_for(6)
 
 
+def test_requests_of_one_shape_share_one_statement_with_their_own_values(runtime, shop, product):
+    cheap = priced_order(shop, product.variant_id, 500)
+    dear = priced_order(shop, product.variant_id, 5000)
+    sent: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, *args):
+        if "FROM orders" in statement:
+            sent.append((statement, parameters))
+
+    event.listen(runtime.db.reader, "before_cursor_execute", record)
+    try:
+        above_1000 = ids(shop.api.get(LIST, params={"amount_min": 1000}))
+        above_100 = ids(shop.api.get(LIST, params={"amount_min": 100}))
+        below_1000 = ids(shop.api.get(LIST, params={"amount_max": 1000}))
+    finally:
+        event.remove(runtime.db.reader, "before_cursor_execute", record)
+
+    assert (
+        above_1000 == [dear["id"]] and above_100 == [dear["id"], cheap["id"]] and below_1000 == [cheap["id"]]
+    )
+    (first, p1), (second, p2), (third, _) = sent
+    assert first == second and p1 != p2  # same shape: the compiled text again, new values
+    assert third != first  # another filter: another statement
+
+
 def test_search_body_refuses_unknown_fields(runtime, shop):
     r = shop.api.post(SEARCH, json={"q": "x", "page": 2})
     assert r.status_code == 422

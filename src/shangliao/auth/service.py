@@ -19,6 +19,7 @@ from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.shops.models import Shop
 from shangliao.storage.database import Database
+from shangliao.storage.prepared import Prepared
 
 SESSION_COOKIE = "sl_session"
 TOKEN_PREFIX = "slt_"
@@ -38,7 +39,7 @@ def new_secret(prefix: str = "") -> str:
 
 
 # The one statement every authenticated request pays: credential, staff and shop together.
-_LOOKUP = (
+_LOOKUP = Prepared(
     select(
         _cred.c.kind,
         _cred.c.scopes,
@@ -63,9 +64,10 @@ def authenticate(db: Database, raw: str) -> Actor | None:
 
 def authenticate_on(conn: Connection, raw: str) -> Actor | None:
     """:func:`authenticate` on a connection the caller holds (inside its own unit of work)."""
-    row = conn.execute(_LOOKUP, {"h": digest(raw)}).first()
-    if row is None:
+    found = _LOOKUP.rows(conn, {"h": digest(raw)})
+    if not found:
         return None
+    row = found[0]
     kind, scopes, expires_at, staff_id, shop_id, role, name, timezone = row
     if expires_at is not None and expires_at <= clock.now():
         return None

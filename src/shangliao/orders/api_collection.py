@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from sqlalchemy import Connection
-
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy import Connection
 
 from shangliao.auth.access import Caller, staff, staff_in_unit
 from shangliao.auth.actor import Actor
@@ -96,15 +95,21 @@ async def list_orders_route(
 
 
 @router.get("/counts", response_model=OrderCounts)
-async def order_counts(caller: Caller = Depends(staff_in_unit("orders.read")), rt: Runtime = Depends(get_runtime)):
+async def order_counts(
+    caller: Caller = Depends(staff_in_unit("orders.read")), rt: Runtime = Depends(get_runtime)
+):
     """Orders per status (archived ones apart), for the list's tabs. Kept up to date in the
     transaction of every change, so this reads a few rows however many orders the shop has."""
-    return JSONResponse(await rt.db.read_in_thread(lambda conn: status_counts(conn, caller.resolve(conn).shop_id)))
+    return JSONResponse(
+        await rt.db.read_in_thread(lambda conn: status_counts(conn, caller.resolve(conn).shop_id))
+    )
 
 
 @router.post("/search", response_model=OrderPage)
 async def search_orders(
-    body: OrderQuery, caller: Caller = Depends(staff_in_unit("orders.read")), rt: Runtime = Depends(get_runtime)
+    body: OrderQuery,
+    caller: Caller = Depends(staff_in_unit("orders.read")),
+    rt: Runtime = Depends(get_runtime),
 ):
     """The order list with its filters in the request body, for searches by phone number."""
     return await _page(rt, caller, body)

@@ -29,11 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from shangliao.orders.models import Order, OrderStatusCount
 from shangliao.orders.state import Status
+from shangliao.storage.prepared import Prepared
 
 ARCHIVED = "archived"
 TAB_KEYS: tuple[str, ...] = (*(s.value for s in Status), ARCHIVED)
@@ -131,14 +132,18 @@ def drop_triggers(execute: Callable[[str], Any], dialect: str) -> None:
         execute(sql)
 
 
+_c = OrderStatusCount.__table__.c
+_COUNTS = Prepared(select(_c.status, _c.archived, _c.n).where(_c.shop_id == bindparam("shop_id")))
+
+
 def status_counts(on: Session | Connection, shop_id: int) -> dict[str, int]:
     """Orders per tab: each status of orders not archived, and ``archived`` (every status).
 
     Reads at most 14 rows, whatever the number of orders. Every key is present (0 when none).
     """
     counts = dict.fromkeys(TAB_KEYS, 0)
-    c = OrderStatusCount.__table__.c
-    rows = on.execute(select(c.status, c.archived, c.n).where(c.shop_id == shop_id))
+    conn = on.connection() if isinstance(on, Session) else on
+    rows = _COUNTS.rows(conn, {"shop_id": shop_id})
     for status, archived, n in rows:
         key = ARCHIVED if archived else status
         counts[key] = counts.get(key, 0) + n

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator, model_validator
-from sqlalchemy import ColumnElement, Connection, Row, Select, and_, false, select, tuple_, union
+from sqlalchemy import Connection, bindparam, select
 
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid
@@ -23,29 +23,19 @@ from shangliao.core.i18n import N_
 from shangliao.core.money import MAX_AMOUNT
 from shangliao.core.pagination import decode_cursor, decode_moment, encode_cursor
 from shangliao.core.schemas import MAX_ID, StrictModel
-from shangliao.customers.models import CustomerPhone
 from shangliao.customers.pii import phone_search
-from shangliao.orders import search_terms
+from shangliao.orders import list_sql, search_terms
 from shangliao.orders.couriers import TRACKING_RE
-from shangliao.orders.models import Order, OrderItem, OrderSearchTerm, OrderTag
-from shangliao.orders.payments import PAYMENT_STATUSES, payment_status_sql
+from shangliao.orders.list_sql import Condition, Spec
+from shangliao.orders.models import OrderItem, OrderTag
+from shangliao.orders.payments import PAYMENT_STATUSES
 from shangliao.orders.schemas import Channel
-from shangliao.orders.search_terms import micros
 from shangliao.orders.state import Status
-
-# Table columns, not ORM attributes: one ORM attribute in a statement makes SQLAlchemy compile it
-# and load its rows the ORM way, which cost a list page more than its SQL did (bench/order_list.py).
-_orders = Order.__table__
-_o = _orders.c
-_items = OrderItem.__table__
-_terms = OrderSearchTerm.__table__.c
-_tags = OrderTag.__table__.c
-_phones = CustomerPhone.__table__.c
+from shangliao.storage.prepared import Prepared
 
 SortKey = Literal["created_at", "-created_at", "updated_at", "-updated_at", "total", "-total"]
 PaymentStatus = Literal[PAYMENT_STATUSES]  # type: ignore[valid-type]
 
-_SORT_COLUMNS = {"created_at": _o.created_at, "updated_at": _o.updated_at, "total": _o.total}
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -108,11 +98,11 @@ class OrderQuery(StrictModel):
 
 @dataclass(frozen=True)
 class Page:
-    """One page of the list: each order's columns as a row (attribute access, like an ORM object),
-    with its items (in their order) and tags by order id."""
+    """One page of the list: each order's columns as a named tuple (read by attribute, like an
+    ORM object), with its items (in their order) and tags by order id."""
 
-    orders: list[Row]
-    items: dict[int, list[Row]]
+    orders: list[Any]
+    items: dict[int, list[Any]]
     tags: dict[int, list[str]]
     next_cursor: str | None
 
@@ -130,53 +120,37 @@ def shop_moment(value: date | datetime, timezone: str, *, end: bool) -> tuple[da
     return datetime.combine(day, time.min, tzinfo=zone), end
 
 
-@dataclass(frozen=True)
-class _Branch:
-    """One way a search text can match, each answered by one index: the orders under a search
-    term (``term``), and/or a condition on ``orders`` that one of its indexes answers."""
-
-    term: str | None = None
-    condition: ColumnElement[bool] | None = None
+def _like_pattern(text: str) -> str:
+    """``text`` as a LIKE pattern matching itself only (``/`` escapes; see ``list_sql``)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
 
 
-def _search_branches(keyring: Keyring, shop_id: int, q: str) -> list[_Branch]:
+def _search_branches(keyring: Keyring, q: str) -> list[Condition]:
     """A whole mobile matches the order's address phone and the customer's phones; four digits
     match a phone's last four or the end of an order number; other text matches the start of an
     order number, a whole tracking number or part of the customer's name."""
     phone = phone_search(keyring, q)
     if phone is None:
-        branches = []
+        branches: list[Condition] = []
         name = search_terms.name_lookup(q)
         if name is not None:
-            check = _o.customer_name.icontains(name.check, autoescape=True) if name.check else None
-            branches.append(_Branch(name.term, check))
+            branches.append(
+                ("term_in_name", (name.term, _like_pattern(name.check)))
+                if name.check
+                else ("term", (name.term,))
+            )
         if q.isascii() and q.isdigit():  # order numbers are digits only
             term = search_terms.number_start_term(q)
-            if term is not None:
-                branches.append(_Branch(term))
-            else:
-                low, high = search_terms.number_range(q)
-                branches.append(_Branch(condition=and_(_o.number >= low, _o.number < high)))
+            branches.append(
+                ("term", (term,)) if term is not None else ("number_range", search_terms.number_range(q))
+            )
         if TRACKING_RE.match(q):
-            branches.append(_Branch(condition=_o.tracking_number == q))
+            branches.append(("tracking", (q,)))
         return branches
     kind, lookup = phone
     if kind == "full":
-        customers = select(_phones.customer_id).where(
-            _phones.shop_id == shop_id, _phones.phone_hash == lookup
-        )
-        return [
-            _Branch(condition=_o.phone_hash == lookup),
-            _Branch(condition=_o.customer_id.in_(customers)),
-        ]
-    customers = select(_phones.customer_id).where(
-        _phones.shop_id == shop_id, _phones.last4_hash == lookup
-    )
-    return [
-        _Branch(condition=_o.phone_last4_hash == lookup),
-        _Branch(condition=_o.customer_id.in_(customers)),
-        _Branch(search_terms.number_end_term(q)),
-    ]
+        return [("phone", (lookup,)), ("phone_customer", (lookup,))]
+    return [("last4", (lookup,)), ("last4_customer", (lookup,)), ("term", (search_terms.number_end_term(q),))]
 
 
 def is_full_phone(keyring: Keyring, q: str | None) -> bool:
@@ -185,61 +159,50 @@ def is_full_phone(keyring: Keyring, q: str | None) -> bool:
     return found is not None and found[0] == "full"
 
 
-def _filters(shop_id: int, timezone: str, query: OrderQuery) -> list[ColumnElement[bool]]:
+def _filters(timezone: str, query: OrderQuery) -> list[Condition]:
     """``query``'s filters on the shop's ``orders``, besides the shop itself and the text search."""
-    where: list[ColumnElement[bool]] = []
+    where: list[Condition] = []
     if query.status:
-        where.append(_o.status.in_([s.value for s in query.status]))
+        where.append(("status_in", tuple(s.value for s in query.status)))
     else:
-        where.append(_o.status != Status.DRAFT.value)
+        where.append(("not_draft", ()))
     if query.archived == "false":
-        where.append(_o.archived_at.is_(None))
+        where.append(("not_archived", ()))
     elif query.archived == "true":
-        where.append(_o.archived_at.is_not(None))
+        where.append(("archived", ()))
     if query.created_from is not None:
         start, _ = shop_moment(query.created_from, timezone, end=False)
-        where.append(_o.created_at >= start)
+        where.append(("created_from", (start,)))
     if query.created_to is not None:
         stop, exclusive = shop_moment(query.created_to, timezone, end=True)
-        where.append(_o.created_at < stop if exclusive else _o.created_at <= stop)
-    if query.amount_min is not None:
-        where.append(_o.total >= query.amount_min)
-    if query.amount_max is not None:
-        where.append(_o.total <= query.amount_max)
-    if query.channel is not None:
-        where.append(_o.channel == query.channel)
-    if query.payment_status is not None:
-        where.append(payment_status_sql() == query.payment_status)
+        where.append(("created_before" if exclusive else "created_to", (stop,)))
+    optional = (
+        ("amount_min", query.amount_min),
+        ("amount_max", query.amount_max),
+        ("channel", query.channel),
+        ("payment_status", query.payment_status),
+        ("assignee", query.assignee_id),
+        ("tag", query.tag or None),
+        ("customer", query.customer_id),
+    )
+    where.extend((kind, (value,)) for kind, value in optional if value is not None)
     if query.unassigned:
-        where.append(_o.assignee_id.is_(None))
-    elif query.assignee_id is not None:
-        where.append(_o.assignee_id == query.assignee_id)
-    if query.tag:
-        # The tag's orders from its index, rather than a probe for each order of the shop.
-        where.append(
-            _o.id.in_(
-                select(_tags.order_id).where(_tags.shop_id == shop_id, _tags.tag == query.tag)
-            )
-        )
-    if query.customer_id is not None:
-        where.append(_o.customer_id == query.customer_id)
+        where.append(("unassigned", ()))
     return where
 
 
-def _search_text(query: OrderQuery) -> str:
-    return (query.q or "").strip()
-
-
-def filtered(keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Select:
-    """The shop's orders matching ``query``'s filters and search (no order, no page)."""
-    stmt = select(_orders).where(_o.shop_id == shop_id, *_filters(shop_id, timezone, query))
-    q = _search_text(query)
-    if not q:
-        return stmt
-    branches = _search_branches(keyring, shop_id, q)
-    if not branches:
-        return stmt.where(false())
-    return stmt.where(_o.id.in_(union(*(_branch_ids(shop_id, b) for b in branches))))
+def spec_for(keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Spec:
+    """``query`` as a :class:`~shangliao.orders.list_sql.Spec` for the caller's shop."""
+    q = (query.q or "").strip()
+    after = _cursor_values(query.cursor, query.sort) if query.cursor else None
+    return Spec(
+        shop_id=shop_id,
+        filters=tuple(_filters(timezone, query)),
+        branches=tuple(_search_branches(keyring, q)) if q else None,
+        sort=query.sort,
+        after=after,
+        limit=query.limit,
+    )
 
 
 def _bad_cursor() -> Invalid:
@@ -258,145 +221,78 @@ def _cursor_values(cursor: str, sort: str) -> tuple[Any, int]:
     return decode_moment(value), last_id
 
 
-def _ordering(sort: str) -> tuple[Any, Any]:
-    # The id breaks ties, so rows sharing a sort value keep one fixed place between pages.
-    column = _SORT_COLUMNS[sort.lstrip("-")]
-    return (column.desc(), _o.id.desc()) if sort.startswith("-") else (column.asc(), _o.id.asc())
-
-
-def _after(sort: str, value: Any, last_id: int) -> ColumnElement[bool]:
-    # A row value, not "a < v OR (a = v AND id < i)": both databases seek an index to it, so
-    # page 500 starts where page 499 ended instead of skipping 10,000 rows.
-    key = tuple_(_SORT_COLUMNS[sort.lstrip("-")], _o.id)
-    return key < (value, last_id) if sort.startswith("-") else key > (value, last_id)
-
-
-def _branch_ids(shop_id: int, branch: _Branch) -> Select[tuple[int]]:
-    """Every order ``branch`` finds, straight from its index, no other filter.
-
-    A condition on ``orders`` stands alone so the database has one index to use for it (with the
-    list's filters beside it, SQLite, which keeps no statistics by default, may pick the status
-    index instead and read every completed order); the filters are applied to what it finds.
-    """
-    if branch.term is None:
-        return select(_o.id).where(_o.shop_id == shop_id, branch.condition)
-    term = _terms
-    stmt = select(term.order_id).where(term.shop_id == shop_id, term.term == branch.term)
-    if branch.condition is not None:
-        stmt = stmt.join(_orders, _o.id == term.order_id).where(branch.condition)
-    return stmt
-
-
-def _term_page(
-    shop_id: int,
-    filters: list[ColumnElement[bool]],
-    branch: _Branch,
-    descending: bool,
-    after: tuple[Any, int] | None,
-    limit: int,
-) -> Select[tuple[int]]:
-    """The ids of the first ``limit`` orders under ``branch.term`` passing ``filters``, newest
-    (or oldest) first, after the cursor.
-
-    A term's orders come out of its index already in creation order, each joined to its order by
-    primary key for the filters: a page reads about ``limit`` rows divided by the share of the
-    term's orders that pass the filters, never every order with the term (a common surname in a
-    big shop has tens of thousands).
-    """
-    term = _terms
-    stmt = (
-        select(term.order_id)
-        .join(_orders, _o.id == term.order_id)
-        .where(term.shop_id == shop_id, term.term == branch.term, _o.shop_id == shop_id, *filters)
-    )
-    if branch.condition is not None:
-        stmt = stmt.where(branch.condition)
-    if after is not None:
-        key, start = tuple_(term.created_us, term.order_id), (micros(after[0]), after[1])
-        stmt = stmt.where(key < start if descending else key > start)
-    ordering = (
-        (term.created_us.desc(), term.order_id.desc())
-        if descending
-        else (term.created_us.asc(), term.order_id.asc())
-    )
-    return stmt.order_by(*ordering).limit(limit)
-
-
-def page_statement(
-    keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
-) -> Select | None:
-    """The one statement that reads a page of the list (``None``: the search cannot match).
-
-    Without a search it walks an index of ``orders`` in page order. With one, each way the text
-    can match (:func:`_search_branches`) finds its orders from its own index: the orders of a
-    phone, a tracking number or a number's day (a handful to a day's worth) all of them; the
-    orders of a search term, when the list is in creation order, only its first page (see
-    :func:`_term_page`). The page is then read from that union of ids, filtered and sorted.
-    """
-    filters = _filters(shop_id, timezone, query)
-    after = _cursor_values(query.cursor, query.sort) if query.cursor else None
-    q = _search_text(query)
-    if not q:
-        stmt = select(_orders).where(_o.shop_id == shop_id, *filters)
-    else:
-        branches = _search_branches(keyring, shop_id, q)
-        if not branches:
-            return None
-        by_creation = query.sort.lstrip("-") == "created_at"
-        found = [
-            _term_page(shop_id, filters, b, query.sort.startswith("-"), after, query.limit + 1)
-            if b.term is not None and by_creation
-            else _branch_ids(shop_id, b)
-            for b in branches
-        ]
-        # A member of a UNION cannot have its own ORDER BY and LIMIT on SQLite: each goes inside
-        # a subquery of its own.
-        ids = found[0] if len(found) == 1 else union(*(select(f.subquery().c[0]) for f in found))
-        # "+ 0": the shop still scopes the rows (rule 4), but no index can be chosen for it, so
-        # the database reads the orders by id from the union instead of walking all the shop's.
-        stmt = select(_orders).where((_o.shop_id + 0) == shop_id, _o.id.in_(ids), *filters)
-    if after is not None:
-        stmt = stmt.where(_after(query.sort, *after))
-    return stmt.order_by(*_ordering(query.sort)).limit(query.limit + 1)
-
-
-def _cursor_for(sort: str, order: Row) -> str:
+def _cursor_for(sort: str, order: Any) -> str:
     value = getattr(order, sort.lstrip("-"))
     return encode_cursor([sort, value.isoformat() if isinstance(value, datetime) else value, order.id])
 
 
+class _Lines:
+    """A page's rows from a table of order lines (items, tags), in one statement compiled once per
+    page size: ``order_id IN (:o0, … :oN)`` within the shop."""
+
+    def __init__(self, table: Any, columns: list[Any], order_by: tuple[Any, ...]) -> None:
+        self.table, self.columns, self.order_by = table, columns, order_by
+        self._by_count: dict[int, Prepared] = {}  # at most one per page size (1 … 101)
+
+    def _statement(self, count: int) -> Prepared:
+        found = self._by_count.get(count)
+        if found is None:
+            c = self.table.c
+            ids = [bindparam(f"o{i}", type_=c.order_id.type) for i in range(count)]
+            shop = bindparam("shop_id", type_=c.shop_id.type)
+            stmt = (
+                select(*self.columns).where(c.shop_id == shop, c.order_id.in_(ids)).order_by(*self.order_by)
+            )
+            found = self._by_count[count] = Prepared(stmt)
+        return found
+
+    def of(self, conn: Connection, shop_id: int, order_ids: list[int]) -> dict[int, list[Any]]:
+        params = {f"o{i}": order_id for i, order_id in enumerate(order_ids)} | {"shop_id": shop_id}
+        found: dict[int, list[Any]] = {order_id: [] for order_id in order_ids}
+        for row in self._statement(len(order_ids)).rows(conn, params):
+            found[row.order_id].append(row)
+        return found
+
+
+_items = OrderItem.__table__
+_tags = OrderTag.__table__
+_ITEMS = _Lines(_items, [_items], (_items.c.order_id, _items.c.position))
+_TAGS = _Lines(_tags, [_tags.c.order_id, _tags.c.tag], (_tags.c.order_id, _tags.c.tag))
+
+
 def list_orders(conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Page:
     """One page of the shop's orders, with their items and tags in two more queries (no N+1)."""
-    stmt = page_statement(keyring, shop_id, timezone, query)
-    if stmt is None:
+    spec = spec_for(keyring, shop_id, timezone, query)
+    if spec.branches == ():
         return Page([], {}, {}, None)
-    rows = conn.execute(stmt).all()
+    rows = list_sql.prepared_page(spec).rows(conn, spec.params())
     more = len(rows) > query.limit
     rows = rows[: query.limit]
+    if not rows:
+        return Page([], {}, {}, None)
     ids = [r.id for r in rows]
-    items: dict[int, list[Row]] = {i: [] for i in ids}
-    tags: dict[int, list[str]] = {i: [] for i in ids}
-    if ids:
-        item_rows = conn.execute(
-            select(_items)
-            .where(_items.c.shop_id == shop_id, _items.c.order_id.in_(ids))
-            .order_by(_items.c.order_id, _items.c.position)
-        )
-        for item in item_rows:
-            items[item.order_id].append(item)
-        tag_rows = conn.execute(
-            select(_tags.order_id, _tags.tag)
-            .where(_tags.shop_id == shop_id, _tags.order_id.in_(ids))
-            .order_by(_tags.order_id, _tags.tag)
-        )
-        for order_id, tag in tag_rows:
-            tags[order_id].append(tag)
-    return Page(rows, items, tags, _cursor_for(query.sort, rows[-1]) if more else None)
+    tags = {order_id: [t.tag for t in found] for order_id, found in _TAGS.of(conn, shop_id, ids).items()}
+    return Page(
+        rows, _ITEMS.of(conn, shop_id, ids), tags, _cursor_for(query.sort, rows[-1]) if more else None
+    )
 
 
-def matching_ids(conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> list[int]:
+def matching_ids(
+    conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
+) -> list[int]:
     """The ids of the first ``query.limit`` orders the list would show (nothing else is read)."""
-    stmt = page_statement(keyring, shop_id, timezone, query)
-    if stmt is None:
+    spec = spec_for(keyring, shop_id, timezone, query)
+    if spec.branches == ():
         return []
-    return list(conn.scalars(stmt.with_only_columns(_o.id).limit(query.limit)))
+    rows = list_sql.prepared_page(spec).rows(conn, spec.params())
+    return [r.id for r in rows[: query.limit]]
+
+
+def all_matching_ids(
+    conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
+) -> set[int]:
+    """Every order ``query`` matches, unpaged, by the simplest plan: what the pages must add up to."""
+    spec = spec_for(keyring, shop_id, timezone, query)
+    if spec.branches == ():
+        return set()
+    return set(conn.scalars(list_sql.matching_statement(spec), spec.params()))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
-from collections.abc import Mapping
 from typing import Any
 
 from shangliao.core.crypto import Keyring
@@ -12,7 +12,7 @@ from shangliao.customers.pii import address_dict, decrypt_address
 from shangliao.orders.couriers import tracking_url
 from shangliao.orders.create import CreatedOrder
 from shangliao.orders.listing import Page
-from shangliao.orders.models import Order, OrderEvent, OrderItem
+from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.payments import payment_status
 from shangliao.orders.state import Status, allowed_actions
 from shangliao.orders.timeline import unseal
@@ -35,9 +35,10 @@ _ORDER_FIELDS = (
 
 
 def _columns(obj: Any, names: tuple[str, ...]) -> Mapping[str, Any]:
-    """Column values by name: a result row's own mapping, else read attribute by attribute."""
-    mapping = getattr(obj, "_mapping", None)
-    return mapping if mapping is not None else {name: getattr(obj, name) for name in names}
+    """Column values by name: a row's (result row or named tuple) zipped with its field names,
+    else (ORM objects, namespaces) read attribute by attribute."""
+    fields = getattr(obj, "_fields", None)
+    return dict(zip(fields, obj, strict=True)) if fields is not None else {n: getattr(obj, n) for n in names}
 
 
 def item_dict(item: Any) -> dict[str, Any]:

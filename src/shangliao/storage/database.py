@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from shangliao.storage import hooks
 from shangliao.storage.group_commit import GroupCommitter, Unit
 from shangliao.storage.hooks import after_commit
+from shangliao.storage.prepared import run_driver_sql
 
 __all__ = ["Database", "after_commit"]
 
@@ -57,7 +58,7 @@ def _sqlite_engine(url: str, *, synchronous: str, pool_size: int, immediate: boo
     def _on_begin(conn: Any) -> None:
         if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
             return
-        conn.exec_driver_sql(begin_sql)
+        run_driver_sql(conn, begin_sql)
 
     return engine
 

@@ -9,14 +9,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-
-from shangliao.web.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shangliao.core.errors import ShangliaoError
 from shangliao.core.i18n import N_, gettext
 from shangliao.web.locale import locale_from_headers
+from shangliao.web.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 
