@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shangliao.orders.listing import OrderQuery
+
 
 def test_health_answers_without_credentials(anon):
     assert anon.get("/healthz").json() == {"status": "ok"}
@@ -53,3 +55,14 @@ def test_a_nul_character_in_any_query_parameter_is_a_clear_422(shop):
         error = r.json()["error"]
         assert error["code"] == "request.invalid"
         assert error["details"]["errors"][0]["loc"] == ["query", url.split("?")[1].split("=")[0]]
+
+
+def test_a_query_model_is_documented_parameter_by_parameter(anon):
+    spec = anon.get("/api/v1/openapi.json").json()
+    parameters = {p["name"]: p for p in spec["paths"]["/api/v1/orders"]["get"]["parameters"]}
+
+    assert list(parameters) == list(OrderQuery.model_fields)
+    assert all(p["in"] == "query" and not p["required"] for p in parameters.values())
+    status = parameters["status"]["schema"]
+    assert status["type"] == "array" and "pending" in status["items"]["enum"]  # the enum inlined
+    assert "$ref" not in str(parameters)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
@@ -18,6 +18,7 @@ from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.schemas import OrderOut
 from shangliao.orders.views import page_dicts
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.query_params import query_docs, query_model
 from shangliao.web.responses import JSONResponse
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -75,9 +76,9 @@ async def _page(rt: Runtime, caller: Caller, query: OrderQuery) -> JSONResponse:
     return JSONResponse(await rt.db.read_in_thread(read))
 
 
-@router.get("", response_model=OrderPage)
+@router.get("", response_model=OrderPage, openapi_extra=query_docs(OrderQuery))
 async def list_orders_route(
-    query: Annotated[OrderQuery, Query()],
+    query: OrderQuery = Depends(query_model(OrderQuery)),
     caller: Caller = Depends(staff_in_unit("orders.read")),
     rt: Runtime = Depends(get_runtime),
 ):
