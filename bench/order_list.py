@@ -14,18 +14,24 @@ What it does (the first run builds the data, about 3 minutes; with ``--data`` ke
 3. ``sql_ms``: every statement that request sends to SQLite, recorded in-process, then replayed
    through the bare ``sqlite3`` driver on core 0 (a fresh connection, like a reader of the app's
    pool): the median of ``--repeat`` runs after a warm-up.
-4. ``page_ms``: the real server (``uvicorn shangliao.app:create_app``, core 0) answering ``wrk``
-   with one connection (core 1), so requests follow one another: the median latency of a
-   ``--seconds`` run after a warm-up run. Any non-2xx answer fails the bench.
-5. ``floor_ms``: the same statements served by a bare FastAPI app (``list_floor_app.py``: the
-   bare driver in one worker-thread trip, the rows as JSON, nothing else) on the same core, the
-   same way: what the socket, the framework, the thread trip and the SQL cost before any work.
+4. ``page_ms``: the real server (``uvicorn shangliao.app:create_app``, core 0, one per data
+   folder) answering ``wrk`` with one connection (core 1), so requests follow one another: the
+   median latency of a ``--seconds`` run. Any non-2xx answer fails the bench.
+5. ``floor_ms``: the large request's statements served by a bare FastAPI app
+   (``list_floor_app.py``: the bare driver in one worker-thread trip, the rows as JSON, nothing
+   else) on the same core, the same way: what the socket, the framework, the thread trip and the
+   SQL cost before any work of ours.
 6. ``counts_ms``: the same for ``GET /api/v1/orders/counts`` (the tab counts) at a million.
+
+Every figure is measured once per round, ``--rounds`` rounds one after another, all servers up
+throughout; each figure printed is the median of its rounds, each ratio the median of the rounds'
+ratios (this machine's speed drifts; within a round it moves every figure alike).
 
 The last line prints ``growth_ratio=`` (page_ms at a million / at ten thousand, target <= 2),
 ``overhead_ratio=`` (page_ms / sql_ms at a million, target <= 2) and, to read it by,
-``floor_ratio=`` (floor_ms / sql_ms: the best overhead_ratio any Python endpoint on this stack could
-show). docs/benchmarks.md records results.
+``floor_ratio=`` (floor_ms / sql_ms: the overhead_ratio of a Python endpoint on this stack that
+does nothing but send the SQL) and ``page_over_floor=`` (page_ms / floor_ms: what our own work
+adds to that). docs/benchmarks.md records results.
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ import sys
 import tempfile
 import time
 import warnings
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -212,33 +218,57 @@ def save_statements(request: Request, path: Path) -> None:
     path.write_text(json.dumps([[sql, [encode(v) for v in params]] for sql, params in request.statements]))
 
 
-def floor_ms(folder: Path, request: Request, args) -> float:
-    statements = folder / "bench-floor-statements.json"
-    save_statements(request, statements)
-    env = server_env({"FLOOR_STATEMENTS": str(statements), "FLOOR_DB": str(folder / "shangliao.db")})
-    log = folder / "bench-floor.log"
-    with serve("list_floor_app:create_app", env=env, log_path=log, app_dir=BENCH_DIR) as server:
-        wrk_get_p50(server.url + "/floor", request.token, seconds=args.warmup, label="floor warm-up")
-        value, _ = wrk_get_p50(server.url + "/floor", request.token, seconds=args.seconds, label="floor")
-    return value
-
-
-def serve_and_measure(folder: Path, request: Request, url: str, args, *, counts: bool) -> dict[str, float]:
-    env = server_env({"SHANGLIAO_DATA_DIR": str(folder)})
-    out = {}
-    with serve("shangliao.app:create_app", env=env, log_path=folder / "bench-server.log") as server:
-        wrk_get_p50(server.url + url, request.token, seconds=args.warmup, label=f"{folder.name} warm-up")
-        out["page_ms"], n = wrk_get_p50(
-            server.url + url, request.token, seconds=args.seconds, label=f"{folder.name} list"
-        )
-        if args.verbose:
-            print(f"# {folder.name}: {n} list requests in {args.seconds} s")
-        if counts:
-            wrk_get_p50(server.url + COUNTS_URL, request.token, seconds=args.warmup, label="counts warm-up")
-            out["counts_ms"], _ = wrk_get_p50(
-                server.url + COUNTS_URL, request.token, seconds=args.warmup, label="counts"
+@contextmanager
+def servers(data: Path, requests: dict[str, Request]):
+    """Shangliao on each data folder, and the floor app on the large one, all on core 0 at once."""
+    large = data / "large"
+    statements = large / "bench-floor-statements.json"
+    save_statements(requests["large"], statements)
+    floor_env = server_env({"FLOOR_STATEMENTS": str(statements), "FLOOR_DB": str(large / "shangliao.db")})
+    with ExitStack() as stack:
+        urls = {
+            name: stack.enter_context(
+                serve(
+                    "shangliao.app:create_app",
+                    env=server_env({"SHANGLIAO_DATA_DIR": str(data / name)}),
+                    log_path=data / name / "bench-server.log",
+                )
+            ).url
+            for name in requests
+        }
+        urls["floor"] = stack.enter_context(
+            serve(
+                "list_floor_app:create_app",
+                env=floor_env,
+                log_path=large / "bench-floor.log",
+                app_dir=BENCH_DIR,
             )
-    return out
+        ).url
+        yield urls
+
+
+def measure(data: Path, requests: dict[str, Request], url: str, args) -> dict[str, list[float]]:
+    """Each figure once per round, the rounds one after another (A B C A B C …): a machine whose
+    speed drifts during the run moves every figure of a round alike, so each round's ratios hold."""
+    token = requests["large"].token
+    targets = {"small": url, "large": url, "floor": "/floor"}
+    figures: dict[str, list[float]] = {}
+    with servers(data, requests) as urls:
+        for name, path in targets.items():
+            wrk_get_p50(urls[name] + path, token if name == "floor" else requests[name].token,
+                        seconds=args.warmup, label=f"{name} warm-up")  # fmt: skip
+        for _ in range(args.rounds):
+            for name in ("small", "large"):
+                figures.setdefault(f"sql_ms_{name}", []).append(
+                    sql_ms(data / name / "shangliao.db", requests[name].statements, args.repeat)
+                )
+            for name, path in targets.items():
+                ms, _ = wrk_get_p50(urls[name] + path, requests["large" if name == "floor" else name].token,
+                                    seconds=args.seconds, label=name)  # fmt: skip
+                figures.setdefault("floor_ms_large" if name == "floor" else f"page_ms_{name}", []).append(ms)
+            counts, _ = wrk_get_p50(urls["large"] + COUNTS_URL, token, seconds=args.seconds, label="counts")
+            figures.setdefault("counts_ms_large", []).append(counts)
+    return figures
 
 
 def run(args: argparse.Namespace) -> None:
@@ -249,7 +279,7 @@ def run(args: argparse.Namespace) -> None:
     temporary = args.data is None
     data = Path(tempfile.mkdtemp(prefix="shangliao-list-", dir=args.dir)) if temporary else Path(args.data)
     url = f"{LIST_URL}?{urlencode(QUERY | ({'q': args.q} if args.q else {}))}"
-    print(f"# {date.today().isoformat()} data in {data}; GET {url}; server on core 0, wrk on core 1")
+    print(f"# {date.today().isoformat()} data in {data}; GET {url}; servers on core 0, wrk on core 1")
     try:
         sizes = {"small": args.small, "large": args.large}
         for name, orders in sizes.items():
@@ -258,26 +288,26 @@ def run(args: argparse.Namespace) -> None:
                 seconds = build(folder, orders)
                 print(f"seed_{name}_seconds={seconds:.1f}")
                 print(f"seed_{name}_orders_per_s={orders / seconds:.0f}")
-        figures: dict[str, dict[str, float]] = {}
-        for name in sizes:
-            folder = data / name
-            request = prepare(folder, url)
-            if args.verbose:
+        requests = {name: prepare(data / name, url) for name in sizes}
+        if args.verbose:
+            for name, request in requests.items():
                 print(f"# {name}: shop {request.slug}, {request.orders} orders; the request sends:")
                 for i, (sql, _) in enumerate(request.statements, 1):
                     print(f"#  {i:2d}. {' '.join(sql.split())[:160]}")
-            figures[name] = {"sql_ms": sql_ms(folder / "shangliao.db", request.statements, args.repeat)}
-            figures[name] |= serve_and_measure(folder, request, url, args, counts=name == "large")
-            if name == "large":
-                figures[name]["floor_ms"] = floor_ms(folder, request, args)
-            for key, value in figures[name].items():
-                print(f"{key}_{name}={value:.3f}")
-        small, large = figures["small"], figures["large"]
-        print(
-            f"growth_ratio={large['page_ms'] / small['page_ms']:.2f} "
-            f"overhead_ratio={large['page_ms'] / large['sql_ms']:.2f} "
-            f"floor_ratio={large['floor_ms'] / large['sql_ms']:.2f}"
-        )
+        figures = measure(data, requests, url, args)
+        for key, values in figures.items():
+            print(f"{key}={statistics.median(values):.3f}")
+        rounds = range(args.rounds)
+        ratios = {
+            "growth_ratio": [figures["page_ms_large"][i] / figures["page_ms_small"][i] for i in rounds],
+            "overhead_ratio": [figures["page_ms_large"][i] / figures["sql_ms_large"][i] for i in rounds],
+            "floor_ratio": [figures["floor_ms_large"][i] / figures["sql_ms_large"][i] for i in rounds],
+            "page_over_floor": [figures["page_ms_large"][i] / figures["floor_ms_large"][i] for i in rounds],
+        }
+        if args.verbose:
+            for key, values in ratios.items():
+                print(f"# {key} per round: {' '.join(f'{v:.2f}' for v in values)}")
+        print(" ".join(f"{key}={statistics.median(values):.2f}" for key, values in ratios.items()))
     finally:
         if temporary and not args.keep:
             shutil.rmtree(data, ignore_errors=True)
@@ -291,11 +321,10 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000, help="orders in the large shop")
     parser.add_argument("--small", type=int, default=10_000, help="orders in the small shop")
     parser.add_argument("--q", help="the search text (default 王)")
-    parser.add_argument(
-        "--seconds", type=int, default=10, help="length of each measured wrk run (default 10)"
-    )
+    parser.add_argument("--seconds", type=int, default=3, help="length of each measured wrk run (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of every measurement (default 5)")
     parser.add_argument("--warmup", type=int, default=3, help="length of each warm-up run (default 3)")
-    parser.add_argument("--repeat", type=int, default=500, help="runs of the bare SQL (default 500)")
+    parser.add_argument("--repeat", type=int, default=300, help="runs of the bare SQL a round (default 300)")
     parser.add_argument("--dir", help="where a temporary data folder goes (without --data)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
     parser.add_argument("--verbose", "-v", action="store_true", help="print the statements of the request")
