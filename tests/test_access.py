@@ -44,6 +44,9 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/customers/{customer_id}/phones"): {"phone": "13900001111"},
     ("POST", "/api/v1/customers/{customer_id}/addresses"): ADDRESS,
     ("PUT", "/api/v1/customers/{customer_id}/addresses/{address_id}"): ADDRESS,
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"body": "x"},
+    ("POST", "/api/v1/conversations/{conversation_id}/read"): {"seq": 1},
+    ("PUT", "/api/v1/conversations/{conversation_id}/assignee"): {"assignee_id": None},
 }
 
 # Console forms, for the same reason.
@@ -76,6 +79,8 @@ def victim(runtime, shop):
     order = make_order(shop, [(product.variant_id, 1)])
     token = shop.api.post("/api/v1/auth/tokens", json={"name": "victim"}).json()
     phone_id = shop.api.get(f"/api/v1/customers/{customer_id}").json()["phones"][0]["id"]
+    conversation = shop.api.post(f"/api/v1/customers/{customer_id}/conversation").json()
+    message = shop.api.post(f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "x"}).json()
     return {
         "order_id": order["id"],
         "product_id": product.product_id,
@@ -85,6 +90,8 @@ def victim(runtime, shop):
         "token_id": token["id"],
         "phone_id": phone_id,
         "action": "confirm",
+        "conversation_id": conversation["id"],
+        "message_id": message["id"],
     }
 
 

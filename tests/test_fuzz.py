@@ -80,7 +80,13 @@ def seeded(runtime, shop) -> dict[str, int]:
     order = make_order(shop, [(product.variant_id, 1)])
     spare_token = shop.api.post("/api/v1/auth/tokens", json={"name": "fuzzer may revoke"}).json()
     phone_id = shop.api.get(f"/api/v1/customers/{customer_id}").json()["phones"][0]["id"]
+    conversation = shop.api.post(f"/api/v1/customers/{customer_id}/conversation").json()
+    message = shop.api.post(
+        f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "在吗"}
+    ).json()
     return {
+        "conversation_id": conversation["id"],
+        "message_id": message["id"],
         "product_id": product.product_id,
         "variant_id": product.variant_id,
         "customer_id": customer_id,

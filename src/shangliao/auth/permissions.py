@@ -19,6 +19,8 @@ PERMISSIONS: dict[str, str] = {
     "orders.cancel": N_("Cancel orders"),
     "orders.archive": N_("Archive orders"),
     "payments.record": N_("Record payments"),
+    "chat.read": N_("View conversations"),
+    "chat.write": N_("Chat with customers"),
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

@@ -42,6 +42,10 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"))
+    # The conversation the order belongs to, for good: the order page shows it, the chat its orders.
+    conversation_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
     # Snapshot for lists and search; the customer may be renamed later without rewriting history.
     customer_name: Mapped[str] = mapped_column(String(64), default="")
     # Encrypted address snapshot (receiver, phone, region, detail) and keyed hashes of its phone.

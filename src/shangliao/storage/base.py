@@ -43,6 +43,7 @@ def all_models() -> MetaData:
     """Import every domain's models so ``Base.metadata`` is complete (Alembic, tests)."""
     from shangliao.auth import models as _auth  # noqa: F401
     from shangliao.catalog import models as _catalog  # noqa: F401
+    from shangliao.chat import models as _chat  # noqa: F401
     from shangliao.customers import models as _customers  # noqa: F401
     from shangliao.events import models as _events  # noqa: F401
     from shangliao.inventory import models as _inventory  # noqa: F401

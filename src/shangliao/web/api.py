@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from shangliao.addresses import api as addresses_api
 from shangliao.auth import api as auth_api
 from shangliao.catalog import api as catalog_api
+from shangliao.chat import api as chat_api
 from shangliao.core.schemas import NUL_MESSAGE
 from shangliao.customers import api as customers_api
 from shangliao.customers import api_merge as customers_merge_api
@@ -36,6 +37,7 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[De
 for domain in (
     orders_collection_api,
     orders_api,
+    chat_api,
     auth_api,
     shops_api,
     catalog_api,

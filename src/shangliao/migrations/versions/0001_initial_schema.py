@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 09:15:07.284171
+Create Date: 2026-11-26 12:04:29.693613
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -184,6 +184,49 @@ def upgrade() -> None:
         sa.UniqueConstraint("username", name=op.f("uq_staff_username")),
     )
     op.create_table(
+        "conversations",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("message_count", sa.BigInteger(), nullable=False),
+        sa.Column("last_message_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("staff_read_seq", sa.BigInteger(), nullable=False),
+        sa.Column("customer_read_seq", sa.BigInteger(), nullable=False),
+        sa.Column("staff_unread", sa.Integer(), nullable=False),
+        sa.Column("customer_unread", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"],
+            ["staff.id"],
+            name=op.f("fk_conversations_assignee_id_staff"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_conversations_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_conversations_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
+    )
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_conversations_shop_activity", ["shop_id", "last_message_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_conversations_shop_assignee", ["shop_id", "assignee_id", "last_message_at"], unique=False
+        )
+        batch_op.create_index("uq_conversations_shop_customer", ["shop_id", "customer_id"], unique=True)
+
+    op.create_table(
         "credentials",
         sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -282,11 +325,132 @@ def upgrade() -> None:
         batch_op.create_index("ix_customer_tags_shop_tag", ["shop_id", "tag", "customer_id"], unique=False)
 
     op.create_table(
+        "variants",
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("spec", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("price", sa.Integer(), nullable=False),
+        sa.Column("on_hand", sa.BigInteger(), nullable=False),
+        sa.Column("reserved", sa.BigInteger(), nullable=False),
+        sa.Column("backorder", sa.BigInteger(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("backorder >= 0", name=op.f("ck_variants_backorder_nonnegative")),
+        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_variants_on_hand_nonnegative")),
+        sa.CheckConstraint("on_hand >= reserved", name=op.f("ck_variants_available_nonnegative")),
+        sa.CheckConstraint("price >= 0", name=op.f("ck_variants_price_nonnegative")),
+        sa.CheckConstraint("reserved >= 0", name=op.f("ck_variants_reserved_nonnegative")),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_variants_product_id_products"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_variants_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_variants")),
+    )
+    with op.batch_alter_table("variants", schema=None) as batch_op:
+        batch_op.create_index("ix_variants_product", ["product_id", "position"], unique=False)
+        batch_op.create_index("uq_variants_shop_sku", ["shop_id", "sku"], unique=True)
+
+    op.create_table(
+        "visitors",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_visitors_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_visitors_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visitors")),
+    )
+    with op.batch_alter_table("visitors", schema=None) as batch_op:
+        batch_op.create_index("uq_visitors_token_hash", ["token_hash"], unique=True)
+
+    op.create_table(
+        "chain_checkpoints",
+        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("signature", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_chain_checkpoints_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_chain_checkpoints_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chain_checkpoints")),
+    )
+    with op.batch_alter_table("chain_checkpoints", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_chain_checkpoints_conversation_seq", ["conversation_id", "seq"], unique=True
+        )
+
+    op.create_table(
+        "messages",
+        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=24), nullable=False),
+        sa.Column("sender_type", sa.String(length=16), nullable=False),
+        sa.Column("sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("client_id", sa.String(length=64), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("recalled_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_messages_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_messages_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
+    )
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.create_index(
+            "uq_messages_conversation_client", ["conversation_id", "client_id"], unique=True
+        )
+        batch_op.create_index("uq_messages_conversation_seq", ["conversation_id", "seq"], unique=True)
+
+    op.create_table(
         "orders",
         sa.Column("number", sa.String(length=32), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("customer_name", sa.String(length=64), nullable=False),
         sa.Column("address_enc", sa.LargeBinary(), nullable=True),
         sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=True),
@@ -324,6 +488,12 @@ def upgrade() -> None:
             ["assignee_id"], ["staff.id"], name=op.f("fk_orders_assignee_id_staff"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_orders_conversation_id_conversations"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
             name=op.f("fk_orders_customer_id_customers"),
@@ -346,40 +516,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_shop_tracking", ["shop_id", "tracking_number"], unique=False)
         batch_op.create_index("uq_orders_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
         batch_op.create_index("uq_orders_shop_number", ["shop_id", "number"], unique=True)
-
-    op.create_table(
-        "variants",
-        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("spec", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-        sa.Column("price", sa.Integer(), nullable=False),
-        sa.Column("on_hand", sa.BigInteger(), nullable=False),
-        sa.Column("reserved", sa.BigInteger(), nullable=False),
-        sa.Column("backorder", sa.BigInteger(), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("backorder >= 0", name=op.f("ck_variants_backorder_nonnegative")),
-        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_variants_on_hand_nonnegative")),
-        sa.CheckConstraint("on_hand >= reserved", name=op.f("ck_variants_available_nonnegative")),
-        sa.CheckConstraint("price >= 0", name=op.f("ck_variants_price_nonnegative")),
-        sa.CheckConstraint("reserved >= 0", name=op.f("ck_variants_reserved_nonnegative")),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_variants_product_id_products"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_variants_shop_id_shops"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_variants")),
-    )
-    with op.batch_alter_table("variants", schema=None) as batch_op:
-        batch_op.create_index("ix_variants_product", ["product_id", "position"], unique=False)
-        batch_op.create_index("uq_variants_shop_sku", ["shop_id", "sku"], unique=True)
 
     op.create_table(
         "order_events",
@@ -589,11 +725,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_events_order")
 
     op.drop_table("order_events")
-    with op.batch_alter_table("variants", schema=None) as batch_op:
-        batch_op.drop_index("uq_variants_shop_sku")
-        batch_op.drop_index("ix_variants_product")
-
-    op.drop_table("variants")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("uq_orders_shop_number")
         batch_op.drop_index("uq_orders_shop_idempotency")
@@ -606,6 +737,24 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_shop_assignee")
 
     op.drop_table("orders")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("uq_messages_conversation_seq")
+        batch_op.drop_index("uq_messages_conversation_client")
+
+    op.drop_table("messages")
+    with op.batch_alter_table("chain_checkpoints", schema=None) as batch_op:
+        batch_op.drop_index("uq_chain_checkpoints_conversation_seq")
+
+    op.drop_table("chain_checkpoints")
+    with op.batch_alter_table("visitors", schema=None) as batch_op:
+        batch_op.drop_index("uq_visitors_token_hash")
+
+    op.drop_table("visitors")
+    with op.batch_alter_table("variants", schema=None) as batch_op:
+        batch_op.drop_index("uq_variants_shop_sku")
+        batch_op.drop_index("ix_variants_product")
+
+    op.drop_table("variants")
     with op.batch_alter_table("customer_tags", schema=None) as batch_op:
         batch_op.drop_index("ix_customer_tags_shop_tag")
 
@@ -624,6 +773,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_credentials_staff_id"))
 
     op.drop_table("credentials")
+    with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_index("uq_conversations_shop_customer")
+        batch_op.drop_index("ix_conversations_shop_assignee")
+        batch_op.drop_index("ix_conversations_shop_activity")
+
+    op.drop_table("conversations")
     op.drop_table("staff")
     op.drop_table("shop_counters")
     with op.batch_alter_table("products", schema=None) as batch_op:

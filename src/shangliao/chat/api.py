@@ -1,0 +1,203 @@
+"""HTTP routes of the staff side of chat: the inbox, a conversation's messages, sending, recall,
+read receipts, assignment. (Sockets and the customer side have routes of their own.)"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from shangliao.auth.access import staff
+from shangliao.auth.actor import Actor
+from shangliao.chat import cards, service
+from shangliao.chat.inbox import inbox
+from shangliao.chat.models import Conversation, Message
+from shangliao.chat.schemas import (
+    ConversationAssignIn,
+    ConversationOut,
+    ConversationPage,
+    InboxFilter,
+    MessageIn,
+    MessageOut,
+    ReadIn,
+)
+from shangliao.core.schemas import MAX_ID, PathId
+from shangliao.customers.models import Customer
+from shangliao.runtime import Runtime, get_runtime
+
+router = APIRouter(tags=["chat"])
+
+PAGE = 50
+
+
+def message_out(m: Any, *, replayed: bool = False) -> dict[str, Any]:
+    """A message as either side sees it: a recalled one keeps its place but shows nothing."""
+    recalled = m.recalled_at is not None
+    return {
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "seq": m.seq,
+        "kind": m.kind,
+        "sender_type": m.sender_type,
+        "sender_id": m.sender_id,
+        "body": "" if recalled else m.body,
+        "data": {} if recalled else m.data,
+        "recalled": recalled,
+        "created_at": m.created_at,
+        "replayed": replayed,
+    }
+
+
+def conversation_out(c: Conversation, customer_name: str, last: Message | None) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "customer_id": c.customer_id,
+        "customer_name": customer_name,
+        "assignee_id": c.assignee_id,
+        "status": c.status,
+        "message_count": c.message_count,
+        "last_message_at": c.last_message_at,
+        "staff_unread": c.staff_unread,
+        "customer_unread": c.customer_unread,
+        "staff_read_seq": c.staff_read_seq,
+        "customer_read_seq": c.customer_read_seq,
+        "last_message": message_out(last) if last is not None else None,
+    }
+
+
+def _customer_name(session, conversation: Conversation) -> str:
+    return session.get(Customer, conversation.customer_id).name
+
+
+@router.get("/conversations", response_model=ConversationPage)
+def list_conversations(
+    which: InboxFilter = Query(
+        "all", alias="filter", description="`mine`, `unassigned`, `all`, `open_orders`."
+    ),
+    cursor: str | None = Query(None, max_length=300),
+    limit: int = Query(20, ge=1, le=100),
+    actor: Actor = Depends(staff("chat.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """The inbox: conversations with unread customer messages first, then the most recent."""
+    with rt.db.read() as session:
+        page, next_cursor = inbox(session, actor.shop_id, actor.staff_id, which, cursor, limit)
+        return {"items": [conversation_out(*row) for row in page], "next_cursor": next_cursor}
+
+
+@router.post("/customers/{customer_id}/conversation", response_model=ConversationOut)
+def open_conversation(
+    customer_id: PathId, actor: Actor = Depends(staff("chat.write")), rt: Runtime = Depends(get_runtime)
+):
+    """The customer's conversation with the shop (made on first use): to write to them first."""
+    with rt.db.write() as session:
+        conversation = service.do_open_conversation(session, actor.shop_id, customer_id)
+        return conversation_out(conversation, _customer_name(session, conversation), None)
+
+
+@router.get("/conversations/{conversation_id}", response_model=ConversationOut)
+def get_conversation(
+    conversation_id: PathId, actor: Actor = Depends(staff("chat.read")), rt: Runtime = Depends(get_runtime)
+):
+    with rt.db.read() as session:
+        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        return conversation_out(conversation, _customer_name(session, conversation), None)
+
+
+@router.get("/conversations/{conversation_id}/messages", response_model=list[MessageOut])
+def list_messages(
+    conversation_id: PathId,
+    after_seq: int | None = Query(
+        None, ge=0, le=MAX_ID, description="Only messages after this seq, oldest first."
+    ),
+    before_seq: int | None = Query(
+        None, ge=1, le=MAX_ID, description="The page before this seq, oldest first."
+    ),
+    limit: int = Query(PAGE, ge=1, le=200),
+    actor: Actor = Depends(staff("chat.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """A conversation's messages in order: the newest page by default, `before_seq` to scroll
+    back, `after_seq` to catch up. Recall entries are not listed; the recalled message is, empty."""
+    with rt.db.read() as session:
+        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        return [
+            message_out(m) for m in service.messages_of(session, conversation, after_seq, before_seq, limit)
+        ]
+
+
+@router.post("/conversations/{conversation_id}/messages", response_model=MessageOut, status_code=201)
+def send_message(
+    conversation_id: PathId,
+    body: MessageIn,
+    actor: Actor = Depends(staff("chat.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Send a text, a product card or an order card to the customer. With `client_id`, a retried
+    send returns the first one (with `replayed: true`) instead of sending twice."""
+    with rt.db.write() as session:
+        service.access_conversation(session, actor.shop_id, conversation_id)
+        data = cards.card_data(session, actor.shop_id, body)
+        sent = service.do_send(
+            session,
+            rt.keyring,
+            actor.shop_id,
+            conversation_id,
+            sender_type="staff",
+            sender_id=actor.staff_id,
+            kind=body.kind,
+            body=body.body,
+            data=data,
+            client_id=body.client_id,
+        )
+        return message_out(sent, replayed=sent.replayed)
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/recall", response_model=MessageOut)
+def recall_message(
+    conversation_id: PathId,
+    message_id: PathId,
+    actor: Actor = Depends(staff("chat.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Take back a message the shop sent, within two minutes. It stays stored as evidence."""
+    with rt.db.write() as session:
+        service.access_conversation(session, actor.shop_id, conversation_id)
+        recalled = service.do_recall(
+            session,
+            rt.keyring,
+            actor.shop_id,
+            conversation_id,
+            message_id,
+            by_type="staff",
+            by_id=actor.staff_id,
+        )
+        return message_out(recalled)
+
+
+@router.post("/conversations/{conversation_id}/read", response_model=ConversationOut)
+def mark_read(
+    conversation_id: PathId,
+    body: ReadIn,
+    actor: Actor = Depends(staff("chat.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """The shop has read the conversation up to `seq` (the customer sees the read receipt)."""
+    with rt.db.write() as session:
+        conversation = service.do_mark_read(
+            session, actor.shop_id, conversation_id, side="staff", seq=body.seq
+        )
+        return conversation_out(conversation, _customer_name(session, conversation), None)
+
+
+@router.put("/conversations/{conversation_id}/assignee", response_model=ConversationOut)
+def assign_conversation(
+    conversation_id: PathId,
+    body: ConversationAssignIn,
+    actor: Actor = Depends(staff("chat.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Give the conversation to a staff member (`null`: nobody)."""
+    with rt.db.write() as session:
+        conversation = service.do_assign(session, actor.shop_id, conversation_id, body.assignee_id)
+        return conversation_out(conversation, _customer_name(session, conversation), None)

@@ -1,0 +1,79 @@
+"""The staff inbox: conversations with unread messages first, then by last activity."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, exists, select, tuple_
+from sqlalchemy.orm import Session
+
+from shangliao.chat.models import Conversation, Message
+from shangliao.core.pagination import bad_cursor, decode_cursor, decode_moment, encode_cursor
+from shangliao.customers.models import Customer
+from shangliao.orders.models import Order
+from shangliao.orders.state import Status
+
+OPEN_ORDER_STATUSES = (
+    Status.PENDING.value,
+    Status.CONFIRMED.value,
+    Status.PREPARING.value,
+    Status.SHIPPED.value,
+)
+
+_unread_first = case((Conversation.staff_unread > 0, 1), else_=0)
+
+
+def inbox(
+    session: Session, shop_id: int, staff_id: int, which: str, cursor: str | None, limit: int
+) -> tuple[list[tuple[Conversation, str, Message | None]], str | None]:
+    """A page of ``(conversation, customer name, last message)`` and the next page's cursor."""
+    stmt = (
+        select(Conversation, Customer.name)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .where(Conversation.shop_id == shop_id)
+    )
+    if which == "mine":
+        stmt = stmt.where(Conversation.assignee_id == staff_id)
+    elif which == "unassigned":
+        stmt = stmt.where(Conversation.assignee_id.is_(None))
+    elif which == "open_orders":
+        stmt = stmt.where(
+            exists().where(
+                Order.shop_id == shop_id,
+                Order.customer_id == Conversation.customer_id,
+                Order.status.in_(OPEN_ORDER_STATUSES),
+                Order.archived_at.is_(None),
+            )
+        )
+    if cursor:
+        flag, moment, last_id = decode_cursor(cursor, 3)
+        if flag not in (0, 1) or not isinstance(last_id, int):
+            raise bad_cursor()
+        key = tuple_(_unread_first, Conversation.last_message_at, Conversation.id)
+        stmt = stmt.where(key < (flag, decode_moment(moment), last_id))
+    stmt = stmt.order_by(_unread_first.desc(), Conversation.last_message_at.desc(), Conversation.id.desc())
+    rows = session.execute(stmt.limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = _last_messages(session, [c for c, _ in rows])
+    page = [(c, name, last.get(c.id)) for c, name in rows]
+    next_cursor = None
+    if more:
+        c = rows[-1][0]
+        next_cursor = encode_cursor([1 if c.staff_unread > 0 else 0, c.last_message_at.isoformat(), c.id])
+    return page, next_cursor
+
+
+def _last_messages(session: Session, conversations: list[Conversation]) -> dict[int, Message]:
+    """Each conversation's newest visible message, in one query."""
+    wanted = [(c.id, c.message_count) for c in conversations if c.message_count > 0]
+    if not wanted:
+        return {}
+    found: dict[int, Message] = {}
+    # The newest message may be a recall entry: look a few back and keep the newest shown one.
+    pairs = [(cid, seq) for cid, count in wanted for seq in range(max(1, count - 2), count + 1)]
+    rows = session.scalars(
+        select(Message).where(tuple_(Message.conversation_id, Message.seq).in_(pairs)).order_by(Message.seq)
+    )
+    for m in rows:
+        if m.kind != "recall":
+            found[m.conversation_id] = m
+    return found

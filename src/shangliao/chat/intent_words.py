@@ -1,0 +1,134 @@
+"""Finding words in a folded chat message: catalog words, quantities, pinyin, initials.
+
+Written words come first (longest catalog word at each position, or a quantity when it is longer;
+a tie goes to the catalog word, remembering the quantity it could also be: 5斤 is an apple box size
+and, for oranges, a weight). Then product names typed in pinyin or with a homophone typo replace
+shorter written matches they cover (矿泉谁 over 矿泉), and pinyin initials typed alone (kqs) fill
+what is left. Joining words (和, 再来…) are found last, where no other word is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shangliao.chat.intent_catalog import NAME, Catalog, Meaning
+from shangliao.chat.intent_cues import CONJUNCTION
+from shangliao.chat.intent_numbers import QuantityMatch, match_quantity, may_start_quantity
+from shangliao.chat.intent_text import PinyinView, is_hanzi, pinyin_view
+
+PINYIN, INITIALS = 0.85, 0.7  # how much a pinyin or initials match is trusted next to the written word
+NO_MEANING = Meaning()
+
+
+@dataclass
+class Word:
+    kind: str  # "P" product, "S" variant word, "Q" quantity, "B" joining word
+    start: int
+    end: int
+    meaning: Meaning = NO_MEANING
+    quantity: QuantityMatch | None = None  # for "S": the quantity it could also be ("5斤", "30")
+    trust: float = 1.0
+
+
+def find_words(text: str, catalog: Catalog) -> list[Word]:
+    words = _add_pinyin_words(text, catalog, _written_words(text, catalog))
+    taken = bytearray(len(text))
+    for word in words:
+        taken[word.start : word.end] = b"\1" * (word.end - word.start)
+    words += _initials_words(text, catalog, taken)
+    words += [
+        Word("B", found.start(), found.end())
+        for found in CONJUNCTION.finditer(text)
+        if not any(taken[found.start() : found.end()])
+    ]
+    words.sort(key=lambda t: t.start)
+    return words
+
+
+def _written_words(text: str, catalog: Catalog) -> list[Word]:
+    words, pos = [], 0
+    while pos < len(text):
+        found = catalog.lookup(text, pos)
+        quantity = match_quantity(text, pos) if may_start_quantity(text[pos]) else None
+        if found and (quantity is None or found[0] >= quantity.end):
+            end, meaning = found
+            if meaning.products:
+                words.append(Word("P", pos, end, meaning))
+            else:
+                same = quantity if quantity and quantity.end == end else None
+                words.append(Word("S", pos, end, meaning, same))
+            pos = end
+        elif quantity:
+            words.append(Word("Q", pos, quantity.end, quantity=quantity))
+            pos = quantity.end
+        else:
+            pos += 1
+    return words
+
+
+def _add_pinyin_words(text: str, catalog: Catalog, words: list[Word]) -> list[Word]:
+    """Product names in pinyin or with a homophone typo; they replace shorter written matches."""
+    owner: list[Word | None] = [None] * len(text)
+    for word in words:
+        owner[word.start : word.end] = [word] * (word.end - word.start)
+    view = pinyin_view(text)
+    letters, index, replaced = view.letters, 0, []
+    while index < len(letters) - 2:
+        found = _pinyin_at(text, catalog, view, index) if _may_start(view, owner, index) else None
+        if found is None:
+            index += 1
+            continue
+        word, index = found
+        covered = {id(t): t for t in owner[word.start : word.end] if t is not None}.values()
+        if all(t.kind == "P" and t.end - t.start < word.end - word.start for t in covered):
+            replaced.extend(covered)
+            owner[word.start : word.end] = [word] * (word.end - word.start)
+            words.append(word)
+    return [t for t in words if not any(t is r for r in replaced)] if replaced else words
+
+
+def _may_start(view: PinyinView, owner: list[Word | None], index: int) -> bool:
+    """A pinyin match may start at a syllable edge not inside a quantity, variant word or full name."""
+    if not view.starts[index]:
+        return False
+    inside = owner[view.origin(index)]
+    return inside is None or (inside.kind == "P" and inside.meaning.products[0][1] < NAME)
+
+
+def _pinyin_at(text: str, catalog: Catalog, view: PinyinView, index: int) -> tuple[Word, int] | None:
+    for entry in catalog.spelled_at(view.letters, index, view.ends):
+        end = index + len(entry.spelling)
+        start, stop = view.origin(index), view.origin(end - 1) + 1
+        if _plausible_spelling(text[start:stop], entry.word, bool(entry.meaning.products)):
+            kind = "P" if entry.meaning.products else "S"
+            return Word(kind, start, stop, entry.meaning, trust=PINYIN), end
+    return None
+
+
+def _plausible_spelling(written: str, word: str, names_product: bool) -> bool:
+    if written == word:
+        return False  # already found as written
+    typed = all(ch.isascii() for ch in written)
+    if not names_product:
+        return typed  # variant words only from typed pinyin: hanzi homophones of them are too common
+    if any(is_hanzi(ch) for ch in written) and not any(not is_hanzi(ch) for ch in written):
+        # A pure-hanzi homophone must share a character or be long: 体恤 (T恤) yes, 建国 (坚果) no.
+        return len(written) >= 3 or bool(set(written) & set(word))
+    return True
+
+
+def _initials_words(text: str, catalog: Catalog, taken: bytearray) -> list[Word]:
+    found, pos = [], 0
+    while pos < len(text):
+        if not (text[pos].isascii() and text[pos].isalpha()):
+            pos += 1
+            continue
+        end = pos
+        while end < len(text) and text[end].isascii() and text[end].isalpha():
+            end += 1
+        meaning = catalog.initials.get(text[pos:end])
+        after_digit = pos > 0 and text[pos - 1].isdigit()
+        if meaning and not after_digit and not any(taken[pos:end]):
+            found.append(Word("P", pos, end, meaning, trust=INITIALS))
+        pos = end
+    return found

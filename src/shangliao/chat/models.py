@@ -1,0 +1,90 @@
+"""Conversations, their append-only messages, chain checkpoints and customers' visitor tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shangliao.core import clock
+from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
+from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
+
+
+class Conversation(IdMixin, ShopScoped, TimestampMixin, Base):
+    """One shop and one customer. ``message_count`` numbers the messages (``seq``) and its row lock
+    orders concurrent sends, so the hash chain has one next link at a time."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("uq_conversations_shop_customer", "shop_id", "customer_id", unique=True),
+        Index("ix_conversations_shop_activity", "shop_id", "last_message_at", "id"),
+        Index("ix_conversations_shop_assignee", "shop_id", "assignee_id", "last_message_at"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff.id", ondelete="SET NULL"), nullable=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
+    message_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set when the conversation opens, then at each message: the inbox sorts by it.
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # What each side has read (a message seq) and how many of the other side's messages it has not.
+    staff_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    customer_read_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    staff_unread: Mapped[int] = mapped_column(Integer, default=0)
+    customer_unread: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Message(IdMixin, ShopScoped, Base):
+    """Never updated but for ``recalled_at`` (rule 13), which the chain backs with a recall entry.
+
+    ``hash`` = SHA-256 of the previous message's hash and this message's content (``chain.py``).
+    """
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("uq_messages_conversation_seq", "conversation_id", "seq", unique=True),
+        Index("uq_messages_conversation_client", "conversation_id", "client_id", unique=True),
+    )
+
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(24))
+    sender_type: Mapped[str] = mapped_column(String(16))  # customer | staff | system
+    sender_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    client_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JsonDoc, default=dict)
+    recalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class ChainCheckpoint(IdMixin, ShopScoped, Base):
+    """A conversation's chain head at ``seq``, signed with a key kept outside the database: whoever
+    can rewrite the tables cannot make a rewritten history match an earlier signature."""
+
+    __tablename__ = "chain_checkpoints"
+    __table_args__ = (Index("uq_chain_checkpoints_conversation_seq", "conversation_id", "seq", unique=True),)
+
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class Visitor(IdMixin, ShopScoped, Base):
+    """A customer's device on the shop page: a random token, stored hashed, keeps who they are."""
+
+    __tablename__ = "visitors"
+    __table_args__ = (Index("uq_visitors_token_hash", "token_hash", unique=True),)
+
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,81 @@
+"""API shapes for conversations and messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from shangliao.core.schemas import MAX_ID, RowRef, StrictModel
+
+# A client's own id for a message, so a retried send is recognised (a UUID fits).
+ClientId = Field(
+    None,
+    pattern=r"^[A-Za-z0-9_-]{8,64}$",
+    description="The sender's own id for the message: a retry with the same id is not sent twice.",
+)
+MAX_TEXT = 2000
+
+
+class MessageIn(StrictModel):
+    kind: Literal["text", "product_card", "order_card"] = "text"
+    body: str = Field("", max_length=MAX_TEXT, description="The text (for a card, an optional note).")
+    product_id: RowRef | None = Field(None, description="The product of a `product_card`.")
+    order_id: RowRef | None = Field(None, description="The order of an `order_card`.")
+    client_id: str | None = ClientId
+
+    @model_validator(mode="after")
+    def _complete(self) -> MessageIn:
+        if self.kind == "text" and not self.body.strip():
+            raise ValueError("a text message needs some text")
+        if self.kind == "product_card" and self.product_id is None:
+            raise ValueError("a product card needs product_id")
+        if self.kind == "order_card" and self.order_id is None:
+            raise ValueError("an order card needs order_id")
+        return self
+
+
+class MessageOut(BaseModel):
+    id: int
+    conversation_id: int
+    seq: int
+    kind: str
+    sender_type: str
+    sender_id: int | None
+    body: str = Field(description="Empty once recalled.")
+    data: dict = Field(description="A card's snapshot; empty once recalled.")
+    recalled: bool
+    created_at: datetime
+    replayed: bool = Field(False, description="True when this answered a retried send.")
+
+
+class ConversationOut(BaseModel):
+    id: int
+    customer_id: int
+    customer_name: str
+    assignee_id: int | None
+    status: str
+    message_count: int
+    last_message_at: datetime
+    staff_unread: int
+    customer_unread: int
+    staff_read_seq: int
+    customer_read_seq: int
+    last_message: MessageOut | None
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next_cursor: str | None
+
+
+class ReadIn(StrictModel):
+    seq: int = Field(ge=0, le=MAX_ID, description="The last message seq seen.")
+
+
+class ConversationAssignIn(StrictModel):
+    assignee_id: RowRef | None
+
+
+InboxFilter = Literal["all", "mine", "unassigned", "open_orders"]

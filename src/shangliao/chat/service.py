@@ -1,0 +1,339 @@
+"""Use cases of a conversation: open it, send, recall, read, assign.
+
+Sending is a hot path (every chat message), so it runs as Core statements compiled once: look up a
+retried client id, take the next ``seq`` under the conversation's row lock (which also bumps the
+other side's unread count), read the previous link, insert the message, log the event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from shangliao.auth.models import Staff
+from shangliao.chat import chain
+from shangliao.chat.models import ChainCheckpoint, Conversation, Message
+from shangliao.core import clock
+from shangliao.core.crypto import Keyring
+from shangliao.core.errors import Conflict, Forbidden, NotFound
+from shangliao.core.i18n import N_
+from shangliao.customers.models import Customer
+from shangliao.events.log import DomainEvent, record
+from shangliao.storage.prepared import Prepared
+
+Side = Literal["customer", "staff", "system"]
+KINDS = (
+    "text", "image", "file", "product_card", "order_card", "payment_request", "quote_card", "system", "recall",
+)  # fmt: skip
+# Like the chat apps customers know: a message can be taken back for two minutes.
+RECALL_WINDOW = timedelta(minutes=2)
+
+_conv = Conversation.__table__
+_msg = Message.__table__
+_ckpt = ChainCheckpoint.__table__
+
+_BY_CLIENT_ID = Prepared(
+    select(_msg.c.id, _msg.c.sender_type, _msg.c.sender_id).where(
+        _msg.c.conversation_id == bindparam("conversation_id"), _msg.c.client_id == bindparam("client_id")
+    )
+)
+_NEXT_SEQ = Prepared(
+    update(_conv)
+    .where(_conv.c.id == bindparam("conversation_id"), _conv.c.shop_id == bindparam("shop_id"))
+    .values(
+        message_count=_conv.c.message_count + 1,
+        last_message_at=bindparam("now"),
+        updated_at=bindparam("now"),
+        staff_unread=_conv.c.staff_unread + bindparam("to_staff"),
+        customer_unread=_conv.c.customer_unread + bindparam("to_customer"),
+    )
+    .returning(_conv.c.message_count)
+)
+_PREVIOUS = Prepared(
+    select(_msg.c.hash).where(
+        _msg.c.conversation_id == bindparam("conversation_id"), _msg.c.seq == bindparam("seq")
+    )
+)
+_INSERT = Prepared(insert(_msg).returning(_msg.c.id))
+_CHECKPOINT = Prepared(insert(_ckpt))
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message as written (``replayed``: a retried send that found its first attempt)."""
+
+    id: int
+    conversation_id: int
+    seq: int
+    kind: str
+    sender_type: str
+    sender_id: int | None
+    client_id: str | None
+    body: str
+    data: dict[str, Any]
+    created_at: Any
+    replayed: bool = False
+    recalled_at: Any = None
+
+
+def do_open_conversation(session: Session, shop_id: int, customer_id: int) -> Conversation:
+    """The customer's conversation with the shop, made the first time it is needed."""
+    customer = session.scalar(select(Customer).where(Customer.id == customer_id, Customer.shop_id == shop_id))
+    if customer is None:
+        raise NotFound("customer.not_found", N_("This customer does not exist."))
+    found = session.scalar(
+        select(Conversation).where(Conversation.shop_id == shop_id, Conversation.customer_id == customer_id)
+    )
+    if found is not None:
+        return found
+    conversation = Conversation(shop_id=shop_id, customer_id=customer_id, last_message_at=clock.now())
+    session.add(conversation)
+    session.flush()
+    return conversation
+
+
+def do_send(
+    session: Session,
+    keyring: Keyring,
+    shop_id: int,
+    conversation_id: int,
+    *,
+    sender_type: Side,
+    sender_id: int | None,
+    kind: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+    client_id: str | None = None,
+) -> Sent:
+    """Append a message (idempotent per ``client_id``: a retry returns the first attempt)."""
+    conn = session.connection()
+    if client_id is not None:
+        earlier = _BY_CLIENT_ID.rows(conn, {"conversation_id": conversation_id, "client_id": client_id})
+        if earlier:
+            return _replayed(session, shop_id, earlier[0], sender_type, sender_id)
+    now = clock.now()
+    to_customer = 0 if sender_type == "customer" else 1
+    bumped = _NEXT_SEQ.execute(
+        conn,
+        {
+            "conversation_id": conversation_id,
+            "shop_id": shop_id,
+            "now": now,
+            "to_staff": 1 - to_customer,
+            "to_customer": to_customer,
+        },
+    )
+    if not bumped:
+        raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
+    seq = bumped[0][0]
+    previous = _PREVIOUS.rows(conn, {"conversation_id": conversation_id, "seq": seq - 1}) if seq > 1 else []
+    sent = Sent(0, conversation_id, seq, kind, sender_type, sender_id, client_id, body, data or {}, now)
+    row = {
+        "shop_id": shop_id,
+        "conversation_id": conversation_id,
+        "seq": seq,
+        "kind": kind,
+        "sender_type": sender_type,
+        "sender_id": sender_id,
+        "client_id": client_id,
+        "body": body,
+        "data": sent.data,
+        "hash": chain.link(previous[0].hash if previous else chain.GENESIS, sent),
+        "created_at": now,
+    }
+    ((message_id,),) = _INSERT.execute(conn, row)
+    if seq % chain.CHECKPOINT_EVERY == 0:
+        _sign(conn, keyring, shop_id, conversation_id, seq, row["hash"], now)
+    record(
+        session,
+        shop_id,
+        [
+            DomainEvent(
+                "message.created",
+                "message",
+                message_id,
+                {"conversation_id": conversation_id, "seq": seq, "kind": kind, "sender_type": sender_type},
+            )
+        ],
+    )
+    return Sent(**{**sent.__dict__, "id": message_id})
+
+
+def _sign(conn, keyring: Keyring, shop_id: int, conversation_id: int, seq: int, head: bytes, now) -> None:
+    _CHECKPOINT.execute(
+        conn,
+        {
+            "shop_id": shop_id,
+            "conversation_id": conversation_id,
+            "seq": seq,
+            "hash": head,
+            "signature": chain.checkpoint_signature(keyring, shop_id, conversation_id, seq, head),
+            "created_at": now,
+        },
+    )
+
+
+def _replayed(session: Session, shop_id: int, earlier: Any, sender_type: str, sender_id: int | None) -> Sent:
+    if earlier.sender_type != sender_type or earlier.sender_id != sender_id:
+        raise Conflict(
+            "chat.client_id_taken", N_("This message id was already used by someone else. Send it again.")
+        )
+    message = session.get(Message, earlier.id)
+    assert message is not None and message.shop_id == shop_id
+    return sent_from(message, replayed=True)
+
+
+def sent_from(message: Message, *, replayed: bool = False) -> Sent:
+    return Sent(
+        message.id,
+        message.conversation_id,
+        message.seq,
+        message.kind,
+        message.sender_type,
+        message.sender_id,
+        message.client_id,
+        message.body,
+        message.data,
+        message.created_at,
+        replayed,
+        message.recalled_at,
+    )
+
+
+def access_conversation(session: Session, shop_id: int, conversation_id: int) -> Conversation:
+    conversation = session.scalar(
+        select(Conversation).where(Conversation.id == conversation_id, Conversation.shop_id == shop_id)
+    )
+    if conversation is None:
+        raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
+    return conversation
+
+
+def do_recall(
+    session: Session,
+    keyring: Keyring,
+    shop_id: int,
+    conversation_id: int,
+    message_id: int,
+    *,
+    by_type: Side,
+    by_id: int | None,
+) -> Sent:
+    """Hide a message from view, keeping it for evidence: a ``recall`` entry joins the chain."""
+    message = session.scalar(
+        select(Message)
+        .where(
+            Message.id == message_id, Message.shop_id == shop_id, Message.conversation_id == conversation_id
+        )
+        .with_for_update()
+    )
+    if message is None or message.kind == "recall":
+        raise NotFound("chat.message_not_found", N_("This message does not exist."))
+    if by_type == "customer" and (message.sender_type != "customer" or message.sender_id != by_id):
+        raise Forbidden("chat.recall_not_yours", N_("Only your own messages can be recalled."))
+    if by_type == "staff" and message.sender_type == "customer":
+        raise Forbidden("chat.recall_not_yours", N_("A customer's message cannot be recalled by the shop."))
+    if message.recalled_at is not None:
+        return sent_from(message)
+    if clock.now() - message.created_at > RECALL_WINDOW:
+        raise Conflict(
+            "chat.recall_too_late",
+            N_("A message can only be recalled within {minutes} minutes of sending."),
+            minutes=int(RECALL_WINDOW.total_seconds() // 60),
+        )
+    do_send(
+        session,
+        keyring,
+        shop_id,
+        message.conversation_id,
+        sender_type=by_type,
+        sender_id=by_id,
+        kind="recall",
+        data={"message_id": message.id},
+    )
+    message.recalled_at = clock.now()
+    session.flush()
+    record(
+        session,
+        shop_id,
+        [
+            DomainEvent(
+                "message.recalled",
+                "message",
+                message.id,
+                {"conversation_id": message.conversation_id, "seq": message.seq},
+            )
+        ],
+    )
+    return sent_from(message)
+
+
+def messages_of(
+    session: Session, conversation: Conversation, after_seq: int | None, before_seq: int | None, limit: int
+) -> list[Message]:
+    """Up to ``limit`` shown messages (recall entries left out), oldest first: after ``after_seq``,
+    else before ``before_seq``, else the newest."""
+    stmt = select(Message).where(
+        Message.conversation_id == conversation.id,
+        Message.shop_id == conversation.shop_id,
+        Message.kind != "recall",
+    )
+    if after_seq is not None:
+        return list(session.scalars(stmt.where(Message.seq > after_seq).order_by(Message.seq).limit(limit)))
+    if before_seq is not None:
+        stmt = stmt.where(Message.seq < before_seq)
+    newest = list(session.scalars(stmt.order_by(Message.seq.desc()).limit(limit)))
+    return newest[::-1]
+
+
+def do_mark_read(
+    session: Session, shop_id: int, conversation_id: int, *, side: Side, seq: int
+) -> Conversation:
+    """``side`` has read up to ``seq``: its unread count drops to what came after."""
+    conversation = access_conversation(session, shop_id, conversation_id)
+    seq = min(seq, conversation.message_count)
+    read_attr, unread_attr, other = (
+        ("staff_read_seq", "staff_unread", "customer")
+        if side == "staff"
+        else ("customer_read_seq", "customer_unread", "staff")
+    )
+    if seq <= getattr(conversation, read_attr):
+        return conversation
+    senders = ("customer",) if other == "customer" else ("staff", "system")
+    unread = session.scalar(
+        select(func.count(Message.id)).where(
+            Message.conversation_id == conversation_id,
+            Message.seq > seq,
+            Message.sender_type.in_(senders),
+            Message.kind != "recall",
+        )
+    )
+    setattr(conversation, read_attr, seq)
+    setattr(conversation, unread_attr, unread or 0)
+    session.flush()
+    record(
+        session,
+        shop_id,
+        [DomainEvent("conversation.read", "conversation", conversation_id, {"side": side, "seq": seq})],
+    )
+    return conversation
+
+
+def do_assign(session: Session, shop_id: int, conversation_id: int, assignee_id: int | None) -> Conversation:
+    conversation = access_conversation(session, shop_id, conversation_id)
+    if assignee_id is not None:
+        staff = session.scalar(select(Staff).where(Staff.id == assignee_id, Staff.shop_id == shop_id))
+        if staff is None or not staff.active:
+            raise NotFound("staff.not_found", N_("This staff member does not exist."))
+    conversation.assignee_id = assignee_id
+    session.flush()
+    record(
+        session,
+        shop_id,
+        [DomainEvent("conversation.assigned", "conversation", conversation_id, {"assignee_id": assignee_id})],
+    )
+    return conversation

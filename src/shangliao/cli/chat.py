@@ -1,0 +1,67 @@
+"""``shangliao chat verify`` and ``shangliao chat checkpoint``: the chat history's tamper evidence."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shangliao.cli.common import console, open_runtime, reports_errors, say, t
+from shangliao.core.i18n import N_
+from shangliao.shops.service import access_shop_by_slug
+
+app = typer.Typer(rich_markup_mode="markdown", help="Chat history checks.", no_args_is_help=True)
+
+ShopOption = Annotated[
+    str | None, typer.Option("--shop", help="Only this shop (its slug); every shop when left out.")
+]
+
+
+def _shop_id(rt, shop: str | None) -> int | None:
+    if not shop:
+        return None
+    with rt.db.read() as session:
+        return access_shop_by_slug(session, shop).id
+
+
+@app.command("verify")
+@reports_errors
+def verify(shop: ShopOption = None) -> None:
+    """Check every conversation's hash chain and signed checkpoints; exit 1 on any break.
+
+    A break means a message was changed, removed, inserted or hidden after it was written. Each
+    one is listed with its conversation and message number.
+
+    Example:  shangliao chat verify --shop tea
+    """
+    from shangliao.chat.verify import verify as verify_chains
+
+    with open_runtime() as rt:
+        breaks = verify_chains(rt.db, rt.keyring, _shop_id(rt, shop))
+    for b in breaks:
+        console.print(
+            t(
+                N_("Conversation {conversation}, message {seq}: {problem}"),
+                conversation=b.conversation_id,
+                seq=b.seq or "-",
+                problem=t(b.problem),
+            )
+        )
+    if breaks:
+        say(N_("{n} breaks found: the chat history was changed after it was written."), n=len(breaks))
+        raise typer.Exit(1)
+    say(N_("Every conversation's history is intact."))
+
+
+@app.command("checkpoint")
+@reports_errors
+def checkpoint(shop: ShopOption = None) -> None:
+    """Sign the head of every conversation that moved since its last checkpoint (run it hourly).
+
+    Example:  shangliao chat checkpoint
+    """
+    from shangliao.chat.verify import sign_heads
+
+    with open_runtime() as rt:
+        count = sign_heads(rt.db, rt.keyring, _shop_id(rt, shop))
+    say(N_("Signed {n} conversation heads."), n=count)

@@ -1,0 +1,356 @@
+"""Conversations and messages: sending, idempotent resend, recall as evidence, the hash chain, the
+inbox, read receipts, cards, and shop isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from shangliao.chat import chain, service
+from shangliao.chat.models import ChainCheckpoint, Message
+from shangliao.chat.verify import sign_heads, verify
+from shangliao.core import clock
+from shangliao.events.models import EventLogEntry
+from tests.support.catalog import make_product
+from tests.support.customers import make_customer
+from tests.support.orders import make_order
+
+CONVERSATIONS = "/api/v1/conversations"
+
+
+@pytest.fixture
+def frozen() -> Iterator:
+    yield clock.freeze
+    clock.freeze(None)
+
+
+@pytest.fixture
+def conversation(runtime, shop) -> dict:
+    customer_id, _ = make_customer(runtime, shop, name="李四", phone="13900001111")
+    r = shop.api.post(f"/api/v1/customers/{customer_id}/conversation")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def say(shop, conversation: dict, text: str, **fields) -> dict:
+    r = shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/messages", json={"body": text, **fields})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def customer_says(runtime, shop, conversation: dict, text: str, client_id: str | None = None):
+    with runtime.db.write() as session:
+        return service.do_send(
+            session,
+            runtime.keyring,
+            shop.id,
+            conversation["id"],
+            sender_type="customer",
+            sender_id=conversation["customer_id"],
+            kind="text",
+            body=text,
+            client_id=client_id,
+        )
+
+
+def messages(shop, conversation: dict, **params) -> list[dict]:
+    r = shop.api.get(f"{CONVERSATIONS}/{conversation['id']}/messages", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def breaks(runtime, shop) -> list[chain.Break]:
+    return verify(runtime.db, runtime.keyring, shop.id)
+
+
+# --- sending ----------------------------------------------------------------------------------------------
+
+
+def test_messages_from_both_sides_come_back_in_order(runtime, shop, conversation):
+    customer_says(runtime, shop, conversation, "在吗？这件有红色吗")
+    say(shop, conversation, "有的，红色 M 码还有 3 件")
+
+    listed = messages(shop, conversation)
+
+    assert [(m["seq"], m["sender_type"], m["body"]) for m in listed] == [
+        (1, "customer", "在吗？这件有红色吗"),
+        (2, "staff", "有的，红色 M 码还有 3 件"),
+    ]
+    logged = event_types(runtime, shop)
+    assert logged.count("message.created") == 2
+
+
+def event_types(runtime, shop) -> list[str]:
+    with runtime.db.read() as session:
+        return list(
+            session.scalars(
+                select(EventLogEntry.type).where(EventLogEntry.shop_id == shop.id).order_by(EventLogEntry.seq)
+            )
+        )
+
+
+def test_a_retried_send_returns_the_first_attempt(shop, conversation):
+    first = say(shop, conversation, "好的，马上发货", client_id="c-7f3a9e21")
+    again = say(shop, conversation, "好的，马上发货", client_id="c-7f3a9e21")
+
+    assert again["id"] == first["id"] and again["replayed"] is True and first["replayed"] is False
+    assert [m["id"] for m in messages(shop, conversation)] == [first["id"]]
+
+
+def test_a_client_id_used_by_the_other_side_is_refused(runtime, shop, conversation):
+    customer_says(runtime, shop, conversation, "你好", client_id="shared-0001")
+
+    r = shop.api.post(
+        f"{CONVERSATIONS}/{conversation['id']}/messages", json={"body": "你好", "client_id": "shared-0001"}
+    )
+
+    assert r.status_code == 409 and r.json()["error"]["code"] == "chat.client_id_taken"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"body": "   "},
+        {"body": "x" * 2001},
+        {"kind": "order_card"},
+        {"kind": "voice", "body": "hi"},
+        {"body": "hi", "client_id": "short"},
+        {"body": "hi", "colour": "red"},
+    ],
+)
+def test_bad_messages_are_refused_and_nothing_is_written(runtime, shop, conversation, body):
+    r = shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/messages", json=body)
+
+    assert r.status_code == 422, r.text
+    assert messages(shop, conversation) == [] and "message.created" not in event_types(runtime, shop)
+
+
+def test_cards_carry_a_snapshot_of_the_product_and_the_order(runtime, shop, conversation):
+    product = make_product(runtime, shop, stock=10, price=2500)
+    order = make_order(shop, [(product.variant_id, 2)])
+
+    card = say(shop, conversation, "", kind="product_card", product_id=product.product_id)
+    order_card = say(shop, conversation, "请核对订单", kind="order_card", order_id=order["id"])
+
+    assert card["data"]["price_min"] == 2500 and card["data"]["name"]
+    assert order_card["data"]["number"] == order["number"] and order_card["data"]["total"] == 5000
+
+
+def test_another_shops_conversation_order_or_product_is_not_found(runtime, shop, other_shop, conversation):
+    theirs = make_product(runtime, other_shop, stock=5)
+    their_order = make_order(other_shop, [(theirs.variant_id, 1)])
+
+    as_other = other_shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/messages", json={"body": "hi"})
+    their_card = shop.api.post(
+        f"{CONVERSATIONS}/{conversation['id']}/messages",
+        json={"kind": "order_card", "order_id": their_order["id"]},
+    )
+    their_list = other_shop.api.get(f"{CONVERSATIONS}/{conversation['id']}/messages")
+
+    assert as_other.status_code == 404 and their_card.status_code == 404 and their_list.status_code == 404
+    assert messages(shop, conversation) == []
+
+
+# --- recall -----------------------------------------------------------------------------------------------
+
+
+def test_recall_hides_the_message_but_keeps_it_as_evidence(runtime, shop, conversation):
+    sent = say(shop, conversation, "价格发错了：¥15")
+
+    r = shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/messages/{sent['id']}/recall")
+
+    assert r.status_code == 200, r.text
+    (shown,) = messages(shop, conversation)
+    assert shown["id"] == sent["id"] and shown["recalled"] is True and shown["body"] == ""
+    with runtime.db.read() as session:
+        stored = session.execute(
+            select(Message.body, Message.recalled_at).where(Message.id == sent["id"])
+        ).one()
+        kinds = list(
+            session.scalars(select(Message.kind).where(Message.conversation_id == conversation["id"]))
+        )
+    assert stored.body == "价格发错了：¥15" and stored.recalled_at is not None
+    assert kinds == ["text", "recall"]
+    assert breaks(runtime, shop) == []
+
+
+def test_recall_after_two_minutes_is_refused(runtime, shop, conversation, frozen):
+    start = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    frozen(start)
+    sent = say(shop, conversation, "明天发货")
+    frozen(start + timedelta(minutes=3))
+
+    r = shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/messages/{sent['id']}/recall")
+
+    assert r.status_code == 409 and r.json()["error"]["code"] == "chat.recall_too_late"
+    assert messages(shop, conversation)[0]["recalled"] is False
+
+
+def test_the_shop_cannot_recall_what_the_customer_said(runtime, shop, conversation):
+    said = customer_says(runtime, shop, conversation, "我要退款")
+
+    r = shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/messages/{said.id}/recall")
+
+    assert r.status_code == 403
+    assert messages(shop, conversation)[0]["body"] == "我要退款"
+
+
+# --- the hash chain ---------------------------------------------------------------------------------------
+
+
+def talk(runtime, shop, conversation, n: int) -> None:
+    for i in range(n):
+        if i % 2:
+            say(shop, conversation, f"回复 {i}")
+        else:
+            customer_says(runtime, shop, conversation, f"问题 {i}")
+
+
+def test_an_intact_history_verifies(runtime, shop, conversation):
+    talk(runtime, shop, conversation, 5)
+    assert breaks(runtime, shop) == []
+
+
+def test_an_edited_message_breaks_the_chain(runtime, shop, conversation):
+    talk(runtime, shop, conversation, 4)
+    with runtime.db.write() as session:
+        session.execute(
+            update(Message)
+            .where(Message.conversation_id == conversation["id"], Message.seq == 2)
+            .values(body="我们从没答应过退款")
+        )
+
+    found = breaks(runtime, shop)
+
+    assert [(b.conversation_id, b.seq) for b in found] == [(conversation["id"], 2)]
+
+
+def test_a_deleted_message_is_reported_missing(runtime, shop, conversation):
+    talk(runtime, shop, conversation, 4)
+    with runtime.db.write() as session:
+        session.execute(
+            Message.__table__.delete().where(Message.conversation_id == conversation["id"], Message.seq == 3)
+        )
+
+    found = breaks(runtime, shop)
+
+    assert found and found[0].seq == 3 and found[0].problem == "the message is missing"
+
+
+def test_a_message_hidden_by_hand_is_reported(runtime, shop, conversation):
+    talk(runtime, shop, conversation, 2)
+    with runtime.db.write() as session:
+        session.execute(
+            update(Message)
+            .where(Message.conversation_id == conversation["id"], Message.seq == 1)
+            .values(recalled_at=clock.now())
+        )
+
+    assert [b.problem for b in breaks(runtime, shop)] == ["marked recalled without a recall entry"]
+
+
+def test_a_rewritten_history_with_fresh_hashes_fails_the_signed_checkpoint(runtime, shop, conversation):
+    # given a conversation whose head was signed
+    talk(runtime, shop, conversation, 3)
+    assert sign_heads(runtime.db, runtime.keyring, shop.id) == 1
+    # when someone with database access rewrites a message and recomputes every hash after it
+    with runtime.db.write() as session:
+        rows = list(
+            session.scalars(
+                select(Message).where(Message.conversation_id == conversation["id"]).order_by(Message.seq)
+            )
+        )
+        rows[0].body = "改过的历史"
+        previous = chain.GENESIS
+        for row in rows:
+            row.hash = chain.link(previous, row)
+            previous = row.hash
+    # then the links hold, but the checkpoint signed before gives it away
+    found = breaks(runtime, shop)
+    assert [b.problem for b in found] == ["history differs from the signed checkpoint"]
+
+
+def test_a_forged_checkpoint_is_reported(runtime, shop, conversation):
+    talk(runtime, shop, conversation, 2)
+    sign_heads(runtime.db, runtime.keyring, shop.id)
+    with runtime.db.write() as session:
+        session.execute(
+            update(ChainCheckpoint)
+            .where(ChainCheckpoint.conversation_id == conversation["id"])
+            .values(signature=bytes(32))
+        )
+
+    assert [b.problem for b in breaks(runtime, shop)] == ["checkpoint signature is not valid"]
+
+
+def test_sending_signs_the_head_every_fifty_messages(runtime, shop, conversation):
+    talk(runtime, shop, conversation, chain.CHECKPOINT_EVERY + 1)
+    with runtime.db.read() as session:
+        signed = list(
+            session.scalars(
+                select(ChainCheckpoint.seq).where(ChainCheckpoint.conversation_id == conversation["id"])
+            )
+        )
+    assert signed == [chain.CHECKPOINT_EVERY]
+    assert sign_heads(runtime.db, runtime.keyring, shop.id) == 1  # the tail after it
+    assert sign_heads(runtime.db, runtime.keyring, shop.id) == 0  # nothing moved since
+    assert breaks(runtime, shop) == []
+
+
+# --- inbox and read receipts ------------------------------------------------------------------------------
+
+
+def test_the_inbox_puts_unread_conversations_first_and_filters(runtime, shop, conversation):
+    quiet_id, _ = make_customer(runtime, shop, name="王五", phone="13900002222")
+    quiet = shop.api.post(f"/api/v1/customers/{quiet_id}/conversation").json()
+    say(shop, quiet, "您好，订单已发出")  # the newest activity, but nothing unread for the shop
+    customer_says(runtime, shop, conversation, "什么时候到？")
+    shop.api.put(f"{CONVERSATIONS}/{quiet['id']}/assignee", json={"assignee_id": shop.owner_id})
+
+    everything = shop.api.get(CONVERSATIONS).json()["items"]
+    mine = shop.api.get(CONVERSATIONS, params={"filter": "mine"}).json()["items"]
+    unassigned = shop.api.get(CONVERSATIONS, params={"filter": "unassigned"}).json()["items"]
+
+    assert [c["id"] for c in everything] == [conversation["id"], quiet["id"]]
+    assert everything[0]["staff_unread"] == 1 and everything[0]["last_message"]["body"] == "什么时候到？"
+    assert [c["id"] for c in mine] == [quiet["id"]] and [c["id"] for c in unassigned] == [conversation["id"]]
+
+
+def test_reading_clears_the_unread_count_up_to_the_seq_read(runtime, shop, conversation):
+    for text in ("一", "二", "三"):
+        customer_says(runtime, shop, conversation, text)
+
+    r = shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/read", json={"seq": 2})
+
+    assert r.status_code == 200 and r.json()["staff_unread"] == 1 and r.json()["staff_read_seq"] == 2
+    assert "conversation.read" in event_types(runtime, shop)
+
+
+def test_the_inbox_can_show_only_conversations_with_open_orders(runtime, shop, conversation):
+    product = make_product(runtime, shop, stock=10)
+    make_order(shop, [(product.variant_id, 1)], customer_id=conversation["customer_id"])
+    other_id, _ = make_customer(runtime, shop, name="赵六", phone="13900003333")
+    shop.api.post(f"/api/v1/customers/{other_id}/conversation")
+
+    open_orders = shop.api.get(CONVERSATIONS, params={"filter": "open_orders"}).json()["items"]
+
+    assert [c["id"] for c in open_orders] == [conversation["id"]]
+
+
+def test_paging_the_inbox_walks_every_conversation_once(runtime, shop):
+    ids = []
+    for i in range(5):
+        customer_id, _ = make_customer(runtime, shop, name=f"客户{i}", phone=f"1390000{i:04d}")
+        ids.append(shop.api.post(f"/api/v1/customers/{customer_id}/conversation").json()["id"])
+    seen, cursor = [], None
+    for _ in range(5):
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        body = shop.api.get(CONVERSATIONS, params=params).json()
+        seen += [c["id"] for c in body["items"]]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
