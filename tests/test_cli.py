@@ -16,7 +16,7 @@ import pytest
 import typer
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner, Result
 
 from shangliao.auth.models import Credential, Staff
@@ -429,3 +429,34 @@ def test_messages_follow_a_chinese_terminal(cli, monkeypatch):
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
     result = cli("serve", "--workers", "2")
     assert "需要 PostgreSQL" in result.output
+
+
+def test_chat_verify_passes_an_intact_history_and_fails_an_edited_one(cli):
+    from shangliao.chat import service
+    from shangliao.chat.models import Message
+    from shangliao.customers.models import Customer
+
+    init_with_shop(cli)
+    rt = cli.runtime()
+    try:
+        with rt.db.write() as session:
+            customer = Customer(shop_id=staff_named(cli, "alice").shop_id, name="李四")
+            session.add(customer)
+            session.flush()
+            conversation = service.do_open_conversation(session, customer.shop_id, customer.id)
+            for text in ("在吗", "在的", "好"):
+                service.do_send(
+                    session, rt.keyring, customer.shop_id, conversation.id,
+                    sender_type="customer", sender_id=customer.id, kind="text", body=text,
+                )  # fmt: skip
+        intact = cli.ok("chat", "verify", "--shop", "tea")
+        signed = cli.ok("chat", "checkpoint")
+        with rt.db.write() as session:
+            session.execute(update(Message).where(Message.seq == 2).values(body="没有"))
+    finally:
+        rt.close()
+
+    broken = cli("chat", "verify")
+
+    assert "intact" in intact.output and "Signed 1" in signed.output
+    assert broken.exit_code == 1 and "message 2" in broken.output and "Breaks found: 1." in broken.output

@@ -48,7 +48,7 @@ def verify(shop: ShopOption = None) -> None:
             )
         )
     if breaks:
-        say(N_("{n} breaks found: the chat history was changed after it was written."), n=len(breaks))
+        say(N_("Breaks found: {n}. The chat history was changed after it was written."), n=len(breaks))
         raise typer.Exit(1)
     say(N_("Every conversation's history is intact."))
 
