@@ -9,9 +9,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from shangliao import __version__
+from shangliao.chat import guest_api
+from shangliao.chat.realtime import Hub
 from shangliao.config import Settings, get_settings
 from shangliao.runtime import Runtime
-from shangliao.web import api, docs, errors
+from shangliao.web import api, docs, errors, ws
 from shangliao.web.console import (
     auth_pages,
     customer_address_pages,
@@ -32,12 +34,17 @@ STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    owns_runtime = runtime is None  # a runtime handed in (tests, a CLI command) is its owner's to close
     runtime = runtime or Runtime.build(settings or get_settings())
+
+    hub = Hub(runtime.db, runtime.bus)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         yield
-        runtime.close()
+        hub.close()
+        if owns_runtime:
+            runtime.close()
 
     app = FastAPI(
         title="Shangliao API",
@@ -48,11 +55,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.hub = hub
     errors.install(app, page_errors=page_error)
     app.add_middleware(LocaleMiddleware)
     # The API first: Starlette tries routes in order, and orders are created through it.
     app.include_router(api.router)
     app.include_router(docs.router)
+    app.include_router(ws.router)
+    app.include_router(guest_api.router)
     # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
     # which would otherwise take it.
     for console in (

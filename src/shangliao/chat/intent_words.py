@@ -72,11 +72,11 @@ def _add_pinyin_words(text: str, catalog: Catalog, words: list[Word]) -> list[Wo
     for word in words:
         owner[word.start : word.end] = [word] * (word.end - word.start)
     view = pinyin_view(text)
-    letters, index, replaced = view.letters, 0, []
-    while index < len(letters) - 2:
+    index, replaced = view.starts.find(1), []
+    while 0 <= index < len(view.letters) - 2:
         found = _pinyin_at(text, catalog, view, index) if _may_start(view, owner, index) else None
         if found is None:
-            index += 1
+            index = view.starts.find(1, index + 1)  # matches begin only at syllable edges
             continue
         word, index = found
         covered = {id(t): t for t in owner[word.start : word.end] if t is not None}.values()
@@ -88,9 +88,7 @@ def _add_pinyin_words(text: str, catalog: Catalog, words: list[Word]) -> list[Wo
 
 
 def _may_start(view: PinyinView, owner: list[Word | None], index: int) -> bool:
-    """A pinyin match may start at a syllable edge not inside a quantity, variant word or full name."""
-    if not view.starts[index]:
-        return False
+    """A pinyin match may not start inside a quantity, a variant word or a full product name."""
     inside = owner[view.origin(index)]
     return inside is None or (inside.kind == "P" and inside.meaning.products[0][1] < NAME)
 

@@ -85,6 +85,9 @@ class Visitor(IdMixin, ShopScoped, Base):
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # Typing a phone number proves nothing: a new device sees the conversation from here on, not
+    # what was said before it joined (nor anyone's history by guessing their number).
+    since_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

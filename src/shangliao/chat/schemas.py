@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
 from shangliao.core.schemas import MAX_ID, RowRef, StrictModel
 
 # A client's own id for a message, so a retried send is recognised (a UUID fits).
-ClientId = Field(
-    None,
-    pattern=r"^[A-Za-z0-9_-]{8,64}$",
-    description="The sender's own id for the message: a retry with the same id is not sent twice.",
-)
+ClientId = Annotated[
+    str | None,
+    Field(
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="The sender's own id for the message: a retry with the same id is not sent twice.",
+    ),
+]
 MAX_TEXT = 2000
 
 
@@ -23,7 +25,7 @@ class MessageIn(StrictModel):
     body: str = Field("", max_length=MAX_TEXT, description="The text (for a card, an optional note).")
     product_id: RowRef | None = Field(None, description="The product of a `product_card`.")
     order_id: RowRef | None = Field(None, description="The order of an `order_card`.")
-    client_id: str | None = ClientId
+    client_id: ClientId = None
 
     @model_validator(mode="after")
     def _complete(self) -> MessageIn:
@@ -79,3 +81,21 @@ class ConversationAssignIn(StrictModel):
 
 
 InboxFilter = Literal["all", "mine", "unassigned", "open_orders"]
+
+
+class SocketFrame(StrictModel):
+    """A frame a client sends on its socket."""
+
+    type: Literal["send", "typing", "read", "ping"]
+    conversation_id: RowRef | None = Field(
+        None, description="Staff: which conversation (customers have one)."
+    )
+    body: str = Field("", max_length=MAX_TEXT)
+    client_id: ClientId = None
+    seq: int | None = Field(None, ge=0, le=MAX_ID, description="`read`: the last message seq seen.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> SocketFrame:
+        if self.type == "send" and not self.body.strip():
+            raise ValueError("a message needs some text")
+        return self

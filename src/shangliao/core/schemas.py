@@ -62,7 +62,8 @@ _REFUSED_LAX_INPUT = {
 def _refuse_lax_input(schema: Any) -> Any:
     """Put the matching refusal in front of every int, date and datetime of a core schema."""
     if isinstance(schema, dict):
-        refuse = _REFUSED_LAX_INPUT.get(schema.get("type"))
+        kind = schema.get("type")  # a model's field named "type" puts a dict here, not a kind
+        refuse = _REFUSED_LAX_INPUT.get(kind) if isinstance(kind, str) else None
         if refuse is not None:
             return core_schema.no_info_before_validator_function(refuse, schema)
         return {key: _refuse_lax_input(item) for key, item in schema.items()}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -63,9 +64,13 @@ def _locale(request: Request) -> str:
 PageErrors = Callable[[Request, int, str, str], Response]
 
 
+# The shop page's own API (``/s/<shop>/api/…``) answers in JSON like ``/api/v1``.
+_SHOP_PAGE_API = re.compile(r"^/s/[^/]+/api/")
+
+
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/static/")) or path == "/healthz"
+    return path.startswith(("/api/", "/static/")) or path == "/healthz" or bool(_SHOP_PAGE_API.match(path))
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 12:04:29.693613
+Create Date: 2026-11-26 12:23:22.088642
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -362,6 +362,7 @@ def upgrade() -> None:
         "visitors",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("since_seq", sa.BigInteger(), nullable=False),
         sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),

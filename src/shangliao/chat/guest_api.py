@@ -1,0 +1,117 @@
+"""The customer's side of chat over HTTP (``/s/{shop}/api/…``): introduce yourself once, then read
+and write your conversation. The socket at ``/s/{shop}/ws`` carries the live part."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import Field
+
+from shangliao.auth.access import AccessRule, check_same_origin, public
+from shangliao.chat import service
+from shangliao.chat.api import message_out
+from shangliao.chat.models import Conversation
+from shangliao.chat.schemas import MAX_TEXT, ClientId, MessageOut
+from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_for
+from shangliao.core.errors import Unauthorized
+from shangliao.core.i18n import N_
+from shangliao.core.schemas import MAX_ID, StrictModel
+from shangliao.customers.pii import Mobile
+from shangliao.runtime import Runtime, get_runtime
+from shangliao.shops.service import access_shop_by_slug
+
+router = APIRouter(prefix="/s/{shop}/api", tags=["shop page"])
+
+VISITOR_DAYS = 365
+
+
+class VisitorIn(StrictModel):
+    name: str = Field(min_length=1, max_length=32)
+    phone: Mobile
+
+
+class VisitorOut(StrictModel):
+    customer_id: int
+    conversation_id: int
+
+
+class GuestMessageIn(StrictModel):
+    body: str = Field(min_length=1, max_length=MAX_TEXT)
+    client_id: ClientId = None
+
+
+def visitor():
+    """A customer known by the visitor cookie of this shop; anyone else gets 401."""
+
+    def require_visitor(request: Request, shop: str) -> Guest:
+        rt: Runtime = request.app.state.runtime
+        if request.method != "GET":
+            check_same_origin(request)
+        with rt.db.read() as session:
+            shop_id = access_shop_by_slug(session, shop).id
+            guest = guest_for(session, shop_id, request.cookies.get(VISITOR_COOKIE))
+        if guest is None:
+            raise Unauthorized("chat.visitor_required", N_("Tell the shop your name and phone first."))
+        return guest
+
+    require_visitor.access = AccessRule("visitor")  # type: ignore[attr-defined]
+    return require_visitor
+
+
+@router.post("/visitor", response_model=VisitorOut, dependencies=[Depends(public())])
+def introduce(
+    shop: str, body: VisitorIn, request: Request, response: Response, rt: Runtime = Depends(get_runtime)
+):
+    """Start chatting: name and phone, once per device. Sets the visitor cookie for this shop."""
+    check_same_origin(request)
+    with rt.db.write() as session:
+        shop_id = access_shop_by_slug(session, shop).id
+        raw, guest = do_register_visitor(session, rt.keyring, shop_id, body.name.strip(), body.phone)
+    response.set_cookie(
+        VISITOR_COOKIE,
+        raw,
+        max_age=VISITOR_DAYS * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=f"/s/{shop}",
+    )
+    return {"customer_id": guest.customer_id, "conversation_id": guest.conversation_id}
+
+
+@router.get("/messages", response_model=list[MessageOut])
+def guest_messages(
+    shop: str,
+    after_seq: int | None = Query(None, ge=0, le=MAX_ID),
+    before_seq: int | None = Query(None, ge=1, le=MAX_ID),
+    limit: int = Query(50, ge=1, le=200),
+    guest: Guest = Depends(visitor()),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Your conversation with the shop, from when this device joined it."""
+    with rt.db.read() as session:
+        conversation = session.get(Conversation, guest.conversation_id)
+        after = None if after_seq is None else max(after_seq, guest.since_seq)
+        listed = service.messages_of(session, conversation, after, before_seq, limit)
+        return [message_out(m) for m in listed if m.seq > guest.since_seq]
+
+
+@router.post("/messages", response_model=MessageOut, status_code=201)
+def guest_send(
+    shop: str, body: GuestMessageIn, guest: Guest = Depends(visitor()), rt: Runtime = Depends(get_runtime)
+) -> Any:
+    """Write to the shop. With `client_id`, a retried send is not sent twice."""
+    with rt.db.write() as session:
+        sent = service.do_send(
+            session,
+            rt.keyring,
+            guest.shop_id,
+            guest.conversation_id,
+            sender_type="customer",
+            sender_id=guest.customer_id,
+            kind="text",
+            body=body.body,
+            client_id=body.client_id,
+        )
+        return message_out(sent, replayed=sent.replayed)

@@ -1,0 +1,228 @@
+"""This process's live sockets, fed by the event bus once a change has committed.
+
+Committed event-log rows reach :meth:`Hub.on_event` from whatever thread committed them (or the
+Redis listener); they are handed to the event loop and taken one at a time, in order, by a
+single pump task. The pump turns each row into what a socket shows (loading the message or order
+once for every socket of the shop) and offers it to each subscriber that may see it.
+
+A subscriber has a bounded queue. One that does not keep up (its queue is full) is marked
+overflowed and its socket closed: memory stays bounded whatever a client does, and the client's
+reconnect replays what it missed from the durable log (``events_after``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shangliao.chat.models import Conversation, Message
+from shangliao.events.bus import Bus, to_wire
+from shangliao.events.models import EventLogEntry
+from shangliao.orders.couriers import tracking_url
+from shangliao.orders.models import Order
+from shangliao.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+QUEUE_SIZE = 256
+REPLAY_LIMIT = 1000
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One socket: whose it is and the events waiting to be sent to it."""
+
+    shop_id: int
+    side: str  # "staff" | "customer"
+    customer_id: int | None = None
+    can_see_orders: bool = True
+    since_seq: int = 0  # a customer's device sees its conversation's messages after this seq
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def may_see(self, payload: dict[str, Any]) -> bool:
+        if payload.get("shop_id") != self.shop_id:
+            return False
+        if self.side == "staff":
+            return self.can_see_orders or not payload["type"].startswith("order.")
+        audience = payload.get("customer_id")
+        if audience != self.customer_id:
+            return False
+        message = payload.get("message")
+        if message is not None and message["seq"] <= self.since_seq:
+            return False
+        # A customer hears the shop typing, never themselves echoed; never the shop's assignments.
+        return payload["type"] not in ("conversation.assigned",) and not (
+            payload["type"] == "typing" and payload.get("side") == "customer"
+        )
+
+    def offer(self, payload: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
+
+def _message_payload(m: Message, customer_id: int) -> dict[str, Any]:
+    recalled = m.recalled_at is not None
+    return {
+        "message": {
+            "id": m.id,
+            "conversation_id": m.conversation_id,
+            "seq": m.seq,
+            "kind": m.kind,
+            "sender_type": m.sender_type,
+            "sender_id": m.sender_id,
+            "client_id": m.client_id,
+            "body": "" if recalled else m.body,
+            "data": {} if recalled else m.data,
+            "recalled": recalled,
+            "created_at": m.created_at.isoformat(),
+        },
+        "customer_id": customer_id,
+    }
+
+
+def order_card_state(order: Order) -> dict[str, Any]:
+    """What both sides may see of an order on its card: never notes, never the address."""
+    return {
+        "order_id": order.id,
+        "number": order.number,
+        "status": order.status,
+        "total": order.total,
+        "carrier_code": order.carrier_code,
+        "tracking_number": order.tracking_number,
+        "tracking_url": tracking_url(order.carrier_code, order.tracking_number),
+        "archived": order.archived_at is not None,
+    }
+
+
+def payloads(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What sockets show for committed event rows (rows of other kinds are left out)."""
+    out = []
+    for row in rows:
+        base = {"shop_id": row["shop_id"], "seq": row["seq"], "type": row["type"]}
+        kind, data = row["type"], row.get("data") or {}
+        if kind in ("message.created", "message.recalled"):
+            found = session.execute(
+                select(Message, Conversation.customer_id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Message.id == row["entity_id"], Message.shop_id == row["shop_id"])
+            ).first()
+            if found is None or (kind == "message.created" and found[0].kind == "recall"):
+                continue  # a recall entry shows as the recalled message's own event
+            out.append(base | _message_payload(found[0], found[1]))
+        elif kind in ("conversation.read", "conversation.assigned"):
+            conversation = session.get(Conversation, row["entity_id"])
+            if conversation is None or conversation.shop_id != row["shop_id"]:
+                continue
+            out.append(
+                base | {"conversation_id": conversation.id, "customer_id": conversation.customer_id} | data
+            )
+        elif kind.startswith("order."):
+            order = session.get(Order, row["entity_id"])
+            if order is None or order.shop_id != row["shop_id"]:
+                continue
+            out.append(base | {"order": order_card_state(order), "customer_id": order.customer_id})
+    return out
+
+
+def events_after(db: Database, subscriber: Subscriber, after_seq: int) -> list[dict[str, Any]]:
+    """What ``subscriber`` may see of the shop's log after ``after_seq``: a reconnect's replay."""
+    with db.read() as session:
+        rows = session.scalars(
+            select(EventLogEntry)
+            .where(EventLogEntry.shop_id == subscriber.shop_id, EventLogEntry.seq > after_seq)
+            .order_by(EventLogEntry.seq)
+            .limit(REPLAY_LIMIT)
+        ).all()
+        wire = [
+            to_wire(
+                {c: getattr(r, c) for c in ("shop_id", "seq", "type", "entity_type", "entity_id", "data")}
+            )
+            for r in rows
+        ]
+        return [p for p in payloads(session, wire) if subscriber.may_see(p)]
+
+
+class Hub:
+    """Sockets of this process by shop, fed in commit order from the bus."""
+
+    def __init__(self, db: Database, bus: Bus) -> None:
+        self.db = db
+        self._subscribers: dict[int, set[Subscriber]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rows: asyncio.Queue | None = None
+        self._pump: asyncio.Task | None = None
+        self._bus = bus
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def _bind(self) -> None:
+        """Listen to the bus and run the pump on the current event loop, from the first socket
+        on (a server has one loop; a test client may start one per connection or per session,
+        and the pump follows it)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self._bus.subscribe(self.on_event)
+        loop = asyncio.get_running_loop()
+        if loop is self._loop and self._pump is not None and not self._pump.done():
+            return
+        self._loop, self._rows = loop, asyncio.Queue()
+        self._pump = loop.create_task(self._run(), name="shangliao-hub")
+
+    def close(self) -> None:
+        """Stop listening (the app shuts down); a later socket starts it again."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._pump is not None:
+            self._pump.cancel()
+            self._pump = None
+
+    def attach(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Called on the event loop by each new socket."""
+        self._bind()
+        self._subscribers.setdefault(subscriber.shop_id, set()).add(subscriber)
+        return lambda: self._subscribers.get(subscriber.shop_id, set()).discard(subscriber)
+
+    def count(self, shop_id: int) -> int:
+        return len(self._subscribers.get(shop_id, ()))
+
+    def on_event(self, row: dict[str, Any]) -> None:
+        """From any thread: queue a committed row for the pump (dropped when nobody listens)."""
+        loop, rows = self._loop, self._rows
+        if loop is None or rows is None or not self._subscribers.get(row.get("shop_id")):
+            return
+        loop.call_soon_threadsafe(rows.put_nowait, row)
+
+    async def _run(self) -> None:
+        assert self._rows is not None
+        while True:
+            batch = [await self._rows.get()]
+            while not self._rows.empty() and len(batch) < 100:
+                batch.append(self._rows.get_nowait())
+            try:
+                await self._deliver(batch)
+            except Exception:  # a bad row must not stop every socket's deliveries
+                log.exception("delivering %d events failed", len(batch))
+
+    async def _deliver(self, rows: list[dict[str, Any]]) -> None:
+        transient = [r for r in rows if r.get("seq") is None]
+        durable = [r for r in rows if r.get("seq") is not None]
+        ready = transient
+        if durable:
+            ready = ready + await to_thread.run_sync(self._load, durable)
+        for payload in ready:
+            for subscriber in list(self._subscribers.get(payload["shop_id"], ())):
+                if subscriber.may_see(payload):
+                    subscriber.offer(payload)
+
+    def _load(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return payloads(session, rows)

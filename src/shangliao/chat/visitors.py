@@ -1,0 +1,88 @@
+"""Customers on the shop page: introduced once by name and phone, then known by a device token.
+
+The token is random (256 bits), handed to the browser once as an HttpOnly cookie and stored only
+as its SHA-256, like staff sessions. A phone that matches a customer the shop already has joins
+that customer's conversation, but only from the moment of joining (``Visitor.since_seq``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shangliao.chat.models import Conversation, Visitor
+from shangliao.chat.service import do_open_conversation
+from shangliao.core import clock
+from shangliao.core.crypto import Keyring
+from shangliao.customers.models import CustomerPhone
+from shangliao.customers.pii import phone_hashes
+from shangliao.customers.schemas import CustomerIn
+from shangliao.customers.service import do_create_customer_in
+
+VISITOR_COOKIE = "sl_visitor"
+
+
+def digest(raw: str) -> bytes:
+    return hashlib.sha256(raw.encode()).digest()
+
+
+@dataclass(frozen=True)
+class Guest:
+    """A resolved visitor: the customer they are, their conversation, what they may see of it."""
+
+    visitor_id: int
+    shop_id: int
+    customer_id: int
+    conversation_id: int
+    since_seq: int
+
+
+def do_register_visitor(
+    session: Session, keyring: Keyring, shop_id: int, name: str, phone: str
+) -> tuple[str, Guest]:
+    """A new device token for the customer with this phone (made if the shop has none)."""
+    full_hash, _ = phone_hashes(keyring, phone)
+    customer_id = session.scalar(
+        select(CustomerPhone.customer_id).where(
+            CustomerPhone.shop_id == shop_id, CustomerPhone.phone_hash == full_hash
+        )
+    )
+    if customer_id is None:
+        customer_id = do_create_customer_in(
+            session, keyring, shop_id, CustomerIn(name=name, phones=[phone])
+        ).id
+    conversation = do_open_conversation(session, shop_id, customer_id)
+    raw = secrets.token_urlsafe(32)
+    visitor = Visitor(
+        shop_id=shop_id,
+        customer_id=customer_id,
+        token_hash=digest(raw),
+        since_seq=conversation.message_count,
+        created_at=clock.now(),
+        last_seen_at=clock.now(),
+    )
+    session.add(visitor)
+    session.flush()
+    return raw, Guest(visitor.id, shop_id, customer_id, conversation.id, visitor.since_seq)
+
+
+def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
+    """The visitor behind a token, on this shop only; None for an unknown or revoked one."""
+    if not raw:
+        return None
+    found = session.execute(
+        select(Visitor, Conversation.id)
+        .join(
+            Conversation,
+            (Conversation.customer_id == Visitor.customer_id) & (Conversation.shop_id == Visitor.shop_id),
+        )
+        .where(Visitor.token_hash == digest(raw), Visitor.shop_id == shop_id, Visitor.revoked_at.is_(None))
+    ).first()
+    if found is None:
+        return None
+    visitor, conversation_id = found
+    return Guest(visitor.id, shop_id, visitor.customer_id, conversation_id, visitor.since_seq)

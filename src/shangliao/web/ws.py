@@ -1,0 +1,304 @@
+"""WebSockets: ``/api/v1/ws`` for staff, ``/s/{shop}/ws`` for a customer on the shop page.
+
+Who may connect is settled before the handshake completes: a missing or unknown credential, a
+page from another site (Origin), or too many sockets for one person is closed with 1008 before
+any frame is sent. Then ``?after=N`` (the last event sequence the client saw) replays what it
+missed from the durable log, and live events follow, each once, in order.
+
+Frames from the client are small JSON objects: ``send``, ``typing``, ``read``, ``ping``. A frame
+over the size limit, sends faster than the rate limit, or silence past the idle timeout end the
+socket; a socket that stops reading is dropped once its bounded queue fills (see ``realtime``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from anyio import to_thread
+from fastapi import APIRouter, Depends, WebSocket, WebSocketException
+from pydantic import ValidationError
+from starlette.websockets import WebSocketDisconnect
+
+from shangliao.auth import service as auth
+from shangliao.auth.access import AccessRule
+from shangliao.auth.actor import Actor
+from shangliao.chat import service
+from shangliao.chat.realtime import Hub, Subscriber, events_after
+from shangliao.chat.schemas import SocketFrame
+from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_for
+from shangliao.core.errors import ShangliaoError
+from shangliao.core.i18n import current_locale, gettext
+from shangliao.shops.service import access_shop_by_slug
+
+router = APIRouter()
+
+POLICY = 1008  # "policy violation": not allowed, or broke the rules
+TRY_LATER = 1013  # fell behind: reconnect and replay
+MAX_FRAME = 16 * 1024  # bytes of one client frame
+MAX_SOCKETS_PER_PERSON = 5
+IDLE_SECONDS = 75.0  # no frame at all from the client for this long: gone
+PING_SECONDS = 25.0  # the server says something at least this often
+RATE = 5.0  # sends per second, sustained
+BURST = 20
+
+_open: Counter[tuple[str, int]] = Counter()  # sockets per person in this process
+
+
+def _same_origin(websocket: WebSocket) -> None:
+    """A browser sends cookies with a socket opened by any site: only our own pages may open one."""
+    origin = websocket.headers.get("origin")
+    if origin and urlsplit(origin).netloc != websocket.headers.get("host"):
+        raise WebSocketException(POLICY, "another site")
+
+
+def staff_socket(permission: str):
+    async def require_staff_socket(websocket: WebSocket) -> Actor:
+        _same_origin(websocket)
+        header = websocket.headers.get("authorization", "")
+        raw = (
+            header[7:].strip()
+            if header.lower().startswith("bearer ")
+            else websocket.cookies.get(auth.SESSION_COOKIE)
+        )
+        db = websocket.app.state.runtime.db
+        actor = await to_thread.run_sync(auth.authenticate, db, raw) if raw else None
+        if actor is None or permission not in actor.permissions:
+            raise WebSocketException(POLICY, "sign in first")
+        return actor
+
+    require_staff_socket.access = AccessRule("staff", permission)  # type: ignore[attr-defined]
+    return require_staff_socket
+
+
+def guest_socket():
+    async def require_guest_socket(websocket: WebSocket, shop: str) -> Guest:
+        _same_origin(websocket)
+        db = websocket.app.state.runtime.db
+
+        def resolve() -> Guest | None:
+            with db.read() as session:
+                try:
+                    shop_id = access_shop_by_slug(session, shop).id
+                except ShangliaoError:
+                    return None
+                return guest_for(session, shop_id, websocket.cookies.get(VISITOR_COOKIE))
+
+        guest = await to_thread.run_sync(resolve)
+        if guest is None:
+            raise WebSocketException(POLICY, "not a visitor of this shop")
+        return guest
+
+    require_guest_socket.access = AccessRule("visitor")  # type: ignore[attr-defined]
+    return require_guest_socket
+
+
+class _Bucket:
+    """Token bucket: ``RATE`` sends a second on average, ``BURST`` at once."""
+
+    def __init__(self) -> None:
+        self.tokens, self.at = float(BURST), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class Session:
+    """One open socket: sends queued events, reads frames, enforces the limits."""
+
+    def __init__(self, websocket: WebSocket, subscriber: Subscriber, who: tuple[str, int]) -> None:
+        self.ws, self.subscriber, self.who = websocket, subscriber, who
+        self.rt = websocket.app.state.runtime
+        self.hub: Hub = websocket.app.state.hub
+        self.last_seq = 0
+        self.bucket = _Bucket()
+
+    async def run(self, after: int, handle) -> None:
+        if _open[self.who] >= MAX_SOCKETS_PER_PERSON:
+            raise WebSocketException(POLICY, "too many connections")
+        _open[self.who] += 1
+        detach = self.hub.attach(self.subscriber)  # buffer live events before reading the backlog
+        try:
+            await self.ws.accept()
+            self.last_seq = after
+            backlog = await to_thread.run_sync(events_after, self.rt.db, self.subscriber, after)
+            for payload in backlog:
+                await self._send_event(payload)
+            sender = asyncio.create_task(self._pump())
+            try:
+                await self._read(handle)
+            finally:
+                sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await sender
+        except WebSocketDisconnect:
+            pass
+        finally:
+            detach()
+            _open[self.who] -= 1
+
+    async def _send_event(self, payload: dict[str, Any]) -> None:
+        seq = payload.get("seq")
+        if seq is not None:
+            if seq <= self.last_seq:
+                return  # already sent by the replay
+            self.last_seq = seq
+        # "type" says what kind of frame this is; "event" what happened.
+        await self.send({**payload, "type": "event", "event": payload["type"]})
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send_text(orjson.dumps(frame).decode())
+
+    async def _pump(self) -> None:
+        queue, overflowed = self.subscriber.queue, self.subscriber.overflowed
+        while True:
+            if overflowed.is_set():
+                await self.ws.close(TRY_LATER, "fell behind")
+                return
+            try:
+                payload = await asyncio.wait_for(queue.get(), PING_SECONDS)
+            except TimeoutError:
+                await self.send({"type": "ping", "seq": self.last_seq})
+                continue
+            await self._send_event(payload)
+
+    async def _read(self, handle) -> None:
+        while True:
+            try:
+                text = await asyncio.wait_for(self.ws.receive_text(), IDLE_SECONDS)
+            except TimeoutError:
+                await self.ws.close(1001, "idle")
+                return
+            if len(text.encode()) > MAX_FRAME:
+                await self.ws.close(1009, "frame too large")
+                return
+            try:
+                frame = SocketFrame.model_validate_json(text)
+            except ValidationError:
+                await self.send({"type": "error", "code": "socket.bad_frame", "message": "unreadable frame"})
+                continue
+            if frame.type == "ping":
+                await self.send({"type": "pong", "seq": self.last_seq})
+                continue
+            if frame.type == "send" and not self.bucket.take():
+                await self.ws.close(POLICY, "sending too fast")
+                return
+            try:
+                reply = await handle(frame)
+            except ShangliaoError as exc:
+                message = gettext(exc.message, current_locale.get(), **exc.params)
+                reply = {"type": "error", "code": exc.code, "message": message}
+            if reply is not None:
+                await self.send(reply)
+
+
+def _sent_frame(sent: service.Sent) -> dict[str, Any]:
+    return {
+        "type": "ack",
+        "client_id": sent.client_id,
+        "id": sent.id,
+        "seq": sent.seq,
+        "replayed": sent.replayed,
+    }
+
+
+def _typing(rt, shop_id: int, conversation_id: int, customer_id: int, side: str) -> None:
+    """Typing is not history: straight to the bus, never to the log."""
+    typing = {"shop_id": shop_id, "seq": None, "type": "typing", "side": side}
+    rt.bus.publish_many([typing | {"conversation_id": conversation_id, "customer_id": customer_id}])
+
+
+@router.websocket("/api/v1/ws")
+async def staff_ws(websocket: WebSocket, after: int = 0, actor: Actor = Depends(staff_socket("chat.read"))):
+    rt = websocket.app.state.runtime
+    subscriber = Subscriber(actor.shop_id, "staff", can_see_orders="orders.read" in actor.permissions)
+
+    async def handle(frame: SocketFrame) -> dict[str, Any] | None:
+        if "chat.write" not in actor.permissions and frame.type != "read":
+            return {"type": "error", "code": "auth.forbidden", "message": "chat.write"}
+        conversation_id = frame.conversation_id or 0
+
+        def conversation():
+            with rt.db.read() as s:
+                c = service.access_conversation(s, actor.shop_id, conversation_id)
+                return c.id, c.customer_id
+
+        if frame.type == "send":
+            sent = await rt.db.submit(
+                lambda s: service.do_send(
+                    s,
+                    rt.keyring,
+                    actor.shop_id,
+                    conversation_id,
+                    sender_type="staff",
+                    sender_id=actor.staff_id,
+                    kind="text",
+                    body=frame.body,
+                    client_id=frame.client_id,
+                )
+            )
+            return _sent_frame(sent)
+        if frame.type == "typing":
+            cid, customer_id = await to_thread.run_sync(conversation)
+            _typing(rt, actor.shop_id, cid, customer_id, "staff")
+            return None
+        if frame.type == "read":
+            await rt.db.submit(
+                lambda s: (
+                    service.do_mark_read(
+                        s, actor.shop_id, conversation_id, side="staff", seq=frame.seq or 0
+                    ).id
+                )
+            )
+        return None
+
+    await Session(websocket, subscriber, ("staff", actor.staff_id)).run(max(after, 0), handle)
+
+
+@router.websocket("/s/{shop}/ws")
+async def guest_ws(websocket: WebSocket, shop: str, after: int = 0, guest: Guest = Depends(guest_socket())):
+    rt = websocket.app.state.runtime
+    subscriber = Subscriber(
+        guest.shop_id, "customer", customer_id=guest.customer_id, since_seq=guest.since_seq
+    )
+
+    async def handle(frame: SocketFrame) -> dict[str, Any] | None:
+        if frame.type == "send":
+            sent = await rt.db.submit(
+                lambda s: service.do_send(
+                    s,
+                    rt.keyring,
+                    guest.shop_id,
+                    guest.conversation_id,
+                    sender_type="customer",
+                    sender_id=guest.customer_id,
+                    kind="text",
+                    body=frame.body,
+                    client_id=frame.client_id,
+                )
+            )
+            return _sent_frame(sent)
+        if frame.type == "typing":
+            _typing(rt, guest.shop_id, guest.conversation_id, guest.customer_id, "customer")
+        elif frame.type == "read":
+            await rt.db.submit(
+                lambda s: (
+                    service.do_mark_read(
+                        s, guest.shop_id, guest.conversation_id, side="customer", seq=frame.seq or 0
+                    ).id
+                )
+            )
+        return None
+
+    await Session(websocket, subscriber, ("customer", guest.customer_id)).run(max(after, 0), handle)

@@ -1,0 +1,165 @@
+"""Real sockets: staff and customer exchange messages live, a reconnect replays what it missed, and
+sockets that should not open are closed with 1008 before any frame."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from shangliao.chat.visitors import VISITOR_COOKIE
+
+STAFF_WS = "/api/v1/ws"
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:  # one event loop for the whole test, like a server
+        yield c
+
+
+@pytest.fixture
+def guest(client, shop):
+    r = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "小红", "phone": "13700001234"})
+    assert r.status_code == 200, r.text
+    return r.json() | {"cookie": r.cookies[VISITOR_COOKIE]}
+
+
+def staff_socket(client, shop, after: int = 0):
+    return client.websocket_connect(
+        f"{STAFF_WS}?after={after}", headers={"Authorization": f"Bearer {shop.token}"}
+    )
+
+
+def guest_socket(client, shop, guest, after: int = 0):
+    client.cookies.set(VISITOR_COOKIE, guest["cookie"], path=f"/s/{shop.slug}")
+    return client.websocket_connect(f"/s/{shop.slug}/ws?after={after}")
+
+
+def next_event(ws, type_: str) -> dict:
+    """The next frame of ``type_`` (pings and events on the way are skipped)."""
+    for _ in range(20):
+        frame = json.loads(ws.receive_text())
+        if frame.get("type") == type_:
+            return frame
+    raise AssertionError(f"no {type_} frame")
+
+
+def next_message(ws, sender: str | None = None) -> dict:
+    """The next message event (from ``sender``, when given: a sender hears its own messages too)."""
+    for _ in range(20):
+        frame = json.loads(ws.receive_text())
+        mine = frame.get("type") == "event" and "message" in frame
+        if mine and (sender is None or frame["message"]["sender_type"] == sender):
+            return frame
+    raise AssertionError("no message event")
+
+
+def test_staff_and_customer_talk_live_over_sockets(client, shop, guest):
+    with staff_socket(client, shop) as staff, guest_socket(client, shop, guest) as customer:
+        customer.send_text(
+            json.dumps({"type": "send", "body": "请问今天能发货吗", "client_id": "cust-00000001"})
+        )
+        ack = next_event(customer, "ack")
+        heard = next_message(staff)
+        staff.send_text(
+            json.dumps(
+                {
+                    "type": "send",
+                    "conversation_id": guest["conversation_id"],
+                    "body": "可以，下午四点前",
+                    "client_id": "staff-0000001",
+                }
+            )
+        )
+        reply = next_message(customer, sender="staff")
+
+    assert ack["type"] == "ack" and ack["seq"] == 1
+    assert heard["message"]["body"] == "请问今天能发货吗" and heard["message"]["sender_type"] == "customer"
+    assert reply["message"]["body"] == "可以，下午四点前" and reply["message"]["sender_type"] == "staff"
+
+
+def test_a_resent_frame_is_stored_once(client, shop, guest):
+    frame = json.dumps({"type": "send", "body": "在吗", "client_id": "retry-000001"})
+    with guest_socket(client, shop, guest) as customer:
+        customer.send_text(frame)
+        first = next_event(customer, "ack")
+        customer.send_text(frame)
+        again = next_event(customer, "ack")
+
+    assert first["id"] == again["id"] and again["replayed"] is True
+    listed = shop.api.get(f"/api/v1/conversations/{guest['conversation_id']}/messages").json()
+    assert [m["body"] for m in listed] == ["在吗"]
+
+
+def test_a_reconnect_replays_what_was_missed(client, shop, guest):
+    with staff_socket(client, shop) as staff:
+        shop.api.post(f"/api/v1/conversations/{guest['conversation_id']}/messages", json={"body": "第一条"})
+        seen = next_message(staff)["seq"]
+    # while the staff socket is away, two more messages are sent
+    for text in ("第二条", "第三条"):
+        shop.api.post(f"/api/v1/conversations/{guest['conversation_id']}/messages", json={"body": text})
+
+    with staff_socket(client, shop, after=seen) as staff:
+        replayed = [next_message(staff)["message"]["body"] for _ in range(2)]
+
+    assert replayed == ["第二条", "第三条"]
+
+
+def test_a_customer_hears_only_their_own_conversation(client, shop, guest):
+    other = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "小明", "phone": "13700005678"}).json()
+    with guest_socket(client, shop, guest) as mine:
+        shop.api.post(f"/api/v1/conversations/{other['conversation_id']}/messages", json={"body": "给小明的"})
+        shop.api.post(f"/api/v1/conversations/{guest['conversation_id']}/messages", json={"body": "给小红的"})
+        first = next_message(mine)
+
+    assert first["message"]["body"] == "给小红的"
+
+
+def test_sockets_without_the_right_credential_are_closed_with_1008(client, shop, other_shop, guest):
+    attempts = [
+        lambda: client.websocket_connect(STAFF_WS),  # no credential
+        lambda: client.websocket_connect(STAFF_WS, headers={"Authorization": "Bearer not-a-token"}),
+        lambda: client.websocket_connect(  # a signed-in page of another site
+            STAFF_WS, headers={"Authorization": f"Bearer {shop.token}", "Origin": "https://evil.example"}
+        ),
+    ]
+    for attempt in attempts:
+        with pytest.raises(WebSocketDisconnect) as closed, attempt():
+            pass
+        assert closed.value.code == 1008
+    # a visitor of one shop knocking on another shop's socket
+    client.cookies.set(VISITOR_COOKIE, guest["cookie"], path=f"/s/{other_shop.slug}")
+    with pytest.raises(WebSocketDisconnect) as closed, client.websocket_connect(f"/s/{other_shop.slug}/ws"):
+        pass
+    assert closed.value.code == 1008
+
+
+def test_an_oversized_or_garbled_frame_gets_a_clear_answer(client, shop, guest):
+    with guest_socket(client, shop, guest) as customer:
+        customer.send_text("{not json")
+        garbled = json.loads(customer.receive_text())
+        customer.send_text(json.dumps({"type": "send", "body": "x" * 20000}))
+        with pytest.raises(WebSocketDisconnect) as closed:
+            customer.receive_text()
+
+    assert garbled["type"] == "error" and garbled["code"] == "socket.bad_frame"
+    assert closed.value.code == 1009
+
+
+def test_a_new_device_with_a_known_phone_does_not_see_earlier_messages(client, shop, guest):
+    shop.api.post(f"/api/v1/conversations/{guest['conversation_id']}/messages", json={"body": "您的地址是…"})
+
+    again = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "冒充者", "phone": "13700001234"})
+    client.cookies.set(VISITOR_COOKIE, again.cookies[VISITOR_COOKIE], path=f"/s/{shop.slug}")
+    seen = client.get(f"/s/{shop.slug}/api/messages")
+
+    assert again.json()["conversation_id"] == guest["conversation_id"]
+    assert seen.status_code == 200 and seen.json() == []
+
+
+def test_the_shop_page_api_needs_a_visitor(client, shop):
+    r = client.get(f"/s/{shop.slug}/api/messages")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "chat.visitor_required"
