@@ -73,7 +73,7 @@ CHECKS = [
 
 
 @pytest.fixture
-def seeded(runtime, shop) -> dict[str, int]:
+def seeded(runtime, shop) -> dict[str, int | str]:
     """One of each row in the owner's shop, by the name of the path parameter that addresses it."""
     product = make_product(runtime, shop, stock=50)
     customer_id, address_id = make_customer(runtime, shop)
@@ -85,6 +85,7 @@ def seeded(runtime, shop) -> dict[str, int]:
         f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "在吗"}
     ).json()
     return {
+        "shop": shop.slug,
         "conversation_id": conversation["id"],
         "message_id": message["id"],
         "product_id": product.product_id,
@@ -103,7 +104,7 @@ def test_no_route_answers_bad_input_with_a_server_error(app, shop, seeded):
     auth = {"Authorization": f"Bearer {shop.token}"}
     own_token_id = next(t["id"] for t in shop.api.get("/api/v1/auth/tokens").json() if t["name"] == "tests")
 
-    def fuzz(operation, mode: GenerationMode, path_ids: dict[str, int] | None = None) -> None:
+    def fuzz(operation, mode: GenerationMode, path_ids: dict[str, int | str] | None = None) -> None:
         @FUZZ_SETTINGS
         @given(case=operation.as_strategy(generation_mode=mode, path_parameters=path_ids))
         def run(case):

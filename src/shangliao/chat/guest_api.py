@@ -20,8 +20,15 @@ from shangliao.core.schemas import MAX_ID, StrictModel
 from shangliao.customers.pii import Mobile
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.service import access_shop_by_slug
+from shangliao.web.api import refuse_nul_in_query
+from shangliao.web.errors import ERROR_RESPONSES
 
-router = APIRouter(prefix="/s/{shop}/api", tags=["shop page"])
+router = APIRouter(
+    prefix="/s/{shop}/api",
+    tags=["shop page"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(refuse_nul_in_query)],
+)
 
 VISITOR_DAYS = 365
 
