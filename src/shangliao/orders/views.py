@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -34,16 +33,18 @@ _ORDER_FIELDS = (
 )  # fmt: skip
 
 
-def _columns(obj: Any, names: tuple[str, ...]) -> Mapping[str, Any]:
-    """Column values by name: a row's (result row or named tuple) zipped with its field names,
-    else (ORM objects, namespaces) read attribute by attribute."""
+def _picked(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """``names`` of a row (result row or named tuple, by its field names) or of an object (ORM
+    row, namespace, by attribute), as a new dict."""
     fields = getattr(obj, "_fields", None)
-    return dict(zip(fields, obj, strict=True)) if fields is not None else {n: getattr(obj, n) for n in names}
+    if fields is None:
+        return {name: getattr(obj, name) for name in names}
+    values = dict(zip(fields, obj, strict=True))
+    return {name: values[name] for name in names}
 
 
 def item_dict(item: Any) -> dict[str, Any]:
-    values = _columns(item, _ITEM_FIELDS)
-    return {name: values[name] for name in _ITEM_FIELDS}
+    return _picked(item, _ITEM_FIELDS)
 
 
 def order_dict(order: Order, keyring: Keyring) -> dict[str, Any]:
@@ -67,16 +68,15 @@ def _address(order: Any, keyring: Keyring) -> dict[str, str] | None:
 
 def _render(order: Any, items: list[Any], tags: list[str], address: dict[str, str] | None) -> dict[str, Any]:
     """An order as the API shows it (``OrderOut``)."""
-    o = _columns(order, _ORDER_FIELDS)
-    out = {name: o[name] for name in _ORDER_FIELDS}
+    out = _picked(order, _ORDER_FIELDS)
     out["address"] = address
     out["items"] = [item_dict(i) for i in items]
-    out["payment_status"] = payment_status(o["total"], o["paid_amount"], o["refunded_amount"])
+    out["payment_status"] = payment_status(out["total"], out["paid_amount"], out["refunded_amount"])
     out["tags"] = tags
-    out["tracking_url"] = tracking_url(o["carrier_code"], o["tracking_number"])
-    archived = o["archived_at"] is not None
+    out["tracking_url"] = tracking_url(out["carrier_code"], out["tracking_number"])
+    archived = out["archived_at"] is not None
     out["archived"] = archived
-    out["allowed_actions"] = [] if archived else _actions_of(o["status"])
+    out["allowed_actions"] = [] if archived else _actions_of(out["status"])
     return out
 
 
