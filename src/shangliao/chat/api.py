@@ -21,6 +21,7 @@ from shangliao.chat.schemas import (
     MessageOut,
     ReadIn,
 )
+from shangliao.chat.views import message_out
 from shangliao.core.schemas import MAX_ID, PathId
 from shangliao.customers.models import Customer
 from shangliao.runtime import Runtime, get_runtime
@@ -28,24 +29,6 @@ from shangliao.runtime import Runtime, get_runtime
 router = APIRouter(tags=["chat"])
 
 PAGE = 50
-
-
-def message_out(m: Any, *, replayed: bool = False) -> dict[str, Any]:
-    """A message as either side sees it: a recalled one keeps its place but shows nothing."""
-    recalled = m.recalled_at is not None
-    return {
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "seq": m.seq,
-        "kind": m.kind,
-        "sender_type": m.sender_type,
-        "sender_id": m.sender_id,
-        "body": "" if recalled else m.body,
-        "data": {} if recalled else m.data,
-        "recalled": recalled,
-        "created_at": m.created_at,
-        "replayed": replayed,
-    }
 
 
 def conversation_out(c: Conversation, customer_name: str, last: Message | None) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from pydantic import Field
 
 from shangliao.auth.access import AccessRule, check_same_origin, public
 from shangliao.chat import service
-from shangliao.chat.api import message_out
 from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MAX_TEXT, ClientId, MessageOut
+from shangliao.chat.views import message_out
 from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_for
 from shangliao.core.errors import Unauthorized
 from shangliao.core.i18n import N_

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shangliao.chat.models import Conversation, Message
+from shangliao.chat.views import message_out
 from shangliao.events.bus import Bus, to_wire
 from shangliao.events.models import EventLogEntry
 from shangliao.orders.couriers import tracking_url
@@ -71,23 +72,7 @@ class Subscriber:
 
 
 def _message_payload(m: Message, customer_id: int) -> dict[str, Any]:
-    recalled = m.recalled_at is not None
-    return {
-        "message": {
-            "id": m.id,
-            "conversation_id": m.conversation_id,
-            "seq": m.seq,
-            "kind": m.kind,
-            "sender_type": m.sender_type,
-            "sender_id": m.sender_id,
-            "client_id": m.client_id,
-            "body": "" if recalled else m.body,
-            "data": {} if recalled else m.data,
-            "recalled": recalled,
-            "created_at": m.created_at.isoformat(),
-        },
-        "customer_id": customer_id,
-    }
+    return {"message": message_out(m), "customer_id": customer_id}
 
 
 def order_card_state(order: Order) -> dict[str, Any]:

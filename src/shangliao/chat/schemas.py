@@ -45,6 +45,7 @@ class MessageOut(BaseModel):
     kind: str
     sender_type: str
     sender_id: int | None
+    client_id: str | None = Field(description="The sender's own id for it, when it gave one.")
     body: str = Field(description="Empty once recalled.")
     data: dict = Field(description="A card's snapshot; empty once recalled.")
     recalled: bool

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -213,6 +214,42 @@ def _sent_frame(sent: service.Sent) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _Speaker:
+    """Who is talking on a socket, and in which conversation."""
+
+    shop_id: int
+    conversation_id: int
+    side: str
+    sender_id: int
+
+
+async def _say(rt, speaker: _Speaker, frame: SocketFrame) -> dict[str, Any]:
+    """Send a text frame's message (group-committed like order creation) and acknowledge it."""
+    sent = await rt.db.submit(
+        lambda s: service.do_send(
+            s,
+            rt.keyring,
+            speaker.shop_id,
+            speaker.conversation_id,
+            sender_type=speaker.side,
+            sender_id=speaker.sender_id,
+            kind="text",
+            body=frame.body,
+            client_id=frame.client_id,
+        )
+    )
+    return _sent_frame(sent)
+
+
+async def _read(rt, speaker: _Speaker, seq: int) -> None:
+    await rt.db.submit(
+        lambda s: (
+            service.do_mark_read(s, speaker.shop_id, speaker.conversation_id, side=speaker.side, seq=seq).id
+        )
+    )
+
+
 def _typing(rt, shop_id: int, conversation_id: int, customer_id: int, side: str) -> None:
     """Typing is not history: straight to the bus, never to the log."""
     typing = {"shop_id": shop_id, "seq": None, "type": "typing", "side": side}
@@ -234,33 +271,14 @@ async def staff_ws(websocket: WebSocket, after: int = 0, actor: Actor = Depends(
                 c = service.access_conversation(s, actor.shop_id, conversation_id)
                 return c.id, c.customer_id
 
+        speaker = _Speaker(actor.shop_id, conversation_id, "staff", actor.staff_id)
         if frame.type == "send":
-            sent = await rt.db.submit(
-                lambda s: service.do_send(
-                    s,
-                    rt.keyring,
-                    actor.shop_id,
-                    conversation_id,
-                    sender_type="staff",
-                    sender_id=actor.staff_id,
-                    kind="text",
-                    body=frame.body,
-                    client_id=frame.client_id,
-                )
-            )
-            return _sent_frame(sent)
+            return await _say(rt, speaker, frame)
         if frame.type == "typing":
             cid, customer_id = await to_thread.run_sync(conversation)
             _typing(rt, actor.shop_id, cid, customer_id, "staff")
-            return None
-        if frame.type == "read":
-            await rt.db.submit(
-                lambda s: (
-                    service.do_mark_read(
-                        s, actor.shop_id, conversation_id, side="staff", seq=frame.seq or 0
-                    ).id
-                )
-            )
+        elif frame.type == "read":
+            await _read(rt, speaker, frame.seq or 0)
         return None
 
     await Session(websocket, subscriber, ("staff", actor.staff_id)).run(max(after, 0), handle)
@@ -274,31 +292,13 @@ async def guest_ws(websocket: WebSocket, shop: str, after: int = 0, guest: Guest
     )
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:
+        speaker = _Speaker(guest.shop_id, guest.conversation_id, "customer", guest.customer_id)
         if frame.type == "send":
-            sent = await rt.db.submit(
-                lambda s: service.do_send(
-                    s,
-                    rt.keyring,
-                    guest.shop_id,
-                    guest.conversation_id,
-                    sender_type="customer",
-                    sender_id=guest.customer_id,
-                    kind="text",
-                    body=frame.body,
-                    client_id=frame.client_id,
-                )
-            )
-            return _sent_frame(sent)
+            return await _say(rt, speaker, frame)
         if frame.type == "typing":
             _typing(rt, guest.shop_id, guest.conversation_id, guest.customer_id, "customer")
         elif frame.type == "read":
-            await rt.db.submit(
-                lambda s: (
-                    service.do_mark_read(
-                        s, guest.shop_id, guest.conversation_id, side="customer", seq=frame.seq or 0
-                    ).id
-                )
-            )
+            await _read(rt, speaker, frame.seq or 0)
         return None
 
     await Session(websocket, subscriber, ("customer", guest.customer_id)).run(max(after, 0), handle)
