@@ -163,3 +163,30 @@ def test_a_new_device_with_a_known_phone_does_not_see_earlier_messages(client, s
 def test_the_shop_page_api_needs_a_visitor(client, shop):
     r = client.get(f"/s/{shop.slug}/api/messages")
     assert r.status_code == 401 and r.json()["error"]["code"] == "chat.visitor_required"
+
+
+def test_order_changes_reach_the_customer_as_card_updates_without_internal_notes(
+    runtime, client, shop, guest
+):
+    from tests.support.catalog import make_product
+    from tests.support.orders import act, make_order
+
+    product = make_product(runtime, shop, stock=5)
+    order = make_order(shop, [(product.variant_id, 1)], customer_id=guest["customer_id"])
+    with guest_socket(client, shop, guest) as customer:
+        shop.api.post(f"/api/v1/orders/{order['id']}/notes", json={"body": "客户难缠，注意"})
+        shop.api.put(f"/api/v1/orders/{order['id']}/assignee", json={"assignee_id": shop.owner_id})
+        act(shop, order, "confirm")
+        heard = []
+        while not heard or heard[-1]["event"] != "order.confirmed":
+            heard.append(next_event(customer, "event"))
+
+    update = heard[-1]
+    # the replay brings the order's creation; the note and the assignment never come
+    assert [e["event"] for e in heard if e["event"].startswith("order.")] == [
+        "order.created",
+        "order.confirmed",
+    ]
+    assert update["order"]["status"] == "confirmed" and update["order"]["number"] == order["number"]
+    assert "address" not in update["order"]
+    assert "客户难缠" not in json.dumps(update, ensure_ascii=False)

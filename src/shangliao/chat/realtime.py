@@ -28,12 +28,19 @@ from shangliao.events.bus import Bus, to_wire
 from shangliao.events.models import EventLogEntry
 from shangliao.orders.couriers import tracking_url
 from shangliao.orders.models import Order
+from shangliao.orders.state import Status
 from shangliao.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
 REPLAY_LIMIT = 1000
+# What a customer's order card hears about: changes they can see on it. Not notes, assignments or
+# tags (the shop's own business: even the bare fact of a note must not reach the customer).
+CUSTOMER_ORDER_EVENTS = frozenset(
+    {"order.created", "order.paid", "order.items_changed", "order.price_changed", "order.address_changed"}
+    | {f"order.{status.value}" for status in Status}
+)
 
 
 @dataclass(eq=False)
@@ -59,9 +66,12 @@ class Subscriber:
         message = payload.get("message")
         if message is not None and message["seq"] <= self.since_seq:
             return False
+        kind = payload["type"]
+        if kind.startswith("order."):
+            return kind in CUSTOMER_ORDER_EVENTS
         # A customer hears the shop typing, never themselves echoed; never the shop's assignments.
-        return payload["type"] not in ("conversation.assigned",) and not (
-            payload["type"] == "typing" and payload.get("side") == "customer"
+        return kind != "conversation.assigned" and not (
+            kind == "typing" and payload.get("side") == "customer"
         )
 
     def offer(self, payload: dict[str, Any]) -> None:
