@@ -187,3 +187,10 @@ def wrk_post(
             f"out of {result.requests} requests:\n{done.stdout}"
         )
     return result
+
+
+def folder_options(parser, *, dir_help: str, keep_help: str, verbose_help: str) -> None:
+    """The options every bench that makes data folders shares: where, whether to keep, how loud."""
+    parser.add_argument("--dir", help=dir_help)
+    parser.add_argument("--keep", action="store_true", help=keep_help)
+    parser.add_argument("--verbose", "-v", action="store_true", help=verbose_help)

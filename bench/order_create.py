@@ -41,7 +41,17 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from harness import BenchFailure, Server, check_quiet, cpu_seconds, require_tools, serve, server_env, wrk_post
+from harness import (
+    BenchFailure,
+    Server,
+    check_quiet,
+    cpu_seconds,
+    folder_options,
+    require_tools,
+    serve,
+    server_env,
+    wrk_post,
+)
 from raw_order import RawOrder, copy_database, orders_per_second, statements
 from shangliao.auth import service as auth
 from shangliao.auth.actor import Actor
@@ -334,9 +344,12 @@ def main() -> None:
     )
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
-    parser.add_argument("--dir", help="where the temporary data folders go (default: the system temp dir)")
-    parser.add_argument("--keep", action="store_true", help="keep the data folders and server logs")
-    parser.add_argument("--verbose", "-v", action="store_true", help="print the statements and latencies")
+    folder_options(
+        parser,
+        dir_help="where the temporary data folders go (default: the system temp dir)",
+        keep_help="keep the data folders and server logs",
+        verbose_help="print the statements and latencies",
+    )
     run(parser.parse_args())
 
 

@@ -57,7 +57,16 @@ from urllib.parse import urlencode
 
 from sqlalchemy import event, func, select
 
-from harness import LOAD_CORE, BenchFailure, check_quiet, parse_wrk, require_tools, serve, server_env
+from harness import (
+    LOAD_CORE,
+    BenchFailure,
+    check_quiet,
+    folder_options,
+    parse_wrk,
+    require_tools,
+    serve,
+    server_env,
+)
 from shangliao.auth import service as auth
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
@@ -325,9 +334,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="rounds of every measurement (default 5)")
     parser.add_argument("--warmup", type=int, default=3, help="length of each warm-up run (default 3)")
     parser.add_argument("--repeat", type=int, default=300, help="runs of the bare SQL a round (default 300)")
-    parser.add_argument("--dir", help="where a temporary data folder goes (without --data)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
-    parser.add_argument("--verbose", "-v", action="store_true", help="print the statements of the request")
+    folder_options(
+        parser,
+        dir_help="where a temporary data folder goes (without --data)",
+        keep_help="keep the temporary data folder",
+        verbose_help="print the statements of the request",
+    )
     run(parser.parse_args())
 
 
