@@ -190,3 +190,23 @@ def test_order_changes_reach_the_customer_as_card_updates_without_internal_notes
     assert update["order"]["status"] == "confirmed" and update["order"]["number"] == order["number"]
     assert "address" not in update["order"]
     assert "客户难缠" not in json.dumps(update, ensure_ascii=False)
+
+
+def test_introductions_from_one_address_are_rate_limited(runtime, client, shop):
+    from sqlalchemy import func, select
+
+    from shangliao.chat.guest_api import INTRODUCTIONS
+    from shangliao.customers.models import Customer
+
+    allowed = int(INTRODUCTIONS.split("/")[0])
+    for i in range(allowed):
+        r = client.post(f"/s/{shop.slug}/api/visitor", json={"name": f"访客{i}", "phone": f"1360000{i:04d}"})
+        assert r.status_code == 200, r.text
+
+    refused = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "再来一个", "phone": "13611112222"})
+
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate.limited"
+    assert int(refused.headers["retry-after"]) > 0
+    with runtime.db.read() as session:
+        count = session.scalar(select(func.count()).select_from(Customer).where(Customer.shop_id == shop.id))
+    assert count == allowed

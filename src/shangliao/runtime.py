@@ -10,6 +10,7 @@ from shangliao.config import Settings, ensure_data_dir
 from shangliao.core.crypto import Keyring
 from shangliao.events.bus import Bus, make_bus
 from shangliao.storage.database import Database
+from shangliao.web.rate_limits import RateLimits
 
 
 @dataclass
@@ -18,6 +19,7 @@ class Runtime:
     db: Database
     keyring: Keyring
     bus: Bus
+    limits: RateLimits
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -30,7 +32,13 @@ class Runtime:
             echo=settings.log_sql,
             bus=bus,
         )
-        return cls(settings=settings, db=db, keyring=Keyring.from_settings(settings), bus=bus)
+        return cls(
+            settings=settings,
+            db=db,
+            keyring=Keyring.from_settings(settings),
+            bus=bus,
+            limits=RateLimits(settings.redis_url),
+        )
 
     def close(self) -> None:
         self.bus.close()

@@ -31,6 +31,9 @@ router = APIRouter(
 )
 
 VISITOR_DAYS = 365
+# Introductions per client address and shop: a family behind one router is far below it; a script
+# making customers by the thousand is stopped.
+INTRODUCTIONS = "30/hour"
 
 
 class VisitorIn(StrictModel):
@@ -72,6 +75,7 @@ def introduce(
 ):
     """Start chatting: name and phone, once per device. Sets the visitor cookie for this shop."""
     check_same_origin(request)
+    rt.limits.check(INTRODUCTIONS, "visitor", shop, request.client.host if request.client else "-")
     with rt.db.write() as session:
         shop_id = access_shop_by_slug(session, shop).id
         raw, guest = do_register_visitor(session, rt.keyring, shop_id, body.name.strip(), body.phone)

@@ -62,5 +62,15 @@ class Invalid(ShangliaoError):
     status = 422
 
 
+class TooManyRequests(ShangliaoError):
+    """Over a rate limit; ``retry_after`` (seconds) becomes the answer's ``Retry-After``."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, /, *, retry_after: int, **params: Any) -> None:
+        super().__init__(code, message, details={"retry_after": retry_after}, **params)
+        self.retry_after = retry_after
+
+
 def not_found(what: str = "resource") -> NotFound:
     return NotFound(f"{what}.not_found", "Not found.")

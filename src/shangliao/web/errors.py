@@ -99,7 +99,9 @@ def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
 
     @app.exception_handler(ShangliaoError)
     async def _domain(request: Request, exc: ShangliaoError):
-        return refuse(request, exc.status, exc.code, exc.localized(_locale(request)), exc.details)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return refuse(request, exc.status, exc.code, exc.localized(_locale(request)), exc.details, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
