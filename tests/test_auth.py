@@ -55,3 +55,26 @@ def test_unknown_fields_are_refused(shop, anon):
     r = anon.post("/api/v1/auth/login", json={"username": "a", "password": "b", "admin": True})
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "request.invalid"
+
+
+def test_guessing_passwords_is_stopped_after_ten_tries_a_minute(shop, anon):
+    from shangliao.auth.access import LOGIN_ATTEMPTS
+
+    tries = int(LOGIN_ATTEMPTS.split("/")[0])
+    wrong = {"username": shop.owner_username, "password": "guess-guess"}
+    answers = [anon.post("/api/v1/auth/login", json=wrong).status_code for _ in range(tries)]
+
+    right = anon.post(
+        "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
+    )
+    page = anon.post(
+        "/login",
+        data={"username": shop.owner_username, "password": OWNER_PASSWORD},
+        headers={"Accept-Language": "zh-CN"},
+        follow_redirects=False,
+    )
+
+    assert answers == [401] * tries
+    assert right.status_code == 429 and right.json()["error"]["code"] == "rate.limited"
+    assert int(right.headers["retry-after"]) > 0 and "sl_session" not in right.cookies
+    assert page.status_code == 429 and "尝试次数过多" in page.text

@@ -22,6 +22,8 @@ from shangliao.core.errors import Forbidden, Unauthorized
 from shangliao.core.i18n import N_
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Sign-in attempts per client address and username: enough for fumbling fingers, not for guessing.
+LOGIN_ATTEMPTS = "10/minute"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,17 @@ def set_session_cookie(response: Response, request: Request, raw: str, *, days: 
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(service.SESSION_COOKIE, path="/")
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def check_login_rate(request: Request, username: str) -> None:
+    """Count a sign-in attempt; past :data:`LOGIN_ATTEMPTS` it is refused (429) unread."""
+    request.app.state.runtime.limits.check(
+        LOGIN_ATTEMPTS, "login", client_address(request), username.strip().lower()
+    )
 
 
 def check_same_origin(request: Request) -> None:

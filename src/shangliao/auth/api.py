@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from shangliao.auth import service
 from shangliao.auth.access import (
+    check_login_rate,
     clear_session_cookie,
     credential_from,
     public,
@@ -41,7 +42,9 @@ def login(
     _=Depends(public()),
     rt: Runtime = Depends(get_runtime),
 ):
-    """Sign in with username and password; sets an HttpOnly session cookie."""
+    """Sign in with username and password; sets an HttpOnly session cookie. Ten attempts a minute
+    per address and username; more are refused with 429 and `Retry-After`."""
+    check_login_rate(request, body.username)
     with rt.db.write() as session:
         raw, staff_row = service.do_login(
             session, body.username, body.password, days=rt.settings.session_days

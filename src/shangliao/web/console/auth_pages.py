@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 
 from shangliao.auth import service
 from shangliao.auth.access import (
+    check_login_rate,
     check_same_origin,
     clear_session_cookie,
     credential_from,
@@ -18,7 +19,7 @@ from shangliao.auth.access import (
     signed_in,
 )
 from shangliao.auth.actor import Actor
-from shangliao.core.errors import Unauthorized
+from shangliao.core.errors import TooManyRequests, Unauthorized
 from shangliao.core.i18n import SUPPORTED_LOCALES
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.render import render
@@ -58,11 +59,12 @@ def login(
 ):
     check_same_origin(request)  # a forged cross-site login would sign the victim into our account
     try:
+        check_login_rate(request, username)
         with rt.db.write() as session:
             raw, _staff = service.do_login(session, username, password, days=rt.settings.session_days)
-    except Unauthorized as exc:
+    except (Unauthorized, TooManyRequests) as exc:
         return render(
-            request, "login.html", 401, next=safe_next(next), username=username, error=exc.localized()
+            request, "login.html", exc.status, next=safe_next(next), username=username, error=exc.localized()
         )
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session_cookie(response, request, raw, days=rt.settings.session_days)
