@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from fastapi import APIRouter, Request
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from shangliao.auth.actor import Actor
@@ -21,7 +20,7 @@ from shangliao.customers.pii import phone_search
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.customers.service import list_customers
 from shangliao.runtime import Runtime
-from shangliao.web.console.forms import list_routes, refused_fields
+from shangliao.web.console.forms import filters_model, list_routes
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -50,16 +49,7 @@ def search_from(filters: dict[str, str], cursor: str | None) -> CustomerSearch:
             raw[name] = filters[name]
     if filters["blocked"]:
         raw["blocked"] = filters["blocked"] == "true"
-    if cursor:
-        raw["cursor"] = cursor
-    try:
-        return CustomerSearch.model_validate(raw)
-    except ValidationError as exc:
-        raise refused_fields(
-            exc,
-            "console.bad_filters",
-            N_("Some filters are not valid: {fields}. Correct them and search again."),
-        ) from exc
+    return filters_model(CustomerSearch, raw, cursor)
 
 
 def shop_tags(session, shop_id: int) -> list[str]:

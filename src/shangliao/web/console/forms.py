@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from functools import partial
+from typing import Any, TypeVar
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from shangliao.auth.access import staff
@@ -16,6 +17,8 @@ from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.money import MAX_AMOUNT
 from shangliao.runtime import Runtime, get_runtime
+
+M = TypeVar("M", bound=BaseModel)
 
 _CENT = Decimal("0.01")
 
@@ -86,3 +89,17 @@ def list_routes(router: APIRouter, path: str, permission: str, view) -> None:
 
     router.add_api_route(path, page, methods=["GET"])
     router.add_api_route(path, search, methods=["POST"])
+
+
+def filters_model(model: type[M], raw: dict[str, Any], cursor: str | None) -> M:
+    """A list page's filters (and page cursor) as its query model; bad ones refused in one message."""
+    if cursor:
+        raw["cursor"] = cursor
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise refused_fields(
+            exc,
+            "console.bad_filters",
+            N_("Some filters are not valid: {fields}. Correct them and search again."),
+        ) from exc

@@ -25,7 +25,7 @@ from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, mat
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.forms import in_thread, list_routes, read_form, refused_fields, yuan_to_fen
+from shangliao.web.console.forms import filters_model, in_thread, list_routes, read_form, yuan_to_fen
 from shangliao.web.console.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -96,16 +96,7 @@ def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery
         raw["unassigned"] = True
     elif filters["assignee"].isdigit():
         raw["assignee_id"] = int(filters["assignee"])
-    if cursor:
-        raw["cursor"] = cursor
-    try:
-        return OrderQuery.model_validate(raw)
-    except ValidationError as exc:
-        raise refused_fields(
-            exc,
-            "console.bad_filters",
-            N_("Some filters are not valid: {fields}. Correct them and search again."),
-        ) from exc
+    return filters_model(OrderQuery, raw, cursor)
 
 
 def staff_of(session, shop_id: int, *, active_only: bool = True) -> list[tuple[int, str]]:
