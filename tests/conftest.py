@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from fastapi.testclient import TestClient
 
 from shangliao.app import create_app
 from shangliao.config import Settings
+from shangliao.core import clock
 from shangliao.runtime import Runtime
 from shangliao.storage import migrate
 from tests.support.backends import database_url
@@ -47,3 +50,10 @@ def shop(runtime: Runtime, app) -> ShopFixture:
 @pytest.fixture
 def other_shop(runtime: Runtime, app) -> ShopFixture:
     return make_shop(runtime, app)
+
+
+@pytest.fixture
+def frozen() -> Iterator:
+    """Pin the clock where a test says (``frozen(moment)``); released afterwards."""
+    yield clock.freeze
+    clock.freeze(None)

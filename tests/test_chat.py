@@ -3,7 +3,6 @@ inbox, read receipts, cards, and shop isolation."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,12 +18,6 @@ from tests.support.customers import make_customer
 from tests.support.orders import make_order
 
 CONVERSATIONS = "/api/v1/conversations"
-
-
-@pytest.fixture
-def frozen() -> Iterator:
-    yield clock.freeze
-    clock.freeze(None)
 
 
 @pytest.fixture

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
 
-from shangliao.core import clock
 from shangliao.core.pagination import encode_cursor
 from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer
@@ -43,13 +41,6 @@ def make_customer(rt, shop, name: str, phone: str) -> int:
 @pytest.fixture
 def product(runtime, shop):
     return make_product(runtime, shop, stock=500, price=1000)
-
-
-@pytest.fixture
-def frozen() -> Iterator:
-    """Pin the clock where a test says; released afterwards."""
-    yield clock.freeze
-    clock.freeze(None)
 
 
 def test_default_list_hides_drafts_and_archived_orders(runtime, shop, product):

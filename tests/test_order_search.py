@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event, select
 
-from shangliao.core import clock
 from shangliao.orders.listing import OrderQuery, all_matching_ids
 from shangliao.orders.models import OrderSearchTerm
 from shangliao.orders.search_terms import terms_for
@@ -21,12 +19,6 @@ LIST = "/api/v1/orders"
 @pytest.fixture
 def product(runtime, shop):
     return make_product(runtime, shop, stock=500, price=1000)
-
-
-@pytest.fixture
-def frozen() -> Iterator:
-    yield clock.freeze
-    clock.freeze(None)
 
 
 def named(shop, product, receiver: str, **fields) -> dict:

@@ -182,8 +182,9 @@ def _replayed(session: Session, shop_id: int, earlier: Any, sender_type: str, se
         raise Conflict(
             "chat.client_id_taken", N_("This message id was already used by someone else. Send it again.")
         )
-    message = session.get(Message, earlier.id)
-    assert message is not None and message.shop_id == shop_id
+    message = session.scalar(select(Message).where(Message.id == earlier.id, Message.shop_id == shop_id))
+    if message is None:  # the conversation was looked up in the caller's shop; this cannot happen
+        raise NotFound("chat.message_not_found", N_("This message does not exist."))
     return sent_from(message, replayed=True)
 
 

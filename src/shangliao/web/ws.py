@@ -148,6 +148,8 @@ class Session:
         finally:
             detach()
             _open[self.who] -= 1
+            if _open[self.who] <= 0:
+                del _open[self.who]  # the count holds people connected now, not everyone ever
 
     async def _send_event(self, payload: dict[str, Any]) -> None:
         seq = payload.get("seq")
