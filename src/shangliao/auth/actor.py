@@ -8,14 +8,26 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Actor:
     shop_id: int
-    staff_id: int
+    staff_id: int | None  # None for a customer acting on their own orders from the shop page
     role: str
     permissions: frozenset[str]
-    via: str  # "session" or "token"
+    via: str  # "session", "token" or "visitor"
     display_name: str = ""
     timezone: str = "Asia/Shanghai"  # the shop's, for order numbers and local dates
+    customer_id: int | None = None  # set when via == "visitor"
+
+    @classmethod
+    def customer(cls, shop_id: int, customer_id: int, timezone: str = "Asia/Shanghai") -> Actor:
+        """A customer on the shop page: no staff permissions, acts only through visitor routes."""
+        return cls(shop_id, None, "customer", frozenset(), "visitor", timezone=timezone, customer_id=customer_id)
 
     @property
     def actor_type(self) -> str:
-        """How the timeline labels this actor: a person in the console or an API integration."""
-        return "staff" if self.via == "session" else "api"
+        """How the timeline labels this actor: a person in the console, an API integration, or
+        the customer."""
+        return {"session": "staff", "visitor": "customer"}.get(self.via, "api")
+
+    @property
+    def person_id(self) -> int | None:
+        """The timeline's actor id: the staff member's, or the customer's for a customer."""
+        return self.customer_id if self.via == "visitor" else self.staff_id

@@ -234,9 +234,18 @@ def _check_assignee(session: Session, shop_id: int, assignee_id: int | None) -> 
 
 
 def do_create_order(
-    session: Session, keyring: Keyring, actor: Actor, body: OrderCreate, *, idempotency_key: str | None = None
+    session: Session,
+    keyring: Keyring,
+    actor: Actor,
+    body: OrderCreate,
+    *,
+    idempotency_key: str | None = None,
+    conversation_id: int | None = None,
 ) -> CreatedOrder:
-    """Create an order (pending, or a draft) and return it built in memory for the response."""
+    """Create an order (pending, or a draft) and return it built in memory for the response.
+
+    ``conversation_id`` links an order born in chat (or on the shop page) to its conversation for
+    good; the caller has checked that the conversation is the customer's."""
     shop_id = actor.shop_id
     placed = not body.draft
     now = clock.now()
@@ -265,6 +274,7 @@ def do_create_order(
         "status": status.value,
         "channel": body.channel,
         "customer_id": body.customer_id,
+        "conversation_id": conversation_id,
         "customer_name": customer_name,
         "address_enc": encrypt_address(keyring, address) if address else None,
         "phone_hash": full_hash,
@@ -308,7 +318,7 @@ def do_create_order(
             "order_id": order_id,
             "kind": "created",
             "actor_type": actor.actor_type,
-            "actor_id": actor.staff_id,
+            "actor_id": actor.person_id,
             "from_status": None,
             "to_status": status.value,
             "data": {"channel": body.channel, "total": total},

@@ -76,7 +76,7 @@ def record_change(
             order_id=order.id,
             kind=kind,
             actor_type=actor.actor_type if actor else "system",
-            actor_id=actor.staff_id if actor else None,
+            actor_id=actor.person_id if actor else None,
             from_status=from_status,
             to_status=to_status,
             data=data or {},
