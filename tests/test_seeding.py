@@ -6,6 +6,8 @@ import pytest
 from sqlalchemy import func, select
 
 from shangliao.catalog.models import Variant
+from shangliao.chat.models import Conversation
+from shangliao.chat.verify import verify
 from shangliao.customers.models import Customer
 from shangliao.demo.bulk import seed_bulk
 from shangliao.demo.shop import seed_demo
@@ -88,6 +90,20 @@ def test_demo_shop_has_orders_in_many_states(runtime, orders):
     _check_search_terms(runtime, shop_id)
     assert {"completed", "cancelled", "shipped"} <= set(by_status)
     assert sum(by_status.values()) > orders * 0.8
+    _check_chats(runtime, shop_id)
+
+
+def _check_chats(runtime, shop_id: int) -> None:
+    """The demo inbox: five conversations with intact chains, some waiting, one order born in chat."""
+    with runtime.db.read() as s:
+        conversations = s.scalars(select(Conversation).where(Conversation.shop_id == shop_id)).all()
+        assert len(conversations) == 5
+        assert sum(1 for c in conversations if c.staff_unread) == 4  # the customer spoke last
+        born = s.scalars(
+            select(Order).where(Order.shop_id == shop_id, Order.conversation_id.is_not(None))
+        ).all()
+        assert [(o.channel, o.status) for o in born] == [("chat", "shipped")]
+    assert verify(runtime.db, runtime.keyring, shop_id) == []
 
 
 def test_bulk_seed_is_consistent(runtime):

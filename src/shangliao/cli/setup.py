@@ -129,6 +129,7 @@ def demo(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> No
                     f"[bold]{t(N_('Open'))}[/]  {url}",
                     f"[bold]{t(N_('Shop'))}[/]  {slug}",
                     f"[bold]{t(N_('Login'))}[/]  {username} / {password}",
+                    f"[bold]{t(N_('Customers chat at'))}[/]  {url}/s/{slug}",
                     f"[bold]API[/]  {url}/api/v1/docs",
                 ]
             ),

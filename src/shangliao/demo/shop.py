@@ -20,6 +20,7 @@ from shangliao.customers.pii import Address
 from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer
 from shangliao.demo import names
+from shangliao.demo.chats import seed_chats
 from shangliao.orders import actions, edits
 from shangliao.orders.archive import archive_older_than
 from shangliao.orders.create import do_create_order
@@ -222,3 +223,4 @@ def seed_demo(
         clock.freeze(None)
     # Orders finished two months ago are out of the way, as a tidy merchant would have them.
     archive_older_than(rt.db, actor.shop_id, now - timedelta(days=60))
+    seed_chats(rt, actor, customer_ids[:5], now)
