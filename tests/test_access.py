@@ -47,6 +47,10 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"body": "x"},
     ("POST", "/api/v1/conversations/{conversation_id}/read"): {"seq": 1},
     ("PUT", "/api/v1/conversations/{conversation_id}/assignee"): {"assignee_id": None},
+    ("POST", "/api/v1/conversations/{conversation_id}/orders"): {"items": [{"variant_id": 1, "quantity": 1}]},
+    ("PATCH", "/api/v1/reply-templates/{template_id}"): {"title": "x"},
+    ("POST", "/api/v1/conversations/{conversation_id}/reply-preview"): {"body": "x"},
+    ("PUT", "/api/v1/conversations/{conversation_id}/status"): {"status": "closed"},
 }
 
 # Console forms, for the same reason.
@@ -92,6 +96,11 @@ def victim(runtime, shop):
         "action": "confirm",
         "conversation_id": conversation["id"],
         "message_id": message["id"],
+        "kind": "details",
+        "attachment_id": shop.api.post(
+            f"/api/v1/conversations/{conversation['id']}/attachments", files={"file": ("a.txt", b"x")}
+        ).json()["data"]["attachment_id"],
+        "template_id": shop.api.get("/api/v1/reply-templates").json()["items"][0]["id"],
     }
 
 

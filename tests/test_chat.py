@@ -123,7 +123,7 @@ def test_bad_messages_are_refused_and_nothing_is_written(runtime, shop, conversa
 
 def test_cards_carry_a_snapshot_of_the_product_and_the_order(runtime, shop, conversation):
     product = make_product(runtime, shop, stock=10, price=2500)
-    order = make_order(shop, [(product.variant_id, 2)])
+    order = make_order(shop, [(product.variant_id, 2)], customer_id=conversation["customer_id"])
 
     card = say(shop, conversation, "", kind="product_card", product_id=product.product_id)
     order_card = say(shop, conversation, "请核对订单", kind="order_card", order_id=order["id"])
@@ -144,6 +144,19 @@ def test_another_shops_conversation_order_or_product_is_not_found(runtime, shop,
     their_list = other_shop.api.get(f"{CONVERSATIONS}/{conversation['id']}/messages")
 
     assert as_other.status_code == 404 and their_card.status_code == 404 and their_list.status_code == 404
+    assert messages(shop, conversation) == []
+
+
+def test_an_order_card_shows_only_this_customers_orders(runtime, shop, conversation):
+    product = make_product(runtime, shop, stock=5)
+    someone_elses = make_order(shop, [(product.variant_id, 1)])
+
+    r = shop.api.post(
+        f"{CONVERSATIONS}/{conversation['id']}/messages",
+        json={"kind": "order_card", "order_id": someone_elses["id"]},
+    )
+
+    assert r.status_code == 404 and r.json()["error"]["code"] == "order.not_found"
     assert messages(shop, conversation) == []
 
 
@@ -331,6 +344,24 @@ def test_the_inbox_can_show_only_conversations_with_open_orders(runtime, shop, c
     open_orders = shop.api.get(CONVERSATIONS, params={"filter": "open_orders"}).json()["items"]
 
     assert [c["id"] for c in open_orders] == [conversation["id"]]
+
+
+def test_a_closed_conversation_leaves_the_open_lists_until_someone_writes(runtime, shop, conversation):
+    url = f"{CONVERSATIONS}/{conversation['id']}/status"
+
+    closed = shop.api.put(url, json={"status": "closed"})
+    listed_open = shop.api.get(CONVERSATIONS).json()["items"]
+    listed_closed = shop.api.get(CONVERSATIONS, params={"filter": "closed"}).json()["items"]
+    customer_says(runtime, shop, conversation, "还在吗？")
+    after_a_message = shop.api.get(CONVERSATIONS).json()["items"]
+
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    assert listed_open == [] and [c["id"] for c in listed_closed] == [conversation["id"]]
+    assert [c["id"] for c in after_a_message] == [conversation["id"]]
+    assert after_a_message[0]["status"] == "open"
+    assert "conversation.status" in event_types(runtime, shop)
+    bad = shop.api.put(url, json={"status": "archived"})
+    assert bad.status_code == 422
 
 
 def test_paging_the_inbox_walks_every_conversation_once(runtime, shop):

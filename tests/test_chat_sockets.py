@@ -108,6 +108,34 @@ def test_a_reconnect_replays_what_was_missed(client, shop, guest):
     assert replayed == ["第二条", "第三条"]
 
 
+def test_a_replay_longer_than_a_page_comes_whole_and_a_too_long_one_asks_to_reload(
+    monkeypatch, client, shop, guest
+):
+    from shangliao.chat import realtime
+
+    monkeypatch.setattr(realtime, "REPLAY_PAGE", 3)
+    monkeypatch.setattr(realtime, "REPLAY_MAX", 9)
+    url = f"/api/v1/conversations/{guest['conversation_id']}/messages"
+    with staff_socket(client, shop) as staff:
+        shop.api.post(url, json={"body": "0"})
+        seen = next_message(staff)["seq"]
+    # while away: seven messages, more than two pages of the log (one event each)
+    for n in range(1, 8):
+        shop.api.post(url, json={"body": str(n)})
+
+    with staff_socket(client, shop, after=seen) as staff:
+        replayed = [next_message(staff)["message"]["body"] for _ in range(7)]
+    # further behind than the replay goes: told to reload, from the head of the log on
+    with staff_socket(client, shop, after=0) as far_behind:
+        first = json.loads(far_behind.receive_text())
+        shop.api.post(url, json={"body": "after the reload"})
+        live = next_message(far_behind)["message"]["body"]
+
+    assert replayed == [str(n) for n in range(1, 8)]
+    assert first["type"] == "resync" and first["seq"] >= seen + 7
+    assert live == "after the reload"
+
+
 def test_a_customer_hears_only_their_own_conversation(client, shop, guest):
     other = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "小明", "phone": "13700005678"}).json()
     with guest_socket(client, shop, guest) as mine:
@@ -192,6 +220,36 @@ def test_order_changes_reach_the_customer_as_card_updates_without_internal_notes
     assert "客户难缠" not in json.dumps(update, ensure_ascii=False)
 
 
+def test_a_new_device_with_a_known_phone_hears_nothing_of_earlier_orders(runtime, client, shop, guest):
+    from tests.support.catalog import make_product
+    from tests.support.orders import act, make_order
+
+    product = make_product(runtime, shop, stock=5)
+    earlier = make_order(shop, [(product.variant_id, 1)], customer_id=guest["customer_id"])
+    again = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "冒充者", "phone": "13700001234"})
+    stranger = guest | {"cookie": again.cookies[VISITOR_COOKIE]}
+    with guest_socket(client, shop, stranger) as device:
+        act(shop, earlier, "confirm")
+        later = make_order(shop, [(product.variant_id, 1)], customer_id=guest["customer_id"])
+        heard = next_event(device, "event")
+
+    # the first event it hears is the new order: the earlier order's confirmation never came
+    assert heard["event"] == "order.created" and heard["order"]["order_id"] == later["id"]
+
+
+def test_the_customer_sees_when_the_shop_has_read_their_messages(client, shop, guest):
+    conversation_id = guest["conversation_id"]
+    with guest_socket(client, shop, guest) as customer:
+        customer.send_text(json.dumps({"type": "send", "body": "在吗", "client_id": "read-receipt-1"}))
+        sent = next_message(customer, "customer")["message"]
+        shop.api.post(f"/api/v1/conversations/{conversation_id}/read", json={"seq": sent["seq"]})
+        while (receipt := next_event(customer, "event"))["event"] != "conversation.read":
+            pass
+
+    # delivered at all: the receipt's message seq once masked the event seq and the socket dropped it
+    assert receipt["side"] == "staff" and receipt["read_seq"] == sent["seq"]
+
+
 def test_introductions_from_one_address_are_rate_limited(runtime, client, shop):
     from sqlalchemy import func, select
 
@@ -210,3 +268,24 @@ def test_introductions_from_one_address_are_rate_limited(runtime, client, shop):
     with runtime.db.read() as session:
         count = session.scalar(select(func.count()).select_from(Customer).where(Customer.shop_id == shop.id))
     assert count == allowed
+
+
+def test_a_customer_recalls_their_own_message_and_the_shop_sees_it_recalled(client, shop, guest):
+    base = f"/s/{shop.slug}/api/messages"
+    sent = client.post(base, json={"body": "发错了"}).json()
+    shop_says = shop.api.post(
+        f"/api/v1/conversations/{guest['conversation_id']}/messages", json={"body": "好的"}
+    ).json()
+
+    mine = client.post(f"{base}/{sent['id']}/recall")
+    theirs = client.post(f"{base}/{shop_says['id']}/recall")
+    # a second device that joined later cannot take back what was said before it
+    again = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "小红", "phone": "13700001234"})
+    client.cookies.set(VISITOR_COOKIE, again.cookies[VISITOR_COOKIE], path=f"/s/{shop.slug}")
+    earlier = client.post(f"{base}/{sent['id']}/recall")
+
+    assert mine.status_code == 200 and mine.json()["recalled"] is True
+    assert theirs.status_code == 403 and earlier.status_code == 404
+    shown = shop.api.get(f"/api/v1/conversations/{guest['conversation_id']}/messages").json()
+    first = shown[0]
+    assert (first["id"], first["recalled"], first["body"]) == (sent["id"], True, "")

@@ -88,13 +88,19 @@ def seeded(runtime, shop) -> dict[str, int | str]:
         "shop": shop.slug,
         "conversation_id": conversation["id"],
         "message_id": message["id"],
+        "kind": "details",
         "product_id": product.product_id,
+        "token": shop.api.get(f"/api/v1/products/{product.product_id}").json()["share_token"],
         "variant_id": product.variant_id,
         "customer_id": customer_id,
         "address_id": address_id,
         "phone_id": phone_id,
         "order_id": order["id"],
         "token_id": spare_token["id"],
+        "attachment_id": shop.api.post(
+            f"/api/v1/conversations/{conversation['id']}/attachments", files={"file": ("a.txt", b"x")}
+        ).json()["data"]["attachment_id"],
+        "template_id": shop.api.get("/api/v1/reply-templates").json()["items"][0]["id"],
     }
 
 

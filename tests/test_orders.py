@@ -425,6 +425,19 @@ def test_an_item_keeps_the_longest_spec_the_catalog_allows(shop, runtime):
     assert order["items"][0]["spec"] == " / ".join(o * 40 for o in options)
 
 
+def test_an_items_spec_follows_the_products_option_order_on_every_database(shop, runtime):
+    # given options whose names PostgreSQL's JSONB would store the other way round (shortest key first)
+    shirt = make_product(
+        runtime, shop, options=["颜色分类", "码"], variants=[{"spec": {"颜色分类": "红色", "码": "M"}}]
+    )
+    # when it is ordered
+    order = make_order(shop, [(shirt.variant_id, 1)])
+    # then the spec reads in the product's option order, and the catalog says the same
+    assert order["items"][0]["spec"] == "红色 / M"
+    product = shop.api.get(f"/api/v1/products/{shirt.product_id}").json()
+    assert product["variants"][0]["spec_label"] == "红色 / M"
+
+
 @pytest.mark.parametrize(
     "paid_at",
     ["2026-01-05T14:30:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", 1767600000],

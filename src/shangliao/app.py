@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from shangliao import __version__
-from shangliao.chat import guest_api
+from shangliao.chat import attachment_api, guest_api, guest_orders_api, shop_pages
 from shangliao.chat.realtime import Hub
 from shangliao.config import Settings, get_settings
 from shangliao.runtime import Runtime
@@ -20,12 +20,15 @@ from shangliao.web.console import (
     customer_merge_pages,
     customer_pages,
     customer_profile_pages,
+    inbox_pages,
+    order_chat_pages,
     order_detail_pages,
     order_edit_pages,
     order_new_pages,
     order_pages,
     product_edit_pages,
     product_pages,
+    reply_pages,
 )
 from shangliao.web.console.render import page_error
 from shangliao.web.locale import LocaleMiddleware
@@ -37,7 +40,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     owns_runtime = runtime is None  # a runtime handed in (tests, a CLI command) is its owner's to close
     runtime = runtime or Runtime.build(settings or get_settings())
 
-    hub = Hub(runtime.db, runtime.bus)
+    hub = Hub(runtime.db, runtime.bus, runtime.keyring)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -63,12 +66,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(docs.router)
     app.include_router(ws.router)
     app.include_router(guest_api.router)
+    app.include_router(attachment_api.router)
+    app.include_router(attachment_api.guest_router)
+    app.include_router(guest_orders_api.router)
+    app.include_router(shop_pages.router)
     # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
     # which would otherwise take it.
     for console in (
+        inbox_pages,
         order_new_pages,
         order_pages,
         order_detail_pages,
+        order_chat_pages,
         order_edit_pages,
         product_pages,
         product_edit_pages,
@@ -76,6 +85,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         customer_merge_pages,
         customer_address_pages,
         customer_profile_pages,
+        reply_pages,
         auth_pages,
     ):
         app.include_router(console.router)

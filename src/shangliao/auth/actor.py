@@ -19,7 +19,9 @@ class Actor:
     @classmethod
     def customer(cls, shop_id: int, customer_id: int, timezone: str = "Asia/Shanghai") -> Actor:
         """A customer on the shop page: no staff permissions, acts only through visitor routes."""
-        return cls(shop_id, None, "customer", frozenset(), "visitor", timezone=timezone, customer_id=customer_id)
+        return cls(
+            shop_id, None, "customer", frozenset(), "visitor", timezone=timezone, customer_id=customer_id
+        )
 
     @property
     def actor_type(self) -> str:

@@ -21,6 +21,7 @@ PERMISSIONS: dict[str, str] = {
     "payments.record": N_("Record payments"),
     "chat.read": N_("View conversations"),
     "chat.write": N_("Chat with customers"),
+    "chat.templates": N_("Manage quick replies"),
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {

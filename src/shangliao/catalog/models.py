@@ -69,4 +69,12 @@ class Variant(IdMixin, ShopScoped, TimestampMixin, Base):
 
     @property
     def spec_label(self) -> str:
-        return " / ".join(str(v) for v in self.spec.values())
+        return spec_label(self.product.options, self.spec)
+
+
+def spec_label(options: list[str], spec: dict | None) -> str:
+    """A variant's values in its product's option order ("红色 / M"), the same on every database:
+    PostgreSQL's JSONB keeps a dict's keys in an order of its own (shortest first)."""
+    spec = spec or {}
+    ordered = [o for o in options if o in spec] + [k for k in spec if k not in options]
+    return " / ".join(str(spec[k]) for k in ordered)

@@ -16,6 +16,7 @@ from shangliao.chat.schemas import (
     ConversationAssignIn,
     ConversationOut,
     ConversationPage,
+    ConversationStatusIn,
     InboxFilter,
     MessageIn,
     MessageOut,
@@ -55,7 +56,9 @@ def _customer_name(session, conversation: Conversation) -> str:
 @router.get("/conversations", response_model=ConversationPage)
 def list_conversations(
     which: InboxFilter = Query(
-        "all", alias="filter", description="`mine`, `unassigned`, `all`, `open_orders`."
+        "all",
+        alias="filter",
+        description="`mine`, `unassigned`, `all`, `open_orders` (open conversations), `closed`.",
     ),
     cursor: str | None = Query(None, max_length=300),
     limit: int = Query(20, ge=1, le=100),
@@ -105,7 +108,8 @@ def list_messages(
     with rt.db.read() as session:
         conversation = service.access_conversation(session, actor.shop_id, conversation_id)
         return [
-            message_out(m) for m in service.messages_of(session, conversation, after_seq, before_seq, limit)
+            cards.opened_message(rt.keyring, message_out(m))
+            for m in service.messages_of(session, conversation, after_seq, before_seq, limit)
         ]
 
 
@@ -119,8 +123,8 @@ def send_message(
     """Send a text, a product card or an order card to the customer. With `client_id`, a retried
     send returns the first one (with `replayed: true`) instead of sending twice."""
     with rt.db.write() as session:
-        service.access_conversation(session, actor.shop_id, conversation_id)
-        data = cards.card_data(session, actor.shop_id, body)
+        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        data = cards.card_data(session, conversation, body)
         sent = service.do_send(
             session,
             rt.keyring,
@@ -133,7 +137,7 @@ def send_message(
             data=data,
             client_id=body.client_id,
         )
-        return message_out(sent, replayed=sent.replayed)
+        return cards.opened_message(rt.keyring, message_out(sent, replayed=sent.replayed))
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/recall", response_model=MessageOut)
@@ -183,4 +187,17 @@ def assign_conversation(
     """Give the conversation to a staff member (`null`: nobody)."""
     with rt.db.write() as session:
         conversation = service.do_assign(session, actor.shop_id, conversation_id, body.assignee_id)
+        return conversation_out(conversation, _customer_name(session, conversation), None)
+
+
+@router.put("/conversations/{conversation_id}/status", response_model=ConversationOut)
+def set_conversation_status(
+    conversation_id: PathId,
+    body: ConversationStatusIn,
+    actor: Actor = Depends(staff("chat.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Close a conversation that needs nothing more, or reopen it. A new message reopens it."""
+    with rt.db.write() as session:
+        conversation = service.do_set_status(session, actor.shop_id, conversation_id, body.status)
         return conversation_out(conversation, _customer_name(session, conversation), None)

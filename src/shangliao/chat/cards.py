@@ -2,6 +2,10 @@
 
 The snapshot is evidence ("this is the price you were shown"); the live state of an order card
 (status, tracking) comes to the page from the order's own events.
+
+A card of the order details for the customer to check carries the delivery address. Message data
+is stored as sent (and hashed into the chain), so the address goes in sealed, as the order keeps it
+(rule 12): ``open_card`` opens it only for whoever may read the conversation, when rendering.
 """
 
 from __future__ import annotations
@@ -11,8 +15,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shangliao.catalog.service import access_product
+from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MessageIn
-from shangliao.orders.timeline import access_order
+from shangliao.core.crypto import Keyring
+from shangliao.core.errors import NotFound
+from shangliao.core.i18n import N_
+from shangliao.customers.pii import address_dict, public_address
+from shangliao.orders.couriers import COURIERS
+from shangliao.orders.models import Order
+from shangliao.orders.timeline import access_order, sealed, unseal
+
+SEALED_ADDRESS = "address_sealed"
 
 
 def product_card(session: Session, shop_id: int, product_id: int) -> dict[str, Any]:
@@ -28,8 +41,7 @@ def product_card(session: Session, shop_id: int, product_id: int) -> dict[str, A
     }
 
 
-def order_card(session: Session, shop_id: int, order_id: int) -> dict[str, Any]:
-    order = access_order(session, shop_id, order_id)
+def order_snapshot(order: Order) -> dict[str, Any]:
     return {
         "order_id": order.id,
         "number": order.number,
@@ -41,9 +53,62 @@ def order_card(session: Session, shop_id: int, order_id: int) -> dict[str, Any]:
     }
 
 
-def card_data(session: Session, shop_id: int, body: MessageIn) -> dict[str, Any]:
+def order_card(session: Session, shop_id: int, order_id: int) -> dict[str, Any]:
+    return order_snapshot(access_order(session, shop_id, order_id))
+
+
+def details_card(order: Order) -> dict[str, Any]:
+    """Everything the customer should check before the order ships, the address sealed."""
+    return {
+        **order_snapshot(order),
+        "items_total": order.items_total,
+        "shipping_fee": order.shipping_fee,
+        "discount": order.discount,
+        "remark": order.remark,
+        SEALED_ADDRESS: sealed(order.address_enc),
+    }
+
+
+def tracking_card(order: Order, locale: str) -> dict[str, Any]:
+    """The order with its courier and tracking number (the caller checked it has shipped)."""
+    courier = COURIERS.get(order.carrier_code or "")
+    name = (courier.name_zh if locale == "zh_CN" else courier.name_en) if courier else order.carrier_code
+    return {
+        **order_snapshot(order),
+        "carrier_code": order.carrier_code,
+        "carrier_name": name,
+        "tracking_number": order.tracking_number,
+        "tracking_url": courier.tracking_url(order.tracking_number)
+        if courier and order.tracking_number
+        else None,
+    }
+
+
+def open_card(keyring: Keyring, data: dict[str, Any], *, public: bool = False) -> dict[str, Any]:
+    """A card's data as its reader sees it, a sealed address opened into ``address``: whole for
+    staff; for the customer's device (``public``) only as much as ``pii.public_address`` shows."""
+    if SEALED_ADDRESS not in data:
+        return data
+    opened = {k: v for k, v in data.items() if k != SEALED_ADDRESS}
+    blob = unseal(data[SEALED_ADDRESS])
+    full = address_dict(keyring, blob) if blob else None
+    opened["address"] = public_address(full) if full and public else full
+    return opened
+
+
+def opened_message(keyring: Keyring, out: dict[str, Any], *, public: bool = False) -> dict[str, Any]:
+    """``views.message_out(...)`` with its card opened (see ``open_card``)."""
+    return {**out, "data": open_card(keyring, out["data"], public=public)}
+
+
+def card_data(session: Session, conversation: Conversation, body: MessageIn) -> dict[str, Any]:
+    """The snapshot a card message carries. An order card shows one of this customer's orders:
+    another customer's order is not found here, like another shop's."""
     if body.kind == "product_card":
-        return product_card(session, shop_id, body.product_id)  # type: ignore[arg-type]
+        return product_card(session, conversation.shop_id, body.product_id)  # type: ignore[arg-type]
     if body.kind == "order_card":
-        return order_card(session, shop_id, body.order_id)  # type: ignore[arg-type]
+        order = access_order(session, conversation.shop_id, body.order_id)  # type: ignore[arg-type]
+        if order.customer_id != conversation.customer_id:
+            raise NotFound("order.not_found", N_("No such order."))
+        return order_snapshot(order)
     return {}

@@ -7,16 +7,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
+from sqlalchemy import select
 
-from shangliao.auth.access import AccessRule, check_same_origin, public
+from shangliao.auth.access import AccessRule, check_same_origin, client_address, public
 from shangliao.chat import service
-from shangliao.chat.models import Conversation
+from shangliao.chat.cards import opened_message
+from shangliao.chat.models import Conversation, Message
 from shangliao.chat.schemas import MAX_TEXT, ClientId, MessageOut
 from shangliao.chat.views import message_out
 from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_for
-from shangliao.core.errors import Unauthorized
+from shangliao.core.errors import NotFound, Unauthorized
 from shangliao.core.i18n import N_
-from shangliao.core.schemas import MAX_ID, StrictModel
+from shangliao.core.schemas import MAX_ID, PathId, StrictModel
 from shangliao.customers.pii import Mobile
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.service import access_shop_by_slug
@@ -75,10 +77,21 @@ def introduce(
 ):
     """Start chatting: name and phone, once per device. Sets the visitor cookie for this shop."""
     check_same_origin(request)
-    rt.limits.check(INTRODUCTIONS, "visitor", shop, request.client.host if request.client else "-")
+    check_introduction_rate(rt, request, shop)
     with rt.db.write() as session:
         shop_id = access_shop_by_slug(session, shop).id
         raw, guest = do_register_visitor(session, rt.keyring, shop_id, body.name.strip(), body.phone)
+    set_visitor_cookie(response, request, shop, raw)
+    return {"customer_id": guest.customer_id, "conversation_id": guest.conversation_id}
+
+
+def check_introduction_rate(rt: Runtime, request: Request, shop: str) -> None:
+    """Count a new customer introducing themselves (here, or in the product page's order form)."""
+    rt.limits.check(INTRODUCTIONS, "visitor", shop, client_address(request))
+
+
+def set_visitor_cookie(response: Response, request: Request, shop: str, raw: str) -> None:
+    """The device's token for this shop only: HttpOnly (no script reads it), Lax, path /s/<shop>."""
     response.set_cookie(
         VISITOR_COOKIE,
         raw,
@@ -88,7 +101,6 @@ def introduce(
         secure=request.url.scheme == "https",
         path=f"/s/{shop}",
     )
-    return {"customer_id": guest.customer_id, "conversation_id": guest.conversation_id}
 
 
 @router.get("/messages", response_model=list[MessageOut])
@@ -105,7 +117,9 @@ def guest_messages(
         conversation = session.get(Conversation, guest.conversation_id)
         after = None if after_seq is None else max(after_seq, guest.since_seq)
         listed = service.messages_of(session, conversation, after, before_seq, limit)
-        return [message_out(m) for m in listed if m.seq > guest.since_seq]
+        return [
+            opened_message(rt.keyring, message_out(m), public=True) for m in listed if m.seq > guest.since_seq
+        ]
 
 
 @router.post("/messages", response_model=MessageOut, status_code=201)
@@ -126,3 +140,34 @@ def guest_send(
             client_id=body.client_id,
         )
         return message_out(sent, replayed=sent.replayed)
+
+
+@router.post("/messages/{message_id}/recall", response_model=MessageOut)
+def guest_recall(
+    shop: str,
+    message_id: PathId,
+    guest: Guest = Depends(visitor()),
+    rt: Runtime = Depends(get_runtime),
+) -> Any:
+    """Take back one of your messages within two minutes: the shop no longer sees it (it stays
+    stored as evidence). Only what this device can see: not what was said before it joined."""
+    with rt.db.write() as session:
+        seen = session.scalar(
+            select(Message.id).where(
+                Message.id == message_id,
+                Message.conversation_id == guest.conversation_id,
+                Message.seq > guest.since_seq,
+            )
+        )
+        if seen is None:
+            raise NotFound("chat.message_not_found", N_("This message does not exist."))
+        recalled = service.do_recall(
+            session,
+            rt.keyring,
+            guest.shop_id,
+            guest.conversation_id,
+            message_id,
+            by_type="customer",
+            by_id=guest.customer_id,
+        )
+        return message_out(recalled)

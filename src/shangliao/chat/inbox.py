@@ -29,6 +29,8 @@ def inbox(
         select(Conversation, Customer.name)
         .join(Customer, Customer.id == Conversation.customer_id)
         .where(Conversation.shop_id == shop_id)
+        # Closed conversations have their own list; every other list is of open ones.
+        .where(Conversation.status == ("closed" if which == "closed" else "open"))
     )
     if which == "mine":
         stmt = stmt.where(Conversation.assignee_id == staff_id)

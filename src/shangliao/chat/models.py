@@ -91,3 +91,32 @@ class Visitor(IdMixin, ShopScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Attachment(IdMixin, ShopScoped, Base):
+    """A file sent in a conversation. Its bytes live at ``uploads/<shop_id>/<storage_key>``: the key
+    is random and made by the server, so no one's filename ever becomes a path on disk, and the
+    name shown is only a label (sanitised, with an extension that matches what the bytes are)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        Index("uq_attachments_storage_key", "storage_key", unique=True),
+        Index("ix_attachments_shop_conversation", "shop_id", "conversation_id", "id"),
+    )
+
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    # The message that sent it, written in the same transaction (who may download follows from it).
+    message_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("messages.id", ondelete="CASCADE"), nullable=True
+    )
+    sender_type: Mapped[str] = mapped_column(String(16))  # customer | staff
+    sender_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    kind: Mapped[str] = mapped_column(String(8))  # image | file
+    mime: Mapped[str] = mapped_column(String(100))  # sniffed from the bytes, never taken from the client
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

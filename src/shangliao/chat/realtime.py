@@ -14,16 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from anyio import to_thread
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shangliao.chat.cards import opened_message
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.views import message_out
+from shangliao.core.crypto import Keyring
 from shangliao.events.bus import Bus, to_wire
 from shangliao.events.models import EventLogEntry
 from shangliao.orders.couriers import tracking_url
@@ -34,7 +38,10 @@ from shangliao.storage.database import Database
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
-REPLAY_LIMIT = 1000
+# A reconnect replays the shop's log in pages; a client further behind than REPLAY_MAX events is
+# told to reload instead (a "resync" frame), which is cheaper than streaming a day of a busy shop.
+REPLAY_PAGE = 1000
+REPLAY_MAX = 10_000
 # What a customer's order card hears about: changes they can see on it. Not notes, assignments or
 # tags (the shop's own business: even the bare fact of a note must not reach the customer).
 CUSTOMER_ORDER_EVENTS = frozenset(
@@ -52,6 +59,7 @@ class Subscriber:
     customer_id: int | None = None
     can_see_orders: bool = True
     since_seq: int = 0  # a customer's device sees its conversation's messages after this seq
+    joined_at: datetime | None = None  # ... and the orders placed from this moment on
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     overflowed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -68,9 +76,12 @@ class Subscriber:
             return False
         kind = payload["type"]
         if kind.startswith("order."):
-            return kind in CUSTOMER_ORDER_EVENTS
+            # A phone number proves nothing: a device that joined with a known number hears about
+            # the orders placed since then, not the customer's older ones.
+            placed = payload["placed_at"]
+            return kind in CUSTOMER_ORDER_EVENTS and (self.joined_at is None or placed >= self.joined_at)
         # A customer hears the shop typing, never themselves echoed; never the shop's assignments.
-        return kind != "conversation.assigned" and not (
+        return kind not in ("conversation.assigned", "conversation.status") and not (
             kind == "typing" and payload.get("side") == "customer"
         )
 
@@ -81,8 +92,10 @@ class Subscriber:
             self.overflowed.set()
 
 
-def _message_payload(m: Message, customer_id: int) -> dict[str, Any]:
-    return {"message": message_out(m), "customer_id": customer_id}
+def _message_payload(keyring: Keyring, m: Message, customer_id: int) -> dict[str, Any]:
+    # One payload goes to the shop's sockets and the customer's alike: a card's address shows as the
+    # customer may see it (staff read it whole over HTTP).
+    return {"message": opened_message(keyring, message_out(m), public=True), "customer_id": customer_id}
 
 
 def order_card_state(order: Order) -> dict[str, Any]:
@@ -99,7 +112,7 @@ def order_card_state(order: Order) -> dict[str, Any]:
     }
 
 
-def payloads(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What sockets show for committed event rows (rows of other kinds are left out)."""
     out = []
     for row in rows:
@@ -113,46 +126,79 @@ def payloads(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any
             ).first()
             if found is None or (kind == "message.created" and found[0].kind == "recall"):
                 continue  # a recall entry shows as the recalled message's own event
-            out.append(base | _message_payload(found[0], found[1]))
-        elif kind in ("conversation.read", "conversation.assigned"):
+            out.append(base | _message_payload(keyring, found[0], found[1]))
+        elif kind in ("conversation.read", "conversation.assigned", "conversation.status"):
             conversation = session.get(Conversation, row["entity_id"])
             if conversation is None or conversation.shop_id != row["shop_id"]:
                 continue
+            # The read event's own "seq" is a message seq: renamed, so it can't mask the event's.
+            extra = {("read_seq" if k == "seq" else k): v for k, v in data.items()}
             out.append(
-                base | {"conversation_id": conversation.id, "customer_id": conversation.customer_id} | data
+                base | {"conversation_id": conversation.id, "customer_id": conversation.customer_id} | extra
             )
         elif kind.startswith("order."):
             order = session.get(Order, row["entity_id"])
             if order is None or order.shop_id != row["shop_id"]:
                 continue
-            out.append(base | {"order": order_card_state(order), "customer_id": order.customer_id})
+            out.append(
+                base
+                | {"order": order_card_state(order), "customer_id": order.customer_id}
+                | {"placed_at": order.created_at}
+            )
     return out
 
 
-def events_after(db: Database, subscriber: Subscriber, after_seq: int) -> list[dict[str, Any]]:
-    """What ``subscriber`` may see of the shop's log after ``after_seq``: a reconnect's replay."""
+@dataclass(frozen=True)
+class Replay:
+    """A reconnect's backlog; ``resync_seq`` set when it was too far behind to replay (the client
+    reloads what it shows and goes on from that seq)."""
+
+    payloads: list[dict[str, Any]]
+    resync_seq: int | None = None
+
+
+def events_after(db: Database, keyring: Keyring, subscriber: Subscriber, after_seq: int) -> Replay:
+    """What ``subscriber`` may see of the shop's log after ``after_seq``, every page of it."""
+    out: list[dict[str, Any]] = []
+    scanned = 0
     with db.read() as session:
-        rows = session.scalars(
-            select(EventLogEntry)
-            .where(EventLogEntry.shop_id == subscriber.shop_id, EventLogEntry.seq > after_seq)
-            .order_by(EventLogEntry.seq)
-            .limit(REPLAY_LIMIT)
-        ).all()
-        wire = [
-            to_wire(
-                {c: getattr(r, c) for c in ("shop_id", "seq", "type", "entity_type", "entity_id", "data")}
-            )
-            for r in rows
-        ]
-        return [p for p in payloads(session, wire) if subscriber.may_see(p)]
+        while True:
+            rows = session.scalars(
+                select(EventLogEntry)
+                .where(EventLogEntry.shop_id == subscriber.shop_id, EventLogEntry.seq > after_seq)
+                .order_by(EventLogEntry.seq)
+                .limit(REPLAY_PAGE)
+            ).all()
+            wire = [
+                to_wire(
+                    {c: getattr(r, c) for c in ("shop_id", "seq", "type", "entity_type", "entity_id", "data")}
+                )
+                for r in rows
+            ]
+            out += [p for p in payloads(session, keyring, wire) if subscriber.may_see(p)]
+            scanned += len(rows)
+            if len(rows) < REPLAY_PAGE:
+                return Replay(out)
+            if scanned >= REPLAY_MAX:
+                break
+            after_seq = rows[-1].seq
+        head = session.scalar(
+            select(func.max(EventLogEntry.seq)).where(EventLogEntry.shop_id == subscriber.shop_id)
+        )
+        return Replay([], resync_seq=head)
 
 
 class Hub:
     """Sockets of this process by shop, fed in commit order from the bus."""
 
-    def __init__(self, db: Database, bus: Bus) -> None:
+    def __init__(self, db: Database, bus: Bus, keyring: Keyring) -> None:
         self.db = db
-        self._subscribers: dict[int, set[Subscriber]] = {}
+        self.keyring = keyring
+        # Indexed so an event is offered only to those it may concern: the shop's staff sockets
+        # and that one customer's; not checked against every customer connected to the shop.
+        self._staff: dict[int, set[Subscriber]] = {}
+        self._customers: dict[tuple[int, int | None], set[Subscriber]] = {}
+        self._sockets_per_shop: Counter[int] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rows: asyncio.Queue | None = None
         self._pump: asyncio.Task | None = None
@@ -181,18 +227,40 @@ class Hub:
             self._pump = None
 
     def attach(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Called on the event loop by each new socket."""
+        """Called on the event loop by each new socket; returns its detach."""
         self._bind()
-        self._subscribers.setdefault(subscriber.shop_id, set()).add(subscriber)
-        return lambda: self._subscribers.get(subscriber.shop_id, set()).discard(subscriber)
+        if subscriber.side == "staff":
+            index, key = self._staff, subscriber.shop_id
+        else:
+            index, key = self._customers, (subscriber.shop_id, subscriber.customer_id)
+        index.setdefault(key, set()).add(subscriber)
+        self._sockets_per_shop[subscriber.shop_id] += 1
 
-    def count(self, shop_id: int) -> int:
-        return len(self._subscribers.get(shop_id, ()))
+        def detach() -> None:
+            group = index.get(key)
+            if group is None or subscriber not in group:
+                return
+            group.discard(subscriber)
+            if not group:
+                del index[key]  # the index holds who is connected now, not everyone ever
+            self._sockets_per_shop[subscriber.shop_id] -= 1
+            if self._sockets_per_shop[subscriber.shop_id] <= 0:
+                del self._sockets_per_shop[subscriber.shop_id]
+
+        return detach
+
+    def _audience(self, payload: dict[str, Any]) -> list[Subscriber]:
+        shop_id = payload.get("shop_id")
+        return [
+            *self._staff.get(shop_id, ()),  # type: ignore[arg-type]
+            *self._customers.get((shop_id, payload.get("customer_id")), ()),  # type: ignore[arg-type]
+        ]
 
     def on_event(self, row: dict[str, Any]) -> None:
         """From any thread: queue a committed row for the pump (dropped when nobody listens)."""
         loop, rows = self._loop, self._rows
-        if loop is None or rows is None or not self._subscribers.get(row.get("shop_id")):
+        shop_id = row.get("shop_id")
+        if loop is None or rows is None or not self._listens(shop_id):
             return
         loop.call_soon_threadsafe(rows.put_nowait, row)
 
@@ -214,10 +282,15 @@ class Hub:
         if durable:
             ready = ready + await to_thread.run_sync(self._load, durable)
         for payload in ready:
-            for subscriber in list(self._subscribers.get(payload["shop_id"], ())):
+            for subscriber in self._audience(payload):
                 if subscriber.may_see(payload):
                     subscriber.offer(payload)
 
+    def _listens(self, shop_id: Any) -> bool:
+        """Does any socket of this process belong to the shop? (Asked from any thread: a stale
+        answer costs an event loaded for nobody, or one dropped that nobody was there to hear.)"""
+        return self._sockets_per_shop.get(shop_id, 0) > 0
+
     def _load(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self.db.read() as session:
-            return payloads(session, rows)
+            return payloads(session, self.keyring, rows)

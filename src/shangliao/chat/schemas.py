@@ -81,7 +81,11 @@ class ConversationAssignIn(StrictModel):
     assignee_id: RowRef | None
 
 
-InboxFilter = Literal["all", "mine", "unassigned", "open_orders"]
+InboxFilter = Literal["all", "mine", "unassigned", "open_orders", "closed"]
+
+
+class ConversationStatusIn(StrictModel):
+    status: Literal["open", "closed"]
 
 
 class SocketFrame(StrictModel):

@@ -28,6 +28,7 @@ from shangliao.storage.prepared import Prepared
 Side = Literal["customer", "staff", "system"]
 KINDS = (
     "text", "image", "file", "product_card", "order_card", "payment_request", "quote_card", "system", "recall",
+    "order_request",
 )  # fmt: skip
 # Like the chat apps customers know: a message can be taken back for two minutes.
 RECALL_WINDOW = timedelta(minutes=2)
@@ -50,6 +51,8 @@ _NEXT_SEQ = Prepared(
         updated_at=bindparam("now"),
         staff_unread=_conv.c.staff_unread + bindparam("to_staff"),
         customer_unread=_conv.c.customer_unread + bindparam("to_customer"),
+        # Someone wrote: a closed conversation is open again (a system notice leaves it be).
+        status=func.coalesce(bindparam("reopen"), _conv.c.status),
     )
     .returning(_conv.c.message_count)
 )
@@ -125,6 +128,7 @@ def do_send(
             "now": now,
             "to_staff": 1 - to_customer,
             "to_customer": to_customer,
+            "reopen": None if sender_type == "system" else "open",
         },
     )
     if not bumped:
@@ -337,4 +341,20 @@ def do_assign(session: Session, shop_id: int, conversation_id: int, assignee_id:
         shop_id,
         [DomainEvent("conversation.assigned", "conversation", conversation_id, {"assignee_id": assignee_id})],
     )
+    return conversation
+
+
+def do_set_status(session: Session, shop_id: int, conversation_id: int, status: str) -> Conversation:
+    """Close a conversation that needs nothing more (it leaves the inbox's open lists), or reopen
+    it. A new message from either side reopens it on its own (see ``_NEXT_SEQ``)."""
+    conversation = access_conversation(session, shop_id, conversation_id)
+    if conversation.status != status:
+        conversation.status = status
+        conversation.updated_at = clock.now()
+        session.flush()
+        record(
+            session,
+            shop_id,
+            [DomainEvent("conversation.status", "conversation", conversation_id, {"status": status})],
+        )
     return conversation

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,6 +40,7 @@ class Guest:
     customer_id: int
     conversation_id: int
     since_seq: int
+    joined_at: datetime  # the device sees the customer's orders placed from then on
 
 
 def do_register_visitor(
@@ -67,7 +69,9 @@ def do_register_visitor(
     )
     session.add(visitor)
     session.flush()
-    return raw, Guest(visitor.id, shop_id, customer_id, conversation.id, visitor.since_seq)
+    return raw, Guest(
+        visitor.id, shop_id, customer_id, conversation.id, visitor.since_seq, visitor.created_at
+    )
 
 
 def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
@@ -85,4 +89,6 @@ def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
     if found is None:
         return None
     visitor, conversation_id = found
-    return Guest(visitor.id, shop_id, visitor.customer_id, conversation_id, visitor.since_seq)
+    return Guest(
+        visitor.id, shop_id, visitor.customer_id, conversation_id, visitor.since_seq, visitor.created_at
+    )

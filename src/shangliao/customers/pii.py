@@ -17,7 +17,7 @@ from pydantic import AfterValidator, StringConstraints
 
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid
-from shangliao.core.phones import normalize_mobile
+from shangliao.core.phones import mask_mobile, normalize_mobile
 from shangliao.core.schemas import StrictModel
 
 PHONE_CONTEXT = b"customer_phones.phone_enc"
@@ -115,3 +115,14 @@ def address_dict(keyring: Keyring, blob: bytes, *, table: str = ORDERS) -> dict[
     """:func:`decrypt_address` as a plain dict, for answers that only serialize it (no model)."""
     data = keyring.decrypt_json(blob, _address_context(table))
     return {name: data.get(name, "") for name in ADDRESS_FIELDS}
+
+
+def public_address(full: dict[str, str]) -> dict[str, str]:
+    """Who and which city it goes to, enough to recognise it: what a customer's device is shown. The
+    street and the full number stay with the shop (a device is trusted on a typed phone number, so a
+    stranger who typed the customer's must not read where they live)."""
+    return {
+        "receiver": full["receiver"],
+        "phone": mask_mobile(full["phone"]),
+        "region": " ".join(p for p in (full["province"], full["city"], full["district"]) if p),
+    }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from shangliao.catalog.models import Product, Variant
+from shangliao.catalog.models import Product, Variant, spec_label
 from shangliao.core import clock
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
@@ -54,6 +54,7 @@ class StockRow:
     product_active: bool
     presale: bool
     low_stock_threshold: int
+    options: list
 
     @property
     def available(self) -> int:
@@ -61,7 +62,7 @@ class StockRow:
 
     @property
     def spec_label(self) -> str:
-        return " / ".join(str(v) for v in (self.spec or {}).values())
+        return spec_label(self.options or [], self.spec)
 
 
 _LOAD = (
@@ -79,6 +80,7 @@ _LOAD = (
         _p.c.active,
         _p.c.presale,
         _p.c.low_stock_threshold,
+        _p.c.options,
     )
     .join(_p, _p.c.id == _v.c.product_id)
     .where(_v.c.shop_id == bindparam("shop_id"), _v.c.id.in_(bindparam("ids", expanding=True)))

@@ -19,7 +19,7 @@ from shangliao.inventory import stock
 from shangliao.orders.create import count_on_customer, hold_move
 from shangliao.orders.models import Order, OrderItem, OrderNote, OrderTag
 from shangliao.orders.payments import do_record_payment
-from shangliao.orders.state import FINAL, HOLDS_STOCK, Status, transition_for
+from shangliao.orders.state import FINAL, HOLDS_STOCK, Status, Transition, transition_for
 from shangliao.orders.timeline import check_not_archived, check_version, record_change
 
 _STAMP = {
@@ -38,6 +38,14 @@ def require_permission(actor: Actor, permission: str) -> None:
             N_("You do not have the permission to do this ({permission})."),
             permission=permission,
         )
+
+
+def _check_customer_step(actor: Actor, order: Order, t: Transition) -> None:
+    """A customer acts only on their own order, and only where the lifecycle lets customers."""
+    if order.customer_id != actor.customer_id or order.shop_id != actor.shop_id:
+        raise NotFound("order.not_found", N_("No such order."))
+    if not t.by_customer:
+        require_permission(actor, t.permission)  # refused: a customer holds no staff permission
 
 
 def held_moves(items: list[OrderItem], kind: str) -> list[stock.Move]:
@@ -107,7 +115,10 @@ def do_transition(
     check_not_archived(order)
     current = Status(order.status)
     t = transition_for(action, current, params)
-    require_permission(actor, t.permission)
+    if actor.via == "visitor":
+        _check_customer_step(actor, order, t)
+    else:
+        require_permission(actor, t.permission)
     now = clock.now()
     if t.target == Status.PENDING:
         if order.address_enc is None:

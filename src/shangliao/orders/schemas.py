@@ -134,6 +134,7 @@ class OrderOut(BaseModel):
     status: str
     channel: str
     customer_id: int | None
+    conversation_id: int | None = Field(description="The conversation the order belongs to, for good.")
     customer_name: str
     address: Address | None
     items: list[ItemOut]

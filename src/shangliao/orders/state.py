@@ -90,6 +90,8 @@ class Transition:
     target: Status
     permission: str
     guard: Callable[[dict[str, Any]], None] = field(default=lambda params: None)
+    # A customer may take this step on their own order from the shop page (no staff permission).
+    by_customer: bool = False
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -105,7 +107,10 @@ TRANSITIONS: dict[str, Transition] = {
             "orders.fulfil",
             _guard_ship,
         ),
-        Transition("complete", frozenset({Status.SHIPPED}), Status.COMPLETED, "orders.fulfil"),
+        # The customer confirms receipt, or the shop marks it completed.
+        Transition(
+            "complete", frozenset({Status.SHIPPED}), Status.COMPLETED, "orders.fulfil", by_customer=True
+        ),
         Transition("cancel", BEFORE_SHIPPING, Status.CANCELLED, "orders.cancel", _guard_cancel),
     )
 }

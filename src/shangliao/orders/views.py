@@ -26,9 +26,9 @@ _ITEM_FIELDS = (
 )  # fmt: skip
 # Copied as they are; datetimes stay datetimes, which the JSON encoder writes as ISO 8601 in C.
 _ORDER_FIELDS = (
-    "id", "number", "status", "channel", "customer_id", "customer_name", "items_total", "shipping_fee",
-    "discount", "total", "paid_amount", "refunded_amount", "remark", "assignee_id", "carrier_code",
-    "tracking_number", "cancel_reason", "version", "created_at", "updated_at", "submitted_at",
+    "id", "number", "status", "channel", "customer_id", "conversation_id", "customer_name", "items_total",
+    "shipping_fee", "discount", "total", "paid_amount", "refunded_amount", "remark", "assignee_id",
+    "carrier_code", "tracking_number", "cancel_reason", "version", "created_at", "updated_at", "submitted_at",
     "confirmed_at", "shipped_at", "completed_at", "cancelled_at", "paid_at", "archived_at",
 )  # fmt: skip
 

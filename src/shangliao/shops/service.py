@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
+from shangliao.replies.service import seed_defaults
 from shangliao.shops.models import Shop, ShopCounter
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
@@ -33,6 +34,7 @@ def do_create_shop(session: Session, *, slug: str, name: str, timezone: str = "A
     session.flush()
     session.add(ShopCounter(shop_id=shop.id, event_seq=0, order_day="", order_seq=0))
     session.flush()
+    seed_defaults(session, shop)  # quick replies to start from (replies/service.py explains the marker)
     return shop
 
 

@@ -48,6 +48,7 @@ def all_models() -> MetaData:
     from shangliao.events import models as _events  # noqa: F401
     from shangliao.inventory import models as _inventory  # noqa: F401
     from shangliao.orders import models as _orders  # noqa: F401
+    from shangliao.replies import models as _replies  # noqa: F401
     from shangliao.shops import models as _shops  # noqa: F401
 
     return Base.metadata

@@ -9,12 +9,14 @@ from shangliao.addresses import api as addresses_api
 from shangliao.auth import api as auth_api
 from shangliao.catalog import api as catalog_api
 from shangliao.chat import api as chat_api
+from shangliao.chat import order_api as chat_order_api
 from shangliao.core.schemas import NUL_MESSAGE
 from shangliao.customers import api as customers_api
 from shangliao.customers import api_merge as customers_merge_api
 from shangliao.inventory import api as inventory_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
+from shangliao.replies import api as replies_api
 from shangliao.shops import api as shops_api
 from shangliao.web.errors import ERROR_RESPONSES
 
@@ -38,6 +40,8 @@ for domain in (
     orders_collection_api,
     orders_api,
     chat_api,
+    chat_order_api,
+    replies_api,
     auth_api,
     shops_api,
     catalog_api,

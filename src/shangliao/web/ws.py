@@ -133,8 +133,14 @@ class Session:
         try:
             await self.ws.accept()
             self.last_seq = after
-            backlog = await to_thread.run_sync(events_after, self.rt.db, self.subscriber, after)
-            for payload in backlog:
+            replay = await to_thread.run_sync(
+                events_after, self.rt.db, self.rt.keyring, self.subscriber, after
+            )
+            if replay.resync_seq is not None:
+                # Too far behind to replay: the client reloads what it shows, then hears what follows.
+                self.last_seq = replay.resync_seq
+                await self.send({"type": "resync", "seq": replay.resync_seq})
+            for payload in replay.payloads:
                 await self._send_event(payload)
             sender = asyncio.create_task(self._pump())
             try:
@@ -290,7 +296,11 @@ async def staff_ws(websocket: WebSocket, after: int = 0, actor: Actor = Depends(
 async def guest_ws(websocket: WebSocket, shop: str, after: int = 0, guest: Guest = Depends(guest_socket())):
     rt = websocket.app.state.runtime
     subscriber = Subscriber(
-        guest.shop_id, "customer", customer_id=guest.customer_id, since_seq=guest.since_seq
+        guest.shop_id,
+        "customer",
+        customer_id=guest.customer_id,
+        since_seq=guest.since_seq,
+        joined_at=guest.joined_at,
     )
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:

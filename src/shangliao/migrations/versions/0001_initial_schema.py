@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 12:23:22.088642
+Create Date: 2026-11-26 14:07:42.787843
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -152,6 +152,31 @@ def upgrade() -> None:
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.create_index("ix_products_shop_active", ["shop_id", "active", "id"], unique=False)
         batch_op.create_index("uq_products_share_token", ["share_token"], unique=True)
+
+    op.create_table(
+        "reply_templates",
+        sa.Column("category", sa.String(length=24), nullable=False),
+        sa.Column("shortcode", sa.String(length=16), nullable=False),
+        sa.Column("shortcode_key", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=40), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_reply_templates_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_reply_templates")),
+    )
+    with op.batch_alter_table("reply_templates", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_reply_templates_shop_category", ["shop_id", "category", "position", "id"], unique=False
+        )
+        batch_op.create_index("uq_reply_templates_shop_shortcode", ["shop_id", "shortcode_key"], unique=True)
 
     op.create_table(
         "shop_counters",
@@ -519,6 +544,48 @@ def upgrade() -> None:
         batch_op.create_index("uq_orders_shop_number", ["shop_id", "number"], unique=True)
 
     op.create_table(
+        "attachments",
+        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("sender_type", sa.String(length=16), nullable=False),
+        sa.Column("sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("mime", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=True),
+        sa.Column("height", sa.Integer(), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_attachments_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["messages.id"],
+            name=op.f("fk_attachments_message_id_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_attachments_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_attachments")),
+    )
+    with op.batch_alter_table("attachments", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_attachments_shop_conversation", ["shop_id", "conversation_id", "id"], unique=False
+        )
+        batch_op.create_index("uq_attachments_storage_key", ["storage_key"], unique=True)
+
+    op.create_table(
         "order_events",
         sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -726,6 +793,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_events_order")
 
     op.drop_table("order_events")
+    with op.batch_alter_table("attachments", schema=None) as batch_op:
+        batch_op.drop_index("uq_attachments_storage_key")
+        batch_op.drop_index("ix_attachments_shop_conversation")
+
+    op.drop_table("attachments")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("uq_orders_shop_number")
         batch_op.drop_index("uq_orders_shop_idempotency")
@@ -782,6 +854,11 @@ def downgrade() -> None:
     op.drop_table("conversations")
     op.drop_table("staff")
     op.drop_table("shop_counters")
+    with op.batch_alter_table("reply_templates", schema=None) as batch_op:
+        batch_op.drop_index("uq_reply_templates_shop_shortcode")
+        batch_op.drop_index("ix_reply_templates_shop_category")
+
+    op.drop_table("reply_templates")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_index("uq_products_share_token")
         batch_op.drop_index("ix_products_shop_active")

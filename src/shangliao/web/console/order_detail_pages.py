@@ -22,6 +22,7 @@ from shangliao.orders.timeline import access_order, events_of, notes_of
 from shangliao.orders.views import event_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import fields_for
+from shangliao.web.console.order_chat_pages import order_chat_context
 from shangliao.web.console.order_pages import PAYMENT_STATUSES, staff_of
 from shangliao.web.console.render import is_htmx, render
 
@@ -79,6 +80,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "staff_names": staff_names,
         "authors": authors,
         "payment_labels": dict(PAYMENT_STATUSES),
+        **order_chat_context(session, actor, order),
     }
 
 

@@ -1,0 +1,373 @@
+"""What a customer on the shop page sees of the catalog and of their own orders, and what they may do.
+
+Everything here answers a customer, so it is written as an allow-list: a product shows its name,
+pictures and sellable variants (whether they can be had, never how many are in the warehouse);
+an order shows its lines, amounts, public status and delivery, and only the public steps of its
+timeline (created, status changes, payments). Notes, tags, assignees, cancel reasons, the staff
+who acted and the street address never leave this module.
+
+A device knows its customer by a phone number someone typed (``visitors.py``), which proves
+nothing: like messages (``Visitor.since_seq``), a device sees only the orders placed from the
+moment it joined, so typing a stranger's number shows none of their history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from shangliao.auth.actor import Actor
+from shangliao.catalog.models import Product, Variant
+from shangliao.chat import cards, service
+from shangliao.chat.models import Message
+from shangliao.chat.visitors import Guest
+from shangliao.core.crypto import Keyring
+from shangliao.core.errors import Conflict, NotFound
+from shangliao.core.i18n import N_
+from shangliao.core.pagination import encode_cursor
+from shangliao.customers.pii import address_dict, public_address
+from shangliao.orders import actions
+from shangliao.orders.couriers import COURIERS, tracking_url
+from shangliao.orders.create import do_create_order, find_by_idempotency_key, request_fingerprint
+from shangliao.orders.models import Order, OrderEvent
+from shangliao.orders.payments import payment_status
+from shangliao.orders.schemas import ItemIn, OrderCreate
+from shangliao.orders.state import STATUS_LABELS, Status
+from shangliao.orders.timeline import access_order, events_of
+
+# How the customer reads each status. A draft is an order request the shop has not turned into
+# an order yet; "pending" is an order waiting for the shop to confirm it.
+CUSTOMER_STATUS: dict[str, str] = {
+    Status.DRAFT.value: N_("Request sent, waiting for the shop"),
+    Status.PENDING.value: N_("Waiting for the shop to confirm"),
+    **{s.value: STATUS_LABELS[s] for s in Status if s not in (Status.DRAFT, Status.PENDING)},
+}
+# Timeline rows a customer may see; everything else (notes, tags, assignment, edits) is the shop's.
+PUBLIC_STEPS = frozenset({"created", "status", "paid"})
+PAGE_SIZE = 20
+
+
+def product_not_found() -> NotFound:
+    return NotFound("product.not_found", N_("This product is not on sale."))
+
+
+def order_not_found() -> NotFound:
+    return NotFound("order.not_found", N_("No such order."))
+
+
+# --- the catalog, as a customer sees it -------------------------------------------------------
+
+
+def availability(variant: Variant, product: Product) -> str:
+    """``in_stock``, ``presale`` or ``sold_out``: what a buyer needs, not the warehouse count (a
+    competitor should not read a shop's stock off its share links)."""
+    if product.presale:
+        return "presale"
+    return "in_stock" if variant.available > 0 else "sold_out"
+
+
+def public_product(product: Product) -> dict[str, Any]:
+    variants = [v for v in product.variants if v.active]
+    prices = [v.price for v in variants]
+    return {
+        "id": product.id,
+        "name": product.name,
+        "description": product.description,
+        "images": list(product.images),
+        "options": list(product.options),
+        "share_token": product.share_token,
+        "price_min": min(prices, default=None),
+        "price_max": max(prices, default=None),
+        "variants": [
+            {
+                "id": v.id,
+                "spec": v.spec,
+                "spec_label": v.spec_label,
+                "price": v.price,
+                "availability": availability(v, product),
+            }
+            for v in variants
+        ],
+    }
+
+
+def access_product_by_token(session: Session, shop_id: int, token: str) -> Product:
+    """An active product of the shop behind a share token; anything else is simply not found."""
+    product = session.scalar(
+        select(Product)
+        .where(Product.shop_id == shop_id, Product.share_token == token, Product.active.is_(True))
+        .options(selectinload(Product.variants))
+    )
+    if product is None or product.archived_at is not None:
+        raise product_not_found()
+    return product
+
+
+def list_public_products(
+    session: Session, shop_id: int, q: str | None, after_id: int | None, limit: int = PAGE_SIZE
+) -> dict[str, Any]:
+    """Active products, newest first, ``q`` matching the name; keyset-paged on id."""
+    stmt = select(Product).where(
+        Product.shop_id == shop_id, Product.active.is_(True), Product.archived_at.is_(None)
+    )
+    if q:
+        stmt = stmt.where(or_(Product.name.icontains(q, autoescape=True)))
+    if after_id is not None:
+        stmt = stmt.where(Product.id < after_id)
+    rows = list(
+        session.scalars(
+            stmt.order_by(Product.id.desc()).limit(limit + 1).options(selectinload(Product.variants))
+        )
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [public_product(p) for p in rows],
+        "next_cursor": encode_cursor([rows[-1].id]) if more else None,
+    }
+
+
+# --- orders, as their customer sees them ----------------------------------------------------------
+
+
+def _visible(session: Session, guest: Guest):
+    """The orders this device may see: its customer's, placed since the device joined."""
+    return (
+        Order.shop_id == guest.shop_id,
+        Order.customer_id == guest.customer_id,
+        Order.created_at >= guest.joined_at,
+    )
+
+
+def access_guest_order(session: Session, guest: Guest, order_id: int, *, lock: bool = False) -> Order:
+    """One of the visitor's orders; another customer's (or an older one) is 404, like any other."""
+    stmt = select(Order).where(Order.id == order_id, *_visible(session, guest))
+    if lock:
+        stmt = stmt.with_for_update()
+    order = session.scalar(stmt)
+    if order is None:
+        raise order_not_found()
+    return order
+
+
+def guest_orders(session: Session, guest: Guest, before_id: int | None, limit: int = PAGE_SIZE):
+    stmt = select(Order).where(*_visible(session, guest))
+    if before_id is not None:
+        stmt = stmt.where(Order.id < before_id)
+    rows = list(
+        session.scalars(stmt.order_by(Order.id.desc()).limit(limit + 1).options(selectinload(Order.items)))
+    )
+    return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def order_address(keyring: Keyring, order: Order) -> dict[str, str] | None:
+    """The order's address as its customer's device is shown it (``pii.public_address``)."""
+    return public_address(address_dict(keyring, order.address_enc)) if order.address_enc else None
+
+
+def delivery(carrier_code: str | None, tracking_number: str | None) -> dict[str, Any] | None:
+    if not tracking_number:
+        return None
+    courier = COURIERS.get(carrier_code or "")
+    return {
+        "carrier_code": carrier_code,
+        "carrier_zh": courier.name_zh if courier else carrier_code,
+        "carrier_en": courier.name_en if courier else carrier_code,
+        "tracking_number": tracking_number,
+        "tracking_url": tracking_url(carrier_code, tracking_number),
+    }
+
+
+def public_order(order: Order, keyring: Keyring) -> dict[str, Any]:
+    """An order as its customer sees it (the order page, the card, the API)."""
+    return {
+        "id": order.id,
+        "number": order.number,
+        "status": order.status,
+        "awaiting_shop": order.status in (Status.DRAFT.value, Status.PENDING.value),
+        "channel": order.channel,
+        "items": [
+            {
+                "name": i.name,
+                "spec": i.spec,
+                "quantity": i.quantity,
+                "unit_price": i.unit_price,
+                "amount": i.amount,
+            }
+            for i in order.items
+        ],
+        "items_total": order.items_total,
+        "shipping_fee": order.shipping_fee,
+        "discount": order.discount,
+        "total": order.total,
+        "paid_amount": order.paid_amount,
+        "payment_status": payment_status(order.total, order.paid_amount, order.refunded_amount),
+        "address": order_address(keyring, order),
+        "delivery": delivery(order.carrier_code, order.tracking_number),
+        "can_confirm_receipt": order.status == Status.SHIPPED.value and order.archived_at is None,
+        "created_at": order.created_at,
+        "shipped_at": order.shipped_at,
+        "completed_at": order.completed_at,
+    }
+
+
+def public_step(event: OrderEvent) -> dict[str, Any] | None:
+    """A timeline row as the customer may read it, or None for the shop's own business."""
+    if event.kind not in PUBLIC_STEPS:
+        return None
+    step: dict[str, Any] = {
+        "kind": event.kind,
+        "status": event.to_status,
+        "by": "you" if event.actor_type == "customer" else "shop",
+        "at": event.created_at,
+        "delivery": None,
+        "amount": None,
+    }
+    if event.kind == "status" and event.to_status == Status.SHIPPED.value:
+        step["delivery"] = delivery(event.data.get("carrier_code"), event.data.get("tracking_number"))
+    elif event.kind == "paid":
+        step["amount"] = event.data.get("amount")
+    return step
+
+
+def public_timeline(session: Session, order: Order) -> list[dict[str, Any]]:
+    return [s for s in map(public_step, events_of(session, order)) if s is not None]
+
+
+# --- ordering ---------------------------------------------------------------------------------------
+
+
+def idempotency_scope(guest: Guest, key: str) -> str:
+    """Keys are the shop's (one unique index); a customer's are kept apart, so nobody can replay
+    another customer's order, or the staff's, by guessing their key."""
+    return f"visitor:{guest.customer_id}:{key}"
+
+
+def find_replay(session: Session, guest: Guest, key: str, body: OrderCreate) -> Order | None:
+    order = find_by_idempotency_key(session, guest.shop_id, idempotency_scope(guest, key))
+    if order is not None and order.idempotency_hash != request_fingerprint(body):
+        raise Conflict(
+            "idempotency.key_reused", N_("This Idempotency-Key was already used for a different request.")
+        )
+    return order
+
+
+def check_variant_of(product: Product, variant_id: int) -> Variant:
+    for variant in product.variants:
+        if variant.id == variant_id and variant.active:
+            return variant
+    raise NotFound("variant.not_found", N_("This option of the product is not on sale."))
+
+
+def _friendly_stock(exc: Conflict, product_name: str) -> Conflict:
+    """The staff's message names the SKU and the count in stock; the customer gets neither."""
+    return Conflict(
+        "stock.insufficient",
+        N_("Not enough of {name} left for this quantity. Choose fewer or another option."),
+        name=product_name,
+        details={"variant_id": exc.details.get("variant_id")},
+    )
+
+
+def do_order_from_link(
+    session: Session,
+    keyring: Keyring,
+    guest: Guest,
+    timezone: str,
+    body: OrderCreate,
+    *,
+    product_name: str,
+    idempotency_key: str | None,
+) -> Order:
+    """A pending order (stock held) in the customer's conversation, with its card posted there."""
+    actor = Actor.customer(guest.shop_id, guest.customer_id, timezone)
+    key = idempotency_scope(guest, idempotency_key) if idempotency_key else None
+    try:
+        created = do_create_order(
+            session, keyring, actor, body, idempotency_key=key, conversation_id=guest.conversation_id
+        )
+    except Conflict as exc:
+        if exc.code == "stock.insufficient":
+            raise _friendly_stock(exc, product_name) from exc
+        raise
+    card = cards.order_card(session, guest.shop_id, created.row.id)
+    service.do_send(
+        session,
+        keyring,
+        guest.shop_id,
+        guest.conversation_id,
+        sender_type="system",
+        sender_id=None,
+        kind="order_card",
+        data=card,
+    )
+    return access_order(session, guest.shop_id, created.row.id)
+
+
+def request_replay(session: Session, guest: Guest, client_id: str | None) -> Message | None:
+    """The order request already sent under this client id (a retried tap sends nothing new)."""
+    if client_id is None:
+        return None
+    message = session.scalar(
+        select(Message).where(
+            Message.shop_id == guest.shop_id,
+            Message.conversation_id == guest.conversation_id,
+            Message.client_id == client_id,
+        )
+    )
+    if message is not None and (message.sender_type != "customer" or message.sender_id != guest.customer_id):
+        raise Conflict(
+            "chat.client_id_taken", N_("This message id was already used by someone else. Send it again.")
+        )
+    return message
+
+
+def do_request_order(
+    session: Session,
+    keyring: Keyring,
+    guest: Guest,
+    timezone: str,
+    items: list[ItemIn],
+    remark: str,
+    client_id: str | None,
+) -> service.Sent:
+    """Products picked in the chat: a draft order for the shop to complete (it holds no stock), and
+    the customer's ``order_request`` message pointing at it."""
+    earlier = request_replay(session, guest, client_id)
+    if earlier is not None:
+        return service.sent_from(earlier, replayed=True)
+    actor = Actor.customer(guest.shop_id, guest.customer_id, timezone)
+    body = OrderCreate(customer_id=guest.customer_id, items=items, remark=remark, channel="chat", draft=True)
+    created = do_create_order(session, keyring, actor, body, conversation_id=guest.conversation_id)
+    lines = [
+        {
+            "variant_id": row.variant_id,
+            "product_id": row.product_id,
+            "name": row.name,
+            "spec": row.spec,
+            "quantity": row.quantity,
+            "unit_price": row.unit_price,
+        }
+        for row in created.items
+    ]
+    return service.do_send(
+        session,
+        keyring,
+        guest.shop_id,
+        guest.conversation_id,
+        sender_type="customer",
+        sender_id=guest.customer_id,
+        kind="order_request",
+        data={"order_id": created.row.id, "items": lines, "remark": remark},
+        client_id=client_id,
+    )
+
+
+def do_confirm_receipt(session: Session, guest: Guest, timezone: str, order_id: int) -> Order:
+    """The customer says the parcel arrived: shipped → completed, on the timeline as theirs (the
+    lifecycle lets a customer take this one step on their own order)."""
+    order = access_guest_order(session, guest, order_id, lock=True)
+    customer = Actor.customer(guest.shop_id, guest.customer_id, timezone)
+    return actions.do_transition(session, customer, order, "complete", {})

@@ -1,0 +1,157 @@
+"""The customer's pages (phones first): the chat with the shop, a product's share page, an order.
+
+They are public pages: anyone may open them, and the visitor cookie, when the device has one,
+says who is looking. The pages are shells around ``/static/shop/shop.js``, which talks to the
+shop page API (``guest_api``, ``guest_orders_api``) and the socket; the order page is rendered
+whole on the server so it reads without script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+
+from shangliao.auth.access import AccessRule
+from shangliao.chat import guest_orders as go
+from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_for
+from shangliao.core.errors import NotFound
+from shangliao.core.i18n import N_, gettext
+from shangliao.core.schemas import PathId
+from shangliao.orders.models import Order
+from shangliao.shops.models import ShopCounter
+from shangliao.shops.service import access_shop_by_slug
+from shangliao.web.console.render import render
+
+router = APIRouter(include_in_schema=False)
+
+# What the page script shows, translated on the server (the script carries no catalog of its own).
+SCRIPT_TEXT = {
+    "reconnecting": N_("Reconnecting…"),
+    "sending": N_("Sending…"),
+    "not_sent": N_("Not sent. Tap to send again."),
+    "read": N_("Read"),
+    "typing": N_("The shop is typing…"),
+    "recalled": N_("A message was recalled"),
+    "recall": N_("Recall"),
+    "earlier": N_("Earlier messages"),
+    "order_request": N_("Order request"),
+    "view_order": N_("View order"),
+    "track": N_("Track the parcel"),
+    "confirm_receipt": N_("Confirm receipt"),
+    "receipt_done": N_("Thank you! The order is completed."),
+    "total": N_("Total"),
+    "sold_out": N_("Sold out"),
+    "presale": N_("Presale"),
+    "no_products": N_("No products found."),
+    "picked": N_("{count} picked"),
+    "failed": N_("Something went wrong. Please try again."),
+    "file": N_("File"),
+    "shop": N_("Shop"),
+}
+
+
+@dataclass(frozen=True)
+class ShopInfo:
+    id: int
+    slug: str
+    name: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Visit:
+    """Which shop's page this is (None: no such shop) and who is looking (None: a new device)."""
+
+    shop: ShopInfo | None
+    guest: Guest | None
+
+
+def shop_visit():
+    """Anyone may open a shop page; the device's visitor cookie, if any, says who it is."""
+
+    def read_visit(request: Request, shop: str) -> Visit:
+        rt = request.app.state.runtime
+        with rt.db.read() as session:
+            try:
+                row = access_shop_by_slug(session, shop)
+            except NotFound:
+                return Visit(None, None)
+            guest = guest_for(session, row.id, request.cookies.get(VISITOR_COOKIE))
+            return Visit(ShopInfo(row.id, row.slug, row.name, row.timezone), guest)
+
+    read_visit.access = AccessRule("public")  # type: ignore[attr-defined]
+    return read_visit
+
+
+def _not_found(request: Request, shop: ShopInfo | None, message: str) -> HTMLResponse:
+    return render(request, "shop/not_found.html", 404, shop=shop, message=gettext(message))
+
+
+def _page(request: Request, template: str, visit: Visit, **context: Any) -> HTMLResponse:
+    assert visit.shop is not None
+    config = {
+        "shop": visit.shop.slug,
+        "known": visit.guest is not None,
+        "text": {key: gettext(msg) for key, msg in SCRIPT_TEXT.items()},
+        "status": {key: gettext(msg) for key, msg in go.CUSTOMER_STATUS.items()},
+        **context.pop("config", {}),
+    }
+    return render(request, template, shop=visit.shop, known=visit.guest is not None, config=config, **context)
+
+
+@router.get("/s/{shop}", response_class=HTMLResponse)
+def chat_page(request: Request, visit: Visit = Depends(shop_visit())):
+    """The chat with the shop: introduce yourself once, then talk, pick products, follow orders."""
+    if visit.shop is None:
+        return _not_found(request, None, N_("This shop does not exist."))
+    rt = request.app.state.runtime
+    with rt.db.read() as session:
+        # Read before the page loads its messages: the socket replays from here, so whatever
+        # happens between the two is seen twice (and shown once), never missed.
+        event_seq = session.scalar(select(ShopCounter.event_seq).where(ShopCounter.shop_id == visit.shop.id))
+    return _page(request, "shop/chat.html", visit, config={"event_seq": event_seq or 0})
+
+
+@router.get("/s/{shop}/p/{token}", response_class=HTMLResponse)
+def product_page(request: Request, token: str, visit: Visit = Depends(shop_visit())):
+    """A product's share page: choose the option and quantity, give the address, order."""
+    if visit.shop is None:
+        return _not_found(request, None, N_("This shop does not exist."))
+    rt = request.app.state.runtime
+    try:
+        with rt.db.read() as session:
+            product = go.public_product(go.access_product_by_token(session, visit.shop.id, token[:64]))
+    except NotFound:
+        return _not_found(request, visit.shop, N_("This product is not on sale."))
+    return _page(request, "shop/product.html", visit, product=product, config={"product": product})
+
+
+@router.get("/s/{shop}/orders/{order_id}", response_class=HTMLResponse)
+def order_page(request: Request, order_id: PathId, visit: Visit = Depends(shop_visit())):
+    """One of your orders with its public timeline, and "confirm receipt" once it is shipped."""
+    if visit.shop is None:
+        return _not_found(request, None, N_("This shop does not exist."))
+    if visit.guest is None:
+        return _not_found(request, visit.shop, N_("Open this order on the phone you ordered with."))
+    rt = request.app.state.runtime
+    try:
+        with rt.db.read() as session:
+            order: Order = go.access_guest_order(session, visit.guest, order_id)
+            shown = go.public_order(order, rt.keyring)
+            timeline = go.public_timeline(session, order)
+    except NotFound:
+        return _not_found(request, visit.shop, N_("No such order."))
+    return _page(
+        request,
+        "shop/order.html",
+        visit,
+        order=shown,
+        timeline=timeline,
+        status_text=gettext(go.CUSTOMER_STATUS[shown["status"]]),
+        customer_status=go.CUSTOMER_STATUS,
+        config={"order_id": shown["id"]},
+    )

@@ -1,0 +1,362 @@
+"""The staff inbox: conversations on the left, the chat in the middle, the customer and their
+orders on the right, so an order is handled while chatting, without switching screens.
+
+The server draws the list, the rows and the side panel (HTML, HTMX fragments); ``inbox.js`` draws
+the messages from the JSON API and the staff socket, building every node with ``textContent``:
+message text is never parsed as HTML. Live changes refetch the affected row or panel from here, so
+the server stays the one place that decides what a row or the panel shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from markupsafe import Markup
+from sqlalchemy import exists, func, select
+
+from shangliao.auth.access import staff
+from shangliao.auth.actor import Actor
+from shangliao.chat import service as chat
+from shangliao.chat.inbox import OPEN_ORDER_STATUSES, inbox
+from shangliao.chat.models import Conversation, Message
+from shangliao.chat.realtime import order_card_state
+from shangliao.chat.views import message_out
+from shangliao.core.i18n import N_, current_locale, gettext
+from shangliao.core.schemas import PathId
+from shangliao.customers import service as customers
+from shangliao.customers.models import Customer
+from shangliao.events.models import EventLogEntry
+from shangliao.orders.couriers import COURIERS
+from shangliao.orders.models import Order
+from shangliao.orders.state import CANCEL_REASONS, STATUS_LABELS, Status, allowed_actions
+from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.console.order_pages import staff_of
+from shangliao.web.console.render import is_htmx, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 30
+HISTORY = 50  # messages drawn when a chat opens; scrolling up loads more
+PANEL_ORDERS = 10
+TABS = (
+    ("all", N_("All")),
+    ("mine", N_("Mine")),
+    ("unassigned", N_("Unassigned")),
+    ("open_orders", N_("With open orders")),
+)
+# What the list shows for a message that is not plain text.
+PREVIEWS = {
+    "image": N_("[Image]"),
+    "file": N_("[File]"),
+    "product_card": N_("[Product]"),
+    "order_card": N_("[Order]"),
+    "order_request": N_("[Order request]"),
+    "payment_request": N_("[Payment request]"),
+    "quote_card": N_("[Quote]"),
+}
+# The panel offers these lifecycle steps in the chat; the rest stay on the order page.
+PANEL_ACTIONS = ("confirm", "ship", "cancel")
+# Checkpoint "details": the order as confirmed, sent for the customer to check.
+DETAILS_STATUSES = frozenset({Status.CONFIRMED.value, Status.PREPARING.value, Status.SHIPPED.value})
+
+# Words inbox.js shows, translated here (the catalogs live on the server).
+JS_TEXT = {
+    "recalled_other": N_("The customer recalled a message"),
+    "recalled_mine": N_("You recalled a message"),
+    "recalled_staff": N_("A colleague recalled a message"),
+    "recall": N_("Recall"),
+    "read": N_("Read"),
+    "unread": N_("Unread"),
+    "sending": N_("Sending…"),
+    "failed": N_("Not sent"),
+    "retry": N_("Retry"),
+    "typing": N_("The customer is typing…"),
+    "reconnecting": N_("Reconnecting…"),
+    "load_earlier": N_("Load earlier messages"),
+    "no_more": N_("This is the start of the conversation."),
+    "image": N_("Image"),
+    "file": N_("File"),
+    "product": N_("Product"),
+    "order": N_("Order"),
+    "order_request": N_("The customer picked products"),
+    "open_draft": N_("Open the draft"),
+    "tracking": N_("Tracking"),
+    "total": N_("Total"),
+    "remark": N_("Remark"),
+    "send_card": N_("Send card"),
+    "add": N_("Add"),
+    "remove": N_("Remove"),
+    "no_products": N_("No products found."),
+    "draft_from_message": N_("Create a draft from this message"),
+    "draft_created": N_("Draft order {number} created."),
+    "complete_draft": N_("Complete it"),
+    "draft_empty": N_("Add at least one product first."),
+    "unmatched": N_("Not recognised: {words}"),
+    "missing_vars": N_("Fill in by hand: {names}"),
+    "no_replies": N_("No quick reply starts with that."),
+    "saved": N_("Saved."),
+    "sent": N_("Sent."),
+    "network": N_("The network is down; try again in a moment."),
+    "checkpoint_details": N_("Order details to check"),
+    "checkpoint_photos": N_("Product photos"),
+    "checkpoint_tracking": N_("Tracking number"),
+    "checkpoint_inspect": N_("Inspect on delivery"),
+}
+
+
+def script_json(value: Any) -> Markup:
+    """JSON to embed in a ``<script type="application/json">``: no ``<``, ``>`` or ``&`` survive, so
+    a message saying ``</script>`` cannot end the element early."""
+    text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def preview(message: Message | None) -> dict[str, Any]:
+    """The one line the list shows for a conversation's last message."""
+    if message is None:
+        return {"text": "", "mine": False}
+    mine = message.sender_type != "customer"
+    if message.recalled_at is not None:
+        text = gettext(JS_TEXT["recalled_mine"] if mine else JS_TEXT["recalled_other"])
+    elif message.kind in PREVIEWS:
+        label = gettext(PREVIEWS[message.kind])
+        detail = message.data.get("name") or message.data.get("number") or message.body
+        text = f"{label} {detail}".strip()
+    else:
+        text = message.body
+    return {"text": text[:80], "mine": mine}
+
+
+def _row(c: Conversation, name: str, last: Message | None, staff_names: dict[int, str]) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "customer_name": name,
+        "unread": c.staff_unread,
+        "at": c.last_message_at,
+        "at_ms": int(c.last_message_at.timestamp() * 1000),
+        "assignee": staff_names.get(c.assignee_id, "") if c.assignee_id else "",
+        "preview": preview(last),
+    }
+
+
+def _which(value: str) -> str:
+    return value if value in dict(TABS) else "all"
+
+
+def _list_context(session, actor: Actor, which: str, cursor: str | None) -> dict[str, Any]:
+    page, next_cursor = inbox(session, actor.shop_id, actor.staff_id, which, cursor, PAGE_SIZE)
+    names = dict(staff_of(session, actor.shop_id, active_only=False))
+    return {
+        "rows": [_row(c, name, last, names) for c, name, last in page],
+        "next_cursor": next_cursor,
+        "which": which,
+        "tabs": TABS,
+        "event_seq": _last_event_seq(session, actor.shop_id),
+    }
+
+
+def _last_message(session, conversation: Conversation) -> Message | None:
+    return session.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.kind != "recall")
+        .order_by(Message.seq.desc())
+        .limit(1)
+    )
+
+
+def _in_filter(session, actor: Actor, c: Conversation, which: str) -> bool:
+    if which == "mine":
+        return c.assignee_id == actor.staff_id
+    if which == "unassigned":
+        return c.assignee_id is None
+    if which == "open_orders":
+        return bool(
+            session.scalar(
+                select(
+                    exists().where(
+                        Order.shop_id == actor.shop_id,
+                        Order.customer_id == c.customer_id,
+                        Order.status.in_(OPEN_ORDER_STATUSES),
+                        Order.archived_at.is_(None),
+                    )
+                )
+            )
+        )
+    return True
+
+
+def _last_event_seq(session, shop_id: int) -> int:
+    """Where the page's socket picks up: events after this are replayed, none is missed."""
+    return session.scalar(select(func.max(EventLogEntry.seq)).where(EventLogEntry.shop_id == shop_id)) or 0
+
+
+def _order_view(o: Order) -> dict[str, Any]:
+    archived = o.archived_at is not None
+    actions = [] if archived else allowed_actions(Status(o.status))
+    return {
+        **order_card_state(o),
+        "id": o.id,
+        "version": o.version,
+        "created_at": o.created_at,
+        "actions": [a for a in PANEL_ACTIONS if a in actions],
+        "is_draft": o.status == Status.DRAFT.value,
+        "can_send_details": not archived and o.status in DETAILS_STATUSES,
+    }
+
+
+def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation) -> dict[str, Any]:
+    """The customer beside the chat: who they are, their orders and what can be done with them."""
+    customer = session.get(Customer, conversation.customer_id)
+    can_see_orders = "orders.read" in actor.permissions
+    orders = []
+    if can_see_orders:
+        orders = session.scalars(
+            select(Order)
+            .where(Order.shop_id == actor.shop_id, Order.customer_id == conversation.customer_id)
+            .order_by(Order.id.desc())
+            .limit(PANEL_ORDERS)
+        ).all()
+    return {
+        # Plain values: the template is drawn after the session has closed.
+        "conversation": {
+            "id": conversation.id,
+            "customer_id": conversation.customer_id,
+            "assignee_id": conversation.assignee_id,
+        },
+        "customer": customers.customer_summary(rt.keyring, customer)
+        if "customers.read" in actor.permissions
+        else None,
+        "customer_name": customer.name,
+        "can_see_orders": can_see_orders,
+        "orders": [_order_view(o) for o in orders],
+        "staff": staff_of(session, actor.shop_id),
+        "can_chat": "chat.write" in actor.permissions,
+        "can_order": "orders.write" in actor.permissions,
+        "couriers": list(COURIERS.values()),
+        "cancel_reasons": CANCEL_REASONS,
+    }
+
+
+def _referenced_orders(session, shop_id: int, messages: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The live state of orders the shown messages mention, so a card shows today's status."""
+    ids = {m["data"].get("order_id") for m in messages} - {None}
+    ids = {i for i in ids if isinstance(i, int)}
+    if not ids:
+        return {}
+    rows = session.scalars(select(Order).where(Order.shop_id == shop_id, Order.id.in_(ids)))
+    return {o.id: order_card_state(o) for o in rows}
+
+
+def _boot(session, actor: Actor, conversation: Conversation, which: str) -> dict[str, Any]:
+    """What inbox.js starts from. The event seq is read before the messages: anything that lands
+    in between is both drawn and replayed, and the page drops the duplicate by message id."""
+    last_seq = _last_event_seq(session, actor.shop_id)
+    shown = [message_out(m) for m in chat.messages_of(session, conversation, None, None, HISTORY)]
+    orders = _referenced_orders(session, actor.shop_id, shown) if "orders.read" in actor.permissions else {}
+    return {
+        "conversation_id": conversation.id,
+        "customer_id": conversation.customer_id,
+        "staff_id": actor.staff_id,
+        "filter": which,
+        "event_seq": last_seq,
+        "customer_read_seq": conversation.customer_read_seq,
+        "staff_read_seq": conversation.staff_read_seq,
+        "page_size": HISTORY,
+        "messages": shown,
+        "has_more": len(shown) == HISTORY,
+        "orders": orders,
+        "can_chat": "chat.write" in actor.permissions,
+        "text": {key: gettext(msgid) for key, msgid in JS_TEXT.items()},
+        "statuses": {s.value: gettext(label) for s, label in STATUS_LABELS.items()},
+        "couriers": {
+            c.code: c.name_zh if current_locale.get() == "zh_CN" else c.name_en for c in COURIERS.values()
+        },
+    }
+
+
+@router.get("/inbox/unread")
+def unread_badge(actor: Actor = Depends(staff("chat.read")), rt: Runtime = Depends(get_runtime)):
+    """The nav badge: how many customer messages nobody has read yet (empty when none)."""
+    with rt.db.read() as session:
+        total = session.scalar(
+            select(func.coalesce(func.sum(Conversation.staff_unread), 0)).where(
+                Conversation.shop_id == actor.shop_id
+            )
+        )
+    text = "" if not total else ("99+" if total > 99 else str(total))
+    return Response(text, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/inbox/rows/{conversation_id}")
+def inbox_row(
+    conversation_id: PathId,
+    request: Request,
+    which: str = Query("all", alias="filter", max_length=20),
+    actor: Actor = Depends(staff("chat.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """One row as it is now (for live updates); 204 when it does not belong under the tab."""
+    which = _which(which)
+    with rt.db.read() as session:
+        c = chat.access_conversation(session, actor.shop_id, conversation_id)
+        if not _in_filter(session, actor, c, which):
+            return Response(status_code=204)
+        name = session.get(Customer, c.customer_id).name
+        names = dict(staff_of(session, actor.shop_id, active_only=False))
+        row = _row(c, name, _last_message(session, c), names)
+    return render(request, "inbox/_row.html", r=row, which=which, current_id=None)
+
+
+@router.get("/inbox")
+def inbox_page(
+    request: Request,
+    which: str = Query("all", alias="filter", max_length=20),
+    cursor: str | None = Query(None, max_length=300),
+    actor: Actor = Depends(staff("chat.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    which = _which(which)
+    with rt.db.read() as session:
+        context = _list_context(session, actor, which, cursor)
+    if is_htmx(request) and cursor:
+        return render(request, "inbox/_rows.html", current_id=None, **context)
+    return render(request, "inbox/page.html", section="inbox", current_id=None, **context)
+
+
+@router.get("/inbox/{conversation_id}/panel")
+def inbox_panel(
+    conversation_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("chat.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    with rt.db.read() as session:
+        conversation = chat.access_conversation(session, actor.shop_id, conversation_id)
+        context = panel_context(session, rt, actor, conversation)
+    return render(request, "inbox/_panel.html", **context)
+
+
+@router.get("/inbox/{conversation_id}")
+def chat_page(
+    conversation_id: PathId,
+    request: Request,
+    which: str = Query("all", alias="filter", max_length=20),
+    actor: Actor = Depends(staff("chat.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    which = _which(which)
+    with rt.db.read() as session:
+        conversation = chat.access_conversation(session, actor.shop_id, conversation_id)
+        boot = _boot(session, actor, conversation, which)
+        context = _list_context(session, actor, which, None)
+        context.update(panel_context(session, rt, actor, conversation))
+    return render(
+        request,
+        "inbox/page.html",
+        section="inbox",
+        current_id=conversation_id,
+        boot=script_json(boot),
+        **context,
+    )

@@ -1,0 +1,144 @@
+"""The chat on the order page: the dispute checkpoints (done, each linked to its message, or a button
+to send it) and the last messages of the order's conversation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shangliao.auth.access import staff
+from shangliao.auth.actor import Actor
+from shangliao.chat import checkpoints, service
+from shangliao.chat.models import Message
+from shangliao.core.i18n import N_
+from shangliao.core.money import format_yuan
+from shangliao.core.schemas import PathId
+from shangliao.customers.models import Customer
+from shangliao.orders.models import Order, OrderEvent
+from shangliao.orders.timeline import access_order
+from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.console.order_pages import staff_of
+from shangliao.web.console.render import env, is_htmx
+
+router = APIRouter(include_in_schema=False)
+
+# How much of the conversation the order page shows; the inbox has the rest.
+CHAT_MESSAGES = 10
+CARD_NAMES = {
+    "product_card": N_("Product card"),
+    "order_card": N_("Order card"),
+    "payment_request": N_("Payment request"),
+    "quote_card": N_("Quote"),
+    "order_request": N_("Order request"),
+}
+
+
+def order_chat_context(session: Session, actor: Actor, order: Order) -> dict[str, Any]:
+    """What the order page's checkpoints and chat panels show (the chat only to who may read it)."""
+    conversation_id = checkpoints.conversation_id_of(session, order)
+    can_read_chat = "chat.read" in actor.permissions
+    return {
+        "checkpoints": checkpoints.checkpoints_of(session, order),
+        "can_send_checkpoints": "chat.write" in actor.permissions and order.archived_at is None,
+        "chat": _chat(session, order, conversation_id) if can_read_chat and conversation_id else None,
+        "can_read_chat": can_read_chat,
+        "chat_source": _source(session, order) if can_read_chat else None,
+    }
+
+
+def _chat(session: Session, order: Order, conversation_id: int) -> dict[str, Any]:
+    conversation = service.access_conversation(session, order.shop_id, conversation_id)
+    customer_name = session.scalar(select(Customer.name).where(Customer.id == conversation.customer_id))
+    staff_names = dict(staff_of(session, order.shop_id, active_only=False))
+    messages = service.messages_of(session, conversation, None, None, CHAT_MESSAGES)
+    return {
+        "conversation_id": conversation.id,
+        "linked": order.conversation_id == conversation.id,
+        "messages": [_line(m, customer_name or "", staff_names) for m in messages],
+    }
+
+
+def _line(m: Message, customer_name: str, staff_names: dict[int, str]) -> dict[str, Any]:
+    """One message as a line of the panel: who, when, and its text or a summary of its card."""
+    if m.sender_type == "customer":
+        who = customer_name
+    elif m.sender_type == "staff":
+        who = staff_names.get(m.sender_id or 0, "")
+    else:
+        who = None  # the template says "System"
+    line: dict[str, Any] = {"seq": m.seq, "who": who, "side": m.sender_type, "at": m.created_at}
+    line["recalled"] = m.recalled_at is not None
+    data = m.data or {}
+    line["kind"] = m.kind
+    line["text"] = m.body
+    line["card"] = CARD_NAMES.get(m.kind)
+    line["summary"] = _summary(m.kind, data)
+    line["link"] = f"/api/v1/attachments/{data['attachment_id']}" if "attachment_id" in data else None
+    line["name"] = data.get("name", "")
+    return line
+
+
+def _summary(kind: str, data: dict[str, Any]) -> str:
+    if kind in ("order_card", "payment_request", "quote_card") and "number" in data:
+        return f"{data['number']} · {format_yuan(int(data.get('total', 0)))}"
+    if kind == "product_card":
+        return str(data.get("name", ""))
+    if kind == "order_request":
+        return " / ".join(f"{i.get('name', '')} × {i.get('quantity', '')}" for i in data.get("items", []))
+    return ""
+
+
+def _source(session: Session, order: Order) -> dict[str, Any] | None:
+    """The customer's message an order was drafted from, when it was made from the chat."""
+    data = session.scalar(
+        select(OrderEvent.data).where(OrderEvent.order_id == order.id, OrderEvent.kind == "created").limit(1)
+    )
+    message_id = (data or {}).get("source_message_id")
+    if not message_id:
+        return None
+    message = session.scalar(
+        select(Message).where(Message.id == message_id, Message.shop_id == order.shop_id)
+    )
+    if message is None:
+        return None
+    recalled = message.recalled_at is not None
+    return {
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "text": "" if recalled else message.body,
+        "recalled": recalled,
+    }
+
+
+@router.post("/orders/{order_id}/checkpoints/{kind}")
+def order_checkpoint_send(
+    order_id: PathId,
+    request: Request,
+    kind: str = Path(max_length=16),
+    actor: Actor = Depends(staff("chat.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """One click on the order page sends a checkpoint to the customer; the panels come back."""
+    with rt.db.write() as session:
+        order = access_order(session, actor.shop_id, order_id)
+        checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
+    if not is_htmx(request):
+        return RedirectResponse(f"/orders/{order_id}", status_code=303)
+    with rt.db.read() as session:
+        order = access_order(session, actor.shop_id, order_id)
+        context = order_chat_context(session, actor, order)
+    return HTMLResponse(panels(request, actor, order_id, context, message=N_("Sent to the customer.")))
+
+
+def panels(request: Request, actor: Actor, order_id: int, context: dict[str, Any], *, message: str) -> str:
+    """The checkpoints panel, and the chat panel swapped in beside it (htmx out-of-band)."""
+    values = {"request": request, "actor": actor, "o": {"id": order_id}, **context}
+    checkpoints_html = env.get_template("orders/_checkpoints.html").render(
+        checkpoint_message=message, **values
+    )
+    chat_html = env.get_template("orders/_chat_panel.html").render(oob=True, **values)
+    return checkpoints_html + chat_html

@@ -1,0 +1,629 @@
+/* The customer's shop page: chat (live over a socket that replays what it missed), ordering from a
+   product link, and an order's page. Text comes translated from the server (#shop-config). */
+(() => {
+  "use strict";
+  const configEl = document.getElementById("shop-config");
+  if (!configEl) return;
+  const cfg = JSON.parse(configEl.textContent);
+  const T = cfg.text;
+  const base = `/s/${cfg.shop}`;
+
+  // --- small helpers ------------------------------------------------------------------------------
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, cls, text) => {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  };
+  const yuan = (fen) =>
+    "¥" + (fen / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const newId = () => {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return "c" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  };
+  const statusText = (status) => cfg.status[status] || status;
+
+  async function call(method, path, body, headers) {
+    let response;
+    try {
+      response = await fetch(`${base}/api${path}`, {
+        method,
+        credentials: "same-origin",
+        headers: { ...(body ? { "Content-Type": "application/json" } : {}), ...(headers || {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+    } catch (err) {
+      return { ok: false, status: 0, data: { error: { message: T.failed } } };
+    }
+    const data = await response.json().catch(() => ({}));
+    return { ok: response.ok, status: response.status, data };
+  }
+  const errorText = (result) => (result.data && result.data.error && result.data.error.message) || T.failed;
+
+  // --- order cards (chat page, product page) -----------------------------------------------------------
+  // Each card carries data-order; a live update (socket event or a fetched order) rewrites its state.
+  function orderCard(data, kindLabel) {
+    const card = el("div", "order-card");
+    card.dataset.order = data.order_id;
+    const head = el("div", "card-head");
+    head.append(el("span", "muted small", kindLabel || ""), el("span", "number small", data.number || ""));
+    card.append(head);
+    const lines = el("ul", "lines");
+    for (const item of data.items || []) {
+      const li = el("li");
+      const name = el("span", "", `${item.name}${item.spec ? " " + item.spec : ""} × ${item.quantity}`);
+      li.append(name, el("span", "", item.amount !== undefined ? yuan(item.amount) : ""));
+      lines.append(li);
+    }
+    card.append(lines);
+    if (data.total !== undefined) {
+      const total = el("p", "line total");
+      total.append(el("span", "", T.total), el("strong", "total-value", yuan(data.total)));
+      card.append(total);
+    }
+    if (data.remark) card.append(el("p", "muted small", data.remark));
+    card.append(el("p", "card-status", statusText(data.status)));
+    const track = el("a", "track", T.track);
+    track.target = "_blank";
+    track.rel = "noopener noreferrer";
+    track.hidden = true;
+    const receipt = el("button", "primary receipt", T.confirm_receipt);
+    receipt.type = "button";
+    receipt.hidden = true;
+    receipt.addEventListener("click", () => confirmReceipt(data.order_id, receipt));
+    const view = el("a", "view", T.view_order);
+    view.href = `${base}/orders/${data.order_id}`;
+    const actions = el("div", "card-actions");
+    actions.append(track, receipt, view);
+    card.append(actions);
+    applyOrder(card, data);
+    return card;
+  }
+
+  // ``order`` is a socket card state ({order_id, status, total, tracking_url, tracking_number}) or a
+  // public order from the API ({id, status, total, delivery: {...}}).
+  function applyOrder(card, order) {
+    const status = order.status;
+    if (status) {
+      card.dataset.status = status;
+      card.querySelector(".card-status").textContent = statusText(status);
+    }
+    const url = order.tracking_url || (order.delivery && order.delivery.tracking_url);
+    const number = order.tracking_number || (order.delivery && order.delivery.tracking_number);
+    const track = card.querySelector(".track");
+    if (url) {
+      track.href = url;
+      track.textContent = `${T.track} ${number || ""}`.trim();
+      track.hidden = false;
+    }
+    if (order.total !== undefined && card.querySelector(".total-value")) {
+      card.querySelector(".total-value").textContent = yuan(order.total);
+    }
+    card.querySelector(".receipt").hidden = !(status === "shipped" && !order.archived);
+  }
+
+  function updateCards(order) {
+    const id = order.order_id || order.id;
+    document.querySelectorAll(`.order-card[data-order="${id}"]`).forEach((card) => applyOrder(card, order));
+  }
+
+  async function confirmReceipt(orderId, button) {
+    button.disabled = true;
+    const result = await call("POST", `/orders/${orderId}/receipt`);
+    button.disabled = false;
+    if (!result.ok) {
+      alert(errorText(result));
+      return;
+    }
+    updateCards(result.data);
+  }
+
+  // --- chat page ----------------------------------------------------------------------------------------
+  function chatPage() {
+    const list = $("messages");
+    const byId = new Map(); // message id -> <li>
+    const pending = new Map(); // client id -> {li, body, sent}
+    let lastSeq = cfg.event_seq || 0; // the last shop event seen: the socket replays after it
+    let socket = null;
+    let retries = 0;
+    let oldestSeq = null;
+    let readUpTo = 0;
+    let typingTimer = null;
+    let lastTypingSent = 0;
+    let reconnectTimer = null;
+
+    const banner = $("conn");
+    const showBanner = (on) => {
+      banner.hidden = !on;
+    };
+
+    function bubble(m) {
+      const li = el("li", `msg from-${m.sender_type} kind-${m.kind}`);
+      li.dataset.seq = m.seq;
+      li.dataset.id = m.id;
+      if (m.client_id) li.dataset.client = m.client_id;
+      fill(li, m);
+      return li;
+    }
+
+    function fill(li, m) {
+      li.replaceChildren();
+      if (m.recalled) {
+        li.classList.add("recalled");
+        li.append(el("span", "muted small", T.recalled));
+        return;
+      }
+      const d = m.data || {};
+      if (m.kind === "text") {
+        li.append(el("div", "bubble", m.body));
+      } else if (m.kind === "image" && d.attachment_id) {
+        const img = el("img", "photo");
+        img.src = `${base}/api/attachments/${d.attachment_id}`;
+        img.alt = d.name || "";
+        img.loading = "lazy";
+        li.append(img);
+      } else if (m.kind === "file" && d.attachment_id) {
+        const link = el("a", "bubble file", `${T.file}: ${d.name || ""}`);
+        link.href = `${base}/api/attachments/${d.attachment_id}`;
+        li.append(link);
+      } else if (m.kind === "product_card") {
+        const link = el("a", "product-card");
+        link.href = `${base}/p/${d.share_token}`;
+        if (d.image) {
+          const img = el("img");
+          img.src = d.image;
+          img.alt = "";
+          link.append(img);
+        }
+        const text = el("span");
+        const price = d.price_min === d.price_max ? yuan(d.price_min) : `${yuan(d.price_min)} – ${yuan(d.price_max)}`;
+        text.append(el("strong", "", d.name), el("span", "muted", price));
+        link.append(text);
+        li.append(link);
+      } else if (m.kind === "order_card") {
+        li.append(orderCard(d, ""));
+      } else if (m.kind === "order_request") {
+        const items = (d.items || []).map((i) => ({ ...i, amount: i.unit_price * i.quantity }));
+        li.append(orderCard({ order_id: d.order_id, status: "draft", items, remark: d.remark }, T.order_request));
+      } else {
+        li.append(el("div", "notice", m.body || ""));
+      }
+      if (m.sender_type === "customer") {
+        li.append(el("span", "state small muted", ""));
+        offerRecall(li, m);
+      }
+    }
+
+    // Like the chat apps customers know: their own message can be taken back for two minutes.
+    const RECALL_MS = 2 * 60 * 1000;
+    function offerRecall(li, m) {
+      const left = RECALL_MS - (Date.now() - Date.parse(m.created_at));
+      if (!m.id || m.kind === "order_request" || left <= 0) return;
+      const button = el("button", "link small recall", T.recall);
+      button.type = "button";
+      button.addEventListener("click", async () => {
+        const result = await call("POST", `/messages/${m.id}/recall`);
+        if (result.ok) show(result.data);
+        else alert(errorText(result));
+      });
+      li.append(button);
+      setTimeout(() => button.remove(), left);
+    }
+
+    function place(li) {
+      const seq = Number(li.dataset.seq);
+      let after = list.lastElementChild;
+      while (after && (after.dataset.seq === undefined || Number(after.dataset.seq) > seq)) {
+        after = after.previousElementSibling;
+      }
+      if (after) after.after(li);
+      else list.prepend(li);
+      if (oldestSeq === null || seq < oldestSeq) oldestSeq = seq;
+    }
+
+    function show(m) {
+      if (byId.has(m.id)) {
+        const known = byId.get(m.id);
+        if (m.recalled) fill(known, m);
+        return known;
+      }
+      let li = null;
+      const mine = m.client_id && pending.get(m.client_id);
+      if (mine) {
+        li = mine.li;
+        pending.delete(m.client_id);
+        li.classList.remove("pending", "failed");
+        li.dataset.seq = m.seq;
+        li.dataset.id = m.id;
+        fill(li, m);
+        li.remove();
+      } else {
+        li = bubble(m);
+      }
+      byId.set(m.id, li);
+      place(li);
+      markRead();
+      return li;
+    }
+
+    function scrollDown() {
+      window.scrollTo(0, document.body.scrollHeight);
+    }
+
+    function setReadMarks(seq) {
+      list.querySelectorAll("li.from-customer").forEach((li) => {
+        const state = li.querySelector(".state");
+        if (state && li.dataset.seq && Number(li.dataset.seq) <= seq) state.textContent = T.read;
+      });
+    }
+
+    function markRead() {
+      let newest = 0;
+      list.querySelectorAll("li.from-staff, li.from-system").forEach((li) => {
+        newest = Math.max(newest, Number(li.dataset.seq || 0));
+      });
+      if (newest > readUpTo && document.visibilityState === "visible" && socketOpen()) {
+        readUpTo = newest;
+        socket.send(JSON.stringify({ type: "read", seq: newest }));
+      }
+    }
+
+    const socketOpen = () => socket && socket.readyState === WebSocket.OPEN;
+
+    function onEvent(frame) {
+      if (typeof frame.seq === "number" && frame.seq > lastSeq) lastSeq = frame.seq;
+      const kind = frame.event;
+      if (kind === "message.created" || kind === "message.recalled") {
+        show(frame.message);
+        if (kind === "message.created") scrollDown();
+      } else if (kind === "conversation.read" && frame.side === "staff") {
+        setReadMarks(frame.read_seq);
+      } else if (kind === "typing" && frame.side === "staff") {
+        $("typing").hidden = false;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => {
+          $("typing").hidden = true;
+        }, 4000);
+      } else if (kind && kind.startsWith("order.") && frame.order) {
+        updateCards(frame.order);
+      }
+    }
+
+    function connect() {
+      clearTimeout(reconnectTimer);
+      if (!navigator.onLine) {
+        showBanner(true);
+        return; // the "online" event brings us back
+      }
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      const ws = new WebSocket(`${scheme}://${location.host}${base}/ws?after=${lastSeq}`);
+      socket = ws;
+      ws.onopen = () => {
+        retries = 0;
+        showBanner(false);
+        for (const [clientId, item] of pending) send(clientId, item); // resend what was not acknowledged
+        markRead();
+      };
+      ws.onmessage = (msg) => {
+        const frame = JSON.parse(msg.data);
+        if (frame.type === "event") onEvent(frame);
+        else if (frame.type === "ack") acked(frame);
+        else if (frame.type === "ping" && frame.seq > lastSeq) lastSeq = frame.seq;
+        else if (frame.type === "error") failed(null, frame.message);
+        else if (frame.type === "resync") location.reload(); // too far behind to replay: start afresh
+      };
+      ws.onclose = () => {
+        if (socket !== ws) return;
+        socket = null;
+        showBanner(true);
+        // Back off (0.5 s, 1 s, 2 s … up to 15 s), with jitter so a restarted server is not stormed.
+        const wait = Math.min(15000, 500 * 2 ** retries) * (0.75 + Math.random() / 2);
+        retries += 1;
+        reconnectTimer = setTimeout(connect, wait);
+      };
+    }
+
+    window.addEventListener("offline", () => {
+      showBanner(true);
+      if (socket) socket.close();
+    });
+    window.addEventListener("online", () => {
+      retries = 0;
+      if (!socket) connect();
+    });
+    document.addEventListener("visibilitychange", markRead);
+    setInterval(() => {
+      if (socketOpen()) socket.send(JSON.stringify({ type: "ping" }));
+    }, 25000);
+
+    // Sending: shown at once as "sending", acknowledged by the server; a retry carries the same id.
+    function send(clientId, item) {
+      item.li.classList.remove("failed");
+      item.li.querySelector(".state").textContent = T.sending;
+      if (socketOpen()) socket.send(JSON.stringify({ type: "send", body: item.body, client_id: clientId }));
+    }
+
+    function acked(frame) {
+      const item = pending.get(frame.client_id);
+      if (!item) return;
+      item.li.querySelector(".state").textContent = "";
+      item.li.classList.remove("pending");
+    }
+
+    function failed(clientId, message) {
+      for (const [id, item] of pending) {
+        if (clientId && id !== clientId) continue;
+        if (!item.li.classList.contains("pending")) continue;
+        item.li.classList.add("failed");
+        item.li.querySelector(".state").textContent = message ? `${message} ${T.not_sent}` : T.not_sent;
+      }
+    }
+
+    $("composer").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const input = $("compose-text");
+      const body = input.value.trim();
+      if (!body) return;
+      input.value = "";
+      const clientId = newId();
+      const li = el("li", "msg from-customer kind-text pending");
+      li.dataset.client = clientId;
+      li.append(el("div", "bubble", body), el("span", "state small muted", T.sending));
+      li.addEventListener("click", () => {
+        const item = pending.get(clientId);
+        if (item && li.classList.contains("failed")) send(clientId, item);
+      });
+      list.append(li);
+      const item = { li, body };
+      pending.set(clientId, item);
+      send(clientId, item);
+      scrollDown();
+    });
+
+    $("compose-text").addEventListener("input", () => {
+      const now = Date.now();
+      if (socketOpen() && now - lastTypingSent > 3000) {
+        lastTypingSent = now;
+        socket.send(JSON.stringify({ type: "typing" }));
+      }
+    });
+
+    async function loadEarlier() {
+      const query = oldestSeq === null ? "limit=30" : `limit=30&before_seq=${oldestSeq}`;
+      const result = await call("GET", `/messages?${query}`);
+      if (!result.ok) return;
+      const height = document.body.scrollHeight;
+      result.data.forEach(show);
+      $("earlier").hidden = result.data.length < 30;
+      if (oldestSeq !== null) window.scrollBy(0, document.body.scrollHeight - height);
+    }
+    $("earlier").addEventListener("click", loadEarlier);
+
+    async function refreshOrders() {
+      const result = await call("GET", "/orders");
+      if (result.ok) result.data.items.forEach(updateCards);
+    }
+
+    async function start() {
+      $("thread").hidden = false;
+      $("composer").hidden = false;
+      await loadEarlier();
+      await refreshOrders();
+      scrollDown();
+      connect();
+    }
+
+    const intro = $("intro");
+    if (intro) {
+      intro.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const form = new FormData(intro);
+        const result = await call("POST", "/visitor", { name: form.get("name"), phone: form.get("phone") });
+        if (!result.ok) {
+          $("intro-error").textContent = errorText(result);
+          return;
+        }
+        intro.remove();
+        start();
+      });
+    } else {
+      start();
+    }
+    picker();
+    window.shopChat = {
+      get socket() {
+        return socket;
+      },
+      get lastSeq() {
+        return lastSeq;
+      },
+    };
+  }
+
+  // --- the "pick products" sheet: an order request for the shop ---------------------------------------
+  function picker() {
+    const dialog = $("picker");
+    const listEl = $("picker-list");
+    const picks = new Map(); // variant id -> quantity
+    let cursor = null;
+    let searchTimer = null;
+
+    const refreshSend = () => {
+      const count = [...picks.values()].reduce((a, b) => a + b, 0);
+      $("picker-send").disabled = count === 0;
+      $("picker-send").dataset.count = count;
+    };
+
+    function productRow(p) {
+      const li = el("li", "pick-product");
+      li.append(el("strong", "", p.name));
+      for (const v of p.variants) {
+        const row = el("div", "pick-variant");
+        row.append(el("span", "", v.spec_label || p.name), el("span", "muted", yuan(v.price)));
+        if (v.availability === "sold_out") {
+          row.append(el("span", "tag", T.sold_out));
+        } else {
+          if (v.availability === "presale") row.append(el("span", "tag", T.presale));
+          const qty = el("input");
+          qty.type = "number";
+          qty.min = "0";
+          qty.max = "999";
+          qty.value = String(picks.get(v.id) || 0);
+          qty.dataset.variant = v.id;
+          qty.setAttribute("aria-label", `${p.name} ${v.spec_label}`);
+          qty.addEventListener("input", () => {
+            const n = Math.max(0, Math.min(999, parseInt(qty.value || "0", 10) || 0));
+            if (n) picks.set(v.id, n);
+            else picks.delete(v.id);
+            refreshSend();
+          });
+          row.append(qty);
+        }
+        li.append(row);
+      }
+      return li;
+    }
+
+    async function load(reset) {
+      const q = $("picker-q").value.trim();
+      if (reset) cursor = null;
+      const params = new URLSearchParams();
+      if (q) params.set("q", q);
+      if (cursor) params.set("cursor", cursor);
+      const result = await call("GET", `/products?${params}`);
+      if (!result.ok) {
+        $("picker-error").textContent = errorText(result);
+        return;
+      }
+      if (reset) listEl.replaceChildren();
+      result.data.items.forEach((p) => listEl.append(productRow(p)));
+      if (reset && !result.data.items.length) listEl.append(el("li", "muted", T.no_products));
+      cursor = result.data.next_cursor;
+      $("picker-more").hidden = !cursor;
+    }
+
+    $("open-picker").addEventListener("click", () => {
+      picks.clear();
+      refreshSend();
+      $("picker-error").textContent = "";
+      dialog.showModal();
+      load(true);
+    });
+    $("picker-more").addEventListener("click", () => load(false));
+    $("picker-q").addEventListener("input", () => {
+      clearTimeout(searchTimer);
+      searchTimer = setTimeout(() => load(true), 250);
+    });
+    let requestId = null;
+    $("picker-send").addEventListener("click", async () => {
+      requestId = requestId || newId(); // kept until it succeeds: a retried tap sends one request
+      const items = [...picks].map(([variant_id, quantity]) => ({ variant_id, quantity }));
+      $("picker-send").disabled = true;
+      const result = await call("POST", "/order-requests", {
+        items,
+        remark: $("picker-remark").value.trim(),
+        client_id: requestId,
+      });
+      $("picker-send").disabled = false;
+      if (!result.ok) {
+        $("picker-error").textContent = errorText(result);
+        return;
+      }
+      requestId = null;
+      $("picker-remark").value = "";
+      dialog.close();
+    });
+  }
+
+  // --- product page: order from a share link -----------------------------------------------------------
+  function productPage() {
+    const form = $("order-form");
+    let key = null; // one Idempotency-Key per attempt at the same order; a changed form gets a new one
+    const variants = [...form.querySelectorAll("input[name=variant_id]")];
+    if (!variants.some((v) => v.checked)) {
+      const first = variants.find((v) => !v.disabled);
+      if (first) first.checked = true;
+    }
+    const qty = form.querySelector("input[name=quantity]");
+    const total = () => {
+      const picked = variants.find((v) => v.checked);
+      const n = parseInt(qty.value || "0", 10) || 0;
+      $("order-total").textContent = picked ? yuan(Number(picked.dataset.price) * n) : "";
+    };
+    form.querySelectorAll("button[data-step]").forEach((b) =>
+      b.addEventListener("click", () => {
+        qty.value = String(Math.max(1, Math.min(999, (parseInt(qty.value, 10) || 1) + Number(b.dataset.step))));
+        key = null;
+        total();
+      }),
+    );
+    form.addEventListener("input", () => {
+      key = null;
+      total();
+    });
+    total();
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = new FormData(form);
+      const picked = variants.find((v) => v.checked);
+      if (!picked) return;
+      const body = {
+        token: cfg.product.share_token,
+        variant_id: Number(picked.value),
+        quantity: parseInt(f.get("quantity"), 10) || 1,
+        address: {
+          receiver: f.get("receiver").trim(),
+          phone: f.get("address_phone").trim(),
+          province: f.get("province").trim(),
+          city: f.get("city").trim(),
+          district: (f.get("district") || "").trim(),
+          detail: f.get("detail").trim(),
+        },
+        remark: (f.get("remark") || "").trim(),
+      };
+      if (f.has("name")) {
+        body.name = f.get("name").trim();
+        body.phone = f.get("phone").trim();
+      }
+      key = key || newId();
+      $("order-submit").disabled = true;
+      $("order-error").textContent = "";
+      const result = await call("POST", "/orders", body, { "Idempotency-Key": key });
+      $("order-submit").disabled = false;
+      if (!result.ok) {
+        $("order-error").textContent = errorText(result);
+        return;
+      }
+      const order = result.data.order;
+      form.hidden = true;
+      $("placed").hidden = false;
+      $("placed-card").replaceChildren(orderCard({ ...order, order_id: order.id }, ""));
+      $("placed-link").href = `${base}/orders/${order.id}`;
+      window.scrollTo(0, 0);
+    });
+  }
+
+  // --- order page ------------------------------------------------------------------------------------------
+  function orderPage() {
+    const button = $("receipt");
+    if (!button) return;
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      const result = await call("POST", `/orders/${cfg.order_id}/receipt`);
+      if (!result.ok) {
+        button.disabled = false;
+        $("receipt-error").textContent = errorText(result);
+        return;
+      }
+      location.reload();
+    });
+  }
+
+  const page = document.querySelector("[data-page]");
+  const kind = page && page.dataset.page;
+  if (kind === "chat") chatPage();
+  else if (kind === "product") productPage();
+  else if (kind === "order") orderPage();
+})();
