@@ -102,6 +102,20 @@ def test_tabs_filter_mine_unassigned_and_open_orders(console, shop, runtime, cha
     assert row_names(console.get("/inbox?filter=nonsense").text) == ["李四", "王五"]
 
 
+def test_a_closed_conversation_moves_to_the_closed_tab_and_can_be_reopened(console, shop, chats):
+    lisi, _ = chats
+    panel = console.get(f"/inbox/{lisi['id']}/panel", headers=HTMX).text
+    assert 'data-set-status="closed"' in panel
+    # when the shop closes it (as the panel's button does)
+    r = shop.api.put(f"/api/v1/conversations/{lisi['id']}/status", json={"status": "closed"})
+    assert r.status_code == 200, r.text
+    # then it has left the open tabs for "closed", and its panel offers to reopen it
+    assert row_names(console.get("/inbox").text) == ["王五"]
+    assert row_names(console.get("/inbox?filter=closed").text) == ["李四"]
+    assert console.get(f"/inbox/rows/{lisi['id']}?filter=all").status_code == 204
+    assert 'data-set-status="open"' in console.get(f"/inbox/{lisi['id']}/panel", headers=HTMX).text
+
+
 def test_load_more_brings_the_next_page(console, runtime, shop, monkeypatch):
     # given three conversations and pages of two
     for i in range(3):

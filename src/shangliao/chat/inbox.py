@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, exists, select, tuple_
+from sqlalchemy import ColumnElement, case, exists, select, tuple_
 from sqlalchemy.orm import Session
 
 from shangliao.chat.models import Conversation, Message
@@ -21,23 +21,19 @@ OPEN_ORDER_STATUSES = (
 _unread_first = case((Conversation.staff_unread > 0, 1), else_=0)
 
 
-def inbox(
-    session: Session, shop_id: int, staff_id: int, which: str, cursor: str | None, limit: int
-) -> tuple[list[tuple[Conversation, str, Message | None]], str | None]:
-    """A page of ``(conversation, customer name, last message)`` and the next page's cursor."""
-    stmt = (
-        select(Conversation, Customer.name)
-        .join(Customer, Customer.id == Conversation.customer_id)
-        .where(Conversation.shop_id == shop_id)
-        # Closed conversations have their own list; every other list is of open ones.
-        .where(Conversation.status == ("closed" if which == "closed" else "open"))
-    )
+def in_list(shop_id: int, staff_id: int, which: str) -> list[ColumnElement[bool]]:
+    """What puts a conversation in the inbox list ``which``, as SQL conditions."""
+    # Closed conversations have their own list; every other list is of open ones.
+    conditions = [
+        Conversation.shop_id == shop_id,
+        Conversation.status == ("closed" if which == "closed" else "open"),
+    ]
     if which == "mine":
-        stmt = stmt.where(Conversation.assignee_id == staff_id)
+        conditions.append(Conversation.assignee_id == staff_id)
     elif which == "unassigned":
-        stmt = stmt.where(Conversation.assignee_id.is_(None))
+        conditions.append(Conversation.assignee_id.is_(None))
     elif which == "open_orders":
-        stmt = stmt.where(
+        conditions.append(
             exists().where(
                 Order.shop_id == shop_id,
                 Order.customer_id == Conversation.customer_id,
@@ -45,6 +41,18 @@ def inbox(
                 Order.archived_at.is_(None),
             )
         )
+    return conditions
+
+
+def inbox(
+    session: Session, shop_id: int, staff_id: int, which: str, cursor: str | None, limit: int
+) -> tuple[list[tuple[Conversation, str, Message | None]], str | None]:
+    """A page of ``(conversation, customer name, last message)`` and the next page's cursor."""
+    stmt = (
+        select(Conversation, Customer.name)
+        .join(Customer, Customer.id == Conversation.customer_id)
+        .where(*in_list(shop_id, staff_id, which))
+    )
     if cursor:
         flag, moment, last_id = decode_cursor(cursor, 3)
         if flag not in (0, 1) or not isinstance(last_id, int):

@@ -19,7 +19,7 @@ from sqlalchemy import exists, func, select
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import service as chat
-from shangliao.chat.inbox import OPEN_ORDER_STATUSES, inbox
+from shangliao.chat.inbox import in_list, inbox
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.realtime import order_card_state
 from shangliao.chat.views import message_out
@@ -45,6 +45,7 @@ TABS = (
     ("mine", N_("Mine")),
     ("unassigned", N_("Unassigned")),
     ("open_orders", N_("With open orders")),
+    ("closed", N_("Closed")),
 )
 # What the list shows for a message that is not plain text.
 PREVIEWS = {
@@ -167,24 +168,8 @@ def _last_message(session, conversation: Conversation) -> Message | None:
 
 
 def _in_filter(session, actor: Actor, c: Conversation, which: str) -> bool:
-    if which == "mine":
-        return c.assignee_id == actor.staff_id
-    if which == "unassigned":
-        return c.assignee_id is None
-    if which == "open_orders":
-        return bool(
-            session.scalar(
-                select(
-                    exists().where(
-                        Order.shop_id == actor.shop_id,
-                        Order.customer_id == c.customer_id,
-                        Order.status.in_(OPEN_ORDER_STATUSES),
-                        Order.archived_at.is_(None),
-                    )
-                )
-            )
-        )
-    return True
+    conditions = in_list(actor.shop_id, actor.staff_id, which)
+    return bool(session.scalar(select(exists().where(Conversation.id == c.id, *conditions))))
 
 
 def _last_event_seq(session, shop_id: int) -> int:
@@ -224,6 +209,7 @@ def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation
             "id": conversation.id,
             "customer_id": conversation.customer_id,
             "assignee_id": conversation.assignee_id,
+            "status": conversation.status,
         },
         "customer": customers.customer_summary(rt.keyring, customer)
         if "customers.read" in actor.permissions

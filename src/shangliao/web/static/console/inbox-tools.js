@@ -395,6 +395,14 @@
     } catch (e) { toast("error", e.message); }
   }
 
+  async function setStatus(status) {
+    try {
+      await api("/api/v1/conversations/" + state.convId + "/status", { method: "PUT", json: { status: status } });
+      toast("ok", T.saved);
+      refreshPanel();
+    } catch (e) { toast("error", e.message); }
+  }
+
   async function sendOrder(li, what) {
     const orderId = Number(li.dataset.orderId);
     if (what === "card") {
@@ -424,7 +432,9 @@
     const send = target.closest("[data-send-order]");
     if (send && li) { sendOrder(li, send.dataset.sendOrder); return; }
     const me = target.closest("[data-assign-me]");
-    if (me) assign(me.dataset.assignMe);
+    if (me) { assign(me.dataset.assignMe); return; }
+    const status = target.closest("[data-set-status]");
+    if (status) setStatus(status.dataset.setStatus);
   });
 
   document.addEventListener("change", function (event) {

@@ -232,6 +232,7 @@
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === "event") onEvent(frame);
+      else if (frame.type === "resync") window.location.reload(); // too far behind to replay
     });
     ws.addEventListener("close", function () {
       if (socket !== ws) return;
@@ -285,10 +286,10 @@
     } else if (kind === "conversation.read") {
       touchRow(frame.conversation_id);
       if (frame.conversation_id === state.convId && frame.side === "customer") {
-        state.customerReadSeq = Math.max(state.customerReadSeq, frame.seq);
+        state.customerReadSeq = Math.max(state.customerReadSeq, frame.read_seq);
         updateReceipts();
       }
-    } else if (kind === "conversation.assigned") {
+    } else if (kind === "conversation.assigned" || kind === "conversation.status") {
       touchRow(frame.conversation_id);
       if (frame.conversation_id === state.convId) refreshPanel();
     } else if (kind === "typing") {
