@@ -453,7 +453,7 @@ def run(args: argparse.Namespace) -> None:
             servers = {
                 "bare": stack.enter_context(serve("chat_floor_app:create_app", env=server_env({}),
                                                   log_path=workdir / "bare.log", app_dir=BENCH_DIR)),
-                "ours": stack.enter_context(serve("shangliao.app:create_app", env=ours_env,
+                "ours": stack.enter_context(serve("shangliao.app:serving_app", env=ours_env,
                                                   log_path=workdir / "ours.log")),
             }  # fmt: skip
             for name, server in servers.items():

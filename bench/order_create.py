@@ -312,7 +312,7 @@ def run(args: argparse.Namespace) -> None:
                 "SHANGLIAO_DATA_DIR": str(workdir / mode.lower()), "SHANGLIAO_SQLITE_SYNCHRONOUS": mode,
             })  # fmt: skip
             with serve(
-                "shangliao.app:create_app", env=env, log_path=workdir / f"orders-{mode}.log"
+                "shangliao.app:serving_app", env=env, log_path=workdir / f"orders-{mode}.log"
             ) as server:
                 rps[mode] = measure_http(f"orders {mode}", server, seeded, args, token=True)
         print(f"orders_rps={rps['FULL']:.1f}")

@@ -238,7 +238,7 @@ def servers(data: Path, requests: dict[str, Request]):
         urls = {
             name: stack.enter_context(
                 serve(
-                    "shangliao.app:create_app",
+                    "shangliao.app:serving_app",
                     env=server_env({"SHANGLIAO_DATA_DIR": str(data / name)}),
                     log_path=data / name / "bench-server.log",
                 )

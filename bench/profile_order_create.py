@@ -81,7 +81,7 @@ def main() -> None:
         env = server_env(
             {"SHANGLIAO_DATA_DIR": str(workdir / "data"), "SHANGLIAO_SQLITE_SYNCHRONOUS": "FULL"}
         )
-        with serve("shangliao.app:create_app", env=env, log_path=workdir / "server.log") as server:
+        with serve("shangliao.app:serving_app", env=env, log_path=workdir / "server.log") as server:
             url = server.url + ORDERS_URL
             wrk_post(
                 url, seeded.body, token=seeded.token, seconds=3, connections=args.connections, label="warm-up"

@@ -315,7 +315,7 @@ def test_serve_runs_the_app_factory(cli, uvicorn_calls):
     cli.ok("init")
     cli.ok("serve", "--port", "8123")
     (call,) = uvicorn_calls
-    assert call["app"] == "shangliao.app:create_app"
+    assert call["app"] == "shangliao.app:serving_app"
     assert call["factory"] is True
     assert (call["host"], call["port"], call["workers"]) == ("127.0.0.1", 8123, 1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -90,4 +91,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ):
         app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def serving_app() -> FastAPI:
+    """The app as ``shangliao serve`` runs it (one per server process).
+
+    Everything built at start-up (modules, routes, compiled statements, the catalogs) lives as
+    long as the process: frozen out of the garbage collector's sight, so its full collections
+    stop walking hundreds of thousands of objects that can never be freed (measured in the chat
+    bench: pauses of up to 0.8 s on a loaded core, freeing nothing).
+    """
+    app = create_app()
+    gc.collect()
+    gc.freeze()
     return app

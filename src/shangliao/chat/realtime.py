@@ -112,23 +112,51 @@ def order_card_state(order: Order) -> dict[str, Any]:
     }
 
 
+MESSAGE_EVENTS = ("message.created", "message.recalled")
+CONVERSATION_EVENTS = ("conversation.read", "conversation.assigned", "conversation.status")
+
+
+def _ids(rows: list[dict[str, Any]], wanted) -> set[int]:
+    return {row["entity_id"] for row in rows if wanted(row["type"])}
+
+
+def _by_id(session: Session, model: Any, ids: set[int]) -> dict[int, Any]:
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+
+
 def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What sockets show for committed event rows (rows of other kinds are left out)."""
+    """What sockets show for committed event rows (rows of other kinds are left out). Each kind of
+    row is loaded with one query for the whole batch: the pump hands over up to a hundred at once."""
+    message_ids = _ids(rows, MESSAGE_EVENTS.__contains__)
+    conversation_ids = _ids(rows, CONVERSATION_EVENTS.__contains__)
+    order_ids = _ids(rows, lambda kind: kind.startswith("order."))
+    messages = {
+        m.id: (m, customer_id)
+        for m, customer_id in (
+            session.execute(
+                select(Message, Conversation.customer_id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Message.id.in_(message_ids))
+            )
+            if message_ids
+            else ()
+        )
+    }
+    conversations = _by_id(session, Conversation, conversation_ids)
+    orders = _by_id(session, Order, order_ids)
     out = []
     for row in rows:
         base = {"shop_id": row["shop_id"], "seq": row["seq"], "type": row["type"]}
-        kind, data = row["type"], row.get("data") or {}
-        if kind in ("message.created", "message.recalled"):
-            found = session.execute(
-                select(Message, Conversation.customer_id)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .where(Message.id == row["entity_id"], Message.shop_id == row["shop_id"])
-            ).first()
-            if found is None or (kind == "message.created" and found[0].kind == "recall"):
+        kind, data, entity_id = row["type"], row.get("data") or {}, row["entity_id"]
+        if kind in MESSAGE_EVENTS:
+            message, customer_id = messages.get(entity_id, (None, None))
+            if message is None or message.shop_id != row["shop_id"]:
+                continue
+            if kind == "message.created" and message.kind == "recall":
                 continue  # a recall entry shows as the recalled message's own event
-            out.append(base | _message_payload(keyring, found[0], found[1]))
-        elif kind in ("conversation.read", "conversation.assigned", "conversation.status"):
-            conversation = session.get(Conversation, row["entity_id"])
+            out.append(base | _message_payload(keyring, message, customer_id))
+        elif kind in CONVERSATION_EVENTS:
+            conversation = conversations.get(entity_id)
             if conversation is None or conversation.shop_id != row["shop_id"]:
                 continue
             # The read event's own "seq" is a message seq: renamed, so it can't mask the event's.
@@ -137,7 +165,7 @@ def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> 
                 base | {"conversation_id": conversation.id, "customer_id": conversation.customer_id} | extra
             )
         elif kind.startswith("order."):
-            order = session.get(Order, row["entity_id"])
+            order = orders.get(entity_id)
             if order is None or order.shop_id != row["shop_id"]:
                 continue
             out.append(

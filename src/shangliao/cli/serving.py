@@ -47,7 +47,7 @@ def run_server(host: str, port: int, workers: int = 1, log_level: str = "info") 
     )
     # The factory (not an app object) so every worker process builds its own runtime and pools.
     uvicorn.run(
-        "shangliao.app:create_app",
+        "shangliao.app:serving_app",
         factory=True,
         host=host,
         port=port,
