@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shangliao.catalog.models import Variant
+from shangliao.chat.checkpoints import checkpoints_of
 from shangliao.chat.models import Conversation
 from shangliao.chat.verify import verify
 from shangliao.customers.models import Customer
@@ -103,6 +104,8 @@ def _check_chats(runtime, shop_id: int) -> None:
             select(Order).where(Order.shop_id == shop_id, Order.conversation_id.is_not(None))
         ).all()
         assert [(o.channel, o.status) for o in born] == [("chat", "shipped")]
+        done = {c["kind"] for c in checkpoints_of(s, born[0]) if c["done"]}
+        assert done == {"details", "tracking", "inspect"}  # photos are left for the merchant to try
     assert verify(runtime.db, runtime.keyring, shop_id) == []
 
 

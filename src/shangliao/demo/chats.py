@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
+
 from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product
-from shangliao.chat import cards, service
+from shangliao.chat import cards, checkpoints, service
 from shangliao.core import clock
 from shangliao.orders import actions
 from shangliao.orders.create import do_create_order
+from shangliao.orders.models import Order
 from shangliao.orders.schemas import OrderCreate
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime
@@ -38,6 +41,7 @@ def _conversations(rt: Runtime, actor: Actor, products: dict[str, Product]) -> l
 
     def order_from_chat(session, conversation) -> None:
         """The shop turns the customer's message into an order, sends the card and ships it."""
+        _after_the_last_order(session, actor.shop_id)
         red_m = next(v for v in tee.variants if v.spec == {"颜色": "红色", "尺码": "M"})
         body = OrderCreate(
             customer_id=conversation.customer_id,
@@ -53,21 +57,15 @@ def _conversations(rt: Runtime, actor: Actor, products: dict[str, Product]) -> l
         _send(rt, session, actor, conversation, "order_card", "这是您的订单，请核对一下～", data)
         order = access_order(session, actor.shop_id, created.row.id)
         actions.do_transition(session, actor, order, "confirm", {})
+        checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, "details")
         actions.do_transition(session, actor, order, "prepare", {})
         actions.do_transition(
             session, actor, order, "ship", {"carrier_code": "SF", "tracking_number": "SF1432209876512"}
         )
+        for kind in ("tracking", "inspect"):  # the dispute checkpoints after shipping
+            checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
 
     return [
-        [
-            (0, "customer", "老板在吗？T恤有红色M码吗"),
-            (2, "staff", "在的亲，红色M码有货"),
-            (3, "staff", product_card(tee)),
-            (9, "customer", "我要两件红色M码的T恤，再来一箱矿泉水"),
-            (12, "staff", order_from_chat),
-            (13, "staff", "已经发顺丰了，单号在卡片里，签收前记得先验货哦"),
-            (40, "customer", "收到啦，谢谢老板"),
-        ],
         [
             (0, "customer", "龙井什么时候发货？"),
             (5, "staff", "明前龙井是预售，清明后一周内陆续发出"),
@@ -86,7 +84,23 @@ def _conversations(rt: Runtime, actor: Actor, products: dict[str, Product]) -> l
             (0, "customer", "帆布包藏青色还有吗"),
             (1, "customer", "想送朋友，能帮忙包装一下吗"),
         ],
+        [
+            (0, "customer", "老板在吗？T恤有红色M码吗"),
+            (2, "staff", "在的亲，红色M码有货"),
+            (3, "staff", product_card(tee)),
+            (9, "customer", "我要两件红色M码的T恤，再来一箱矿泉水"),
+            (12, "staff", order_from_chat),
+            (40, "customer", "收到啦，谢谢老板"),
+        ],
     ]
+
+
+def _after_the_last_order(session, shop_id: int) -> None:
+    """Order numbers count per day and never go back a day: the demo's orders reach up to now, so
+    the order born in chat is placed just after the last of them if that is later."""
+    latest = session.scalar(select(func.max(Order.created_at)).where(Order.shop_id == shop_id))
+    if latest is not None and latest >= clock.now():
+        clock.freeze(latest + timedelta(seconds=1))
 
 
 def _send(rt: Runtime, session, actor: Actor, conversation, kind: str, body: str, data=None) -> None:
@@ -99,7 +113,8 @@ def _send(rt: Runtime, session, actor: Actor, conversation, kind: str, body: str
 
 
 def seed_chats(rt: Runtime, actor: Actor, customer_ids: list[int], now: datetime) -> None:
-    """Five conversations of the last two days; in four of them the customer spoke last."""
+    """Five conversations of the last two days (the one with an order the most recent); in four of
+    them the customer spoke last."""
     with rt.db.read() as session:
         products = {p.name: p for p in session.query(Product).filter(Product.shop_id == actor.shop_id)}
         for p in products.values():
