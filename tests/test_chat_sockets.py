@@ -289,3 +289,26 @@ def test_a_customer_recalls_their_own_message_and_the_shop_sees_it_recalled(clie
     shown = shop.api.get(f"/api/v1/conversations/{guest['conversation_id']}/messages").json()
     first = shown[0]
     assert (first["id"], first["recalled"], first["body"]) == (sent["id"], True, "")
+
+
+def test_events_published_out_of_order_reach_a_socket_in_order_and_whole(runtime, client, shop, guest):
+    # given two commits whose publications reach the hub in the other order (each commit publishes
+    # from its own thread after it commits, so the later one may come first)
+    url = f"/api/v1/conversations/{guest['conversation_id']}/messages"
+    with guest_socket(client, shop, guest) as customer:
+        shop.api.post(url, json={"body": "开场"})
+        next_message(customer, "staff")  # the hub is listening
+        publish, held = runtime.bus.publish_many, []
+        runtime.bus.publish_many = held.append
+        try:
+            for text in ("第一条", "第二条"):
+                shop.api.post(url, json={"body": text})
+        finally:
+            runtime.bus.publish_many = publish
+        # when the second publication arrives first
+        for rows in reversed(held):
+            publish(rows)
+        heard = [next_message(customer, "staff")["message"]["body"] for _ in range(2)]
+
+    # then the socket hears both, in the order they were committed
+    assert heard == ["第一条", "第二条"]

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from shangliao import __version__
 from shangliao.chat import attachment_api, guest_api, guest_orders_api, shop_pages
-from shangliao.chat.realtime import Hub
+from shangliao.chat.hub import Hub
 from shangliao.config import Settings, get_settings
 from shangliao.runtime import Runtime
 from shangliao.web import api, docs, errors, ws

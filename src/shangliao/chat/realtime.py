@@ -1,26 +1,18 @@
-"""This process's live sockets, fed by the event bus once a change has committed.
+"""What a socket is shown of the shop's event log, and who may see what.
 
-Committed event-log rows reach :meth:`Hub.on_event` from whatever thread committed them (or the
-Redis listener); they are handed to the event loop and taken one at a time, in order, by a
-single pump task. The pump turns each row into what a socket shows (loading the message or order
-once for every socket of the shop) and offers it to each subscriber that may see it.
-
-A subscriber has a bounded queue. One that does not keep up (its queue is full) is marked
-overflowed and its socket closed: memory stays bounded whatever a client does, and the client's
-reconnect replays what it missed from the durable log (``events_after``).
+``Subscriber`` is one socket (staff, or a customer's device) with its bounded queue: one that does
+not keep up is marked overflowed and its socket closed, so memory stays bounded whatever a client
+does; its reconnect replays what it missed from the durable log (``events_after``). ``payloads``
+turns committed log rows into what sockets show. The hub that feeds live sockets is in ``hub.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from anyio import to_thread
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,14 +20,12 @@ from shangliao.chat.cards import opened_message
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.views import message_out
 from shangliao.core.crypto import Keyring
-from shangliao.events.bus import Bus, to_wire
+from shangliao.events.bus import to_wire
 from shangliao.events.models import EventLogEntry
 from shangliao.orders.couriers import tracking_url
 from shangliao.orders.models import Order
 from shangliao.orders.state import Status
 from shangliao.storage.database import Database
-
-log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 256
 # A reconnect replays the shop's log in pages; a client further behind than REPLAY_MAX events is
@@ -185,140 +175,37 @@ class Replay:
     resync_seq: int | None = None
 
 
+def log_page(session: Session, shop_id: int, after_seq: int, limit: int) -> list[dict[str, Any]]:
+    """Up to ``limit`` rows of the shop's event log after ``after_seq``, in order, as the bus
+    carries them. Gapless: seqs commit in order per shop (the counter row's lock)."""
+    rows = session.scalars(
+        select(EventLogEntry)
+        .where(EventLogEntry.shop_id == shop_id, EventLogEntry.seq > after_seq)
+        .order_by(EventLogEntry.seq)
+        .limit(limit)
+    ).all()
+    return [
+        to_wire({c: getattr(r, c) for c in ("shop_id", "seq", "type", "entity_type", "entity_id", "data")})
+        for r in rows
+    ]
+
+
+def head_seq(session: Session, shop_id: int) -> int:
+    """The shop's newest committed event (all before it have committed too)."""
+    return session.scalar(select(func.max(EventLogEntry.seq)).where(EventLogEntry.shop_id == shop_id)) or 0
+
+
 def events_after(db: Database, keyring: Keyring, subscriber: Subscriber, after_seq: int) -> Replay:
     """What ``subscriber`` may see of the shop's log after ``after_seq``, every page of it."""
     out: list[dict[str, Any]] = []
     scanned = 0
     with db.read() as session:
         while True:
-            rows = session.scalars(
-                select(EventLogEntry)
-                .where(EventLogEntry.shop_id == subscriber.shop_id, EventLogEntry.seq > after_seq)
-                .order_by(EventLogEntry.seq)
-                .limit(REPLAY_PAGE)
-            ).all()
-            wire = [
-                to_wire(
-                    {c: getattr(r, c) for c in ("shop_id", "seq", "type", "entity_type", "entity_id", "data")}
-                )
-                for r in rows
-            ]
-            out += [p for p in payloads(session, keyring, wire) if subscriber.may_see(p)]
+            rows = log_page(session, subscriber.shop_id, after_seq, REPLAY_PAGE)
+            out += [p for p in payloads(session, keyring, rows) if subscriber.may_see(p)]
             scanned += len(rows)
             if len(rows) < REPLAY_PAGE:
                 return Replay(out)
             if scanned >= REPLAY_MAX:
-                break
-            after_seq = rows[-1].seq
-        head = session.scalar(
-            select(func.max(EventLogEntry.seq)).where(EventLogEntry.shop_id == subscriber.shop_id)
-        )
-        return Replay([], resync_seq=head)
-
-
-class Hub:
-    """Sockets of this process by shop, fed in commit order from the bus."""
-
-    def __init__(self, db: Database, bus: Bus, keyring: Keyring) -> None:
-        self.db = db
-        self.keyring = keyring
-        # Indexed so an event is offered only to those it may concern: the shop's staff sockets
-        # and that one customer's; not checked against every customer connected to the shop.
-        self._staff: dict[int, set[Subscriber]] = {}
-        self._customers: dict[tuple[int, int | None], set[Subscriber]] = {}
-        self._sockets_per_shop: Counter[int] = Counter()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._rows: asyncio.Queue | None = None
-        self._pump: asyncio.Task | None = None
-        self._bus = bus
-        self._unsubscribe: Callable[[], None] | None = None
-
-    def _bind(self) -> None:
-        """Listen to the bus and run the pump on the current event loop, from the first socket
-        on (a server has one loop; a test client may start one per connection or per session,
-        and the pump follows it)."""
-        if self._unsubscribe is None:
-            self._unsubscribe = self._bus.subscribe(self.on_event)
-        loop = asyncio.get_running_loop()
-        if loop is self._loop and self._pump is not None and not self._pump.done():
-            return
-        self._loop, self._rows = loop, asyncio.Queue()
-        self._pump = loop.create_task(self._run(), name="shangliao-hub")
-
-    def close(self) -> None:
-        """Stop listening (the app shuts down); a later socket starts it again."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
-        if self._pump is not None:
-            self._pump.cancel()
-            self._pump = None
-
-    def attach(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Called on the event loop by each new socket; returns its detach."""
-        self._bind()
-        if subscriber.side == "staff":
-            index, key = self._staff, subscriber.shop_id
-        else:
-            index, key = self._customers, (subscriber.shop_id, subscriber.customer_id)
-        index.setdefault(key, set()).add(subscriber)
-        self._sockets_per_shop[subscriber.shop_id] += 1
-
-        def detach() -> None:
-            group = index.get(key)
-            if group is None or subscriber not in group:
-                return
-            group.discard(subscriber)
-            if not group:
-                del index[key]  # the index holds who is connected now, not everyone ever
-            self._sockets_per_shop[subscriber.shop_id] -= 1
-            if self._sockets_per_shop[subscriber.shop_id] <= 0:
-                del self._sockets_per_shop[subscriber.shop_id]
-
-        return detach
-
-    def _audience(self, payload: dict[str, Any]) -> list[Subscriber]:
-        shop_id = payload.get("shop_id")
-        return [
-            *self._staff.get(shop_id, ()),  # type: ignore[arg-type]
-            *self._customers.get((shop_id, payload.get("customer_id")), ()),  # type: ignore[arg-type]
-        ]
-
-    def on_event(self, row: dict[str, Any]) -> None:
-        """From any thread: queue a committed row for the pump (dropped when nobody listens)."""
-        loop, rows = self._loop, self._rows
-        shop_id = row.get("shop_id")
-        if loop is None or rows is None or not self._listens(shop_id):
-            return
-        loop.call_soon_threadsafe(rows.put_nowait, row)
-
-    async def _run(self) -> None:
-        assert self._rows is not None
-        while True:
-            batch = [await self._rows.get()]
-            while not self._rows.empty() and len(batch) < 100:
-                batch.append(self._rows.get_nowait())
-            try:
-                await self._deliver(batch)
-            except Exception:  # a bad row must not stop every socket's deliveries
-                log.exception("delivering %d events failed", len(batch))
-
-    async def _deliver(self, rows: list[dict[str, Any]]) -> None:
-        transient = [r for r in rows if r.get("seq") is None]
-        durable = [r for r in rows if r.get("seq") is not None]
-        ready = transient
-        if durable:
-            ready = ready + await to_thread.run_sync(self._load, durable)
-        for payload in ready:
-            for subscriber in self._audience(payload):
-                if subscriber.may_see(payload):
-                    subscriber.offer(payload)
-
-    def _listens(self, shop_id: Any) -> bool:
-        """Does any socket of this process belong to the shop? (Asked from any thread: a stale
-        answer costs an event loaded for nobody, or one dropped that nobody was there to hear.)"""
-        return self._sockets_per_shop.get(shop_id, 0) > 0
-
-    def _load(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        with self.db.read() as session:
-            return payloads(session, self.keyring, rows)
+                return Replay([], resync_seq=head_seq(session, subscriber.shop_id))
+            after_seq = rows[-1]["seq"]

@@ -30,7 +30,8 @@ from shangliao.auth import service as auth
 from shangliao.auth.access import AccessRule
 from shangliao.auth.actor import Actor
 from shangliao.chat import service
-from shangliao.chat.realtime import Hub, Subscriber, events_after
+from shangliao.chat.hub import Hub
+from shangliao.chat.realtime import Subscriber, events_after
 from shangliao.chat.schemas import SocketFrame
 from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_for
 from shangliao.core.errors import ShangliaoError
@@ -129,7 +130,7 @@ class Session:
         if _open[self.who] >= MAX_SOCKETS_PER_PERSON:
             raise WebSocketException(POLICY, "too many connections")
         _open[self.who] += 1
-        detach = self.hub.attach(self.subscriber)  # buffer live events before reading the backlog
+        detach = await self.hub.attach(self.subscriber)  # buffer live events before reading the backlog
         try:
             await self.ws.accept()
             self.last_seq = after

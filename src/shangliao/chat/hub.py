@@ -1,0 +1,166 @@
+"""This process's live sockets, fed from the shop's event log once changes have committed.
+
+The bus (in-process, or Redis between processes) only says *that* a shop's log moved: a row may
+reach this process before an earlier one, since each commit publishes from its own thread. The
+hub does not trust that order. For every shop with a socket here it keeps the last seq it has
+delivered, and its single pump task reads the log after it, in seq order: the log is gapless
+because seqs commit in order per shop (the counter row's lock), so nothing is skipped, nothing is
+sent twice. Each event is offered only to the shop's staff sockets and that one customer's.
+
+Typing notices are not in the log; they pass through as they come (a few held, the oldest
+dropped: they are worthless a moment later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter, deque
+from collections.abc import Callable
+from typing import Any
+
+from anyio import to_thread
+
+from shangliao.chat.realtime import Subscriber, head_seq, log_page, payloads
+from shangliao.core.crypto import Keyring
+from shangliao.events.bus import Bus
+from shangliao.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+PAGE = 500  # log rows read in one trip; a shop with more waiting gets another turn at once
+TRANSIENT_HELD = 1000
+
+
+class Hub:
+    def __init__(self, db: Database, bus: Bus, keyring: Keyring) -> None:
+        self.db, self.keyring, self._bus = db, keyring, bus
+        # Indexed so an event is offered only to those it may concern.
+        self._staff: dict[int, set[Subscriber]] = {}
+        self._customers: dict[tuple[int, int | None], set[Subscriber]] = {}
+        self._sockets_per_shop: Counter[int] = Counter()
+        self._delivered: dict[int, int] = {}  # shop -> last seq handed to its sockets here
+        self._moved: set[int] = set()  # shops whose log moved since the pump last looked
+        self._transient: deque[dict[str, Any]] = deque(maxlen=TRANSIENT_HELD)
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pump: asyncio.Task | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def _bind(self) -> None:
+        """Listen to the bus and run the pump on the current event loop, from the first socket
+        on (a server has one loop; a test client may start one per connection or per session,
+        and the pump follows it)."""
+        if self._unsubscribe is None:
+            self._unsubscribe = self._bus.subscribe(self.on_event)
+        loop = asyncio.get_running_loop()
+        if loop is self._loop and self._pump is not None and not self._pump.done():
+            return
+        self._loop, self._wake = loop, asyncio.Event()
+        self._pump = loop.create_task(self._run(), name="shangliao-hub")
+
+    def close(self) -> None:
+        """Stop listening (the app shuts down); a later socket starts it again."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self._pump is not None:
+            self._pump.cancel()
+            self._pump = None
+
+    async def attach(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Called on the event loop by each new socket, before it reads its backlog; returns its
+        detach. From here on the hub hands it every event after the shop's delivered seq; the
+        backlog, read later, holds everything up to it."""
+        self._bind()
+        shop_id = subscriber.shop_id
+        if shop_id not in self._delivered:
+            head = await to_thread.run_sync(self._head, shop_id)
+            self._delivered.setdefault(shop_id, head)  # another socket of the shop may have set it
+        if subscriber.side == "staff":
+            index, key = self._staff, shop_id
+        else:
+            index, key = self._customers, (shop_id, subscriber.customer_id)
+        index.setdefault(key, set()).add(subscriber)  # type: ignore[attr-defined]
+        self._sockets_per_shop[shop_id] += 1
+        return lambda: self._detach(index, key, subscriber)
+
+    def _detach(self, index: dict, key: Any, subscriber: Subscriber) -> None:
+        group = index.get(key)
+        if group is None or subscriber not in group:
+            return
+        group.discard(subscriber)
+        if not group:
+            del index[key]  # the index holds who is connected now, not everyone ever
+        shop_id = subscriber.shop_id
+        self._sockets_per_shop[shop_id] -= 1
+        if self._sockets_per_shop[shop_id] <= 0:
+            del self._sockets_per_shop[shop_id]
+            self._delivered.pop(shop_id, None)  # the next socket starts from the head again
+
+    def on_event(self, row: dict[str, Any]) -> None:
+        """From any thread: a committed row (or a typing notice) was published."""
+        loop = self._loop
+        if loop is None or self._sockets_per_shop.get(row.get("shop_id"), 0) <= 0:
+            return  # nobody here listens to that shop (a stale answer is harmless: see _run)
+        with contextlib.suppress(RuntimeError):  # the loop has closed (shutdown, a test client's)
+            loop.call_soon_threadsafe(self._arrived, row)
+
+    def _arrived(self, row: dict[str, Any]) -> None:
+        if row.get("seq") is None:
+            self._transient.append(row)
+        else:
+            self._moved.add(row["shop_id"])
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._turn()
+            except Exception:  # a bad row must not stop every socket's deliveries
+                log.exception("delivering events failed")
+
+    async def _turn(self) -> None:
+        transient, moved = list(self._transient), self._moved
+        self._transient.clear()
+        self._moved = set()
+        self._offer(transient)
+        for shop_id in moved:
+            after = self._delivered.get(shop_id)
+            if after is None:
+                continue  # its sockets have all gone
+            shown, last, full = await to_thread.run_sync(self._load, shop_id, after)
+            if self._delivered.get(shop_id) != after:
+                continue  # everyone left and someone came back meanwhile: start again from the head
+            self._delivered[shop_id] = last
+            self._offer(shown)
+            if full:  # more waiting: another turn right away
+                self._arrived({"shop_id": shop_id, "seq": last})
+
+    def _offer(self, shown: list[dict[str, Any]]) -> None:
+        for payload in shown:
+            shop_id = payload.get("shop_id")
+            audience = [
+                *self._staff.get(shop_id, ()),  # type: ignore[arg-type]
+                *self._customers.get((shop_id, payload.get("customer_id")), ()),  # type: ignore[arg-type]
+            ]
+            for subscriber in audience:
+                if subscriber.may_see(payload):
+                    subscriber.offer(payload)
+
+    def _head(self, shop_id: int) -> int:
+        with self.db.read() as session:
+            return head_seq(session, shop_id)
+
+    def _load(self, shop_id: int, after: int) -> tuple[list[dict[str, Any]], int, bool]:
+        """What the shop's sockets are shown of its log after ``after``, the last seq read, and
+        whether the page was full."""
+        with self.db.read() as session:
+            rows = log_page(session, shop_id, after, PAGE)
+            last = rows[-1]["seq"] if rows else after
+            return payloads(session, self.keyring, rows), last, len(rows) == PAGE
