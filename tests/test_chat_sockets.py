@@ -312,3 +312,17 @@ def test_events_published_out_of_order_reach_a_socket_in_order_and_whole(runtime
 
     # then the socket hears both, in the order they were committed
     assert heard == ["第一条", "第二条"]
+
+
+def test_a_client_looping_on_reconnect_is_made_to_wait(monkeypatch, client, shop, guest):
+    from shangliao.web import ws
+
+    monkeypatch.setattr(ws, "CONNECTS", "2/minute")
+    for _ in range(2):
+        with guest_socket(client, shop, guest) as customer:
+            customer.send_text(json.dumps({"type": "ping"}))
+            next_event(customer, "pong")
+
+    with pytest.raises(WebSocketDisconnect) as closed, guest_socket(client, shop, guest):
+        pass
+    assert closed.value.code == 1013

@@ -34,7 +34,7 @@ from shangliao.chat.hub import Hub
 from shangliao.chat.realtime import Subscriber, events_after
 from shangliao.chat.schemas import SocketFrame
 from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_for
-from shangliao.core.errors import ShangliaoError
+from shangliao.core.errors import ShangliaoError, TooManyRequests
 from shangliao.core.i18n import current_locale, gettext
 from shangliao.shops.service import access_shop_by_slug
 
@@ -44,6 +44,9 @@ POLICY = 1008  # "policy violation": not allowed, or broke the rules
 TRY_LATER = 1013  # fell behind: reconnect and replay
 MAX_FRAME = 16 * 1024  # bytes of one client frame
 MAX_SOCKETS_PER_PERSON = 5
+# Connections opened per person: a flaky phone reconnects a few times a minute; a client looping
+# on reconnect (each one replays the log after its seq) is made to wait.
+CONNECTS = "30/minute"
 IDLE_SECONDS = 75.0  # no frame at all from the client for this long: gone
 PING_SECONDS = 25.0  # the server says something at least this often
 RATE = 5.0  # sends per second, sustained
@@ -129,6 +132,10 @@ class Session:
     async def run(self, after: int, handle) -> None:
         if _open[self.who] >= MAX_SOCKETS_PER_PERSON:
             raise WebSocketException(POLICY, "too many connections")
+        try:
+            self.rt.limits.check(CONNECTS, "socket", *map(str, self.who))
+        except TooManyRequests as refused:
+            raise WebSocketException(TRY_LATER, "too many reconnects") from refused
         _open[self.who] += 1
         detach = await self.hub.attach(self.subscriber)  # buffer live events before reading the backlog
         try:
