@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
 
 from shangliao.chat import chain, service
+from shangliao.chat.guest_api import MESSAGES, RECALLS
 from shangliao.chat.models import ChainCheckpoint, Message
 from shangliao.chat.verify import sign_heads, verify
 from shangliao.core import clock
@@ -378,3 +380,51 @@ def test_paging_the_inbox_walks_every_conversation_once(runtime, shop):
         if cursor is None:
             break
     assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
+
+
+# --- the customer's HTTP rate limits -------------------------------------------------------------------
+
+
+@pytest.fixture
+def customer_page(app, shop) -> TestClient:
+    """A customer on the shop page holding their visitor cookie."""
+    client = TestClient(app, raise_server_exceptions=False)
+    r = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "小红", "phone": "13700001234"})
+    assert r.status_code == 200, r.text
+    client.conversation = {"id": r.json()["conversation_id"]}
+    return client
+
+
+def shop_message_count(runtime, shop) -> int:
+    with runtime.db.read() as session:
+        return session.scalar(select(func.count(Message.id)).where(Message.shop_id == shop.id))
+
+
+def test_a_customer_flooding_messages_over_http_is_refused_and_nothing_is_written(
+    runtime, shop, customer_page
+):
+    allowed = int(MESSAGES[0].split("/")[0])
+    for i in range(allowed):
+        r = customer_page.post(f"/s/{shop.slug}/api/messages", json={"body": f"第{i}条"})
+        assert r.status_code == 201, r.text
+
+    refused = customer_page.post(f"/s/{shop.slug}/api/messages", json={"body": "还有一条"})
+
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate.limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert shop_message_count(runtime, shop) == allowed
+
+
+def test_recalls_over_http_are_rate_limited_and_a_refused_one_recalls_nothing(runtime, shop, customer_page):
+    base = f"/s/{shop.slug}/api/messages"
+    first, second = (customer_page.post(base, json={"body": t}).json() for t in ("发错了", "这条也发错了"))
+    allowed = int(RECALLS[0].split("/")[0])
+    for _ in range(allowed):  # tapping recall again on a recalled message counts as well
+        assert customer_page.post(f"{base}/{first['id']}/recall").status_code == 200
+
+    refused = customer_page.post(f"{base}/{second['id']}/recall")
+
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    shown = {m["id"]: m["recalled"] for m in messages(shop, customer_page.conversation)}
+    assert shown == {first["id"]: True, second["id"]: False}
+    assert shop_message_count(runtime, shop) == 3  # two messages and one recall entry

@@ -4,6 +4,7 @@ sent with an order as its "product photos" checkpoint."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zipfile
@@ -17,7 +18,7 @@ from sqlalchemy import func, select
 
 from shangliao.chat.attachment_api import content_disposition
 from shangliao.chat.attachment_types import TYPES, display_name
-from shangliao.chat.attachments import INCOMING
+from shangliao.chat.attachments import INCOMING, stored_path
 from shangliao.chat.models import Attachment, Message
 from shangliao.chat.verify import verify
 from tests.support.catalog import make_product
@@ -140,6 +141,33 @@ def test_a_photo_from_the_shop_reaches_the_customer(runtime, shop, guest):
     r = guest.get(f"/s/{shop.slug}/api/attachments/{data['attachment_id']}")
     assert r.status_code == 200 and r.content == picture
     assert r.headers["content-type"] == "image/png" and r.headers["content-disposition"].startswith("inline;")
+    assert verify(runtime.db, runtime.keyring, shop.id) == []
+
+
+def test_a_swapped_or_deleted_file_breaks_the_chain_even_with_its_row_rewritten(runtime, shop, guest):
+    # Given a photo from the customer and a PDF from the shop, both verified intact
+    picture = png(3, 2)
+    photo = sent(guest_upload(guest, shop, picture, "破损.png"))
+    invoice = sent(staff_upload(shop, guest.conversation_id, PDF, "发票.pdf"))
+    uploads = runtime.settings.uploads_dir
+    assert photo["data"]["sha256"] == hashlib.sha256(picture).hexdigest()
+    assert verify(runtime.db, runtime.keyring, shop.id, uploads_dir=uploads) == []
+
+    # When someone with the disk and the database swaps the photo for another of the same size
+    # (fixing its row's checksum too) and deletes the PDF
+    forged = bytes(reversed(picture))
+    with runtime.db.write() as session:
+        rows = {a.id: a for a in session.scalars(select(Attachment).where(Attachment.shop_id == shop.id))}
+        stored_path(uploads, rows[photo["data"]["attachment_id"]]).write_bytes(forged)
+        rows[photo["data"]["attachment_id"]].sha256 = hashlib.sha256(forged).hexdigest()
+        stored_path(uploads, rows[invoice["data"]["attachment_id"]]).unlink()
+
+    # Then verify reports both messages, and the chain of messages itself still holds
+    found = verify(runtime.db, runtime.keyring, shop.id, uploads_dir=uploads)
+    assert [(b.seq, b.problem) for b in found] == [
+        (photo["seq"], "attachment changed"),
+        (invoice["seq"], "attachment missing"),
+    ]
     assert verify(runtime.db, runtime.keyring, shop.id) == []
 
 

@@ -288,6 +288,26 @@ def test_sending_the_details_marks_them_done_with_the_message(shop, order, custo
     assert (details["done"], details["message_id"], details["seq"]) == (True, sent["id"], sent["seq"])
 
 
+def test_sending_the_details_needs_the_permission_to_read_orders(app, shop, order, customer):
+    # given a confirmed order, and a chat-only token that may not read orders (nor their address)
+    act(shop, order, "confirm")
+    token = shop.api.post(
+        "/api/v1/auth/tokens", json={"name": "chat only", "scopes": ["chat.read", "chat.write"]}
+    ).json()
+    chat_only = TestClient(
+        app, headers={"Authorization": f"Bearer {token['token']}"}, raise_server_exceptions=False
+    )
+
+    # when it tries to send the details into the chat
+    r = chat_only.post(f"/api/v1/orders/{order['id']}/checkpoints/details")
+
+    # then it is refused, and nothing reached the conversation
+    assert r.status_code == 403 and r.json()["error"]["code"] == "auth.forbidden"
+    conversation = shop.api.post(f"/api/v1/customers/{customer}/conversation").json()
+    assert shop.api.get(f"/api/v1/conversations/{conversation['id']}/messages").json() == []
+    assert checkpoints(shop, order)["details"]["done"] is False
+
+
 def test_tracking_is_refused_before_shipping_and_done_after(shop, order):
     act(shop, order, "confirm")
 

@@ -460,3 +460,36 @@ def test_chat_verify_passes_an_intact_history_and_fails_an_edited_one(cli):
 
     assert "intact" in intact.output and "Signed 1" in signed.output
     assert broken.exit_code == 1 and "message 2" in broken.output and "Breaks found: 1." in broken.output
+
+
+def test_chat_verify_checks_the_bytes_of_sent_files_in_the_uploads_folder(cli):
+    from shangliao.chat import attachments, service
+    from shangliao.customers.models import Customer
+
+    init_with_shop(cli)
+    rt = cli.runtime()
+    content = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+    try:
+        incoming = rt.settings.uploads_dir / attachments.INCOMING
+        incoming.mkdir(parents=True, exist_ok=True)
+        upload = attachments.Upload(incoming / "invoice.part", filename="发票.pdf", size=len(content))
+        upload.temp.write_bytes(content)
+        upload.sha256.update(content)
+        with rt.db.write() as session:
+            customer = Customer(shop_id=staff_named(cli, "alice").shop_id, name="李四")
+            session.add(customer)
+            session.flush()
+            conversation = service.do_open_conversation(session, customer.shop_id, customer.id)
+            attachments.do_send_attachment(
+                session, rt.keyring, rt.settings.uploads_dir, customer.shop_id, conversation.id,
+                upload, attachments.examine(upload), sender_type="customer", sender_id=customer.id,
+            )  # fmt: skip
+        intact = cli.ok("chat", "verify")
+        upload.placed.write_bytes(content.replace(b"1.4", b"1.7"))
+    finally:
+        rt.close()
+
+    changed = cli("chat", "verify")
+
+    assert "intact" in intact.output
+    assert changed.exit_code == 1 and "message 1: attachment changed" in changed.output

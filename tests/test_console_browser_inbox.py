@@ -19,6 +19,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     open_console,
 )
 from tests.support.catalog import make_product
+from tests.support.chat_pages import INBOX_SOCKET, bubble, drop_connection, open_chat
 from tests.support.orders import make_order
 
 
@@ -47,17 +48,6 @@ def customer(live, shop):
     c.http.close()
 
 
-def open_chat(page, live, customer) -> None:
-    page.goto(live[0] + "/inbox")
-    page.click(f"#row-{customer.conversation_id} a")
-    page.wait_for_url(re.compile(rf"/inbox/{customer.conversation_id}$"))
-    page.wait_for_selector("#inbox[data-connection=live]")
-
-
-def bubble(page, text: str):
-    return page.locator("#chat-list .msg", has_text=text)
-
-
 def stored(shop, customer) -> list[tuple[str, str]]:
     r = shop.api.get(f"/api/v1/conversations/{customer.conversation_id}/messages")
     assert r.status_code == 200, r.text
@@ -67,7 +57,7 @@ def stored(shop, customer) -> list[tuple[str, str]]:
 def test_staff_hear_a_customer_live_and_reply(browser, live, shop, customer):
     customer.says("在吗")
     page = open_console(browser, live, shop)
-    open_chat(page, live, customer)
+    open_chat(page, live, customer.conversation_id)
     assert bubble(page, "在吗").count() == 1
 
     # when the customer writes markup while the chat is open
@@ -99,7 +89,7 @@ def test_a_quick_reply_fills_the_composer_to_edit_before_sending(browser, live, 
     )
     assert r.status_code == 201, r.text
     page = open_console(browser, live, shop)
-    open_chat(page, live, customer)
+    open_chat(page, live, customer.conversation_id)
     # when staff type the shortcode and pick it
     page.type("#composer-text", "/thx")
     page.locator("#reply-suggest .reply-option", has_text="感谢").wait_for()
@@ -116,10 +106,9 @@ def test_a_quick_reply_fills_the_composer_to_edit_before_sending(browser, live, 
 
 def test_after_the_socket_drops_a_message_sent_meanwhile_shows_once(browser, live, shop, customer):
     page = open_console(browser, live, shop)
-    open_chat(page, live, customer)
+    open_chat(page, live, customer.conversation_id)
     # given the page is cut off from the network and its socket is gone
-    page.context.set_offline(True)
-    page.evaluate("window.shangliaoInbox.socket.close()")
+    drop_connection(page, INBOX_SOCKET)
     page.wait_for_selector("#chat-connection:not([hidden])")
     assert "正在重新连接" in page.inner_text("#chat-connection")
     # when the customer writes meanwhile
@@ -139,7 +128,7 @@ def test_the_order_is_handled_beside_the_chat_and_its_card_follows(browser, live
     tee = make_product(live[1], shop, name="纯棉T恤", stock=5, price=5900)
     order = make_order(shop, [(tee.variant_id, 1)], customer_id=customer.customer_id)
     page = open_console(browser, live, shop)
-    open_chat(page, live, customer)
+    open_chat(page, live, customer.conversation_id)
     panel_order = page.locator(f".panel-order[data-order-id='{order['id']}']")
     # when staff send the order card from the panel
     panel_order.locator("[data-send-order=card]").click()

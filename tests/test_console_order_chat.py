@@ -4,6 +4,7 @@ the conversation's last messages, and the message an order was made from."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
@@ -106,3 +107,17 @@ def test_an_order_without_a_chat_says_so(shop, console, water):
     page = console.get(f"/orders/{order['id']}").text
 
     assert "该客户还没有和店铺聊过天。" in page
+
+
+def test_the_one_click_details_needs_the_permission_to_read_orders(app, shop, water, customer, conversation):
+    order = make_order(shop, [(water.variant_id, 1)], customer_id=customer)
+    act(shop, order, "confirm")
+    token = shop.api.post(
+        "/api/v1/auth/tokens", json={"name": "客服", "scopes": ["chat.read", "chat.write"]}
+    ).json()["token"]
+    agent = TestClient(app, headers={"Authorization": f"Bearer {token}"}, raise_server_exceptions=False)
+
+    r = agent.post(f"/orders/{order['id']}/checkpoints/details", headers=HTMX)
+
+    assert r.status_code == 403
+    assert shop.api.get(f"/api/v1/conversations/{conversation['id']}/messages").json() == []

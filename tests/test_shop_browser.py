@@ -10,14 +10,20 @@ import httpx
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
-    PHONE,
     browser_fixture,
     live_fixture,
     live_shop_fixture,
 )
 from tests.support.catalog import make_product
-
-WAIT = 10_000  # ms: how long a step may take to show (a wait, never an assertion on speed)
+from tests.support.chat_pages import (
+    SHOP_SOCKET,
+    WAIT,
+    drop_connection,
+    expect,
+    introduce,
+    phone_context,
+    wait_for_shop_socket,
+)
 
 
 @pytest.fixture
@@ -29,25 +35,9 @@ def staff(live, shop):
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    context = phone_context(browser)
     yield context, context.new_page()
     context.close()
-
-
-def expect():
-    from playwright.sync_api import expect as playwright_expect
-
-    return playwright_expect
-
-
-def introduce(page, live, shop):
-    page.goto(f"{live[0]}/s/{shop.slug}")
-    page.fill("#intro input[name=name]", "小红")
-    page.fill("#intro input[name=phone]", "13700001234")
-    page.click("#intro button[type=submit]")
-    page.wait_for_function(
-        "window.shopChat && window.shopChat.socket && window.shopChat.socket.readyState === 1"
-    )
 
 
 def conversation_id(staff) -> int:
@@ -101,9 +91,7 @@ def test_an_order_from_a_product_link_follows_the_shop_live(phone, live, shop, s
     expect()(page.locator("#placed .order-card .card-status")).to_have_text("等待商家确认", timeout=WAIT)
 
     page.click("#placed a.button.primary")  # on to the chat, where the card was posted
-    page.wait_for_function(
-        "window.shopChat && window.shopChat.socket && window.shopChat.socket.readyState === 1"
-    )
+    wait_for_shop_socket(page)
     card = page.locator("li.kind-order_card .order-card")
     expect()(card.locator(".card-status")).to_have_text("等待商家确认", timeout=WAIT)
     order_id = int(card.get_attribute("data-order"))
@@ -125,8 +113,7 @@ def test_a_dropped_connection_reconnects_and_shows_what_it_missed(phone, live, s
     context, page = phone
     introduce(page, live, shop)
 
-    context.set_offline(True)
-    page.evaluate("window.shopChat.socket && window.shopChat.socket.close()")
+    drop_connection(page, SHOP_SOCKET)
     expect()(page.locator("#conn")).to_be_visible(timeout=WAIT)
     r = staff.post(
         f"/api/v1/conversations/{conversation_id(staff)}/messages", json={"body": "您的快递已到驿站"}

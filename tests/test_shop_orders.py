@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from shangliao.chat.guest_orders_api import ORDERS
+from shangliao.chat.guest_orders_api import ORDER_REQUESTS, ORDERS
 from shangliao.chat.visitors import VISITOR_COOKIE
 from shangliao.customers.models import Customer
 from shangliao.orders.models import Order
@@ -166,6 +166,32 @@ def test_an_idempotency_key_replays_the_first_order(runtime, client, shop, tee):
     assert changed.status_code == 409 and changed.json()["error"]["code"] == "idempotency.key_reused"
 
 
+def test_a_retry_whose_first_answer_was_lost_sees_its_own_order_and_card(app, client, shop, tee):
+    # Given a customer whose earlier phone already talked to the shop
+    earlier_phone = TestClient(app, raise_server_exceptions=False)
+    introduce(earlier_phone, shop)
+    assert (
+        earlier_phone.post(f"/s/{shop.slug}/api/messages", json={"body": "我家地址换了"}).status_code == 201
+    )
+    # and a new phone that orders, but never gets the answer (nor the cookie in it)
+    body = order_body(tee, 1, **NEW_VISITOR)
+    placed = order(client, shop, body, key="tap-lost-0001").json()["order"]
+    client.cookies.clear()
+
+    # When it retries with the same key and body
+    retry = order(client, shop, body, key="tap-lost-0001")
+
+    # Then it is handed the same order and a cookie that shows it that order and its card
+    assert retry.status_code == 200 and retry.json()["order"]["id"] == placed["id"], retry.text
+    assert VISITOR_COOKIE in retry.cookies
+    assert client.get(f"/s/{shop.slug}/api/orders/{placed['id']}").status_code == 200
+    assert [o["id"] for o in client.get(f"/s/{shop.slug}/api/orders").json()["items"]] == [placed["id"]]
+    assert client.get(f"/s/{shop.slug}/orders/{placed['id']}").status_code == 200
+    seen = client.get(f"/s/{shop.slug}/api/messages").json()
+    # but nothing said before the order: the key proves the order, not the phone number
+    assert [(m["kind"], m["data"].get("order_id")) for m in seen] == [("order_card", placed["id"])]
+
+
 def test_another_customers_key_places_a_new_order(app, client, shop, tee):
     first = order(client, shop, order_body(tee, 1, **NEW_VISITOR), key="same-key-01")
     stranger = TestClient(app, raise_server_exceptions=False)
@@ -240,6 +266,22 @@ def test_an_order_request_needs_a_visitor_and_known_products(runtime, client, an
 
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "order.unknown_variant"
     assert shop_orders(runtime, shop) == 0
+
+
+def test_order_requests_per_customer_are_rate_limited_and_a_refused_one_drafts_nothing(
+    runtime, client, shop, tee
+):
+    introduce(client, shop)
+    picked = {"items": [{"variant_id": tee[0].variant_id, "quantity": 1}], "client_id": "pick-rate-01"}
+    per_minute = int(ORDER_REQUESTS[0].split("/")[0])
+    for _ in range(per_minute):  # retries of one tap count too: each one is a request to answer
+        assert client.post(f"/s/{shop.slug}/api/order-requests", json=picked).status_code == 201
+
+    refused = client.post(f"/s/{shop.slug}/api/order-requests", json={**picked, "client_id": "pick-rate-02"})
+
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate.limited"
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert shop_orders(runtime, shop) == 1
 
 
 # --- their orders ---------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from shangliao.chat import service
 from shangliao.chat.attachment_types import Sniffed, display_name, sniff
-from shangliao.chat.models import Attachment, Conversation, Message
+from shangliao.chat.models import Attachment, Message
 from shangliao.chat.service import Sent, Side
 from shangliao.chat.visitors import Guest
 from shangliao.core import clock
@@ -264,18 +264,6 @@ def examine(upload: Upload) -> Examined:
     return Examined(sniffed, display_name(upload.filename, sniffed.type))
 
 
-def _lock_conversation(session: Session, shop_id: int, conversation_id: int) -> Conversation:
-    # The row lock orders two retries of one upload: the second sees the first one's message.
-    conversation = session.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.shop_id == shop_id)
-        .with_for_update()
-    )
-    if conversation is None:
-        raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
-    return conversation
-
-
 def do_send_attachment(
     session: Session,
     keyring: Keyring,
@@ -295,7 +283,8 @@ def do_send_attachment(
 
     The file is renamed into place before the caller commits; if the commit fails the caller must
     :meth:`Upload.discard` it (``upload.placed`` says where it went)."""
-    conversation = _lock_conversation(session, shop_id, conversation_id)
+    # The row lock orders two retries of one upload: the second sees the first one's message.
+    conversation = service.lock_conversation(session, shop_id, conversation_id)
     if client_id is not None and _sent_before(session, conversation_id, client_id):
         # do_send recognises the retry and answers with the first message (or refuses another
         # sender's id); the data is not looked at.
@@ -352,7 +341,7 @@ def _sent_before(session: Session, conversation_id: int, client_id: str) -> bool
     )
 
 
-def _order_data(session: Session, conversation: Conversation, order_id: int, examined: Examined) -> dict:
+def _order_data(session: Session, conversation: Any, order_id: int, examined: Examined) -> dict:
     """An order of this conversation's customer: a photo sent with it is the dispute checkpoint
     "product photos before shipping"."""
     order = access_order(session, conversation.shop_id, order_id)
@@ -364,11 +353,14 @@ def _order_data(session: Session, conversation: Conversation, order_id: int, exa
 
 
 def message_data(attachment: Attachment) -> dict[str, Any]:
+    """What the message says of its file. The bytes' SHA-256 is part of it, so the hash chain
+    covers the file itself: ``shangliao chat verify`` rehashes the stored file against it."""
     data: dict[str, Any] = {
         "attachment_id": attachment.id,
         "name": attachment.name,
         "size": attachment.size,
         "mime": attachment.mime,
+        "sha256": attachment.sha256,
     }
     if attachment.width and attachment.height:
         data |= {"width": attachment.width, "height": attachment.height}

@@ -36,6 +36,10 @@ VISITOR_DAYS = 365
 # Introductions per client address and shop: a family behind one router is far below it; a script
 # making customers by the thousand is stopped.
 INTRODUCTIONS = "30/hour"
+# Per customer of a shop over HTTP. The socket lets a burst of 5 a second through; a person typing,
+# retries included, stays well under a message a second, a script flooding the shop's inbox does not.
+MESSAGES = ("60/minute",)
+RECALLS = ("20/minute",)
 
 
 class VisitorIn(StrictModel):
@@ -90,6 +94,13 @@ def check_introduction_rate(rt: Runtime, request: Request, shop: str) -> None:
     rt.limits.check(INTRODUCTIONS, "visitor", shop, client_address(request))
 
 
+def check_customer_rate(rt: Runtime, guest: Guest, what: str, rules: tuple[str, ...]) -> None:
+    """Count one ``what`` by this customer of this shop against every rule (429 when over one).
+    Refused attempts count too, so checking comes before any work."""
+    for rule in rules:
+        rt.limits.check(rule, what, str(guest.shop_id), str(guest.customer_id))
+
+
 def set_visitor_cookie(response: Response, request: Request, shop: str, raw: str) -> None:
     """The device's token for this shop only: HttpOnly (no script reads it), Lax, path /s/<shop>."""
     response.set_cookie(
@@ -127,6 +138,7 @@ def guest_send(
     shop: str, body: GuestMessageIn, guest: Guest = Depends(visitor()), rt: Runtime = Depends(get_runtime)
 ) -> Any:
     """Write to the shop. With `client_id`, a retried send is not sent twice."""
+    check_customer_rate(rt, guest, "message", MESSAGES)
     with rt.db.write() as session:
         sent = service.do_send(
             session,
@@ -151,6 +163,7 @@ def guest_recall(
 ) -> Any:
     """Take back one of your messages within two minutes: the shop no longer sees it (it stays
     stored as evidence). Only what this device can see: not what was said before it joined."""
+    check_customer_rate(rt, guest, "recall", RECALLS)
     with rt.db.write() as session:
         seen = session.scalar(
             select(Message.id).where(

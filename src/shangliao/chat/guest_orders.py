@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant
 from shangliao.chat import cards, service
 from shangliao.chat.models import Message
-from shangliao.chat.visitors import Guest
+from shangliao.chat.visitors import Guest, do_backdate_visitor
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, NotFound
 from shangliao.core.i18n import N_
@@ -254,6 +254,25 @@ def find_replay(session: Session, guest: Guest, key: str, body: OrderCreate) -> 
     return order
 
 
+def do_claim_replayed_order(session: Session, guest: Guest, order: Order) -> Guest:
+    """A device introduced by this very request found, by its Idempotency-Key, the order its first
+    attempt placed: the first answer (and the cookie with it) was lost on the way. The same key and
+    body prove this device placed it, so it joins from that order on, its card included, as the
+    lost cookie would have let it; nothing said before the order becomes visible."""
+    card_seq = session.scalar(
+        select(func.min(Message.seq)).where(
+            Message.shop_id == guest.shop_id,
+            Message.conversation_id == guest.conversation_id,
+            Message.kind == "order_card",
+            Message.sender_type == "system",
+            Message.data["order_id"].as_integer() == order.id,
+        )
+    )
+    since = guest.since_seq if card_seq is None else min(guest.since_seq, card_seq - 1)
+    joined = min(guest.joined_at, order.created_at)
+    return do_backdate_visitor(session, guest, since_seq=since, joined_at=joined)
+
+
 def check_variant_of(product: Product, variant_id: int) -> Variant:
     for variant in product.variants:
         if variant.id == variant_id and variant.active:
@@ -335,6 +354,10 @@ def do_request_order(
 ) -> service.Sent:
     """Products picked in the chat: a draft order for the shop to complete (it holds no stock), and
     the customer's ``order_request`` message pointing at it."""
+    if client_id is not None:
+        # Two copies of one tap at once: the second waits here, then finds the first one's message
+        # instead of drafting an orphan order and colliding on the message's client id.
+        service.lock_conversation(session, guest.shop_id, guest.conversation_id)
     earlier = request_replay(session, guest, client_id)
     if earlier is not None:
         return service.sent_from(earlier, replayed=True)

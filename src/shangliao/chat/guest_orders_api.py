@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from shangliao.auth.access import check_same_origin, client_address, public
 from shangliao.catalog.service import cursor_id
 from shangliao.chat import guest_orders as go
-from shangliao.chat.guest_api import check_introduction_rate, set_visitor_cookie, visitor
+from shangliao.chat.guest_api import check_customer_rate, check_introduction_rate, set_visitor_cookie, visitor
 from shangliao.chat.schemas import ClientId, MessageOut
 from shangliao.chat.views import message_out
 from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_for
@@ -42,6 +42,9 @@ router = APIRouter(
 # Orders from product links per client address and shop: more than a household orders in an hour,
 # far fewer than a script holding a shop's stock hostage with fake orders would need.
 ORDERS = "20/hour"
+# Order requests per customer of a shop: each one drafts an order for staff to handle, so a few a
+# minute is plenty for a person and a flood is cut off within the hour as well.
+ORDER_REQUESTS = ("10/minute", "60/hour")
 ShareToken = Annotated[str, Path(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 # The customer's key, kept apart from the shop's keys by a prefix (``guest_orders.idempotency_scope``).
 IdempotencyKey = Annotated[
@@ -142,6 +145,8 @@ def order_from_link(
                 channel="product_link",
             )
             replay = go.find_replay(session, guest, idempotency_key, order_body) if idempotency_key else None
+            if replay is not None and raw is not None:
+                guest = go.do_claim_replayed_order(session, guest, replay)
             order = replay or go.do_order_from_link(
                 session,
                 rt.keyring,
@@ -172,6 +177,7 @@ def order_request(
 ) -> Any:
     """Products picked in the chat: a draft order for the shop to complete, and the message asking
     for it. With `client_id`, a retried request makes nothing twice."""
+    check_customer_rate(rt, guest, "order_request", ORDER_REQUESTS)
     items = [ItemIn(variant_id=i.variant_id, quantity=i.quantity) for i in body.items]
     with rt.db.write() as session:
         sent = go.do_request_order(

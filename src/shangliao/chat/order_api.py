@@ -107,8 +107,10 @@ def send_checkpoint(
     rt: Runtime = Depends(get_runtime),
 ):
     """Send a checkpoint to the order's customer in their conversation (opened and linked to the
-    order if it has none yet). Sending one again is allowed; the earliest counts."""
+    order if it has none yet). Sending one again is allowed; the earliest counts. Needs
+    `orders.read` as well: it copies the order (the details, its address) into the chat."""
     with rt.db.write() as session:
         order = access_order(session, actor.shop_id, order_id)
+        check_permission(actor, "orders.read")
         sent = checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
         return JSONResponse(opened_message(rt.keyring, message_out(sent)), status_code=201)

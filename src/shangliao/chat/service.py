@@ -1,8 +1,9 @@
 """Use cases of a conversation: open it, send, recall, read, assign.
 
 Sending is a hot path (every chat message), so it runs as Core statements compiled once: look up a
-retried client id, take the next ``seq`` under the conversation's row lock (which also bumps the
-other side's unread count), read the previous link, insert the message, log the event.
+retried client id (holding the conversation's row lock), take the next ``seq`` under that lock
+(which also bumps the other side's unread count), read the previous link, insert the message, log
+the event.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ _conv = Conversation.__table__
 _msg = Message.__table__
 _ckpt = ChainCheckpoint.__table__
 
+# The conversation's row lock: whoever holds it is the only writer of its messages until commit.
+_LOCK = Prepared(
+    select(_conv.c.id, _conv.c.shop_id, _conv.c.customer_id)
+    .where(_conv.c.id == bindparam("conversation_id"), _conv.c.shop_id == bindparam("shop_id"))
+    .with_for_update()
+)
 _BY_CLIENT_ID = Prepared(
     select(_msg.c.id, _msg.c.sender_type, _msg.c.sender_id).where(
         _msg.c.conversation_id == bindparam("conversation_id"), _msg.c.client_id == bindparam("client_id")
@@ -83,6 +90,18 @@ class Sent:
     recalled_at: Any = None
 
 
+def lock_conversation(session: Session, shop_id: int, conversation_id: int) -> Any:
+    """Lock the conversation's row (``SELECT … FOR UPDATE``) until the transaction ends; returns its
+    ``id``, ``shop_id`` and ``customer_id``. A retry that looks for its first attempt (by client id)
+    must hold it first: two copies of one request then run one after the other, and the second
+    finds what the first wrote instead of racing it into the unique index. (SQLite has one writer
+    at a time anyway: the lock is PostgreSQL's.)"""
+    found = _LOCK.rows(session.connection(), {"conversation_id": conversation_id, "shop_id": shop_id})
+    if not found:
+        raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
+    return found[0]
+
+
 def do_open_conversation(session: Session, shop_id: int, customer_id: int) -> Conversation:
     """The customer's conversation with the shop, made the first time it is needed."""
     customer = session.scalar(select(Customer).where(Customer.id == customer_id, Customer.shop_id == shop_id))
@@ -115,6 +134,9 @@ def do_send(
     """Append a message (idempotent per ``client_id``: a retry returns the first attempt)."""
     conn = session.connection()
     if client_id is not None:
+        # A first send with no client id needs no lock up front (``_NEXT_SEQ`` takes it): the
+        # lookup of a retry does, or two copies of it both miss and collide on insert.
+        lock_conversation(session, shop_id, conversation_id)
         earlier = _BY_CLIENT_ID.rows(conn, {"conversation_id": conversation_id, "client_id": client_id})
         if earlier:
             return _replayed(session, shop_id, earlier[0], sender_type, sender_id)

@@ -1,16 +1,27 @@
 """Walk every stored conversation's chain (``shangliao chat verify``) and sign chain heads
-(``shangliao chat checkpoint``), a conversation at a time so memory stays flat."""
+(``shangliao chat checkpoint``), a conversation at a time so memory stays flat.
+
+An image or file message names its file's SHA-256 in its data, which the chain covers; given the
+uploads folder, ``verify`` rehashes each stored file against it, so a swapped or deleted file is a
+break like an edited message (the attachment's own row is not trusted: it can be rewritten too).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from shangliao.chat import chain
-from shangliao.chat.models import ChainCheckpoint, Conversation, Message
+from shangliao.chat.attachments import stored_path
+from shangliao.chat.models import Attachment, ChainCheckpoint, Conversation, Message
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
+from shangliao.core.i18n import N_
 from shangliao.storage.database import Database
 
 
@@ -30,14 +41,22 @@ def _conversations(db: Database, shop_id: int | None) -> Iterator[tuple[int, int
 
 
 def verify(
-    db: Database, keyring: Keyring, shop_id: int | None = None, progress: Callable[[int], None] | None = None
+    db: Database,
+    keyring: Keyring,
+    shop_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    *,
+    uploads_dir: Path | None = None,
 ) -> list[chain.Break]:
-    """Every break in every conversation (of one shop, when given); empty means intact."""
+    """Every break in every conversation (of one shop, when given); empty means intact. With
+    ``uploads_dir`` (``Settings.uploads_dir``) every attachment's bytes are checked as well."""
     breaks: list[chain.Break] = []
     for done, (shop, conversation_id) in enumerate(_conversations(db, shop_id), 1):
         with db.read() as session:
-            messages = session.scalars(
-                select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
+            messages = list(
+                session.scalars(
+                    select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
+                )
             )
             checkpoints = list(
                 session.scalars(
@@ -47,9 +66,46 @@ def verify(
                 )
             )
             breaks += chain.verify_conversation(keyring, shop, conversation_id, messages, checkpoints)
+            if uploads_dir is not None:
+                breaks += _attachment_breaks(session, uploads_dir, conversation_id, messages)
         if progress is not None:
             progress(done)
     return breaks
+
+
+def _attachment_breaks(
+    session: Session, uploads_dir: Path, conversation_id: int, messages: Iterable[Any]
+) -> list[chain.Break]:
+    """Each image or file message whose stored file is gone or no longer has the bytes it was
+    sent with."""
+    files = [m for m in messages if m.kind in ("image", "file")]
+    if not files:
+        return []
+    stored = {
+        a.message_id: a
+        for a in session.scalars(
+            select(Attachment).where(
+                Attachment.conversation_id == conversation_id, Attachment.message_id.is_not(None)
+            )
+        )
+    }
+    breaks = []
+    for m in files:
+        attachment = stored.get(m.id)
+        path = stored_path(uploads_dir, attachment) if attachment is not None else None
+        if path is None or not path.is_file() or attachment.id != m.data.get("attachment_id"):
+            breaks.append(chain.Break(conversation_id, m.seq, N_("attachment missing")))
+        elif _file_sha256(path) != m.data.get("sha256"):
+            breaks.append(chain.Break(conversation_id, m.seq, N_("attachment changed")))
+    return breaks
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sign_heads(db: Database, keyring: Keyring, shop_id: int | None = None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -72,6 +72,16 @@ def do_register_visitor(
     return raw, Guest(
         visitor.id, shop_id, customer_id, conversation.id, visitor.since_seq, visitor.created_at
     )
+
+
+def do_backdate_visitor(session: Session, guest: Guest, *, since_seq: int, joined_at: datetime) -> Guest:
+    """Let a device see its conversation from ``since_seq`` and its customer's orders from
+    ``joined_at`` on: only for what the caller has proved the device did itself."""
+    visitor = session.get(Visitor, guest.visitor_id)
+    visitor.since_seq = since_seq
+    visitor.created_at = joined_at
+    session.flush()
+    return replace(guest, since_seq=since_seq, joined_at=joined_at)
 
 
 def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:

@@ -29,15 +29,16 @@ def _shop_id(rt, shop: str | None) -> int | None:
 def verify(shop: ShopOption = None) -> None:
     """Check every conversation's hash chain and signed checkpoints; exit 1 on any break.
 
-    A break means a message was changed, removed, inserted or hidden after it was written. Each
-    one is listed with its conversation and message number.
+    A break means a message was changed, removed, inserted or hidden after it was written, or a
+    sent picture or file was replaced or deleted. Each one is listed with its conversation and
+    message number.
 
     Example:  shangliao chat verify --shop tea
     """
     from shangliao.chat.verify import verify as verify_chains
 
     with open_runtime() as rt:
-        breaks = verify_chains(rt.db, rt.keyring, _shop_id(rt, shop))
+        breaks = verify_chains(rt.db, rt.keyring, _shop_id(rt, shop), uploads_dir=rt.settings.uploads_dir)
     for b in breaks:
         console.print(
             t(

@@ -245,6 +245,7 @@ def _boot(session, actor: Actor, conversation: Conversation, which: str) -> dict
         "conversation_id": conversation.id,
         "customer_id": conversation.customer_id,
         "staff_id": actor.staff_id,
+        "timezone": actor.timezone,
         "filter": which,
         "event_seq": last_seq,
         "customer_read_seq": conversation.customer_read_seq,

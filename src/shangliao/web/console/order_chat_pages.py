@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shangliao.auth.access import staff
+from shangliao.auth.access import check_permission, staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import checkpoints, service
 from shangliao.chat.models import Message
@@ -122,9 +122,11 @@ def order_checkpoint_send(
     actor: Actor = Depends(staff("chat.write")),
     rt: Runtime = Depends(get_runtime),
 ):
-    """One click on the order page sends a checkpoint to the customer; the panels come back."""
+    """One click on the order page sends a checkpoint to the customer; the panels come back.
+    Needs `orders.read` as well: the order (its address in the details) goes into the chat."""
     with rt.db.write() as session:
         order = access_order(session, actor.shop_id, order_id)
+        check_permission(actor, "orders.read")
         checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
     if not is_htmx(request):
         return RedirectResponse(f"/orders/{order_id}", status_code=303)

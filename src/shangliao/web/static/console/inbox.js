@@ -56,11 +56,22 @@
     return "c" + Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
   }
 
+  // Times in the shop's time zone, as the list rows show them (the browser's zone may differ).
+  const inShopZone = new Intl.DateTimeFormat("en-CA", {
+    timeZone: (boot && boot.timezone) || undefined,
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+  function zoned(d) {
+    const p = {};
+    inShopZone.formatToParts(d).forEach(function (part) { p[part.type] = part.value; });
+    return p;
+  }
   function shortTime(iso) {
-    const d = new Date(iso);
-    const hm = String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
-    if (d.toDateString() === new Date().toDateString()) return hm;
-    return String(d.getMonth() + 1).padStart(2, "0") + "-" + String(d.getDate()).padStart(2, "0") + " " + hm;
+    const d = zoned(new Date(iso));
+    const today = zoned(new Date());
+    const hm = d.hour + ":" + d.minute;
+    if (d.year === today.year && d.month === today.month && d.day === today.day) return hm;
+    return d.month + "-" + d.day + " " + hm;
   }
 
   function size(bytes) {
@@ -255,6 +266,12 @@
   // The server closes a silent socket; a ping keeps it open (and tells us when it is gone).
   setInterval(function () { socketSend({ type: "ping" }); }, 25000);
   window.addEventListener("online", function () { if (!socket) connect(); });
+  // Gone offline: say so now and drop the socket (it would only notice at the next ping), so
+  // coming back online reconnects and replays at once.
+  window.addEventListener("offline", function () {
+    setConnection(true);
+    if (socket) socket.close();
+  });
 
   async function catchUp() {
     // The socket replays events after our seq; the open chat also asks for what came after the

@@ -1,0 +1,95 @@
+"""Steps on the chat's two pages in Chromium, shared by the browser tests: the customer's shop page
+(on a phone) and the staff inbox. Fixtures live in tests/support/browser.py."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from tests.support.browser import PHONE
+
+WAIT = 10_000  # ms: how long a step may take to show (a wait, never an assertion on speed)
+
+
+def expect():
+    """Playwright's auto-waiting ``expect``, imported late: without Playwright the tests skip."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect
+
+
+# --- the customer's shop page -------------------------------------------------------------------
+
+
+def phone_context(browser):
+    """A fresh phone-sized browser context: one customer's device (its own visitor cookie)."""
+    return browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+
+
+def wait_for_shop_socket(page) -> None:
+    page.wait_for_function(
+        "window.shopChat && window.shopChat.socket && window.shopChat.socket.readyState === 1"
+    )
+
+
+def introduce(page, live, shop, *, name: str = "小红", phone: str = "13700001234") -> None:
+    """The customer opens the shop link, gives name and phone once, and the chat goes live."""
+    page.goto(f"{live[0]}/s/{shop.slug}")
+    page.fill("#intro input[name=name]", name)
+    page.fill("#intro input[name=phone]", phone)
+    page.click("#intro button[type=submit]")
+    wait_for_shop_socket(page)
+
+
+# --- the staff inbox ----------------------------------------------------------------------------
+
+
+def open_chat(page, live, conversation_id: int) -> None:
+    """From the inbox list, the staff member opens one conversation and waits for its live socket."""
+    page.goto(live[0] + "/inbox")
+    page.click(f"#row-{conversation_id} a")
+    page.wait_for_url(re.compile(rf"/inbox/{conversation_id}$"))
+    page.wait_for_selector("#inbox[data-connection=live]")
+
+
+def bubble(page, text: str):
+    """The inbox chat's messages holding ``text``."""
+    return page.locator("#chat-list .msg", has_text=text)
+
+
+# --- a dropped connection ---------------------------------------------------------------------------
+
+SHOP_SOCKET = "window.shopChat.socket"  # the shop page's live socket (a JS expression)
+INBOX_SOCKET = "window.shangliaoInbox.socket"  # the inbox's
+
+
+def drop_connection(page, socket: str) -> None:
+    """Cuts ``page`` off the server: its live ``socket`` closes, then the browser goes offline.
+
+    In that order, the close awaited: once Chromium is offline it may swallow the server's answer to
+    a close, and the socket then hangs in "closing" (the page neither sees the drop nor reconnects)
+    until Chromium gives up on it. The pages wait at least 0.4 s before they reconnect: offline by
+    then, so they keep failing until ``page.context.set_offline(False)``.
+    """
+    page.evaluate(
+        f"""() => new Promise((closed) => {{
+            const socket = {socket};
+            socket.addEventListener("close", () => closed());
+            socket.close();
+        }})"""
+    )
+    page.context.set_offline(True)
+
+
+# --- no reloads -----------------------------------------------------------------------------------
+
+
+def mark_page(page) -> str:
+    """Tags the loaded document; ``assert_not_reloaded`` then proves it is still the same one."""
+    mark = uuid.uuid4().hex
+    page.evaluate("(mark) => { window.__testMark = mark; }", mark)
+    return mark
+
+
+def assert_not_reloaded(page, mark: str) -> None:
+    assert page.evaluate("window.__testMark") == mark, "the page was reloaded or left"
