@@ -47,10 +47,16 @@ BY_CLIENT_ID = (
     "SELECT messages.id, messages.sender_type, messages.sender_id FROM messages "
     "WHERE messages.conversation_id = ? AND messages.client_id = ?"
 )
+# A send with a client id first locks its conversation (two copies of one retry must not both miss).
+LOCK = (
+    "SELECT conversations.id, conversations.shop_id, conversations.customer_id FROM conversations "
+    "WHERE conversations.id = ? AND conversations.shop_id = ?"
+)
 NEXT_SEQ = (
-    "UPDATE conversations SET message_count=(conversations.message_count + ?), last_message_at=?, "
+    "UPDATE conversations SET status=coalesce(?, conversations.status), "
+    "message_count=(conversations.message_count + ?), last_message_at=?, "
     "staff_unread=(conversations.staff_unread + ?), customer_unread=(conversations.customer_unread + ?), "
-    "updated_at=? WHERE conversations.id = ? AND conversations.shop_id = ? RETURNING message_count"
+    "updated_at=? WHERE conversations.id = ? AND conversations.shop_id = ? RETURNING message_count, customer_id"
 )
 PREVIOUS = "SELECT messages.hash FROM messages WHERE messages.conversation_id = ? AND messages.seq = ?"
 INSERT_MESSAGE = (
@@ -71,7 +77,7 @@ INSERT_EVENT = (
 )
 # What one message sends, in order (BEGIN IMMEDIATE and COMMIT around it; the checkpoint only on
 # every CHECKPOINT_EVERY-th message of a conversation).
-STATEMENTS = (BY_CLIENT_ID, NEXT_SEQ, PREVIOUS, INSERT_MESSAGE, BUMP_EVENTS, INSERT_EVENT)
+STATEMENTS = (LOCK, BY_CLIENT_ID, NEXT_SEQ, PREVIOUS, INSERT_MESSAGE, BUMP_EVENTS, INSERT_EVENT)
 
 
 @dataclass(frozen=True)
@@ -173,9 +179,12 @@ def send_one(conn: sqlite3.Connection, keyring: Keyring, shop_id: int, c: Custom
     """One customer text message, statement for statement as ``do_send`` + ``record`` write it."""
     now = datetime.now(UTC)
     stamp = now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")  # SQLAlchemy's form
+    conn.execute(LOCK, (c.conversation_id, shop_id)).fetchall()
     if conn.execute(BY_CLIENT_ID, (c.conversation_id, client_id)).fetchall():
         raise RuntimeError("a client id was used twice")
-    ((seq,),) = conn.execute(NEXT_SEQ, (1, stamp, 1, 0, stamp, c.conversation_id, shop_id)).fetchall()
+    ((seq, _),) = conn.execute(
+        NEXT_SEQ, ("open", 1, stamp, 1, 0, stamp, c.conversation_id, shop_id)
+    ).fetchall()
     previous = conn.execute(PREVIOUS, (c.conversation_id, seq - 1)).fetchall() if seq > 1 else []
     m = _Message(c.conversation_id, seq, "text", "customer", c.customer_id, client_id, BODY, {}, now)
     digest = chain.link(previous[0][0] if previous else chain.GENESIS, m)

@@ -7,6 +7,11 @@ delivered, and its single pump task reads the log after it, in seq order: the lo
 because seqs commit in order per shop (the counter row's lock), so nothing is skipped, nothing is
 sent twice. Each event is offered only to the shop's staff sockets and that one customer's.
 
+The common case needs no read at all: a message committed by this process arrives on the local
+bus in order, and ``recent`` holds it, so the pump shows it straight from memory. Anything it
+cannot account for that way (a row missing between, a message from another process, an order
+change) is read from the log, from the first seq it could not.
+
 Typing notices are not in the log; they pass through as they come (a few held, the oldest
 dropped: they are worthless a moment later).
 """
@@ -22,7 +27,8 @@ from typing import Any
 
 from anyio import to_thread
 
-from shangliao.chat.realtime import Subscriber, head_seq, log_page, payloads
+from shangliao.chat import recent
+from shangliao.chat.realtime import Subscriber, head_seq, log_page, message_payload, payloads
 from shangliao.core.crypto import Keyring
 from shangliao.events.bus import Bus
 from shangliao.storage.database import Database
@@ -31,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PAGE = 500  # log rows read in one trip; a shop with more waiting gets another turn at once
 TRANSIENT_HELD = 1000
+RECEIVED_HELD = 10_000  # rows held per shop for the memory path
 
 
 class Hub:
@@ -42,6 +49,8 @@ class Hub:
         self._sockets_per_shop: Counter[int] = Counter()
         self._delivered: dict[int, int] = {}  # shop -> last seq handed to its sockets here
         self._moved: set[int] = set()  # shops whose log moved since the pump last looked
+        self._received: dict[int, dict[int, dict[str, Any]]] = {}  # shop -> seq -> row, not yet shown
+        self._signalled: dict[int, int] = {}  # shop -> highest seq heard of
         self._transient: deque[dict[str, Any]] = deque(maxlen=TRANSIENT_HELD)
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -98,6 +107,8 @@ class Hub:
         if self._sockets_per_shop[shop_id] <= 0:
             del self._sockets_per_shop[shop_id]
             self._delivered.pop(shop_id, None)  # the next socket starts from the head again
+            self._received.pop(shop_id, None)
+            self._signalled.pop(shop_id, None)
 
     def on_event(self, row: dict[str, Any]) -> None:
         """From any thread: a committed row (or a typing notice) was published."""
@@ -111,7 +122,13 @@ class Hub:
         if row.get("seq") is None:
             self._transient.append(row)
         else:
-            self._moved.add(row["shop_id"])
+            shop_id, seq = row["shop_id"], row["seq"]
+            self._moved.add(shop_id)
+            self._signalled[shop_id] = max(seq, self._signalled.get(shop_id, 0))
+            if shop_id in self._delivered and "type" in row:
+                held = self._received.setdefault(shop_id, {})
+                if len(held) < RECEIVED_HELD:  # beyond that, the log is read instead
+                    held[seq] = row
         if self._wake is not None:
             self._wake.set()
 
@@ -134,13 +151,41 @@ class Hub:
             after = self._delivered.get(shop_id)
             if after is None:
                 continue  # its sockets have all gone
+            after = self._from_memory(shop_id, after)
+            if self._signalled.get(shop_id, 0) <= after:
+                continue  # everything heard of was shown from memory
             shown, last, full = await to_thread.run_sync(self._load, shop_id, after)
             if self._delivered.get(shop_id) != after:
                 continue  # everyone left and someone came back meanwhile: start again from the head
             self._delivered[shop_id] = last
+            self._forget(shop_id, last)
             self._offer(shown)
             if full:  # more waiting: another turn right away
-                self._arrived({"shop_id": shop_id, "seq": last})
+                self._arrived({"shop_id": shop_id, "seq": last + 1})
+
+    def _forget(self, shop_id: int, last: int) -> None:
+        held = self._received.get(shop_id, {})
+        for seq in [s for s in held if s <= last]:
+            del held[seq]
+
+    def _from_memory(self, shop_id: int, after: int) -> int:
+        """Show the shop's rows that follow ``after`` without a gap and that memory can render
+        (messages this process committed); returns the last seq shown."""
+        held = self._received.get(shop_id, {})
+        shown = []
+        while (row := held.get(after + 1)) is not None and row["type"] == "message.created":
+            found = recent.look_up(row["entity_id"])
+            if found is None:
+                break
+            sent, customer_id = found
+            if sent.kind != "recall":  # a recall entry shows as the recalled message's own event
+                base = {"shop_id": shop_id, "seq": row["seq"], "type": row["type"]}
+                shown.append(base | message_payload(self.keyring, sent, customer_id))
+            after += 1
+        self._delivered[shop_id] = after
+        self._forget(shop_id, after)
+        self._offer(shown)
+        return after
 
     def _offer(self, shown: list[dict[str, Any]]) -> None:
         for payload in shown:

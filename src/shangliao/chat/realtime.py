@@ -82,7 +82,7 @@ class Subscriber:
             self.overflowed.set()
 
 
-def _message_payload(keyring: Keyring, m: Message, customer_id: int) -> dict[str, Any]:
+def message_payload(keyring: Keyring, m: Message, customer_id: int) -> dict[str, Any]:
     # One payload goes to the shop's sockets and the customer's alike: a card's address shows as the
     # customer may see it (staff read it whole over HTTP).
     return {"message": opened_message(keyring, message_out(m), public=True), "customer_id": customer_id}
@@ -144,7 +144,7 @@ def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> 
                 continue
             if kind == "message.created" and message.kind == "recall":
                 continue  # a recall entry shows as the recalled message's own event
-            out.append(base | _message_payload(keyring, message, customer_id))
+            out.append(base | message_payload(keyring, message, customer_id))
         elif kind in CONVERSATION_EVENTS:
             conversation = conversations.get(entity_id)
             if conversation is None or conversation.shop_id != row["shop_id"]:

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.models import Staff
-from shangliao.chat import chain
+from shangliao.chat import chain, recent
 from shangliao.chat.models import ChainCheckpoint, Conversation, Message
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
@@ -24,6 +24,7 @@ from shangliao.core.errors import Conflict, Forbidden, NotFound
 from shangliao.core.i18n import N_
 from shangliao.customers.models import Customer
 from shangliao.events.log import DomainEvent, record
+from shangliao.storage.hooks import after_commit
 from shangliao.storage.prepared import Prepared
 
 Side = Literal["customer", "staff", "system"]
@@ -61,7 +62,7 @@ _NEXT_SEQ = Prepared(
         # Someone wrote: a closed conversation is open again (a system notice leaves it be).
         status=func.coalesce(bindparam("reopen"), _conv.c.status),
     )
-    .returning(_conv.c.message_count)
+    .returning(_conv.c.message_count, _conv.c.customer_id)
 )
 _PREVIOUS = Prepared(
     select(_msg.c.hash).where(
@@ -155,7 +156,7 @@ def do_send(
     )
     if not bumped:
         raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
-    seq = bumped[0][0]
+    seq, customer_id = bumped[0]
     previous = _PREVIOUS.rows(conn, {"conversation_id": conversation_id, "seq": seq - 1}) if seq > 1 else []
     sent = Sent(0, conversation_id, seq, kind, sender_type, sender_id, client_id, body, data or {}, now)
     row = {
@@ -174,6 +175,10 @@ def do_send(
     ((message_id,),) = _INSERT.execute(conn, row)
     if seq % chain.CHECKPOINT_EVERY == 0:
         _sign(conn, keyring, shop_id, conversation_id, seq, row["hash"], now)
+    sent = Sent(**{**sent.__dict__, "id": message_id})
+    # Before the event's own hook (hooks run in order), so this process's sockets are shown the
+    # message as soon as they hear of it, without reading it back.
+    after_commit(session, lambda: recent.remember(sent, customer_id))
     record(
         session,
         shop_id,
@@ -186,7 +191,7 @@ def do_send(
             )
         ],
     )
-    return Sent(**{**sent.__dict__, "id": message_id})
+    return sent
 
 
 def _sign(conn, keyring: Keyring, shop_id: int, conversation_id: int, seq: int, head: bytes, now) -> None:
