@@ -4,6 +4,7 @@ sockets that should not open are closed with 1008 before any frame."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -326,3 +327,19 @@ def test_a_client_looping_on_reconnect_is_made_to_wait(monkeypatch, client, shop
     with pytest.raises(WebSocketDisconnect) as closed, guest_socket(client, shop, guest):
         pass
     assert closed.value.code == 1013
+
+
+def test_a_message_shown_from_memory_is_the_message_as_stored(runtime, client, shop, guest):
+    from tests.support.catalog import make_product
+
+    product = make_product(runtime, shop, stock=3)
+    url = f"/api/v1/conversations/{guest['conversation_id']}/messages"
+    with staff_socket(client, shop) as staff:
+        shop.api.post(url, json={"kind": "product_card", "product_id": product.product_id})
+        heard = next_message(staff)["message"]
+
+    (stored,) = shop.api.get(url).json()
+    # the same fields and values as read back from the database (a time is a time, however written)
+    moment = datetime.fromisoformat
+    assert moment(heard.pop("created_at")) == moment(stored.pop("created_at"))
+    assert heard == stored
