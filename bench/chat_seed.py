@@ -28,16 +28,13 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from shangliao.auth import service as auth
-from shangliao.auth.actor import Actor
-from shangliao.auth.permissions import permissions_for
+from bench_shop import connect, shop_with_owner
 from shangliao.chat import chain
 from shangliao.chat import service as chat
 from shangliao.chat.visitors import do_register_visitor
 from shangliao.config import Settings
 from shangliao.core.crypto import Keyring
 from shangliao.runtime import Runtime
-from shangliao.shops.service import do_create_shop
 from shangliao.storage import migrate
 
 SLUG = "bench-chat"
@@ -102,18 +99,7 @@ def seed(data_dir: Path, customers: int) -> Seeded:
     try:
         migrate.upgrade(settings.resolved_database_url)
         with rt.db.write() as session:
-            shop = do_create_shop(session, slug=SLUG, name="压测聊天小店")
-            owner = auth.do_create_staff(
-                session,
-                shop.id,
-                username="bench_owner",
-                password="correct horse battery",
-                display_name="店主",
-            )
-            actor = Actor(
-                shop.id, owner.id, "owner", permissions_for("owner"), "token", timezone=shop.timezone
-            )
-            token, _ = auth.do_create_token(session, actor, name="bench chat", scopes=None, days=None)
+            shop, _actor, token = shop_with_owner(session, SLUG, "压测聊天小店", "bench chat")
             made = []
             for i in range(customers):
                 cookie, guest = do_register_visitor(session, rt.keyring, shop.id, f"顾客{i}", f"139{i:08d}")
@@ -148,16 +134,6 @@ def capture_send(data_dir: Path, seeded: Seeded) -> list[str]:
     finally:
         rt.close()
     return sent
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """Configured like the product's writer connection."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
 
 
 @dataclass

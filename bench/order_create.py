@@ -41,6 +41,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
+from bench_shop import shop_with_owner
 from harness import (
     BenchFailure,
     Server,
@@ -54,8 +55,6 @@ from harness import (
 )
 from raw_order import RawOrder, copy_database, orders_per_second, statements
 from shangliao.auth import service as auth
-from shangliao.auth.actor import Actor
-from shangliao.auth.permissions import permissions_for
 from shangliao.catalog.schemas import ProductIn
 from shangliao.catalog.service import do_create_product
 from shangliao.config import Settings
@@ -63,7 +62,6 @@ from shangliao.core import clock
 from shangliao.customers.pii import Address, encrypt_address, phone_hashes
 from shangliao.orders.numbers import order_day
 from shangliao.runtime import Runtime
-from shangliao.shops.service import do_create_shop
 from shangliao.storage import migrate
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -101,18 +99,7 @@ def seed(data_dir: Path) -> tuple[Seeded, list[Sent]]:
     try:
         migrate.upgrade(settings.resolved_database_url)
         with rt.db.write() as session:
-            shop = do_create_shop(session, slug="bench-shop", name="压测小店")
-            owner = auth.do_create_staff(
-                session,
-                shop.id,
-                username="bench_owner",
-                password="correct horse battery",
-                display_name="店主",
-            )
-            actor = Actor(
-                shop.id, owner.id, "owner", permissions_for("owner"), "token", timezone=shop.timezone
-            )
-            token, _ = auth.do_create_token(session, actor, name="bench", scopes=None, days=None)
+            shop, actor, token = shop_with_owner(session, "bench-shop", "压测小店", "bench")
             variant_ids = []
             for i, (name, colour, price) in enumerate(PRODUCTS):
                 product = do_create_product(session, actor, ProductIn(
@@ -127,7 +114,7 @@ def seed(data_dir: Path) -> tuple[Seeded, list[Sent]]:
         address = Address(**ADDRESS)
         full_hash, last4_hash = phone_hashes(rt.keyring, address.phone)
         raw = RawOrder(
-            token_hash=auth.digest(token), shop_id=shop.id, staff_id=owner.id, variant_ids=variant_ids,
+            token_hash=auth.digest(token), shop_id=shop.id, staff_id=actor.staff_id, variant_ids=variant_ids,
             order_day=order_day(clock.now(), shop.timezone), customer_name=address.receiver,
             address_enc=encrypt_address(rt.keyring, address), phone_hash=full_hash, phone_last4_hash=last4_hash,
         )  # fmt: skip

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from bench_shop import connect
 from shangliao.orders import search_terms
 
 LOOKUP = (
@@ -110,16 +111,6 @@ def copy_database(source: Path, target: Path) -> None:
         src.backup(dst)
     src.close()
     dst.close()
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """Configured like the product's writer connection."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
 
 
 def _stamp() -> str:

@@ -9,13 +9,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from shangliao.chat import chain, service
+from shangliao.chat import chain
 from shangliao.chat.guest_api import MESSAGES, RECALLS
 from shangliao.chat.models import ChainCheckpoint, Message
 from shangliao.chat.verify import sign_heads, verify
 from shangliao.core import clock
 from shangliao.events.models import EventLogEntry
 from tests.support.catalog import make_product
+from tests.support.chat import customer_says, say
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
 
@@ -28,27 +29,6 @@ def conversation(runtime, shop) -> dict:
     r = shop.api.post(f"/api/v1/customers/{customer_id}/conversation")
     assert r.status_code == 200, r.text
     return r.json()
-
-
-def say(shop, conversation: dict, text: str, **fields) -> dict:
-    r = shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/messages", json={"body": text, **fields})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def customer_says(runtime, shop, conversation: dict, text: str, client_id: str | None = None):
-    with runtime.db.write() as session:
-        return service.do_send(
-            session,
-            runtime.keyring,
-            shop.id,
-            conversation["id"],
-            sender_type="customer",
-            sender_id=conversation["customer_id"],
-            kind="text",
-            body=text,
-            client_id=client_id,
-        )
 
 
 def messages(shop, conversation: dict, **params) -> list[dict]:

@@ -24,6 +24,7 @@ from tests.support.chat_pages import (
     bubble,
     drop_connection,
     expect,
+    fill_link_order,
     introduce,
     mark_page,
     open_chat,
@@ -127,18 +128,7 @@ def test_an_order_from_a_product_link_follows_confirm_and_ship_on_both_sides(cus
     # when a customer orders two red ones from the product's share link, on a phone
     customer.goto(f"{live[0]}/s/{shop.slug}/p/{token}")
     customer.check(f"#order-form input[name=variant_id][value='{product.variant_ids[1]}']")
-    customer.click("#order-form button[data-step='1']")
-    for name, value in {
-        "receiver": "张三",
-        "address_phone": "13812345678",
-        "province": "浙江省",
-        "city": "杭州市",
-        "district": "西湖区",
-        "detail": "文三路100号",
-        "name": "李小红",
-        "phone": "13700001234",
-    }.items():
-        customer.fill(f"#order-form input[name={name}]", value)
+    fill_link_order(customer, name="李小红")
     expect()(customer.locator("#order-total")).to_have_text("¥138.00")
     customer.click("#order-submit")
     expect()(customer.locator("#placed .order-card .card-status")).to_have_text("等待商家确认", timeout=WAIT)

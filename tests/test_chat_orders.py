@@ -16,9 +16,9 @@ from sqlalchemy import select
 from shangliao.chat import service
 from shangliao.chat.models import Message
 from tests.support.catalog import make_product
+from tests.support.chat import customer_says, say
 from tests.support.customers import SAMPLE_ADDRESS, make_customer
 from tests.support.orders import act, make_order
-from tests.test_chat import customer_says, say
 
 SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
 ISSUE_EXAMPLE = "我要两件红色M码的T恤，再来一箱矿泉水"
@@ -374,18 +374,10 @@ def test_photos_count_from_a_picture_sent_with_the_order_and_are_not_sent_from_h
 def test_a_customers_message_naming_a_checkpoint_does_not_count(runtime, shop, order):
     act(shop, order, "confirm")
     sent = sent_checkpoint(shop, order, "inspect")
-    with runtime.db.write() as session:
-        service.do_send(
-            session,
-            runtime.keyring,
-            shop.id,
-            sent["conversation_id"],
-            sender_type="customer",
-            sender_id=order["customer_id"],
-            kind="text",
-            body="收到",
-            data={"order_id": order["id"], "checkpoint": "details"},
-        )
+    conversation = {"id": sent["conversation_id"], "customer_id": order["customer_id"]}
+    customer_says(
+        runtime, shop, conversation, "收到", data={"order_id": order["id"], "checkpoint": "details"}
+    )
 
     assert checkpoints(shop, order)["details"]["done"] is False
 

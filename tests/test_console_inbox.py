@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from shangliao.chat import service
 from shangliao.web.console import inbox_pages
 from tests.support.catalog import make_product
-from tests.support.customers import make_customer
+from tests.support.chat import customer_says, open_conversation
 from tests.support.orders import make_order
 from tests.test_console import HTMX, _untranslated, sign_in
 
@@ -23,27 +22,6 @@ STATIC = Path(inbox_pages.__file__).parent.parent / "static" / "console"
 @pytest.fixture
 def console(app, shop) -> TestClient:
     return sign_in(app, shop)
-
-
-def open_conversation(runtime, shop, name: str, phone: str) -> dict:
-    customer_id, _ = make_customer(runtime, shop, name=name, phone=phone)
-    r = shop.api.post(f"/api/v1/customers/{customer_id}/conversation")
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def customer_says(runtime, shop, conversation: dict, text: str) -> None:
-    with runtime.db.write() as session:
-        service.do_send(
-            session,
-            runtime.keyring,
-            shop.id,
-            conversation["id"],
-            sender_type="customer",
-            sender_id=conversation["customer_id"],
-            kind="text",
-            body=text,
-        )
 
 
 def shop_says(shop, conversation: dict, text: str) -> dict:

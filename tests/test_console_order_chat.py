@@ -7,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.catalog import make_product
+from tests.support.chat import customer_says
 from tests.support.customers import make_customer
 from tests.support.orders import act, make_order
-from tests.test_chat import customer_says
 from tests.test_console import HTMX, sign_in
 
 SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}

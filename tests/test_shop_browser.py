@@ -20,6 +20,7 @@ from tests.support.chat_pages import (
     WAIT,
     drop_connection,
     expect,
+    fill_link_order,
     introduce,
     phone_context,
     wait_for_shop_socket,
@@ -74,18 +75,7 @@ def test_an_order_from_a_product_link_follows_the_shop_live(phone, live, shop, s
     product = make_product(live[1], shop, name="纯棉T恤", options=["颜色"], price=5900, stock=5)
     token = staff.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
     page.goto(f"{live[0]}/s/{shop.slug}/p/{token}")
-    page.click("button[data-step='1']")
-    for name, value in {
-        "receiver": "张三",
-        "address_phone": "13812345678",
-        "province": "浙江省",
-        "city": "杭州市",
-        "district": "西湖区",
-        "detail": "文三路100号",
-        "name": "小红",
-        "phone": "13700001234",
-    }.items():
-        page.fill(f"#order-form input[name={name}]", value)
+    fill_link_order(page)
     expect()(page.locator("#order-total")).to_have_text("¥118.00")
     page.click("#order-submit")
     expect()(page.locator("#placed .order-card .card-status")).to_have_text("等待商家确认", timeout=WAIT)

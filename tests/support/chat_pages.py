@@ -93,3 +93,19 @@ def mark_page(page) -> str:
 
 def assert_not_reloaded(page, mark: str) -> None:
     assert page.evaluate("window.__testMark") == mark, "the page was reloaded or left"
+
+
+def fill_link_order(page, name: str = "小红", phone: str = "13700001234") -> None:
+    """On a product link's page: go on to the address step and fill it, and who orders."""
+    page.click("#order-form button[data-step='1']")
+    for field, value in {
+        "receiver": "张三",
+        "address_phone": "13812345678",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "文三路100号",
+        "name": name,
+        "phone": phone,
+    }.items():
+        page.fill(f"#order-form input[name={field}]", value)

@@ -33,7 +33,7 @@ from shangliao.chat.attachments import (
     existing_file,
     receive_upload,
 )
-from shangliao.chat.guest_api import visitor
+from shangliao.chat.guest_api import shop_page_router, visitor
 from shangliao.chat.models import Attachment
 from shangliao.chat.schemas import ClientId, MessageOut
 from shangliao.chat.views import message_out
@@ -48,12 +48,7 @@ from shangliao.web.errors import ERROR_RESPONSES, ErrorBody
 router = APIRouter(
     prefix="/api/v1", tags=["chat"], responses=ERROR_RESPONSES, dependencies=[Depends(refuse_nul_in_query)]
 )
-guest_router = APIRouter(
-    prefix="/s/{shop}/api",
-    tags=["shop page"],
-    responses=ERROR_RESPONSES,
-    dependencies=[Depends(refuse_nul_in_query)],
-)
+guest_router = shop_page_router()
 
 # Uploads per person (a staff member, a customer): a burst of photos of a parcel fits; a script
 # filling the disk does not.

@@ -25,12 +25,18 @@ from shangliao.shops.service import access_shop_by_slug
 from shangliao.web.api import refuse_nul_in_query
 from shangliao.web.errors import ERROR_RESPONSES
 
-router = APIRouter(
-    prefix="/s/{shop}/api",
-    tags=["shop page"],
-    responses=ERROR_RESPONSES,
-    dependencies=[Depends(refuse_nul_in_query)],
-)
+
+def shop_page_router() -> APIRouter:
+    """A router of the shop page's JSON (``/s/{shop}/api/…``): every module of it answers alike."""
+    return APIRouter(
+        prefix="/s/{shop}/api",
+        tags=["shop page"],
+        responses=ERROR_RESPONSES,
+        dependencies=[Depends(refuse_nul_in_query)],
+    )
+
+
+router = shop_page_router()
 
 VISITOR_DAYS = 365
 # Introductions per client address and shop: a family behind one router is far below it; a script

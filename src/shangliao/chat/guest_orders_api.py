@@ -9,14 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from pydantic import Field
 from sqlalchemy.exc import IntegrityError
 
 from shangliao.auth.access import check_same_origin, client_address, public
 from shangliao.catalog.service import cursor_id
 from shangliao.chat import guest_orders as go
-from shangliao.chat.guest_api import check_customer_rate, check_introduction_rate, set_visitor_cookie, visitor
+from shangliao.chat.guest_api import (
+    check_customer_rate,
+    check_introduction_rate,
+    set_visitor_cookie,
+    shop_page_router,
+    visitor,
+)
 from shangliao.chat.schemas import ClientId, MessageOut
 from shangliao.chat.views import message_out
 from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_for
@@ -28,16 +34,9 @@ from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
 from shangliao.shops.service import access_shop_by_slug
-from shangliao.web.api import refuse_nul_in_query
-from shangliao.web.errors import ERROR_RESPONSES
 from shangliao.web.responses import JSONResponse
 
-router = APIRouter(
-    prefix="/s/{shop}/api",
-    tags=["shop page"],
-    responses=ERROR_RESPONSES,
-    dependencies=[Depends(refuse_nul_in_query)],
-)
+router = shop_page_router()
 
 # Orders from product links per client address and shop: more than a household orders in an hour,
 # far fewer than a script holding a shop's stock hostage with fake orders would need.

@@ -1,0 +1,48 @@
+"""Chat factories: a customer's conversation, and a customer writing in it (through the service, as
+the shop page would, without a visitor cookie)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shangliao.chat import service
+from shangliao.runtime import Runtime
+from tests.support.customers import make_customer
+from tests.support.shops import ShopFixture
+
+
+def open_conversation(runtime: Runtime, shop: ShopFixture, name: str, phone: str) -> dict:
+    customer_id, _ = make_customer(runtime, shop, name=name, phone=phone)
+    r = shop.api.post(f"/api/v1/customers/{customer_id}/conversation")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def customer_says(
+    runtime: Runtime,
+    shop: ShopFixture,
+    conversation: dict,
+    text: str,
+    client_id: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> service.Sent:
+    with runtime.db.write() as session:
+        return service.do_send(
+            session,
+            runtime.keyring,
+            shop.id,
+            conversation["id"],
+            sender_type="customer",
+            sender_id=conversation["customer_id"],
+            kind="text",
+            body=text,
+            client_id=client_id,
+            data=data,
+        )
+
+
+def say(shop: ShopFixture, conversation: dict, text: str, **fields) -> dict:
+    """The shop sends a message (text, or a card with ``kind`` and its id) through the API."""
+    r = shop.api.post(f"/api/v1/conversations/{conversation['id']}/messages", json={"body": text, **fields})
+    assert r.status_code == 201, r.text
+    return r.json()
