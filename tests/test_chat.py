@@ -408,3 +408,20 @@ def test_recalls_over_http_are_rate_limited_and_a_refused_one_recalls_nothing(ru
     shown = {m["id"]: m["recalled"] for m in messages(shop, customer_page.conversation)}
     assert shown == {first["id"]: True, second["id"]: False}
     assert shop_message_count(runtime, shop) == 3  # two messages and one recall entry
+
+
+def test_each_database_keeps_its_own_window_of_just_committed_messages():
+    from types import SimpleNamespace
+
+    from sqlalchemy import create_engine
+
+    from shangliao.chat import recent
+
+    # given two databases in one process, each with its message number 1
+    first, second = create_engine("sqlite://"), create_engine("sqlite://")
+    recent.window(first).remember(SimpleNamespace(id=1, body="from the first"), customer_id=7)
+
+    # then the other's window does not answer for it (it would show a socket another's message)
+    assert recent.window(first).look_up(1)[0].body == "from the first"
+    assert recent.window(second).look_up(1) is None
+    assert recent.window(first) is recent.window(first)

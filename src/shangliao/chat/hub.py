@@ -43,6 +43,7 @@ RECEIVED_HELD = 10_000  # rows held per shop for the memory path
 class Hub:
     def __init__(self, db: Database, bus: Bus, keyring: Keyring) -> None:
         self.db, self.keyring, self._bus = db, keyring, bus
+        self._recent = recent.window(db.writer)
         # Indexed so an event is offered only to those it may concern.
         self._staff: dict[int, set[Subscriber]] = {}
         self._customers: dict[tuple[int, int | None], set[Subscriber]] = {}
@@ -174,7 +175,7 @@ class Hub:
         held = self._received.get(shop_id, {})
         shown = []
         while (row := held.get(after + 1)) is not None and row["type"] == "message.created":
-            found = recent.look_up(row["entity_id"])
+            found = self._recent.look_up(row["entity_id"])
             if found is None:
                 break
             sent, customer_id = found

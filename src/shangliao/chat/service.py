@@ -178,7 +178,8 @@ def do_send(
     sent = Sent(**{**sent.__dict__, "id": message_id})
     # Before the event's own hook (hooks run in order), so this process's sockets are shown the
     # message as soon as they hear of it, without reading it back.
-    after_commit(session, lambda: recent.remember(sent, customer_id))
+    memory = recent.window(session.get_bind())
+    after_commit(session, lambda: memory.remember(sent, customer_id))
     record(
         session,
         shop_id,
