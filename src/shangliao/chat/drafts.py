@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import Field, field_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
-from shangliao.catalog.models import Product, Variant
+from shangliao.catalog.models import Product, Variant, spec_label
 from shangliao.chat.intent import Catalog, CatalogVariant, recognise
 from shangliao.chat.models import Conversation, Message
 from shangliao.core.crypto import Keyring
@@ -28,7 +28,7 @@ from shangliao.core.i18n import N_
 from shangliao.core.schemas import RowRef, StrictModel
 from shangliao.customers.pii import Address
 from shangliao.orders.create import CreatedOrder, do_create_order
-from shangliao.orders.models import OrderEvent
+from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.schemas import ItemIn, OrderCreate, clean_tags
 
 # Shops whose catalog indexes a process keeps; the least recently used one goes first.
@@ -129,17 +129,11 @@ def shop_catalog(session: Session, shop_id: int) -> ShopCatalog:
             CatalogVariant(r.id, r.product_id, r.name, {str(k): str(v) for k, v in r.spec.items()})
             for r in rows
         ),
-        {r.id: Priced(r.product_id, r.name, _spec_label(r.options, r.spec), r.price) for r in rows},
+        {r.id: Priced(r.product_id, r.name, spec_label(r.options, r.spec), r.price) for r in rows},
         {r.product_id: r.name for r in rows},
     )
     _cache.put(shop_id, entry)
     return entry
-
-
-def _spec_label(options: list[str], spec: dict[str, str]) -> str:
-    """Values in the product's option order (PostgreSQL's JSONB keeps a dict's keys in its own)."""
-    ordered = [o for o in options if o in spec] + [k for k in spec if k not in options]
-    return " / ".join(str(spec[k]) for k in ordered)
 
 
 def suggest(session: Session, shop_id: int, message: Message | str) -> Suggestion:
@@ -175,10 +169,6 @@ def suggest(session: Session, shop_id: int, message: Message | str) -> Suggestio
             }
         )
     return Suggestion(True, items, unmatched)
-
-
-def clear_cache() -> None:
-    _cache.clear()
 
 
 # --- the order --------------------------------------------------------------------------------------
@@ -233,21 +223,29 @@ def do_order_from_chat(
     order = OrderCreate(
         **body.model_dump(exclude={"source_message_id"}), customer_id=conversation.customer_id, channel="chat"
     )
-    created = do_create_order(session, keyring, actor, order, conversation_id=conversation.id)
-    if source is not None:
-        _note_source(session, created.row.id, source)
-    return created
-
-
-def _note_source(session: Session, order_id: int, source: Message) -> None:
-    """Put the source message on the order's "created" timeline row. The row was written a moment
-    ago in this same transaction by the create path (Core statements that take no extra data), so
-    nobody has seen it without this: it is how the row is created, not a change of history."""
-    timeline = OrderEvent.__table__
-    where = (timeline.c.order_id == order_id, timeline.c.kind == "created")
-    data = session.execute(select(timeline.c.data).where(*where)).scalar_one()
-    session.execute(
-        update(timeline)
-        .where(*where)
-        .values(data={**data, "source_message_id": source.id, "source_seq": source.seq})
+    noted = {"source_message_id": source.id, "source_seq": source.seq} if source is not None else None
+    return do_create_order(
+        session, keyring, actor, order, conversation_id=conversation.id, created_data=noted
     )
+
+
+def source_of(session: Session, order: Order) -> dict[str, Any] | None:
+    """The customer's message an order was drafted from, when it was made from the chat."""
+    data = session.scalar(
+        select(OrderEvent.data).where(OrderEvent.order_id == order.id, OrderEvent.kind == "created").limit(1)
+    )
+    message_id = (data or {}).get("source_message_id")
+    if not message_id:
+        return None
+    message = session.scalar(
+        select(Message).where(Message.id == message_id, Message.shop_id == order.shop_id)
+    )
+    if message is None:
+        return None
+    recalled = message.recalled_at is not None
+    return {
+        "conversation_id": message.conversation_id,
+        "seq": message.seq,
+        "text": "" if recalled else message.body,
+        "recalled": recalled,
+    }

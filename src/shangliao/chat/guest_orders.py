@@ -132,7 +132,7 @@ def list_public_products(
 # --- orders, as their customer sees them ----------------------------------------------------------
 
 
-def _visible(session: Session, guest: Guest):
+def _visible(guest: Guest):
     """The orders this device may see: its customer's, placed since the device joined."""
     return (
         Order.shop_id == guest.shop_id,
@@ -143,7 +143,7 @@ def _visible(session: Session, guest: Guest):
 
 def access_guest_order(session: Session, guest: Guest, order_id: int, *, lock: bool = False) -> Order:
     """One of the visitor's orders; another customer's (or an older one) is 404, like any other."""
-    stmt = select(Order).where(Order.id == order_id, *_visible(session, guest))
+    stmt = select(Order).where(Order.id == order_id, *_visible(guest))
     if lock:
         stmt = stmt.with_for_update()
     order = session.scalar(stmt)
@@ -153,7 +153,7 @@ def access_guest_order(session: Session, guest: Guest, order_id: int, *, lock: b
 
 
 def guest_orders(session: Session, guest: Guest, before_id: int | None, limit: int = PAGE_SIZE):
-    stmt = select(Order).where(*_visible(session, guest))
+    stmt = select(Order).where(*_visible(guest))
     if before_id is not None:
         stmt = stmt.where(Order.id < before_id)
     rows = list(

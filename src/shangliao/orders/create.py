@@ -241,11 +241,13 @@ def do_create_order(
     *,
     idempotency_key: str | None = None,
     conversation_id: int | None = None,
+    created_data: dict[str, Any] | None = None,
 ) -> CreatedOrder:
     """Create an order (pending, or a draft) and return it built in memory for the response.
 
     ``conversation_id`` links an order born in chat (or on the shop page) to its conversation for
-    good; the caller has checked that the conversation is the customer's."""
+    good; the caller has checked that the conversation is the customer's. ``created_data`` is kept on
+    the "created" timeline entry (where an order made from a chat message came from)."""
     shop_id = actor.shop_id
     placed = not body.draft
     now = clock.now()
@@ -321,7 +323,7 @@ def do_create_order(
             "actor_id": actor.person_id,
             "from_status": None,
             "to_status": status.value,
-            "data": {"channel": body.channel, "total": total},
+            "data": {"channel": body.channel, "total": total, **(created_data or {})},
             "created_at": now,
         },
     )

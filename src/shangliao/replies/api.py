@@ -106,7 +106,7 @@ def preview(
     text = body.body
     if body.template_id is not None:
         text = service.access_template(session, shop_id, body.template_id).body
-    values, order_id = variables.values_for(session, rt.keyring, shop_id, conversation, body.order_id)
+    values, order_id = variables.values_for(session, shop_id, conversation, body.order_id)
     rendered = service.render(text or "", values)
     return {
         "text": rendered.text,

@@ -94,17 +94,10 @@ def current_order(
 
 
 def values_for(
-    session: Session, keyring: Any, shop_id: int, conversation: Any, order_id: int | None = None
+    session: Session, shop_id: int, conversation: Any, order_id: int | None = None
 ) -> tuple[dict[str, str], int | None]:
-    """The values known for ``conversation`` (a chat ``Conversation`` the caller may see) and the id
-    of the order they came from. Variables without a value are left out.
-
-    ``keyring`` is unused today: every value here is stored in clear. It is part of the signature so
-    a variable read from encrypted data (the receiver on the address, say) needs no caller changes.
-    """
-    del keyring
-    if conversation.shop_id != shop_id:
-        raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
+    """The values known for ``conversation`` (a chat ``Conversation`` of ``shop_id`` the caller may
+    see) and the id of the order they came from. Variables without a value are left out."""
     values: dict[str, str] = {}
     customer = session.get(Customer, conversation.customer_id)
     if customer is not None and customer.name:

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 
 from shangliao.auth.access import check_permission, staff
 from shangliao.auth.actor import Actor
-from shangliao.chat import checkpoints, service
+from shangliao.chat import checkpoints, drafts, service
 from shangliao.chat.models import Message
 from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
 from shangliao.core.schemas import PathId
 from shangliao.customers.models import Customer
-from shangliao.orders.models import Order, OrderEvent
+from shangliao.orders.models import Order
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.order_pages import staff_of
@@ -46,7 +46,7 @@ def order_chat_context(session: Session, actor: Actor, order: Order) -> dict[str
         "can_send_checkpoints": "chat.write" in actor.permissions and order.archived_at is None,
         "chat": _chat(session, order, conversation_id) if can_read_chat and conversation_id else None,
         "can_read_chat": can_read_chat,
-        "chat_source": _source(session, order) if can_read_chat else None,
+        "chat_source": drafts.source_of(session, order) if can_read_chat else None,
     }
 
 
@@ -90,28 +90,6 @@ def _summary(kind: str, data: dict[str, Any]) -> str:
     if kind == "order_request":
         return " / ".join(f"{i.get('name', '')} × {i.get('quantity', '')}" for i in data.get("items", []))
     return ""
-
-
-def _source(session: Session, order: Order) -> dict[str, Any] | None:
-    """The customer's message an order was drafted from, when it was made from the chat."""
-    data = session.scalar(
-        select(OrderEvent.data).where(OrderEvent.order_id == order.id, OrderEvent.kind == "created").limit(1)
-    )
-    message_id = (data or {}).get("source_message_id")
-    if not message_id:
-        return None
-    message = session.scalar(
-        select(Message).where(Message.id == message_id, Message.shop_id == order.shop_id)
-    )
-    if message is None:
-        return None
-    recalled = message.recalled_at is not None
-    return {
-        "conversation_id": message.conversation_id,
-        "seq": message.seq,
-        "text": "" if recalled else message.body,
-        "recalled": recalled,
-    }
 
 
 @router.post("/orders/{order_id}/checkpoints/{kind}")
