@@ -18,7 +18,7 @@ from shangliao.events.models import EventLogEntry
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says, say
 from tests.support.customers import make_customer
-from tests.support.orders import make_order
+from tests.support.orders import act, make_order, variant_stock
 
 CONVERSATIONS = "/api/v1/conversations"
 
@@ -140,6 +140,179 @@ def test_an_order_card_shows_only_this_customers_orders(runtime, shop, conversat
 
     assert r.status_code == 404 and r.json()["error"]["code"] == "order.not_found"
     assert messages(shop, conversation) == []
+
+
+# --- payment requests and quotes ---------------------------------------------------------------------------
+
+
+def send(shop, conversation: dict, **fields):
+    return shop.api.post(f"{CONVERSATIONS}/{conversation['id']}/messages", json=fields)
+
+
+def refused_and_nothing_sent(r, status: int, code: str | None, shop, conversation) -> None:
+    assert r.status_code == status, r.text
+    if code is not None:
+        assert r.json()["error"]["code"] == code
+    assert messages(shop, conversation) == []
+
+
+def test_a_payment_request_asks_for_the_unpaid_balance_by_default(runtime, shop, conversation):
+    product = make_product(runtime, shop, stock=10, price=2500)
+    order = make_order(shop, [(product.variant_id, 2)], customer_id=conversation["customer_id"])
+    paid = shop.api.post(f"/api/v1/orders/{order['id']}/payments", json={"method": "cash", "amount": 1000})
+    assert paid.status_code == 201, paid.text
+
+    whole = say(shop, conversation, "转账到 招商银行 6225…", kind="payment_request", order_id=order["id"])
+    part = say(shop, conversation, "", kind="payment_request", order_id=order["id"], amount=1500)
+
+    assert whole["kind"] == "payment_request" and whole["body"] == "转账到 招商银行 6225…"
+    assert whole["data"] == {
+        "order_id": order["id"],
+        "number": order["number"],
+        "amount": 4000,
+        "total": 5000,
+        "paid_amount": 1000,
+    }
+    assert part["data"]["amount"] == 1500
+    assert [m["kind"] for m in messages(shop, conversation)] == ["payment_request", "payment_request"]
+
+
+def test_a_payment_request_cannot_ask_for_more_than_is_unpaid(runtime, shop, conversation):
+    product = make_product(runtime, shop, stock=10, price=2500)
+    order = make_order(shop, [(product.variant_id, 1)], customer_id=conversation["customer_id"])
+
+    r = send(shop, conversation, kind="payment_request", order_id=order["id"], amount=2501)
+
+    refused_and_nothing_sent(r, 422, "chat.amount_exceeds_unpaid", shop, conversation)
+    assert r.json()["error"]["details"]["unpaid"] == 2500
+
+
+def test_a_paid_order_has_nothing_to_request(runtime, shop, conversation):
+    product = make_product(runtime, shop, stock=10, price=2500)
+    order = make_order(shop, [(product.variant_id, 1)], customer_id=conversation["customer_id"])
+    shop.api.post(f"/api/v1/orders/{order['id']}/payments", json={"method": "cash", "amount": 2500})
+
+    r = send(shop, conversation, kind="payment_request", order_id=order["id"])
+
+    refused_and_nothing_sent(r, 409, "chat.order_paid", shop, conversation)
+
+
+@pytest.mark.parametrize("state", ["draft", "cancelled"])
+def test_a_draft_or_cancelled_order_cannot_be_asked_to_pay(runtime, shop, conversation, state):
+    product = make_product(runtime, shop, stock=10, price=2500)
+    order = make_order(
+        shop, [(product.variant_id, 1)], customer_id=conversation["customer_id"], draft=state == "draft"
+    )
+    if state == "cancelled":
+        act(shop, order, "cancel", reason="Out of stock")
+
+    r = send(shop, conversation, kind="payment_request", order_id=order["id"])
+
+    refused_and_nothing_sent(r, 409, "chat.order_not_payable", shop, conversation)
+
+
+def test_a_payment_request_for_another_customers_order_is_not_found(runtime, shop, other_shop, conversation):
+    product = make_product(runtime, shop, stock=5)
+    someone_elses = make_order(shop, [(product.variant_id, 1)])
+    theirs = make_product(runtime, other_shop, stock=5)
+    other_shops = make_order(other_shop, [(theirs.variant_id, 1)])
+
+    for order in (someone_elses, other_shops):
+        r = send(shop, conversation, kind="payment_request", order_id=order["id"])
+        refused_and_nothing_sent(r, 404, "order.not_found", shop, conversation)
+
+
+def test_a_quote_prices_lines_from_the_catalog_or_as_negotiated(runtime, shop, conversation):
+    shirt = make_product(runtime, shop, name="T恤", options=["颜色"], price=9900)
+    water = make_product(runtime, shop, name="矿泉水", price=3000)
+    red = shirt.variant_ids[0]
+
+    quote = say(
+        shop,
+        conversation,
+        "两件以上九折",
+        kind="quote_card",
+        items=[
+            {"variant_id": red, "quantity": 2, "unit_price": 8900},
+            {"variant_id": water.variant_id, "quantity": 3},
+        ],
+    )
+
+    assert quote["kind"] == "quote_card" and quote["body"] == "两件以上九折"
+    assert quote["data"] == {
+        "items": [
+            {
+                "variant_id": red,
+                "product_id": shirt.product_id,
+                "name": "T恤",
+                "spec": "颜色1",
+                "quantity": 2,
+                "unit_price": 8900,
+                "amount": 17800,
+            },
+            {
+                "variant_id": water.variant_id,
+                "product_id": water.product_id,
+                "name": "矿泉水",
+                "spec": "",
+                "quantity": 3,
+                "unit_price": 3000,
+                "amount": 9000,
+            },
+        ],
+        "total": 26800,
+    }
+    # A quote is an offer, not an order: no stock is held.
+    assert variant_stock(shop, water.product_id, water.variant_id)["reserved"] == 0
+
+
+def test_a_quote_of_another_shops_variant_sends_nothing(runtime, shop, other_shop, conversation):
+    mine = make_product(runtime, shop, stock=5)
+    theirs = make_product(runtime, other_shop, stock=5)
+
+    r = send(
+        shop,
+        conversation,
+        kind="quote_card",
+        items=[
+            {"variant_id": mine.variant_id, "quantity": 1},
+            {"variant_id": theirs.variant_id, "quantity": 1},
+        ],
+    )
+
+    refused_and_nothing_sent(r, 404, "order.unknown_variant", shop, conversation)
+
+
+def test_a_quote_of_a_product_off_sale_sends_nothing(runtime, shop, conversation):
+    hidden = make_product(runtime, shop, stock=5, active=False)
+
+    r = send(shop, conversation, kind="quote_card", items=[{"variant_id": hidden.variant_id, "quantity": 1}])
+
+    refused_and_nothing_sent(r, 409, "order.variant_inactive", shop, conversation)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"kind": "payment_request"},
+        {"kind": "payment_request", "order_id": 1, "amount": 0},
+        {"kind": "payment_request", "order_id": 1, "amount": -5},
+        {"kind": "payment_request", "order_id": 1, "items": [{"variant_id": 1, "quantity": 1}]},
+        {"kind": "payment_request", "order_id": 1, "qr": "https://pay.example"},
+        {"kind": "quote_card"},
+        {"kind": "quote_card", "items": []},
+        {"kind": "quote_card", "items": [{"variant_id": 1, "quantity": 1}] * 51},
+        {"kind": "quote_card", "items": [{"variant_id": 1, "quantity": 0}]},
+        {"kind": "quote_card", "items": [{"variant_id": 1, "quantity": 1, "unit_price": -1}]},
+        {"kind": "quote_card", "items": [{"variant_id": 1, "quantity": 1, "discount": 5}]},
+        {"kind": "quote_card", "items": [{"variant_id": 1, "quantity": 1}], "amount": 100},
+        {"body": "hi", "amount": 100},
+    ],
+)
+def test_malformed_payment_requests_and_quotes_are_refused(runtime, shop, conversation, body):
+    r = send(shop, conversation, **body)
+
+    refused_and_nothing_sent(r, 422, None, shop, conversation)
 
 
 # --- recall -----------------------------------------------------------------------------------------------

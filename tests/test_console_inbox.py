@@ -133,7 +133,8 @@ def test_the_chat_page_shows_history_customer_and_orders(console, shop, runtime,
     assert order["number"] in r.text
     panel = re.search(r'<li class="panel-order".*?</li>', r.text, re.S).group(0)
     assert 'data-order-dialog="ship-dialog"' in panel and 'data-order-dialog="cancel-dialog"' in panel
-    assert 'data-send-order="details"' in panel
+    assert 'data-send-order="details"' in panel and 'data-send-order="payment"' in panel
+    assert boot["text"]["amount_due"] == "待付款" and boot["text"]["quote"] == "报价单"
     assert 'aria-current="page"' in re.search(rf'id="row-{lisi["id"]}".*?</li>', r.text, re.S).group(0)
     assert not _untranslated(r.text)
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from shangliao.auth import service
 from shangliao.auth.actor import Actor
@@ -32,7 +33,7 @@ class AccessRule:
     permission: str | None = None
 
 
-def credential_from(request: Request) -> tuple[str, str] | None:
+def credential_from(request: HTTPConnection) -> tuple[str, str] | None:
     """``(raw secret, via)`` from ``Authorization: Bearer`` or the console's session cookie."""
     header = request.headers.get("authorization")
     if header:
@@ -72,7 +73,7 @@ def check_login_rate(request: Request, username: str) -> None:
     )
 
 
-def check_same_origin(request: Request) -> None:
+def check_same_origin(request: HTTPConnection) -> None:
     """A cookie is sent by the browser on its own: refuse state changes started by another site."""
     origin = request.headers.get("origin")
     if origin and urlsplit(origin).netloc != request.headers.get("host"):

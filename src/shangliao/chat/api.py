@@ -120,8 +120,8 @@ def send_message(
     actor: Actor = Depends(staff("chat.write")),
     rt: Runtime = Depends(get_runtime),
 ):
-    """Send a text, a product card or an order card to the customer. With `client_id`, a retried
-    send returns the first one (with `replayed: true`) instead of sending twice."""
+    """Send a text or a card (product, order, payment request, quote) to the customer. With
+    `client_id`, a retried send returns the first one (with `replayed: true`) instead of sending twice."""
     with rt.db.write() as session:
         conversation = service.access_conversation(session, actor.shop_id, conversation_id)
         data = cards.card_data(session, conversation, body)

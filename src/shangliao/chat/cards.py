@@ -18,11 +18,16 @@ from shangliao.catalog.service import access_product
 from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MessageIn
 from shangliao.core.crypto import Keyring
-from shangliao.core.errors import NotFound
+from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
+from shangliao.core.money import format_yuan
 from shangliao.customers.pii import address_dict, public_address
+from shangliao.inventory import stock
 from shangliao.orders.couriers import COURIERS
+from shangliao.orders.create import check_amounts, price_lines
 from shangliao.orders.models import Order
+from shangliao.orders.schemas import ItemIn
+from shangliao.orders.state import Status
 from shangliao.orders.timeline import access_order, sealed, unseal
 
 SEALED_ADDRESS = "address_sealed"
@@ -101,14 +106,62 @@ def opened_message(keyring: Keyring, out: dict[str, Any], *, public: bool = Fals
     return {**out, "data": open_card(keyring, out["data"], public=public)}
 
 
+def customers_order(session: Session, conversation: Conversation, order_id: int) -> Order:
+    """One of this conversation's customer's orders: another customer's is not found here, like
+    another shop's."""
+    order = access_order(session, conversation.shop_id, order_id)
+    if order.customer_id != conversation.customer_id:
+        raise NotFound("order.not_found", N_("No such order."))
+    return order
+
+
+def payment_request(order: Order, amount: int | None) -> dict[str, Any]:
+    """Ask the customer to pay ``amount`` fen of ``order`` (omitted: all still unpaid). No payment
+    provider is involved: the card's note tells the customer how to pay (e.g. a bank account)."""
+    if order.status in (Status.DRAFT, Status.CANCELLED) or order.archived_at is not None:
+        raise Conflict(
+            "chat.order_not_payable",
+            N_("Payment cannot be requested for a draft, cancelled or archived order."),
+            details={"status": order.status, "archived": order.archived_at is not None},
+        )
+    unpaid = order.total - order.paid_amount
+    if unpaid <= 0:
+        raise Conflict("chat.order_paid", N_("This order has nothing left to pay."), details={"unpaid": 0})
+    if amount is not None and amount > unpaid:
+        raise Invalid(
+            "chat.amount_exceeds_unpaid",
+            N_("The amount is more than what is still owed ({outstanding})."),
+            outstanding=format_yuan(unpaid),
+            details={"unpaid": unpaid, "amount": amount},
+        )
+    return {
+        "order_id": order.id,
+        "number": order.number,
+        "amount": unpaid if amount is None else amount,
+        "total": order.total,
+        "paid_amount": order.paid_amount,
+    }
+
+
+def quote_card(session: Session, shop_id: int, items: list[ItemIn]) -> dict[str, Any]:
+    """Lines priced like an order's (the shop's active variants; catalog price unless negotiated),
+    holding no stock and creating no order: a quote is only a snapshot of what was offered."""
+    found = stock.load(session, shop_id, [line.variant_id for line in items])
+    priced = price_lines(shop_id, items, found, hold=False)
+    check_amounts(priced.items_total, 0, 0)
+    keep = ("variant_id", "product_id", "name", "spec", "quantity", "unit_price", "amount")
+    return {"items": [{k: row[k] for k in keep} for row in priced.rows], "total": priced.items_total}
+
+
 def card_data(session: Session, conversation: Conversation, body: MessageIn) -> dict[str, Any]:
-    """The snapshot a card message carries. An order card shows one of this customer's orders:
-    another customer's order is not found here, like another shop's."""
+    """The snapshot a card message carries (the schema made sure its ids/lines are present)."""
     if body.kind == "product_card":
         return product_card(session, conversation.shop_id, body.product_id)  # type: ignore[arg-type]
     if body.kind == "order_card":
-        order = access_order(session, conversation.shop_id, body.order_id)  # type: ignore[arg-type]
-        if order.customer_id != conversation.customer_id:
-            raise NotFound("order.not_found", N_("No such order."))
-        return order_snapshot(order)
+        return order_snapshot(customers_order(session, conversation, body.order_id))  # type: ignore[arg-type]
+    if body.kind == "payment_request":
+        order = customers_order(session, conversation, body.order_id)  # type: ignore[arg-type]
+        return payment_request(order, body.amount)
+    if body.kind == "quote_card":
+        return quote_card(session, conversation.shop_id, body.items)  # type: ignore[arg-type]
     return {}

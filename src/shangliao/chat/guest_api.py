@@ -15,7 +15,7 @@ from shangliao.chat.cards import opened_message
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.schemas import MAX_TEXT, ClientId, MessageOut
 from shangliao.chat.views import message_out
-from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_for
+from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_at
 from shangliao.core.errors import NotFound, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId, StrictModel
@@ -71,8 +71,7 @@ def visitor():
         if request.method != "GET":
             check_same_origin(request)
         with rt.db.read() as session:
-            shop_id = access_shop_by_slug(session, shop).id
-            guest = guest_for(session, shop_id, request.cookies.get(VISITOR_COOKIE))
+            guest = guest_at(session, shop, request.cookies.get(VISITOR_COOKIE))
         if guest is None:
             raise Unauthorized("chat.visitor_required", N_("Tell the shop your name and phone first."))
         return guest

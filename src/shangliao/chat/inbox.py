@@ -63,7 +63,7 @@ def inbox(
     rows = session.execute(stmt.limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    last = _last_messages(session, [c for c, _ in rows])
+    last = last_messages(session, [c for c, _ in rows])
     page = [(c, name, last.get(c.id)) for c, name in rows]
     next_cursor = None
     if more:
@@ -72,7 +72,7 @@ def inbox(
     return page, next_cursor
 
 
-def _last_messages(session: Session, conversations: list[Conversation]) -> dict[int, Message]:
+def last_messages(session: Session, conversations: list[Conversation]) -> dict[int, Message]:
     """Each conversation's newest visible message, in one query."""
     wanted = [(c.id, c.message_count) for c in conversations if c.message_count > 0]
     if not wanted:

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from shangliao.core.schemas import MAX_ID, RowRef, StrictModel
+from shangliao.orders.schemas import ItemIn
 
 # A client's own id for a message, so a retried send is recognised (a UUID fits).
 ClientId = Annotated[
@@ -18,13 +19,26 @@ ClientId = Annotated[
     ),
 ]
 MAX_TEXT = 2000
+MAX_QUOTE_LINES = 50
 
 
 class MessageIn(StrictModel):
-    kind: Literal["text", "product_card", "order_card"] = "text"
+    kind: Literal["text", "product_card", "order_card", "payment_request", "quote_card"] = "text"
     body: str = Field("", max_length=MAX_TEXT, description="The text (for a card, an optional note).")
     product_id: RowRef | None = Field(None, description="The product of a `product_card`.")
-    order_id: RowRef | None = Field(None, description="The order of an `order_card`.")
+    order_id: RowRef | None = Field(None, description="The order of an `order_card` or a `payment_request`.")
+    amount: int | None = Field(
+        None,
+        gt=0,
+        le=100_000_000,
+        description="`payment_request`: the fen asked for; omitted = all that is still unpaid.",
+    )
+    items: list[ItemIn] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_QUOTE_LINES,
+        description="`quote_card`: the lines quoted (unit_price omitted = the catalog price).",
+    )
     client_id: ClientId = None
 
     @model_validator(mode="after")
@@ -33,8 +47,15 @@ class MessageIn(StrictModel):
             raise ValueError("a text message needs some text")
         if self.kind == "product_card" and self.product_id is None:
             raise ValueError("a product card needs product_id")
-        if self.kind == "order_card" and self.order_id is None:
-            raise ValueError("an order card needs order_id")
+        if self.kind in ("order_card", "payment_request") and self.order_id is None:
+            raise ValueError(f"a {self.kind} needs order_id")
+        if self.kind == "quote_card" and self.items is None:
+            raise ValueError("a quote card needs items")
+        # A field another kind uses would be silently dropped: refuse it so the sender notices.
+        if self.amount is not None and self.kind != "payment_request":
+            raise ValueError("amount belongs to a payment_request")
+        if self.items is not None and self.kind != "quote_card":
+            raise ValueError("items belong to a quote_card")
         return self
 
 

@@ -13,16 +13,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 
 from shangliao.auth.access import AccessRule
 from shangliao.chat import guest_orders as go
+from shangliao.chat.realtime import head_seq
 from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_for
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import PathId
 from shangliao.orders.models import Order
-from shangliao.shops.models import ShopCounter
 from shangliao.shops.service import access_shop_by_slug
 from shangliao.web.console.render import render
 
@@ -44,6 +43,9 @@ SCRIPT_TEXT = {
     "confirm_receipt": N_("Confirm receipt"),
     "receipt_done": N_("Thank you! The order is completed."),
     "total": N_("Total"),
+    "payment_request": N_("Payment for order"),
+    "amount_due": N_("Amount due"),
+    "quote": N_("Quote"),
     "sold_out": N_("Sold out"),
     "presale": N_("Presale"),
     "no_products": N_("No products found."),
@@ -112,8 +114,8 @@ def chat_page(request: Request, visit: Visit = Depends(shop_visit())):
     with rt.db.read() as session:
         # Read before the page loads its messages: the socket replays from here, so whatever
         # happens between the two is seen twice (and shown once), never missed.
-        event_seq = session.scalar(select(ShopCounter.event_seq).where(ShopCounter.shop_id == visit.shop.id))
-    return _page(request, "shop/chat.html", visit, config={"event_seq": event_seq or 0})
+        event_seq = head_seq(session, visit.shop.id)
+    return _page(request, "shop/chat.html", visit, config={"event_seq": event_seq})
 
 
 @router.get("/s/{shop}/p/{token}", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from shangliao.customers.models import CustomerPhone
 from shangliao.customers.pii import phone_hashes
 from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer_in
+from shangliao.shops.service import access_shop_by_slug
 
 VISITOR_COOKIE = "sl_visitor"
 
@@ -102,3 +103,8 @@ def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
     return Guest(
         visitor.id, shop_id, visitor.customer_id, conversation_id, visitor.since_seq, visitor.created_at
     )
+
+
+def guest_at(session: Session, shop_slug: str, raw: str | None) -> Guest | None:
+    """The visitor behind a cookie on the shop page of ``shop_slug`` (an unknown shop: 404)."""
+    return guest_for(session, access_shop_by_slug(session, shop_slug).id, raw)

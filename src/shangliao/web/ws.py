@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import orjson
 from anyio import to_thread
@@ -27,16 +26,15 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from shangliao.auth import service as auth
-from shangliao.auth.access import AccessRule
+from shangliao.auth.access import AccessRule, check_permission, check_same_origin, credential_from
 from shangliao.auth.actor import Actor
 from shangliao.chat import service
 from shangliao.chat.hub import Hub
 from shangliao.chat.realtime import Subscriber, events_after
 from shangliao.chat.schemas import SocketFrame
-from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_for
-from shangliao.core.errors import ShangliaoError, TooManyRequests
-from shangliao.core.i18n import current_locale, gettext
-from shangliao.shops.service import access_shop_by_slug
+from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_at
+from shangliao.core.errors import Forbidden, ShangliaoError, TooManyRequests
+from shangliao.core.i18n import current_locale
 
 router = APIRouter()
 
@@ -57,22 +55,18 @@ _open: Counter[tuple[str, int]] = Counter()  # sockets per person in this proces
 
 def _same_origin(websocket: WebSocket) -> None:
     """A browser sends cookies with a socket opened by any site: only our own pages may open one."""
-    origin = websocket.headers.get("origin")
-    if origin and urlsplit(origin).netloc != websocket.headers.get("host"):
-        raise WebSocketException(POLICY, "another site")
+    try:
+        check_same_origin(websocket)
+    except Forbidden as refused:
+        raise WebSocketException(POLICY, "another site") from refused
 
 
 def staff_socket(permission: str):
     async def require_staff_socket(websocket: WebSocket) -> Actor:
         _same_origin(websocket)
-        header = websocket.headers.get("authorization", "")
-        raw = (
-            header[7:].strip()
-            if header.lower().startswith("bearer ")
-            else websocket.cookies.get(auth.SESSION_COOKIE)
-        )
+        found = credential_from(websocket)
         db = websocket.app.state.runtime.db
-        actor = await to_thread.run_sync(auth.authenticate, db, raw) if raw else None
+        actor = await to_thread.run_sync(auth.authenticate, db, found[0]) if found else None
         if actor is None or permission not in actor.permissions:
             raise WebSocketException(POLICY, "sign in first")
         return actor
@@ -89,10 +83,9 @@ def guest_socket():
         def resolve() -> Guest | None:
             with db.read() as session:
                 try:
-                    shop_id = access_shop_by_slug(session, shop).id
-                except ShangliaoError:
+                    return guest_at(session, shop, websocket.cookies.get(VISITOR_COOKIE))
+                except ShangliaoError:  # no such shop
                     return None
-                return guest_for(session, shop_id, websocket.cookies.get(VISITOR_COOKIE))
 
         guest = await to_thread.run_sync(resolve)
         if guest is None:
@@ -214,8 +207,7 @@ class Session:
             try:
                 reply = await handle(frame)
             except ShangliaoError as exc:
-                message = gettext(exc.message, current_locale.get(), **exc.params)
-                reply = {"type": "error", "code": exc.code, "message": message}
+                reply = {"type": "error", "code": exc.code, "message": exc.localized(current_locale.get())}
             if reply is not None:
                 await self.send(reply)
 
@@ -278,8 +270,8 @@ async def staff_ws(websocket: WebSocket, after: int = 0, actor: Actor = Depends(
     subscriber = Subscriber(actor.shop_id, "staff", can_see_orders="orders.read" in actor.permissions)
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:
-        if "chat.write" not in actor.permissions and frame.type != "read":
-            return {"type": "error", "code": "auth.forbidden", "message": "chat.write"}
+        if frame.type != "read":
+            check_permission(actor, "chat.write")  # refused with the usual, translated error frame
         conversation_id = frame.conversation_id or 0
 
         def conversation():

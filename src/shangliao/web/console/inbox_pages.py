@@ -19,15 +19,14 @@ from sqlalchemy import exists, func, select
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import service as chat
-from shangliao.chat.inbox import in_list, inbox
+from shangliao.chat.inbox import in_list, inbox, last_messages
 from shangliao.chat.models import Conversation, Message
-from shangliao.chat.realtime import order_card_state
+from shangliao.chat.realtime import head_seq, order_card_state
 from shangliao.chat.views import message_out
 from shangliao.core.i18n import N_, current_locale, gettext
 from shangliao.core.schemas import PathId
 from shangliao.customers import service as customers
 from shangliao.customers.models import Customer
-from shangliao.events.models import EventLogEntry
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.models import Order
 from shangliao.orders.state import CANCEL_REASONS, STATUS_LABELS, Status, allowed_actions
@@ -86,6 +85,10 @@ JS_TEXT = {
     "tracking": N_("Tracking"),
     "total": N_("Total"),
     "remark": N_("Remark"),
+    "payment_request": N_("Payment request"),
+    "amount_due": N_("Amount due"),
+    "paid": N_("Paid"),
+    "quote": N_("Quote"),
     "send_card": N_("Send card"),
     "add": N_("Add"),
     "remove": N_("Remove"),
@@ -154,27 +157,13 @@ def _list_context(session, actor: Actor, which: str, cursor: str | None) -> dict
         "next_cursor": next_cursor,
         "which": which,
         "tabs": TABS,
-        "event_seq": _last_event_seq(session, actor.shop_id),
+        "event_seq": head_seq(session, actor.shop_id),
     }
-
-
-def _last_message(session, conversation: Conversation) -> Message | None:
-    return session.scalar(
-        select(Message)
-        .where(Message.conversation_id == conversation.id, Message.kind != "recall")
-        .order_by(Message.seq.desc())
-        .limit(1)
-    )
 
 
 def _in_filter(session, actor: Actor, c: Conversation, which: str) -> bool:
     conditions = in_list(actor.shop_id, actor.staff_id, which)
     return bool(session.scalar(select(exists().where(Conversation.id == c.id, *conditions))))
-
-
-def _last_event_seq(session, shop_id: int) -> int:
-    """Where the page's socket picks up: events after this are replayed, none is missed."""
-    return session.scalar(select(func.max(EventLogEntry.seq)).where(EventLogEntry.shop_id == shop_id)) or 0
 
 
 def _order_view(o: Order) -> dict[str, Any]:
@@ -188,6 +177,7 @@ def _order_view(o: Order) -> dict[str, Any]:
         "actions": [a for a in PANEL_ACTIONS if a in actions],
         "is_draft": o.status == Status.DRAFT.value,
         "can_send_details": not archived and o.status in DETAILS_STATUSES,
+        "unpaid": o.total - o.paid_amount,
     }
 
 
@@ -238,7 +228,7 @@ def _referenced_orders(session, shop_id: int, messages: list[dict[str, Any]]) ->
 def _boot(session, actor: Actor, conversation: Conversation, which: str) -> dict[str, Any]:
     """What inbox.js starts from. The event seq is read before the messages: anything that lands
     in between is both drawn and replayed, and the page drops the duplicate by message id."""
-    last_seq = _last_event_seq(session, actor.shop_id)
+    last_seq = head_seq(session, actor.shop_id)
     shown = [message_out(m) for m in chat.messages_of(session, conversation, None, None, HISTORY)]
     orders = _referenced_orders(session, actor.shop_id, shown) if "orders.read" in actor.permissions else {}
     return {
@@ -292,7 +282,7 @@ def inbox_row(
             return Response(status_code=204)
         name = session.get(Customer, c.customer_id).name
         names = dict(staff_of(session, actor.shop_id, active_only=False))
-        row = _row(c, name, _last_message(session, c), names)
+        row = _row(c, name, last_messages(session, [c]).get(c.id), names)
     return render(request, "inbox/_row.html", r=row, which=which, current_id=None)
 
 

@@ -409,6 +409,11 @@
       sendMessage({ kind: "order_card", order_id: orderId }, li.querySelector(".number").textContent);
       return;
     }
+    if (what === "payment") {
+      // The default amount: everything still unpaid. The note (how to pay) is typed as a text.
+      sendMessage({ kind: "payment_request", order_id: orderId }, li.querySelector(".number").textContent);
+      return;
+    }
     try {
       const m = await api("/api/v1/orders/" + orderId + "/checkpoints/details", { method: "POST" });
       if (m && m.id) addMessage(m);

@@ -390,6 +390,8 @@
       case "product_card": return productCard(d, m.body);
       case "order_card": return orderCard(d, m.body);
       case "order_request": return orderRequest(d);
+      case "payment_request": return paymentCard(d, m.body);
+      case "quote_card": return quoteCard(d, m.body);
       default: return el("p", "text", m.body || m.kind);
     }
   }
@@ -455,6 +457,31 @@
     card.append(el("div", "live-tracking small"));
     if (note) card.append(el("p", "text", note));
     paintOrder(card, state.orders.get(d.order_id) || { status: d.status });
+    return card;
+  }
+
+  // Snapshots as sent: no data-order-id, so live order updates leave them alone.
+  function paymentCard(d, note) {
+    const card = el("div", "card-order card-payment");
+    const head = el("div", "card-head");
+    const number = el("a", "number", d.number);
+    number.href = "/orders/" + Number(d.order_id);
+    head.append(el("span", "muted small", T.payment_request + " "), number);
+    card.append(head, el("div", "card-total", T.amount_due + " " + yuan(d.amount || 0)));
+    card.append(el("div", "muted small", T.total + " " + yuan(d.total || 0) + " · " + T.paid + " " + yuan(d.paid_amount || 0)));
+    if (note) card.append(el("p", "text", note));
+    return card;
+  }
+
+  function quoteCard(d, note) {
+    const card = el("div", "card-order card-quote");
+    const ul = el("ul", "card-items");
+    (d.items || []).forEach(function (i) {
+      const line = i.name + (i.spec ? " · " + i.spec : "") + " " + yuan(i.unit_price) + " × " + i.quantity + " = " + yuan(i.amount);
+      ul.append(el("li", null, line));
+    });
+    card.append(el("div", "muted small", T.quote), ul, el("div", "card-total", T.total + " " + yuan(d.total || 0)));
+    if (note) card.append(el("p", "text", note));
     return card;
   }
 

@@ -82,6 +82,42 @@
     return card;
   }
 
+  // Payment requests and quotes are snapshots: no data-order on them, so live order updates
+  // (which rewrite an order card's status) leave them as they were sent.
+  function paymentCard(data, note) {
+    const card = el("div", "order-card pay-card");
+    const head = el("div", "card-head");
+    head.append(el("span", "muted small", T.payment_request), el("span", "number small", data.number || ""));
+    const due = el("p", "line total");
+    due.append(el("span", "", T.amount_due), el("strong", "", yuan(data.amount)));
+    card.append(head, due);
+    if (note) card.append(el("p", "description small", note));
+    const view = el("a", "view", T.view_order);
+    view.href = `${base}/orders/${Number(data.order_id)}`;
+    const actions = el("div", "card-actions");
+    actions.append(view);
+    card.append(actions);
+    return card;
+  }
+
+  function quoteCard(data, note) {
+    const card = el("div", "order-card quote-card");
+    const head = el("div", "card-head");
+    head.append(el("span", "muted small", T.quote));
+    const lines = el("ul", "lines");
+    for (const item of data.items || []) {
+      const li = el("li");
+      const name = `${item.name}${item.spec ? " " + item.spec : ""} ${yuan(item.unit_price)} × ${item.quantity}`;
+      li.append(el("span", "", name), el("span", "", yuan(item.amount)));
+      lines.append(li);
+    }
+    const total = el("p", "line total");
+    total.append(el("span", "", T.total), el("strong", "", yuan(data.total || 0)));
+    card.append(head, lines, total);
+    if (note) card.append(el("p", "description small", note));
+    return card;
+  }
+
   // ``order`` is a socket card state ({order_id, status, total, tracking_url, tracking_number}) or a
   // public order from the API ({id, status, total, delivery: {...}}).
   function applyOrder(card, order) {
@@ -184,6 +220,10 @@
         li.append(link);
       } else if (m.kind === "order_card") {
         li.append(orderCard(d, ""));
+      } else if (m.kind === "payment_request") {
+        li.append(paymentCard(d, m.body));
+      } else if (m.kind === "quote_card") {
+        li.append(quoteCard(d, m.body));
       } else if (m.kind === "order_request") {
         const items = (d.items || []).map((i) => ({ ...i, amount: i.unit_price * i.quantity }));
         li.append(orderCard({ order_id: d.order_id, status: "draft", items, remark: d.remark }, T.order_request));
