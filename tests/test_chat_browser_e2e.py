@@ -31,6 +31,7 @@ from tests.support.chat_pages import (
     phone_context,
     wait_for_shop_socket,
 )
+from tests.support.orders import make_order
 
 
 @pytest.fixture
@@ -225,3 +226,34 @@ def test_a_dropped_connection_on_either_side_shows_what_it_missed(customer, staf
     expect()(row).to_have_text("新地址：文三路200号", timeout=WAIT)
     assert_not_reloaded(customer, customer_mark)
     assert_not_reloaded(staff, staff_mark)
+
+
+def test_a_payment_request_and_a_quote_show_on_both_pages(customer, staff, live, shop):
+    # given a customer chatting on the shop page, with a pending order, and the staff chat open
+    introduce(customer, live, shop)
+    conversation_id = only_conversation(shop)
+    customer_id = shop.api.get(f"/api/v1/conversations/{conversation_id}").json()["customer_id"]
+    tee = make_product(live[1], shop, name="纯棉T恤", price=5900, stock=5)
+    order = make_order(shop, [(tee.variant_id, 2)], customer_id=customer_id)
+    open_chat(staff, live, conversation_id)
+
+    # when the shop asks for payment and sends a quote with a negotiated price
+    url = f"/api/v1/conversations/{conversation_id}/messages"
+    asked = shop.api.post(url, json={"kind": "payment_request", "order_id": order["id"], "body": "请转账"})
+    quoted = shop.api.post(
+        url,
+        json={
+            "kind": "quote_card",
+            "items": [{"variant_id": tee.variant_id, "quantity": 10, "unit_price": 5000}],
+        },
+    )
+    assert asked.status_code == 201 and quoted.status_code == 201, (asked.text, quoted.text)
+
+    # then both cards show live on the customer's phone and in the inbox, with their amounts
+    cards = {
+        customer: ("#messages .pay-card", "#messages .quote-card"),
+        staff: ("#chat-list .card-payment", "#chat-list .card-quote"),
+    }
+    for page, (payment, quote) in cards.items():
+        expect()(page.locator(payment)).to_contain_text("¥118.00", timeout=WAIT)  # what is owed
+        expect()(page.locator(quote)).to_contain_text("¥500.00", timeout=WAIT)  # 10 at the agreed ¥50
