@@ -23,7 +23,7 @@ from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
 from shangliao.customers.pii import address_dict, public_address
 from shangliao.inventory import stock
-from shangliao.orders.couriers import COURIERS
+from shangliao.orders.couriers import COURIERS, courier_name
 from shangliao.orders.create import check_amounts, price_lines
 from shangliao.orders.models import Order
 from shangliao.orders.schemas import ItemIn
@@ -77,11 +77,10 @@ def details_card(order: Order) -> dict[str, Any]:
 def tracking_card(order: Order, locale: str) -> dict[str, Any]:
     """The order with its courier and tracking number (the caller checked it has shipped)."""
     courier = COURIERS.get(order.carrier_code or "")
-    name = (courier.name_zh if locale == "zh_CN" else courier.name_en) if courier else order.carrier_code
     return {
         **order_snapshot(order),
         "carrier_code": order.carrier_code,
-        "carrier_name": name,
+        "carrier_name": courier_name(order.carrier_code, locale),
         "tracking_number": order.tracking_number,
         "tracking_url": courier.tracking_url(order.tracking_number)
         if courier and order.tracking_number

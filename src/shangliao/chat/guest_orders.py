@@ -29,7 +29,7 @@ from shangliao.core.i18n import N_
 from shangliao.core.pagination import encode_cursor
 from shangliao.customers.pii import address_dict, public_address
 from shangliao.orders import actions
-from shangliao.orders.couriers import COURIERS, tracking_url
+from shangliao.orders.couriers import courier_name, tracking_url
 from shangliao.orders.create import do_create_order, find_by_idempotency_key, request_fingerprint
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.payments import payment_status
@@ -170,11 +170,10 @@ def order_address(keyring: Keyring, order: Order) -> dict[str, str] | None:
 def delivery(carrier_code: str | None, tracking_number: str | None) -> dict[str, Any] | None:
     if not tracking_number:
         return None
-    courier = COURIERS.get(carrier_code or "")
     return {
         "carrier_code": carrier_code,
-        "carrier_zh": courier.name_zh if courier else carrier_code,
-        "carrier_en": courier.name_en if courier else carrier_code,
+        "carrier_zh": courier_name(carrier_code, "zh_CN"),
+        "carrier_en": courier_name(carrier_code, "en"),
         "tracking_number": tracking_number,
         "tracking_url": tracking_url(carrier_code, tracking_number),
     }

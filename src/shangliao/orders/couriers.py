@@ -17,6 +17,10 @@ class Courier:
     name_en: str
     kuaidi100: str  # the company code on kuaidi100.com, a public tracking page for every carrier
 
+    def name(self, locale: str | None) -> str:
+        """The courier's name for a reader of ``locale`` (Chinese unless English is asked for)."""
+        return self.name_en if locale == "en" else self.name_zh
+
     def tracking_url(self, tracking_number: str) -> str:
         return f"https://www.kuaidi100.com/chaxun?com={self.kuaidi100}&nu={quote(tracking_number)}"
 
@@ -59,3 +63,9 @@ def check_tracking(carrier_code: str, tracking_number: str) -> None:
 def tracking_url(carrier_code: str | None, tracking_number: str | None) -> str | None:
     courier = COURIERS.get(carrier_code or "")
     return courier.tracking_url(tracking_number) if courier and tracking_number else None
+
+
+def courier_name(code: str | None, locale: str | None) -> str | None:
+    """The name of the courier with ``code`` for ``locale``; an unknown code as it is."""
+    courier = COURIERS.get(code or "")
+    return courier.name(locale) if courier else code

@@ -17,7 +17,7 @@ from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
 from shangliao.customers.models import Customer
-from shangliao.orders.couriers import COURIERS
+from shangliao.orders.couriers import courier_name
 from shangliao.orders.models import Order, OrderItem
 from shangliao.orders.state import Status
 
@@ -66,8 +66,7 @@ def order_values(order: Order) -> dict[str, str]:
     if order.items:
         values["商品"] = items_text(order.items)
     if order.carrier_code:
-        courier = COURIERS.get(order.carrier_code)
-        values["快递公司"] = courier.name_zh if courier else order.carrier_code
+        values["快递公司"] = courier_name(order.carrier_code, "zh_CN")  # the templates are Chinese
     if order.tracking_number:
         values["物流单号"] = order.tracking_number
     return values

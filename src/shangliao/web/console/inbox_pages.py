@@ -247,9 +247,7 @@ def _boot(session, actor: Actor, conversation: Conversation, which: str) -> dict
         "can_chat": "chat.write" in actor.permissions,
         "text": {key: gettext(msgid) for key, msgid in JS_TEXT.items()},
         "statuses": {s.value: gettext(label) for s, label in STATUS_LABELS.items()},
-        "couriers": {
-            c.code: c.name_zh if current_locale.get() == "zh_CN" else c.name_en for c in COURIERS.values()
-        },
+        "couriers": {c.code: c.name(current_locale.get()) for c in COURIERS.values()},
     }
 
 
