@@ -13,8 +13,11 @@ moment it joined, so typing a stranger's number shows none of their history.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -22,12 +25,13 @@ from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant
 from shangliao.chat import cards, service
 from shangliao.chat.models import Message
-from shangliao.chat.visitors import Guest, do_backdate_visitor
+from shangliao.chat.visitors import Guest, do_backdate_visitor, do_register_visitor, guest_for
 from shangliao.core.crypto import Keyring
-from shangliao.core.errors import Conflict, NotFound
+from shangliao.core.errors import Conflict, NotFound, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.core.pagination import encode_cursor
-from shangliao.customers.pii import address_dict, public_address
+from shangliao.core.schemas import RowRef, StrictModel
+from shangliao.customers.pii import Address, Mobile, address_dict, public_address
 from shangliao.orders import actions
 from shangliao.orders.couriers import courier_name, tracking_url
 from shangliao.orders.create import do_create_order, find_by_idempotency_key, request_fingerprint
@@ -393,3 +397,67 @@ def do_confirm_receipt(session: Session, guest: Guest, timezone: str, order_id: 
     order = access_guest_order(session, guest, order_id, lock=True)
     customer = Actor.customer(guest.shop_id, guest.customer_id, timezone)
     return actions.do_transition(session, customer, order, "complete", {})
+
+
+class LinkOrderIn(StrictModel):
+    """An order from a product's share link. ``name`` and ``phone`` introduce a new device."""
+
+    token: str = Field(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    variant_id: RowRef
+    quantity: int = Field(gt=0, le=999)
+    address: Address
+    remark: str = Field("", max_length=500)
+    name: str | None = Field(None, min_length=1, max_length=32)
+    phone: Mobile | None = None
+
+
+@dataclass(frozen=True)
+class LinkOrder:
+    order: Any
+    guest: Guest
+    new_token: str | None  # the raw visitor token of a device introduced by this order, for its cookie
+    replayed: bool  # a retry of an order placed already (same Idempotency-Key and body)
+
+
+def do_order_from_link_as_visitor(
+    session: Session,
+    keyring: Keyring,
+    shop: Any,
+    cookie: str | None,
+    body: LinkOrderIn,
+    idempotency_key: str | None,
+    *,
+    before_introducing: Callable[[], None],
+) -> LinkOrder:
+    """Order from a product link as the device behind ``cookie``; a device the shop does not know
+    introduces itself with the form's name and phone (``before_introducing`` may refuse it)."""
+    product = access_product_by_token(session, shop.id, body.token)
+    check_variant_of(product, body.variant_id)
+    guest, new_token = guest_for(session, shop.id, cookie), None
+    if guest is None:
+        if not (body.name and body.name.strip() and body.phone):
+            raise Unauthorized("chat.visitor_required", N_("Tell the shop your name and phone first."))
+        before_introducing()
+        new_token, guest = do_register_visitor(session, keyring, shop.id, body.name.strip(), body.phone)
+    order_body = OrderCreate(
+        customer_id=guest.customer_id,
+        address=body.address,
+        items=[ItemIn(variant_id=body.variant_id, quantity=body.quantity)],
+        remark=body.remark,
+        channel="product_link",
+    )
+    replay = find_replay(session, guest, idempotency_key, order_body) if idempotency_key else None
+    if replay is not None:
+        if new_token is not None:  # the first answer was lost with its cookie: this device placed it
+            guest = do_claim_replayed_order(session, guest, replay)
+        return LinkOrder(replay, guest, new_token, replayed=True)
+    order = do_order_from_link(
+        session,
+        keyring,
+        guest,
+        shop.timezone,
+        order_body,
+        product_name=product.name,
+        idempotency_key=idempotency_key,
+    )
+    return LinkOrder(order, guest, new_token, replayed=False)

@@ -25,12 +25,11 @@ from shangliao.chat.guest_api import (
 )
 from shangliao.chat.schemas import ClientId, MessageOut
 from shangliao.chat.views import message_out
-from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_for
-from shangliao.core.errors import Conflict, Unauthorized
+from shangliao.chat.visitors import VISITOR_COOKIE, Guest
+from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId, RowRef, StrictModel
-from shangliao.customers.pii import Address, Mobile
-from shangliao.orders.schemas import ItemIn, OrderCreate
+from shangliao.orders.schemas import ItemIn
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
 from shangliao.shops.service import access_shop_by_slug
@@ -55,18 +54,6 @@ IdempotencyKey = Annotated[
         description="Retry-safe ordering: the same key and body return the first order.",
     ),
 ]
-
-
-class LinkOrderIn(StrictModel):
-    """An order from a product's share link. ``name`` and ``phone`` introduce a new device."""
-
-    token: str = Field(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    variant_id: RowRef
-    quantity: int = Field(gt=0, le=999)
-    address: Address
-    remark: str = Field("", max_length=500)
-    name: str | None = Field(None, min_length=1, max_length=32)
-    phone: Mobile | None = None
 
 
 class PickedItem(StrictModel):
@@ -109,7 +96,7 @@ def _timezone(session, shop_id: int) -> str:
 @router.post("/orders", status_code=201, dependencies=[Depends(public())])
 def order_from_link(
     shop: str,
-    body: LinkOrderIn,
+    body: go.LinkOrderIn,
     request: Request,
     idempotency_key: IdempotencyKey = None,
     rt: Runtime = Depends(get_runtime),
@@ -120,53 +107,29 @@ def order_from_link(
     gets its visitor cookie with the answer."""
     check_same_origin(request)
     rt.limits.check(ORDERS, "order", shop, client_address(request))
-    raw = None
     try:
         with rt.db.write() as session:
-            shop_row = access_shop_by_slug(session, shop)
-            product = go.access_product_by_token(session, shop_row.id, body.token)
-            go.check_variant_of(product, body.variant_id)
-            guest = guest_for(session, shop_row.id, request.cookies.get(VISITOR_COOKIE))
-            if guest is None:
-                if not (body.name and body.name.strip() and body.phone):
-                    raise Unauthorized(
-                        "chat.visitor_required", N_("Tell the shop your name and phone first.")
-                    )
-                check_introduction_rate(rt, request, shop)
-                raw, guest = do_register_visitor(
-                    session, rt.keyring, shop_row.id, body.name.strip(), body.phone
-                )
-            order_body = OrderCreate(
-                customer_id=guest.customer_id,
-                address=body.address,
-                items=[ItemIn(variant_id=body.variant_id, quantity=body.quantity)],
-                remark=body.remark,
-                channel="product_link",
-            )
-            replay = go.find_replay(session, guest, idempotency_key, order_body) if idempotency_key else None
-            if replay is not None and raw is not None:
-                guest = go.do_claim_replayed_order(session, guest, replay)
-            order = replay or go.do_order_from_link(
+            placed = go.do_order_from_link_as_visitor(
                 session,
                 rt.keyring,
-                guest,
-                shop_row.timezone,
-                order_body,
-                product_name=product.name,
-                idempotency_key=idempotency_key,
+                access_shop_by_slug(session, shop),
+                request.cookies.get(VISITOR_COOKIE),
+                body,
+                idempotency_key,
+                before_introducing=lambda: check_introduction_rate(rt, request, shop),
             )
             out = {
-                "order": go.public_order(order, rt.keyring),
-                "customer_id": guest.customer_id,
-                "conversation_id": guest.conversation_id,
+                "order": go.public_order(placed.order, rt.keyring),
+                "customer_id": placed.guest.customer_id,
+                "conversation_id": placed.guest.conversation_id,
             }
     except IntegrityError as exc:
         # Two requests with one key at the same moment: the other one placed it; a retry finds it.
         raise Conflict("order.conflict", N_("The order could not be saved; please try again.")) from exc
-    headers = {"Idempotent-Replayed": "true"} if replay is not None else None
-    response = JSONResponse(out, status_code=200 if replay is not None else 201, headers=headers)
-    if raw is not None:
-        set_visitor_cookie(response, request, shop, raw)
+    headers = {"Idempotent-Replayed": "true"} if placed.replayed else None
+    response = JSONResponse(out, status_code=200 if placed.replayed else 201, headers=headers)
+    if placed.new_token is not None:
+        set_visitor_cookie(response, request, shop, placed.new_token)
     return response
 
 
