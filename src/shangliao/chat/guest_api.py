@@ -7,16 +7,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
-from sqlalchemy import select
 
 from shangliao.auth.access import AccessRule, check_same_origin, client_address, public
 from shangliao.chat import service
 from shangliao.chat.cards import opened_message
-from shangliao.chat.models import Conversation, Message
+from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MAX_TEXT, ClientId, MessageOut
 from shangliao.chat.views import message_out
-from shangliao.chat.visitors import VISITOR_COOKIE, Guest, do_register_visitor, guest_at
-from shangliao.core.errors import NotFound, Unauthorized
+from shangliao.chat.visitors import VISITOR_COOKIE, Guest, access_guest_message, do_register_visitor, guest_at
+from shangliao.core.errors import Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId, StrictModel
 from shangliao.customers.pii import Mobile
@@ -170,15 +169,7 @@ def guest_recall(
     stored as evidence). Only what this device can see: not what was said before it joined."""
     check_customer_rate(rt, guest, "recall", RECALLS)
     with rt.db.write() as session:
-        seen = session.scalar(
-            select(Message.id).where(
-                Message.id == message_id,
-                Message.conversation_id == guest.conversation_id,
-                Message.seq > guest.since_seq,
-            )
-        )
-        if seen is None:
-            raise NotFound("chat.message_not_found", N_("This message does not exist."))
+        access_guest_message(session, guest, message_id)
         recalled = service.do_recall(
             session,
             rt.keyring,

@@ -15,10 +15,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shangliao.chat.models import Conversation, Visitor
+from shangliao.chat.models import Conversation, Message, Visitor
 from shangliao.chat.service import do_open_conversation
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
+from shangliao.core.errors import NotFound
+from shangliao.core.i18n import N_
 from shangliao.customers.models import CustomerPhone
 from shangliao.customers.pii import phone_hashes
 from shangliao.customers.schemas import CustomerIn
@@ -108,3 +110,17 @@ def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
 def guest_at(session: Session, shop_slug: str, raw: str | None) -> Guest | None:
     """The visitor behind a cookie on the shop page of ``shop_slug`` (an unknown shop: 404)."""
     return guest_for(session, access_shop_by_slug(session, shop_slug).id, raw)
+
+
+def access_guest_message(session: Session, guest: Guest, message_id: int) -> Message:
+    """A message of the guest's conversation that this device has seen (said since it joined)."""
+    message = session.scalar(
+        select(Message).where(
+            Message.id == message_id,
+            Message.conversation_id == guest.conversation_id,
+            Message.seq > guest.since_seq,
+        )
+    )
+    if message is None:
+        raise NotFound("chat.message_not_found", N_("This message does not exist."))
+    return message
