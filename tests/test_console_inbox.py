@@ -229,3 +229,33 @@ def test_the_chat_page_speaks_english_when_asked(app, shop, chats):
     assert r.status_code == 200, r.text
     assert boot_of(r.text)["text"]["recalled_other"] == "The customer recalled a message"
     assert "Assign to me" in r.text and "With open orders" in r.text
+
+
+def test_a_recalled_last_message_says_who_took_it_back(console, shop, runtime, chats):
+    from shangliao.auth import service as auth
+    from shangliao.chat import service
+
+    lisi, wangwu = chats
+    # given a colleague's message and the owner's own, each recalled at once
+    with runtime.db.write() as session:
+        colleague = auth.do_create_staff(
+            session, shop.id, username="xiaowang", password="long enough pw", display_name="小王"
+        )
+        colleague_id = colleague.id
+    for conversation, sender in ((lisi, colleague_id), (wangwu, shop.owner_id)):
+        with runtime.db.write() as session:
+            sent = service.do_send(
+                session, runtime.keyring, shop.id, conversation["id"],
+                sender_type="staff", sender_id=sender, kind="text", body="发错了",
+            )  # fmt: skip
+            service.do_recall(
+                session, runtime.keyring, shop.id, conversation["id"], sent.id, by_type="staff", by_id=sender
+            )
+    # when the owner looks at the list (the page, and each row as it updates live)
+    page = console.get("/inbox").text
+    lisi_row = console.get(f"/inbox/rows/{lisi['id']}").text
+    wangwu_row = console.get(f"/inbox/rows/{wangwu['id']}").text
+    # then each row says who took it back
+    assert "同事撤回了一条消息" in lisi_row and "你撤回了一条消息" not in lisi_row
+    assert "你撤回了一条消息" in wangwu_row and "同事撤回了一条消息" not in wangwu_row
+    assert "同事撤回了一条消息" in page and "你撤回了一条消息" in page

@@ -117,13 +117,20 @@ def script_json(value: Any) -> Markup:
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def preview(message: Message | None) -> dict[str, Any]:
-    """The one line the list shows for a conversation's last message."""
+def _recalled_text(message: Message, viewer_id: int | None) -> str:
+    """Who took it back, as the viewer says it: the customer, you, or a colleague."""
+    if message.sender_type == "customer":
+        return gettext(JS_TEXT["recalled_other"])
+    return gettext(JS_TEXT["recalled_mine" if message.sender_id == viewer_id else "recalled_staff"])
+
+
+def preview(message: Message | None, viewer_id: int | None = None) -> dict[str, Any]:
+    """The one line the list shows (to staff member ``viewer_id``) for a conversation's last message."""
     if message is None:
         return {"text": "", "mine": False}
     mine = message.sender_type != "customer"
     if message.recalled_at is not None:
-        text = gettext(JS_TEXT["recalled_mine"] if mine else JS_TEXT["recalled_other"])
+        text = _recalled_text(message, viewer_id)
     elif message.kind in PREVIEWS:
         label = gettext(PREVIEWS[message.kind])
         detail = message.data.get("name") or message.data.get("number") or message.body
@@ -133,7 +140,9 @@ def preview(message: Message | None) -> dict[str, Any]:
     return {"text": text[:80], "mine": mine}
 
 
-def _row(c: Conversation, name: str, last: Message | None, staff_names: dict[int, str]) -> dict[str, Any]:
+def _row(
+    c: Conversation, name: str, last: Message | None, staff_names: dict[int, str], viewer_id: int | None
+) -> dict[str, Any]:
     return {
         "id": c.id,
         "customer_name": name,
@@ -141,7 +150,7 @@ def _row(c: Conversation, name: str, last: Message | None, staff_names: dict[int
         "at": c.last_message_at,
         "at_ms": int(c.last_message_at.timestamp() * 1000),
         "assignee": staff_names.get(c.assignee_id, "") if c.assignee_id else "",
-        "preview": preview(last),
+        "preview": preview(last, viewer_id),
     }
 
 
@@ -153,7 +162,7 @@ def _list_context(session, actor: Actor, which: str, cursor: str | None) -> dict
     page, next_cursor = inbox(session, actor.shop_id, actor.staff_id, which, cursor, PAGE_SIZE)
     names = dict(staff_of(session, actor.shop_id, active_only=False))
     return {
-        "rows": [_row(c, name, last, names) for c, name, last in page],
+        "rows": [_row(c, name, last, names, actor.staff_id) for c, name, last in page],
         "next_cursor": next_cursor,
         "which": which,
         "tabs": TABS,
@@ -280,7 +289,7 @@ def inbox_row(
             return Response(status_code=204)
         name = session.get(Customer, c.customer_id).name
         names = dict(staff_of(session, actor.shop_id, active_only=False))
-        row = _row(c, name, last_messages(session, [c]).get(c.id), names)
+        row = _row(c, name, last_messages(session, [c]).get(c.id), names, actor.staff_id)
     return render(request, "inbox/_row.html", r=row, which=which, current_id=None)
 
 
