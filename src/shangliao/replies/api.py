@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy.orm import Session
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
-from shangliao.chat.service import access_conversation
 from shangliao.core.schemas import PathId
-from shangliao.replies import service, variables
-from shangliao.replies.models import ReplyTemplate
+from shangliao.replies import service
 from shangliao.replies.schemas import (
     Category,
     PreviewIn,
@@ -22,25 +17,10 @@ from shangliao.replies.schemas import (
     ReplyTemplateOut,
     ReplyTemplatePatch,
 )
+from shangliao.replies.views import MANAGE, template_out, templates
 from shangliao.runtime import Runtime, get_runtime
 
 router = APIRouter(tags=["quick replies"])
-
-MANAGE = "chat.templates"
-
-
-def template_out(row: ReplyTemplate) -> dict[str, Any]:
-    return ReplyTemplateOut.model_validate(row, from_attributes=True).model_dump()
-
-
-def templates(rt: Runtime, shop_id: int, q: str | None = None, category: str | None = None) -> list[dict]:
-    """The shop's templates; a shop that predates quick replies gets its defaults on this first read."""
-    with rt.db.read() as session:
-        if service.defaults_seeded(session, shop_id):
-            return [template_out(t) for t in service.list_templates(session, shop_id, q, category)]
-    with rt.db.write() as session:
-        service.ensure_defaults(session, shop_id)
-        return [template_out(t) for t in service.list_templates(session, shop_id, q, category)]
 
 
 @router.get("/reply-templates", response_model=ReplyTemplateList)
@@ -98,24 +78,6 @@ def delete_template(
     return Response(status_code=204)
 
 
-def preview(
-    session: Session, rt: Runtime, shop_id: int, conversation_id: int, body: PreviewIn
-) -> dict[str, Any]:
-    """``body``'s template (or text) filled with the values of the conversation's current order."""
-    conversation = access_conversation(session, shop_id, conversation_id)
-    text = body.body
-    if body.template_id is not None:
-        text = service.access_template(session, shop_id, body.template_id).body
-    values, order_id = variables.values_for(session, shop_id, conversation, body.order_id)
-    rendered = service.render(text or "", values)
-    return {
-        "text": rendered.text,
-        "variables": {name: values.get(name) for name in variables.NAMES},
-        "missing": rendered.missing,
-        "order_id": order_id,
-    }
-
-
 @router.post("/conversations/{conversation_id}/reply-preview", response_model=PreviewOut)
 def reply_preview(
     conversation_id: PathId,
@@ -127,4 +89,4 @@ def reply_preview(
     from `order_id` (an order of this customer) or else the customer's current order; variables
     without a value stay as typed and are listed in `missing`."""
     with rt.db.read() as session:
-        return preview(session, rt, actor.shop_id, conversation_id, body)
+        return service.preview(session, actor.shop_id, conversation_id, body)

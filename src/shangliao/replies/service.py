@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shangliao.chat.service import access_conversation
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.events.log import DomainEvent, record
+from shangliao.replies import variables
 from shangliao.replies.defaults import DEFAULTS
 from shangliao.replies.models import ReplyTemplate
-from shangliao.replies.schemas import ReplyTemplateIn, ReplyTemplatePatch
+from shangliao.replies.schemas import PreviewIn, ReplyTemplateIn, ReplyTemplatePatch
 from shangliao.replies.variables import canonical
 from shangliao.shops.models import Shop
 
@@ -302,3 +305,19 @@ def do_restore_defaults(session: Session, shop_id: int) -> list[ReplyTemplate]:
         )
     record(session, shop_id, [_event("created", row) for row in added])
     return added
+
+
+def preview(session: Session, shop_id: int, conversation_id: int, body: PreviewIn) -> dict[str, Any]:
+    """``body``'s template (or text) filled with the values of the conversation's current order."""
+    conversation = access_conversation(session, shop_id, conversation_id)
+    text = body.body
+    if body.template_id is not None:
+        text = access_template(session, shop_id, body.template_id).body
+    values, order_id = variables.values_for(session, shop_id, conversation, body.order_id)
+    rendered = render(text or "", values)
+    return {
+        "text": rendered.text,
+        "variables": {name: values.get(name) for name in variables.NAMES},
+        "missing": rendered.missing,
+        "order_id": order_id,
+    }

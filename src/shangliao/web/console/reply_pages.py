@@ -19,9 +19,9 @@ from shangliao.auth.actor import Actor
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import PathId
 from shangliao.replies import service
-from shangliao.replies.api import MANAGE, template_out, templates
 from shangliao.replies.schemas import MAX_PREVIEW, ReplyTemplateIn, ReplyTemplatePatch
 from shangliao.replies.variables import NAMES, SAMPLE
+from shangliao.replies.views import MANAGE, template_out, templates
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import in_thread, read_form, refused_fields
 from shangliao.web.console.render import is_htmx, render
