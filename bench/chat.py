@@ -80,7 +80,7 @@ from chat_seed import STATEMENTS, Seeded, capture_send, messages_per_second, see
 from harness import BenchFailure, check_quiet, cpu_seconds, folder_options, serve, server_env
 from order_create import filesystem_of, pinned
 from raw_order import copy_database
-from shangliao.chat.visitors import VISITOR_COOKIE
+from shangliao.storefront.visitors import VISITOR_COOKIE
 
 BENCH_DIR = Path(__file__).resolve().parent
 CLIENT_CORE = 1

@@ -31,11 +31,11 @@ from sqlalchemy import event
 from bench_shop import connect, shop_with_owner
 from shangliao.chat import chain
 from shangliao.chat import service as chat
-from shangliao.chat.visitors import do_register_visitor
 from shangliao.config import Settings
 from shangliao.core.crypto import Keyring
 from shangliao.runtime import Runtime
 from shangliao.storage import migrate
+from shangliao.storefront.visitors import do_register_visitor
 
 SLUG = "bench-chat"
 BODY = "你好，请问这件T恤还有M码的红色吗？今天下单能发货吗"

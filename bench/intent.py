@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from shangliao.chat.intent import Catalog, CatalogVariant, Intent, recognise
-from shangliao.chat.intent_catalog import variant_from_dict
+from shangliao.intent.catalog import variant_from_dict
+from shangliao.intent.recognise import Catalog, CatalogVariant, Intent, recognise
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 ROUNDS = 20

@@ -1,4 +1,4 @@
-"""Rule 5 and rule 4, checked on every route of the app, so no route is open by accident.
+"""Rules 5 and 4 of docs/architecture.md, checked on every route of the app, so no route is open by accident.
 
 - every route declares exactly one access rule;
 - a staff route refuses an anonymous caller (401; a console page sends them to the login page);

@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from shangliao.chat import chain
-from shangliao.chat.guest_api import MESSAGES, RECALLS
 from shangliao.chat.models import ChainCheckpoint, Message
 from shangliao.chat.verify import sign_heads, verify
 from shangliao.core import clock
 from shangliao.events.models import EventLogEntry
+from shangliao.storefront.api import MESSAGES, RECALLS
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says, say
 from tests.support.customers import make_customer
@@ -588,7 +588,7 @@ def test_each_database_keeps_its_own_window_of_just_committed_messages():
 
     from sqlalchemy import create_engine
 
-    from shangliao.chat import recent
+    from shangliao.realtime import recent
 
     # given two databases in one process, each with its message number 1
     first, second = create_engine("sqlite://"), create_engine("sqlite://")

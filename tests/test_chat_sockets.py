@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from shangliao.chat.visitors import VISITOR_COOKIE
+from shangliao.storefront.visitors import VISITOR_COOKIE
 
 STAFF_WS = "/api/v1/ws"
 
@@ -112,10 +112,10 @@ def test_a_reconnect_replays_what_was_missed(client, shop, guest):
 def test_a_replay_longer_than_a_page_comes_whole_and_a_too_long_one_asks_to_reload(
     monkeypatch, client, shop, guest
 ):
-    from shangliao.chat import realtime
+    from shangliao.realtime import feed
 
-    monkeypatch.setattr(realtime, "REPLAY_PAGE", 3)
-    monkeypatch.setattr(realtime, "REPLAY_MAX", 9)
+    monkeypatch.setattr(feed, "REPLAY_PAGE", 3)
+    monkeypatch.setattr(feed, "REPLAY_MAX", 9)
     url = f"/api/v1/conversations/{guest['conversation_id']}/messages"
     with staff_socket(client, shop) as staff:
         shop.api.post(url, json={"body": "0"})
@@ -254,8 +254,8 @@ def test_the_customer_sees_when_the_shop_has_read_their_messages(client, shop, g
 def test_introductions_from_one_address_are_rate_limited(runtime, client, shop):
     from sqlalchemy import func, select
 
-    from shangliao.chat.guest_api import INTRODUCTIONS
     from shangliao.customers.models import Customer
+    from shangliao.storefront.api import INTRODUCTIONS
 
     allowed = int(INTRODUCTIONS.split("/")[0])
     for i in range(allowed):

@@ -1,4 +1,4 @@
-"""The durable event log (rule 8) and publication after commit (rule 2)."""
+"""The durable event log (rule 8 of docs/architecture.md) and publication after commit (rule 2 of docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Schemathesis fuzzes every API route: bad input gets a clear error, never a 500 (rule 14).
+"""Schemathesis fuzzes every API route: bad input gets a clear error, never a 500 (rule 14 of docs/architecture.md).
 
 The fuzzer signs in as the owner of a seeded shop, so requests get past authentication and reach
 validation and the services. Generated ids are mostly 404s, which is fine; a third pass pins the

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shangliao.chat.intent import MAX_MESSAGE_CHARS, Catalog, CatalogVariant, Intent, recognise
-from shangliao.chat.intent_catalog import variant_from_dict
-from shangliao.chat.intent_numbers import chinese_int
+from shangliao.intent.catalog import variant_from_dict
+from shangliao.intent.numbers import chinese_int
+from shangliao.intent.recognise import MAX_MESSAGE_CHARS, Catalog, CatalogVariant, Intent, recognise
 
 DATA = Path(__file__).parent / "data"
 T_SHIRT, HOODIE, JEANS, SOCKS, WATER, COLA, LEMON_TEA = 1, 2, 3, 4, 6, 7, 8

@@ -83,7 +83,7 @@ def test_search_terms_hold_no_phone_and_no_address(runtime, shop, product):
             session.scalars(select(OrderSearchTerm.term).where(OrderSearchTerm.order_id == order["id"]))
         )
 
-    # then they are its number's and its name's, and nothing of the phone or the address (rule 12)
+    # then they are its number's and its name's, and nothing of the phone or the address (rule 12 of docs/architecture.md)
     assert terms == set(terms_for(order["number"], "张三"))
     for secret in (ADDRESS["phone"], ADDRESS["phone"][-4:], ADDRESS["phone"][:7], "文三", "西湖", "杭州"):
         assert not any(secret in term for term in terms), secret

@@ -1,4 +1,4 @@
-"""PII at rest (rule 12): phones and addresses are unreadable in the raw database, on both backends."""
+"""PII at rest (rule 12 of docs/architecture.md): phones and addresses are unreadable in the raw database, on both backends."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from shangliao.chat.guest_orders_api import ORDER_REQUESTS, ORDERS
-from shangliao.chat.visitors import VISITOR_COOKIE
 from shangliao.customers.models import Customer
 from shangliao.orders.models import Order
+from shangliao.storefront.orders_api import ORDER_REQUESTS, ORDERS
+from shangliao.storefront.visitors import VISITOR_COOKIE
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act, make_order, variant_stock
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from shangliao.chat.visitors import VISITOR_COOKIE
+from shangliao.storefront.visitors import VISITOR_COOKIE
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act
 

@@ -1,4 +1,4 @@
-"""Stock invariants under any sequence of movements, on the real database (rule 10).
+"""Stock invariants under any sequence of movements, on the real database (rule 10 of docs/architecture.md).
 
 A hypothesis state machine drives ``inventory.stock.apply`` with every kind of movement, each in its
 own unit of work, against a plain-Python model. After every step: available = on_hand − reserved,

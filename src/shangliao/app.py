@@ -10,10 +10,13 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from shangliao import __version__
-from shangliao.chat import attachment_api, guest_api, guest_orders_api, shop_pages
-from shangliao.chat.hub import Hub
+from shangliao.chat import attachment_api
 from shangliao.config import Settings, get_settings
+from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
+from shangliao.storefront import api as storefront_api
+from shangliao.storefront import orders_api as storefront_orders_api
+from shangliao.storefront import pages as storefront_pages
 from shangliao.web import api, docs, errors, ws
 from shangliao.web.console import (
     auth_pages,
@@ -31,8 +34,8 @@ from shangliao.web.console import (
     product_pages,
     reply_pages,
 )
-from shangliao.web.console.render import page_error
 from shangliao.web.locale import LocaleMiddleware
+from shangliao.web.render import page_error
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -66,11 +69,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(api.router)
     app.include_router(docs.router)
     app.include_router(ws.router)
-    app.include_router(guest_api.router)
+    app.include_router(storefront_api.router)
     app.include_router(attachment_api.router)
     app.include_router(attachment_api.guest_router)
-    app.include_router(guest_orders_api.router)
-    app.include_router(shop_pages.router)
+    app.include_router(storefront_orders_api.router)
+    app.include_router(storefront_pages.router)
     # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
     # which would otherwise take it.
     for console in (

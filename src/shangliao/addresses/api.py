@@ -1,6 +1,6 @@
 """HTTP routes for the address picker and smart paste (mounted under ``/api/v1`` by ``web/api.py``).
 
-The pasted text travels in a POST body, never in a URL: it carries a name and a phone (rule 12).
+The pasted text travels in a POST body, never in a URL: it carries a name and a phone (rule 12 of docs/architecture.md).
 """
 
 from __future__ import annotations

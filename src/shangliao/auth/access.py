@@ -1,4 +1,4 @@
-"""Access rules (rule 5): every route declares exactly one, as the dependency that enforces it.
+"""Access rules (rule 5 of docs/architecture.md): every route declares exactly one, as the dependency that enforces it.
 
 ``staff("orders.write")`` resolves the caller from a session cookie or a Bearer token and checks the
 permission; ``public()`` lets anyone in. The declaration is the ``access`` attribute on the

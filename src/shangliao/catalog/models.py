@@ -36,7 +36,7 @@ class Product(IdMixin, ShopScoped, TimestampMixin, Base):
 
 
 class Variant(IdMixin, ShopScoped, TimestampMixin, Base):
-    """A SKU. Stock counters are 64-bit so repeated restocking can never overflow them. Stock lives here: ``available = on_hand - reserved`` and is never negative (rule 10)."""
+    """A SKU. Stock counters are 64-bit so repeated restocking can never overflow them. Stock lives here: ``available = on_hand - reserved`` and is never negative (rule 10 of docs/architecture.md)."""
 
     __tablename__ = "variants"
     __table_args__ = (

@@ -1,7 +1,7 @@
 """Catalog use cases: create, read, list and edit products and their variants.
 
 Stock is never written here directly: initial stock goes through ``inventory.stock.apply`` as an
-``adjust`` movement, so the ledger always sums to what the variant holds (rule 10).
+``adjust`` movement, so the ledger always sums to what the variant holds (rule 10 of docs/architecture.md).
 """
 
 from __future__ import annotations

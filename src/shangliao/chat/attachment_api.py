@@ -33,13 +33,13 @@ from shangliao.chat.attachments import (
     existing_file,
     receive_upload,
 )
-from shangliao.chat.guest_api import shop_page_router, visitor
 from shangliao.chat.models import Attachment
 from shangliao.chat.schemas import ClientId, MessageOut
 from shangliao.chat.views import message_out
-from shangliao.chat.visitors import Guest
 from shangliao.core.schemas import MAX_ID, PathId, RowRef, StrictModel
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.storefront.api import shop_page_router, visitor
+from shangliao.storefront.visitors import Guest
 from shangliao.web.api import refuse_nul_in_query
 from shangliao.web.errors import ERROR_RESPONSES, ErrorBody
 

@@ -26,12 +26,12 @@ from shangliao.chat import service
 from shangliao.chat.attachment_types import Sniffed, display_name, sniff
 from shangliao.chat.models import Attachment, Message
 from shangliao.chat.service import Sent, Side
-from shangliao.chat.visitors import Guest
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid, NotFound, ShangliaoError
 from shangliao.core.i18n import N_
 from shangliao.orders.timeline import access_order
+from shangliao.storefront.visitors import Guest
 
 FILE_FIELD = "file"
 # The form's other fields and part headers fit in this many bytes beyond the file itself.

@@ -5,7 +5,7 @@ The snapshot is evidence ("this is the price you were shown"); the live state of
 
 A card of the order details for the customer to check carries the delivery address. Message data
 is stored as sent (and hashed into the chain), so the address goes in sealed, as the order keeps it
-(rule 12): ``open_card`` opens it only for whoever may read the conversation, when rendering.
+(rule 12 of docs/architecture.md): ``open_card`` opens it only for whoever may read the conversation, when rendering.
 """
 
 from __future__ import annotations

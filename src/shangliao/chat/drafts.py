@@ -1,7 +1,7 @@
 """Orders born in chat on the staff side: a customer's free text read as a pre-filled draft, and the
 order created from the conversation.
 
-The recogniser (``chat.intent``) needs the shop's catalog as word indexes, which cost milliseconds to
+The recogniser (``intent.recognise``) needs the shop's catalog as word indexes, which cost milliseconds to
 build: they are kept per process, keyed by a cheap version of the catalog (row counts and the
 latest ``updated_at`` of products and variants), so an edited product is seen at the next suggestion
 without anyone having to invalidate anything.
@@ -20,13 +20,13 @@ from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant, spec_label
-from shangliao.chat.intent import Catalog, CatalogVariant, recognise
 from shangliao.chat.models import Conversation, Message
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import RowRef, StrictModel
 from shangliao.customers.pii import Address
+from shangliao.intent.recognise import Catalog, CatalogVariant, recognise
 from shangliao.orders.create import CreatedOrder, do_create_order
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.schemas import ItemIn, OrderCreate, clean_tags

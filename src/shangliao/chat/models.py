@@ -39,7 +39,7 @@ class Conversation(IdMixin, ShopScoped, TimestampMixin, Base):
 
 
 class Message(IdMixin, ShopScoped, Base):
-    """Never updated but for ``recalled_at`` (rule 13), which the chain backs with a recall entry.
+    """Never updated but for ``recalled_at`` (rule 13 of docs/architecture.md), which the chain backs with a recall entry.
 
     ``hash`` = SHA-256 of the previous message's hash and this message's content (``chain.py``).
     """

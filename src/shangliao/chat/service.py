@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.models import Staff
-from shangliao.chat import chain, recent
+from shangliao.chat import chain
 from shangliao.chat.models import ChainCheckpoint, Conversation, Message
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
@@ -24,6 +24,7 @@ from shangliao.core.errors import Conflict, Forbidden, NotFound
 from shangliao.core.i18n import N_
 from shangliao.customers.models import Customer
 from shangliao.events.log import DomainEvent, record
+from shangliao.realtime import recent
 from shangliao.storage.hooks import after_commit
 from shangliao.storage.prepared import Prepared
 

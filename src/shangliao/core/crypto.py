@@ -1,4 +1,4 @@
-"""PII at rest: AES-GCM encryption and keyed hashes for lookup (rule 12).
+"""PII at rest: AES-GCM encryption and keyed hashes for lookup (rule 12 of docs/architecture.md).
 
 One master key (the data folder's 0600 key file, or ``SHANGLIAO_SECRET_KEY``) is stretched with
 HKDF into independent sub-keys, so the key that encrypts phones is not the key that hashes them.

@@ -73,7 +73,7 @@ def _refuse_lax_input(schema: Any) -> Any:
 
 
 class StrictModel(BaseModel):
-    """Request bodies refuse unknown fields (rule 14): a typo must not be silently ignored.
+    """Request bodies refuse unknown fields (rule 14 of docs/architecture.md): a typo must not be silently ignored.
 
     Every field is also checked by ``check_storable``, so bad text or dates get a 422 here instead of
     a database error (a 500) later. And ``true`` is not a number nor ``852360`` a date: see

@@ -1,7 +1,7 @@
 """HTTP routes of the customers domain (thin: validate, open the unit of work, call the service).
 
 Paths carry ids only. Searching by phone or name is a POST with a body, so a phone number never
-lands in a URL, a proxy's access log or the browser history (rule 12).
+lands in a URL, a proxy's access log or the browser history (rule 12 of docs/architecture.md).
 """
 
 from __future__ import annotations

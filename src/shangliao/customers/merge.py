@@ -1,7 +1,7 @@
 """Merging two records of one person: everything of the dropped customer moves to the kept one.
 
 Duplicates happen: a customer ordered once under a nickname, once under their real name, or staff
-created them twice. A merge, in one unit of work (rule 1):
+created them twice. A merge, in one unit of work (rule 1 of docs/architecture.md):
 
 - moves the dropped customer's orders (``orders.customer_id``). The name on each order stays the
   snapshot it was placed with: history is not rewritten;
@@ -10,7 +10,7 @@ created them twice. A merge, in one unit of work (rule 1):
   encrypted: their ciphertexts are bound to their table, not to the customer (``pii.py``);
 - adds their tags, appends their note, adds up order count and money spent, keeps the earliest
   first order and the latest last order, and keeps the blacklist flag if either was blacklisted;
-- records ``customer.merged`` (ids and counts only, rule 8) and deletes the dropped customer.
+- records ``customer.merged`` (ids and counts only, rule 8 of docs/architecture.md) and deletes the dropped customer.
 
 Why delete rather than keep a marked row: the schema has no "merged into" column, and a dropped
 row left in place would show up in every list, search and phone lookup. The event is the

@@ -28,7 +28,7 @@ class Customer(IdMixin, ShopScoped, TimestampMixin, Base):
     order_count: Mapped[int] = mapped_column(Integer, default=0)
     total_spent: Mapped[int] = mapped_column(BigInteger, default=0)
     # Bumped by every edit of name, tags, note or blocked; a PATCH carrying an older one gets 409
-    # (rule 11). Checked under a row lock in the service rather than with the ORM's version_id_col,
+    # (rule 11 of docs/architecture.md). Checked under a row lock in the service rather than with the ORM's version_id_col,
     # so the orders domain's counter updates never fail with a stale-data error.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

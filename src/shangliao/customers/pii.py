@@ -1,4 +1,4 @@
-"""Customer PII at rest (rule 12): phones and addresses encrypted, phones found by keyed hash.
+"""Customer PII at rest (rule 12 of docs/architecture.md): phones and addresses encrypted, phones found by keyed hash.
 
 Shared by the customers and orders domains so an order's address snapshot is encrypted exactly like
 an address in the customer's book. Every ciphertext is bound (AES-GCM associated data) to the table

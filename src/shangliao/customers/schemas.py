@@ -81,7 +81,7 @@ class PhoneIn(StrictModel):
 
 
 class CustomerSearch(StrictModel):
-    """Sent as a body, not a query string: a phone number must never appear in a URL (rule 12)."""
+    """Sent as a body, not a query string: a phone number must never appear in a URL (rule 12 of docs/architecture.md)."""
 
     q: str | None = Field(
         default=None,

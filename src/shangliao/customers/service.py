@@ -1,8 +1,8 @@
 """Customer use cases: create, read, search and edit customers, their phones and addresses.
 
 Services only flush; the caller (API endpoint, CLI command, test factory) owns the unit of work
-(rule 1). Every change records a domain event carrying ids only, never a phone, name or address
-(rule 8). Phones and addresses are encrypted before they reach the session (rule 12).
+(rule 1 of docs/architecture.md). Every change records a domain event carrying ids only, never a phone, name or address
+(rule 8 of docs/architecture.md). Phones and addresses are encrypted before they reach the session (rule 12 of docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def _set_tags(customer: Customer, tags: list[str]) -> None:
 
 
 def _event(session: Session, actor: Actor, type_: str, customer: Customer, **ids: int) -> None:
-    """Ids only in the event data: consumers load what they need and may see (rule 8)."""
+    """Ids only in the event data: consumers load what they need and may see (rule 8 of docs/architecture.md)."""
     record(session, actor.shop_id, [DomainEvent(type_, "customer", customer.id, dict(ids))])
 
 

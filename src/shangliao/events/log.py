@@ -20,7 +20,7 @@ _INSERT = Prepared(insert(_log))
 
 @dataclass(frozen=True)
 class DomainEvent:
-    """``data`` holds ids, statuses and amounts only, never PII (rule 8)."""
+    """``data`` holds ids, statuses and amounts only, never PII (rule 8 of docs/architecture.md)."""
 
     type: str
     entity_type: str

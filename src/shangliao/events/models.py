@@ -1,4 +1,4 @@
-"""The durable event log: one row per domain change, numbered per shop (rule 8)."""
+"""The durable event log: one row per domain change, numbered per shop (rule 8 of docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
 
 
 class EventLogEntry(IdMixin, ShopScoped, Base):
-    """Ids and types only, never PII (rule 8): consumers load what they need and may see."""
+    """Ids and types only, never PII (rule 8 of docs/architecture.md): consumers load what they need and may see."""
 
     __tablename__ = "event_log"
     __table_args__ = (Index("uq_event_log_shop_seq", "shop_id", "seq", unique=True),)

@@ -1,4 +1,4 @@
-"""Stock movements (rule 10): one guarded UPDATE for all lines, one ledger INSERT, checked by rowcount.
+"""Stock movements (rule 10 of docs/architecture.md): one guarded UPDATE for all lines, one ledger INSERT, checked by rowcount.
 
 Every movement — reserve, release, deduct on shipping, manual adjust, presale backorder — is a set of
 deltas on (on_hand, reserved, backorder). The UPDATE only applies where the result stays valid

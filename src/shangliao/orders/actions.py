@@ -1,5 +1,5 @@
 """Moving an order through its lifecycle, and the small changes beside it (notes, assignee, tags,
-archive, payments). Each ``do_*`` changes state and records it (rule 3)."""
+archive, payments). Each ``do_*`` changes state and records it (rule 3 of docs/architecture.md)."""
 
 from __future__ import annotations
 

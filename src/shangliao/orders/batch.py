@@ -1,9 +1,9 @@
 """One action over many orders (confirm 30 orders, tag a day's shipments, archive last month).
 
-Each order runs in its own unit of work (rule 1): one order refusing — already shipped, someone
+Each order runs in its own unit of work (rule 1 of docs/architecture.md): one order refusing — already shipped, someone
 else's, a stale state — never undoes or blocks the others, and the answer lists every order with
 its outcome. The request itself is checked first: a bad action or missing parameter refuses the
-whole batch before any order changes (rule 14).
+whole batch before any order changes (rule 14 of docs/architecture.md).
 """
 
 from __future__ import annotations

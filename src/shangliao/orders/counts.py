@@ -12,7 +12,7 @@ and delete moves one count. Triggers rather than calls in the services, because:
   moves each count once).
 
 Lock order on PostgreSQL. Every writer of a shop's orders also bumps the shop's counter row
-(rule 8: the order create first, a transition when it records its event). The count rows are
+(rule 8 of docs/architecture.md: the order create first, a transition when it records its event). The count rows are
 taken in the middle of those transactions, so without care a create (counter, then the
 "pending" count) and a confirm (the "pending" count at flush, then the counter) could deadlock.
 The PostgreSQL triggers therefore lock the shop's counter row before they touch a count: the

@@ -154,7 +154,7 @@ def price_lines(
 
 
 def hold_move(variant_id: int, quantity: int, *, presale: bool) -> stock.Move:
-    """Presale lines record a backorder instead of a reservation (rule 10)."""
+    """Presale lines record a backorder instead of a reservation (rule 10 of docs/architecture.md)."""
     if presale:
         return stock.Move(variant_id, "backorder", backorder=quantity)
     return stock.Move(variant_id, "reserve", reserved=quantity)

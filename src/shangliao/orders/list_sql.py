@@ -9,7 +9,7 @@ page size) is the spec's :attr:`~Spec.shape`; the values go in as bound paramete
 statement for a shape is built and compiled once (:class:`~shangliao.storage.prepared.Prepared`)
 and then only handed new values.
 
-Every statement is scoped to the caller's shop (rule 4): ``:shop_id`` is always bound.
+Every statement is scoped to the caller's shop (rule 4 of docs/architecture.md): ``:shop_id`` is always bound.
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def page_statement(spec: Spec) -> Select:
         # A member of a UNION cannot have its own ORDER BY and LIMIT on SQLite: each goes inside
         # a subquery of its own.
         ids = found[0] if len(found) == 1 else union(*(select(f.subquery().c[0]) for f in found))
-        # "+ 0": the shop still scopes the rows (rule 4), but no index can be chosen for it, so
+        # "+ 0": the shop still scopes the rows (rule 4 of docs/architecture.md), but no index can be chosen for it, so
         # the database reads the orders by id from the union instead of walking all the shop's.
         stmt = select(_orders).where((_o.shop_id + 0) == _SHOP, _o.id.in_(ids), *filters)
     if spec.after is not None:

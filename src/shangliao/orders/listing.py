@@ -1,8 +1,8 @@
 """Finding orders: filters, text search and keyset pagination for the order list.
 
-Every query starts from the caller's shop (rule 4). Archived orders and drafts stay out of the
+Every query starts from the caller's shop (rule 4 of docs/architecture.md). Archived orders and drafts stay out of the
 default list: archived ones are done with, and a draft is not yet an order anyone has to act on
-(rule 7). Pages are keyset-paginated on (sort value, id), so page 500 costs what page 1 costs and
+(rule 7 of docs/architecture.md). Pages are keyset-paginated on (sort value, id), so page 500 costs what page 1 costs and
 rows with the same sort value are neither skipped nor repeated between pages.
 """
 
@@ -50,7 +50,7 @@ def _parse_moment(value: Any) -> Any:
 
 
 class OrderQuery(StrictModel):
-    """The order list's query string. Unknown parameters are refused (rule 14): a misspelt filter
+    """The order list's query string. Unknown parameters are refused (rule 14 of docs/architecture.md): a misspelt filter
     would otherwise silently return every order."""
 
     status: list[Status] = Field(
@@ -154,7 +154,7 @@ def _search_branches(keyring: Keyring, q: str) -> list[Condition]:
 
 
 def is_full_phone(keyring: Keyring, q: str | None) -> bool:
-    """Whether ``q`` is a whole mobile number: PII that must not travel in a URL (rule 12)."""
+    """Whether ``q`` is a whole mobile number: PII that must not travel in a URL (rule 12 of docs/architecture.md)."""
     found = phone_search(keyring, q) if q else None
     return found is not None and found[0] == "full"
 

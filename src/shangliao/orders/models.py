@@ -151,7 +151,7 @@ class OrderNote(IdMixin, ShopScoped, Base):
 
 
 class Payment(IdMixin, ShopScoped, Base):
-    """A recorded payment. Each attempt has its own out_trade_no: order number + suffix (rule 6)."""
+    """A recorded payment. Each attempt has its own out_trade_no: order number + suffix (rule 6 of docs/architecture.md)."""
 
     __tablename__ = "payments"
     __table_args__ = (
@@ -176,7 +176,7 @@ class OrderSearchTerm(ShopScoped, Base):
 
     One row per term of an order: each single character and each pair of characters of the
     customer's name, each start of the order number up to the day (``yyMMdd``), and its last four
-    digits. Never a phone or an address (rule 12): those are found by keyed hash on ``orders``.
+    digits. Never a phone or an address (rule 12 of docs/architecture.md): those are found by keyed hash on ``orders``.
 
     ``created_us`` (the order's ``created_at`` in microseconds) sits in the key so one term's
     orders come out of the index newest first: the first page of a search reads a page's worth

@@ -1,7 +1,7 @@
 """Order numbers: ``yyMMdd`` in the shop's time zone + the day's sequence, e.g. ``26112600042``.
 
 Digits only and at most 32 characters, so the number (plus a short suffix per payment attempt) is a
-valid ``out_trade_no`` for WeChat Pay and Alipay (rule 6).
+valid ``out_trade_no`` for WeChat Pay and Alipay (rule 6 of docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Payments recorded by hand (mark paid); the payment status is derived from stored amounts (rule 6)."""
+"""Payments recorded by hand (mark paid); the payment status is derived from stored amounts (rule 6 of docs/architecture.md)."""
 
 from __future__ import annotations
 

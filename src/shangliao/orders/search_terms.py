@@ -12,7 +12,7 @@ letter saying what it indexes, then the text:
   start is a short range of the number's own unique index (one day's orders at most);
 - ``e`` + the number's last four digits (four digits typed also mean a phone's last four).
 
-Phones and addresses never go in here (rule 12); they are found by keyed hash on ``orders``.
+Phones and addresses never go in here (rule 12 of docs/architecture.md); they are found by keyed hash on ``orders``.
 """
 
 from __future__ import annotations

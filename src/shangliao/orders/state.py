@@ -1,4 +1,4 @@
-"""The order lifecycle (rule 7): one table of allowed transitions, each with its guard.
+"""The order lifecycle (rule 7 of docs/architecture.md): one table of allowed transitions, each with its guard.
 
 草稿 draft → 待确认 pending → 已确认 confirmed → 备货中 preparing → 已发货 shipped → 已完成 completed,
 and 已取消 cancelled (with a reason) from any state before shipping. Small shops often pack right

@@ -18,7 +18,7 @@ from shangliao.orders.models import Order, OrderEvent, OrderNote
 
 
 def access_order(session: Session, shop_id: int, order_id: int, *, lock: bool = False) -> Order:
-    """The shop's order (404 for anyone else's, rule 3); ``lock`` holds the row until commit."""
+    """The shop's order (404 for anyone else's, rule 3 of docs/architecture.md); ``lock`` holds the row until commit."""
     stmt = select(Order).where(Order.id == order_id, Order.shop_id == shop_id)
     if lock:
         stmt = stmt.with_for_update()
@@ -43,7 +43,7 @@ def check_not_archived(order: Order) -> None:
 
 
 def sealed(blob: bytes | None) -> str | None:
-    """An encrypted snapshot as text for a JSON timeline row (it stays encrypted, rule 12)."""
+    """An encrypted snapshot as text for a JSON timeline row (it stays encrypted, rule 12 of docs/architecture.md)."""
     return base64.b64encode(blob).decode() if blob else None
 
 

@@ -1,4 +1,4 @@
-"""Per-shop sequence numbers from one counter row (rule 8), in one statement."""
+"""Per-shop sequence numbers from one counter row (rule 8 of docs/architecture.md), in one statement."""
 
 from __future__ import annotations
 

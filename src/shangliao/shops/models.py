@@ -26,7 +26,7 @@ class ShopCounter(Base):
     """Per-shop sequences, bumped inside the writing transaction.
 
     The row lock taken by the ``UPDATE … RETURNING`` orders concurrent commits, so a reader that
-    replays "events after N" can never miss an event that committed late (rule 8). Order numbers
+    replays "events after N" can never miss an event that committed late (rule 8 of docs/architecture.md). Order numbers
     restart every local day, hence ``order_day``.
     """
 

@@ -34,7 +34,7 @@ class TimestampMixin:
 
 
 class ShopScoped:
-    """Every tenant table carries ``shop_id`` (rule 4); keeps the door open to sharding by shop."""
+    """Every tenant table carries ``shop_id`` (rule 4 of docs/architecture.md); keeps the door open to sharding by shop."""
 
     shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"))
 

@@ -1,4 +1,4 @@
-"""After-commit hooks (rule 2): work that must happen only once a transaction has committed."""
+"""After-commit hooks (rule 2 of docs/architecture.md): work that must happen only once a transaction has committed."""
 
 from __future__ import annotations
 

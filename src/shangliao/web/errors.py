@@ -28,7 +28,7 @@ class ErrorOut(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """What every refusal looks like (rule 9)."""
+    """What every refusal looks like (rule 9 of docs/architecture.md)."""
 
     error: ErrorOut
 

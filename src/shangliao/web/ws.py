@@ -29,12 +29,12 @@ from shangliao.auth import service as auth
 from shangliao.auth.access import AccessRule, check_permission, check_same_origin, credential_from
 from shangliao.auth.actor import Actor
 from shangliao.chat import service
-from shangliao.chat.hub import Hub
-from shangliao.chat.realtime import Subscriber, events_after
 from shangliao.chat.schemas import SocketFrame
-from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_at
 from shangliao.core.errors import Forbidden, ShangliaoError, TooManyRequests
 from shangliao.core.i18n import current_locale
+from shangliao.realtime.feed import Subscriber, events_after
+from shangliao.realtime.hub import Hub
+from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_at
 
 router = APIRouter()
 

@@ -22,8 +22,8 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import TooManyRequests, Unauthorized
 from shangliao.core.i18n import SUPPORTED_LOCALES
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.render import render
 from shangliao.web.locale import LANG_COOKIE
+from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -23,7 +23,7 @@ from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_from_form, fields_for
 from shangliao.web.console.customer_profile_pages import bad_fields, change_customer, child_action
 from shangliao.web.console.forms import in_thread, read_form
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

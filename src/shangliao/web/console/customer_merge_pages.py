@@ -22,7 +22,7 @@ from shangliao.customers.schemas import CustomerSearch
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.customer_profile_pages import show_profile
 from shangliao.web.console.forms import form_version, in_thread, read_form
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,7 +1,7 @@
 """The customers screen: one search box, filters by tag and blacklist, keyset "more".
 
 The search box takes names, whole phone numbers and their last 4, so the list is driven by a
-posted form (HTMX or plain): a phone number must never sit in a URL (rule 12). Plain GET links
+posted form (HTMX or plain): a phone number must never sit in a URL (rule 12 of docs/architecture.md). Plain GET links
 work too, for tag and blacklist filters; a phone that arrives in a URL is neither used nor echoed.
 Rows show the primary phone masked (138****5678): enough to recognise someone.
 """
@@ -21,7 +21,7 @@ from shangliao.customers.schemas import CustomerSearch
 from shangliao.customers.service import list_customers
 from shangliao.runtime import Runtime
 from shangliao.web.console.forms import filters_model, list_routes
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -28,7 +28,7 @@ from shangliao.orders.state import Status
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import form_version, in_thread, read_form, refused_fields
 from shangliao.web.console.order_pages import PAYMENT_STATUSES
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -74,7 +74,7 @@ def list_routes(router: APIRouter, path: str, permission: str, view) -> None:
     """A list page driven by one filter form, ``view(request, actor, rt, values, posted=…)``.
 
     GET serves links and bookmarks; the search box POSTs, because it takes whole phone numbers
-    and a phone number must never sit in a URL (rule 12).
+    and a phone number must never sit in a URL (rule 12 of docs/architecture.md).
     """
 
     def page(request: Request, actor: Actor = Depends(staff(permission)), rt: Runtime = Depends(get_runtime)):

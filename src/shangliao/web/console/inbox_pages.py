@@ -21,7 +21,6 @@ from shangliao.auth.actor import Actor
 from shangliao.chat import service as chat
 from shangliao.chat.inbox import in_list, inbox, last_messages
 from shangliao.chat.models import Conversation, Message
-from shangliao.chat.realtime import head_seq, order_card_state
 from shangliao.chat.views import message_out
 from shangliao.core.i18n import N_, current_locale, gettext
 from shangliao.core.schemas import PathId
@@ -30,9 +29,10 @@ from shangliao.customers.models import Customer
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.models import Order
 from shangliao.orders.state import CANCEL_REASONS, STATUS_LABELS, Status, allowed_actions
+from shangliao.realtime.feed import head_seq, order_card_state
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.order_pages import staff_of
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

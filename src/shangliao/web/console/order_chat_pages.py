@@ -22,7 +22,7 @@ from shangliao.orders.models import Order
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.order_pages import staff_of
-from shangliao.web.console.render import env, is_htmx
+from shangliao.web.render import env, is_htmx
 
 router = APIRouter(include_in_schema=False)
 

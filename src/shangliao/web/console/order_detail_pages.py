@@ -24,7 +24,7 @@ from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import fields_for
 from shangliao.web.console.order_chat_pages import order_chat_context
 from shangliao.web.console.order_pages import PAYMENT_STATUSES, staff_of
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -29,7 +29,7 @@ from shangliao.orders.schemas import OrderCreate
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_fields, address_from_form
 from shangliao.web.console.forms import in_thread, read_form, refused_fields, yuan_to_fen
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 BAD_ORDER = ("console.bad_order", N_("Some order fields are missing or invalid: {fields}."))

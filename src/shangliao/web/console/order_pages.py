@@ -1,7 +1,7 @@
 """The orders screen: tabs with counts, filters, one search box, keyset "more", bulk actions.
 
 The list is driven by one form. It is posted (HTMX or plain) rather than put in the URL, because
-the search box takes whole phone numbers and a phone number must never sit in a URL (rule 12);
+the search box takes whole phone numbers and a phone number must never sit in a URL (rule 12 of docs/architecture.md);
 plain GET links (tabs, bookmarks) work too, without a phone in them.
 """
 
@@ -26,7 +26,7 @@ from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import filters_model, in_thread, list_routes, read_form, yuan_to_fen
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

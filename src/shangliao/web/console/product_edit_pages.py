@@ -2,8 +2,8 @@
 
 Saving the page is one unit of work (product fields and every variant row, or nothing). Products
 carry no version column, so the page carries a stamp of what it showed: a save over someone else's
-change is refused instead of quietly undoing it (rule 11's intent). Stock moves only by adjustment,
-with a reason, through the inventory service and its ledger (rule 10).
+change is refused instead of quietly undoing it (the intent of rule 11 in docs/architecture.md). Stock moves only by adjustment,
+with a reason, through the inventory service and its ledger (rule 10 of docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from shangliao.web.console.product_pages import (
     summary,
     whole_number,
 )
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -26,7 +26,7 @@ from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, Msg, gettext
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import in_thread, read_form, yuan_to_fen
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

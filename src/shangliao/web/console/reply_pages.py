@@ -24,7 +24,7 @@ from shangliao.replies.variables import NAMES, SAMPLE
 from shangliao.replies.views import MANAGE, template_out, templates
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import in_thread, read_form, refused_fields
-from shangliao.web.console.render import is_htmx, render
+from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -25,7 +25,6 @@ from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant
 from shangliao.chat import cards, service
 from shangliao.chat.models import Message
-from shangliao.chat.visitors import Guest, do_backdate_visitor, do_register_visitor, guest_for
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, NotFound, Unauthorized
 from shangliao.core.i18n import N_
@@ -40,6 +39,7 @@ from shangliao.orders.payments import payment_status
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.orders.state import STATUS_LABELS, Status
 from shangliao.orders.timeline import access_order, events_of
+from shangliao.storefront.visitors import Guest, do_backdate_visitor, do_register_visitor, guest_for
 
 # How the customer reads each status. A draft is an order request the shop has not turned into
 # an order yet; "pending" is an order waiting for the shop to confirm it.

@@ -1,6 +1,6 @@
 """Cue words that tell an order from a question, a complaint or a cancellation.
 
-All patterns run on folded text (see ``intent_text.fold``): NFKC has already turned ，！？；： into
+All patterns run on folded text (see ``intent.text.fold``): NFKC has already turned ，！？；： into
 their ASCII forms, while 、 and 。 stay as they are.
 
 A message is read clause by clause (split at punctuation and line breaks), because one message

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from shangliao.chat.intent_text import initials, is_hanzi, pinyin_spellings
+from shangliao.intent.text import initials, is_hanzi, pinyin_spellings
 
 NAME, TAIL, HEAD = 1.0, 0.85, 0.6
 MIN_PINYIN_LETTERS = 3

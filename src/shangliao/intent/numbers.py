@@ -1,6 +1,6 @@
 """Quantities in chat text: Chinese and arabic numerals followed by a counting unit.
 
-Works on folded text (NFKC, lower case; see ``intent_text.fold``), so full-width digits are already
+Works on folded text (NFKC, lower case; see ``intent.text.fold``), so full-width digits are already
 ASCII. What counts as a quantity:
 
 - a numeral and a unit: ``两件``, ``3箱``, ``二十包``, ``一百瓶``, ``5 斤``;

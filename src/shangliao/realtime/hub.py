@@ -27,10 +27,10 @@ from typing import Any
 
 from anyio import to_thread
 
-from shangliao.chat import recent
-from shangliao.chat.realtime import Subscriber, head_seq, log_page, message_payload, payloads
 from shangliao.core.crypto import Keyring
 from shangliao.events.bus import Bus
+from shangliao.realtime import recent
+from shangliao.realtime.feed import Subscriber, head_seq, log_page, message_payload, payloads
 from shangliao.storage.database import Database
 
 log = logging.getLogger(__name__)

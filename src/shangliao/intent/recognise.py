@@ -6,27 +6,27 @@ The result pre-fills an order draft for staff, who confirm or correct it; it nev
 How a message is read:
 1. ``fold`` it (capped at ``MAX_MESSAGE_CHARS``; full width, case and emoji evened out).
 2. Find words (``intent_words``): catalog words (product names, aliases, name parts, variant
-   values; longest first), quantities (``intent_numbers``), product names typed in pinyin or with
+   values; longest first), quantities (``intent.numbers``), product names typed in pinyin or with
    a homophone typo, pinyin initials typed alone (kqs).
 3. Split into clauses at punctuation; a clause that complains, asks a price or asks a question
    orders nothing (unless it is a polite request such as "能不能帮我发两箱…"); negated words are
    dropped ("不要面膜了 换成面霜一瓶").
-4. Group each clause's words into items and make each a line (``intent_lines``): its product, its
+4. Group each clause's words into items and make each a line (``intent.lines``): its product, its
    variant when the words pick exactly one, its quantity (1 when not said). A quantity with an
    unknown noun ("一个充电宝") is a line with no product, left for staff.
 
-Quantities: see ``intent_numbers`` (打 multiplies by 12; 双 and 对 are packages, so 一双 is 1).
+Quantities: see ``intent.numbers`` (打 multiplies by 12; 双 and 对 are packages, so 一双 is 1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shangliao.chat.intent_catalog import Catalog, CatalogVariant
-from shangliao.chat.intent_cues import CLAUSE_BREAK, read_cues
-from shangliao.chat.intent_lines import Line, State, drop_breakdown_totals, read_clause
-from shangliao.chat.intent_text import MAX_MESSAGE_CHARS, Folded, fold
-from shangliao.chat.intent_words import find_words
+from shangliao.intent.catalog import Catalog, CatalogVariant
+from shangliao.intent.cues import CLAUSE_BREAK, read_cues
+from shangliao.intent.lines import Line, State, drop_breakdown_totals, read_clause
+from shangliao.intent.text import MAX_MESSAGE_CHARS, Folded, fold
+from shangliao.intent.words import find_words
 
 __all__ = ["MAX_MESSAGE_CHARS", "Catalog", "CatalogVariant", "Intent", "IntentLine", "recognise"]
 

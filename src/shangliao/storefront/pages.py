@@ -2,7 +2,7 @@
 
 They are public pages: anyone may open them, and the visitor cookie, when the device has one,
 says who is looking. The pages are shells around ``/static/shop/shop.js``, which talks to the
-shop page API (``guest_api``, ``guest_orders_api``) and the socket; the order page is rendered
+shop page API (``storefront.api``, ``storefront.orders_api``) and the socket; the order page is rendered
 whole on the server so it reads without script.
 """
 
@@ -15,15 +15,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from shangliao.auth.access import AccessRule
-from shangliao.chat import guest_orders as go
-from shangliao.chat.realtime import head_seq
-from shangliao.chat.visitors import VISITOR_COOKIE, Guest, guest_for
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import PathId
 from shangliao.orders.models import Order
+from shangliao.realtime.feed import head_seq
 from shangliao.shops.service import access_shop_by_slug
-from shangliao.web.console.render import render
+from shangliao.storefront import orders as go
+from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_for
+from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from dataclasses import dataclass, field
 
-from shangliao.chat.intent_catalog import HEAD, SpecWord
-from shangliao.chat.intent_cues import CONDITION, EACH, ClauseCues, negated_spans
-from shangliao.chat.intent_numbers import QuantityMatch
-from shangliao.chat.intent_text import is_hanzi
-from shangliao.chat.intent_words import Word
+from shangliao.intent.catalog import HEAD, SpecWord
+from shangliao.intent.cues import CONDITION, EACH, ClauseCues, negated_spans
+from shangliao.intent.numbers import QuantityMatch
+from shangliao.intent.text import is_hanzi
+from shangliao.intent.words import Word
 
 INFERRED, INHERITED, UNKNOWN = 0.7, 0.6, 0.3
 # Characters that end the noun after a quantity: "两件就行" names nothing, "两个充电宝" does.

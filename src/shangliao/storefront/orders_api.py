@@ -1,7 +1,7 @@
 """The customer's orders over HTTP (``/s/{shop}/api/…``): products by share link, the catalog to pick
 from, ordering from a product link, order requests in the chat, their orders and confirming receipt.
 
-The rules of what a customer may see live in ``guest_orders``; these routes open the unit of work,
+The rules of what a customer may see live in ``storefront.orders``; these routes open the unit of work,
 resolve the visitor and answer.
 """
 
@@ -15,17 +15,8 @@ from sqlalchemy.exc import IntegrityError
 
 from shangliao.auth.access import check_same_origin, client_address, public
 from shangliao.catalog.service import cursor_id
-from shangliao.chat import guest_orders as go
-from shangliao.chat.guest_api import (
-    check_customer_rate,
-    check_introduction_rate,
-    set_visitor_cookie,
-    shop_page_router,
-    visitor,
-)
 from shangliao.chat.schemas import ClientId, MessageOut
 from shangliao.chat.views import message_out
-from shangliao.chat.visitors import VISITOR_COOKIE, Guest
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId, RowRef, StrictModel
@@ -33,6 +24,15 @@ from shangliao.orders.schemas import ItemIn
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
 from shangliao.shops.service import access_shop_by_slug
+from shangliao.storefront import orders as go
+from shangliao.storefront.api import (
+    check_customer_rate,
+    check_introduction_rate,
+    set_visitor_cookie,
+    shop_page_router,
+    visitor,
+)
+from shangliao.storefront.visitors import VISITOR_COOKIE, Guest
 from shangliao.web.responses import JSONResponse
 
 router = shop_page_router()
@@ -44,7 +44,7 @@ ORDERS = "20/hour"
 # minute is plenty for a person and a flood is cut off within the hour as well.
 ORDER_REQUESTS = ("10/minute", "60/hour")
 ShareToken = Annotated[str, Path(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
-# The customer's key, kept apart from the shop's keys by a prefix (``guest_orders.idempotency_scope``).
+# The customer's key, kept apart from the shop's keys by a prefix (``storefront.orders.idempotency_scope``).
 IdempotencyKey = Annotated[
     str | None,
     Header(

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shangliao.chat.intent_catalog import NAME, Catalog, Meaning
-from shangliao.chat.intent_cues import CONJUNCTION
-from shangliao.chat.intent_numbers import QuantityMatch, match_quantity, may_start_quantity
-from shangliao.chat.intent_text import PinyinView, is_hanzi, pinyin_view
+from shangliao.intent.catalog import NAME, Catalog, Meaning
+from shangliao.intent.cues import CONJUNCTION
+from shangliao.intent.numbers import QuantityMatch, match_quantity, may_start_quantity
+from shangliao.intent.text import PinyinView, is_hanzi, pinyin_view
 
 PINYIN, INITIALS = 0.85, 0.7  # how much a pinyin or initials match is trusted next to the written word
 NO_MEANING = Meaning()

@@ -14,13 +14,19 @@ from shangliao.chat.cards import opened_message
 from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MAX_TEXT, ClientId, MessageOut
 from shangliao.chat.views import message_out
-from shangliao.chat.visitors import VISITOR_COOKIE, Guest, access_guest_message, do_register_visitor, guest_at
 from shangliao.core.errors import Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId, StrictModel
 from shangliao.customers.pii import Mobile
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.service import access_shop_by_slug
+from shangliao.storefront.visitors import (
+    VISITOR_COOKIE,
+    Guest,
+    access_guest_message,
+    do_register_visitor,
+    guest_at,
+)
 from shangliao.web.api import refuse_nul_in_query
 from shangliao.web.errors import ERROR_RESPONSES
 

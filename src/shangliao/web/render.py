@@ -21,7 +21,7 @@ from shangliao.core.i18n import SUPPORTED_LOCALES, current_locale, gettext
 from shangliao.core.money import format_yuan
 from shangliao.orders.state import STATUS_LABELS, Status
 
-TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "console" / "templates"
 LOCALE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 

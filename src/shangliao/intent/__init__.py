@@ -1,0 +1,1 @@
+"""Order-intent recognition: reading a chat message against the shop's catalog."""
