@@ -18,7 +18,6 @@ from shangliao.auth.access import (
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Credential, Staff
 from shangliao.auth.schemas import LoginIn, MeOut, StaffOut, TokenCreatedOut, TokenIn, TokenOut
-from shangliao.core import clock
 from shangliao.core.schemas import PathId
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
@@ -105,6 +104,4 @@ def revoke_token(
     token_id: PathId, actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.write() as session:
-        cred = service.access_token(session, actor, token_id)
-        if cred.revoked_at is None:
-            cred.revoked_at = clock.now()
+        service.do_revoke_token(session, actor, token_id)

@@ -17,11 +17,15 @@ from shangliao.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, permission
 from shangliao.core import clock
 from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from shangliao.core.i18n import N_
+from shangliao.events.log import DomainEvent, record
 from shangliao.shops.models import Shop
 from shangliao.storage.database import Database
 from shangliao.storage.prepared import Prepared
 
 SESSION_COOKIE = "sl_session"
+# Recorded in the same transaction as every revocation: open sockets and the credential cache of
+# every process hear of it through the bus (rule 20 of docs/architecture.md). Ids only, no secrets.
+CREDENTIAL_REVOKED = "auth.credential_revoked"
 TOKEN_PREFIX = "slt_"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 
@@ -124,11 +128,39 @@ def do_set_password(session: Session, staff: Staff, password: str) -> None:
     """Change the password and sign the account out everywhere (old sessions are revoked)."""
     check_password_strength(password)
     staff.password_hash = hash_password(password)
-    session.execute(
-        update(Credential)
-        .where(Credential.staff_id == staff.id, Credential.kind == "session", Credential.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
+    _revoke_where(
+        session,
+        Credential.staff_id == staff.id,
+        Credential.kind == "session",
+        Credential.revoked_at.is_(None),
     )
+
+
+def _revoke_where(session: Session, *where) -> list[int]:
+    """Revoke the credentials matching ``where`` and record who lost which, in this transaction."""
+    rows = session.execute(
+        update(_cred)
+        .where(*where)
+        .values(revoked_at=clock.now())
+        .returning(_cred.c.id, _cred.c.staff_id, _cred.c.shop_id)
+    ).all()
+    by_staff: dict[tuple[int, int], list[int]] = {}
+    for cred_id, staff_id, shop_id in rows:
+        by_staff.setdefault((shop_id, staff_id), []).append(cred_id)
+    for (shop_id, staff_id), ids in sorted(by_staff.items()):
+        record(
+            session,
+            shop_id,
+            [
+                DomainEvent(
+                    CREDENTIAL_REVOKED,
+                    "staff",
+                    staff_id,
+                    {"staff_id": staff_id, "credential_ids": sorted(ids)},
+                )
+            ],
+        )
+    return [r[0] for r in rows]
 
 
 def do_login(session: Session, username: str, password: str, *, days: int) -> tuple[str, Staff]:
@@ -154,11 +186,16 @@ def do_login(session: Session, username: str, password: str, *, days: int) -> tu
 
 
 def do_revoke(session: Session, raw: str) -> None:
-    session.execute(
-        update(Credential)
-        .where(Credential.token_hash == digest(raw), Credential.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
+    """Revoke the credential whose secret is ``raw`` (logout), if it is still live."""
+    _revoke_where(session, _cred.c.token_hash == digest(raw), _cred.c.revoked_at.is_(None))
+
+
+def do_revoke_token(session: Session, actor: Actor, token_id: int) -> None:
+    """Revoke one of the shop's API tokens; revoking it again changes nothing."""
+    cred = access_token(session, actor, token_id)
+    if cred.revoked_at is None:
+        _revoke_where(session, _cred.c.id == cred.id, _cred.c.revoked_at.is_(None))
+        session.expire(cred)
 
 
 def check_scopes(actor: Actor, scopes: list[str] | None) -> None:
