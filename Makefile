@@ -8,26 +8,28 @@ PY := $(BIN)/python
 PYTEST_ARGS ?= -n 2
 LINT_PATHS := src tests $(wildcard bench)
 
-.PHONY: help demo test lint format migration-reset
+.PHONY: help demo test lint format lock migration-reset
 
 help:
 	@echo "make demo             create .venv, install, and run a demo shop at http://127.0.0.1:8000"
 	@echo "make test             install the test extras and run the whole suite (SQLite + PostgreSQL)"
 	@echo "make lint             ruff check and format check"
 	@echo "make format           ruff fix and format"
+	@echo "make lock             re-resolve dependencies into constraints.txt (then commit it)"
 	@echo "make migration-reset  regenerate the initial migration 0001 from the models (before release only)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# Stamp files: reinstall only when pyproject.toml changed (the install is editable, so code
-# changes need no reinstall). The test stamp implies the plain one.
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e .
+# Stamp files: reinstall only when pyproject.toml or the lock changed (the install is editable,
+# so code changes need no reinstall). The test stamp implies the plain one. Every install is
+# pinned by constraints.txt, so a fresh machine gets the versions the suite last passed with.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -c constraints.txt -e .
 	@touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -44,6 +46,17 @@ lint: $(VENV)/.installed-test
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix $(LINT_PATHS)
 	$(BIN)/ruff format $(LINT_PATHS)
+
+# The lock: resolve pyproject's dependencies (with the test extras) afresh in a throw-away venv
+# and pin every package it installed. Run it to take newer versions, then run `make test`.
+LOCK_VENV := $(VENV)-lock
+lock:
+	rm -rf $(LOCK_VENV)
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet '.[test]'
+	{ echo "# Pinned by 'make lock' from pyproject.toml (with the test extras); installs use it as -c."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --exclude shangliao; } > constraints.txt
+	rm -rf $(LOCK_VENV) build
 
 migration-reset: $(VENV)/.installed-test
 	$(PY) -c "from shangliao.storage.migrate import regenerate_initial; print(regenerate_initial())"
