@@ -39,7 +39,7 @@ def list_products(
     active: bool | None = None,
     presale: bool | None = None,
     low_stock: bool = Query(False, description="Only products with a variant at or below the threshold."),
-    q: str | None = Query(None, max_length=100, description="Part of the name or of a SKU."),
+    q: str | None = Query(None, max_length=100, description="Part of the name, of an alias or of a SKU."),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(20, ge=1, le=100),
     actor: Actor = Depends(staff("catalog.read")),

@@ -19,6 +19,10 @@ class Product(IdMixin, ShopScoped, TimestampMixin, Base):
     )
 
     name: Mapped[str] = mapped_column(String(120))
+    # Merchant's other names for the product ("纸巾", "卷纸"), one per line: the chat recogniser and
+    # the product search use them. One text, not a JSON list, so the same LIKE finds an alias on
+    # both databases (SQLite keeps JSON text with \u escapes, which a search for 纸巾 cannot match).
+    aliases: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str] = mapped_column(Text, default="")
     images: Mapped[list] = mapped_column(JsonDoc, default=list)
     # Option names in display order, e.g. ["颜色", "尺码"]; a product without options has one variant.
@@ -33,6 +37,10 @@ class Product(IdMixin, ShopScoped, TimestampMixin, Base):
     variants: Mapped[list[Variant]] = relationship(
         back_populates="product", order_by="Variant.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def alias_list(self) -> list[str]:
+        return alias_list(self.aliases)
 
 
 class Variant(IdMixin, ShopScoped, TimestampMixin, Base):
@@ -78,3 +86,11 @@ def spec_label(options: list[str], spec: dict | None) -> str:
     spec = spec or {}
     ordered = [o for o in options if o in spec] + [k for k in spec if k not in options]
     return " / ".join(str(spec[k]) for k in ordered)
+
+
+ALIAS_SEPARATOR = "\n"
+
+
+def alias_list(stored: str | None) -> list[str]:
+    """The aliases as stored (one per line) as a list; "" is none."""
+    return stored.split(ALIAS_SEPARATOR) if stored else []

@@ -17,6 +17,8 @@ from shangliao.core.schemas import StrictModel
 MAX_IMAGES = 20
 MAX_OPTIONS = 5
 MAX_VARIANTS = 200
+MAX_ALIASES = 20
+MAX_ALIAS_CHARS = 20
 
 # A SKU is typed into spreadsheets and courier systems: no whitespace, no control characters.
 SKU_PATTERN = r"^[^\s\x00-\x1f\x7f]{1,64}$"
@@ -49,6 +51,31 @@ def _no_nulls(model: BaseModel) -> BaseModel:
     return model
 
 
+def clean_aliases(aliases: list[str]) -> list[str]:
+    """Trimmed, each 1-20 characters with no control character (they are stored one per line),
+    duplicates dropped, whatever their case (the first spelling kept: AirPods and airpods are one)."""
+    seen: dict[str, str] = {}
+    for alias in aliases:
+        alias = alias.strip()
+        if not alias or len(alias) > MAX_ALIAS_CHARS:
+            raise ValueError(f"an alias is 1-{MAX_ALIAS_CHARS} characters")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in alias):
+            raise ValueError("an alias has no control characters")
+        seen.setdefault(alias.casefold(), alias)
+    return list(seen.values())
+
+
+Aliases = Annotated[
+    list[str],
+    Field(
+        max_length=MAX_ALIASES,
+        description='Other names customers use for the product, e.g. ["纸巾", "卷纸"]: the chat '
+        "order recogniser and the product search find the product by them.",
+    ),
+    AfterValidator(clean_aliases),
+]
+
+
 def _unique_options(options: list[str]) -> list[str]:
     if len(set(options)) != len(options):
         raise ValueError("option names must be different from each other")
@@ -65,6 +92,7 @@ class VariantIn(StrictModel):
 
 class ProductIn(StrictModel):
     name: str = Field(min_length=1, max_length=120)
+    aliases: Aliases = Field(default_factory=list)
     description: str = Field(default="", max_length=5000)
     images: list[ImageUrl] = Field(default_factory=list, max_length=MAX_IMAGES)
     options: Annotated[list[OptionName], AfterValidator(_unique_options)] = Field(
@@ -80,6 +108,7 @@ class ProductPatch(StrictModel):
     """Product fields only: options are fixed once variants exist; stock moves only by adjustment."""
 
     name: str | None = Field(default=None, min_length=1, max_length=120)
+    aliases: Aliases | None = None
     description: str | None = Field(default=None, max_length=5000)
     images: list[ImageUrl] | None = Field(default=None, max_length=MAX_IMAGES)
     presale: bool | None = None
@@ -121,6 +150,7 @@ class VariantOut(BaseModel):
 class ProductOut(BaseModel):
     id: int
     name: str
+    aliases: list[str]
     description: str
     images: list[str]
     options: list[str]

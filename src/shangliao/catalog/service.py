@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shangliao.auth.actor import Actor
-from shangliao.catalog.models import Product, Variant
+from shangliao.catalog.models import ALIAS_SEPARATOR, Product, Variant
 from shangliao.catalog.schemas import ProductIn, ProductOut, ProductPatch, VariantIn, VariantOut, VariantPatch
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
@@ -169,6 +169,7 @@ def do_create_product(session: Session, actor: Actor, data: ProductIn) -> Produc
     product = Product(
         shop_id=actor.shop_id,
         name=data.name,
+        aliases=ALIAS_SEPARATOR.join(data.aliases),
         description=data.description,
         images=list(data.images),
         options=list(data.options),
@@ -203,7 +204,10 @@ def _changed_fields(target: object, values: dict) -> list[str]:
 
 
 def do_update_product(session: Session, actor: Actor, product: Product, patch: ProductPatch) -> Product:
-    changed = _changed_fields(product, patch.model_dump(exclude_unset=True))
+    values = patch.model_dump(exclude_unset=True)
+    if "aliases" in values:
+        values["aliases"] = ALIAS_SEPARATOR.join(values["aliases"])
+    changed = _changed_fields(product, values)
     if changed:
         session.flush()
         record(
@@ -316,7 +320,12 @@ def list_products(
             Variant.product_id == Product.id,
             Variant.sku.icontains(filters.q, autoescape=True),
         )
-        stmt = stmt.where(or_(Product.name.icontains(filters.q, autoescape=True), sku_hit))
+        # An alias is a hit too ("纸巾" finds 某某抽纸 when the merchant gave it that alias).
+        named = or_(
+            Product.name.icontains(filters.q, autoescape=True),
+            Product.aliases.icontains(filters.q, autoescape=True),
+        )
+        stmt = stmt.where(or_(named, sku_hit))
     after = cursor_id(cursor)
     if after is not None:
         stmt = stmt.where(Product.id < after)
@@ -351,6 +360,7 @@ def product_out(product: Product) -> ProductOut:
     return ProductOut(
         id=product.id,
         name=product.name,
+        aliases=product.alias_list,
         description=product.description,
         images=product.images,
         options=product.options,

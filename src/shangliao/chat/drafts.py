@@ -3,8 +3,8 @@ order created from the conversation.
 
 The recogniser (``intent.recognise``) needs the shop's catalog as word indexes, which cost milliseconds to
 build: they are kept per process, keyed by a cheap version of the catalog (row counts and the
-latest ``updated_at`` of products and variants), so an edited product is seen at the next suggestion
-without anyone having to invalidate anything.
+latest ``updated_at`` of products and variants), so an edited product (its merchant aliases too) is
+seen at the next suggestion without anyone having to invalidate anything.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
-from shangliao.catalog.models import Product, Variant, spec_label
+from shangliao.catalog.models import Product, Variant, alias_list, spec_label
 from shangliao.chat.models import Conversation, Message
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import NotFound
@@ -112,7 +112,15 @@ def shop_catalog(session: Session, shop_id: int) -> ShopCatalog:
     if cached is not None:
         return cached
     rows = session.execute(
-        select(Variant.id, Variant.product_id, Variant.spec, Variant.price, Product.name, Product.options)
+        select(
+            Variant.id,
+            Variant.product_id,
+            Variant.spec,
+            Variant.price,
+            Product.name,
+            Product.aliases,
+            Product.options,
+        )
         .join(Product, Product.id == Variant.product_id)
         .where(
             Variant.shop_id == shop_id,
@@ -126,7 +134,13 @@ def shop_catalog(session: Session, shop_id: int) -> ShopCatalog:
     entry = ShopCatalog(
         version,
         Catalog(
-            CatalogVariant(r.id, r.product_id, r.name, {str(k): str(v) for k, v in r.spec.items()})
+            CatalogVariant(
+                r.id,
+                r.product_id,
+                r.name,
+                {str(k): str(v) for k, v in r.spec.items()},
+                tuple(alias_list(r.aliases)),
+            )
             for r in rows
         ),
         {r.id: Priced(r.product_id, r.name, spec_label(r.options, r.spec), r.price) for r in rows},

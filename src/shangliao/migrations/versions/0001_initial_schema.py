@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 14:07:42.787843
+Create Date: 2026-12-06 20:06:26.142981
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -41,6 +41,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shops")),
         sa.UniqueConstraint("slug", name=op.f("uq_shops_slug")),
     )
+    op.create_table(
+        "chain_manifests",
+        sa.Column("generation", sa.BigInteger(), nullable=False),
+        sa.Column("heads", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("signature", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_chain_manifests_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_chain_manifests")),
+    )
+    with op.batch_alter_table("chain_manifests", schema=None) as batch_op:
+        batch_op.create_index("uq_chain_manifests_shop", ["shop_id"], unique=True)
+
     op.create_table(
         "customers",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -130,6 +148,7 @@ def upgrade() -> None:
     op.create_table(
         "products",
         sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("aliases", sa.Text(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("images", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("options", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
@@ -212,6 +231,7 @@ def upgrade() -> None:
         "conversations",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("merged_into_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("message_count", sa.BigInteger(), nullable=False),
         sa.Column("last_message_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -229,16 +249,22 @@ def upgrade() -> None:
             ["assignee_id"],
             ["staff.id"],
             name=op.f("fk_conversations_assignee_id_staff"),
-            ondelete="SET NULL",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
             name=op.f("fk_conversations_customer_id_customers"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_conversations_shop_id_shops"), ondelete="CASCADE"
+            ["merged_into_id"],
+            ["conversations.id"],
+            name=op.f("fk_conversations_merged_into_id_conversations"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_conversations_shop_id_shops"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
     )
@@ -249,7 +275,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_conversations_shop_assignee", ["shop_id", "assignee_id", "last_message_at"], unique=False
         )
-        batch_op.create_index("uq_conversations_shop_customer", ["shop_id", "customer_id"], unique=True)
+        batch_op.create_index(
+            "uq_conversations_shop_customer",
+            ["shop_id", "customer_id"],
+            unique=True,
+            sqlite_where=sa.text("merged_into_id IS NULL"),
+            postgresql_where=sa.text("merged_into_id IS NULL"),
+        )
 
     op.create_table(
         "credentials",
@@ -424,10 +456,10 @@ def upgrade() -> None:
             ["conversation_id"],
             ["conversations.id"],
             name=op.f("fk_chain_checkpoints_conversation_id_conversations"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_chain_checkpoints_shop_id_shops"), ondelete="CASCADE"
+            ["shop_id"], ["shops.id"], name=op.f("fk_chain_checkpoints_shop_id_shops"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chain_checkpoints")),
     )
@@ -457,10 +489,10 @@ def upgrade() -> None:
             ["conversation_id"],
             ["conversations.id"],
             name=op.f("fk_messages_conversation_id_conversations"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_messages_shop_id_shops"), ondelete="CASCADE"
+            ["shop_id"], ["shops.id"], name=op.f("fk_messages_shop_id_shops"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_messages")),
     )
@@ -517,7 +549,7 @@ def upgrade() -> None:
             ["conversation_id"],
             ["conversations.id"],
             name=op.f("fk_orders_conversation_id_conversations"),
-            ondelete="SET NULL",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["customer_id"],
@@ -566,16 +598,16 @@ def upgrade() -> None:
             ["conversation_id"],
             ["conversations.id"],
             name=op.f("fk_attachments_conversation_id_conversations"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["message_id"],
             ["messages.id"],
             name=op.f("fk_attachments_message_id_messages"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_attachments_shop_id_shops"), ondelete="CASCADE"
+            ["shop_id"], ["shops.id"], name=op.f("fk_attachments_shop_id_shops"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_attachments")),
     )
@@ -600,10 +632,10 @@ def upgrade() -> None:
         ),
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_order_events_order_id_orders"), ondelete="CASCADE"
+            ["order_id"], ["orders.id"], name=op.f("fk_order_events_order_id_orders"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_order_events_shop_id_shops"), ondelete="CASCADE"
+            ["shop_id"], ["shops.id"], name=op.f("fk_order_events_shop_id_shops"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_events")),
     )
@@ -710,13 +742,13 @@ def upgrade() -> None:
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_payments_amount_positive")),
         sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_payments_order_id_orders"), ondelete="CASCADE"
+            ["order_id"], ["orders.id"], name=op.f("fk_payments_order_id_orders"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["recorded_by"], ["staff.id"], name=op.f("fk_payments_recorded_by_staff"), ondelete="SET NULL"
+            ["recorded_by"], ["staff.id"], name=op.f("fk_payments_recorded_by_staff"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_payments_shop_id_shops"), ondelete="CASCADE"
+            ["shop_id"], ["shops.id"], name=op.f("fk_payments_shop_id_shops"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
     )
@@ -847,7 +879,11 @@ def downgrade() -> None:
 
     op.drop_table("credentials")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_index("uq_conversations_shop_customer")
+        batch_op.drop_index(
+            "uq_conversations_shop_customer",
+            sqlite_where=sa.text("merged_into_id IS NULL"),
+            postgresql_where=sa.text("merged_into_id IS NULL"),
+        )
         batch_op.drop_index("ix_conversations_shop_assignee")
         batch_op.drop_index("ix_conversations_shop_activity")
 
@@ -876,4 +912,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customers_shop_id")
 
     op.drop_table("customers")
+    with op.batch_alter_table("chain_manifests", schema=None) as batch_op:
+        batch_op.drop_index("uq_chain_manifests_shop")
+
+    op.drop_table("chain_manifests")
     op.drop_table("shops")

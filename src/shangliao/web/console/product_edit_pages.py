@@ -80,6 +80,7 @@ def edit_stamp(product: Product) -> str:
     """A fingerprint of everything the edit form shows (stock is not in it: it moves on its own)."""
     shown = [
         product.name,
+        product.aliases,
         product.description,
         product.presale,
         product.active,

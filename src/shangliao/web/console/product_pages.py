@@ -43,6 +43,7 @@ MAX_FIELD_BYTES = 48 * 1024
 CHIPS = (("low", N_("Low stock only")), ("presale", N_("Presale")), ("inactive", N_("Inactive")))
 FIELD_LABELS = {
     "name": N_("Name"),
+    "aliases": N_("Other names"),
     "description": N_("Description"),
     "options": N_("Options"),
     "low_stock_threshold": N_("Low-stock threshold"),
@@ -134,10 +135,19 @@ def checked(form: FormData, name: str) -> bool:
     return field(form, name) == "1"
 
 
+# Merchants type other names as a list in one field: commas (either width), 、 or spaces between.
+_ALIAS_BREAK = re.compile(r"[,，、;；\s]+")
+
+
+def split_aliases(text: str) -> list[str]:
+    return [alias for alias in _ALIAS_BREAK.split(text) if alias]
+
+
 def product_fields(form: FormData) -> dict[str, Any]:
     """The product's own fields, as on the new and the edit page (an unticked box means no)."""
     return {
         "name": field(form, "name"),
+        "aliases": split_aliases(field(form, "aliases")),
         "description": field(form, "description"),
         "presale": checked(form, "presale"),
         "active": checked(form, "active"),
@@ -203,7 +213,14 @@ def new_product_page(request: Request, actor: Actor = Depends(staff("catalog.wri
         request,
         "products/new.html",
         section="products",
-        fields={"name": "", "description": "", "presale": False, "active": True, "low_stock_threshold": 0},
+        fields={
+            "name": "",
+            "aliases": [],
+            "description": "",
+            "presale": False,
+            "active": True,
+            "low_stock_threshold": 0,
+        },
         form_options=FORM_OPTIONS,
     )
 
