@@ -60,7 +60,7 @@ def record(session: Session, shop_id: int, events: list[DomainEvent]) -> list[di
     """Number ``events`` from the shop's counter and append them to the log (two statements)."""
     if not events:
         return []
-    last_seq, _ = counters.bump(session, shop_id, events=len(events))
+    last_seq = counters.bump(session, shop_id, events=len(events))
     rows = rows_for(shop_id, last_seq, events)
     insert_rows(session, rows)
     return rows

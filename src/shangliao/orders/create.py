@@ -266,13 +266,15 @@ def do_create_order(
 
     low_stock = stock.low_stock_events(found, priced.moves) if placed else []
     status = Status.PENDING if placed else Status.DRAFT
-    last_seq, day_seq = counters.bump(
-        session, shop_id, events=1 + len(low_stock), order_day=order_day(now, actor.timezone)
+    # The number's day is the counter's (rule 19 of docs/architecture.md), which may be later than
+    # today's in the shop's zone: never build it from the clock.
+    slot = counters.bump_order(
+        session, shop_id, events=1 + len(low_stock), day=order_day(now, actor.timezone)
     )
     full_hash, last4_hash = phone_hashes(keyring, address.phone) if address else (None, None)
     values = {
         "shop_id": shop_id,
-        "number": format_number(order_day(now, actor.timezone), day_seq),
+        "number": format_number(slot.day, slot.seq),
         "status": status.value,
         "channel": body.channel,
         "customer_id": body.customer_id,
@@ -333,7 +335,7 @@ def do_create_order(
         order_id,
         {"number": values["number"], "status": status.value, "total": total},
     )
-    log.insert_rows(session, log.rows_for(shop_id, last_seq, [created, *low_stock]))
+    log.insert_rows(session, log.rows_for(shop_id, slot.last_event_seq, [created, *low_stock]))
     # The response is built from what was written, without ORM objects or re-reading the row.
     return CreatedOrder(
         row=SimpleNamespace(id=order_id, **_NOT_YET, **values),

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shangliao.core.errors import ShangliaoError
@@ -81,6 +82,12 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
     )
 
 
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """A unique index refused a row (SQLite says so in its message, PostgreSQL in SQLSTATE 23505)."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or str(orig).startswith("UNIQUE constraint failed")
+
+
 def _clean_validation_errors(errors: list[dict]) -> list[dict]:
     """Field path, message and type only: echoing the rejected input back could reflect PII."""
     return [
@@ -117,6 +124,24 @@ def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         code, message = _HTTP_CODES.get(exc.status_code, (f"http.{exc.status_code}", str(exc.detail)))
         return refuse(request, exc.status_code, code, gettext(message, _locale(request)), headers=exc.headers)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError):
+        # Two requests raced for one unique key (rule 19 of docs/architecture.md): the loser's unit
+        # was rolled back, so nothing changed and a retry may well succeed. The caller hears a
+        # conflict, never a 500. Any other integrity error is a bug, reported as one.
+        if not is_unique_violation(exc):
+            return await _crash(request, exc)
+        # By type only: the driver's text echoes the clashing values, which may be PII.
+        log.warning("unique key clash on %s %s", request.method, request.url.path)
+        return refuse(
+            request,
+            409,
+            "conflict.duplicate",
+            gettext(
+                N_("This clashed with a change saved at the same moment. Please try again."), _locale(request)
+            ),
+        )
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
