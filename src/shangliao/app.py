@@ -6,7 +6,7 @@ import gc
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from shangliao import __version__
@@ -17,7 +17,7 @@ from shangliao.runtime import Runtime
 from shangliao.storefront import api as storefront_api
 from shangliao.storefront import orders_api as storefront_orders_api
 from shangliao.storefront import pages as storefront_pages
-from shangliao.web import api, docs, errors, ws
+from shangliao.web import api, docs, errors, health, ws
 from shangliao.web.console import (
     auth_pages,
     customer_address_pages,
@@ -35,7 +35,9 @@ from shangliao.web.console import (
     reply_pages,
 )
 from shangliao.web.locale import LocaleMiddleware
+from shangliao.web.nul_bytes import refuse_nul
 from shangliao.web.render import page_error
+from shangliao.web.security_headers import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
 
@@ -60,14 +62,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],  # every route, before its own dependencies
     )
     app.state.runtime = runtime
     app.state.hub = hub
     errors.install(app, page_errors=page_error)
     app.add_middleware(LocaleMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # CSP on pages, nosniff on everything
     # The API first: Starlette tries routes in order, and orders are created through it.
     app.include_router(api.router)
     app.include_router(docs.router)
+    app.include_router(health.router)
     app.include_router(ws.router)
     app.include_router(storefront_api.router)
     app.include_router(attachment_api.router)

@@ -11,6 +11,12 @@
       if (dialog) dialog.showModal();
       return;
     }
+    // A toast's close button (no onclick= in the markup: the Content-Security-Policy forbids it).
+    const dismiss = event.target.closest("[data-dismiss]");
+    if (dismiss) {
+      dismiss.parentElement.remove();
+      return;
+    }
     if (event.target.closest("[data-close]")) {
       const dialog = event.target.closest("dialog");
       if (dialog) dialog.close();
