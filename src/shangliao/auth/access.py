@@ -7,6 +7,7 @@ dependency, which the route-coverage test reads for every route of the app.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -31,6 +32,9 @@ LOGIN_ATTEMPTS = "10/minute"
 class AccessRule:
     kind: Literal["staff", "visitor", "provider", "public"]
     permission: str | None = None
+    # For routes that take one of several actions: (action, permission) pairs; ``permission``
+    # is then what any caller needs at least (see :func:`staff_acting`).
+    by_action: tuple[tuple[str, str], ...] = ()
 
 
 def credential_from(request: HTTPConnection) -> tuple[str, str] | None:
@@ -104,6 +108,28 @@ def staff(permission: str):
 
     require_staff.access = AccessRule("staff", permission)  # type: ignore[attr-defined]
     return require_staff
+
+
+def staff_acting(permissions: Mapping[str, str], *, base: str = "orders.read"):
+    """Staff for a route that takes one of several actions, each needing its own permission.
+
+    The action named in the path (``{action}``) is checked here, before the route opens a write
+    transaction; an action named in the body is checked by the route the same way, from the same
+    table, before its first unit. An unknown action needs ``base`` and is refused by the route.
+    """
+    unknown = {base, *permissions.values()} - set(PERMISSIONS)
+    if unknown:
+        raise ValueError(f"unknown permissions {sorted(unknown)}")
+
+    def require_staff_acting(request: Request) -> Actor:
+        actor = resolve_actor(request)
+        action = request.path_params.get("action")
+        return check_permission(actor, permissions.get(action, base) if action else base)
+
+    require_staff_acting.access = AccessRule(  # type: ignore[attr-defined]
+        "staff", base, tuple(sorted(permissions.items()))
+    )
+    return require_staff_acting
 
 
 def check_permission(actor: Actor, permission: str) -> Actor:

@@ -198,9 +198,15 @@ def do_revoke_token(session: Session, actor: Actor, token_id: int) -> None:
         session.expire(cred)
 
 
-def check_scopes(actor: Actor, scopes: list[str] | None) -> None:
+def check_scopes(actor: Actor, scopes: list[str] | None) -> list[str] | None:
+    """The scopes a new token of ``actor`` gets: never more than the maker holds.
+
+    ``None`` (no scopes given) means "all the maker's permissions": the whole role for a person,
+    which then follows the role; a scoped token's own scopes for a token, or it could mint itself
+    every permission of the owner who made it.
+    """
     if scopes is None:
-        return
+        return None if actor.permissions >= permissions_for(actor.role) else sorted(actor.permissions)
     unknown = sorted(set(scopes) - set(PERMISSIONS))
     if unknown:
         raise Invalid("auth.unknown_scope", N_("Unknown permission: {names}."), names=", ".join(unknown))
@@ -211,12 +217,13 @@ def check_scopes(actor: Actor, scopes: list[str] | None) -> None:
             N_("A token cannot hold permissions you lack: {names}."),
             names=", ".join(beyond),
         )
+    return scopes
 
 
 def do_create_token(
     session: Session, actor: Actor, *, name: str, scopes: list[str] | None, days: int | None
 ) -> tuple[str, Credential]:
-    check_scopes(actor, scopes)
+    scopes = check_scopes(actor, scopes)
     raw = new_secret(TOKEN_PREFIX)
     cred = Credential(
         shop_id=actor.shop_id,

@@ -30,6 +30,7 @@ from shangliao.orders.schemas import (
     TagsIn,
     TransitionIn,
 )
+from shangliao.orders.state import TRANSITION_PERMISSIONS
 from shangliao.orders.timeline import access_order, events_of, notes_of
 from shangliao.orders.views import created_order_dict, event_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
@@ -119,7 +120,9 @@ def get_order(
         return JSONResponse(order_dict(access_order(session, actor.shop_id, order_id), rt.keyring))
 
 
-def _transition_route(action: str, permission: str, summary: str):
+def _transition_route(action: str, summary: str):
+    permission = TRANSITION_PERMISSIONS[action]  # declared from the one lifecycle table
+
     def run(
         order_id: PathId,
         body: TransitionIn | None = None,
@@ -147,12 +150,12 @@ def _transition_route(action: str, permission: str, summary: str):
     )
 
 
-_transition_route("submit", "orders.write", "Submit a draft (reserves stock; becomes pending)")
-_transition_route("confirm", "orders.fulfil", "Confirm a pending order")
-_transition_route("prepare", "orders.fulfil", "Start preparing (备货中)")
-_transition_route("ship", "orders.fulfil", "Ship with carrier_code and tracking_number")
-_transition_route("complete", "orders.fulfil", "Mark as completed (received)")
-_transition_route("cancel", "orders.cancel", "Cancel with a reason (releases stock)")
+_transition_route("submit", "Submit a draft (reserves stock; becomes pending)")
+_transition_route("confirm", "Confirm a pending order")
+_transition_route("prepare", "Start preparing (备货中)")
+_transition_route("ship", "Ship with carrier_code and tracking_number")
+_transition_route("complete", "Mark as completed (received)")
+_transition_route("cancel", "Cancel with a reason (releases stock)")
 
 
 @router.post("/{order_id}/archive", response_model=OrderOut)

@@ -116,6 +116,11 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+# What each step needs: routes declare it from here (rule 5 of docs/architecture.md) and refuse
+# a caller without it before any write transaction opens.
+TRANSITION_PERMISSIONS: dict[str, str] = {a: t.permission for a, t in TRANSITIONS.items()}
+
+
 def transition_for(action: str, current: Status, params: dict[str, Any]) -> Transition:
     """The transition ``action`` from ``current``, guards checked; a clear refusal otherwise."""
     t = TRANSITIONS.get(action)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from shangliao.auth.access import staff
+from shangliao.auth.access import check_permission, staff
 from shangliao.auth.actor import Actor
 from shangliao.core.schemas import PathId
 from shangliao.replies import service
@@ -21,6 +21,7 @@ from shangliao.replies.views import MANAGE, template_out, templates
 from shangliao.runtime import Runtime, get_runtime
 
 router = APIRouter(tags=["quick replies"])
+READ_ORDERS = "orders.read"
 
 
 @router.get("/reply-templates", response_model=ReplyTemplateList)
@@ -87,6 +88,10 @@ def reply_preview(
 ):
     """A quick reply filled in for this conversation, to check and edit before sending. Values come
     from `order_id` (an order of this customer) or else the customer's current order; variables
-    without a value stay as typed and are listed in `missing`."""
+    without a value stay as typed and are listed in `missing`. An order's values need
+    `orders.read`: without it, `order_id` is refused (403) and only the customer's name is filled."""
+    with_order = READ_ORDERS in actor.permissions
+    if body.order_id is not None:
+        check_permission(actor, READ_ORDERS)  # the order page would refuse them the same details
     with rt.db.read() as session:
-        return service.preview(session, actor.shop_id, conversation_id, body)
+        return service.preview(session, actor.shop_id, conversation_id, body, with_order=with_order)

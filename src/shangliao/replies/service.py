@@ -307,13 +307,21 @@ def do_restore_defaults(session: Session, shop_id: int) -> list[ReplyTemplate]:
     return added
 
 
-def preview(session: Session, shop_id: int, conversation_id: int, body: PreviewIn) -> dict[str, Any]:
-    """``body``'s template (or text) filled with the values of the conversation's current order."""
+def preview(
+    session: Session, shop_id: int, conversation_id: int, body: PreviewIn, *, with_order: bool = True
+) -> dict[str, Any]:
+    """``body``'s template (or text) filled with the values of the conversation's current order.
+
+    ``with_order=False`` (a caller who may not read orders) fills only what the conversation shows.
+    """
     conversation = access_conversation(session, shop_id, conversation_id)
     text = body.body
     if body.template_id is not None:
         text = access_template(session, shop_id, body.template_id).body
-    values, order_id = variables.values_for(session, shop_id, conversation, body.order_id)
+    if with_order:
+        values, order_id = variables.values_for(session, shop_id, conversation, body.order_id)
+    else:
+        values, order_id = variables.customer_values(session, conversation), None
     rendered = render(text or "", values)
     return {
         "text": rendered.text,

@@ -92,15 +92,18 @@ def current_order(
     )
 
 
+def customer_values(session: Session, conversation: Any) -> dict[str, str]:
+    """What the conversation itself tells: the customer's name, if known."""
+    customer = session.get(Customer, conversation.customer_id)
+    return {"客户名": customer.name} if customer is not None and customer.name else {}
+
+
 def values_for(
     session: Session, shop_id: int, conversation: Any, order_id: int | None = None
 ) -> tuple[dict[str, str], int | None]:
     """The values known for ``conversation`` (a chat ``Conversation`` of ``shop_id`` the caller may
     see) and the id of the order they came from. Variables without a value are left out."""
-    values: dict[str, str] = {}
-    customer = session.get(Customer, conversation.customer_id)
-    if customer is not None and customer.name:
-        values["客户名"] = customer.name
+    values = customer_values(session, conversation)
     order = current_order(session, shop_id, conversation.customer_id, order_id)
     if order is None:
         return values, None

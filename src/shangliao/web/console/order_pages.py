@@ -14,12 +14,12 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from shangliao.auth.access import staff
+from shangliao.auth.access import staff_acting
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
-from shangliao.orders.batch import MAX_BATCH, BatchIn, run_batch
+from shangliao.orders.batch import ACTION_PERMISSIONS, MAX_BATCH, BatchIn, run_batch
 from shangliao.orders.counts import status_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, matching_ids
 from shangliao.orders.models import Order
@@ -152,9 +152,12 @@ list_routes(router, "/orders", "orders.read", _list_view)
 
 @router.post("/orders/bulk")
 async def orders_bulk(
-    request: Request, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
+    request: Request,
+    actor: Actor = Depends(staff_acting(ACTION_PERMISSIONS)),
+    rt: Runtime = Depends(get_runtime),
 ):
-    """The bulk bar: one action for the ticked orders (or every order the filters match)."""
+    """The bulk bar: one action for the ticked orders (or every order the filters match); the
+    action's permission is checked by ``run_batch`` before any order is touched."""
     form = await read_form(request, max_fields=MAX_BATCH + 60)
     return await in_thread(_bulk, request, actor, rt, form)
 
