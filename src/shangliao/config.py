@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     session_days: int = 30
     max_upload_bytes: int = 10 * 1024 * 1024
     db_pool_size: int = 8
+    # Seconds; a hung PostgreSQL answers 503 after these instead of holding requests (operations.md).
+    db_statement_timeout: float = Field(default=15.0, gt=0)
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_pool_timeout: float = Field(default=5.0, gt=0)
     log_sql: bool = False
 
     @property

@@ -31,6 +31,9 @@ class Runtime:
             pool_size=settings.db_pool_size,
             echo=settings.log_sql,
             bus=bus,
+            statement_timeout=settings.db_statement_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            pool_timeout=settings.db_pool_timeout,
         )
         return cls(
             settings=settings,

@@ -40,14 +40,11 @@ from shangliao.core.schemas import MAX_ID, PathId, RowRef, StrictModel
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.storefront.api import shop_page_router, visitor
 from shangliao.storefront.visitors import Guest
-from shangliao.web.api import refuse_nul_in_query
 from shangliao.web.errors import ERROR_RESPONSES, ErrorBody
 
 # Registered by ``app.py`` rather than ``web/api.py``: this module needs the shop page's ``visitor()``,
 # which itself imports ``web/api.py``.
-router = APIRouter(
-    prefix="/api/v1", tags=["chat"], responses=ERROR_RESPONSES, dependencies=[Depends(refuse_nul_in_query)]
-)
+router = APIRouter(prefix="/api/v1", tags=["chat"], responses=ERROR_RESPONSES)
 guest_router = shop_page_router()
 
 # Uploads per person (a staff member, a customer): a burst of photos of a parcel fits; a script

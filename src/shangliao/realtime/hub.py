@@ -28,7 +28,7 @@ from typing import Any
 from anyio import to_thread
 
 from shangliao.core.crypto import Keyring
-from shangliao.events.bus import Bus
+from shangliao.events.bus import RESYNC, Bus
 from shangliao.realtime import recent
 from shangliao.realtime.feed import Subscriber, head_seq, log_page, message_payload, payloads
 from shangliao.storage.database import Database
@@ -114,6 +114,10 @@ class Hub:
     def on_event(self, row: dict[str, Any]) -> None:
         """From any thread: a committed row (or a typing notice) was published."""
         loop = self._loop
+        if row.get("type") == RESYNC["type"] and loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._resync)
+            return
         if loop is None or self._sockets_per_shop.get(row.get("shop_id"), 0) <= 0:
             return  # nobody here listens to that shop (a stale answer is harmless: see _run)
         with contextlib.suppress(RuntimeError):  # the loop has closed (shutdown, a test client's)
@@ -130,6 +134,15 @@ class Hub:
                 held = self._received.setdefault(shop_id, {})
                 if len(held) < RECEIVED_HELD:  # beyond that, the log is read instead
                     held[seq] = row
+        if self._wake is not None:
+            self._wake.set()
+
+    def _resync(self) -> None:
+        """The bus may have missed rows (Redis was away): every shop with sockets here re-reads
+        its log after the last seq delivered, as if one more row had been heard of."""
+        for shop_id, after in self._delivered.items():
+            self._moved.add(shop_id)
+            self._signalled[shop_id] = max(after + 1, self._signalled.get(shop_id, 0))
         if self._wake is not None:
             self._wake.set()
 

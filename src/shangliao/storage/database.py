@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, TypeVar
 
 from anyio import to_thread
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from shangliao.storage import hooks
+from shangliao.storage.deadline import Watchdog
 from shangliao.storage.group_commit import GroupCommitter, Unit
 from shangliao.storage.hooks import after_commit
 from shangliao.storage.prepared import run_driver_sql
@@ -30,6 +33,13 @@ __all__ = ["Database", "after_commit"]
 
 T = TypeVar("T")
 
+# Seconds. A hung database must make requests fail fast (503, see web/errors.py) instead of
+# queueing them for the pool's default 30 s; the settings override these.
+STATEMENT_TIMEOUT = 15.0
+CONNECT_TIMEOUT = 5.0
+POOL_TIMEOUT = 5.0
+SQLITE_BUSY_TIMEOUT = 10.0
+
 
 def _sqlite_engine(url: str, *, synchronous: str, pool_size: int, immediate: bool, echo: bool) -> Engine:
     engine = create_engine(
@@ -37,8 +47,9 @@ def _sqlite_engine(url: str, *, synchronous: str, pool_size: int, immediate: boo
         echo=echo,
         pool_size=pool_size,
         max_overflow=0,
-        pool_timeout=60,
-        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_timeout=60,  # the writer's checkout is the write queue: waiting here is normal
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
+        hide_parameters=True,  # errors get logged; their parameters may be personal data
     )
 
     @event.listens_for(engine, "connect")
@@ -49,7 +60,9 @@ def _sqlite_engine(url: str, *, synchronous: str, pool_size: int, immediate: boo
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        if not immediate:  # the readers: a write in a read unit is a bug, refused like PostgreSQL's READ ONLY
+            cur.execute("PRAGMA query_only=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
         cur.close()
 
     begin_sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
@@ -72,6 +85,9 @@ class Database:
         pool_size: int = 8,
         echo: bool = False,
         bus: Any = None,
+        statement_timeout: float = STATEMENT_TIMEOUT,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        pool_timeout: float = POOL_TIMEOUT,
     ) -> None:
         self.url = url
         self.bus = bus
@@ -82,12 +98,31 @@ class Database:
                 url, synchronous=synchronous, pool_size=pool_size, immediate=False, echo=echo
             )
             self.committer: GroupCommitter | None = GroupCommitter(self.write_session)
+            self._watchdog: Watchdog | None = None
+            self._probe = self.reader
         else:
+            connect_args = _postgres_timeouts(statement_timeout, connect_timeout)
             self.writer = create_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                pool_timeout=pool_timeout,
+                connect_args=connect_args,
+                hide_parameters=True,  # errors get logged; their parameters may be personal data
             )
             self.reader = self.writer
             self.committer = None
+            # The server's statement_timeout cancels slow statements; the watchdog covers a server
+            # that does not answer at all (it cannot cancel anything then).
+            self._watchdog = Watchdog(statement_timeout + connect_timeout, connect_timeout)
+            self._watchdog.guard(self.writer)
+            # Readiness probes open their own connection: the pool may be full of stuck ones.
+            self._probe = create_engine(
+                url, poolclass=NullPool, connect_args=connect_args, hide_parameters=True
+            )
+            self._watchdog.guard(self._probe)
 
     @property
     def dialect(self) -> str:
@@ -132,10 +167,24 @@ class Database:
         with self.write() as session:
             return unit(session)
 
+    @cached_property
+    def _snapshots(self) -> Engine:
+        """Where read units run: each is one snapshot of the database.
+
+        SQLite's reader already opens every unit with BEGIN (WAL: a snapshot at the first read).
+        PostgreSQL's default, READ COMMITTED, gives each *statement* its own snapshot, so a page's
+        second query could see an edit its first did not; REPEATABLE READ keeps the first one for
+        the whole unit, and READ ONLY makes a write in a read unit an error. psycopg puts both in
+        its BEGIN: no statement more.
+        """
+        if self.is_sqlite:
+            return self.reader
+        return self.reader.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (one consistent snapshot); never blocks on the writer."""
-        session = Session(self.reader, expire_on_commit=False, autoflush=False)
+        session = Session(self._snapshots, expire_on_commit=False, autoflush=False)
         try:
             yield session
         finally:
@@ -148,7 +197,7 @@ class Database:
 
         For hot read paths: a session's bookkeeping and ORM loading cost more than a page's SQL.
         """
-        with self.reader.connect() as conn:
+        with self._snapshots.connect() as conn:
             try:
                 yield conn
             finally:
@@ -163,9 +212,27 @@ class Database:
         with self.snapshot() as conn:
             return work(conn)
 
+    def ping(self) -> None:
+        """Raise unless the database answers a trivial query (``/readyz``; run it off the event
+        loop, with a time limit of its own)."""
+        with self._probe.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     def dispose(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.close()
+            self._probe.dispose()
         if self.committer is not None:
             self.committer.close()
         self.writer.dispose()
         if self.reader is not self.writer:
             self.reader.dispose()
+
+
+def _postgres_timeouts(statement_timeout: float, connect_timeout: float) -> dict[str, Any]:
+    statement_ms = int(statement_timeout * 1000)
+    return {
+        "connect_timeout": max(2, round(connect_timeout)),  # libpq's floor is 2 s
+        # Also bounds a wait for a row lock (lock_timeout): a stuck lock holder is a hang too.
+        "options": f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}",
+    }

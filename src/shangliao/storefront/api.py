@@ -27,7 +27,6 @@ from shangliao.storefront.visitors import (
     do_register_visitor,
     guest_at,
 )
-from shangliao.web.api import refuse_nul_in_query
 from shangliao.web.errors import ERROR_RESPONSES
 
 
@@ -37,7 +36,6 @@ def shop_page_router() -> APIRouter:
         prefix="/s/{shop}/api",
         tags=["shop page"],
         responses=ERROR_RESPONSES,
-        dependencies=[Depends(refuse_nul_in_query)],
     )
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter
 
 from shangliao.addresses import api as addresses_api
 from shangliao.auth import api as auth_api
 from shangliao.catalog import api as catalog_api
 from shangliao.chat import api as chat_api
 from shangliao.chat import order_api as chat_order_api
-from shangliao.core.schemas import NUL_MESSAGE
 from shangliao.customers import api as customers_api
 from shangliao.customers import api_merge as customers_merge_api
 from shangliao.inventory import api as inventory_api
@@ -20,21 +18,8 @@ from shangliao.replies import api as replies_api
 from shangliao.shops import api as shops_api
 from shangliao.web.errors import ERROR_RESPONSES
 
-
-async def refuse_nul_in_query(request: Request) -> None:
-    """Request bodies are checked by ``StrictModel``; this does the same for every query parameter:
-    PostgreSQL cannot compare or store text with a NUL character, so it is a 422 on both databases.
-    ``async`` because it only reads the URL: a plain ``def`` would cost every request a worker-thread trip."""
-    errors = [
-        {"type": "string_nul", "loc": ("query", name), "msg": NUL_MESSAGE}
-        for name, value in request.query_params.multi_items()
-        if "\x00" in name or "\x00" in value
-    ]
-    if errors:
-        raise RequestValidationError(errors)
-
-
-router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, dependencies=[Depends(refuse_nul_in_query)])
+# NUL characters in paths, queries and forms are refused for the whole app (web/nul_bytes.py).
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 # Requests are matched against routes in this order, one by one: the busiest domain goes first.
 for domain in (
     orders_collection_api,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +13,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shangliao.core.errors import ShangliaoError
 from shangliao.core.i18n import N_, gettext
@@ -45,6 +49,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Not found (or in another shop)"),
         (409, "Conflict: stale version, state or duplicate"),
         (422, "Invalid input"),
+        (503, "The database or the disk is unavailable for now: retry after Retry-After seconds"),
     )
 }
 
@@ -53,6 +58,66 @@ _HTTP_CODES = {
     405: ("http.method_not_allowed", N_("This method is not allowed here.")),
     413: ("http.too_large", N_("The request is too large.")),
 }
+
+
+RETRY_AFTER = 5  # seconds: what a caller refused for an unavailable database is told to wait
+
+# Why the storage refused, as (code, message). Each answers 503 with Retry-After: the request
+# itself was fine, and the same request can succeed once the database or the disk is back.
+_UNAVAILABLE = ("db.unavailable", N_("The database is not answering right now. Please try again shortly."))
+_BUSY = ("db.busy", N_("The database is busy right now. Please try again shortly."))
+_FULL = ("storage.full", N_("The server has run out of disk space. Please try again later."))
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_FULL = 5, 6, 13
+# The disk or the file failing under SQLite (I/O error, read-only, cannot open, protocol):
+# anything else it calls "operational" (no such table, a bad statement) is a bug, a 500.
+_SQLITE_UNAVAILABLE = {8, 10, 14, 15}
+_PG_DISK_FULL = "53100"
+
+
+def storage_failure(exc: BaseException) -> tuple[str, str] | None:
+    """The (code, message) of a database or disk failure worth a 503, or None for a bug."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _FULL
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return _UNAVAILABLE
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        primary = sqlite_code & 0xFF  # extended codes (SQLITE_IOERR_WRITE…) keep the primary below
+        if primary == _SQLITE_FULL:
+            return _FULL
+        if primary in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return _BUSY
+        return _UNAVAILABLE if primary in _SQLITE_UNAVAILABLE else None
+    if getattr(orig, "sqlstate", None) == _PG_DISK_FULL:
+        return _FULL
+    if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+        # PostgreSQL's operational errors are about the server, not the statement: statement and
+        # lock timeouts, a dropped or refused connection, too many clients, a deadlock.
+        return _UNAVAILABLE
+    return None
+
+
+def log_unexpected(request: Request, exc: BaseException) -> None:
+    """Log the trace for the operator, without the values a request sent: a database error's text
+    carries what the statement was given (PostgreSQL echoes the offending row in its detail), so
+    it is logged by type and SQLSTATE only."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        trace = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("unhandled error on %s %s: %s\n%s", request.method, request.url.path, brief(exc), trace)
+    else:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+
+
+def brief(exc: BaseException) -> str:
+    """Class and SQLSTATE of a database error: no message text, which may echo a value sent."""
+    orig = getattr(exc, "orig", None)
+    if orig is not None:
+        state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
+        return f"{type(exc).__name__}: {type(orig).__name__} ({state})"
+    return type(exc).__name__
 
 
 def _locale(request: Request) -> str:
@@ -71,7 +136,11 @@ _SHOP_PAGE_API = re.compile(r"^/s/[^/]+/api/")
 
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/static/")) or path == "/healthz" or bool(_SHOP_PAGE_API.match(path))
+    return (
+        path.startswith(("/api/", "/static/"))
+        or path in ("/healthz", "/readyz")
+        or bool(_SHOP_PAGE_API.match(path))
+    )
 
 
 def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
@@ -145,11 +214,61 @@ def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception):
+        return crash(request, exc)
+
+    def crash(request: Request, exc: BaseException) -> Response:
+        failure = storage_failure(exc)
+        if failure is not None:
+            code, message = failure
+            log.warning("%s on %s %s: %s", code, request.method, request.url.path, brief(exc))
+            headers = {"Retry-After": str(RETRY_AFTER)}
+            details = {"retry_after": RETRY_AFTER}
+            return refuse(request, 503, code, gettext(message, _locale(request)), details, headers)
         # Logged with the trace for the operator; the caller only learns that it failed.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log_unexpected(request, exc)
         return refuse(
             request,
             500,
             "server.error",
             gettext(N_("Something went wrong on our side. Please try again."), _locale(request)),
         )
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    @app.exception_handler(OSError)
+    async def _storage(request: Request, exc: Exception):
+        return crash(request, exc)
+
+    app.add_middleware(AnswerCrashes, crash=crash)
+
+
+class AnswerCrashes:
+    """Answers an unexpected error itself, as the last handler before the server.
+
+    Starlette's own last resort sends the 500 and then re-raises, and Uvicorn closes the
+    connection on an exception raised after the answer started: every keep-alive client (a proxy
+    in front of us, a browser) would lose its connection to one bug. Plain ASGI: it only watches
+    whether the answer has started.
+    """
+
+    def __init__(self, app: ASGIApp, crash: Callable[[Request, BaseException], Response]) -> None:
+        self.app, self.crash = app, crash
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as exc:
+            if started:  # too late for another answer: the server must end this one
+                raise
+            await self.crash(Request(scope, receive), exc)(scope, receive, send)

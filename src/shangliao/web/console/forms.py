@@ -17,6 +17,7 @@ from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.money import MAX_AMOUNT
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.nul_bytes import check_form
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -24,8 +25,9 @@ _CENT = Decimal("0.01")
 
 
 async def read_form(request: Request, *, max_fields: int = 50, max_part_size: int = 4096) -> FormData:
-    """The posted fields; no files, and no field larger than ``max_part_size`` bytes."""
-    return await request.form(max_files=0, max_fields=max_fields, max_part_size=max_part_size)
+    """The posted fields; no files, and no field larger than ``max_part_size`` bytes, and no NUL
+    character anywhere (422, as for the API)."""
+    return check_form(await request.form(max_files=0, max_fields=max_fields, max_part_size=max_part_size))
 
 
 async def in_thread(fn, *args, **kwargs):
