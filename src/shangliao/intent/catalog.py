@@ -19,12 +19,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from shangliao.intent.text import initials, is_hanzi, pinyin_spellings
+from shangliao.intent.text import fold, initials, is_hanzi, pinyin_spellings
+from shangliao.intent.titles import NEAR_SYNONYMS, brands_of, near_synonyms, read_title
 
 NAME, TAIL, HEAD = 1.0, 0.85, 0.6
 MIN_PINYIN_LETTERS = 3
 
 _MEASURE = re.compile(r"^(\d+(?:\.\d+)?)(ml|l|kg|g)$")
+_COUNTED = re.compile(r"^([1-9])([\u4e00-\u9fff]{1,2})$")
+_SAID_DIGITS = {1: ("一",), 2: ("二", "两"), 3: ("三",), 4: ("四",), 5: ("五",), 6: ("六",)}
+_SAID_DIGITS.update({7: ("七",), 8: ("八",), 9: ("九",)})
 _MEASURE_WORDS = {"ml": ("毫升",), "l": ("升",), "kg": ("公斤", "千克"), "g": ("克",)}
 
 
@@ -167,16 +171,29 @@ def _product_words(variants: dict[int, tuple[CatalogVariant, ...]]) -> dict[str,
     words: dict[str, dict[int, float]] = defaultdict(dict)
 
     def claim(word: str, product: int, strength: float) -> None:
-        if len(word) >= 2 and strength > words[word].get(product, 0.0):
+        if (len(word) >= 2 or word in NEAR_SYNONYMS) and strength > words[word].get(product, 0.0):
             words[word][product] = strength
 
+    def claim_name(name: str, product: int) -> None:
+        claim(name, product, NAME)
+        for cut in range(1, len(name) - 1):
+            claim(name[cut:], product, TAIL)
+            claim(name[: len(name) - cut], product, HEAD)
+
+    titles = {product: fold(pv[0].product_name).text.strip() for product, pv in variants.items()}
+    brands = brands_of(titles.values())
     for product, product_variants in variants.items():
-        names = {product_variants[0].product_name, *(a for v in product_variants for a in v.aliases)}
-        for name in (n.strip().lower() for n in names if n.strip()):
-            claim(name, product, NAME)
-            for cut in range(1, len(name) - 1):
-                claim(name[cut:], product, TAIL)
-                claim(name[: len(name) - cut], product, HEAD)
+        title = read_title(titles[product], brands)
+        claim(titles[product], product, NAME)  # the whole title, as copied from the listing
+        claim_name(title.noun, product)
+        for word in near_synonyms(title.noun):
+            claim(word, product, TAIL)
+        for word in (title.brand, *title.others):  # hints: 禾田 (its milk), 鸡肉味 (the cat food)
+            if word:
+                claim(word, product, HEAD)
+        aliases = {fold(a).text.strip() for v in product_variants for a in v.aliases}
+        for alias in aliases - {""}:
+            claim_name(alias, product)
     return words
 
 
@@ -206,6 +223,9 @@ def spellings_of_value(value: str) -> set[str]:
         spellings |= {value + "码", value + "号"}
     elif value.isdigit():  # number sizes
         spellings |= {value + "码", value + "号", "腰围" + value, value + "腰"}
+    elif _COUNTED.match(value):  # 1段 → 一段, 2米 → 二米 / 两米: the way it is said
+        number, rest = _COUNTED.match(value).groups()
+        spellings |= {digit + rest for digit in _SAID_DIGITS[int(number)]}
     elif measure:
         number, unit = measure.groups()
         spellings |= {number + word for word in _MEASURE_WORDS[unit]}

@@ -10,6 +10,7 @@ an unknown noun after it ("一个充电宝") is a line with no product, left for
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shangliao.intent.catalog import HEAD, SpecWord
@@ -33,6 +34,7 @@ class Line:
     confidence: float
     named: bool  # the product was named in this item, not inferred
     variant_id: int | None = None
+    pending: bool = False  # named without a quantity or an ordering word: an item if one follows
 
 
 @dataclass
@@ -52,18 +54,32 @@ def read_clause(text: str, words: list[Word], span: tuple[int, int], cues: Claus
     ]
     carried: list[Word] = []
     first_line = len(state.lines)
-    for group in _group(usable):
+    pending: list[Line] = []  # named items waiting for a sign that this clause orders
+
+    def says_no_noun(quantity: Word) -> bool:
+        return not _unknown_noun_end(text, quantity.end, state.word_starts)
+
+    for group in _group(usable, says_no_noun):
         group = carried + group
         carried = []
         if not any(t.kind in "PQ" for t in group):
             if not _refine_last_line(group, state):
                 carried = group  # variant words before their product ("红色的 T恤一件")
             continue
+        if says_no_noun(group[-1]) and _quantity_for_last_line(group, state):
+            continue
         line = _line_from(text, group, cues, state)
-        if line is not None:
-            state.lines.append(line)
-            if line.product_id is not None:
-                state.last_product = line.product_id
+        if line is None:
+            continue
+        if line.pending:
+            pending.append(line)
+            continue
+        # A named item without a quantity is one when an item follows it: "防晒衣白色L码+防晒霜一支".
+        state.lines.extend(pending)
+        pending = []
+        state.lines.append(line)
+        if line.product_id is not None:
+            state.last_product = line.product_id
     if cues.each:
         _share_each(state.lines[first_line:], text.find(EACH, start, end))
 
@@ -76,14 +92,23 @@ def _share_each(lines: list[Line], each: int) -> None:
             line.quantity = shared
 
 
-def _group(words: list[Word]) -> list[list[Word]]:
+def _group(words: list[Word], says_no_noun: Callable[[Word], bool]) -> list[list[Word]]:
     groups: list[list[Word]] = []
     current: list[Word] = []
-    for word in words:
+    for index, word in enumerate(words):
         kinds = {t.kind for t in current}
         last = current[-1].kind if current else None
         if word.kind == "B":
-            starts_new = bool(kinds & {"P", "Q"})
+            # "猫粮再来两袋": a joining word between a product and a bare count is "more of it".
+            following = words[index + 1] if index + 1 < len(words) else None
+            more_of_it = (
+                kinds == {"P"}
+                and following is not None
+                and following.kind == "Q"
+                and says_no_noun(following)
+                and (index + 2 == len(words) or words[index + 2].kind not in "PB")
+            )
+            starts_new = bool(kinds & {"P", "Q"}) and not more_of_it
         elif word.kind == "P":
             starts_new = "P" in kinds
         elif word.kind == "Q":
@@ -145,9 +170,24 @@ def _line_from(text: str, group: list[Word], cues: ClauseCues, state: State) -> 
             return None
         # Without a quantity only a clearly named product is an item, and only in an ordering context.
         clearly_named = product_word is not None and strength > HEAD
-        if not (clearly_named and (cues.order_cue or cues.each or state.lines)):
+        if not clearly_named:
             return None
+        waits = not (cues.order_cue or cues.each or state.lines)
+        return Line(product, specs, None, start, end, confidence, named=True, pending=waits)
     return Line(product, specs, quantity, start, end, confidence, named=product_word is not None)
+
+
+def _quantity_for_last_line(group: list[Word], state: State) -> bool:
+    """A quantity alone in a later clause is the one the line before left unsaid ("酸奶要草莓味的，
+    两箱"); it changes nothing when that line has its quantity."""
+    if {t.kind for t in group} != {"Q"} or not state.lines:
+        return False
+    line = state.lines[-1]
+    if line.quantity is not None or line.product_id is None:
+        return False
+    line.quantity = group[0].quantity
+    line.end = group[-1].end
+    return True
 
 
 def _pick_named(word: Word, specs: list[Word], state: State) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shangliao.intent.catalog import NAME, Catalog, Meaning
+from shangliao.intent.catalog import HEAD, NAME, Catalog, Meaning
 from shangliao.intent.cues import CONJUNCTION
 from shangliao.intent.numbers import QuantityMatch, match_quantity, may_start_quantity
 from shangliao.intent.text import PinyinView, is_hanzi, pinyin_view
@@ -31,7 +31,8 @@ class Word:
 
 
 def find_words(text: str, catalog: Catalog) -> list[Word]:
-    words = _add_pinyin_words(text, catalog, _written_words(text, catalog))
+    written = _with_brands_joined(text, _glued_out(text, _written_words(text, catalog)))
+    words = _add_pinyin_words(text, catalog, written)
     taken = bytearray(len(text))
     for word in words:
         taken[word.start : word.end] = b"\1" * (word.end - word.start)
@@ -64,6 +65,55 @@ def _written_words(text: str, catalog: Catalog) -> list[Word]:
         else:
             pos += 1
     return words
+
+
+# What may stand right after a one-character noun ("水来一箱", "奶要两箱", "米和油"): a particle, an
+# ordering verb or a joining word. Any other character makes it part of a longer word.
+_AFTER_SHORT = set("的了吧啊呀嘛哦啦呢来要拿买订和跟与及再还也都就各给先")
+
+
+def _glued_out(text: str, words: list[Word]) -> list[Word]:
+    """One-character nouns (水, 奶, 米: see ``intent.titles.NEAR_SYNONYMS``) only where they stand
+    alone: 酱油, 洗头水, 水果 and 奶茶 name something else."""
+    ends = {word.end for word in words}
+    starts = {word.start for word in words}
+    kept = []
+    for word in words:
+        if word.kind == "P" and word.end - word.start == 1:
+            before = text[word.start - 1] if word.start else " "
+            after = text[word.end] if word.end < len(text) else " "
+            alone_before = not is_hanzi(before) or before == "的" or word.start in ends
+            alone_after = not is_hanzi(after) or after in _AFTER_SHORT or word.end in starts
+            if not (alone_before and alone_after):
+                continue
+        kept.append(word)
+    return kept
+
+
+_BRAND_LINK = ("", "的", " ", "家的", "家")
+
+
+def _with_brands_joined(text: str, words: list[Word]) -> list[Word]:
+    """A weak word (a brand: 禾田, 启明) right before a product word of the same product is one
+    word with it ("两箱禾田纯牛奶", "启明的耳机"), not an item of its own."""
+    joined: list[Word] = []
+    for word in words:
+        before = joined[-1] if joined else None
+        if (
+            before is not None
+            and before.kind == word.kind == "P"
+            and all(strength <= HEAD for _, strength in before.meaning.products)
+            and text[before.end : word.start] in _BRAND_LINK
+        ):
+            brand_of = {product for product, _ in before.meaning.products}
+            shared = tuple(claim for claim in word.meaning.products if claim[0] in brand_of)
+            if shared:
+                joined[-1] = Word(
+                    "P", before.start, word.end, Meaning(shared, word.meaning.specs), trust=word.trust
+                )
+                continue
+        joined.append(word)
+    return joined
 
 
 def _add_pinyin_words(text: str, catalog: Catalog, words: list[Word]) -> list[Word]:
