@@ -14,6 +14,7 @@ from tests.test_catalog import tee
 from tests.test_chat_orders import conversation, customer, suggested  # noqa: F401 (fixtures)
 from tests.test_console import HTMX, sign_in
 from tests.test_console_products import created, edit_form, listed_names, shirt_form
+from tests.test_shop_orders import client, introduce  # noqa: F401 (fixture)
 
 API = "/api/v1"
 
@@ -110,6 +111,17 @@ def test_the_product_search_finds_a_product_by_its_alias(shop, other_shop, runti
     assert searched(shop, "纸巾") == {"某某 抽纸 3层120抽×24包"}
     assert searched(shop, "面巾") == {"某某 抽纸 3层120抽×24包"}
     assert searched(shop, "洗发") == {"某某 洗发水 750ml"}
+
+
+def test_a_customer_finds_a_product_by_its_alias_on_the_shop_page(runtime, client, shop):  # noqa: F811
+    tissue = make_product(runtime, shop, name="云朵 抽纸 3层120抽×24包")
+    make_product(runtime, shop, name="青山 洗发水 750ml")
+    shop.api.patch(f"{API}/products/{tissue.product_id}", json={"aliases": ["纸巾"]})
+    introduce(client, shop)
+
+    found = client.get(f"/s/{shop.slug}/api/products", params={"q": "纸巾"}).json()
+
+    assert [p["name"] for p in found["items"]] == ["云朵 抽纸 3层120抽×24包"]
 
 
 # --- the console ----------------------------------------------------------------------------------

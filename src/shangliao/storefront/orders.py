@@ -112,12 +112,15 @@ def access_product_by_token(session: Session, shop_id: int, token: str) -> Produ
 def list_public_products(
     session: Session, shop_id: int, q: str | None, after_id: int | None, limit: int = PAGE_SIZE
 ) -> dict[str, Any]:
-    """Active products, newest first, ``q`` matching the name; keyset-paged on id."""
+    """Active products, newest first, ``q`` matching the name or a merchant alias ("纸巾" finds the
+    抽纸); keyset-paged on id."""
     stmt = select(Product).where(
         Product.shop_id == shop_id, Product.active.is_(True), Product.archived_at.is_(None)
     )
     if q:
-        stmt = stmt.where(or_(Product.name.icontains(q, autoescape=True)))
+        stmt = stmt.where(
+            or_(Product.name.icontains(q, autoescape=True), Product.aliases.icontains(q, autoescape=True))
+        )
     if after_id is not None:
         stmt = stmt.where(Product.id < after_id)
     rows = list(
