@@ -13,6 +13,7 @@ from shangliao.core import clock
 from shangliao.runtime import Runtime
 from shangliao.storage import migrate
 from tests.support.backends import database_url
+from tests.support.browser import no_csp_violations_fixture  # noqa: F401 (autouse: browser tests)
 from tests.support.shops import ShopFixture, make_shop
 
 BACKENDS = ["sqlite", "postgres"]

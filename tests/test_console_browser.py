@@ -38,19 +38,19 @@ def test_sign_in_filter_and_search(browser, live, shop, tee):
 
     page.fill("input[name=q]", "7788")
     page.press("input[name=q]", "Enter")
-    page.wait_for_function("document.querySelectorAll('#order-rows a.number').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#order-rows a.number').length === 1")
     assert shown_numbers(page) == [mine["number"]]
 
     page.fill("input[name=q]", "")
     page.click("button.tab[value=confirmed]")
-    page.wait_for_function("document.querySelector('.tab[aria-current=true]').value === 'confirmed'")
+    page.wait_for_function("() => document.querySelector('.tab[aria-current=true]').value === 'confirmed'")
     assert shown_numbers(page) == [others[0]["number"]]
 
     page.click("button.tab[value=all]")
     page.click(".filter-more summary")
     page.fill("input[name=amount_min]", "100")
     page.press("input[name=amount_min]", "Enter")
-    page.wait_for_function("document.querySelectorAll('#order-rows a.number').length === 3")
+    page.wait_for_function("() => document.querySelectorAll('#order-rows a.number').length === 3")
     assert mine["number"] not in shown_numbers(page)
 
 
@@ -89,7 +89,7 @@ def test_batch_confirm_shows_each_orders_result(browser, live, shop, tee):
     confirmed = act(shop, make_order(shop, [(tee.variant_id, 1)]), "confirm")
     page = open_console(browser, live, shop)
     page.click("button.tab[value=all]")
-    page.wait_for_function("document.querySelector('.tab[aria-current=true]').value === 'all'")
+    page.wait_for_function("() => document.querySelector('.tab[aria-current=true]').value === 'all'")
     for order in [*pending, confirmed]:
         page.check(f"input[name=ids][value='{order['id']}']")
     page.select_option("select[name=action]", "confirm")

@@ -52,7 +52,7 @@ def test_find_by_last_four_blacklist_and_see_an_order_refused(browser, live, sho
     assert sorted(page.locator(".customer-name").all_inner_texts()) == ["李四", "欧阳娜娜"]
     page.fill("input[name=q]", "7788")
     page.press("input[name=q]", "Enter")
-    page.wait_for_function("document.querySelectorAll('#customer-rows .customer-name').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#customer-rows .customer-name').length === 1")
     assert page.locator("#customer-rows .phone").inner_text() == "139****7788"
     assert "7788" not in page.url
     # and blacklisted from her profile, after confirming

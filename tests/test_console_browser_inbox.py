@@ -95,7 +95,7 @@ def test_a_quick_reply_fills_the_composer_to_edit_before_sending(browser, live, 
     page.locator("#reply-suggest .reply-option", has_text="感谢").wait_for()
     page.press("#composer-text", "Enter")
     # then the composer holds the filled text (nothing sent yet), ready to edit
-    page.wait_for_function("document.getElementById('composer-text').value.includes('小红您好')")
+    page.wait_for_function("() => document.getElementById('composer-text').value.includes('小红您好')")
     assert page.input_value("#composer-text") == "小红您好，感谢您的耐心等待！"
     assert page.locator("#chat-list .msg-me").count() == 0
     page.fill("#composer-text", "小红您好，感谢您的耐心等待！明天发货。")
@@ -153,7 +153,7 @@ def test_the_order_is_handled_beside_the_chat_and_its_card_follows(browser, live
     assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["status"] == "shipped"
     # and the conversation is taken with one click
     page.click("[data-assign-me]")
-    page.wait_for_function(f"document.getElementById('assignee').value === '{shop.owner_id}'")
+    page.wait_for_function(f"() => document.getElementById('assignee').value === '{shop.owner_id}'")
     conversation = shop.api.get(f"/api/v1/conversations/{customer.conversation_id}").json()
     assert conversation["assignee_id"] == shop.owner_id
 

@@ -68,7 +68,7 @@ def test_create_a_product_adjust_its_stock_and_read_the_ledger(browser, live, sh
     assert page.locator("#ledger-rows tr.movement").count() == 3
 
     page.click("[data-copy]")
-    page.wait_for_function("document.querySelector('[data-copy]').textContent === '已复制'")
+    page.wait_for_function("() => document.querySelector('[data-copy]').textContent === '已复制'")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(rf"{re.escape(live[0])}/s/{shop.slug}/p/[\w-]+", copied)
 

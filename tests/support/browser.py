@@ -59,13 +59,57 @@ def chromium() -> Iterator:
             browser.close()
 
 
+class CspWatchedBrowser:
+    """The launched browser, recording every Content-Security-Policy violation its pages report.
+
+    Chromium reports a refused inline script, handler, style, eval or connection as a console
+    error naming the policy; every context opened here listens to all of its pages' consoles.
+
+    Under that policy ``page.wait_for_function`` takes a function (``"() => …"``), not a bare
+    expression: Playwright evals a bare expression again at every poll, from the page's own
+    timers, where ``script-src 'self'`` refuses ``eval``.
+    """
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+        self.csp_violations: list[str] = []
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        context.on("console", self._record)
+        return context
+
+    def _record(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_violations.append(f"{message.location.get('url', '?')}: {message.text}")
+
+    def __getattr__(self, name: str):
+        return getattr(self._browser, name)
+
+
 # Fixtures for the browser test modules, which import them (``*_fixture``; used by their names).
 
 
 @pytest.fixture(scope="module", name="browser")
 def browser_fixture():
     with chromium() as launched:
-        yield launched
+        yield CspWatchedBrowser(launched)
+
+
+@pytest.fixture(autouse=True, name="no_csp_violations")
+def no_csp_violations_fixture(request):
+    """Any test driving the ``browser`` fails if one of its pages broke the security policy.
+
+    Autouse through tests/conftest.py, so every browser test module has it without asking.
+    """
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    watched = request.getfixturevalue("browser")
+    before = len(watched.csp_violations)
+    yield
+    reported = watched.csp_violations[before:]
+    assert not reported, "Content-Security-Policy violations:\n" + "\n".join(reported)
 
 
 @pytest.fixture(scope="module", name="live")

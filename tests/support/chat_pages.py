@@ -28,7 +28,7 @@ def phone_context(browser):
 
 def wait_for_shop_socket(page) -> None:
     page.wait_for_function(
-        "window.shopChat && window.shopChat.socket && window.shopChat.socket.readyState === 1"
+        "() => window.shopChat && window.shopChat.socket && window.shopChat.socket.readyState === 1"
     )
 
 
