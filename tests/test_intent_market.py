@@ -8,6 +8,8 @@ sets is the gate in tests/test_intent_accuracy.py.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shangliao.intent.recognise import Catalog, CatalogVariant, recognise
 
@@ -157,3 +159,13 @@ def test_a_brand_before_its_noun_is_part_of_the_item(catalog, message):
     product = ROLLS if "卷纸" in message else TISSUE
 
     assert lines(message, catalog) == [(product, variant_id(product), 2)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=5), st.text(max_size=40))
+def test_any_titles_build_a_catalog_that_reads_any_message(titles, message):
+    variants = [CatalogVariant(i + 1, i + 1, title, {}, (title[:20],)) for i, title in enumerate(titles)]
+
+    intent = recognise(message, Catalog(variants))
+
+    assert all(line.product_id in {None, *range(1, len(titles) + 1)} for line in intent.lines)
