@@ -93,6 +93,11 @@ class Prepared:
         self._plans: dict[tuple[str, tuple[str, ...] | None], _Plan] = {}
 
     def _plan(self, conn: Connection, params: Mapping[str, Any]) -> _Plan:
+        if not conn.in_transaction():
+            # What ``Connection.execute`` does first (autobegin), which the driver's cursor skips:
+            # the engine's ``begin`` hook sends BEGIN on SQLite, so a read unit's statements share
+            # one snapshot instead of each running alone in autocommit.
+            conn.begin()
         columns = tuple(params) if self._is_insert else None
         key = (conn.dialect.name, columns)
         plan = self._plans.get(key)
