@@ -14,7 +14,7 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
-from shangliao.orders import actions, edits
+from shangliao.orders import actions, edits, idempotency, payments
 from shangliao.orders.create import do_create_order, find_by_idempotency_key, request_fingerprint
 from shangliao.orders.schemas import (
     AddressEdit,
@@ -41,10 +41,10 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 IdempotencyKey = Annotated[
     str | None,
     Header(
-        alias="Idempotency-Key",
+        alias=idempotency.HEADER,
         max_length=128,
         pattern=r"^[\x21-\x7e]{1,128}$",
-        description="Retry-safe creation: the same key and body return the first order.",
+        description="Retry-safe: the same key and body are answered with what the first request made.",
     ),
 ]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The order version, e.g. "3".')]
@@ -60,11 +60,14 @@ def _version(body_version: int | None, if_match: str | None) -> int | None:
 
 
 def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, status_code: int = 200) -> JSONResponse:
-    """Run ``change(session, order)`` in one unit of work and answer with the order afterwards."""
+    """Run ``change(session, order)`` in one unit of work and answer with the order afterwards
+    (or with the answer ``change`` returns, e.g. a replay that changed nothing)."""
     try:
         with rt.db.write() as session:
             order = access_order(session, actor.shop_id, order_id, lock=True)
-            change(session, order)
+            answer = change(session, order)
+            if isinstance(answer, JSONResponse):
+                return answer
             session.flush()
             return JSONResponse(order_dict(order, rt.keyring), status_code=status_code)
     except StaleDataError as exc:
@@ -103,13 +106,8 @@ def _replay(rt: Runtime, caller: Caller, body: OrderCreate, key: str) -> JSONRes
         order = find_by_idempotency_key(session, actor.shop_id, key)
         if order is None:
             raise Conflict("order.conflict", N_("The order could not be saved; please try again."))
-        if order.idempotency_hash != request_fingerprint(body):
-            raise Conflict(
-                "idempotency.key_reused", N_("This Idempotency-Key was already used for a different request.")
-            )
-        return JSONResponse(
-            order_dict(order, rt.keyring), status_code=200, headers={"Idempotent-Replayed": "true"}
-        )
+        idempotency.check_same_request(order.idempotency_hash, request_fingerprint(body))
+        return idempotency.replayed(order_dict(order, rt.keyring))
 
 
 @router.get("/{order_id}", response_model=OrderOut)
@@ -229,26 +227,50 @@ def change_price(
 def mark_paid(
     order_id: PathId,
     body: PaymentIn,
+    idempotency_key: IdempotencyKey = None,
     actor: Actor = Depends(staff("payments.record")),
     rt: Runtime = Depends(get_runtime),
 ):
-    """Record a payment received outside Shangliao (WeChat, Alipay, bank transfer, cash)."""
-    return _change(
-        rt,
-        actor,
-        order_id,
-        lambda s, o: actions.do_mark_paid(
-            s,
+    """Record a payment received outside Shangliao (WeChat, Alipay, bank transfer, cash). With an
+    ``Idempotency-Key``, a retried request records nothing more and answers 200 with the order."""
+    request = idempotency.fingerprint(body, order_id=order_id) if idempotency_key else None
+
+    def pay(session, order):
+        if idempotency_key is not None:
+            # Looked up under the order's lock, before the checks: a retry of a payment that
+            # settled the order would otherwise be refused as overpaying instead of answered.
+            earlier = payments.find_by_idempotency_key(session, actor.shop_id, idempotency_key)
+            if earlier is not None:
+                idempotency.check_same_request(earlier.idempotency_hash, request)
+                return idempotency.replayed(order_dict(order, rt.keyring))
+        actions.do_mark_paid(
+            session,
             actor,
-            o,
+            order,
             method=body.method,
             amount=body.amount,
             reference=body.reference,
             note=body.note,
             paid_at=body.paid_at,
-        ),
-        status_code=201,
-    )
+            idempotency_key=idempotency_key,
+            idempotency_hash=request,
+        )
+
+    try:
+        return _change(rt, actor, order_id, pay, status_code=201)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # A copy with this key committed meanwhile (on another order: the order locks did not
+        # meet): answered like an order's retry.
+        with rt.db.read() as session:
+            earlier = payments.find_by_idempotency_key(session, actor.shop_id, idempotency_key)
+            if earlier is None:
+                raise
+            idempotency.check_same_request(earlier.idempotency_hash, request)
+            return idempotency.replayed(
+                order_dict(access_order(session, actor.shop_id, order_id), rt.keyring)
+            )
 
 
 @router.put("/{order_id}/assignee", response_model=OrderOut)

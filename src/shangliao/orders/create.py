@@ -10,8 +10,6 @@ path"); everything else about orders uses the ORM.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -33,6 +31,7 @@ from shangliao.events import log
 from shangliao.events.log import DomainEvent
 from shangliao.inventory import stock
 from shangliao.orders import search_terms
+from shangliao.orders.idempotency import fingerprint
 from shangliao.orders.models import Order, OrderEvent, OrderItem, OrderTag
 from shangliao.orders.numbers import format_number, order_day
 from shangliao.orders.schemas import ItemIn, OrderCreate
@@ -68,11 +67,6 @@ _COUNT_ON_CUSTOMER = (
     )
     .returning(_customers.c.name)
 )
-
-
-def request_fingerprint(body: OrderCreate) -> bytes:
-    """What an Idempotency-Key promises: a replay must carry the same request."""
-    return hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).digest()
 
 
 # Columns a new order leaves empty, so the in-memory row renders like one read back.
@@ -203,6 +197,11 @@ def _customer_name(session: Session, shop_id: int, customer_id: int, *, placed: 
     customer = customers.access_customer(session, shop_id, customer_id)
     customers.check_can_order(customer)
     return customer.name
+
+
+def request_fingerprint(body: OrderCreate) -> bytes:
+    """What an Idempotency-Key promises for a new order (``orders/idempotency.py``)."""
+    return fingerprint(body)
 
 
 def find_by_idempotency_key(session: Session, shop_id: int, key: str) -> Order | None:

@@ -156,6 +156,7 @@ class Payment(IdMixin, ShopScoped, Base):
     __tablename__ = "payments"
     __table_args__ = (
         Index("uq_payments_shop_trade_no", "shop_id", "out_trade_no", unique=True),
+        Index("uq_payments_shop_idempotency", "shop_id", "idempotency_key", unique=True),
         Index("ix_payments_order", "order_id"),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
@@ -169,6 +170,10 @@ class Payment(IdMixin, ShopScoped, Base):
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     note: Mapped[str] = mapped_column(Text, default="")
+    # A retried request finds its payment by key; the hash refuses the key with another request
+    # (orders/idempotency.py, as for an order).
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    idempotency_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 
 
 class OrderSearchTerm(ShopScoped, Base):

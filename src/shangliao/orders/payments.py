@@ -39,6 +39,10 @@ def payment_status_sql():
     )
 
 
+def find_by_idempotency_key(session: Session, shop_id: int, key: str) -> Payment | None:
+    return session.scalar(select(Payment).where(Payment.shop_id == shop_id, Payment.idempotency_key == key))
+
+
 def do_record_payment(
     session: Session,
     order: Order,
@@ -49,8 +53,13 @@ def do_record_payment(
     note: str,
     paid_at,
     actor_id: int,
+    idempotency_key: str | None = None,
+    idempotency_hash: bytes | None = None,
 ) -> Payment:
-    """Record money received. Overpaying is refused: the merchant must correct the amount first."""
+    """Record money received. Overpaying is refused: the merchant must correct the amount first.
+
+    A retried request (same ``idempotency_key``) must be answered before this is called: see
+    ``orders/idempotency.py``."""
     if order.status in (Status.DRAFT, Status.CANCELLED):
         raise Conflict("payment.order_not_payable", N_("A draft or cancelled order cannot take a payment."))
     outstanding = order.total - order.paid_amount
@@ -74,6 +83,8 @@ def do_record_payment(
         recorded_by=actor_id,
         paid_at=paid_at or now,
         created_at=now,
+        idempotency_key=idempotency_key,
+        idempotency_hash=idempotency_hash,
     )
     session.add(payment)
     order.paid_amount += amount

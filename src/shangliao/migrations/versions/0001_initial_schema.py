@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-06 20:06:26.142981
+Create Date: 2026-12-06 20:21:44.554553
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -423,6 +423,7 @@ def upgrade() -> None:
         sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_phone_hash", sa.LargeBinary(length=32), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -439,6 +440,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_visitors")),
     )
     with op.batch_alter_table("visitors", schema=None) as batch_op:
+        batch_op.create_index("ix_visitors_shop_claim", ["shop_id", "claimed_phone_hash"], unique=False)
         batch_op.create_index("uq_visitors_token_hash", ["token_hash"], unique=True)
 
     op.create_table(
@@ -574,6 +576,40 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_shop_tracking", ["shop_id", "tracking_number"], unique=False)
         batch_op.create_index("uq_orders_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
         batch_op.create_index("uq_orders_shop_number", ["shop_id", "number"], unique=True)
+
+    op.create_table(
+        "phone_codes",
+        sa.Column("visitor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("code_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("expires_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_phone_codes_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_phone_codes_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["visitor_id"],
+            ["visitors.id"],
+            name=op.f("fk_phone_codes_visitor_id_visitors"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_phone_codes")),
+    )
+    with op.batch_alter_table("phone_codes", schema=None) as batch_op:
+        batch_op.create_index("ix_phone_codes_visitor", ["visitor_id", "id"], unique=False)
 
     op.create_table(
         "attachments",
@@ -736,6 +772,8 @@ def upgrade() -> None:
         sa.Column("paid_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
+        sa.Column("idempotency_hash", sa.LargeBinary(length=32), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -754,6 +792,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.create_index("ix_payments_order", ["order_id"], unique=False)
+        batch_op.create_index("uq_payments_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
         batch_op.create_index("uq_payments_shop_trade_no", ["shop_id", "out_trade_no"], unique=True)
 
     op.create_table(
@@ -805,6 +844,7 @@ def downgrade() -> None:
     op.drop_table("stock_movements")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("uq_payments_shop_trade_no")
+        batch_op.drop_index("uq_payments_shop_idempotency")
         batch_op.drop_index("ix_payments_order")
 
     op.drop_table("payments")
@@ -830,6 +870,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_attachments_shop_conversation")
 
     op.drop_table("attachments")
+    with op.batch_alter_table("phone_codes", schema=None) as batch_op:
+        batch_op.drop_index("ix_phone_codes_visitor")
+
+    op.drop_table("phone_codes")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("uq_orders_shop_number")
         batch_op.drop_index("uq_orders_shop_idempotency")
@@ -853,6 +897,7 @@ def downgrade() -> None:
     op.drop_table("chain_checkpoints")
     with op.batch_alter_table("visitors", schema=None) as batch_op:
         batch_op.drop_index("uq_visitors_token_hash")
+        batch_op.drop_index("ix_visitors_shop_claim")
 
     op.drop_table("visitors")
     with op.batch_alter_table("variants", schema=None) as batch_op:
