@@ -5,15 +5,18 @@ the same moment; SQLite's single writer runs them one after the other."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.pool import NullPool
 
-from shangliao.chat.models import Message
+from shangliao.chat.models import Conversation, Message
 from shangliao.orders.models import Order
 from tests.support.catalog import make_product
+from tests.support.chat import customer_says, open_conversation
 from tests.support.live import serve
 
 COPIES = 3
@@ -88,3 +91,65 @@ def test_copies_of_one_order_request_make_one_draft(runtime, shop, live_url, coo
     # and no orphan draft was left behind by a copy that lost the race
     assert counted(runtime, shop, Order) == rounds
     assert counted(runtime, shop, Message, Message.kind == "order_request") == rounds
+
+
+def waiting_on_a_lock(url: str) -> bool:
+    """Whether a session of this database is waiting for a row lock (PostgreSQL)."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return bool(
+                conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_a_message_arriving_while_the_shop_marks_read_stays_unread(runtime, shop):
+    # One writer on SQLite: a send cannot commit inside another write unit, so there is no race.
+    if runtime.db.is_sqlite:
+        pytest.skip("SQLite runs write units one after the other")
+    # given a conversation with two unread messages from the customer
+    conversation = open_conversation(runtime, shop, "小红", "13700005678")
+    customer_says(runtime, shop, conversation, "在吗")
+    customer_says(runtime, shop, conversation, "想买两件")
+
+    # when the customer sends a third just as the shop marks the first two read: sent (on another
+    # thread) right after mark-read has counted what is left unread, and before it writes
+    arrived: list[threading.Thread] = []
+
+    def send_meanwhile(_conn, _cursor, statement, *_):
+        if arrived or "count(messages.id)" not in statement:
+            return
+        sender = threading.Thread(target=customer_says, args=(runtime, shop, conversation, "还在吗"))
+        arrived.append(sender)
+        sender.start()
+        # Until it has committed, or waits for a lock this unit holds (then it goes on after us).
+        for _ in range(3000):
+            if not sender.is_alive() or waiting_on_a_lock(runtime.db.url):
+                return
+            time.sleep(0.01)
+        raise AssertionError("the concurrent send neither finished nor waited for a lock")
+
+    event.listen(runtime.db.writer, "after_cursor_execute", send_meanwhile)
+    try:
+        r = shop.api.post(f"/api/v1/conversations/{conversation['id']}/read", json={"seq": 2})
+    finally:
+        event.remove(runtime.db.writer, "after_cursor_execute", send_meanwhile)
+    assert arrived, "mark-read never counted the unread messages"
+    arrived[0].join()
+
+    # then the shop has read two, and the third message is still counted unread
+    assert r.status_code == 200, r.text
+    with runtime.db.read() as session:
+        read_seq, unread = session.execute(
+            select(Conversation.staff_read_seq, Conversation.staff_unread).where(
+                Conversation.id == conversation["id"]
+            )
+        ).one()
+    assert (read_seq, unread) == (2, 1)

@@ -328,7 +328,12 @@ def do_mark_read(
     session: Session, shop_id: int, conversation_id: int, *, side: Side, seq: int
 ) -> Conversation:
     """``side`` has read up to ``seq``: its unread count drops to what came after."""
-    conversation = access_conversation(session, shop_id, conversation_id)
+    # Counted under the conversation's row lock: a message sent meanwhile waits for this commit and
+    # then adds itself to the count, instead of committing between the count and its write and
+    # being overwritten by a count made without it. Re-read under the lock (populate_existing),
+    # so the counts are not those of an earlier look in this session.
+    lock_conversation(session, shop_id, conversation_id)
+    conversation = session.get(Conversation, conversation_id, populate_existing=True)
     seq = min(seq, conversation.message_count)
     read_attr, unread_attr, other = (
         ("staff_read_seq", "staff_unread", "customer")
