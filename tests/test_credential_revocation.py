@@ -3,6 +3,7 @@ open sockets and every process's credential cache learn of it through the bus.""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from shangliao.auth.models import Credential, Staff
@@ -55,8 +56,6 @@ def test_revoking_a_token_records_it_once(runtime, shop):
 
 
 def test_a_new_password_records_every_session_it_signed_out(runtime, shop, app):
-    from fastapi.testclient import TestClient
-
     # given two browser sessions
     for _ in range(2):
         TestClient(app).post(
@@ -71,3 +70,99 @@ def test_a_new_password_records_every_session_it_signed_out(runtime, shop, app):
     # then one event lists both sessions, and the API token (not a session) is untouched
     assert _revocations(runtime, shop.id) == [{"staff_id": shop.owner_id, "credential_ids": sessions}]
     assert shop.api.get("/api/v1/auth/me").status_code == 200
+
+
+# --- the caller cache: revoked credentials never live on in memory --------------------------------
+
+
+def _actor(shop_id: int = 1):
+    from shangliao.auth.actor import Actor
+
+    return Actor(shop_id, 7, "owner", frozenset({"orders.read"}), "token")
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_cached_caller_is_forgotten_when_its_revocation_is_heard():
+    from shangliao.auth.caller_cache import CallerCache, Found
+
+    cache = CallerCache(monotonic=_Clock())
+    cache.put(b"k", Found(_actor(), 41, None), seen=cache.generation)
+    assert cache.get(b"k") == (True, _actor())
+
+    cache.on_event({"type": CREDENTIAL_REVOKED, "data": {"staff_id": 7, "credential_ids": [41]}})
+
+    assert cache.get(b"k") == (False, None)
+
+
+def test_a_cached_caller_lasts_no_longer_than_the_ttl_when_the_bus_says_nothing():
+    from shangliao.auth.caller_cache import CallerCache, Found
+
+    clock = _Clock()
+    cache = CallerCache(ttl=5.0, monotonic=clock)
+    cache.put(b"k", Found(_actor(), 41, None), seen=cache.generation)
+
+    clock.now = 4.9
+    assert cache.get(b"k")[0] is True
+    clock.now = 5.0
+    assert cache.get(b"k") == (False, None)
+
+
+def test_a_lookup_that_began_before_a_revocation_is_not_remembered():
+    from shangliao.auth.caller_cache import CallerCache, Found
+
+    cache = CallerCache(monotonic=_Clock())
+    seen = cache.generation  # a request reads the credential (still live) ...
+    cache.forget([41])  # ... the credential is revoked and its revocation heard ...
+    cache.put(b"k", Found(_actor(), 41, None), seen=seen)  # ... then the request stores its read
+
+    assert cache.get(b"k") == (False, None)
+
+
+def test_an_expired_credential_is_not_answered_from_memory(frozen):
+    from datetime import UTC, datetime, timedelta
+
+    from shangliao.auth.caller_cache import CallerCache, Found
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    frozen(start)
+    cache = CallerCache(monotonic=_Clock())
+    cache.put(b"k", Found(_actor(), 41, start + timedelta(seconds=1)), seen=cache.generation)
+
+    frozen(start + timedelta(seconds=1))
+
+    assert cache.get(b"k") == (True, None)
+
+
+def test_a_revocation_by_another_process_reaches_this_ones_cache_through_the_bus(runtime, app, shop):
+    from sqlalchemy import update
+
+    from shangliao.core import clock
+
+    created = shop.api.post("/api/v1/auth/tokens", json={"name": "erp", "scopes": ["orders.read"]}).json()
+    with TestClient(
+        app, headers={"Authorization": f"Bearer {created['token']}"}
+    ) as erp:  # lifespan: subscribed
+        # given the token known to this process
+        assert erp.get("/api/v1/orders").status_code == 200
+
+        # when another process revokes it (its row changes, and only the bus tells us)
+        with runtime.db.write() as session:
+            session.execute(
+                update(Credential).where(Credential.id == created["id"]).values(revoked_at=clock.now())
+            )
+        still = erp.get("/api/v1/orders").status_code
+        runtime.bus.publish_many(
+            [{"shop_id": shop.id, "seq": 0, "type": CREDENTIAL_REVOKED, "entity_type": "staff",
+              "entity_id": shop.owner_id, "data": {"staff_id": shop.owner_id, "credential_ids": [created["id"]]}}]
+        )  # fmt: skip
+
+        # then, the moment it is heard, the token is refused
+        assert erp.get("/api/v1/orders").status_code == 401
+    assert still == 200  # (remembered until then: the TTL bounds how long a lost message matters)

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from shangliao import __version__
+from shangliao.auth.caller_cache import CALLERS
 from shangliao.chat import attachment_api
 from shangliao.config import Settings, get_settings
 from shangliao.realtime.hub import Hub
@@ -17,7 +18,7 @@ from shangliao.runtime import Runtime
 from shangliao.storefront import api as storefront_api
 from shangliao.storefront import orders_api as storefront_orders_api
 from shangliao.storefront import pages as storefront_pages
-from shangliao.web import api, docs, errors, health, ws
+from shangliao.web import api, client_address, docs, errors, health, ws
 from shangliao.web.console import (
     auth_pages,
     customer_address_pages,
@@ -50,7 +51,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # Revocations committed by any process drop their credentials from this one's cache.
+        forget_revoked = runtime.bus.subscribe(CALLERS.on_event)
         yield
+        forget_revoked()
         hub.close()
         if owns_runtime:
             runtime.close()
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     errors.install(app, page_errors=page_error)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # CSP on pages, nosniff on everything
+    client_address.install(app, runtime.settings.trusted_proxies)  # outermost: all see the client
     # The API first: Starlette tries routes in order, and orders are created through it.
     app.include_router(api.router)
     app.include_router(docs.router)

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_pool_timeout: float = Field(default=5.0, gt=0)
     log_sql: bool = False
+    # Addresses (or networks) of the reverse proxies in front of us: only their X-Forwarded-For is
+    # believed; anyone else could name any address and dodge the per-address rate limits.
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated proxy addresses or networks (127.0.0.1, 10.0.0.0/8); empty: none.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,6 +7,7 @@ dependency, which the route-coverage test reads for every route of the app.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -20,12 +21,15 @@ from starlette.requests import HTTPConnection
 from shangliao.auth import service
 from shangliao.auth.actor import Actor
 from shangliao.auth.permissions import PERMISSIONS
-from shangliao.core.errors import Forbidden, Unauthorized
+from shangliao.core.errors import Forbidden, TooManyRequests, Unauthorized
 from shangliao.core.i18n import N_
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Sign-in attempts per client address and username: enough for fumbling fingers, not for guessing.
 LOGIN_ATTEMPTS = "10/minute"
+# Failed sign-ins per client address, whatever the username: random usernames from one address
+# are stopped too. Only failures count, so an office behind one address signs in freely.
+LOGIN_FAILURES_PER_ADDRESS = "30/minute"
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,23 @@ def client_address(request: Request) -> str:
 
 
 def check_login_rate(request: Request, username: str) -> None:
-    """Count a sign-in attempt; past :data:`LOGIN_ATTEMPTS` it is refused (429) unread."""
-    request.app.state.runtime.limits.check(
-        LOGIN_ATTEMPTS, "login", client_address(request), username.strip().lower()
-    )
+    """Count a sign-in attempt; past :data:`LOGIN_ATTEMPTS` for this address and username, or
+    past :data:`LOGIN_FAILURES_PER_ADDRESS` failures from this address, it is refused (429) unread."""
+    limits, address = request.app.state.runtime.limits, client_address(request)
+    limits.check(LOGIN_FAILURES_PER_ADDRESS, "login-failed", address, count=False)
+    limits.check(LOGIN_ATTEMPTS, "login", address, username.strip().lower())
+
+
+def sign_in(request: Request, username: str, password: str) -> tuple[str, int, int]:
+    """Rate limits, then the password check and a new session: ``(secret, staff_id, shop_id)``."""
+    check_login_rate(request, username)
+    rt = request.app.state.runtime
+    try:
+        return service.login(rt.db, username, password, days=rt.settings.session_days)
+    except Unauthorized:
+        with contextlib.suppress(TooManyRequests):  # this answer stays 401; the next is refused
+            rt.limits.check(LOGIN_FAILURES_PER_ADDRESS, "login-failed", client_address(request))
+        raise
 
 
 def check_same_origin(request: HTTPConnection) -> None:
@@ -144,25 +161,22 @@ def check_permission(actor: Actor, permission: str) -> Actor:
 
 @dataclass(frozen=True)
 class Caller:
-    """A credential not yet looked up: :meth:`resolve` does it inside the route's unit of work."""
+    """The caller of a hot route, already resolved and allowed (see :func:`staff_in_unit`)."""
 
-    secret: str
-    permission: str
+    actor: Actor
 
-    def resolve(self, on: Session | Connection) -> Actor:
-        actor = service.authenticate_on(on.connection() if isinstance(on, Session) else on, self.secret)
-        if actor is None:
-            raise Unauthorized("auth.required", N_("Please sign in first."))
-        return check_permission(actor, self.permission)
+    def resolve(self, _on: Session | Connection | None = None) -> Actor:
+        """The actor; kept for the routes' units, which once looked the credential up themselves."""
+        return self.actor
 
 
 def staff_in_unit(permission: str):
-    """Like :func:`staff`, for hot routes: the lookup joins the route's own unit of work.
+    """Like :func:`staff`, for hot routes: an ``async`` dependency, so a caller the cache knows costs
+    no worker-thread trip; an unknown credential costs one read in a worker thread.
 
-    Resolving the actor first costs a worker-thread trip and a read of its own; on the order
-    create path that was a fifth of the request. This dependency refuses requests without any
-    credential (401) or cookie writes from another site at once, without touching the database,
-    and hands the route a :class:`Caller` that it must resolve first thing in its unit of work.
+    The caller is resolved and refused (401, 403) here, before the route submits anything to the
+    single writer (rule 16 of docs/architecture.md): looked up inside a group-commit unit, a junk
+    token failed the unit, which rolled the whole batch back and replayed it with savepoints.
     """
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
@@ -173,7 +187,11 @@ def staff_in_unit(permission: str):
             raise Unauthorized("auth.required", N_("Please sign in first."))
         if found[1] == "session" and request.method in UNSAFE_METHODS:
             check_same_origin(request)
-        return Caller(found[0], permission)
+        actor = await service.authenticate_async(request.app.state.runtime.db, found[0])
+        if actor is None:
+            raise Unauthorized("auth.required", N_("Please sign in first."))
+        request.state.actor = actor
+        return Caller(check_permission(actor, permission))
 
     require_caller.access = AccessRule("staff", permission)  # type: ignore[attr-defined]
     return require_caller

@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from shangliao.auth import service
 from shangliao.auth.access import (
-    check_login_rate,
     clear_session_cookie,
     credential_from,
     public,
     set_session_cookie,
+    sign_in,
     signed_in,
     staff,
 )
@@ -42,14 +42,12 @@ def login(
     rt: Runtime = Depends(get_runtime),
 ):
     """Sign in with username and password; sets an HttpOnly session cookie. Ten attempts a minute
-    per address and username; more are refused with 429 and `Retry-After`."""
-    check_login_rate(request, body.username)
-    with rt.db.write() as session:
-        raw, staff_row = service.do_login(
-            session, body.username, body.password, days=rt.settings.session_days
-        )
-        shop = session.get(Shop, staff_row.shop_id)
-        me = _me(staff_row, shop, service.permissions_for(staff_row.role))
+    per address and username, and thirty failures a minute per address; more are refused with 429
+    and `Retry-After`."""
+    raw, staff_id, shop_id = sign_in(request, body.username, body.password)
+    with rt.db.read() as session:
+        staff_row = session.get(Staff, staff_id)
+        me = _me(staff_row, session.get(Shop, shop_id), service.permissions_for(staff_row.role))
     set_session_cookie(response, request, raw, days=rt.settings.session_days)
     return me
 

@@ -7,10 +7,11 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
+from shangliao.auth.caller_cache import CALLERS, Found
 from shangliao.auth.models import Credential, Staff
 from shangliao.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from shangliao.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, permissions_for
@@ -19,7 +20,7 @@ from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.events.log import DomainEvent, record
 from shangliao.shops.models import Shop
-from shangliao.storage.database import Database
+from shangliao.storage.database import Database, after_commit
 from shangliao.storage.prepared import Prepared
 
 SESSION_COOKIE = "sl_session"
@@ -45,6 +46,7 @@ def new_secret(prefix: str = "") -> str:
 # The one statement every authenticated request pays: credential, staff and shop together.
 _LOOKUP = Prepared(
     select(
+        _cred.c.id,
         _cred.c.kind,
         _cred.c.scopes,
         _cred.c.expires_at,
@@ -61,21 +63,48 @@ _LOOKUP = Prepared(
 
 
 def authenticate(db: Database, raw: str) -> Actor | None:
-    """Resolve a session cookie or API token to its actor, or None if unknown, expired or revoked."""
+    """Resolve a session cookie or API token to its actor, or None if unknown, expired or revoked.
+
+    From the caller cache when it knows the secret, else on a read of its own (never the writer).
+    """
+    key = digest(raw)
+    known, actor = CALLERS.get(key)
+    if known:
+        return actor
+    seen = CALLERS.generation
     with db.reader.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return authenticate_on(conn, raw)
+        return _remember(key, _lookup(conn, key), seen)
+
+
+async def authenticate_async(db: Database, raw: str) -> Actor | None:
+    """:func:`authenticate` for the event loop: a cached caller costs no worker-thread trip."""
+    key = digest(raw)
+    known, actor = CALLERS.get(key)
+    if known:
+        return actor
+    seen = CALLERS.generation
+    return _remember(key, await db.read_in_thread(lambda conn: _lookup(conn, key)), seen)
+
+
+def _remember(key: bytes, found: Found | None, seen: int) -> Actor | None:
+    CALLERS.put(key, found, seen=seen)
+    return found.actor if found else None
 
 
 def authenticate_on(conn: Connection, raw: str) -> Actor | None:
-    """:func:`authenticate` on a connection the caller holds (inside its own unit of work)."""
-    found = _LOOKUP.rows(conn, {"h": digest(raw)})
+    """:func:`authenticate` on a connection the caller holds, without the cache."""
+    found = _lookup(conn, digest(raw))
+    return found.actor if found else None
+
+
+def _lookup(conn: Connection, key: bytes) -> Found | None:
+    found = _LOOKUP.rows(conn, {"h": key})
     if not found:
         return None
-    row = found[0]
-    kind, scopes, expires_at, staff_id, shop_id, role, name, timezone = row
+    cred_id, kind, scopes, expires_at, staff_id, shop_id, role, name, timezone = found[0]
     if expires_at is not None and expires_at <= clock.now():
         return None
-    return Actor(
+    actor = Actor(
         shop_id=shop_id,
         staff_id=staff_id,
         role=role,
@@ -84,6 +113,7 @@ def authenticate_on(conn: Connection, raw: str) -> Actor | None:
         display_name=name,
         timezone=timezone,
     )
+    return Found(actor, cred_id, expires_at)
 
 
 def check_password_strength(password: str) -> None:
@@ -144,6 +174,9 @@ def _revoke_where(session: Session, *where) -> list[int]:
         .values(revoked_at=clock.now())
         .returning(_cred.c.id, _cred.c.staff_id, _cred.c.shop_id)
     ).all()
+    revoked = [r[0] for r in rows]
+    if revoked:  # this process at once; the others (and this one again) through the bus
+        after_commit(session, lambda: CALLERS.forget(revoked))
     by_staff: dict[tuple[int, int], list[int]] = {}
     for cred_id, staff_id, shop_id in rows:
         by_staff.setdefault((shop_id, staff_id), []).append(cred_id)
@@ -160,29 +193,57 @@ def _revoke_where(session: Session, *where) -> list[int]:
                 )
             ],
         )
-    return [r[0] for r in rows]
+    return revoked
 
 
-def do_login(session: Session, username: str, password: str, *, days: int) -> tuple[str, Staff]:
-    staff = session.scalar(select(Staff).where(Staff.username == username))
-    if (
-        not verify_password(staff.password_hash if staff else None, password)
-        or staff is None
-        or not staff.active
-    ):
-        raise Unauthorized("auth.bad_credentials", N_("Wrong username or password."))
-    raw = new_secret()
-    session.add(
-        Credential(
-            shop_id=staff.shop_id,
-            staff_id=staff.id,
-            kind="session",
-            token_hash=digest(raw),
-            expires_at=clock.now() + timedelta(days=days),
-        )
+_SIGN_IN = Prepared(
+    select(_staff.c.id, _staff.c.shop_id, _staff.c.password_hash, _staff.c.active).where(
+        _staff.c.username == bindparam("u")
     )
-    staff.last_login_at = clock.now()
-    return raw, staff
+)
+
+
+def login(db: Database, username: str, password: str, *, days: int) -> tuple[str, int, int]:
+    """Check the password and open a session: ``(secret, staff_id, shop_id)``.
+
+    The account is read and the password checked outside any write transaction (rule 16 of
+    docs/architecture.md): argon2 inside the SQLite writer held every order behind each sign-in,
+    and on PostgreSQL held a pooled connection through it. Only the session row is written, and
+    only if the password checked is still the account's.
+    """
+    with db.reader.connect() as conn:
+        rows = _SIGN_IN.rows(conn, {"u": username})
+    staff_id, shop_id, password_hash, active = rows[0] if rows else (None, None, None, False)
+    if not verify_password(password_hash, password) or staff_id is None or not active:
+        raise _bad_credentials()
+    raw = new_secret()
+    now = clock.now()
+    with db.write() as session:
+        still = session.execute(
+            update(_staff)
+            .where(
+                _staff.c.id == staff_id, _staff.c.password_hash == password_hash, _staff.c.active.is_(True)
+            )
+            .values(last_login_at=now)
+        )
+        if still.rowcount != 1:  # the password changed (or the account closed) while we checked
+            raise _bad_credentials()
+        session.execute(
+            insert(_cred),
+            {
+                "shop_id": shop_id,
+                "staff_id": staff_id,
+                "kind": "session",
+                "token_hash": digest(raw),
+                "created_at": now,
+                "expires_at": now + timedelta(days=days),
+            },
+        )
+    return raw, staff_id, shop_id
+
+
+def _bad_credentials() -> Unauthorized:
+    return Unauthorized("auth.bad_credentials", N_("Wrong username or password."))
 
 
 def do_revoke(session: Session, raw: str) -> None:

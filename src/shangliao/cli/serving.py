@@ -8,6 +8,7 @@ import typer
 
 from shangliao.cli.common import USAGE_ERROR, fail, require_ready, say, settings, t
 from shangliao.core.i18n import N_
+from shangliao.web.client_address import SERVER_OPTIONS
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -53,6 +54,7 @@ def run_server(host: str, port: int, workers: int = 1, log_level: str = "info") 
         port=port,
         workers=workers,
         log_level=log_level,
+        **SERVER_OPTIONS,  # X-Forwarded-For is believed only from SHANGLIAO_TRUSTED_PROXIES
     )
 
 

@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse
 
 from shangliao.auth import service
 from shangliao.auth.access import (
-    check_login_rate,
     check_same_origin,
     clear_session_cookie,
     credential_from,
     public,
     set_session_cookie,
+    sign_in,
     signed_in,
 )
 from shangliao.auth.actor import Actor
@@ -59,9 +59,7 @@ def login(
 ):
     check_same_origin(request)  # a forged cross-site login would sign the victim into our account
     try:
-        check_login_rate(request, username)
-        with rt.db.write() as session:
-            raw, _staff = service.do_login(session, username, password, days=rt.settings.session_days)
+        raw, _staff_id, _shop_id = sign_in(request, username, password)
     except (Unauthorized, TooManyRequests) as exc:
         return render(
             request, "login.html", exc.status, next=safe_next(next), username=username, error=exc.localized()

@@ -1,0 +1,229 @@
+"""Nobody reaches the single writer who should not (rule 16 of docs/architecture.md): callers are
+resolved and refused before a unit is submitted, and sign-ins check passwords outside the writer,
+a few at a time, limited per address as seen through trusted proxies only."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
+import httpx
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from shangliao.app import create_app
+from shangliao.auth import passwords
+from shangliao.auth.access import LOGIN_ATTEMPTS, LOGIN_FAILURES_PER_ADDRESS
+from shangliao.web.client_address import SERVER_OPTIONS, trusted_proxies
+from shangliao.web.rate_limits import RateLimits
+from tests.support.catalog import make_product
+from tests.support.live import free_port
+from tests.support.shops import OWNER_PASSWORD
+
+FAILURES = int(LOGIN_FAILURES_PER_ADDRESS.split("/")[0])
+ATTEMPTS = int(LOGIN_ATTEMPTS.split("/")[0])
+
+
+@contextmanager
+def writer_transactions(runtime) -> Iterator[list]:
+    """Transactions begun on SQLite's one writer connection meanwhile (on PostgreSQL, where the
+    pool also serves reads, nothing is counted)."""
+    begun: list = []
+    if not runtime.db.is_sqlite:
+        yield begun
+        return
+
+    def count(_conn) -> None:
+        begun.append(1)
+
+    event.listen(runtime.db.writer, "begin", count)
+    try:
+        yield begun
+    finally:
+        event.remove(runtime.db.writer, "begin", count)
+
+
+def _from(app, address: str) -> TestClient:
+    """A client connecting from ``address``, so its rate-limit counts are its own."""
+    return TestClient(app, client=(address, 40000), raise_server_exceptions=False)
+
+
+def _address() -> str:
+    """A documentation address of its own for each client (RFC 3849)."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}"
+
+
+def test_junk_token_order_posts_are_refused_before_the_writer(runtime, app, shop):
+    # given a product to order
+    product = make_product(runtime, shop)
+    body = {"items": [{"variant_id": product.variant_id, "quantity": 1}], "address": None}
+
+    # when callers with made-up tokens try to place orders
+    with writer_transactions(runtime) as begun:
+        answers = [
+            TestClient(app, headers={"Authorization": f"Bearer slt_{secrets.token_urlsafe(32)}"})
+            .post("/api/v1/orders", json=body)
+            .status_code
+            for _ in range(5)
+        ]
+
+    # then each is refused, and no write transaction was opened for them
+    assert answers == [401] * 5
+    assert begun == []
+
+
+def test_a_read_only_token_is_refused_an_order_before_the_writer(runtime, app, shop):
+    product = make_product(runtime, shop)
+    created = shop.api.post("/api/v1/auth/tokens", json={"name": "viewer", "scopes": ["orders.read"]})
+    viewer = TestClient(app, headers={"Authorization": f"Bearer {created.json()['token']}"})
+
+    with writer_transactions(runtime) as begun:
+        r = viewer.post("/api/v1/orders", json={"items": [{"variant_id": product.variant_id, "quantity": 1}]})
+
+    assert r.status_code == 403 and r.json()["error"]["code"] == "auth.forbidden"
+    assert begun == []
+
+
+def test_a_failed_sign_in_opens_no_write_transaction(runtime, app, shop):
+    client = _from(app, _address())
+
+    with writer_transactions(runtime) as begun:
+        r = client.post(
+            "/api/v1/auth/login", json={"username": shop.owner_username, "password": "wrong-wrong"}
+        )
+
+    assert r.status_code == 401 and r.json()["error"]["code"] == "auth.bad_credentials"
+    assert begun == []
+
+
+def test_a_sign_in_writes_only_its_session(runtime, app, shop):
+    client = _from(app, _address())
+
+    with writer_transactions(runtime) as begun:
+        r = client.post(
+            "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
+        )
+
+    assert r.status_code == 200, r.text
+    assert len(begun) == (1 if runtime.db.is_sqlite else 0)
+    assert client.get("/api/v1/auth/me").json()["staff"]["id"] == shop.owner_id
+
+
+def test_random_usernames_from_one_address_are_stopped(app, shop):
+    # given one address trying made-up usernames as fast as it can
+    client = _from(app, _address())
+    answers = [
+        client.post("/api/v1/auth/login", json={"username": f"u{uuid.uuid4().hex[:12]}", "password": "x" * 8})
+        for _ in range(FAILURES + 1)
+    ]
+
+    # then past the limit it is refused unread, even with the owner's right password
+    right = client.post(
+        "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
+    )
+    assert [a.status_code for a in answers] == [401] * FAILURES + [429]
+    assert right.status_code == 429 and right.json()["error"]["code"] == "rate.limited"
+    # and another address is not held back by it
+    assert (
+        _from(app, _address())
+        .post("/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD})
+        .status_code
+        == 200
+    )
+
+
+def test_password_checks_are_bounded_and_a_sign_in_beyond_them_is_told_to_wait(app, shop, monkeypatch):
+    # given every password-check slot taken (as by a burst of sign-ins)
+    monkeypatch.setattr(passwords, "WAIT_SECONDS", 0.01)
+    taken = 0
+    try:
+        while passwords._checks.acquire(blocking=False):
+            taken += 1
+        # when someone signs in
+        r = _from(app, _address()).post(
+            "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
+        )
+    finally:
+        for _ in range(taken):
+            passwords._checks.release()
+
+    # then they are told to come back, with nothing started
+    assert taken == passwords.CHECKS_AT_ONCE
+    assert r.status_code == 429 and r.json()["error"]["code"] == "auth.busy"
+    assert int(r.headers["retry-after"]) > 0
+
+
+# --- forwarded addresses ------------------------------------------------------------------------
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """The app under Uvicorn with the options `shangliao serve` uses, on 127.0.0.1."""
+    import threading
+    import time
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **SERVER_OPTIONS
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _app_with(runtime, proxies: str):
+    """The app with ``SHANGLIAO_TRUSTED_PROXIES=proxies``, and rate counts of its own."""
+    settings = runtime.settings.model_copy(update={"trusted_proxies": proxies})
+    return create_app(runtime=replace(runtime, settings=settings, limits=RateLimits(None)))
+
+
+def _guesses_from_many_forwarded_addresses(url: str) -> list[int]:
+    """One username guessed once more than an address may, each try naming a new address."""
+    username = f"u{uuid.uuid4().hex[:12]}"
+    with httpx.Client(base_url=url) as client:
+        return [
+            client.post(
+                "/api/v1/auth/login",
+                json={"username": username, "password": "x" * 8},
+                headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+            ).status_code
+            for i in range(ATTEMPTS + 1)
+        ]
+
+
+def test_forwarded_addresses_from_an_untrusted_client_are_ignored(runtime):
+    # given the server as `shangliao serve` runs it, with no trusted proxy configured
+    with serving(_app_with(runtime, "")) as url:
+        # when a local client names a new address in X-Forwarded-For for every attempt
+        answers = _guesses_from_many_forwarded_addresses(url)
+
+    # then its attempts are counted against its own address all the same
+    assert answers == [401] * ATTEMPTS + [429]
+
+
+def test_a_trusted_proxy_is_believed(runtime):
+    # given 127.0.0.1 configured as the reverse proxy
+    with serving(_app_with(runtime, "127.0.0.1")) as url:
+        answers = _guesses_from_many_forwarded_addresses(url)
+
+    # then each forwarded client is counted on its own
+    assert answers == [401] * (ATTEMPTS + 1)
+
+
+def test_a_misspelt_proxy_address_is_refused_at_start():
+    assert trusted_proxies(" 10.0.0.1, 10.1.0.0/16 ,") == ["10.0.0.1", "10.1.0.0/16"]
+    with pytest.raises(ValueError, match="SHANGLIAO_TRUSTED_PROXIES"):
+        trusted_proxies("10.0.0.300")
