@@ -104,7 +104,6 @@ def test_a_frozen_redis_holds_up_no_write_and_readiness_says_fanout_is_degraded(
         shop = make_shop(rt, app)
         tee = make_product(rt, shop, stock=100)
         anon = TestClient(app)
-        assert anon.get("/readyz").json()["status"] == "ready"
 
         # Given a Redis that hangs (it takes connections and never answers)
         redis.freeze()

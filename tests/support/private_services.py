@@ -7,6 +7,7 @@ state the test left it in (a frozen process is thawed first, or it would ignore 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -47,8 +48,13 @@ class Service:
             time.sleep(0.05)
 
     def _signal(self, sig: int) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
+        """Signal the server and every process under it, parents first (a frozen parent forks no
+        new child). PostgreSQL puts each backend in a session of its own, out of the group's reach."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        for pid in _tree(self.process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
 
     def freeze(self) -> None:
         self._signal(signal.SIGSTOP)
@@ -66,6 +72,27 @@ class Service:
         self._signal(signal.SIGKILL)
         self.process.wait(timeout=10)
         self.process = None
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and its descendants, parents before children (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
+        children.setdefault(parent, []).append(int(entry))
+    order, queue = [], [root]
+    while queue:
+        pid = queue.pop(0)
+        order.append(pid)
+        queue.extend(children.get(pid, []))
+    return order
 
 
 def _can_connect(port: int) -> bool:
