@@ -21,7 +21,7 @@ from typer.testing import CliRunner, Result
 
 from shangliao.auth.models import Credential, Staff
 from shangliao.auth.passwords import verify_password
-from shangliao.auth.service import do_login
+from shangliao.auth.service import login
 from shangliao.cli.main import app
 from shangliao.config import get_settings
 from shangliao.core import clock
@@ -265,8 +265,7 @@ def test_user_passwd_changes_the_password_and_revokes_sessions(cli):
     init_with_shop(cli)
     rt = cli.runtime()
     try:
-        with rt.db.write() as session:
-            do_login(session, "alice", PASSWORD, days=1)
+        login(rt.db, "alice", PASSWORD, days=1)
     finally:
         rt.close()
     result = cli.ok("user", "passwd", "alice", "--password", "a brand new secret")

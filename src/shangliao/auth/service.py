@@ -91,12 +91,6 @@ def _remember(key: bytes, found: Found | None, seen: int) -> Actor | None:
     return found.actor if found else None
 
 
-def authenticate_on(conn: Connection, raw: str) -> Actor | None:
-    """:func:`authenticate` on a connection the caller holds, without the cache."""
-    found = _lookup(conn, digest(raw))
-    return found.actor if found else None
-
-
 def _lookup(conn: Connection, key: bytes) -> Found | None:
     found = _LOOKUP.rows(conn, {"h": key})
     if not found:
