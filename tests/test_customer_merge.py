@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from shangliao.chat.models import Attachment, Conversation, Message
+from shangliao.chat.verify import sign_heads, verify
 from shangliao.core.errors import Invalid
 from shangliao.customers import service
 from shangliao.customers.merge import do_merge_customers, merged_into, plan_merge
@@ -16,7 +18,10 @@ from shangliao.customers.schemas import MAX_PHONES
 from shangliao.events import log
 from shangliao.orders.models import Order
 from tests.support.catalog import make_product
+from tests.support.chat import guest_client, guest_says
 from tests.support.orders import act, make_order, variant_stock
+from tests.test_chat_attachments import png, staff_upload
+from tests.test_console import sign_in
 from tests.test_pii_at_rest import checkpoint_sqlite, postgres_rows, sqlite_files, unique_secrets, visible
 
 API = "/api/v1/customers"
@@ -107,7 +112,11 @@ def test_the_merge_is_logged_with_ids_and_counts_only(shop, runtime, tee):
             if e.type == "customer.merged"
         ]
     assert events == [
-        ("customer", drop["id"], {"into_id": keep["id"], "orders": 1, "phones": 1, "addresses": 1})
+        (
+            "customer",
+            drop["id"],
+            {"into_id": keep["id"], "orders": 1, "conversations": 0, "phones": 1, "addresses": 1},
+        )
     ]
     dumped = json.dumps([data for *_, data in events], ensure_ascii=False)
     for secret in ("15900001111", "欧阳娜娜", "黄龙路", "恶意退款"):
@@ -265,3 +274,106 @@ def test_plan_refuses_merging_into_the_same_customer(shop, runtime):
         with pytest.raises(Invalid) as refused:
             do_merge_customers(session, runtime.keyring, shop.actor, customer, customer)
     assert refused.value.code == "customer.merge_self"
+
+
+# --- the chat is evidence: it moves, never goes (rule 17 of docs/architecture.md) ---------------------
+
+
+def history(runtime, conversation_id: int) -> list[str]:
+    with runtime.db.read() as session:
+        return list(
+            session.scalars(
+                select(Message.body).where(Message.conversation_id == conversation_id).order_by(Message.seq)
+            )
+        )
+
+
+def test_both_customers_chats_move_to_the_kept_one_as_one_inbox_entry_and_still_verify(app, runtime, shop):
+    # given one person who chatted from two devices under two names, with a photo sent to the second
+    kept_device = guest_client(app, shop, "张三", "13812345678")
+    dropped_device = guest_client(app, shop, "张三丰", "15900001111")
+    guest_says(shop, kept_device, "在吗")
+    guest_says(shop, dropped_device, "我的包裹到了吗")
+    photo = staff_upload(shop, dropped_device.conversation_id, png())
+    assert photo.status_code == 201, photo.text
+    sign_heads(runtime.db, runtime.keyring, shop.id)
+    keep, drop = ({"id": d.customer_id} for d in (kept_device, dropped_device))
+    # when staff merge the second customer into the first
+    r = merge(shop, keep, drop)
+    # then both histories are still there, under the kept customer, and every chain verifies
+    assert r.status_code == 200, r.text
+    assert history(runtime, kept_device.conversation_id) == ["在吗"]
+    assert history(runtime, dropped_device.conversation_id)[0] == "我的包裹到了吗"
+    with runtime.db.read() as session:
+        owners = session.scalars(
+            select(Conversation.customer_id).where(
+                Conversation.id.in_([kept_device.conversation_id, dropped_device.conversation_id])
+            )
+        ).all()
+        attachments = session.scalar(
+            select(func.count(Attachment.id)).where(
+                Attachment.conversation_id == dropped_device.conversation_id
+            )
+        )
+    assert owners == [keep["id"], keep["id"]] and attachments == 1
+    assert verify(runtime.db, runtime.keyring, shop.id, uploads_dir=runtime.settings.uploads_dir) == []
+    # and the inbox has one entry for the person, which leads to the merged history
+    listed = shop.api.get("/api/v1/conversations").json()["items"]
+    assert [(c["id"], c["customer_id"]) for c in listed] == [(kept_device.conversation_id, keep["id"])]
+    assert listed[0]["merged_ids"] == [dropped_device.conversation_id]
+    merged = shop.api.get(f"/api/v1/conversations/{dropped_device.conversation_id}").json()
+    assert merged["merged_into_id"] == kept_device.conversation_id
+    # and the second device still reaches the shop, in the kept conversation, from the merge on
+    guest_says(shop, dropped_device, "是同一个人")
+    assert history(runtime, kept_device.conversation_id) == ["在吗", "是同一个人"]
+    seen = dropped_device.get(f"/s/{shop.slug}/api/messages").json()
+    assert [m["body"] for m in seen] == ["是同一个人"]
+
+
+def test_a_duplicate_who_alone_chatted_hands_the_conversation_over_as_it_is(app, runtime, shop):
+    # given a customer with no chat and a duplicate who chatted
+    keep = create(shop, phones=["13812345678"])
+    device = guest_client(app, shop, "张三丰", "15900001111")
+    guest_says(shop, device, "在吗")
+    # when the duplicate is merged away
+    assert merge(shop, keep, {"id": device.customer_id}).status_code == 200
+    # then the conversation is the kept customer's own, listed under their name, and the device sees it all
+    listed = shop.api.get("/api/v1/conversations").json()["items"]
+    assert [(c["id"], c["customer_name"], c["merged_ids"]) for c in listed] == [
+        (device.conversation_id, "张三", [])
+    ]
+    guest_says(shop, device, "还在")
+    assert [m["body"] for m in device.get(f"/s/{shop.slug}/api/messages").json()] == ["在吗", "还在"]
+    assert verify(runtime.db, runtime.keyring, shop.id) == []
+
+
+def test_staff_writing_into_a_merged_away_conversation_are_told_where_it_went(app, runtime, shop):
+    # given two customers' chats merged into one
+    first = guest_client(app, shop, "张三", "13812345678")
+    second = guest_client(app, shop, "张三丰", "15900001111")
+    assert merge(shop, {"id": first.customer_id}, {"id": second.customer_id}).status_code == 200
+    # when a colleague, with the old conversation still open, writes into it
+    r = shop.api.post(f"/api/v1/conversations/{second.conversation_id}/messages", json={"body": "您好"})
+    # then it is refused with where to write instead, and nothing is written
+    assert error(r, 409) == {
+        "code": "chat.conversation_merged",
+        "message": "这个会话已合并到另一个会话，请在那里回复。",
+        "details": {"conversation_id": second.conversation_id, "merged_into_id": first.conversation_id},
+    }
+    assert history(runtime, second.conversation_id) == []
+
+
+def test_the_console_chat_leads_from_one_conversation_to_the_other(app, runtime, shop):
+    # given two customers' chats merged into one
+    first = guest_client(app, shop, "张三", "13812345678")
+    second = guest_client(app, shop, "张三丰", "15900001111")
+    guest_says(shop, second, "我的包裹到了吗")
+    assert merge(shop, {"id": first.customer_id}, {"id": second.customer_id}).status_code == 200
+    console = sign_in(app, shop)
+    # when staff open the conversation that lives on, and then the merged one
+    kept = console.get(f"/inbox/{first.conversation_id}").text
+    merged = console.get(f"/inbox/{second.conversation_id}").text
+    # then each links to the other, and only the one that lives on can be written to
+    assert f'href="/inbox/{second.conversation_id}"' in kept and 'id="composer"' in kept
+    assert f'href="/inbox/{first.conversation_id}"' in merged and 'id="composer"' not in merged
+    assert "我的包裹到了吗" in merged

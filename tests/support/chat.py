@@ -46,3 +46,21 @@ def say(shop: ShopFixture, conversation: dict, text: str, **fields) -> dict:
     r = shop.api.post(f"/api/v1/conversations/{conversation['id']}/messages", json={"body": text, **fields})
     assert r.status_code == 201, r.text
     return r.json()
+
+
+def guest_client(app, shop: ShopFixture, name: str, phone: str):
+    """A customer's device on the shop page: its own client holding its visitor cookie, with the
+    ``customer_id`` and ``conversation_id`` it was given."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, raise_server_exceptions=False)
+    r = client.post(f"/s/{shop.slug}/api/visitor", json={"name": name, "phone": phone})
+    assert r.status_code == 200, r.text
+    client.customer_id, client.conversation_id = r.json()["customer_id"], r.json()["conversation_id"]
+    return client
+
+
+def guest_says(shop: ShopFixture, guest, text: str) -> dict:
+    r = guest.post(f"/s/{shop.slug}/api/messages", json={"body": text})
+    assert r.status_code == 201, r.text
+    return r.json()

@@ -32,7 +32,9 @@ router = APIRouter(tags=["chat"])
 PAGE = 50
 
 
-def conversation_out(c: Conversation, customer_name: str, last: Message | None) -> dict[str, Any]:
+def conversation_out(
+    c: Conversation, customer_name: str, last: Message | None, merged: list[int] | None = None
+) -> dict[str, Any]:
     return {
         "id": c.id,
         "customer_id": c.customer_id,
@@ -46,6 +48,8 @@ def conversation_out(c: Conversation, customer_name: str, last: Message | None) 
         "staff_read_seq": c.staff_read_seq,
         "customer_read_seq": c.customer_read_seq,
         "last_message": message_out(last) if last is not None else None,
+        "merged_into_id": c.merged_into_id,
+        "merged_ids": merged or [],
     }
 
 
@@ -68,7 +72,9 @@ def list_conversations(
     """The inbox: conversations with unread customer messages first, then the most recent."""
     with rt.db.read() as session:
         page, next_cursor = inbox(session, actor.shop_id, actor.staff_id, which, cursor, limit)
-        return {"items": [conversation_out(*row) for row in page], "next_cursor": next_cursor}
+        merged = service.merged_ids(session, actor.shop_id, [c.id for c, *_ in page])
+        items = [conversation_out(c, name, last, merged[c.id]) for c, name, last in page]
+        return {"items": items, "next_cursor": next_cursor}
 
 
 @router.post("/customers/{customer_id}/conversation", response_model=ConversationOut)
@@ -87,7 +93,8 @@ def get_conversation(
 ):
     with rt.db.read() as session:
         conversation = service.access_conversation(session, actor.shop_id, conversation_id)
-        return conversation_out(conversation, _customer_name(session, conversation), None)
+        merged = service.merged_ids(session, actor.shop_id, [conversation.id])[conversation.id]
+        return conversation_out(conversation, _customer_name(session, conversation), None, merged)
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=list[MessageOut])

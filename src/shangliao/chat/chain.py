@@ -8,6 +8,10 @@ key file, not in the database. A rewritten history cannot match a checkpoint mad
 
 Recalling a message appends a ``recall`` entry naming it, so a ``recalled_at`` set by hand (to
 hide a message) shows up as a recall without its entry.
+
+A conversation deleted whole takes its checkpoints with it, so each shop also has a signed list of
+its conversations and their heads (``ChainManifest``, :func:`manifest_signature`): a listed
+conversation that is gone, or whose history ends before its listed head, is a break too.
 """
 
 from __future__ import annotations
@@ -61,23 +65,37 @@ def checkpoint_signature(
     return keyring.sign(message)
 
 
+def manifest_signature(keyring: Keyring, shop_id: int, generation: int, heads: list[list[Any]]) -> bytes:
+    """The signature of a shop's list of ``[conversation_id, seq, hash hex]``, in its stored order."""
+    return keyring.sign(b"chat-manifest:%d:%d:" % (shop_id, generation) + orjson.dumps(heads))
+
+
 @dataclass(frozen=True)
 class Break:
-    """One thing ``verify`` found wrong; ``problem`` is an ``N_`` message, translated when shown."""
+    """One thing ``verify`` found wrong; ``problem`` is an ``N_`` message, translated when shown.
+    ``conversation_id`` is None for a break of the shop's signed list itself."""
 
-    conversation_id: int
+    conversation_id: int | None
     seq: int | None
     problem: str
+    shop_id: int | None = None
 
 
 def verify_conversation(
-    keyring: Keyring, shop_id: int, conversation_id: int, messages: Iterable[Any], checkpoints: Iterable[Any]
+    keyring: Keyring,
+    shop_id: int,
+    conversation_id: int,
+    messages: Iterable[Any],
+    checkpoints: Iterable[Any],
+    listed: tuple[int, str] | None = None,
 ) -> list[Break]:
-    """Walk the chain in ``seq`` order; check every link, every checkpoint and every recall."""
+    """Walk the chain in ``seq`` order; check every link, every checkpoint and every recall, and
+    the head ``(seq, hash hex)`` the shop's signed list gives it (already checked signature)."""
     breaks: list[Break] = []
     heads: dict[int, bytes] = {}
     recalls: set[int] = set()
     recalled: dict[int, int] = {}  # message id -> its seq, for messages marked recalled
+    signed: set[int] = set()  # seqs a checkpoint vouches for
     previous, expected_seq = GENESIS, 1
     for m in messages:
         if m.seq != expected_seq:
@@ -103,4 +121,12 @@ def verify_conversation(
             breaks.append(Break(conversation_id, c.seq, N_("a signed message is gone")))
         elif not hmac.compare_digest(heads[c.seq], c.hash):
             breaks.append(Break(conversation_id, c.seq, N_("history differs from the signed checkpoint")))
+        signed.add(c.seq)
+    # A head that a checkpoint signed as well was judged just above: one problem, one report.
+    if listed is not None and listed[0] > 0 and listed[0] not in signed:
+        seq, head = listed
+        if seq not in heads:
+            breaks.append(Break(conversation_id, seq, N_("a signed message is gone")))
+        elif heads[seq].hex() != head:
+            breaks.append(Break(conversation_id, seq, N_("history differs from the signed list")))
     return breaks

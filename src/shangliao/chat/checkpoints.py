@@ -61,31 +61,39 @@ INSPECT_NOTE = N_(
 
 
 def conversation_id_of(session: Session, order: Order) -> int | None:
-    """The order's conversation; before it has one, its customer's (if they ever chatted)."""
+    """The order's conversation (or the one it was merged into, where the talk goes on); before it
+    has one, its customer's (if they ever chatted)."""
     if order.conversation_id is not None:
-        return order.conversation_id
+        return service.live_conversation_id(session, order.shop_id, order.conversation_id)
     if order.customer_id is None:
         return None
     return session.scalar(
         select(Conversation.id).where(
-            Conversation.shop_id == order.shop_id, Conversation.customer_id == order.customer_id
+            Conversation.shop_id == order.shop_id,
+            Conversation.customer_id == order.customer_id,
+            Conversation.merged_into_id.is_(None),
         )
     )
 
 
 def _evidence(session: Session, order: Order, conversation_id: int) -> dict[str, Message]:
-    """The earliest counting message of each checkpoint."""
+    """The earliest counting message of each checkpoint, in the conversation and in those merged
+    into it (what was sent before two customers were merged still counts)."""
+    history = [
+        conversation_id,
+        *service.merged_ids(session, order.shop_id, [conversation_id])[conversation_id],
+    ]
     messages = session.scalars(
         select(Message)
         .where(
             Message.shop_id == order.shop_id,
-            Message.conversation_id == conversation_id,
+            Message.conversation_id.in_(history),
             Message.data["order_id"].as_integer() == order.id,
             Message.sender_type.in_(("staff", "system")),
             Message.recalled_at.is_(None),
             Message.kind != "recall",
         )
-        .order_by(Message.seq)
+        .order_by(Message.id)  # seqs of two conversations do not compare; ids go up with time
     )
     found: dict[str, Message] = {}
     for message in messages:
@@ -170,7 +178,7 @@ def ensure_conversation(session: Session, order: Order) -> int:
     conditional UPDATE that leaves the version alone (a link is no edit a staff member could lose).
     """
     if order.conversation_id is not None:
-        return order.conversation_id
+        return service.live_conversation_id(session, order.shop_id, order.conversation_id)
     conversation = service.do_open_conversation(session, order.shop_id, order.customer_id)  # type: ignore[arg-type]
     orders = Order.__table__
     session.execute(

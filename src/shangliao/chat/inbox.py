@@ -27,6 +27,8 @@ def in_list(shop_id: int, staff_id: int, which: str) -> list[ColumnElement[bool]
     conditions = [
         Conversation.shop_id == shop_id,
         Conversation.status == ("closed" if which == "closed" else "open"),
+        # A merged-away conversation is read through the one it was merged into: one entry a person.
+        Conversation.merged_into_id.is_(None),
     ]
     if which == "mine":
         conditions.append(Conversation.assignee_id == staff_id)

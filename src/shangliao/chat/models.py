@@ -1,31 +1,53 @@
-"""Conversations, their append-only messages, chain checkpoints and customers' visitor tokens."""
+"""Conversations, their append-only messages, chain checkpoints and customers' visitor tokens.
+
+Everything here but the visitor tokens is evidence: no foreign key deletes it along with something
+else (rule 17 of docs/architecture.md). A merge of customers moves conversations, it never drops them.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shangliao.core import clock
-from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
+from shangliao.storage.base import Base, EvidenceScoped, IdMixin, ShopScoped, TimestampMixin
 from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
 
+# The one conversation a customer has with the shop; merged-away ones stay beside it.
+_LIVE = text("merged_into_id IS NULL")
 
-class Conversation(IdMixin, ShopScoped, TimestampMixin, Base):
+
+class Conversation(IdMixin, EvidenceScoped, TimestampMixin, Base):
     """One shop and one customer. ``message_count`` numbers the messages (``seq``) and its row lock
-    orders concurrent sends, so the hash chain has one next link at a time."""
+    orders concurrent sends, so the hash chain has one next link at a time.
+
+    When two customers who both chatted are merged, the dropped one's conversation keeps its own
+    chain (each message's hash covers its conversation id, so its messages cannot move) and is
+    marked ``merged_into_id``: it leaves the inbox, takes no new messages, and stays readable as
+    the earlier history of the conversation that lives on."""
 
     __tablename__ = "conversations"
     __table_args__ = (
-        Index("uq_conversations_shop_customer", "shop_id", "customer_id", unique=True),
+        Index(
+            "uq_conversations_shop_customer",
+            "shop_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=_LIVE,
+            postgresql_where=_LIVE,
+        ),
         Index("ix_conversations_shop_activity", "shop_id", "last_message_at", "id"),
         Index("ix_conversations_shop_assignee", "shop_id", "assignee_id", "last_message_at"),
     )
 
-    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="RESTRICT"))
     assignee_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("staff.id", ondelete="SET NULL"), nullable=True
+        BigId, ForeignKey("staff.id", ondelete="RESTRICT"), nullable=True
+    )
+    merged_into_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="RESTRICT"), nullable=True
     )
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed
     message_count: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -38,7 +60,7 @@ class Conversation(IdMixin, ShopScoped, TimestampMixin, Base):
     customer_unread: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class Message(IdMixin, ShopScoped, Base):
+class Message(IdMixin, EvidenceScoped, Base):
     """Never updated but for ``recalled_at`` (rule 13 of docs/architecture.md), which the chain backs with a recall entry.
 
     ``hash`` = SHA-256 of the previous message's hash and this message's content (``chain.py``).
@@ -50,7 +72,7 @@ class Message(IdMixin, ShopScoped, Base):
         Index("uq_messages_conversation_client", "conversation_id", "client_id", unique=True),
     )
 
-    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="RESTRICT"))
     seq: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(24))
     sender_type: Mapped[str] = mapped_column(String(16))  # customer | staff | system
@@ -63,16 +85,34 @@ class Message(IdMixin, ShopScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class ChainCheckpoint(IdMixin, ShopScoped, Base):
+class ChainCheckpoint(IdMixin, EvidenceScoped, Base):
     """A conversation's chain head at ``seq``, signed with a key kept outside the database: whoever
     can rewrite the tables cannot make a rewritten history match an earlier signature."""
 
     __tablename__ = "chain_checkpoints"
     __table_args__ = (Index("uq_chain_checkpoints_conversation_seq", "conversation_id", "seq", unique=True),)
 
-    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="RESTRICT"))
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    signature: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class ChainManifest(IdMixin, EvidenceScoped, Base):
+    """The shop's signed list of conversations and their chain heads (``shangliao chat checkpoint``).
+
+    A conversation deleted with all its rows leaves nothing behind to check against; this list
+    does: ``verify`` reports every listed conversation that is gone or fell short of its listed
+    head. ``heads`` is ``[[conversation_id, seq, hash hex], ...]`` (seq 0 and "" for one without
+    messages yet), signed with ``generation`` under the key kept outside the database. One row per
+    shop, replaced at each checkpoint run: what it vouches for is the history, kept elsewhere."""
+
+    __tablename__ = "chain_manifests"
+    __table_args__ = (Index("uq_chain_manifests_shop", "shop_id", unique=True),)
+
+    generation: Mapped[int] = mapped_column(BigInteger, default=1)
+    heads: Mapped[list] = mapped_column(JsonDoc, default=list)
     signature: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
@@ -93,7 +133,7 @@ class Visitor(IdMixin, ShopScoped, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class Attachment(IdMixin, ShopScoped, Base):
+class Attachment(IdMixin, EvidenceScoped, Base):
     """A file sent in a conversation. Its bytes live at ``uploads/<shop_id>/<storage_key>``: the key
     is random and made by the server, so no one's filename ever becomes a path on disk, and the
     name shown is only a label (sanitised, with an extension that matches what the bytes are)."""
@@ -104,10 +144,10 @@ class Attachment(IdMixin, ShopScoped, Base):
         Index("ix_attachments_shop_conversation", "shop_id", "conversation_id", "id"),
     )
 
-    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(BigId, ForeignKey("conversations.id", ondelete="RESTRICT"))
     # The message that sent it, written in the same transaction (who may download follows from it).
     message_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("messages.id", ondelete="CASCADE"), nullable=True
+        BigId, ForeignKey("messages.id", ondelete="RESTRICT"), nullable=True
     )
     sender_type: Mapped[str] = mapped_column(String(16))  # customer | staff
     sender_id: Mapped[int | None] = mapped_column(BigId, nullable=True)

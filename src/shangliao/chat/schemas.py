@@ -87,6 +87,10 @@ class ConversationOut(BaseModel):
     staff_read_seq: int
     customer_read_seq: int
     last_message: MessageOut | None
+    # Two customers merged into one keep both chats: the one that lives on lists the other(s),
+    # each readable as before; a merged-away one names where the talk goes on.
+    merged_into_id: int | None = None
+    merged_ids: list[int] = []
 
 
 class ConversationPage(BaseModel):

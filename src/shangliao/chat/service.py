@@ -53,7 +53,11 @@ _BY_CLIENT_ID = Prepared(
 )
 _NEXT_SEQ = Prepared(
     update(_conv)
-    .where(_conv.c.id == bindparam("conversation_id"), _conv.c.shop_id == bindparam("shop_id"))
+    .where(
+        _conv.c.id == bindparam("conversation_id"),
+        _conv.c.shop_id == bindparam("shop_id"),
+        _conv.c.merged_into_id.is_(None),  # a merged-away conversation is history only
+    )
     .values(
         message_count=_conv.c.message_count + 1,
         last_message_at=bindparam("now"),
@@ -110,7 +114,11 @@ def do_open_conversation(session: Session, shop_id: int, customer_id: int) -> Co
     if customer is None:
         raise NotFound("customer.not_found", N_("This customer does not exist."))
     found = session.scalar(
-        select(Conversation).where(Conversation.shop_id == shop_id, Conversation.customer_id == customer_id)
+        select(Conversation).where(
+            Conversation.shop_id == shop_id,
+            Conversation.customer_id == customer_id,
+            Conversation.merged_into_id.is_(None),
+        )
     )
     if found is not None:
         return found
@@ -156,7 +164,7 @@ def do_send(
         },
     )
     if not bumped:
-        raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
+        raise _not_writable(session, shop_id, conversation_id)
     seq, customer_id = bumped[0]
     previous = _PREVIOUS.rows(conn, {"conversation_id": conversation_id, "seq": seq - 1}) if seq > 1 else []
     sent = Sent(0, conversation_id, seq, kind, sender_type, sender_id, client_id, body, data or {}, now)
@@ -194,6 +202,46 @@ def do_send(
         ],
     )
     return sent
+
+
+def _not_writable(session: Session, shop_id: int, conversation_id: int) -> NotFound | Conflict:
+    """Why nothing could be appended: no such conversation, or it was merged into another one."""
+    into = session.scalar(
+        select(Conversation.merged_into_id).where(
+            Conversation.id == conversation_id, Conversation.shop_id == shop_id
+        )
+    )
+    if into is None:
+        return NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
+    return Conflict(
+        "chat.conversation_merged",
+        N_("This conversation was merged into another one; reply there."),
+        details={"conversation_id": conversation_id, "merged_into_id": into},
+    )
+
+
+def live_conversation_id(session: Session, shop_id: int, conversation_id: int) -> int:
+    """Where a conversation's talk goes on: itself, or the one it was merged into."""
+    into = session.scalar(
+        select(Conversation.merged_into_id).where(
+            Conversation.id == conversation_id, Conversation.shop_id == shop_id
+        )
+    )
+    return into or conversation_id
+
+
+def merged_ids(session: Session, shop_id: int, conversation_ids: list[int]) -> dict[int, list[int]]:
+    """The conversations merged into each of these (oldest first): the rest of their history."""
+    found: dict[int, list[int]] = {cid: [] for cid in conversation_ids}
+    if conversation_ids:
+        rows = session.execute(
+            select(Conversation.merged_into_id, Conversation.id)
+            .where(Conversation.shop_id == shop_id, Conversation.merged_into_id.in_(conversation_ids))
+            .order_by(Conversation.id)
+        )
+        for into, cid in rows:
+            found[into].append(cid)
+    return found
 
 
 def _sign(conn, keyring: Keyring, shop_id: int, conversation_id: int, seq: int, head: bytes, now) -> None:

@@ -1,5 +1,6 @@
 """Walk every stored conversation's chain (``shangliao chat verify``) and sign chain heads
-(``shangliao chat checkpoint``), a conversation at a time so memory stays flat.
+(``shangliao chat checkpoint``), a conversation at a time so memory stays flat (and a shop's signed
+list of conversations at a time: what is listed and no longer stored is reported gone).
 
 An image or file message names its file's SHA-256 in its data, which the chain covers; given the
 uploads folder, ``verify`` rehashes each stored file against it, so a swapped or deleted file is a
@@ -9,6 +10,7 @@ break like an edited message (the attachment's own row is not trusted: it can be
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,26 +20,51 @@ from sqlalchemy.orm import Session
 
 from shangliao.chat import chain
 from shangliao.chat.attachments import stored_path
-from shangliao.chat.models import Attachment, ChainCheckpoint, Conversation, Message
+from shangliao.chat.models import Attachment, ChainCheckpoint, ChainManifest, Conversation, Message
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.core.i18n import N_
+from shangliao.shops.models import Shop
 from shangliao.storage.database import Database
 
 
-def _conversations(db: Database, shop_id: int | None) -> Iterator[tuple[int, int]]:
-    """(shop id, conversation id) in id order, read a chunk at a time."""
+def _shops(db: Database, shop_id: int | None) -> list[int]:
+    if shop_id is not None:
+        return [shop_id]
+    with db.read() as session:
+        return list(session.scalars(select(Shop.id).order_by(Shop.id)))
+
+
+def _conversations(db: Database, shop_id: int) -> Iterator[int]:
+    """The shop's conversation ids in order, read a chunk at a time."""
     after = 0
     while True:
-        stmt = select(Conversation.shop_id, Conversation.id).where(Conversation.id > after)
-        if shop_id is not None:
-            stmt = stmt.where(Conversation.shop_id == shop_id)
+        stmt = select(Conversation.id).where(Conversation.shop_id == shop_id, Conversation.id > after)
         with db.read() as session:
-            chunk = session.execute(stmt.order_by(Conversation.id).limit(500)).all()
+            chunk = list(session.scalars(stmt.order_by(Conversation.id).limit(500)))
         if not chunk:
             return
-        yield from ((s, c) for s, c in chunk)
-        after = chunk[-1][1]
+        yield from chunk
+        after = chunk[-1]
+
+
+def _listed(
+    db: Database, keyring: Keyring, shop_id: int
+) -> tuple[dict[int, tuple[int, str]], list[chain.Break]]:
+    """The shop's signed list as ``{conversation id: (seq, hash hex)}``; a list whose signature
+    fails is reported and not used (nothing in it can be trusted)."""
+    with db.read() as session:
+        manifest = session.execute(
+            select(ChainManifest.generation, ChainManifest.heads, ChainManifest.signature).where(
+                ChainManifest.shop_id == shop_id
+            )
+        ).first()
+    if manifest is None:
+        return {}, []
+    expected = chain.manifest_signature(keyring, shop_id, manifest.generation, manifest.heads)
+    if not hmac.compare_digest(expected, manifest.signature):
+        return {}, [chain.Break(None, None, N_("the signed list of conversations is not valid"), shop_id)]
+    return {int(cid): (int(seq), str(head)) for cid, seq, head in manifest.heads}, []
 
 
 def verify(
@@ -51,25 +78,36 @@ def verify(
     """Every break in every conversation (of one shop, when given); empty means intact. With
     ``uploads_dir`` (``Settings.uploads_dir``) every attachment's bytes are checked as well."""
     breaks: list[chain.Break] = []
-    for done, (shop, conversation_id) in enumerate(_conversations(db, shop_id), 1):
-        with db.read() as session:
-            messages = list(
-                session.scalars(
-                    select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
+    done = 0
+    for shop in _shops(db, shop_id):
+        listed, broken_list = _listed(db, keyring, shop)
+        breaks += broken_list
+        for conversation_id in _conversations(db, shop):
+            with db.read() as session:
+                messages = list(
+                    session.scalars(
+                        select(Message)
+                        .where(Message.conversation_id == conversation_id)
+                        .order_by(Message.seq)
+                    )
                 )
-            )
-            checkpoints = list(
-                session.scalars(
-                    select(ChainCheckpoint)
-                    .where(ChainCheckpoint.conversation_id == conversation_id)
-                    .order_by(ChainCheckpoint.seq)
+                checkpoints = list(
+                    session.scalars(
+                        select(ChainCheckpoint)
+                        .where(ChainCheckpoint.conversation_id == conversation_id)
+                        .order_by(ChainCheckpoint.seq)
+                    )
                 )
-            )
-            breaks += chain.verify_conversation(keyring, shop, conversation_id, messages, checkpoints)
-            if uploads_dir is not None:
-                breaks += _attachment_breaks(session, uploads_dir, conversation_id, messages)
-        if progress is not None:
-            progress(done)
+                breaks += chain.verify_conversation(
+                    keyring, shop, conversation_id, messages, checkpoints, listed.pop(conversation_id, None)
+                )
+                if uploads_dir is not None:
+                    breaks += _attachment_breaks(session, uploads_dir, conversation_id, messages)
+            done += 1
+            if progress is not None:
+                progress(done)
+        # Listed when the list was signed, not stored now: deleted, rows and all.
+        breaks += [chain.Break(cid, None, N_("the conversation is gone"), shop) for cid in sorted(listed)]
     return breaks
 
 
@@ -109,36 +147,66 @@ def _file_sha256(path: Path) -> str:
 
 
 def sign_heads(db: Database, keyring: Keyring, shop_id: int | None = None) -> int:
-    """Checkpoint each conversation whose head moved since its last checkpoint; returns how many.
+    """Checkpoint each conversation whose head moved since its last checkpoint, then sign each
+    shop's list of conversations; returns how many heads were checkpointed.
 
     Sending signs every ``CHECKPOINT_EVERY`` messages; this covers the quiet tails in between (run
-    it from cron, hourly say), so a deleted or rewritten recent message is caught as well.
+    it from cron, hourly say), so a deleted or rewritten recent message is caught as well, and so
+    is a conversation deleted whole.
     """
     signed = 0
-    for shop, conversation_id in _conversations(db, shop_id):
+    for shop in _shops(db, shop_id):
+        for conversation_id in _conversations(db, shop):
+            with db.write() as session:
+                signed += _sign_head(session, keyring, shop, conversation_id)
         with db.write() as session:
-            last_signed = session.scalar(
-                select(func.max(ChainCheckpoint.seq)).where(
-                    ChainCheckpoint.conversation_id == conversation_id
-                )
-            )
-            head = session.execute(
-                select(Message.seq, Message.hash)
-                .where(Message.conversation_id == conversation_id)
-                .order_by(Message.seq.desc())
-                .limit(1)
-            ).first()
-            if head is None or (last_signed or 0) >= head.seq:
-                continue
-            session.add(
-                ChainCheckpoint(
-                    shop_id=shop,
-                    conversation_id=conversation_id,
-                    seq=head.seq,
-                    hash=head.hash,
-                    signature=chain.checkpoint_signature(keyring, shop, conversation_id, head.seq, head.hash),
-                    created_at=clock.now(),
-                )
-            )
-            signed += 1
+            _sign_list(session, keyring, shop)
     return signed
+
+
+def _sign_head(session: Session, keyring: Keyring, shop_id: int, conversation_id: int) -> int:
+    last_signed = session.scalar(
+        select(func.max(ChainCheckpoint.seq)).where(ChainCheckpoint.conversation_id == conversation_id)
+    )
+    head = session.execute(
+        select(Message.seq, Message.hash)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.seq.desc())
+        .limit(1)
+    ).first()
+    if head is None or (last_signed or 0) >= head.seq:
+        return 0
+    session.add(
+        ChainCheckpoint(
+            shop_id=shop_id,
+            conversation_id=conversation_id,
+            seq=head.seq,
+            hash=head.hash,
+            signature=chain.checkpoint_signature(keyring, shop_id, conversation_id, head.seq, head.hash),
+            created_at=clock.now(),
+        )
+    )
+    return 1
+
+
+def _sign_list(session: Session, keyring: Keyring, shop_id: int) -> None:
+    """Replace the shop's signed list with every conversation and its head as stored now (one read
+    in the write transaction: a message counted is a message stored)."""
+    rows = session.execute(
+        select(Conversation.id, Conversation.message_count, Message.hash)
+        .outerjoin(
+            Message,
+            (Message.conversation_id == Conversation.id) & (Message.seq == Conversation.message_count),
+        )
+        .where(Conversation.shop_id == shop_id)
+        .order_by(Conversation.id)
+    )
+    heads = [[cid, count, head.hex() if head is not None else ""] for cid, count, head in rows]
+    manifest = session.scalar(select(ChainManifest).where(ChainManifest.shop_id == shop_id).with_for_update())
+    if manifest is None:
+        manifest = ChainManifest(shop_id=shop_id, generation=0)
+        session.add(manifest)
+    manifest.generation += 1
+    manifest.heads = heads
+    manifest.signature = chain.manifest_signature(keyring, shop_id, manifest.generation, heads)
+    manifest.created_at = clock.now()

@@ -29,9 +29,10 @@ def _shop_id(rt, shop: str | None) -> int | None:
 def verify(shop: ShopOption = None) -> None:
     """Check every conversation's hash chain and signed checkpoints; exit 1 on any break.
 
-    A break means a message was changed, removed, inserted or hidden after it was written, or a
-    sent picture or file was replaced or deleted. Each one is listed with its conversation and
-    message number.
+    A break means a message was changed, removed, inserted or hidden after it was written, a
+    sent picture or file was replaced or deleted, or a conversation in the shop's signed list
+    (written by `chat checkpoint`) is gone. Each one is listed with its conversation and message
+    number.
 
     Example:  shangliao chat verify --shop tea
     """
@@ -40,24 +41,34 @@ def verify(shop: ShopOption = None) -> None:
     with open_runtime() as rt:
         breaks = verify_chains(rt.db, rt.keyring, _shop_id(rt, shop), uploads_dir=rt.settings.uploads_dir)
     for b in breaks:
-        console.print(
-            t(
-                N_("Conversation {conversation}, message {seq}: {problem}"),
-                conversation=b.conversation_id,
-                seq=b.seq or "-",
-                problem=t(b.problem),
-            )
-        )
+        console.print(_described(b))
     if breaks:
         say(N_("Breaks found: {n}. The chat history was changed after it was written."), n=len(breaks))
         raise typer.Exit(1)
     say(N_("Every conversation's history is intact."))
 
 
+def _described(b) -> str:
+    """A break where it was found: a message, a whole conversation, or the shop's signed list."""
+    if b.conversation_id is None:
+        return t(N_("Shop {shop}: {problem}"), shop=b.shop_id, problem=t(b.problem))
+    if b.seq is None:
+        return t(
+            N_("Conversation {conversation}: {problem}"), conversation=b.conversation_id, problem=t(b.problem)
+        )
+    return t(
+        N_("Conversation {conversation}, message {seq}: {problem}"),
+        conversation=b.conversation_id,
+        seq=b.seq,
+        problem=t(b.problem),
+    )
+
+
 @app.command("checkpoint")
 @reports_errors
 def checkpoint(shop: ShopOption = None) -> None:
-    """Sign the head of every conversation that moved since its last checkpoint (run it hourly).
+    """Sign the head of every conversation that moved since its last checkpoint, and each shop's
+    list of conversations (run it hourly).
 
     Example:  shangliao chat checkpoint
     """

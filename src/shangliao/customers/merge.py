@@ -8,6 +8,11 @@ created them twice. A merge, in one unit of work (rule 1 of docs/architecture.md
 - moves their phones (a phone the kept customer already has is not copied) and addresses (an
   address identical to one the kept customer has is not copied). The rows move as they are, still
   encrypted: their ciphertexts are bound to their table, not to the customer (``pii.py``);
+- moves their chat (rule 17 of docs/architecture.md: evidence moves, it is never dropped): their
+  conversation, with its messages, files and checkpoints, and their devices. When both chatted,
+  the dropped conversation keeps its own hash chain (a message's hash covers its conversation id)
+  and is marked merged into the kept one: the inbox shows one entry, whose history is both, and
+  the dropped devices write into the kept conversation, seeing it from the merge on;
 - adds their tags, appends their note, adds up order count and money spent, keeps the earliest
   first order and the latest last order, and keeps the blacklist flag if either was blacklisted;
 - records ``customer.merged`` (ids and counts only, rule 8 of docs/architecture.md) and deletes the dropped customer.
@@ -27,6 +32,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
+from shangliao.chat.models import Conversation, Visitor
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid
@@ -228,8 +234,7 @@ def do_merge_customers(
         .where(Order.shop_id == shop_id, Order.customer_id == drop_id)
         .values(customer_id=keep_id)
     ).rowcount
-    # Conversations: when the chat domain lands, the dropped customer's conversations (and the
-    # visitor identities that lead to them) move to ``keep`` here, in this same unit of work.
+    moved_conversations = _move_chat(session, shop_id, keep_id, drop_id)
 
     # A customer without phones (addresses) takes the dropped one's primary (default) as theirs.
     phone_flags = {"is_primary": False} if keep.phones else {}
@@ -256,11 +261,72 @@ def do_merge_customers(
     data = {
         "into_id": keep_id,
         "orders": moved_orders,
+        "conversations": moved_conversations,
         "phones": len(plan.phone_ids),
         "addresses": len(plan.address_ids),
     }
     record(session, shop_id, [DomainEvent(MERGED, "customer", drop_id, data)])
     return keep
+
+
+def _move_chat(session: Session, shop_id: int, keep_id: int, drop_id: int) -> int:
+    """Hand the dropped customer's conversations and devices to the kept one; returns how many
+    conversations moved. Both live conversations are locked first: a send racing the merge either
+    lands before it (and is counted) or after it (in the conversation that lives on)."""
+    conv = Conversation.__table__
+    live = {
+        row.customer_id: row
+        for row in session.execute(
+            select(conv)
+            .where(
+                conv.c.shop_id == shop_id,
+                conv.c.customer_id.in_((keep_id, drop_id)),
+                conv.c.merged_into_id.is_(None),
+            )
+            .order_by(conv.c.id)
+            .with_for_update()
+        )
+    }
+    kept, dropped = live.get(keep_id), live.get(drop_id)
+    devices = {"customer_id": keep_id}
+    if kept is not None and dropped is not None:
+        # One hop: what was merged into the dropped conversation now belongs to the kept one.
+        session.execute(
+            update(conv)
+            .where(conv.c.shop_id == shop_id, conv.c.merged_into_id == dropped.id)
+            .values(merged_into_id=kept.id)
+        )
+        # Its unread messages are counted on the entry the inbox shows (and nowhere else, so the
+        # unread badge does not count them twice); a closed entry opens if the other one was open.
+        session.execute(
+            update(conv)
+            .where(conv.c.id == dropped.id)
+            .values(customer_id=keep_id, merged_into_id=kept.id, staff_unread=0)
+        )
+        session.execute(
+            update(conv)
+            .where(conv.c.id == kept.id)
+            .values(
+                staff_unread=kept.staff_unread + dropped.staff_unread,
+                last_message_at=max(kept.last_message_at, dropped.last_message_at),
+                status="open" if "open" in (kept.status, dropped.status) else kept.status,
+            )
+        )
+        # A device sees the conversation it writes to from when it joined it (``Visitor``): for
+        # the dropped devices that is now.
+        devices["since_seq"] = kept.message_count
+    moved = session.execute(
+        update(conv)
+        .where(conv.c.shop_id == shop_id, conv.c.customer_id == drop_id)
+        .values(customer_id=keep_id)
+    ).rowcount
+    visitors = Visitor.__table__
+    session.execute(
+        update(visitors)
+        .where(visitors.c.shop_id == shop_id, visitors.c.customer_id == drop_id)
+        .values(**devices)
+    )
+    return moved + (1 if kept is not None and dropped is not None else 0)
 
 
 def merged_into(session: Session, shop_id: int, customer_id: int) -> int | None:

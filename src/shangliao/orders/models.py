@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shangliao.core import clock
-from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
+from shangliao.storage.base import Base, EvidenceScoped, IdMixin, ShopScoped, TimestampMixin
 from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
 
 
@@ -44,7 +44,7 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
     customer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("customers.id", ondelete="SET NULL"))
     # The conversation the order belongs to, for good: the order page shows it, the chat its orders.
     conversation_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+        BigId, ForeignKey("conversations.id", ondelete="RESTRICT"), nullable=True
     )
     # Snapshot for lists and search; the customer may be renamed later without rewriting history.
     customer_name: Mapped[str] = mapped_column(String(64), default="")
@@ -122,13 +122,14 @@ class OrderTag(ShopScoped, Base):
     tag: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
-class OrderEvent(IdMixin, ShopScoped, Base):
+class OrderEvent(IdMixin, EvidenceScoped, Base):
     """The timeline: append-only, one row per change, with who, when, from, to and what."""
 
     __tablename__ = "order_events"
     __table_args__ = (Index("ix_order_events_order", "order_id", "id"),)
 
-    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"))
+    # Evidence (rule 17 of docs/architecture.md): an order with a timeline or payments cannot be deleted.
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(String(32))
     actor_type: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
@@ -150,7 +151,7 @@ class OrderNote(IdMixin, ShopScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
-class Payment(IdMixin, ShopScoped, Base):
+class Payment(IdMixin, EvidenceScoped, Base):
     """A recorded payment. Each attempt has its own out_trade_no: order number + suffix (rule 6 of docs/architecture.md)."""
 
     __tablename__ = "payments"
@@ -161,12 +162,12 @@ class Payment(IdMixin, ShopScoped, Base):
         CheckConstraint("amount > 0", name="amount_positive"),
     )
 
-    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"))
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="RESTRICT"))
     method: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(Integer)
     reference: Mapped[str] = mapped_column(String(64), default="")
     out_trade_no: Mapped[str] = mapped_column(String(32))
-    recorded_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="SET NULL"))
+    recorded_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="RESTRICT"))
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     note: Mapped[str] = mapped_column(Text, default="")

@@ -39,6 +39,13 @@ class ShopScoped:
     shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"))
 
 
+class EvidenceScoped(ShopScoped):
+    """A tenant table of evidence (chat, payments, timelines): deleting its shop is refused rather
+    than cascaded (rule 17 of docs/architecture.md); tests/test_evidence_schema.py checks every key."""
+
+    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="RESTRICT"))
+
+
 def all_models() -> MetaData:
     """Import every domain's models so ``Base.metadata`` is complete (Alembic, tests)."""
     from shangliao.auth import models as _auth  # noqa: F401

@@ -95,7 +95,9 @@ def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
         select(Visitor, Conversation.id)
         .join(
             Conversation,
-            (Conversation.customer_id == Visitor.customer_id) & (Conversation.shop_id == Visitor.shop_id),
+            (Conversation.customer_id == Visitor.customer_id)
+            & (Conversation.shop_id == Visitor.shop_id)
+            & Conversation.merged_into_id.is_(None),  # after a merge, the conversation that lives on
         )
         .where(Visitor.token_hash == digest(raw), Visitor.shop_id == shop_id, Visitor.revoked_at.is_(None))
     ).first()

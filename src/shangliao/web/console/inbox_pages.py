@@ -209,6 +209,8 @@ def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation
             "customer_id": conversation.customer_id,
             "assignee_id": conversation.assignee_id,
             "status": conversation.status,
+            "merged_into_id": conversation.merged_into_id,
+            "merged_ids": chat.merged_ids(session, actor.shop_id, [conversation.id])[conversation.id],
         },
         "customer": customers.customer_summary(rt.keyring, customer)
         if "customers.read" in actor.permissions
