@@ -21,6 +21,13 @@ run is preceded by a warm-up run, and any non-2xx answer fails the bench. The fl
 request would cost if Shangliao added nothing to FastAPI and the SQL: ``1 / (1/echo + 1/raw)``.
 The last line prints ``ratio=`` (target >= 0.5), ``statements_per_order=`` (target <= 12) and
 ``full_over_normal=`` (target >= 0.8). ``docs/benchmarks.md`` records results.
+
+``--flood`` measures something else (issue 10): order-create latency while two clients flood the
+server with what must never reach the writer. One server (FULL) on the seeded data; order-create
+p50 under ``--connections`` wrk connections, alone, then while one wrk connection posts orders with
+a new made-up token each time (``flood_junk_order.lua``) and another signs in with a new random
+username each time (``flood_login.lua``), as fast as they can, then alone again.
+``flood_p50_ratio=`` is the flooded p50 over the mean of the two lone ones (target <= 1.5).
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from collections import Counter
 from contextlib import contextmanager
@@ -43,11 +52,14 @@ from sqlalchemy import event
 
 from bench_shop import shop_with_owner
 from harness import (
+    LOAD_CORE,
+    POST_JSON_LUA,
     BenchFailure,
     Server,
     check_quiet,
     cpu_seconds,
     folder_options,
+    parse_wrk,
     require_tools,
     serve,
     server_env,
@@ -263,6 +275,10 @@ def run(args: argparse.Namespace) -> None:
         if fstype == "tmpfs":
             print("# warning: tmpfs makes fsync free, so FULL and NORMAL cannot differ here; use --dir")
         seeded, sent = seed(workdir / "seed")
+        if args.flood:
+            shutil.copytree(workdir / "seed", workdir / "full")
+            flood(args, workdir, seeded)
+            return
         for mode in ("full", "normal"):
             shutil.copytree(workdir / "seed", workdir / mode)
 
@@ -318,6 +334,79 @@ def run(args: argparse.Namespace) -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+_P50 = re.compile(r"^\s*50%\s+([\d.]+)(us|ms|s)\b", re.M)
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _wrk(url: str, script: Path, *, seconds: int, connections: int) -> list[str]:
+    """A bounded wrk command on the load core, printing its latency distribution."""
+    return [
+        "taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+        "--latency", "-s", str(script), url,
+    ]  # fmt: skip
+
+
+def _p50_ms(output: str) -> float:
+    found = _P50.search(output)
+    if found is None:
+        raise BenchFailure(f"no p50 in wrk's output:\n{output}")
+    return float(found.group(1)) * _UNIT_MS[found.group(2)]
+
+
+def measure_p50(label: str, server: Server, seeded: Seeded, args: argparse.Namespace) -> float:
+    """Order-create p50 (ms) over ``args.seconds``; every answer must be a 201."""
+    env = {**os.environ, "BENCH_BODY": seeded.body, "BENCH_TOKEN": seeded.token}
+    cmd = _wrk(server.url + ORDERS_URL, POST_JSON_LUA, seconds=args.seconds, connections=args.connections)
+    done = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=args.seconds + 60, check=False
+    )
+    result = parse_wrk(done.stdout)
+    if done.returncode != 0 or result.non_2xx or result.socket_errors:
+        raise BenchFailure(f"{label}: wrk failed or got errors:\n{done.stdout}{done.stderr}")
+    p50 = _p50_ms(done.stdout)
+    print(f"# {label}: {result.rps:.1f} orders/s, p50 {p50:.2f} ms, {result.latency}")
+    return p50
+
+
+def flood(args: argparse.Namespace, workdir: Path, seeded: Seeded) -> None:
+    env = server_env({"SHANGLIAO_DATA_DIR": str(workdir / "full"), "SHANGLIAO_SQLITE_SYNCHRONOUS": "FULL"})
+    with serve("shangliao.app:serving_app", env=env, log_path=workdir / "orders-flood.log") as server:
+        wrk_post(server.url + ORDERS_URL, seeded.body, token=seeded.token, seconds=args.warmup,
+                 connections=args.connections, label="warm-up")  # fmt: skip
+        before = measure_p50("alone", server, seeded, args)
+        # The flood starts a second early and ends a second late: the measured run sees it throughout.
+        flood_env = {**os.environ, "BENCH_BODY": seeded.body}
+        floods = {
+            name: subprocess.Popen(
+                _wrk(server.url + path, BENCH_DIR / script, seconds=args.seconds + 2, connections=1),
+                env=flood_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            )
+            for name, path, script in (
+                ("junk_order", ORDERS_URL, "flood_junk_order.lua"),
+                ("login", "/api/v1/auth/login", "flood_login.lua"),
+            )
+        }  # fmt: skip
+        try:
+            time.sleep(1)
+            during = measure_p50("flooded", server, seeded, args)
+            outputs = {name: proc.communicate(timeout=args.seconds + 60)[0] for name, proc in floods.items()}
+        finally:
+            for proc in floods.values():
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        after = measure_p50("alone again", server, seeded, args)
+    for name, output in outputs.items():
+        result = parse_wrk(output)
+        print(f"flood_{name}_rps={result.rps:.1f}")
+        print(f"# flood {name}: {result.requests} requests, {result.non_2xx} refused, {result.latency}")
+        if result.non_2xx != result.requests:
+            print(f"# warning: {result.requests - result.non_2xx} flood {name} requests were not refused")
+    alone = (before + after) / 2
+    print(f"alone_p50_ms={alone:.2f} flooded_p50_ms={during:.2f}")
+    print(f"flood_p50_ratio={during / alone:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -331,6 +420,11 @@ def main() -> None:
     )
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default 8)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
+    parser.add_argument(
+        "--flood",
+        action="store_true",
+        help="order-create p50 with and without a junk-token and sign-in flood",
+    )
     folder_options(
         parser,
         dir_help="where the temporary data folders go (default: the system temp dir)",
