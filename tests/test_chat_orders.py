@@ -416,9 +416,12 @@ def test_another_shops_order_has_no_checkpoints_to_see_or_send(shop, other_shop,
 
 
 def test_the_customer_is_shown_the_details_address_without_the_street_or_the_full_number(anon, shop, order):
-    # given the customer's device on the shop page, then the details sent for them to check
+    # given the customer's device on the shop page (its typed number linked by staff: a phone
+    # number alone proves nothing), then the details sent for them to check
     joined = anon.post(f"/s/{shop.slug}/api/visitor", json={"name": "李四", "phone": "13900001111"})
     assert joined.status_code == 200, joined.text
+    linked = shop.api.post(f"/api/v1/conversations/{joined.json()['conversation_id']}/link-claimed")
+    assert linked.status_code == 200, linked.text
     act(shop, order, "confirm")
     sent_checkpoint(shop, order, "details")
 

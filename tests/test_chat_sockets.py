@@ -184,9 +184,14 @@ def test_a_new_device_with_a_known_phone_does_not_see_earlier_messages(client, s
     again = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "冒充者", "phone": "13700001234"})
     client.cookies.set(VISITOR_COOKIE, again.cookies[VISITOR_COOKIE], path=f"/s/{shop.slug}")
     seen = client.get(f"/s/{shop.slug}/api/messages")
+    # even once staff link it to the customer whose number it typed (tests/test_shop_phone_claims.py)
+    linked = shop.api.post(f"/api/v1/conversations/{again.json()['conversation_id']}/link-claimed")
+    seen_linked = client.get(f"/s/{shop.slug}/api/messages")
 
-    assert again.json()["conversation_id"] == guest["conversation_id"]
+    assert again.json()["conversation_id"] != guest["conversation_id"]  # a conversation of its own
     assert seen.status_code == 200 and seen.json() == []
+    assert linked.json()["id"] == guest["conversation_id"]
+    assert seen_linked.status_code == 200 and seen_linked.json() == []
 
 
 def test_the_shop_page_api_needs_a_visitor(client, shop):
@@ -228,6 +233,9 @@ def test_a_new_device_with_a_known_phone_hears_nothing_of_earlier_orders(runtime
     product = make_product(runtime, shop, stock=5)
     earlier = make_order(shop, [(product.variant_id, 1)], customer_id=guest["customer_id"])
     again = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "冒充者", "phone": "13700001234"})
+    # a typed number alone shows nothing of the customer's at all: staff linked this one
+    linked = shop.api.post(f"/api/v1/conversations/{again.json()['conversation_id']}/link-claimed")
+    assert linked.status_code == 200, linked.text
     stranger = guest | {"cookie": again.cookies[VISITOR_COOKIE]}
     with guest_socket(client, shop, stranger) as device:
         act(shop, earlier, "confirm")

@@ -16,6 +16,7 @@ from shangliao.config import Settings, get_settings
 from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
 from shangliao.storefront import api as storefront_api
+from shangliao.storefront import claims_api as storefront_claims_api
 from shangliao.storefront import orders_api as storefront_orders_api
 from shangliao.storefront import pages as storefront_pages
 from shangliao.web import api, client_address, docs, errors, health, ws
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(attachment_api.router)
     app.include_router(attachment_api.guest_router)
     app.include_router(storefront_orders_api.router)
+    app.include_router(storefront_claims_api.router)
     app.include_router(storefront_pages.router)
     # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
     # which would otherwise take it.

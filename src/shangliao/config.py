@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated proxy addresses or networks (127.0.0.1, 10.0.0.0/8); empty: none.",
     )
+    # Where one-time codes for the shop page go (storefront/sms.py): empty = no SMS, codes are not
+    # offered; "file:<path>" = a local fake gateway appending each message to a file (tests, demo).
+    sms_gateway: str = Field(default="", description="SMS provider for one-time codes; empty: none.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,6 +18,7 @@ from shangliao.chat.schemas import (
     ConversationPage,
     ConversationStatusIn,
     InboxFilter,
+    LinkClaimIn,
     MessageIn,
     MessageOut,
     ReadIn,
@@ -26,6 +27,7 @@ from shangliao.chat.views import message_out
 from shangliao.core.schemas import MAX_ID, PathId
 from shangliao.customers.models import Customer
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.storefront import claims
 
 router = APIRouter(tags=["chat"])
 
@@ -94,7 +96,29 @@ def get_conversation(
     with rt.db.read() as session:
         conversation = service.access_conversation(session, actor.shop_id, conversation_id)
         merged = service.merged_ids(session, actor.shop_id, [conversation.id])[conversation.id]
-        return conversation_out(conversation, _customer_name(session, conversation), None, merged)
+        out = conversation_out(conversation, _customer_name(session, conversation), None, merged)
+        if "customers.read" not in actor.permissions:  # another customer's name and number
+            return out
+        found = claims.claims_of(session, actor.shop_id, conversation.customer_id)
+        return out | {"claims": [c.out(rt.keyring) for c in found]}
+
+
+@router.post("/conversations/{conversation_id}/link-claimed", response_model=ConversationOut)
+def link_claimed(
+    conversation_id: PathId,
+    body: LinkClaimIn | None = None,
+    actor: Actor = Depends(staff("customers.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """The customer here is who their device says: merge them into that customer (as a customer
+    merge does; the permission is the merge's). The answer is the conversation that lives on."""
+    with rt.db.write() as session:
+        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        customer_id = conversation.customer_id
+        claim = claims.pick_claim(session, actor.shop_id, customer_id, body.customer_id if body else None)
+        kept = claims.do_link_claim(session, rt.keyring, actor, customer_id, claim, how="staff")
+        merged = service.merged_ids(session, actor.shop_id, [kept.id])[kept.id]
+        return conversation_out(kept, _customer_name(session, kept), None, merged)
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=list[MessageOut])

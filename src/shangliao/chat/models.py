@@ -121,7 +121,10 @@ class Visitor(IdMixin, ShopScoped, Base):
     """A customer's device on the shop page: a random token, stored hashed, keeps who they are."""
 
     __tablename__ = "visitors"
-    __table_args__ = (Index("uq_visitors_token_hash", "token_hash", unique=True),)
+    __table_args__ = (
+        Index("uq_visitors_token_hash", "token_hash", unique=True),
+        Index("ix_visitors_shop_claim", "shop_id", "claimed_phone_hash"),
+    )
 
     customer_id: Mapped[int] = mapped_column(BigId, ForeignKey("customers.id", ondelete="CASCADE"))
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -131,6 +134,11 @@ class Visitor(IdMixin, ShopScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A known customer's phone typed on a new device: the device gets a customer of its own, and
+    # this keeps whom it says it is (the phone's keyed hash, rule 12 of docs/architecture.md; not a
+    # foreign key, which every merge would have to keep right) until staff link it or a code sent
+    # to that phone does (``storefront/claims.py``).
+    claimed_phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 
 
 class Attachment(IdMixin, EvidenceScoped, Base):

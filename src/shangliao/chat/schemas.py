@@ -74,6 +74,21 @@ class MessageOut(BaseModel):
     replayed: bool = Field(False, description="True when this answered a retried send.")
 
 
+class ClaimOut(BaseModel):
+    """A customer that a device in this conversation says it is (by typing their phone), not yet
+    confirmed: ``POST /conversations/{id}/link-claimed`` links it."""
+
+    customer_id: int
+    name: str
+    phone: str = Field(description="Masked: enough to recognise the number.")
+
+
+class LinkClaimIn(StrictModel):
+    customer_id: RowRef | None = Field(
+        None, description="The claimed customer to link to; may be left out when there is one claim."
+    )
+
+
 class ConversationOut(BaseModel):
     id: int
     customer_id: int
@@ -91,6 +106,8 @@ class ConversationOut(BaseModel):
     # each readable as before; a merged-away one names where the talk goes on.
     merged_into_id: int | None = None
     merged_ids: list[int] = []
+    # Filled where one conversation is read (not in the inbox list): who its devices say they are.
+    claims: list[ClaimOut] = []
 
 
 class ConversationPage(BaseModel):

@@ -57,5 +57,6 @@ def all_models() -> MetaData:
     from shangliao.orders import models as _orders  # noqa: F401
     from shangliao.replies import models as _replies  # noqa: F401
     from shangliao.shops import models as _shops  # noqa: F401
+    from shangliao.storefront import models as _storefront  # noqa: F401
 
     return Base.metadata

@@ -59,6 +59,10 @@ class VisitorIn(StrictModel):
 class VisitorOut(StrictModel):
     customer_id: int
     conversation_id: int
+    claimed: bool = Field(
+        description="The phone is a customer's the shop knows: this device is its own customer "
+        "until the shop (or a code sent to that phone) confirms it is them."
+    )
 
 
 class GuestMessageIn(StrictModel):
@@ -94,7 +98,11 @@ def introduce(
         shop_id = access_shop_by_slug(session, shop).id
         raw, guest = do_register_visitor(session, rt.keyring, shop_id, body.name.strip(), body.phone)
     set_visitor_cookie(response, request, shop, raw)
-    return {"customer_id": guest.customer_id, "conversation_id": guest.conversation_id}
+    return {
+        "customer_id": guest.customer_id,
+        "conversation_id": guest.conversation_id,
+        "claimed": guest.claimed,
+    }
 
 
 def check_introduction_rate(rt: Runtime, request: Request, shop: str) -> None:

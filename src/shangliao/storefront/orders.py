@@ -24,13 +24,13 @@ from sqlalchemy.orm import Session, selectinload
 from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant
 from shangliao.chat import cards, service
-from shangliao.chat.models import Message
+from shangliao.chat.models import Message, Visitor
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, NotFound, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.core.pagination import encode_cursor
 from shangliao.core.schemas import RowRef, StrictModel
-from shangliao.customers.pii import Address, Mobile, address_dict, public_address
+from shangliao.customers.pii import Address, Mobile, address_dict, phone_hashes, public_address
 from shangliao.orders import actions
 from shangliao.orders.couriers import courier_name, tracking_url
 from shangliao.orders.create import do_create_order, find_by_idempotency_key, request_fingerprint
@@ -39,7 +39,14 @@ from shangliao.orders.payments import payment_status
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.orders.state import STATUS_LABELS, Status
 from shangliao.orders.timeline import access_order, events_of
-from shangliao.storefront.visitors import Guest, do_backdate_visitor, do_register_visitor, guest_for
+from shangliao.storefront.visitors import (
+    Guest,
+    do_add_device,
+    do_backdate_visitor,
+    do_register_visitor,
+    guest_for,
+    phone_owner,
+)
 
 # How the customer reads each status. A draft is an order request the shop has not turned into
 # an order yet; "pending" is an order waiting for the shop to confirm it.
@@ -248,7 +255,11 @@ def public_timeline(session: Session, order: Order) -> list[dict[str, Any]]:
 def idempotency_scope(guest: Guest, key: str) -> str:
     """Keys are the shop's (one unique index); a customer's are kept apart, so nobody can replay
     another customer's order, or the staff's, by guessing their key."""
-    return f"visitor:{guest.customer_id}:{key}"
+    return customer_key(guest.customer_id, key)
+
+
+def customer_key(customer_id: int, key: str) -> str:
+    return f"visitor:{customer_id}:{key}"
 
 
 def find_replay(session: Session, guest: Guest, key: str, body: OrderCreate) -> Order | None:
@@ -441,7 +452,7 @@ def do_order_from_link_as_visitor(
         if not (body.name and body.name.strip() and body.phone):
             raise Unauthorized("chat.visitor_required", N_("Tell the shop your name and phone first."))
         before_introducing()
-        new_token, guest = do_register_visitor(session, keyring, shop.id, body.name.strip(), body.phone)
+        new_token, guest = _introduce(session, keyring, shop.id, body, idempotency_key)
     order_body = OrderCreate(
         customer_id=guest.customer_id,
         address=body.address,
@@ -464,3 +475,44 @@ def do_order_from_link_as_visitor(
         idempotency_key=idempotency_key,
     )
     return LinkOrder(order, guest, new_token, replayed=False)
+
+
+# How many devices claiming one phone a lost answer's retry looks through for its first order.
+MAX_CLAIMING = 50
+
+
+def _introduce(
+    session: Session, keyring: Keyring, shop_id: int, body: LinkOrderIn, idempotency_key: str | None
+) -> tuple[str, Guest]:
+    """A new device from the order form. When its first attempt placed the order but the answer
+    (and the cookie in it) was lost, the retry is that same customer again, not a new one: its key
+    names the order, which ``find_replay`` then checks against the body."""
+    full_hash, _ = phone_hashes(keyring, body.phone)
+    owner = phone_owner(session, shop_id, full_hash)
+    earlier = _lost_first_order(session, shop_id, full_hash, owner, idempotency_key)
+    if earlier is None:
+        return do_register_visitor(session, keyring, shop_id, body.name.strip(), body.phone)
+    claim = None if earlier.customer_id == owner else full_hash
+    return do_add_device(session, shop_id, earlier.customer_id, claimed_phone_hash=claim)
+
+
+def _lost_first_order(
+    session: Session, shop_id: int, phone_hash: bytes, owner: int | None, key: str | None
+) -> Order | None:
+    """The order placed under ``key`` by whoever typing this phone could have become: its owner,
+    or a customer made for a device that claimed it."""
+    if key is None:
+        return None
+    claiming = session.scalars(
+        select(Visitor.customer_id)
+        .where(Visitor.shop_id == shop_id, Visitor.claimed_phone_hash == phone_hash)
+        .order_by(Visitor.id.desc())
+        .limit(MAX_CLAIMING)
+    ).all()
+    candidates = {*claiming, *([owner] if owner is not None else [])}
+    if not candidates:
+        return None
+    scopes = [customer_key(cid, key) for cid in candidates]
+    return session.scalar(
+        select(Order).where(Order.shop_id == shop_id, Order.idempotency_key.in_(scopes)).limit(1)
+    )

@@ -8,7 +8,7 @@ whole on the server so it reads without script.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -22,6 +22,7 @@ from shangliao.orders.models import Order
 from shangliao.realtime.feed import head_seq
 from shangliao.shops.service import access_shop_by_slug
 from shangliao.storefront import orders as go
+from shangliao.storefront.claims import device_claim
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_for
 from shangliao.web.render import render
 
@@ -53,6 +54,7 @@ SCRIPT_TEXT = {
     "failed": N_("Something went wrong. Please try again."),
     "file": N_("File"),
     "shop": N_("Shop"),
+    "code_sent": N_("Code sent to {phone}."),
 }
 
 
@@ -83,6 +85,10 @@ def shop_visit():
             except NotFound:
                 return Visit(None, None)
             guest = guest_for(session, row.id, request.cookies.get(VISITOR_COOKIE))
+            if guest is not None and guest.claimed:
+                # Still waiting for the shop? Not if a merge has made the number theirs meanwhile.
+                pending = device_claim(session, row.id, guest.visitor_id, guest.customer_id)
+                guest = replace(guest, claimed=pending is not None)
             return Visit(ShopInfo(row.id, row.slug, row.name, row.timezone), guest)
 
     read_visit.access = AccessRule("public")  # type: ignore[attr-defined]
@@ -95,14 +101,26 @@ def _not_found(request: Request, shop: ShopInfo | None, message: str) -> HTMLRes
 
 def _page(request: Request, template: str, visit: Visit, **context: Any) -> HTMLResponse:
     assert visit.shop is not None
+    claimed = visit.guest is not None and visit.guest.claimed
+    sms = bool(request.app.state.runtime.settings.sms_gateway.strip())  # codes can be texted
     config = {
         "shop": visit.shop.slug,
         "known": visit.guest is not None,
+        "claimed": claimed,
         "text": {key: gettext(msg) for key, msg in SCRIPT_TEXT.items()},
         "status": {key: gettext(msg) for key, msg in go.CUSTOMER_STATUS.items()},
         **context.pop("config", {}),
     }
-    return render(request, template, shop=visit.shop, known=visit.guest is not None, config=config, **context)
+    return render(
+        request,
+        template,
+        shop=visit.shop,
+        known=visit.guest is not None,
+        claimed=claimed,
+        sms=sms,
+        config=config,
+        **context,
+    )
 
 
 @router.get("/s/{shop}", response_class=HTMLResponse)

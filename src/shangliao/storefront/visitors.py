@@ -1,8 +1,9 @@
 """Customers on the shop page: introduced once by name and phone, then known by a device token.
 
 The token is random (256 bits), handed to the browser once as an HttpOnly cookie and stored only
-as its SHA-256, like staff sessions. A phone that matches a customer the shop already has joins
-that customer's conversation, but only from the moment of joining (``Visitor.since_seq``).
+as its SHA-256, like staff sessions. A typed phone proves nothing: one that matches a customer the
+shop already has gives the device a customer and conversation of its own, with the claim recorded
+(``Visitor.claimed_phone_hash``) for staff, or a code sent to that phone, to link (``claims.py``).
 """
 
 from __future__ import annotations
@@ -44,22 +45,36 @@ class Guest:
     conversation_id: int
     since_seq: int
     joined_at: datetime  # the device sees the customer's orders placed from then on
+    claimed: bool = False  # it says it is a customer the shop knows, and nobody has confirmed it yet
+
+
+def phone_owner(session: Session, shop_id: int, phone_hash: bytes) -> int | None:
+    """The customer who has the phone with this keyed hash, if any."""
+    return session.scalar(
+        select(CustomerPhone.customer_id).where(
+            CustomerPhone.shop_id == shop_id, CustomerPhone.phone_hash == phone_hash
+        )
+    )
 
 
 def do_register_visitor(
     session: Session, keyring: Keyring, shop_id: int, name: str, phone: str
 ) -> tuple[str, Guest]:
-    """A new device token for the customer with this phone (made if the shop has none)."""
+    """A new device token, for a new customer. A phone nobody has becomes theirs; a phone the shop
+    already knows stays with its customer and is recorded as this device's claim (``claims.py``):
+    the device sees and acts on nothing of theirs until the claim is linked."""
     full_hash, _ = phone_hashes(keyring, phone)
-    customer_id = session.scalar(
-        select(CustomerPhone.customer_id).where(
-            CustomerPhone.shop_id == shop_id, CustomerPhone.phone_hash == full_hash
-        )
-    )
-    if customer_id is None:
-        customer_id = do_create_customer_in(
-            session, keyring, shop_id, CustomerIn(name=name, phones=[phone])
-        ).id
+    if phone_owner(session, shop_id, full_hash) is None:
+        customer = do_create_customer_in(session, keyring, shop_id, CustomerIn(name=name, phones=[phone]))
+        return do_add_device(session, shop_id, customer.id)
+    customer = do_create_customer_in(session, keyring, shop_id, CustomerIn(name=name))
+    return do_add_device(session, shop_id, customer.id, claimed_phone_hash=full_hash)
+
+
+def do_add_device(
+    session: Session, shop_id: int, customer_id: int, *, claimed_phone_hash: bytes | None = None
+) -> tuple[str, Guest]:
+    """A new device token for this customer, seeing their conversation from now on."""
     conversation = do_open_conversation(session, shop_id, customer_id)
     raw = secrets.token_urlsafe(32)
     visitor = Visitor(
@@ -69,11 +84,18 @@ def do_register_visitor(
         since_seq=conversation.message_count,
         created_at=clock.now(),
         last_seen_at=clock.now(),
+        claimed_phone_hash=claimed_phone_hash,
     )
     session.add(visitor)
     session.flush()
     return raw, Guest(
-        visitor.id, shop_id, customer_id, conversation.id, visitor.since_seq, visitor.created_at
+        visitor.id,
+        shop_id,
+        customer_id,
+        conversation.id,
+        visitor.since_seq,
+        visitor.created_at,
+        claimed_phone_hash is not None,
     )
 
 
@@ -105,7 +127,13 @@ def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
         return None
     visitor, conversation_id = found
     return Guest(
-        visitor.id, shop_id, visitor.customer_id, conversation_id, visitor.since_seq, visitor.created_at
+        visitor.id,
+        shop_id,
+        visitor.customer_id,
+        conversation_id,
+        visitor.since_seq,
+        visitor.created_at,
+        visitor.claimed_phone_hash is not None,
     )
 
 

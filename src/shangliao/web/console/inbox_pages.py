@@ -31,6 +31,7 @@ from shangliao.orders.models import Order
 from shangliao.orders.state import CANCEL_REASONS, STATUS_LABELS, Status, allowed_actions
 from shangliao.realtime.feed import head_seq, order_card_state
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.storefront.claims import claims_of
 from shangliao.web.console.order_pages import staff_of
 from shangliao.web.render import is_htmx, render
 
@@ -194,6 +195,8 @@ def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation
     """The customer beside the chat: who they are, their orders and what can be done with them."""
     customer = session.get(Customer, conversation.customer_id)
     can_see_orders = "orders.read" in actor.permissions
+    can_see_customers = "customers.read" in actor.permissions
+    claims = claims_of(session, actor.shop_id, customer.id) if can_see_customers else []
     orders = []
     if can_see_orders:
         orders = session.scalars(
@@ -212,9 +215,10 @@ def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation
             "merged_into_id": conversation.merged_into_id,
             "merged_ids": chat.merged_ids(session, actor.shop_id, [conversation.id])[conversation.id],
         },
-        "customer": customers.customer_summary(rt.keyring, customer)
-        if "customers.read" in actor.permissions
-        else None,
+        "customer": customers.customer_summary(rt.keyring, customer) if can_see_customers else None,
+        # Whom a device here says it is, by a phone it typed: staff link it with one click.
+        "claims": [c.out(rt.keyring) for c in claims],
+        "can_link": "customers.write" in actor.permissions,
         "customer_name": customer.name,
         "can_see_orders": can_see_orders,
         "orders": [_order_view(o) for o in orders],

@@ -403,6 +403,18 @@
     } catch (e) { toast("error", e.message); }
   }
 
+  // The device here is the customer it says it is: one customer from now on. The conversation
+  // may have been merged into theirs, so the page moves to the one that lives on.
+  async function linkClaim(customerId) {
+    try {
+      const kept = await api("/api/v1/conversations/" + state.convId + "/link-claimed",
+        { method: "POST", json: { customer_id: Number(customerId) } });
+      toast("ok", T.saved);
+      if (kept.id !== state.convId) window.location.assign("/inbox/" + kept.id);
+      else refreshPanel();
+    } catch (e) { toast("error", e.message); }
+  }
+
   async function sendOrder(li, what) {
     const orderId = Number(li.dataset.orderId);
     if (what === "card") {
@@ -436,6 +448,8 @@
     if (opener && li) { dialogOrder = li; document.getElementById(opener.dataset.orderDialog).showModal(); return; }
     const send = target.closest("[data-send-order]");
     if (send && li) { sendOrder(li, send.dataset.sendOrder); return; }
+    const link = target.closest("[data-link-claim]");
+    if (link) { link.disabled = true; linkClaim(link.dataset.linkClaim); return; }
     const me = target.closest("[data-assign-me]");
     if (me) { assign(me.dataset.assignMe); return; }
     const status = target.closest("[data-set-status]");

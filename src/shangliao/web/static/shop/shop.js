@@ -446,6 +446,30 @@
       if (result.ok) result.data.items.forEach(updateCards);
     }
 
+    // A code texted to the number this device typed: the right one makes it that customer's.
+    function claimCode() {
+      const form = $("claim-code");
+      if (!form) return;
+      $("claim-send").addEventListener("click", async () => {
+        $("claim-error").textContent = "";
+        const result = await call("POST", "/phone-code");
+        if (!result.ok) {
+          $("claim-error").textContent = errorText(result);
+          return;
+        }
+        $("claim-sent").textContent = T.code_sent.replace("{phone}", result.data.phone);
+      });
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const result = await call("POST", "/phone-code/check", { code: new FormData(form).get("code") });
+        if (!result.ok) {
+          $("claim-error").textContent = errorText(result);
+          return;
+        }
+        window.location.reload(); // now the customer's device: their conversation and orders
+      });
+    }
+
     async function start() {
       $("thread").hidden = false;
       $("composer").hidden = false;
@@ -466,11 +490,19 @@
           return;
         }
         intro.remove();
+        // A number the shop already knows proves nothing by itself: say the shop will confirm it.
+        if (result.data && result.data.claimed) {
+          $("claim-note").hidden = false;
+          if ($("claim-code")) $("claim-code").hidden = false;
+        } else if ($("claim-code")) {
+          $("claim-code").remove();
+        }
         start();
       });
     } else {
       start();
     }
+    claimCode();
     picker();
     window.shopChat = {
       get socket() {
