@@ -7,55 +7,13 @@ import json
 from datetime import datetime
 
 import pytest
-from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from shangliao.storefront.visitors import VISITOR_COOKIE
+from tests.support import sockets
+from tests.support.sockets import STAFF_WS, guest_socket, next_event, next_message, staff_socket
 
-STAFF_WS = "/api/v1/ws"
-
-
-@pytest.fixture
-def client(app):
-    with TestClient(app) as c:  # one event loop for the whole test, like a server
-        yield c
-
-
-@pytest.fixture
-def guest(client, shop):
-    r = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "小红", "phone": "13700001234"})
-    assert r.status_code == 200, r.text
-    return r.json() | {"cookie": r.cookies[VISITOR_COOKIE]}
-
-
-def staff_socket(client, shop, after: int = 0):
-    return client.websocket_connect(
-        f"{STAFF_WS}?after={after}", headers={"Authorization": f"Bearer {shop.token}"}
-    )
-
-
-def guest_socket(client, shop, guest, after: int = 0):
-    client.cookies.set(VISITOR_COOKIE, guest["cookie"], path=f"/s/{shop.slug}")
-    return client.websocket_connect(f"/s/{shop.slug}/ws?after={after}")
-
-
-def next_event(ws, type_: str) -> dict:
-    """The next frame of ``type_`` (pings and events on the way are skipped)."""
-    for _ in range(20):
-        frame = json.loads(ws.receive_text())
-        if frame.get("type") == type_:
-            return frame
-    raise AssertionError(f"no {type_} frame")
-
-
-def next_message(ws, sender: str | None = None) -> dict:
-    """The next message event (from ``sender``, when given: a sender hears its own messages too)."""
-    for _ in range(20):
-        frame = json.loads(ws.receive_text())
-        mine = frame.get("type") == "event" and "message" in frame
-        if mine and (sender is None or frame["message"]["sender_type"] == sender):
-            return frame
-    raise AssertionError("no message event")
+client, guest = sockets.client, sockets.guest  # fixtures
 
 
 def test_staff_and_customer_talk_live_over_sockets(client, shop, guest):

@@ -1,8 +1,10 @@
 """What a socket is shown of the shop's event log, and who may see what.
 
 ``Subscriber`` is one socket (staff, or a customer's device) with its bounded queue: one that does
-not keep up is marked overflowed and its socket closed, so memory stays bounded whatever a client
-does; its reconnect replays what it missed from the durable log (``events_after``). ``payloads``
+not keep up is ended (its socket closed, its slot freed), so memory stays bounded whatever a client
+does; its reconnect replays what it missed from the durable log (``events_after``). A customer's
+replay reads only that device's own rows (its conversation after its join point, its orders): the
+database filters, so other customers' messages are never loaded or decrypted for it. ``payloads``
 turns committed log rows into what sockets show. The hub that feeds live sockets is in ``hub.py``.
 """
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shangliao.chat.cards import opened_message
@@ -28,6 +30,10 @@ from shangliao.orders.state import Status
 from shangliao.storage.database import Database
 
 QUEUE_SIZE = 256
+# Why a socket is ended (WebSocket close codes): the client reconnects after TRY_LATER (and
+# replays), not after POLICY (signed out, broke the rules).
+POLICY = 1008
+TRY_LATER = 1013
 # A reconnect replays the shop's log in pages; a client further behind than REPLAY_MAX events is
 # told to reload instead (a "resync" frame), which is cheaper than streaming a day of a busy shop.
 REPLAY_PAGE = 1000
@@ -50,8 +56,14 @@ class Subscriber:
     can_see_orders: bool = True
     since_seq: int = 0  # a customer's device sees its conversation's messages after this seq
     joined_at: datetime | None = None  # ... and the orders placed from this moment on
+    conversation_id: int | None = None  # a customer's: the one conversation their replay reads
+    credential_id: int | None = None  # a staff socket's: revoking that credential ends the socket
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
-    overflowed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once when the socket must go (fell behind, signed out, ...): its session closes it with
+    # ``end_code`` at once, even while a send to it is stuck.
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    end_code: int = 0
+    end_reason: str = ""
 
     def may_see(self, payload: dict[str, Any]) -> bool:
         if payload.get("shop_id") != self.shop_id:
@@ -79,7 +91,13 @@ class Subscriber:
         try:
             self.queue.put_nowait(payload)
         except asyncio.QueueFull:
-            self.overflowed.set()
+            self.end(TRY_LATER, "fell behind")
+
+    def end(self, code: int, reason: str) -> None:
+        """On the event loop: the socket must close with ``code`` (the first reason given wins)."""
+        if not self.ended.is_set():
+            self.end_code, self.end_reason = code, reason
+            self.ended.set()
 
 
 def message_payload(keyring: Keyring, m: Message, customer_id: int) -> dict[str, Any]:
@@ -175,12 +193,14 @@ class Replay:
     resync_seq: int | None = None
 
 
-def log_page(session: Session, shop_id: int, after_seq: int, limit: int) -> list[dict[str, Any]]:
-    """Up to ``limit`` rows of the shop's event log after ``after_seq``, in order, as the bus
-    carries them. Gapless: seqs commit in order per shop (the counter row's lock)."""
+def log_page(
+    session: Session, shop_id: int, after_seq: int, limit: int, *only: ColumnElement[bool]
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` rows of the shop's event log after ``after_seq`` (and matching ``only``), in
+    order, as the bus carries them. Gapless: seqs commit in order per shop (the counter row's lock)."""
     rows = session.scalars(
         select(EventLogEntry)
-        .where(EventLogEntry.shop_id == shop_id, EventLogEntry.seq > after_seq)
+        .where(EventLogEntry.shop_id == shop_id, EventLogEntry.seq > after_seq, *only)
         .order_by(EventLogEntry.seq)
         .limit(limit)
     ).all()
@@ -195,13 +215,40 @@ def head_seq(session: Session, shop_id: int) -> int:
     return session.scalar(select(func.max(EventLogEntry.seq)).where(EventLogEntry.shop_id == shop_id)) or 0
 
 
+def own_rows(subscriber: Subscriber) -> tuple[ColumnElement[bool], ...]:
+    """The log rows a customer's device may be shown, as a filter for the database: the messages
+    of its conversation after its join point, that conversation's own events, and the customer's
+    orders placed since it joined. None for staff (they see the whole shop)."""
+    if subscriber.side == "staff":
+        return ()
+    entry = EventLogEntry
+    messages = select(Message.id).where(
+        Message.conversation_id == subscriber.conversation_id, Message.seq > subscriber.since_seq
+    )
+    orders = select(Order.id).where(
+        Order.shop_id == subscriber.shop_id, Order.customer_id == subscriber.customer_id
+    )
+    if subscriber.joined_at is not None:
+        orders = orders.where(Order.created_at >= subscriber.joined_at)
+    return (
+        or_(
+            and_(entry.entity_type == "message", entry.entity_id.in_(messages)),
+            and_(entry.entity_type == "conversation", entry.entity_id == subscriber.conversation_id),
+            and_(entry.entity_type == "order", entry.entity_id.in_(orders)),
+        ),
+    )
+
+
 def events_after(db: Database, keyring: Keyring, subscriber: Subscriber, after_seq: int) -> Replay:
-    """What ``subscriber`` may see of the shop's log after ``after_seq``, every page of it."""
+    """What ``subscriber`` may see of the shop's log after ``after_seq``, every page of it. A
+    customer's pages hold only their own rows, so ``REPLAY_MAX`` counts what they would be shown,
+    not how busy the shop was meanwhile."""
     out: list[dict[str, Any]] = []
     scanned = 0
+    only = own_rows(subscriber)
     with db.read() as session:
         while True:
-            rows = log_page(session, subscriber.shop_id, after_seq, REPLAY_PAGE)
+            rows = log_page(session, subscriber.shop_id, after_seq, REPLAY_PAGE, *only)
             out += [p for p in payloads(session, keyring, rows) if subscriber.may_see(p)]
             scanned += len(rows)
             if len(rows) < REPLAY_PAGE:

@@ -12,6 +12,10 @@ bus in order, and ``recent`` holds it, so the pump shows it straight from memory
 cannot account for that way (a row missing between, a message from another process, an order
 change) is read from the log, from the first seq it could not.
 
+A revoked credential (logout, a token revoked, a new password) is a row of the log too, read in
+the same order: the staff sockets opened with it are ended at once, here and in every process
+that hears the shop's log move (rule 20 of docs/architecture.md).
+
 Typing notices are not in the log; they pass through as they come (a few held, the oldest
 dropped: they are worthless a moment later).
 """
@@ -27,10 +31,11 @@ from typing import Any
 
 from anyio import to_thread
 
+from shangliao.auth.service import CREDENTIAL_REVOKED
 from shangliao.core.crypto import Keyring
 from shangliao.events.bus import RESYNC, Bus
 from shangliao.realtime import recent
-from shangliao.realtime.feed import Subscriber, head_seq, log_page, message_payload, payloads
+from shangliao.realtime.feed import POLICY, Subscriber, head_seq, log_page, message_payload, payloads
 from shangliao.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -168,11 +173,12 @@ class Hub:
             after = self._from_memory(shop_id, after)
             if self._signalled.get(shop_id, 0) <= after:
                 continue  # everything heard of was shown from memory
-            shown, last, full = await to_thread.run_sync(self._load, shop_id, after)
+            rows, shown, last, full = await to_thread.run_sync(self._load, shop_id, after)
             if self._delivered.get(shop_id) != after:
                 continue  # everyone left and someone came back meanwhile: start again from the head
             self._delivered[shop_id] = last
             self._forget(shop_id, last)
+            self._revoke(shop_id, rows)
             self._offer(shown)
             if full:  # more waiting: another turn right away
                 self._arrived({"shop_id": shop_id, "seq": last + 1})
@@ -212,14 +218,27 @@ class Hub:
                 if subscriber.may_see(payload):
                     subscriber.offer(payload)
 
+    def _revoke(self, shop_id: int, rows: list[dict[str, Any]]) -> None:
+        """End the shop's staff sockets here whose credential one of ``rows`` revoked."""
+        revoked = {
+            credential_id
+            for row in rows
+            if row["type"] == CREDENTIAL_REVOKED
+            for credential_id in (row.get("data") or {}).get("credential_ids", ())
+        }
+        if revoked:
+            for subscriber in self._staff.get(shop_id, ()):
+                if subscriber.credential_id in revoked:
+                    subscriber.end(POLICY, "signed out")
+
     def _head(self, shop_id: int) -> int:
         with self.db.read() as session:
             return head_seq(session, shop_id)
 
-    def _load(self, shop_id: int, after: int) -> tuple[list[dict[str, Any]], int, bool]:
-        """What the shop's sockets are shown of its log after ``after``, the last seq read, and
-        whether the page was full."""
+    def _load(self, shop_id: int, after: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int, bool]:
+        """The shop's log rows after ``after``, what its sockets are shown of them, the last seq
+        read, and whether the page was full."""
         with self.db.read() as session:
             rows = log_page(session, shop_id, after, PAGE)
             last = rows[-1]["seq"] if rows else after
-            return payloads(session, self.keyring, rows), last, len(rows) == PAGE
+            return rows, payloads(session, self.keyring, rows), last, len(rows) == PAGE

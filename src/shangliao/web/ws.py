@@ -6,40 +6,56 @@ any frame is sent. Then ``?after=N`` (the last event sequence the client saw) re
 missed from the durable log, and live events follow, each once, in order.
 
 Frames from the client are small JSON objects: ``send``, ``typing``, ``read``, ``ping``. A frame
-over the size limit, sends faster than the rate limit, or silence past the idle timeout end the
-socket; a socket that stops reading is dropped once its bounded queue fills (see ``realtime``).
+over the size limit, sends or typing notices faster than the person's rate limit, or silence past
+the idle timeout end the socket.
+
+A staff socket lives only as long as its credential (rule 20 of docs/architecture.md): revoking
+it (logout, a revoked token, a new password) ends the socket with 1008 through the event log and
+the bus, in whichever process holds it. Every frame it acts on is checked against the credential
+as it is now, before anything reaches the writer (the caller cache, which the same revocation
+empties; a lost notice leaves a revoked credential working for at most the cache's few seconds),
+the credential is read again every ``RECHECK_SECONDS`` whatever the bus said, and the socket is
+closed when the credential expires.
+
+A socket that stops reading is dropped with 1013 and its slot freed: a send that cannot complete
+within ``SEND_SECONDS``, or a queue over its bound (see ``realtime``), ends it at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
 from anyio import to_thread
 from fastapi import APIRouter, Depends, WebSocket, WebSocketException
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
 from shangliao.auth import service as auth
 from shangliao.auth.access import AccessRule, check_permission, check_same_origin, credential_from
 from shangliao.auth.actor import Actor
+from shangliao.auth.models import Credential
 from shangliao.chat import service
 from shangliao.chat.schemas import SocketFrame
-from shangliao.core.errors import Forbidden, ShangliaoError, TooManyRequests
-from shangliao.core.i18n import current_locale
-from shangliao.realtime.feed import Subscriber, events_after
+from shangliao.core import clock
+from shangliao.core.errors import Forbidden, ShangliaoError, TooManyRequests, Unauthorized
+from shangliao.core.i18n import N_, current_locale
+from shangliao.realtime.feed import POLICY, TRY_LATER, Subscriber, events_after
 from shangliao.realtime.hub import Hub
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_at
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
-POLICY = 1008  # "policy violation": not allowed, or broke the rules
-TRY_LATER = 1013  # fell behind: reconnect and replay
 MAX_FRAME = 16 * 1024  # bytes of one client frame
 MAX_SOCKETS_PER_PERSON = 5
 # Connections opened per person: a flaky phone reconnects a few times a minute; a client looping
@@ -47,8 +63,17 @@ MAX_SOCKETS_PER_PERSON = 5
 CONNECTS = "30/minute"
 IDLE_SECONDS = 75.0  # no frame at all from the client for this long: gone
 PING_SECONDS = 25.0  # the server says something at least this often
-RATE = 5.0  # sends per second, sustained
-BURST = 20
+# A frame the client's connection cannot take within this long: it stopped reading (or its
+# network did). Its socket is ended rather than holding its slot and its queue.
+SEND_SECONDS = 5.0
+# A staff socket's credential is read again this often, whatever the bus said: a revocation whose
+# notice was lost (Redis away, ``shangliao user passwd`` run beside a one-process SQLite server)
+# still ends the socket.
+RECHECK_SECONDS = 30.0
+# Per person, over all their sockets in this process: (sustained per second, burst).
+SENDS = (5.0, 20)
+# Pages send a typing notice at most every 3 s while typing; more than this is not a person.
+TYPINGS = (1.0, 5)
 
 _open: Counter[tuple[str, int]] = Counter()  # sockets per person in this process
 
@@ -61,15 +86,50 @@ def _same_origin(websocket: WebSocket) -> None:
         raise WebSocketException(POLICY, "another site") from refused
 
 
+@dataclass(frozen=True)
+class StaffCaller:
+    """A staff socket's credential as the handshake found it: the secret is kept (in memory only,
+    as the client holds it) so that every act can resolve it again."""
+
+    actor: Actor
+    secret: str
+    credential_id: int
+    expires_at: datetime | None
+
+    async def now(self, db) -> Actor | None:
+        """The credential's caller as it is now (the caller cache, which every revocation empties
+        through the bus), or None once it is revoked or expired."""
+        return await auth.authenticate_async(db, self.secret)
+
+    async def allowed(self, db, permission: str) -> Actor:
+        """Refused like any request: 401 when the credential is gone (the socket then ends),
+        the usual translated 403 when the permission is."""
+        actor = await self.now(db)
+        if actor is None:
+            raise Unauthorized("auth.required", N_("Please sign in first."))
+        return check_permission(actor, permission)
+
+
+def _sign_in(db, secret: str) -> StaffCaller | None:
+    actor = auth.authenticate(db, secret)
+    if actor is None:
+        return None
+    with db.read() as session:
+        found = session.execute(
+            select(Credential.id, Credential.expires_at).where(Credential.token_hash == auth.digest(secret))
+        ).first()
+    return StaffCaller(actor, secret, found.id, found.expires_at) if found else None
+
+
 def staff_socket(permission: str):
-    async def require_staff_socket(websocket: WebSocket) -> Actor:
+    async def require_staff_socket(websocket: WebSocket) -> StaffCaller:
         _same_origin(websocket)
         found = credential_from(websocket)
         db = websocket.app.state.runtime.db
-        actor = await to_thread.run_sync(auth.authenticate, db, found[0]) if found else None
-        if actor is None or permission not in actor.permissions:
+        signed = await to_thread.run_sync(_sign_in, db, found[0]) if found else None
+        if signed is None or permission not in signed.actor.permissions:
             raise WebSocketException(POLICY, "sign in first")
-        return actor
+        return signed
 
     require_staff_socket.access = AccessRule("staff", permission)  # type: ignore[attr-defined]
     return require_staff_socket
@@ -97,14 +157,15 @@ def guest_socket():
 
 
 class _Bucket:
-    """Token bucket: ``RATE`` sends a second on average, ``BURST`` at once."""
+    """Token bucket: ``rate`` a second on average, ``burst`` at once."""
 
-    def __init__(self) -> None:
-        self.tokens, self.at = float(BURST), time.monotonic()
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = float(burst), time.monotonic()
 
     def take(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
         if self.tokens < 1:
             return False
@@ -112,51 +173,147 @@ class _Bucket:
         return True
 
 
-class Session:
-    """One open socket: sends queued events, reads frames, enforces the limits."""
+# A person's buckets, shared by their sockets here (five tabs do not send five times as fast);
+# dropped with their last socket.
+_buckets: dict[tuple[tuple[str, int], str], _Bucket] = {}
+_LIMITED = ("send", "typing")
 
-    def __init__(self, websocket: WebSocket, subscriber: Subscriber, who: tuple[str, int]) -> None:
+
+def _within_rate(who: tuple[str, int], kind: str) -> bool:
+    if kind not in _LIMITED:
+        return True
+    bucket = _buckets.get((who, kind))
+    if bucket is None:
+        bucket = _buckets[(who, kind)] = _Bucket(*(SENDS if kind == "send" else TYPINGS))
+    return bucket.take()
+
+
+class _Ended(Exception):
+    """The socket's subscriber was ended: unwind to the one place that closes it."""
+
+
+# How a socket's task may end when the client went away first: nothing to report.
+_GONE = (_Ended, WebSocketDisconnect, OSError)  # the server's "client disconnected" is an OSError
+
+
+Handler = Callable[[SocketFrame], Awaitable[dict[str, Any] | None]]
+
+
+class Session:
+    """One open socket: sends queued events, reads frames, enforces the limits.
+
+    Three things run at once: delivery (the replay, then live events), reading frames, and a
+    watch on ``subscriber.ended``. Whichever finishes first ends the others; the person's slot and
+    the hub's subscription are freed before the close frame is tried, so a client that does not
+    read cannot hold them.
+    """
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        subscriber: Subscriber,
+        who: tuple[str, int],
+        *,
+        still_valid: Callable[[], Awaitable[bool]] | None = None,
+        expires_at: datetime | None = None,
+    ) -> None:
         self.ws, self.subscriber, self.who = websocket, subscriber, who
         self.rt = websocket.app.state.runtime
         self.hub: Hub = websocket.app.state.hub
         self.last_seq = 0
-        self.bucket = _Bucket()
+        self._held = False  # one of the person's MAX_SOCKETS_PER_PERSON slots
+        self.still_valid, self.expires_at = still_valid, expires_at
 
-    async def run(self, after: int, handle) -> None:
+    async def run(self, after: int, handle: Handler) -> None:
         if _open[self.who] >= MAX_SOCKETS_PER_PERSON:
             raise WebSocketException(POLICY, "too many connections")
+        _open[self.who] += 1  # taken before any await: two sockets at once cannot both slip in
+        self._held = True
+        detach: Callable[[], None] = lambda: None  # noqa: E731
         try:
-            self.rt.limits.check(CONNECTS, "socket", *map(str, self.who))
-        except TooManyRequests as refused:
-            raise WebSocketException(TRY_LATER, "too many reconnects") from refused
-        _open[self.who] += 1
-        detach = await self.hub.attach(self.subscriber)  # buffer live events before reading the backlog
-        try:
+            try:  # counted in Redis with several processes: off the event loop
+                await to_thread.run_sync(self.rt.limits.check, CONNECTS, "socket", *map(str, self.who))
+            except TooManyRequests as refused:
+                raise WebSocketException(TRY_LATER, "too many reconnects") from refused
+            detach = await self.hub.attach(self.subscriber)  # buffer live events before reading the backlog
             await self.ws.accept()
-            self.last_seq = after
-            replay = await to_thread.run_sync(
-                events_after, self.rt.db, self.rt.keyring, self.subscriber, after
-            )
+            await self._serve(after, handle)
+            detach()
+            self._release()
+            if self.subscriber.ended.is_set():
+                with contextlib.suppress(Exception):  # gone already, or not reading: nothing to tell
+                    await asyncio.wait_for(
+                        self.ws.close(self.subscriber.end_code, self.subscriber.end_reason), SEND_SECONDS
+                    )
+        except WebSocketDisconnect:
+            pass
+        finally:
+            detach()
+            self._release()
+
+    async def _serve(self, after: int, handle: Handler) -> None:
+        """Deliver and read until either stops or the subscriber is ended; meanwhile check the
+        credential now and then (a revocation whose notice never came, an expiry)."""
+        ended = self.subscriber.ended
+        tasks = [
+            asyncio.create_task(self._deliver(after)),
+            asyncio.create_task(self._read(handle)),
+            asyncio.create_task(ended.wait()),
+        ]
+        try:
+            while not ended.is_set():
+                done, _ = await asyncio.wait(
+                    tasks, timeout=self._next_check(), return_when=asyncio.FIRST_COMPLETED
+                )
+                if done:
+                    return
+                if self._expired():
+                    self.subscriber.end(POLICY, "session expired")
+                elif self.still_valid is not None and not await self.still_valid():
+                    self.subscriber.end(POLICY, "signed out")
+        finally:
+            for task in tasks:
+                task.cancel()
+            for failed in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(failed, Exception) and not isinstance(failed, _GONE):
+                    log.error("socket task failed", exc_info=failed)
+                    self.subscriber.end(1011, "server error")
+
+    def _next_check(self) -> float | None:
+        waits = [] if self.still_valid is None else [RECHECK_SECONDS]
+        if self.expires_at is not None:
+            waits.append(max(0.0, (self.expires_at - clock.now()).total_seconds()))
+        return min(waits, default=None)
+
+    def _release(self) -> None:
+        """Give the person's slot back (once)."""
+        if not self._held:
+            return
+        self._held = False
+        _open[self.who] -= 1
+        if _open[self.who] <= 0:
+            del _open[self.who]  # the count holds people connected now, not everyone ever
+            for kind in _LIMITED:
+                _buckets.pop((self.who, kind), None)
+
+    def _expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= clock.now()
+
+    async def _deliver(self, after: int) -> None:
+        self.last_seq = after
+        # Once attached to the hub: a credential revoked before the hub could hear of it for this
+        # socket is caught here; one revoked later reaches the socket live.
+        if self.still_valid is not None and not await self.still_valid():
+            return self.subscriber.end(POLICY, "signed out")
+        replay = await to_thread.run_sync(events_after, self.rt.db, self.rt.keyring, self.subscriber, after)
+        with contextlib.suppress(_Ended):
             if replay.resync_seq is not None:
                 # Too far behind to replay: the client reloads what it shows, then hears what follows.
                 self.last_seq = replay.resync_seq
                 await self.send({"type": "resync", "seq": replay.resync_seq})
             for payload in replay.payloads:
                 await self._send_event(payload)
-            sender = asyncio.create_task(self._pump())
-            try:
-                await self._read(handle)
-            finally:
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await sender
-        except WebSocketDisconnect:
-            pass
-        finally:
-            detach()
-            _open[self.who] -= 1
-            if _open[self.who] <= 0:
-                del _open[self.who]  # the count holds people connected now, not everyone ever
+            await self._pump()
 
     async def _send_event(self, payload: dict[str, Any]) -> None:
         seq = payload.get("seq")
@@ -168,14 +325,15 @@ class Session:
         await self.send({**payload, "type": "event", "event": payload["type"]})
 
     async def send(self, frame: dict[str, Any]) -> None:
-        await self.ws.send_text(orjson.dumps(frame).decode())
+        try:
+            await asyncio.wait_for(self.ws.send_text(orjson.dumps(frame).decode()), SEND_SECONDS)
+        except TimeoutError:
+            self.subscriber.end(TRY_LATER, "not reading")
+            raise _Ended from None
 
     async def _pump(self) -> None:
-        queue, overflowed = self.subscriber.queue, self.subscriber.overflowed
+        queue = self.subscriber.queue
         while True:
-            if overflowed.is_set():
-                await self.ws.close(TRY_LATER, "fell behind")
-                return
             try:
                 payload = await asyncio.wait_for(queue.get(), PING_SECONDS)
             except TimeoutError:
@@ -183,33 +341,41 @@ class Session:
                 continue
             await self._send_event(payload)
 
-    async def _read(self, handle) -> None:
-        while True:
-            try:
-                text = await asyncio.wait_for(self.ws.receive_text(), IDLE_SECONDS)
-            except TimeoutError:
-                await self.ws.close(1001, "idle")
-                return
-            if len(text.encode()) > MAX_FRAME:
-                await self.ws.close(1009, "frame too large")
-                return
-            try:
-                frame = SocketFrame.model_validate_json(text)
-            except ValidationError:
-                await self.send({"type": "error", "code": "socket.bad_frame", "message": "unreadable frame"})
-                continue
-            if frame.type == "ping":
-                await self.send({"type": "pong", "seq": self.last_seq})
-                continue
-            if frame.type == "send" and not self.bucket.take():
-                await self.ws.close(POLICY, "sending too fast")
-                return
-            try:
-                reply = await handle(frame)
-            except ShangliaoError as exc:
-                reply = {"type": "error", "code": exc.code, "message": exc.localized(current_locale.get())}
-            if reply is not None:
-                await self.send(reply)
+    async def _read(self, handle: Handler) -> None:
+        with contextlib.suppress(_Ended):
+            while True:
+                try:
+                    text = await asyncio.wait_for(self.ws.receive_text(), IDLE_SECONDS)
+                except TimeoutError:
+                    return self.subscriber.end(1001, "idle")
+                if len(text.encode()) > MAX_FRAME:
+                    return self.subscriber.end(1009, "frame too large")
+                if self._expired():
+                    return self.subscriber.end(POLICY, "session expired")
+                try:
+                    frame = SocketFrame.model_validate_json(text)
+                except ValidationError:
+                    await self.send(
+                        {"type": "error", "code": "socket.bad_frame", "message": "unreadable frame"}
+                    )
+                    continue
+                if frame.type == "ping":
+                    await self.send({"type": "pong", "seq": self.last_seq})
+                    continue
+                if not _within_rate(self.who, frame.type):
+                    return self.subscriber.end(POLICY, f"{frame.type} too fast")
+                try:
+                    reply = await handle(frame)
+                except Unauthorized:  # the credential went while the socket was open
+                    return self.subscriber.end(POLICY, "signed out")
+                except ShangliaoError as exc:
+                    reply = {
+                        "type": "error",
+                        "code": exc.code,
+                        "message": exc.localized(current_locale.get()),
+                    }
+                if reply is not None:
+                    await self.send(reply)
 
 
 def _sent_frame(sent: service.Sent) -> dict[str, Any]:
@@ -259,37 +425,56 @@ async def _read(rt, speaker: _Speaker, seq: int) -> None:
 
 
 def _typing(rt, shop_id: int, conversation_id: int, customer_id: int, side: str) -> None:
-    """Typing is not history: straight to the bus, never to the log."""
+    """Typing is not history: straight to the bus, never to the log. Called on a worker thread:
+    a publish that waits on Redis must not hold up every socket of the process."""
     typing = {"shop_id": shop_id, "seq": None, "type": "typing", "side": side}
     rt.bus.publish_many([typing | {"conversation_id": conversation_id, "customer_id": customer_id}])
 
 
 @router.websocket("/api/v1/ws")
-async def staff_ws(websocket: WebSocket, after: int = 0, actor: Actor = Depends(staff_socket("chat.read"))):
+async def staff_ws(
+    websocket: WebSocket, after: int = 0, signed: StaffCaller = Depends(staff_socket("chat.read"))
+):
     rt = websocket.app.state.runtime
-    subscriber = Subscriber(actor.shop_id, "staff", can_see_orders="orders.read" in actor.permissions)
+    actor = signed.actor
+    subscriber = Subscriber(
+        actor.shop_id,
+        "staff",
+        can_see_orders="orders.read" in actor.permissions,
+        credential_id=signed.credential_id,
+    )
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:
-        if frame.type != "read":
-            check_permission(actor, "chat.write")  # refused with the usual, translated error frame
+        # The credential as it is now, not as it was at the handshake, and before anything is
+        # queued for the writer (rule 16 of docs/architecture.md).
+        await signed.allowed(rt.db, "chat.read" if frame.type == "read" else "chat.write")
         conversation_id = frame.conversation_id or 0
-
-        def conversation():
-            with rt.db.read() as s:
-                c = service.access_conversation(s, actor.shop_id, conversation_id)
-                return c.id, c.customer_id
-
         speaker = _Speaker(actor.shop_id, conversation_id, "staff", actor.staff_id)
         if frame.type == "send":
             return await _say(rt, speaker, frame)
-        if frame.type == "typing":
-            cid, customer_id = await to_thread.run_sync(conversation)
-            _typing(rt, actor.shop_id, cid, customer_id, "staff")
-        elif frame.type == "read":
+        if frame.type == "read":
             await _read(rt, speaker, frame.seq or 0)
+        elif frame.type == "typing":
+
+            def typing() -> None:
+                with rt.db.read() as s:
+                    c = service.access_conversation(s, actor.shop_id, conversation_id)
+                _typing(rt, actor.shop_id, c.id, c.customer_id, "staff")
+
+            await to_thread.run_sync(typing)
         return None
 
-    await Session(websocket, subscriber, ("staff", actor.staff_id)).run(max(after, 0), handle)
+    async def still_valid() -> bool:
+        return await signed.now(rt.db) is not None
+
+    session = Session(
+        websocket,
+        subscriber,
+        ("staff", actor.staff_id),
+        still_valid=still_valid,
+        expires_at=signed.expires_at,
+    )
+    await session.run(max(after, 0), handle)
 
 
 @router.websocket("/s/{shop}/ws")
@@ -301,6 +486,7 @@ async def guest_ws(websocket: WebSocket, shop: str, after: int = 0, guest: Guest
         customer_id=guest.customer_id,
         since_seq=guest.since_seq,
         joined_at=guest.joined_at,
+        conversation_id=guest.conversation_id,
     )
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:
@@ -308,7 +494,9 @@ async def guest_ws(websocket: WebSocket, shop: str, after: int = 0, guest: Guest
         if frame.type == "send":
             return await _say(rt, speaker, frame)
         if frame.type == "typing":
-            _typing(rt, guest.shop_id, guest.conversation_id, guest.customer_id, "customer")
+            await to_thread.run_sync(
+                _typing, rt, guest.shop_id, guest.conversation_id, guest.customer_id, "customer"
+            )
         elif frame.type == "read":
             await _read(rt, speaker, frame.seq or 0)
         return None
