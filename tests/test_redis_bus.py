@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 import uuid
 
 import pytest
@@ -10,12 +11,13 @@ import redis
 
 from shangliao.app import create_app
 from shangliao.config import Settings
-from shangliao.events.bus import RedisBus
+from shangliao.events.bus import RESYNC, RedisBus
 from shangliao.runtime import Runtime
 from shangliao.storage import migrate
 from tests.support.backends import unavailable
 from tests.support.catalog import make_product
 from tests.support.orders import make_order
+from tests.support.private_services import private_redis
 from tests.support.shops import make_shop
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -68,3 +70,31 @@ def test_a_handler_failure_does_not_stop_delivery(redis_url):
         assert [got.get(timeout=5)["seq"], got.get(timeout=5)["seq"]] == [1, 2]
     finally:
         bus.close()
+
+
+def test_publishing_never_waits_for_a_frozen_redis_and_a_resync_follows_its_return():
+    with private_redis() as (server, url):
+        publisher, listener = RedisBus(url), RedisBus(url)  # two processes' buses
+        heard: queue.Queue = queue.Queue()
+        try:
+            listener.subscribe(heard.put)
+            # Given Redis hangs
+            server.freeze()
+            # When a process publishes more rows than its queue holds
+            rows = [{"shop_id": 1, "seq": n, "type": "x"} for n in range(1, 20_001)]
+            done = threading.Event()
+            threading.Thread(target=lambda: (publisher.publish_many(rows), done.set()), daemon=True).start()
+            # Then the call returns while Redis is still frozen, and the overflow is counted
+            assert done.wait(timeout=30) and server.frozen
+            assert publisher.status()["dropped"] > 0
+
+            # When Redis answers again
+            server.thaw()
+            # Then the other process is told to re-read the log (it cannot have heard everything)
+            while (row := heard.get(timeout=30))["type"] != RESYNC["type"]:
+                pass
+            assert row == RESYNC
+        finally:
+            server.thaw()
+            publisher.close()
+            listener.close()

@@ -52,9 +52,9 @@ class Outbox:
         with self._cond:
             if self._stop or len(self._queue) + len(rows) > self._capacity:
                 self.dropped += len(rows)
-                self._lost = True
-                return
-            self._queue.extend(rows)
+                self._lost = True  # wakes the publisher too: the loss itself must be announced
+            else:
+                self._queue.extend(rows)
             self._cond.notify()
 
     def status(self) -> dict[str, Any]:
