@@ -158,6 +158,19 @@ def test_password_checks_are_bounded_and_a_sign_in_beyond_them_is_told_to_wait(a
     assert int(r.headers["retry-after"]) > 0
 
 
+def test_beyond_a_short_queue_a_sign_in_is_refused_without_waiting(app, shop, monkeypatch):
+    # given as many sign-ins checking or waiting as may (each holds a worker thread meanwhile)
+    monkeypatch.setattr(passwords, "_admitted", passwords.CHECKS_AT_ONCE + passwords.MAX_WAITING)
+
+    # when one more arrives, with the right password
+    r = _from(app, _address()).post(
+        "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
+    )
+
+    # then it is told to come back instead of queueing for a thread
+    assert r.status_code == 429 and r.json()["error"]["code"] == "auth.busy"
+
+
 # --- forwarded addresses ------------------------------------------------------------------------
 
 
