@@ -28,6 +28,7 @@ from shangliao.auth.service import SESSION_COOKIE, do_set_password
 from shangliao.core import clock
 from shangliao.storefront.visitors import VISITOR_COOKIE
 from tests.support import sockets
+from tests.support.chat import guest_client
 from tests.support.live import serve
 from tests.support.shops import OWNER_PASSWORD
 from tests.support.sockets import STAFF_WS, guest_socket, next_event, next_message, staff_socket
@@ -288,7 +289,32 @@ def test_a_typing_notice_the_bus_cannot_take_holds_up_no_other_socket(runtime, l
             release.set()
 
 
-# --- a customer's reconnect -----------------------------------------------------------------------
+# --- a customer's device ------------------------------------------------------------------------
+
+
+def test_a_device_whose_customer_is_merged_reconnects_as_the_customer_it_now_belongs_to(app, live, shop):
+    # given 张三's phone, and a second phone that typed his number (a customer of its own)
+    owner = guest_client(app, shop, "张三", "13812345678")
+    device = guest_client(app, shop, "张三", "13812345678")
+    headers = {"Cookie": f"{VISITOR_COOKIE}={device.cookies[VISITOR_COOKIE]}"}
+    with connect(f"{live}/s/{shop.slug}/ws", additional_headers=headers) as ws:
+        assert answers_ping(ws)
+        # when staff merge the second phone's customer into 张三
+        merged = shop.api.post(
+            f"/api/v1/customers/{owner.customer_id}/merge", json={"other_id": device.customer_id}
+        )
+        assert merged.status_code == 200, merged.text
+        # then its socket is told to reconnect
+        code = close_code(ws)
+    # and reconnected, it writes into 张三's conversation (its old one takes nothing new)
+    with connect(f"{live}/s/{shop.slug}/ws", additional_headers=headers) as ws:
+        ws.send(json.dumps({"type": "send", "body": "换了新手机", "client_id": "after-merge-01"}))
+        while (answer := json.loads(ws.recv(timeout=WAIT)))["type"] not in ("ack", "error"):
+            pass
+
+    assert code == 1013
+    assert answer["type"] == "ack", answer
+    assert stored_bodies(shop, owner.conversation_id) == ["换了新手机"]
 
 
 def test_a_customer_reconnect_replays_their_own_conversation_however_busy_the_shop(

@@ -14,7 +14,9 @@ change) is read from the log, from the first seq it could not.
 
 A revoked credential (logout, a token revoked, a new password) is a row of the log too, read in
 the same order: the staff sockets opened with it are ended at once, here and in every process
-that hears the shop's log move (rule 20 of docs/architecture.md).
+that hears the shop's log move (rule 20 of docs/architecture.md). So is a customer merged into
+another (a device linked to the customer it claimed to be): that customer's devices are told to
+reconnect (1013), and come back as the customer they now belong to, in that conversation.
 
 Typing notices are not in the log; they pass through as they come (a few held, the oldest
 dropped: they are worthless a moment later).
@@ -33,9 +35,18 @@ from anyio import to_thread
 
 from shangliao.auth.service import CREDENTIAL_REVOKED
 from shangliao.core.crypto import Keyring
+from shangliao.customers.merge import MERGED
 from shangliao.events.bus import RESYNC, Bus
 from shangliao.realtime import recent
-from shangliao.realtime.feed import POLICY, Subscriber, head_seq, log_page, message_payload, payloads
+from shangliao.realtime.feed import (
+    POLICY,
+    TRY_LATER,
+    Subscriber,
+    head_seq,
+    log_page,
+    message_payload,
+    payloads,
+)
 from shangliao.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -178,7 +189,7 @@ class Hub:
                 continue  # everyone left and someone came back meanwhile: start again from the head
             self._delivered[shop_id] = last
             self._forget(shop_id, last)
-            self._revoke(shop_id, rows)
+            self._end_sockets(shop_id, rows)
             self._offer(shown)
             if full:  # more waiting: another turn right away
                 self._arrived({"shop_id": shop_id, "seq": last + 1})
@@ -218,14 +229,16 @@ class Hub:
                 if subscriber.may_see(payload):
                     subscriber.offer(payload)
 
-    def _revoke(self, shop_id: int, rows: list[dict[str, Any]]) -> None:
-        """End the shop's staff sockets here whose credential one of ``rows`` revoked."""
-        revoked = {
-            credential_id
-            for row in rows
-            if row["type"] == CREDENTIAL_REVOKED
-            for credential_id in (row.get("data") or {}).get("credential_ids", ())
-        }
+    def _end_sockets(self, shop_id: int, rows: list[dict[str, Any]]) -> None:
+        """End the shop's sockets here that ``rows`` took the ground from: staff sockets whose
+        credential was revoked, devices of a customer merged into another."""
+        revoked: set[int] = set()
+        for row in rows:
+            if row["type"] == CREDENTIAL_REVOKED:
+                revoked.update((row.get("data") or {}).get("credential_ids", ()))
+            elif row["type"] == MERGED:
+                for subscriber in self._customers.get((shop_id, row["entity_id"]), ()):
+                    subscriber.end(TRY_LATER, "customer merged")
         if revoked:
             for subscriber in self._staff.get(shop_id, ()):
                 if subscriber.credential_id in revoked:
