@@ -85,7 +85,9 @@ def resolve(session: Session, shop_id: int, hashes: list[bytes], *, besides: int
 def device_claim(session: Session, shop_id: int, visitor_id: int, customer_id: int) -> Claim | None:
     """Whom this one device (not its customer's other devices) says it is, resolved now; None when
     it claims nobody, or nobody else has that phone any more (a merge made it theirs, say)."""
-    claimed = session.scalar(select(Visitor.claimed_phone_hash).where(Visitor.id == visitor_id))
+    claimed = session.scalar(
+        select(Visitor.claimed_phone_hash).where(Visitor.shop_id == shop_id, Visitor.id == visitor_id)
+    )
     found = resolve(session, shop_id, [claimed], besides=customer_id) if claimed is not None else []
     return found[0] if found else None
 

@@ -49,7 +49,9 @@ def do_issue_code(session: Session, keyring: Keyring, guest: Guest, claim: Claim
     """A fresh code for the device (its earlier ones void); returns ``(phone, code)`` to send once
     the unit has committed (rule 2 of docs/architecture.md)."""
     code = f"{secrets.randbelow(10**6):06d}"
-    session.execute(delete(PhoneCode).where(PhoneCode.visitor_id == guest.visitor_id))
+    session.execute(
+        delete(PhoneCode).where(PhoneCode.shop_id == guest.shop_id, PhoneCode.visitor_id == guest.visitor_id)
+    )
     now = clock.now()
     session.add(
         PhoneCode(
@@ -79,7 +81,11 @@ def do_check_code(session: Session, keyring: Keyring, guest: Guest, code: str, t
     """Link the device if ``code`` is its current one (see the module's docstring)."""
     row = session.scalar(
         select(PhoneCode)
-        .where(PhoneCode.visitor_id == guest.visitor_id, PhoneCode.used_at.is_(None))
+        .where(
+            PhoneCode.shop_id == guest.shop_id,
+            PhoneCode.visitor_id == guest.visitor_id,
+            PhoneCode.used_at.is_(None),
+        )
         .order_by(PhoneCode.id.desc())
         .limit(1)
         .with_for_update()
