@@ -367,3 +367,21 @@ def test_the_shop_page_offers_a_code_to_a_claiming_device_when_sms_is_set_up(app
     device = guest_client(app, shop, "张三", PHONE)
     page = device.get(f"/s/{shop.slug}").text
     assert 'id="claim-code"' in page and "发送验证码" in page
+
+
+def test_codes_are_rate_limited_per_device_and_per_number(app, shop, owner, outbox):
+    from shangliao.storefront.claims_api import CODES_PER_DEVICE, CODES_PER_PHONE
+
+    per_device, per_phone = (int(rules[0].split("/")[0]) for rules in (CODES_PER_DEVICE, CODES_PER_PHONE))
+    # given one device that asked as often as a device may
+    device = guest_client(app, shop, "张三", PHONE)
+    for _ in range(per_device):
+        assert ask_code(device, shop).status_code == 200
+    # when it asks again, then it is refused, and nothing more is texted
+    refused = ask_code(device, shop)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate.limited"
+    # and when more devices typing the same number ask, the number's own limit stops them too
+    others = [guest_client(app, shop, f"张三{i}", PHONE) for i in range(per_phone - per_device + 1)]
+    answers = [ask_code(other, shop).status_code for other in others]
+    assert answers == [200] * (per_phone - per_device) + [429]
+    assert len(texts(outbox)) == per_phone
