@@ -385,3 +385,27 @@ def test_codes_are_rate_limited_per_device_and_per_number(app, shop, owner, outb
     answers = [ask_code(other, shop).status_code for other in others]
     assert answers == [200] * (per_phone - per_device) + [429]
     assert len(texts(outbox)) == per_phone
+
+
+def test_with_two_claims_staff_choose_whom_to_link(app, runtime, shop, owner):
+    # given two devices claiming two customers, whose own customers staff merged into one
+    other = guest_client(app, shop, "李四", "13900001111")
+    first = guest_client(app, shop, "张三", PHONE)
+    second = guest_client(app, shop, "李四", "13900001111")
+    merged = shop.api.post(
+        f"/api/v1/customers/{first.customer_id}/merge", json={"other_id": second.customer_id}
+    )
+    assert merged.status_code == 200, merged.text
+    claimed = shop.api.get(f"/api/v1/conversations/{first.conversation_id}").json()["claims"]
+    assert [c["customer_id"] for c in claimed] == sorted([owner.customer_id, other.customer_id])
+    before = counts(runtime, shop)
+    # when staff link without saying to whom, then they are asked to choose, and nothing changes
+    unsure = link(shop, first.conversation_id)
+    assert unsure.status_code == 422 and unsure.json()["error"]["code"] == "chat.claim_ambiguous"
+    assert counts(runtime, shop) == before
+    # when they name 张三, then the devices are 张三's, and the claim on 李四 remains to be looked at
+    chosen = link(shop, first.conversation_id, customer_id=owner.customer_id)
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["customer_id"] == owner.customer_id
+    left = shop.api.get(f"/api/v1/conversations/{owner.conversation_id}").json()["claims"]
+    assert [c["customer_id"] for c in left] == [other.customer_id]
