@@ -309,3 +309,15 @@ def test_a_message_shown_from_memory_is_the_message_as_stored(runtime, client, s
     moment = datetime.fromisoformat
     assert moment(heard.pop("created_at")) == moment(stored.pop("created_at"))
     assert heard == stored
+
+
+def test_the_customer_sees_the_shop_typing(client, shop, guest):
+    with staff_socket(client, shop) as staff, guest_socket(client, shop, guest) as customer:
+        # given a staff member typing in the customer's conversation
+        staff.send_text(json.dumps({"type": "typing", "conversation_id": guest["conversation_id"]}))
+        staff.send_text(json.dumps({"type": "ping"}))
+        next_event(staff, "pong")  # the typing frame was handled, and the socket is still open
+        # then the customer's page hears it
+        heard = next_event(customer, "event")
+
+    assert heard["event"] == "typing" and heard["side"] == "staff"

@@ -459,7 +459,8 @@ async def staff_ws(
             def typing() -> None:
                 with rt.db.read() as s:
                     c = service.access_conversation(s, actor.shop_id, conversation_id)
-                _typing(rt, actor.shop_id, c.id, c.customer_id, "staff")
+                    found = c.id, c.customer_id
+                _typing(rt, actor.shop_id, *found, "staff")
 
             await to_thread.run_sync(typing)
         return None
