@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import sqlite3
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, text
@@ -55,6 +56,40 @@ def test_a_full_disk_refuses_writes_with_503_and_a_code_and_keeps_what_was_writt
         with rt.db.read() as s:
             stored = s.scalars(select(Order.id).where(Order.shop_id == shop.id)).all()
         assert sorted(stored) == sorted(a.json()["id"] for a in answers[:-1])
+    finally:
+        rt.close()
+
+
+def test_a_database_locked_by_another_program_answers_503_busy_and_works_once_released(tmp_path):
+    path = tmp_path / "locked.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{path}", secret_key="3d" * 32)
+    rt = Runtime.build(settings.model_copy(update={"db_statement_timeout": 0.5}))
+    try:
+        app = create_app(runtime=rt)
+        shop = make_shop(rt, app)
+        tee = make_product(rt, shop)
+        body = {"items": [{"variant_id": tee.variant_id, "quantity": 1}], "address": ADDRESS}
+        # Given another program holds SQLite's write lock (a backup tool, a stray shell)
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            # When an order is placed
+            refused = shop.api.post("/api/v1/orders", json=body)
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        # and placed again once the lock is released
+        accepted = shop.api.post("/api/v1/orders", json=body)
+
+        # Then the first is told to retry (503 db.busy, Retry-After), the retry is placed
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "db.busy"
+        assert int(refused.headers["Retry-After"]) > 0
+        assert accepted.status_code == 201
+        with rt.db.read() as s:
+            assert s.scalars(select(Order.id).where(Order.shop_id == shop.id)).all() == [
+                accepted.json()["id"]
+            ]
     finally:
         rt.close()
 

@@ -38,17 +38,18 @@ T = TypeVar("T")
 STATEMENT_TIMEOUT = 15.0
 CONNECT_TIMEOUT = 5.0
 POOL_TIMEOUT = 5.0
-SQLITE_BUSY_TIMEOUT = 10.0
 
 
-def _sqlite_engine(url: str, *, synchronous: str, pool_size: int, immediate: bool, echo: bool) -> Engine:
+def _sqlite_engine(
+    url: str, *, synchronous: str, pool_size: int, immediate: bool, echo: bool, busy_timeout: float
+) -> Engine:
     engine = create_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=0,
         pool_timeout=60,  # the writer's checkout is the write queue: waiting here is normal
-        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout},
         hide_parameters=True,  # errors get logged; their parameters may be personal data
     )
 
@@ -62,7 +63,9 @@ def _sqlite_engine(url: str, *, synchronous: str, pool_size: int, immediate: boo
         cur.execute("PRAGMA foreign_keys=ON")
         if not immediate:  # the readers: a write in a read unit is a bug, refused like PostgreSQL's READ ONLY
             cur.execute("PRAGMA query_only=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+        # Only another program (a backup, a CLI command) holds the lock this long: answer 503
+        # db.busy (web/errors.py) instead of holding the request and the write queue behind it.
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cur.close()
 
     begin_sql = "BEGIN IMMEDIATE" if immediate else "BEGIN"
@@ -93,10 +96,10 @@ class Database:
         self.bus = bus
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            self.writer = _sqlite_engine(url, synchronous=synchronous, pool_size=1, immediate=True, echo=echo)
-            self.reader = _sqlite_engine(
-                url, synchronous=synchronous, pool_size=pool_size, immediate=False, echo=echo
-            )
+            # SQLite has no statement timeout; the wait for another program's lock is its match.
+            options = {"synchronous": synchronous, "echo": echo, "busy_timeout": statement_timeout}
+            self.writer = _sqlite_engine(url, pool_size=1, immediate=True, **options)
+            self.reader = _sqlite_engine(url, pool_size=pool_size, immediate=False, **options)
             self.committer: GroupCommitter | None = GroupCommitter(self.write_session)
             self._watchdog: Watchdog | None = None
             self._probe = self.reader
