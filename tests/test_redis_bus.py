@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import uuid
 
 import pytest
@@ -97,4 +98,28 @@ def test_publishing_never_waits_for_a_frozen_redis_and_a_resync_follows_its_retu
         finally:
             server.thaw()
             publisher.close()
+            listener.close()
+
+
+def test_a_listener_notices_a_redis_that_went_quiet_and_catches_up_when_it_answers():
+    with private_redis() as (server, url):
+        listener = RedisBus(url, ping_every=0.2)
+        heard: queue.Queue = queue.Queue()
+        try:
+            listener.subscribe(heard.put)
+            # Given Redis hangs while nothing is being published
+            server.freeze()
+            # Then the listener notices by itself (readiness says fan-out is degraded)
+            deadline = time.monotonic() + 30
+            while not listener.status()["degraded"]:
+                assert time.monotonic() < deadline, "a frozen redis was never noticed"
+                time.sleep(0.05)
+            assert listener.status()["listening"] is False
+
+            # When Redis answers again, the listener is back and its handlers are told to catch up
+            server.thaw()
+            assert heard.get(timeout=30) == RESYNC
+            assert listener.status()["listening"] is True and listener.status()["degraded"] is False
+        finally:
+            server.thaw()
             listener.close()

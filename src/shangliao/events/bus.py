@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ RESYNC_CHANNEL = f"{CHANNEL_PREFIX}resync"
 # seq you delivered. No shop and no seq, so a consumer filtering by shop simply passes it by.
 RESYNC: dict[str, Any] = {"type": "bus.resync", "shop_id": None, "seq": None}
 SOCKET_TIMEOUT = 1.0  # seconds: a hung Redis costs the publisher thread this much, nobody else
+PING_EVERY = 5.0  # seconds between the listener's PINGs when nothing else arrives
 
 
 def to_wire(row: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +99,7 @@ class RedisBus:
     own thread, with backoff, for as long as the process lives.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, ping_every: float = PING_EVERY) -> None:
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
@@ -117,6 +119,7 @@ class RedisBus:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._start_lock = threading.Lock()
+        self._ping_every = ping_every
         self.listening = False
         self.reconnects = 0
 
@@ -153,10 +156,7 @@ class RedisBus:
                     log.warning("event fan-out restored: listening to redis again; catching up")
                     self._handlers.deliver(dict(RESYNC))
                 backoff, missed = BACKOFF_START, False
-                while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=0.5)
-                    if message and message.get("type") == "pmessage":
-                        self._handlers.deliver(json.loads(message["data"]))
+                self._hear(pubsub)
             except Exception as exc:
                 if self.listening or not missed:
                     log.warning("event fan-out degraded: redis listener lost (%s); reconnecting", brief(exc))
@@ -168,6 +168,24 @@ class RedisBus:
                 with contextlib.suppress(Exception):
                     pubsub.close()
         self.listening = False
+
+    def _hear(self, pubsub: Any) -> None:
+        """Deliver what arrives until the connection fails. A Redis that hangs does not close the
+        connection, it only goes quiet: a PING every ``ping_every`` seconds that gets no answer
+        within three of them counts as a lost connection (reconnect, then resync)."""
+        heard = pinged = time.monotonic()
+        while not self._stop.is_set():
+            message = pubsub.get_message(timeout=min(0.5, self._ping_every))
+            now = time.monotonic()
+            if message:
+                heard = now
+                if message.get("type") == "pmessage":
+                    self._handlers.deliver(json.loads(message["data"]))
+            if now - pinged >= self._ping_every:
+                pubsub.ping()
+                pinged = now
+            if now - heard > 3 * self._ping_every:
+                raise TimeoutError("redis stopped answering")
 
     def status(self) -> dict[str, Any]:
         listening = self.listening or self._thread is None  # nobody subscribed: nothing to hear
