@@ -3,11 +3,16 @@ retried request records nothing more and is answered with the order."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from shangliao.orders.models import OrderEvent, Payment
 from tests.support.catalog import make_product
+from tests.support.live import serve
 from tests.support.orders import make_order
 
 
@@ -84,3 +89,36 @@ def test_a_key_reused_on_another_order_is_refused(runtime, shop, order):
     # then it is refused: the key names the first request, and the second order stays unpaid
     assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency.key_reused"
     assert recorded(runtime, second) == (0, 0)
+
+
+@pytest.fixture(scope="session")
+def live_url(app):
+    with serve(app) as url:
+        yield url
+
+
+def test_copies_of_one_payment_sent_at_once_record_it_once(runtime, shop, order, live_url):
+    """On PostgreSQL the copies really run at the same moment; SQLite's single writer runs them
+    one after the other."""
+    copies = 3
+    start = threading.Barrier(copies)
+
+    def one(_):
+        with httpx.Client(
+            base_url=live_url, headers={"Authorization": f"Bearer {shop.token}"}, timeout=60
+        ) as c:
+            start.wait()
+            return c.post(
+                f"/api/v1/orders/{order['id']}/payments",
+                json={"method": "wechat", "amount": 2000},
+                headers={"Idempotency-Key": "pay-at-once"},
+            )
+
+    # given copies of one payment, released together
+    with ThreadPoolExecutor(copies) as pool:
+        answers = list(pool.map(one, range(copies)))
+
+    # then one records it and the others are answered with the same order; the money counts once
+    assert sorted(r.status_code for r in answers) == [200] * (copies - 1) + [201], [r.text for r in answers]
+    assert {r.json()["paid_amount"] for r in answers} == {2000}
+    assert recorded(runtime, order) == (1, 1)
