@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-06 20:21:44.554553
+Create Date: 2026-12-06 21:08:38.968242
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -424,6 +424,7 @@ def upgrade() -> None:
         sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("claimed_phone_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("verified_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
