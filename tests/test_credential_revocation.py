@@ -166,3 +166,38 @@ def test_a_revocation_by_another_process_reaches_this_ones_cache_through_the_bus
         # then, the moment it is heard, the token is refused
         assert erp.get("/api/v1/orders").status_code == 401
     assert still == 200  # (remembered until then: the TTL bounds how long a lost message matters)
+
+
+# --- the caller cache: a shop's changed settings never live on in memory ------------------------
+
+
+def test_a_change_of_shop_settings_heard_on_the_bus_drops_that_shops_callers_only():
+    from shangliao.auth.caller_cache import SHOP_CHANGED_EVENT, CallerCache, Found
+
+    # given callers of two shops in memory
+    cache = CallerCache(monotonic=_Clock())
+    cache.put(b"one", Found(_actor(shop_id=1), 41, None), seen=cache.generation)
+    cache.put(b"two", Found(_actor(shop_id=2), 42, None), seen=cache.generation)
+
+    # when another process says shop 1's settings changed
+    cache.on_event({"shop_id": 1, "seq": 9, "type": SHOP_CHANGED_EVENT, "data": {"changed": ["timezone"]}})
+
+    # then shop 1's caller is read again, shop 2's is still remembered
+    assert cache.get(b"one") == (False, None)
+    assert cache.get(b"two") == (True, _actor(shop_id=2))
+
+
+def test_changing_the_shops_zone_records_the_event_other_processes_hear(runtime, shop):
+    from shangliao.auth.caller_cache import SHOP_CHANGED_EVENT
+
+    # when the shop moves to another zone
+    assert shop.api.patch("/api/v1/shop", json={"timezone": "Asia/Tokyo"}).status_code == 200
+
+    # then the log (and so the bus) carries the change, naming the setting, not its value
+    with runtime.db.read() as session:
+        changed = [
+            (e.entity_type, e.entity_id, e.data)
+            for e in log.since(session, shop.id, 0)
+            if e.type == SHOP_CHANGED_EVENT
+        ]
+    assert changed == [("shop", shop.id, {"changed": ["timezone"]})]

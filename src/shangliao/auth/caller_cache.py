@@ -14,6 +14,10 @@ A cached caller must never outlive its credential:
   keeps a revoked credential alive for at most :data:`TTL_SECONDS`;
 - an entry is checked against the credential's expiry time on every hit.
 
+A caller carries its shop's settings (the time zone orders are dated in), so a change of them
+drops the shop's callers the same way: ``shop.settings_changed`` through the bus, and directly after
+commit in the process that made it.
+
 Keys are the SHA-256 of 256-bit random secrets, so one process-wide cache serves every database
 the process talks to (tests use two); dropping by credential id may drop an unrelated entry of
 another database with the same id, which costs that caller one extra read and nothing else.
@@ -36,6 +40,7 @@ TTL_SECONDS = 5.0
 MAX_CALLERS = 20_000  # live credentials remembered; the least recently used go first
 MAX_UNKNOWN = 2_000  # secrets known to be invalid, so that one client repeating one is cheap
 REVOKED_EVENT = "auth.credential_revoked"
+SHOP_CHANGED_EVENT = "shop.settings_changed"
 
 
 @dataclass(frozen=True)
@@ -77,20 +82,26 @@ class CallerCache:
         self._callers = _Lru(MAX_CALLERS)
         self._unknown = _Lru(MAX_UNKNOWN)
         self._by_id: dict[int, set[bytes]] = {}
+        self._by_shop: dict[int, set[bytes]] = {}
         # Bumped by every revocation: a lookup that began before one must not store what it read.
         self.generation = 0
 
     def get(self, key: bytes) -> tuple[bool, Actor | None]:
         """``(True, actor)`` or ``(True, None)`` (known invalid) from memory; ``(False, None)``:
         look it up."""
+        known, found = self.get_found(key)
+        return known, (found.actor if found else None)
+
+    def get_found(self, key: bytes) -> tuple[bool, Found | None]:
+        """:meth:`get` with the credential's id and expiry (what a socket keeps)."""
         now = self._monotonic()
         with self._lock:
             hit, found = self._callers.get(key, now)
             if hit:
                 if found.expires_at is not None and found.expires_at <= clock.now():
-                    self._forget_key(key, found.credential_id)
+                    self._forget_key(key, found)
                     return True, None
-                return True, found.actor
+                return True, found
             hit, _ = self._unknown.get(key, now)
             return (True, None) if hit else (False, None)
 
@@ -106,9 +117,14 @@ class CallerCache:
                 return
             self._callers.put(key, found, until)
             self._by_id.setdefault(found.credential_id, set()).add(key)
+            self._by_shop.setdefault(found.actor.shop_id, set()).add(key)
             if len(self._by_id) > 2 * MAX_CALLERS:  # ids of entries evicted meanwhile
-                live = self._callers.items
-                self._by_id = {i: keys & live.keys() for i, keys in self._by_id.items() if keys & live.keys()}
+                self._by_id = self._live(self._by_id)
+                self._by_shop = self._live(self._by_shop)
+
+    def _live(self, index: dict[int, set[bytes]]) -> dict[int, set[bytes]]:
+        live = self._callers.items.keys()
+        return {i: keys & live for i, keys in index.items() if keys & live}
 
     def forget(self, credential_ids: Iterable[int]) -> None:
         """Drop the callers of these credentials: they were revoked."""
@@ -118,21 +134,32 @@ class CallerCache:
                 for key in self._by_id.pop(cred_id, ()):
                     self._callers.items.pop(key, None)
 
+    def forget_shop(self, shop_id: int) -> None:
+        """Drop every caller of this shop: its settings changed (the zone its orders are dated in)."""
+        with self._lock:
+            self.generation += 1  # a lookup begun before the change may hold the old settings
+            for key in self._by_shop.pop(shop_id, ()):
+                self._callers.items.pop(key, None)
+
     def on_event(self, row: dict[str, Any]) -> None:
-        """A bus handler: revocations committed anywhere drop their credentials here."""
+        """A bus handler: revocations and shop settings committed anywhere drop their callers here."""
         if row.get("type") == REVOKED_EVENT:
             ids = (row.get("data") or {}).get("credential_ids") or []
             self.forget(int(i) for i in ids)
+        elif row.get("type") == SHOP_CHANGED_EVENT and row.get("shop_id") is not None:
+            self.forget_shop(int(row["shop_id"]))
 
     def clear(self) -> None:
         with self._lock:
             self._callers.items.clear()
             self._unknown.items.clear()
             self._by_id.clear()
+            self._by_shop.clear()
 
-    def _forget_key(self, key: bytes, credential_id: int) -> None:
+    def _forget_key(self, key: bytes, found: Found) -> None:
         self._callers.items.pop(key, None)
-        self._by_id.get(credential_id, set()).discard(key)
+        self._by_id.get(found.credential_id, set()).discard(key)
+        self._by_shop.get(found.actor.shop_id, set()).discard(key)
 
 
 # One per process: see the module docstring for why one serves every database.

@@ -67,13 +67,22 @@ def authenticate(db: Database, raw: str) -> Actor | None:
 
     From the caller cache when it knows the secret, else on a read of its own (never the writer).
     """
+    found = authenticate_found(db, raw)
+    return found.actor if found else None
+
+
+def authenticate_found(db: Database, raw: str) -> Found | None:
+    """:func:`authenticate` with the credential's id and expiry, from the same lookup (a socket
+    keeps both: revocations name the id, the expiry ends it)."""
     key = digest(raw)
-    known, actor = CALLERS.get(key)
+    known, found = CALLERS.get_found(key)
     if known:
-        return actor
+        return found
     seen = CALLERS.generation
     with db.reader.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return _remember(key, _lookup(conn, key), seen)
+        found = _lookup(conn, key)
+    CALLERS.put(key, found, seen=seen)
+    return found
 
 
 async def authenticate_async(db: Database, raw: str) -> Actor | None:

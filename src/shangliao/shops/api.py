@@ -6,10 +6,13 @@ from fastapi import APIRouter, Depends
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
+from shangliao.auth.caller_cache import CALLERS, SHOP_CHANGED_EVENT
+from shangliao.events.log import DomainEvent, record
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
 from shangliao.shops.schemas import ShopOut, ShopPatch
 from shangliao.shops.service import check_timezone
+from shangliao.storage.database import after_commit
 
 router = APIRouter(prefix="/shop", tags=["shop"])
 
@@ -30,5 +33,12 @@ def patch_shop(
             shop.name = body.name
         if body.timezone is not None:
             shop.timezone = check_timezone(body.timezone)
+        changed = [name for name in ("name", "timezone") if getattr(body, name) is not None]
+        if changed:
+            # Callers cached with the old settings (the zone orders are dated in) are dropped:
+            # here at once after commit, in other processes through the bus.
+            record(session, shop.id, [DomainEvent(SHOP_CHANGED_EVENT, "shop", shop.id, {"changed": changed})])
+            shop_id = shop.id
+            after_commit(session, lambda: CALLERS.forget_shop(shop_id))
         session.flush()
         return ShopOut.model_validate(shop, from_attributes=True)

@@ -37,13 +37,11 @@ import orjson
 from anyio import to_thread
 from fastapi import APIRouter, Depends, WebSocket, WebSocketException
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
 from shangliao.auth import service as auth
 from shangliao.auth.access import AccessRule, check_permission, check_same_origin, credential_from
 from shangliao.auth.actor import Actor
-from shangliao.auth.models import Credential
 from shangliao.chat import service
 from shangliao.chat.schemas import SocketFrame
 from shangliao.core import clock
@@ -111,14 +109,8 @@ class StaffCaller:
 
 
 def _sign_in(db, secret: str) -> StaffCaller | None:
-    actor = auth.authenticate(db, secret)
-    if actor is None:
-        return None
-    with db.read() as session:
-        found = session.execute(
-            select(Credential.id, Credential.expires_at).where(Credential.token_hash == auth.digest(secret))
-        ).first()
-    return StaffCaller(actor, secret, found.id, found.expires_at) if found else None
+    found = auth.authenticate_found(db, secret)
+    return StaffCaller(found.actor, secret, found.credential_id, found.expires_at) if found else None
 
 
 def staff_socket(permission: str):
