@@ -43,7 +43,7 @@ MAX_FIELD_BYTES = 48 * 1024
 CHIPS = (("low", N_("Low stock only")), ("presale", N_("Presale")), ("inactive", N_("Inactive")))
 FIELD_LABELS = {
     "name": N_("Name"),
-    "aliases": N_("Other names"),
+    "aliases": N_("Other names and keywords"),
     "description": N_("Description"),
     "options": N_("Options"),
     "low_stock_threshold": N_("Low-stock threshold"),
