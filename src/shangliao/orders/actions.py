@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shangliao.auth.access import check_permission
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
 from shangliao.core import clock
-from shangliao.core.errors import Conflict, Forbidden, Invalid, NotFound
+from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.events import log
 from shangliao.inventory import stock
@@ -31,21 +32,12 @@ _STAMP = {
 }
 
 
-def require_permission(actor: Actor, permission: str) -> None:
-    if permission not in actor.permissions:
-        raise Forbidden(
-            "auth.forbidden",
-            N_("You do not have the permission to do this ({permission})."),
-            permission=permission,
-        )
-
-
 def _check_customer_step(actor: Actor, order: Order, t: Transition) -> None:
     """A customer acts only on their own order, and only where the lifecycle lets customers."""
     if order.customer_id != actor.customer_id or order.shop_id != actor.shop_id:
         raise NotFound("order.not_found", N_("No such order."))
     if not t.by_customer:
-        require_permission(actor, t.permission)  # refused: a customer holds no staff permission
+        check_permission(actor, t.permission)  # refused: a customer holds no staff permission
 
 
 def held_moves(items: list[OrderItem], kind: str) -> list[stock.Move]:
@@ -118,7 +110,7 @@ def do_transition(
     if actor.via == "visitor":
         _check_customer_step(actor, order, t)
     else:
-        require_permission(actor, t.permission)
+        check_permission(actor, t.permission)
     now = clock.now()
     if t.target == Status.PENDING:
         if order.address_enc is None:

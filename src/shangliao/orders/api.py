@@ -15,7 +15,7 @@ from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.orders import actions, edits, idempotency, payments
-from shangliao.orders.create import do_create_order, find_by_idempotency_key, request_fingerprint
+from shangliao.orders.create import do_create_order, find_by_idempotency_key
 from shangliao.orders.schemas import (
     AddressEdit,
     AssignIn,
@@ -48,6 +48,11 @@ IdempotencyKey = Annotated[
     ),
 ]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description='The order version, e.g. "3".')]
+
+
+def _replayed(content) -> JSONResponse:
+    """The answer to a retry (``orders/idempotency.py``): what the first attempt made, as it is now."""
+    return JSONResponse(content, status_code=200, headers={"Idempotent-Replayed": "true"})
 
 
 def _version(body_version: int | None, if_match: str | None) -> int | None:
@@ -87,8 +92,7 @@ async def create_order(
     """Create an order by hand (pending, or a draft with ``draft: true``); stock is reserved at once."""
 
     def place(session):
-        actor = caller.resolve(session)
-        return do_create_order(session, rt.keyring, actor, body, idempotency_key=idempotency_key)
+        return do_create_order(session, rt.keyring, caller.actor, body, idempotency_key=idempotency_key)
 
     # The hot path: one trip to the writer, where concurrent orders share a commit.
     try:
@@ -102,12 +106,11 @@ async def create_order(
 
 def _replay(rt: Runtime, caller: Caller, body: OrderCreate, key: str) -> JSONResponse:
     with rt.db.read() as session:
-        actor = caller.resolve(session)
-        order = find_by_idempotency_key(session, actor.shop_id, key)
+        order = find_by_idempotency_key(session, caller.actor.shop_id, key)
         if order is None:
             raise Conflict("order.conflict", N_("The order could not be saved; please try again."))
-        idempotency.check_same_request(order.idempotency_hash, request_fingerprint(body))
-        return idempotency.replayed(order_dict(order, rt.keyring))
+        idempotency.check_same_request(order.idempotency_hash, idempotency.fingerprint(body))
+        return _replayed(order_dict(order, rt.keyring))
 
 
 @router.get("/{order_id}", response_model=OrderOut)
@@ -242,7 +245,7 @@ def mark_paid(
             earlier = payments.find_by_idempotency_key(session, actor.shop_id, idempotency_key)
             if earlier is not None:
                 idempotency.check_same_request(earlier.idempotency_hash, request)
-                return idempotency.replayed(order_dict(order, rt.keyring))
+                return _replayed(order_dict(order, rt.keyring))
         actions.do_mark_paid(
             session,
             actor,
@@ -268,9 +271,7 @@ def mark_paid(
             if earlier is None:
                 raise
             idempotency.check_same_request(earlier.idempotency_hash, request)
-            return idempotency.replayed(
-                order_dict(access_order(session, actor.shop_id, order_id), rt.keyring)
-            )
+            return _replayed(order_dict(access_order(session, actor.shop_id, order_id), rt.keyring))
 
 
 @router.put("/{order_id}/assignee", response_model=OrderOut)

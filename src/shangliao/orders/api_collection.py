@@ -66,10 +66,11 @@ class OrderCounts(BaseModel):
 
 
 async def _page(rt: Runtime, caller: Caller, query: OrderQuery) -> JSONResponse:
-    """The list's hot path: one worker-thread trip, credential and page read on one snapshot."""
+    """The list's hot path: one worker-thread trip, the page read on one snapshot (the caller was
+    resolved before it)."""
+    actor = caller.actor
 
     def read(conn: Connection) -> dict[str, Any]:
-        actor = caller.resolve(conn)
         page = list_orders(conn, rt.keyring, actor.shop_id, actor.timezone, query)
         return {"items": page_dicts(page, rt.keyring), "next_cursor": page.next_cursor}
 
@@ -101,9 +102,7 @@ async def order_counts(
 ):
     """Orders per status (archived ones apart), for the list's tabs. Kept up to date in the
     transaction of every change, so this reads a few rows however many orders the shop has."""
-    return JSONResponse(
-        await rt.db.read_in_thread(lambda conn: status_counts(conn, caller.resolve(conn).shop_id))
-    )
+    return JSONResponse(await rt.db.read_in_thread(lambda conn: status_counts(conn, caller.actor.shop_id)))
 
 
 @router.post("/search", response_model=OrderPage)

@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from shangliao.auth.access import check_permission
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, ShangliaoError
 from shangliao.core.i18n import N_, gettext
@@ -105,7 +106,7 @@ def check_batch(body: BatchIn) -> None:
 
 def _apply(session: Session, actor: Actor, order: Order, body: BatchIn) -> None:
     # 404 (not the caller's order) was decided by access_order; 403 comes before any state check.
-    actions.require_permission(actor, ACTION_PERMISSIONS[body.action])
+    check_permission(actor, ACTION_PERMISSIONS[body.action])
     if body.action in TRANSITIONS:
         actions.do_transition(session, actor, order, body.action, body.transition_params())
     elif body.action == "archive":
@@ -161,7 +162,7 @@ def run_batch(db: Database, actor: Actor, body: BatchIn, locale: str) -> dict[st
     A caller without the action's permission is refused as a whole (403) before any unit opens:
     two hundred refused write transactions would only hold the writer for nothing.
     """
-    actions.require_permission(actor, ACTION_PERMISSIONS[body.action])
+    check_permission(actor, ACTION_PERMISSIONS[body.action])
     check_batch(body)
     results = [run_one(db, actor, order_id, body, locale) for order_id in body.order_ids]
     succeeded = sum(1 for r in results if r["ok"])

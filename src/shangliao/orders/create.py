@@ -4,8 +4,9 @@ One order with three lines costs, on SQLite: BEGIN IMMEDIATE, read the variants,
 customer (which also checks it), bump the shop counter, insert the order, its search terms (one
 executemany), move the stock (one guarded UPDATE + one ledger INSERT), insert the items, one
 timeline row and the event-log rows, and COMMIT. The tab counts follow by trigger
-(``orders/counts.py``), without a statement of their own. The ORM is kept off this path on purpose (see ARCHITECTURE.md, "Keep the ORM off the hot
-path"); everything else about orders uses the ORM.
+(``orders/counts.py``), without a statement of their own. The ORM is kept off this path on purpose
+(docs/architecture.md, "A write, from request to socket", step 3); everything else about orders
+uses the ORM.
 """
 
 from __future__ import annotations
@@ -199,11 +200,6 @@ def _customer_name(session: Session, shop_id: int, customer_id: int, *, placed: 
     return customer.name
 
 
-def request_fingerprint(body: OrderCreate) -> bytes:
-    """What an Idempotency-Key promises for a new order (``orders/idempotency.py``)."""
-    return fingerprint(body)
-
-
 def find_by_idempotency_key(session: Session, shop_id: int, key: str) -> Order | None:
     return session.scalar(select(Order).where(Order.shop_id == shop_id, Order.idempotency_key == key))
 
@@ -292,7 +288,7 @@ def do_create_order(
         "assignee_id": body.assignee_id,
         "version": 1,
         "idempotency_key": idempotency_key,
-        "idempotency_hash": request_fingerprint(body) if idempotency_key else None,
+        "idempotency_hash": fingerprint(body) if idempotency_key else None,
         "created_at": now,
         "updated_at": now,
         "submitted_at": now if placed else None,

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
-from shangliao.web.responses import JSONResponse
 
 # The header that carries the key: what ``Header(alias=HEADER)`` reads.
 HEADER = "Idempotency-Key"
@@ -35,8 +34,3 @@ def check_same_request(stored: bytes | None, request: bytes) -> None:
         raise Conflict(
             "idempotency.key_reused", N_("This Idempotency-Key was already used for a different request.")
         )
-
-
-def replayed(content: Any) -> JSONResponse:
-    """The answer to a retry: what the first attempt made, as it is now."""
-    return JSONResponse(content, status_code=200, headers={"Idempotent-Replayed": "true"})

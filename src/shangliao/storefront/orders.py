@@ -33,7 +33,8 @@ from shangliao.core.schemas import RowRef, StrictModel
 from shangliao.customers.pii import Address, Mobile, address_dict, phone_hashes, public_address
 from shangliao.orders import actions
 from shangliao.orders.couriers import courier_name, tracking_url
-from shangliao.orders.create import do_create_order, find_by_idempotency_key, request_fingerprint
+from shangliao.orders.create import do_create_order, find_by_idempotency_key
+from shangliao.orders.idempotency import check_same_request, fingerprint
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.payments import payment_status
 from shangliao.orders.schemas import ItemIn, OrderCreate
@@ -264,10 +265,8 @@ def customer_key(customer_id: int, key: str) -> str:
 
 def find_replay(session: Session, guest: Guest, key: str, body: OrderCreate) -> Order | None:
     order = find_by_idempotency_key(session, guest.shop_id, idempotency_scope(guest, key))
-    if order is not None and order.idempotency_hash != request_fingerprint(body):
-        raise Conflict(
-            "idempotency.key_reused", N_("This Idempotency-Key was already used for a different request.")
-        )
+    if order is not None:
+        check_same_request(order.idempotency_hash, fingerprint(body))
     return order
 
 
