@@ -171,3 +171,121 @@ def test_chat_verify_on_the_command_line_fails_for_a_vanished_conversation(shang
     assert broken.exit_code == 1
     assert f"Conversation {conversation.id}: the conversation is gone" in broken.output
     assert "Breaks found: 1." in broken.output
+
+
+def test_a_deleted_signed_list_is_reported_even_without_the_record_outside_the_database(runtime, shop):
+    from shangliao.chat.models import ChainManifest
+
+    # given a shop whose conversations were signed, one of them long enough to hold a checkpoint
+    kept = open_conversation(runtime, shop, "李四", "13900001111")
+    gone = open_conversation(runtime, shop, "王五", "13900002222")
+    talk(runtime, shop, kept, 1)
+    talk(runtime, shop, gone, 1)
+    sign_heads(runtime.db, runtime.keyring, shop.id)
+    # when a conversation is erased and the list that names it is deleted as well
+    with runtime.db.write() as session:
+        erase(session, gone["id"])
+        session.execute(delete(ChainManifest).where(ChainManifest.shop_id == shop.id))
+    # then the kept conversation's signed checkpoint shows a list was signed, and its absence is a break
+    assert problems(runtime, shop) == [(None, None, "the signed list of conversations is missing")]
+
+
+def test_a_deleted_signed_list_is_reported_from_the_record_beside_the_key(runtime, shop, tmp_path):
+    from shangliao.chat.models import ChainManifest
+
+    # given a signed shop whose every conversation is then erased, checkpoints and list included
+    record = tmp_path / "chain-generations.json"
+    gone = open_conversation(runtime, shop, "王五", "13900002222")
+    talk(runtime, shop, gone, 1)
+    sign_heads(runtime.db, runtime.keyring, shop.id, generations_file=record)
+    with runtime.db.write() as session:
+        erase(session, gone["id"])
+        session.execute(delete(ChainManifest).where(ChainManifest.shop_id == shop.id))
+    # when verify is told where the last signed generation is kept
+    found = verify(runtime.db, runtime.keyring, shop.id, generations_file=record)
+    # then nothing in the database vouches for the shop any more, and that is the break
+    assert [(b.shop_id, b.conversation_id, b.problem) for b in found] == [
+        (shop.id, None, "the signed list of conversations is missing")
+    ]
+
+
+def test_an_older_signed_list_put_back_is_reported(runtime, shop, tmp_path):
+    from shangliao.chat.models import ChainManifest
+
+    # given a list signed while a conversation was there, saved, and a later list signed after it
+    record = tmp_path / "chain-generations.json"
+    gone = open_conversation(runtime, shop, "王五", "13900002222")
+    talk(runtime, shop, gone, 2)
+    sign_heads(runtime.db, runtime.keyring, shop.id, generations_file=record)
+    with runtime.db.read() as session:
+        saved = session.execute(
+            select(ChainManifest.generation, ChainManifest.heads, ChainManifest.signature).where(
+                ChainManifest.shop_id == shop.id
+            )
+        ).one()
+    talk(runtime, shop, open_conversation(runtime, shop, "李四", "13900001111"), 1)
+    sign_heads(runtime.db, runtime.keyring, shop.id, generations_file=record)
+    # when the older list, validly signed, is put back in place of the current one
+    with runtime.db.write() as session:
+        session.execute(
+            update(ChainManifest)
+            .where(ChainManifest.shop_id == shop.id)
+            .values(generation=saved.generation, heads=saved.heads, signature=saved.signature)
+        )
+    # then verify says the list was rolled back, although its signature holds
+    found = verify(runtime.db, runtime.keyring, shop.id, generations_file=record)
+    assert [(b.conversation_id, b.problem) for b in found] == [
+        (None, "the signed list of conversations is older than the last one signed")
+    ]
+
+
+def test_chat_checkpoint_records_each_generation_beside_the_key_for_its_owner_only(shangliao, tmp_path):
+    import orjson
+
+    from shangliao.chat.models import ChainManifest
+    from shangliao.shops.models import Shop
+
+    # given a fresh shop
+    assert shangliao("init", "--shop-slug", "tea", "--shop-name", "小茶铺", "--owner", "alice",
+                     "--password", "correct horse battery").exit_code == 0  # fmt: skip
+    # when chat checkpoint runs twice
+    assert shangliao("chat", "checkpoint").exit_code == 0
+    assert shangliao("chat", "checkpoint").exit_code == 0
+    # then the data folder records the shop's second generation, readable by its owner only
+    record = tmp_path / "data" / "chain-generations.json"
+    assert record.stat().st_mode & 0o777 == 0o600
+    get_settings.cache_clear()
+    rt = Runtime.build(get_settings())
+    try:
+        with rt.db.read() as session:
+            shop_id = session.scalar(select(Shop.id).where(Shop.slug == "tea"))
+            generation = session.scalar(
+                select(ChainManifest.generation).where(ChainManifest.shop_id == shop_id)
+            )
+        assert orjson.loads(record.read_bytes()) == {str(shop_id): 2} and generation == 2
+        # and when the list row is deleted by hand
+        with rt.db.write() as session:
+            session.execute(delete(ChainManifest).where(ChainManifest.shop_id == shop_id))
+    finally:
+        rt.close()
+    broken = shangliao("chat", "verify")
+    # then verify fails and says so, for the shop
+    assert broken.exit_code == 1
+    assert f"Shop {shop_id}: the signed list of conversations is missing" in broken.output
+
+
+def test_chat_verify_reports_a_shop_whose_list_was_signed_and_that_is_gone(shangliao, tmp_path):
+    import orjson
+
+    # given an installation whose record beside the key names a shop that is not stored (any more)
+    assert shangliao("init", "--shop-slug", "tea", "--shop-name", "小茶铺", "--owner", "alice",
+                     "--password", "correct horse battery").exit_code == 0  # fmt: skip
+    assert shangliao("chat", "checkpoint").exit_code == 0
+    record = tmp_path / "data" / "chain-generations.json"
+    record.write_bytes(orjson.dumps({**orjson.loads(record.read_bytes()), "987654": 3}))
+    # when verify runs over every shop
+    broken = shangliao("chat", "verify")
+    # then the vanished shop is the one break
+    assert broken.exit_code == 1
+    assert "Shop 987654: the shop is gone" in broken.output
+    assert "Breaks found: 1." in broken.output

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shangliao.chat import chain
+from shangliao.chat import chain, generations
 from shangliao.chat.attachments import stored_path
 from shangliao.chat.models import Attachment, ChainCheckpoint, ChainManifest, Conversation, Message
 from shangliao.core import clock
@@ -49,22 +49,39 @@ def _conversations(db: Database, shop_id: int) -> Iterator[int]:
 
 
 def _listed(
-    db: Database, keyring: Keyring, shop_id: int
+    db: Database, keyring: Keyring, shop_id: int, recorded: int | None
 ) -> tuple[dict[int, tuple[int, str]], list[chain.Break]]:
     """The shop's signed list as ``{conversation id: (seq, hash hex)}``; a list whose signature
-    fails is reported and not used (nothing in it can be trusted)."""
+    fails is reported and not used (nothing in it can be trusted).
+
+    ``recorded`` is the generation last signed, as kept outside the database (None when nothing
+    was recorded there). A list older than that was put back from a copy; no list at all where one
+    was signed, or where the shop has signed checkpoints, was deleted. Both are breaks."""
     with db.read() as session:
         manifest = session.execute(
             select(ChainManifest.generation, ChainManifest.heads, ChainManifest.signature).where(
                 ChainManifest.shop_id == shop_id
             )
         ).first()
+        checkpointed = manifest is None and session.scalar(
+            select(ChainCheckpoint.id).where(ChainCheckpoint.shop_id == shop_id).limit(1)
+        )
     if manifest is None:
+        if recorded is not None or checkpointed:
+            return {}, [chain.Break(None, None, N_("the signed list of conversations is missing"), shop_id)]
         return {}, []
     expected = chain.manifest_signature(keyring, shop_id, manifest.generation, manifest.heads)
     if not hmac.compare_digest(expected, manifest.signature):
         return {}, [chain.Break(None, None, N_("the signed list of conversations is not valid"), shop_id)]
-    return {int(cid): (int(seq), str(head)) for cid, seq, head in manifest.heads}, []
+    listed = {int(cid): (int(seq), str(head)) for cid, seq, head in manifest.heads}
+    if recorded is not None and manifest.generation < recorded:
+        # Still checked against (what it lists was there once), but it is not the last word.
+        return listed, [
+            chain.Break(
+                None, None, N_("the signed list of conversations is older than the last one signed"), shop_id
+            )
+        ]
+    return listed, []
 
 
 def verify(
@@ -74,13 +91,17 @@ def verify(
     progress: Callable[[int], None] | None = None,
     *,
     uploads_dir: Path | None = None,
+    generations_file: Path | None = None,
 ) -> list[chain.Break]:
     """Every break in every conversation (of one shop, when given); empty means intact. With
-    ``uploads_dir`` (``Settings.uploads_dir``) every attachment's bytes are checked as well."""
+    ``uploads_dir`` (``Settings.uploads_dir``) every attachment's bytes are checked as well; with
+    ``generations_file`` (written by :func:`sign_heads`) a list older than the last one signed,
+    or deleted, is a break."""
     breaks: list[chain.Break] = []
     done = 0
+    recorded = generations.read(generations_file)
     for shop in _shops(db, shop_id):
-        listed, broken_list = _listed(db, keyring, shop)
+        listed, broken_list = _listed(db, keyring, shop, recorded.get(shop))
         breaks += broken_list
         for conversation_id in _conversations(db, shop):
             with db.read() as session:
@@ -108,6 +129,10 @@ def verify(
                 progress(done)
         # Listed when the list was signed, not stored now: deleted, rows and all.
         breaks += [chain.Break(cid, None, N_("the conversation is gone"), shop) for cid in sorted(listed)]
+    if shop_id is None:
+        # A shop whose list was signed and that is not stored now: deleted, lists and all.
+        stored = set(_shops(db, None))
+        breaks += [chain.Break(None, None, N_("the shop is gone"), s) for s in sorted(set(recorded) - stored)]
     return breaks
 
 
@@ -146,13 +171,16 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def sign_heads(db: Database, keyring: Keyring, shop_id: int | None = None) -> int:
+def sign_heads(
+    db: Database, keyring: Keyring, shop_id: int | None = None, *, generations_file: Path | None = None
+) -> int:
     """Checkpoint each conversation whose head moved since its last checkpoint, then sign each
     shop's list of conversations; returns how many heads were checkpointed.
 
     Sending signs every ``CHECKPOINT_EVERY`` messages; this covers the quiet tails in between (run
     it from cron, hourly say), so a deleted or rewritten recent message is caught as well, and so
-    is a conversation deleted whole.
+    is a conversation deleted whole. With ``generations_file`` each list's generation is recorded
+    there once committed, for ``verify`` to catch an older list put back.
     """
     signed = 0
     for shop in _shops(db, shop_id):
@@ -160,7 +188,9 @@ def sign_heads(db: Database, keyring: Keyring, shop_id: int | None = None) -> in
             with db.write() as session:
                 signed += _sign_head(session, keyring, shop, conversation_id)
         with db.write() as session:
-            _sign_list(session, keyring, shop)
+            generation = _sign_list(session, keyring, shop)
+        if generations_file is not None:
+            generations.record(generations_file, shop, generation)
     return signed
 
 
@@ -189,9 +219,9 @@ def _sign_head(session: Session, keyring: Keyring, shop_id: int, conversation_id
     return 1
 
 
-def _sign_list(session: Session, keyring: Keyring, shop_id: int) -> None:
+def _sign_list(session: Session, keyring: Keyring, shop_id: int) -> int:
     """Replace the shop's signed list with every conversation and its head as stored now (one read
-    in the write transaction: a message counted is a message stored)."""
+    in the write transaction: a message counted is a message stored); returns its generation."""
     rows = session.execute(
         select(Conversation.id, Conversation.message_count, Message.hash)
         .outerjoin(
@@ -210,3 +240,4 @@ def _sign_list(session: Session, keyring: Keyring, shop_id: int) -> None:
     manifest.heads = heads
     manifest.signature = chain.manifest_signature(keyring, shop_id, manifest.generation, heads)
     manifest.created_at = clock.now()
+    return manifest.generation

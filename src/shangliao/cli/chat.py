@@ -31,15 +31,23 @@ def verify(shop: ShopOption = None) -> None:
 
     A break means a message was changed, removed, inserted or hidden after it was written, a
     sent picture or file was replaced or deleted, or a conversation in the shop's signed list
-    (written by `chat checkpoint`) is gone. Each one is listed with its conversation and message
-    number.
+    (written by `chat checkpoint`) is gone, or that list was deleted or swapped for an older one
+    (the last signed generation is kept in the data folder, beside the key). Each one is listed
+    with its conversation and message number.
 
     Example:  shangliao chat verify --shop tea
     """
+    from shangliao.chat import generations
     from shangliao.chat.verify import verify as verify_chains
 
     with open_runtime() as rt:
-        breaks = verify_chains(rt.db, rt.keyring, _shop_id(rt, shop), uploads_dir=rt.settings.uploads_dir)
+        breaks = verify_chains(
+            rt.db,
+            rt.keyring,
+            _shop_id(rt, shop),
+            uploads_dir=rt.settings.uploads_dir,
+            generations_file=generations.path_in(rt.settings.data_dir),
+        )
     for b in breaks:
         console.print(_described(b))
     if breaks:
@@ -68,12 +76,16 @@ def _described(b) -> str:
 @reports_errors
 def checkpoint(shop: ShopOption = None) -> None:
     """Sign the head of every conversation that moved since its last checkpoint, and each shop's
-    list of conversations (run it hourly).
+    list of conversations (run it hourly). Each list's generation is recorded in
+    `chain-generations.json` in the data folder: back it up with the key file.
 
     Example:  shangliao chat checkpoint
     """
+    from shangliao.chat import generations
     from shangliao.chat.verify import sign_heads
 
     with open_runtime() as rt:
-        count = sign_heads(rt.db, rt.keyring, _shop_id(rt, shop))
+        count = sign_heads(
+            rt.db, rt.keyring, _shop_id(rt, shop), generations_file=generations.path_in(rt.settings.data_dir)
+        )
     say(N_("Signed {n} conversation heads."), n=count)
