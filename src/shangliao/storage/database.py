@@ -41,16 +41,27 @@ POOL_TIMEOUT = 5.0
 
 
 def _sqlite_engine(
-    url: str, *, synchronous: str, pool_size: int, immediate: bool, echo: bool, busy_timeout: float
+    url: str,
+    *,
+    synchronous: str,
+    pool_size: int | None,
+    pool_timeout: float,
+    immediate: bool,
+    echo: bool,
+    busy_timeout: float,
 ) -> Engine:
+    """``pool_size=None``: no pool, a connection of its own each time (the readiness probe)."""
+    pooling: dict[str, Any] = (
+        {"poolclass": NullPool}
+        if pool_size is None
+        else {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout}
+    )
     engine = create_engine(
         url,
         echo=echo,
-        pool_size=pool_size,
-        max_overflow=0,
-        pool_timeout=60,  # the writer's checkout is the write queue: waiting here is normal
         connect_args={"check_same_thread": False, "timeout": busy_timeout},
         hide_parameters=True,  # errors get logged; their parameters may be personal data
+        **pooling,
     )
 
     @event.listens_for(engine, "connect")
@@ -98,11 +109,20 @@ class Database:
         if self.is_sqlite:
             # SQLite has no statement timeout; the wait for another program's lock is its match.
             options = {"synchronous": synchronous, "echo": echo, "busy_timeout": statement_timeout}
-            self.writer = _sqlite_engine(url, pool_size=1, immediate=True, **options)
-            self.reader = _sqlite_engine(url, pool_size=pool_size, immediate=False, **options)
+            # The single writer connection is the write queue: a healthy holder may keep it as long
+            # as a statement may wait for another program's lock, so a queued unit waits that long
+            # plus the pool wait any request gets, then answers 503 db.unavailable.
+            writer_wait = statement_timeout + pool_timeout
+            self.writer = _sqlite_engine(
+                url, pool_size=1, pool_timeout=writer_wait, immediate=True, **options
+            )
+            self.reader = _sqlite_engine(
+                url, pool_size=pool_size, pool_timeout=pool_timeout, immediate=False, **options
+            )
             self.committer: GroupCommitter | None = GroupCommitter(self.write_session)
             self._watchdog: Watchdog | None = None
-            self._probe = self.reader
+            # Readiness probes open their own connection: the readers' pool may be all in use.
+            self._probe = _sqlite_engine(url, pool_size=None, pool_timeout=0, immediate=False, **options)
         else:
             connect_args = _postgres_timeouts(statement_timeout, connect_timeout)
             self.writer = create_engine(
@@ -224,7 +244,7 @@ class Database:
     def dispose(self) -> None:
         if self._watchdog is not None:
             self._watchdog.close()
-            self._probe.dispose()
+        self._probe.dispose()
         if self.committer is not None:
             self.committer.close()
         self.writer.dispose()
