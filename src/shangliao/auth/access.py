@@ -14,8 +14,6 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from shangliao.auth import service
@@ -23,6 +21,7 @@ from shangliao.auth.actor import Actor
 from shangliao.auth.permissions import PERMISSIONS
 from shangliao.core.errors import Forbidden, TooManyRequests, Unauthorized
 from shangliao.core.i18n import N_
+from shangliao.web.client_address import client_address
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Sign-in attempts per client address and username: enough for fumbling fingers, not for guessing.
@@ -68,10 +67,6 @@ def set_session_cookie(response: Response, request: Request, raw: str, *, days: 
 
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(service.SESSION_COOKIE, path="/")
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "-"
 
 
 def check_login_rate(request: Request, username: str) -> None:
@@ -164,10 +159,6 @@ class Caller:
     """The caller of a hot route, already resolved and allowed (see :func:`staff_in_unit`)."""
 
     actor: Actor
-
-    def resolve(self, _on: Session | Connection | None = None) -> Actor:
-        """The actor; kept for the routes' units, which once looked the credential up themselves."""
-        return self.actor
 
 
 def staff_in_unit(permission: str):

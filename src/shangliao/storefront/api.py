@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
-from shangliao.auth.access import AccessRule, check_same_origin, client_address, public
+from shangliao.auth.access import AccessRule, check_same_origin, public
 from shangliao.chat import service
 from shangliao.chat.cards import opened_message
 from shangliao.chat.models import Conversation
@@ -27,6 +27,7 @@ from shangliao.storefront.visitors import (
     do_register_visitor,
     guest_at,
 )
+from shangliao.web.client_address import client_address
 from shangliao.web.errors import ERROR_RESPONSES
 
 

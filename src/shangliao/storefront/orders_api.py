@@ -13,7 +13,7 @@ from fastapi import Depends, Header, Path, Query, Request
 from pydantic import Field
 from sqlalchemy.exc import IntegrityError
 
-from shangliao.auth.access import check_same_origin, client_address, public
+from shangliao.auth.access import check_same_origin, public
 from shangliao.catalog.service import cursor_id
 from shangliao.chat.schemas import ClientId, MessageOut
 from shangliao.chat.views import message_out
@@ -33,6 +33,7 @@ from shangliao.storefront.api import (
     visitor,
 )
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest
+from shangliao.web.client_address import client_address
 from shangliao.web.responses import JSONResponse
 
 router = shop_page_router()

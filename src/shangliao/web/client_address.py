@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import ipaddress
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 # What `shangliao serve` passes to Uvicorn: forwarded headers are this app's business.
 SERVER_OPTIONS = {"proxy_headers": False}
+
+
+def client_address(request: Request) -> str:
+    """The client's address, as the proxy middleware (:func:`install`) left it."""
+    return request.client.host if request.client else "-"
 
 
 def trusted_proxies(value: str) -> list[str]:
