@@ -106,12 +106,14 @@ def log_unexpected(request: Request, exc: BaseException) -> None:
     it is logged by type and SQLSTATE only."""
     if isinstance(exc, sa_exc.DBAPIError):
         trace = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("unhandled error on %s %s: %s\n%s", request.method, request.url.path, brief(exc), trace)
+        log.error(
+            "unhandled error on %s %s: %s\n%s", request.method, request.url.path, db_error_brief(exc), trace
+        )
     else:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
 
 
-def brief(exc: BaseException) -> str:
+def db_error_brief(exc: BaseException) -> str:
     """Class and SQLSTATE of a database error: no message text, which may echo a value sent."""
     orig = getattr(exc, "orig", None)
     if orig is not None:
@@ -220,7 +222,7 @@ def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
         failure = storage_failure(exc)
         if failure is not None:
             code, message = failure
-            log.warning("%s on %s %s: %s", code, request.method, request.url.path, brief(exc))
+            log.warning("%s on %s %s: %s", code, request.method, request.url.path, db_error_brief(exc))
             headers = {"Retry-After": str(RETRY_AFTER)}
             details = {"retry_after": RETRY_AFTER}
             return refuse(request, 503, code, gettext(message, _locale(request)), details, headers)

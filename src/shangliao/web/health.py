@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 
 from shangliao.auth.access import AccessRule
 from shangliao.storage.database import Database
-from shangliao.web.errors import brief
+from shangliao.web.errors import db_error_brief
 from shangliao.web.responses import JSONResponse
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,6 @@ async def _probe(db: Database) -> str:
         log.warning("readiness: the database did not answer within %s s", DB_PROBE_TIMEOUT)
         return "timeout"
     except Exception as exc:
-        log.warning("readiness: the database refused: %s", brief(exc))
+        log.warning("readiness: the database refused: %s", db_error_brief(exc))
         return "unavailable"
     return "ok"
