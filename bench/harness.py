@@ -1,7 +1,7 @@
 """HTTP load for benches: the server pinned to one core, ``wrk`` pinned to the other.
 
 A Python client cannot outrun the server it measures, so the load comes from ``wrk`` (Debian package)
-and the two never share a core (ARCHITECTURE.md, "Testing"). Every run is bounded in time and
+and the two never share a core (docs/benchmarks.md). Every run is bounded in time and
 connections and stays on loopback. A run with any non-2xx answer or socket error fails loudly: a fast
 error page is not throughput.
 """

@@ -5,7 +5,7 @@ The result pre-fills an order draft for staff, who confirm or correct it; it nev
 
 How a message is read:
 1. ``fold`` it (capped at ``MAX_MESSAGE_CHARS``; full width, case and emoji evened out).
-2. Find words (``intent_words``): catalog words (product names, aliases, name parts, variant
+2. Find words (``intent.words``): catalog words (product names, aliases, name parts, variant
    values; longest first), quantities (``intent.numbers``), product names typed in pinyin or with
    a homophone typo, pinyin initials typed alone (kqs).
 3. Split into clauses at punctuation; a clause that complains, asks a price or asks a question
