@@ -4,16 +4,13 @@ any write transaction opens (rules 5 and 16 of docs/architecture.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
+from tests.support.writer import writer_transactions
 
 
 def _client(app, shop, scopes: list[str] | None, *, maker: TestClient | None = None) -> TestClient:
@@ -22,25 +19,6 @@ def _client(app, shop, scopes: list[str] | None, *, maker: TestClient | None = N
     return TestClient(
         app, headers={"Authorization": f"Bearer {r.json()['token']}"}, raise_server_exceptions=False
     )
-
-
-@contextmanager
-def writer_transactions(runtime) -> Iterator[list]:
-    """Transactions begun on SQLite's one writer connection meanwhile (PostgreSQL has no single
-    writer to protect, and its pool serves reads too: nothing is counted there)."""
-    begun: list = []
-    if not runtime.db.is_sqlite:
-        yield begun
-        return
-
-    def count(_conn) -> None:
-        begun.append(1)
-
-    event.listen(runtime.db.writer, "begin", count)
-    try:
-        yield begun
-    finally:
-        event.remove(runtime.db.writer, "begin", count)
 
 
 def test_a_token_made_without_scopes_by_a_scoped_token_holds_only_its_makers(app, shop):

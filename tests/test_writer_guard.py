@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from shangliao.app import create_app
 from shangliao.auth import passwords
@@ -22,30 +18,12 @@ from shangliao.auth.access import LOGIN_ATTEMPTS, LOGIN_FAILURES_PER_ADDRESS
 from shangliao.web.client_address import SERVER_OPTIONS, trusted_proxies
 from shangliao.web.rate_limits import RateLimits
 from tests.support.catalog import make_product
-from tests.support.live import free_port
+from tests.support.live import serve
 from tests.support.shops import OWNER_PASSWORD
+from tests.support.writer import writer_transactions
 
 FAILURES = int(LOGIN_FAILURES_PER_ADDRESS.split("/")[0])
 ATTEMPTS = int(LOGIN_ATTEMPTS.split("/")[0])
-
-
-@contextmanager
-def writer_transactions(runtime) -> Iterator[list]:
-    """Transactions begun on SQLite's one writer connection meanwhile (on PostgreSQL, where the
-    pool also serves reads, nothing is counted)."""
-    begun: list = []
-    if not runtime.db.is_sqlite:
-        yield begun
-        return
-
-    def count(_conn) -> None:
-        begun.append(1)
-
-    event.listen(runtime.db.writer, "begin", count)
-    try:
-        yield begun
-    finally:
-        event.remove(runtime.db.writer, "begin", count)
 
 
 def _from(app, address: str) -> TestClient:
@@ -174,29 +152,6 @@ def test_beyond_a_short_queue_a_sign_in_is_refused_without_waiting(app, shop, mo
 # --- forwarded addresses ------------------------------------------------------------------------
 
 
-@contextmanager
-def serving(app) -> Iterator[str]:
-    """The app under Uvicorn with the options `shangliao serve` uses, on 127.0.0.1."""
-    import threading
-    import time
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **SERVER_OPTIONS
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
 def _app_with(runtime, proxies: str):
     """The app with ``SHANGLIAO_TRUSTED_PROXIES=proxies``, and rate counts of its own."""
     settings = runtime.settings.model_copy(update={"trusted_proxies": proxies})
@@ -219,7 +174,7 @@ def _guesses_from_many_forwarded_addresses(url: str) -> list[int]:
 
 def test_forwarded_addresses_from_an_untrusted_client_are_ignored(runtime):
     # given the server as `shangliao serve` runs it, with no trusted proxy configured
-    with serving(_app_with(runtime, "")) as url:
+    with serve(_app_with(runtime, ""), **SERVER_OPTIONS) as url:
         # when a local client names a new address in X-Forwarded-For for every attempt
         answers = _guesses_from_many_forwarded_addresses(url)
 
@@ -229,7 +184,7 @@ def test_forwarded_addresses_from_an_untrusted_client_are_ignored(runtime):
 
 def test_a_trusted_proxy_is_believed(runtime):
     # given 127.0.0.1 configured as the reverse proxy
-    with serving(_app_with(runtime, "127.0.0.1")) as url:
+    with serve(_app_with(runtime, "127.0.0.1"), **SERVER_OPTIONS) as url:
         answers = _guesses_from_many_forwarded_addresses(url)
 
     # then each forwarded client is counted on its own

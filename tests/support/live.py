@@ -18,11 +18,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL."""
+def serve(app, **options) -> Iterator[str]:
+    """Serve ``app`` until the block ends; yields its base URL. ``options`` go to Uvicorn's config
+    (``SERVER_OPTIONS`` to serve it as `shangliao serve` does)."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
