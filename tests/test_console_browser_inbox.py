@@ -6,9 +6,7 @@ at a time."""
 from __future__ import annotations
 
 import re
-import uuid
 
-import httpx
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
@@ -19,31 +17,14 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     open_console,
 )
 from tests.support.catalog import make_product
+from tests.support.chat import Device
 from tests.support.chat_pages import INBOX_SOCKET, bubble, drop_connection, open_chat
 from tests.support.orders import make_order
 
 
-class Customer:
-    """A customer on the shop page, talking through its HTTP API (the visitor cookie is kept)."""
-
-    def __init__(self, base: str, slug: str, name: str, phone: str) -> None:
-        self.slug = slug
-        self.http = httpx.Client(base_url=base, headers={"Origin": base}, timeout=10)
-        r = self.http.post(f"/s/{slug}/api/visitor", json={"name": name, "phone": phone})
-        assert r.status_code == 200, r.text
-        self.customer_id = r.json()["customer_id"]
-        self.conversation_id = r.json()["conversation_id"]
-
-    def says(self, text: str) -> dict:
-        body = {"body": text, "client_id": uuid.uuid4().hex}
-        r = self.http.post(f"/s/{self.slug}/api/messages", json=body)
-        assert r.status_code == 201, r.text
-        return r.json()
-
-
 @pytest.fixture
 def customer(live, shop):
-    c = Customer(live[0], shop.slug, "小红", "13700001234")
+    c = Device(live[0], shop.slug, "小红", "13700001234")
     yield c
     c.http.close()
 

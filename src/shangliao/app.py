@@ -19,6 +19,7 @@ from shangliao.storefront import api as storefront_api
 from shangliao.storefront import claims_api as storefront_claims_api
 from shangliao.storefront import orders_api as storefront_orders_api
 from shangliao.storefront import pages as storefront_pages
+from shangliao.storefront import sms
 from shangliao.web import api, client_address, docs, errors, health, ws
 from shangliao.web.console import (
     auth_pages,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # CSP on pages, nosniff on everything
     client_address.install(app, runtime.settings.trusted_proxies)  # outermost: all see the client
+    sms.gateway_from(runtime.settings.sms_gateway)  # a typo fails here, not at a customer's first code
     # The API first: Starlette tries routes in order, and orders are created through it.
     app.include_router(api.router)
     app.include_router(docs.router)

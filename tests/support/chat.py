@@ -3,7 +3,10 @@ the shop page would, without a visitor cookie)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+import httpx
 
 from shangliao.chat import service
 from shangliao.runtime import Runtime
@@ -64,3 +67,22 @@ def guest_says(shop: ShopFixture, guest, text: str) -> dict:
     r = guest.post(f"/s/{shop.slug}/api/messages", json={"body": text})
     assert r.status_code == 201, r.text
     return r.json()
+
+
+class Device:
+    """A phone on the shop page of a live server, driven over its HTTP API as shop.js does (its
+    client keeps the visitor cookie), with the ``customer_id`` and ``conversation_id`` it was given."""
+
+    def __init__(self, base: str, slug: str, name: str, phone: str) -> None:
+        self.slug = slug
+        self.http = httpx.Client(base_url=base, headers={"Origin": base}, timeout=10)
+        r = self.http.post(f"/s/{slug}/api/visitor", json={"name": name, "phone": phone})
+        assert r.status_code == 200, r.text
+        self.customer_id = r.json()["customer_id"]
+        self.conversation_id = r.json()["conversation_id"]
+
+    def says(self, text: str) -> dict:
+        body = {"body": text, "client_id": uuid.uuid4().hex}
+        r = self.http.post(f"/s/{self.slug}/api/messages", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()

@@ -113,7 +113,7 @@ def link_claimed(
     """The customer here is who their device says: merge them into that customer (as a customer
     merge does; the permission is the merge's). The answer is the conversation that lives on."""
     with rt.db.write() as session:
-        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        conversation = claims.lock_conversation(session, actor.shop_id, conversation_id)
         customer_id = conversation.customer_id
         claim = claims.pick_claim(session, actor.shop_id, customer_id, body.customer_id if body else None)
         kept = claims.do_link_claim(session, rt.keyring, actor, customer_id, claim, how="staff")

@@ -48,6 +48,7 @@ from shangliao.realtime.feed import (
     payloads,
 )
 from shangliao.storage.database import Database
+from shangliao.storefront.claims import DETACHED as DEVICES_REVOKED
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,8 @@ class Hub:
         for row in rows:
             if row["type"] == CREDENTIAL_REVOKED:
                 revoked.update((row.get("data") or {}).get("credential_ids", ()))
-            elif row["type"] == MERGED:
+            elif row["type"] in (MERGED, DEVICES_REVOKED):
+                # Revoked devices find their token refused when they reconnect; the others come back.
                 for subscriber in self._customers.get((shop_id, row["entity_id"]), ()):
                     subscriber.end(TRY_LATER, "customer merged")
         if revoked:

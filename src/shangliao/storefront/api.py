@@ -59,11 +59,9 @@ class VisitorIn(StrictModel):
 
 class VisitorOut(StrictModel):
     customer_id: int
+    # Nothing says whether the phone was already a customer's: anyone could type any number to
+    # find out. A device sees only what it says from now on until the phone is proved.
     conversation_id: int
-    claimed: bool = Field(
-        description="The phone is a customer's the shop knows: this device is its own customer "
-        "until the shop (or a code sent to that phone) confirms it is them."
-    )
 
 
 class GuestMessageIn(StrictModel):
@@ -99,11 +97,7 @@ def introduce(
         shop_id = access_shop_by_slug(session, shop).id
         raw, guest = do_register_visitor(session, rt.keyring, shop_id, body.name.strip(), body.phone)
     set_visitor_cookie(response, request, shop, raw)
-    return {
-        "customer_id": guest.customer_id,
-        "conversation_id": guest.conversation_id,
-        "claimed": guest.claimed,
-    }
+    return {"customer_id": guest.customer_id, "conversation_id": guest.conversation_id}
 
 
 def check_introduction_rate(rt: Runtime, request: Request, shop: str) -> None:

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from shangliao.auth.actor import Actor
 from shangliao.chat.models import Conversation, Visitor
 from shangliao.chat.service import do_open_conversation
+from shangliao.core import clock
 from shangliao.core.crypto import Keyring
-from shangliao.core.errors import Conflict, Invalid
+from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.phones import mask_mobile
 from shangliao.customers.merge import do_merge_customers
@@ -32,6 +33,7 @@ from shangliao.customers.pii import decrypt_phone
 from shangliao.events.log import DomainEvent, record
 
 LINKED = "customer.device_linked"
+DETACHED = "customer.devices_revoked"
 
 
 @dataclass(frozen=True)
@@ -137,16 +139,53 @@ def pick_claim(session: Session, shop_id: int, customer_id: int, claimed_id: int
     return claims[0]
 
 
+def lock_conversation(session: Session, shop_id: int, conversation_id: int) -> Conversation:
+    """The conversation whose claim staff link, row-locked before the claim is read: a second link
+    of it at the same moment waits for the first, then reads the conversation as the first left it
+    (moved to the kept customer, its claim gone) instead of merging a customer just deleted. The
+    merge takes its own locks after this one, in its own order."""
+    conversation = session.scalar(
+        select(Conversation)
+        .where(Conversation.id == conversation_id, Conversation.shop_id == shop_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if conversation is None:
+        raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
+    return conversation
+
+
 def do_link_claim(
-    session: Session, keyring: Keyring, actor: Actor, customer_id: int, claim: Claim, *, how: str
+    session: Session,
+    keyring: Keyring,
+    actor: Actor,
+    customer_id: int,
+    claim: Claim,
+    *,
+    how: str,
+    device: int | None = None,
 ) -> Conversation:
     """Merge the device's customer into the one it claimed to be, and drop the claim (it is them
-    now). ``how`` says who vouched: ``staff`` or ``code``. Returns the conversation that lives on."""
+    now). ``how`` says who vouched: ``staff`` (for every device of the customer linked) or ``code``
+    (for ``device``, which proved the phone: see ``do_prove_device``). Returns the conversation
+    that lives on."""
     shop_id = actor.shop_id
     keep = session.get(Customer, claim.customer_id)
     drop = session.get(Customer, customer_id)
-    do_merge_customers(session, keyring, actor, keep, drop)
     visitors = Visitor.__table__
+    if how == "staff":
+        # Staff looked at this conversation and said "that is them": its devices stay theirs even
+        # when another device proves the phone later.
+        session.execute(
+            update(visitors)
+            .where(
+                visitors.c.shop_id == shop_id,
+                visitors.c.customer_id == drop.id,
+                visitors.c.revoked_at.is_(None),
+            )
+            .values(verified_at=clock.now())
+        )
+    do_merge_customers(session, keyring, actor, keep, drop)
     session.execute(
         update(visitors)
         .where(
@@ -157,4 +196,37 @@ def do_link_claim(
         .values(claimed_phone_hash=None)
     )
     record(session, shop_id, [DomainEvent(LINKED, "customer", keep.id, {"from_id": customer_id, "by": how})])
+    if device is not None:
+        do_prove_device(session, shop_id, keep.id, device)
     return do_open_conversation(session, shop_id, keep.id)
+
+
+def do_prove_device(session: Session, shop_id: int, customer_id: int, visitor_id: int) -> int:
+    """The device proved it holds the customer's phone: it is vouched for, and the customer's
+    devices nobody vouched for are revoked (they introduce themselves again, and may prove the
+    phone too). Typing a number nobody had made a device that number's customer without proof: once
+    whoever holds the phone proves it, that device must not go on seeing their chat and orders.
+    Returns how many devices were revoked."""
+    visitors = Visitor.__table__
+    now = clock.now()
+    session.execute(
+        update(visitors)
+        .where(visitors.c.shop_id == shop_id, visitors.c.id == visitor_id)
+        .values(verified_at=now, claimed_phone_hash=None)
+    )
+    revoked = session.execute(
+        update(visitors)
+        .where(
+            visitors.c.shop_id == shop_id,
+            visitors.c.customer_id == customer_id,
+            visitors.c.id != visitor_id,
+            visitors.c.verified_at.is_(None),
+            visitors.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    ).rowcount
+    if revoked:
+        # The hub ends the customer's open sockets on it (rule 20 of docs/architecture.md): the
+        # revoked ones cannot come back, the others reconnect.
+        record(session, shop_id, [DomainEvent(DETACHED, "customer", customer_id, {"revoked": revoked})])
+    return revoked

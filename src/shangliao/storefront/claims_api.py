@@ -4,21 +4,22 @@ a code by SMS, then send it back. Only where the operator configured an SMS gate
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Depends
 from pydantic import Field
 
 from shangliao.core.i18n import gettext
-from shangliao.core.phones import mask_mobile
 from shangliao.core.schemas import StrictModel
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
 from shangliao.storefront import phone_codes
 from shangliao.storefront.api import shop_page_router, visitor
-from shangliao.storefront.sms import require_gateway
+from shangliao.storefront.sms import require_gateway, sms_unavailable
 from shangliao.storefront.visitors import Guest
 
+log = logging.getLogger(__name__)
 router = shop_page_router()
 
 # Codes asked for: per device, and per phone (many devices claiming one number must not flood its
@@ -30,8 +31,7 @@ CHECKS_PER_DEVICE = ("30/hour",)
 
 
 class CodeSent(StrictModel):
-    phone: str = Field(description="Where it went, masked.")
-    expires_in: int = Field(description="Seconds the code is good for.")
+    expires_in: int = Field(description="Seconds a code is good for, if the number can receive one.")
 
 
 class CodeIn(StrictModel):
@@ -45,22 +45,32 @@ class Linked(StrictModel):
 
 @router.post("/phone-code", response_model=CodeSent)
 def send_code(shop: str, guest: Guest = Depends(visitor()), rt: Runtime = Depends(get_runtime)) -> Any:
-    """Text a one-time code to the phone this device typed, when the shop knows that number."""
+    """Text a one-time code to the phone this device typed. The answer is the same whether or not a
+    code went out (the number is nobody's, or the device has nothing left to prove): the shop page
+    must not tell anyone whether a phone belongs to one of the shop's customers."""
     gateway = require_gateway(rt.settings.sms_gateway)
     for rule in CODES_PER_DEVICE:
         rt.limits.check(rule, "sms_device", str(guest.shop_id), str(guest.visitor_id))
+    answer = {"expires_in": int(phone_codes.CODE_TTL.total_seconds())}
     with rt.db.read() as session:
-        claim = phone_codes.device_claim(session, guest)
+        target = phone_codes.code_target(session, guest)
+    if target is None:
+        return answer
     for rule in CODES_PER_PHONE:
-        rt.limits.check(rule, "sms_phone", str(guest.shop_id), claim.phone_hash.hex())
+        rt.limits.check(rule, "sms_phone", str(guest.shop_id), target.phone_hash.hex())
     with rt.db.write() as session:
         name = session.get(Shop, guest.shop_id).name
-        phone, code = phone_codes.do_issue_code(
-            session, rt.keyring, guest, phone_codes.device_claim(session, guest)
-        )
+        target = phone_codes.code_target(session, guest)
+        if target is None:  # vouched for, or the phone moved, since the read
+            return answer
+        phone, code = phone_codes.do_issue_code(session, rt.keyring, guest, target)
     # After the commit (rule 2 of docs/architecture.md): a code that was never stored is never sent.
-    gateway.send(phone, gettext(phone_codes.TEXT, shop=name, code=code))
-    return {"phone": mask_mobile(phone), "expires_in": int(phone_codes.CODE_TTL.total_seconds())}
+    try:
+        gateway.send(phone, gettext(phone_codes.TEXT, shop=name, code=code))
+    except Exception:
+        log.exception("the SMS gateway did not take a code")  # the phone number stays out of logs
+        raise sms_unavailable() from None
+    return answer
 
 
 @router.post("/phone-code/check", response_model=Linked)

@@ -8,7 +8,7 @@ whole on the server so it reads without script.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -22,7 +22,6 @@ from shangliao.orders.models import Order
 from shangliao.realtime.feed import head_seq
 from shangliao.shops.service import access_shop_by_slug
 from shangliao.storefront import orders as go
-from shangliao.storefront.claims import device_claim
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_for
 from shangliao.web.render import render
 
@@ -54,7 +53,7 @@ SCRIPT_TEXT = {
     "failed": N_("Something went wrong. Please try again."),
     "file": N_("File"),
     "shop": N_("Shop"),
-    "code_sent": N_("Code sent to {phone}."),
+    "code_sent": N_("If this number can receive text messages, a code is on its way."),
 }
 
 
@@ -85,10 +84,6 @@ def shop_visit():
             except NotFound:
                 return Visit(None, None)
             guest = guest_for(session, row.id, request.cookies.get(VISITOR_COOKIE))
-            if guest is not None and guest.claimed:
-                # Still waiting for the shop? Not if a merge has made the number theirs meanwhile.
-                pending = device_claim(session, row.id, guest.visitor_id, guest.customer_id)
-                guest = replace(guest, claimed=pending is not None)
             return Visit(ShopInfo(row.id, row.slug, row.name, row.timezone), guest)
 
     read_visit.access = AccessRule("public")  # type: ignore[attr-defined]
@@ -101,12 +96,14 @@ def _not_found(request: Request, shop: ShopInfo | None, message: str) -> HTMLRes
 
 def _page(request: Request, template: str, visit: Visit, **context: Any) -> HTMLResponse:
     assert visit.shop is not None
-    claimed = visit.guest is not None and visit.guest.claimed
+    # The same for every device nobody vouched for, whether or not its number was a customer's
+    # already: the page must not tell a stranger who typed a number whose it is.
+    unproved = visit.guest is not None and not visit.guest.verified
     sms = bool(request.app.state.runtime.settings.sms_gateway.strip())  # codes can be texted
     config = {
         "shop": visit.shop.slug,
         "known": visit.guest is not None,
-        "claimed": claimed,
+        "unproved": unproved,
         "text": {key: gettext(msg) for key, msg in SCRIPT_TEXT.items()},
         "status": {key: gettext(msg) for key, msg in go.CUSTOMER_STATUS.items()},
         **context.pop("config", {}),
@@ -116,7 +113,7 @@ def _page(request: Request, template: str, visit: Visit, **context: Any) -> HTML
         template,
         shop=visit.shop,
         known=visit.guest is not None,
-        claimed=claimed,
+        unproved=unproved,
         sms=sms,
         config=config,
         **context,

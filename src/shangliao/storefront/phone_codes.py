@@ -1,7 +1,9 @@
-"""A one-time code by SMS lets a device prove it holds the phone it claimed (``claims.py``).
+"""A one-time code by SMS lets a device prove it holds the phone it typed (``claims.py``).
 
-The code goes to the number of the customer who has that phone, so only whoever holds the phone
-can read it. Six digits, stored as a keyed hash, good for ten minutes and five tries; a newer code
+The code goes to the number of the customer who has that phone (the one the device claims to be,
+or its own when it was the first to type that number), so only whoever holds the phone can read
+it. A device that proves it is vouched for, and the customer's devices nobody vouched for are
+revoked (``claims.do_prove_device``). Six digits, stored as a keyed hash, good for ten minutes and five tries; a newer code
 replaces an older one, and asking is rate-limited per device and per phone (``claims_api.py``), so
 guessing stays hopeless. The right code links the device exactly as staff would.
 """
@@ -22,9 +24,10 @@ from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, ShangliaoError, TooManyRequests
 from shangliao.core.i18n import N_
+from shangliao.customers.models import Customer, CustomerPhone
 from shangliao.customers.pii import decrypt_phone
 from shangliao.storefront import claims
-from shangliao.storefront.claims import Claim, do_link_claim, no_claim, stale_claim
+from shangliao.storefront.claims import Claim, do_link_claim, do_prove_device, stale_claim
 from shangliao.storefront.models import PhoneCode
 from shangliao.storefront.visitors import Guest
 
@@ -33,12 +36,23 @@ MAX_ATTEMPTS = 5
 TEXT = N_("{shop}: your code is {code}. It is good for 10 minutes. Did not ask for it? Ignore this message.")
 
 
-def device_claim(session: Session, guest: Guest) -> Claim:
-    """Whom this device says it is (``claims.device_claim``); refused when nobody."""
-    found = claims.device_claim(session, guest.shop_id, guest.visitor_id, guest.customer_id)
-    if found is None:
-        raise no_claim() if not guest.claimed else stale_claim()
-    return found
+def code_target(session: Session, guest: Guest) -> Claim | None:
+    """Whose phone a code for this device goes to: the customer it claims to be (``claims.py``),
+    or, for a device nobody vouched for yet, its own customer's number (the one it introduced
+    itself with): a first comer who typed a number nobody had proves it this way, and keeps it.
+    None when there is nothing to prove (vouched for already, or the claimed phone is nobody's)."""
+    if guest.claimed:
+        return claims.device_claim(session, guest.shop_id, guest.visitor_id, guest.customer_id)
+    if guest.verified:
+        return None
+    row = session.execute(
+        select(CustomerPhone.phone_hash, Customer.name, CustomerPhone.phone_enc)
+        .join(Customer, Customer.id == CustomerPhone.customer_id)
+        .where(CustomerPhone.shop_id == guest.shop_id, CustomerPhone.customer_id == guest.customer_id)
+        .order_by(CustomerPhone.id)
+        .limit(1)
+    ).first()
+    return None if row is None else Claim(bytes(row[0]), guest.customer_id, row[1], row[2])
 
 
 def _code_hash(keyring: Keyring, visitor_id: int, code: str) -> bytes:
@@ -107,10 +121,15 @@ def do_check_code(session: Session, keyring: Keyring, guest: Guest, code: str, t
                 "sms.code_wrong", N_("Wrong code. {left} tries left."), details={"left": left}, left=left
             ),
         )
-    claim = device_claim(session, guest)
-    if claim.customer_id != row.customer_id or claim.phone_hash != row.phone_hash:
+    claim = code_target(session, guest)
+    if claim is None or claim.customer_id != row.customer_id or claim.phone_hash != row.phone_hash:
         raise stale_claim()  # the phone changed hands since the code went out
     row.used_at = clock.now()
+    if claim.customer_id == guest.customer_id:  # its own number: nothing to merge
+        do_prove_device(session, guest.shop_id, guest.customer_id, guest.visitor_id)
+        return Checked(session.get(Conversation, guest.conversation_id), None)
     actor = Actor.customer(guest.shop_id, guest.customer_id, timezone)
-    kept = do_link_claim(session, keyring, actor, guest.customer_id, claim, how="code")
+    kept = do_link_claim(
+        session, keyring, actor, guest.customer_id, claim, how="code", device=guest.visitor_id
+    )
     return Checked(kept, None)

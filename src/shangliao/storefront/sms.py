@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from shangliao.core import clock
-from shangliao.core.errors import Conflict
+from shangliao.core.errors import Conflict, ShangliaoError
 from shangliao.core.i18n import N_
 
 
@@ -44,8 +44,19 @@ def gateway_from(setting: str) -> SmsGateway | None:
         return None
     if setting.startswith("file:"):
         return FileGateway(Path(setting.removeprefix("file:")))
-    # A typo must not silently turn codes off: the operator hears about it at the first use.
-    raise ValueError(f"unknown SMS gateway {setting.split(':', 1)[0]!r} (expected file:<path>)")
+    # A typo must not silently turn codes off: ``create_app`` calls this, so it fails at start-up.
+    raise ValueError(
+        f"SHANGLIAO_SMS_GATEWAY: unknown SMS gateway {setting.split(':', 1)[0]!r} (expected file:<path>)"
+    )
+
+
+def sms_unavailable() -> ShangliaoError:
+    """The provider did not take a code (down, refused): nothing the caller did wrong, ask later."""
+    return ShangliaoError(
+        "sms.unavailable",
+        N_("Text messages cannot be sent right now. Try again in a few minutes."),
+        http_status=503,
+    )
 
 
 def require_gateway(setting: str) -> SmsGateway:

@@ -46,6 +46,7 @@ class Guest:
     since_seq: int
     joined_at: datetime  # the device sees the customer's orders placed from then on
     claimed: bool = False  # it says it is a customer the shop knows, and nobody has confirmed it yet
+    verified: bool = False  # it proved its customer's phone by a code, or staff linked it by hand
 
 
 def phone_owner(session: Session, shop_id: int, phone_hash: bytes) -> int | None:
@@ -134,6 +135,7 @@ def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
         visitor.since_seq,
         visitor.created_at,
         visitor.claimed_phone_hash is not None,
+        visitor.verified_at is not None,
     )
 
 

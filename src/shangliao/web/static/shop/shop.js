@@ -457,7 +457,7 @@
           $("claim-error").textContent = errorText(result);
           return;
         }
-        $("claim-sent").textContent = T.code_sent.replace("{phone}", result.data.phone);
+        $("claim-sent").textContent = T.code_sent;
       });
       form.addEventListener("submit", async (ev) => {
         ev.preventDefault();
@@ -490,13 +490,9 @@
           return;
         }
         intro.remove();
-        // A number the shop already knows proves nothing by itself: say the shop will confirm it.
-        if (result.data && result.data.claimed) {
-          $("claim-note").hidden = false;
-          if ($("claim-code")) $("claim-code").hidden = false;
-        } else if ($("claim-code")) {
-          $("claim-code").remove();
-        }
+        // A typed number proves nothing by itself, known or not (the answer does not say which).
+        $("claim-note").hidden = false;
+        if ($("claim-code")) $("claim-code").hidden = false;
         start();
       });
     } else {
