@@ -31,6 +31,10 @@ def _from(app, address: str) -> TestClient:
     return TestClient(app, client=(address, 40000), raise_server_exceptions=False)
 
 
+def _sign_in(client, username: str, password: str = OWNER_PASSWORD):
+    return client.post("/api/v1/auth/login", json={"username": username, "password": password})
+
+
 def _address() -> str:
     """A documentation address of its own for each client (RFC 3849)."""
     return f"2001:db8::{uuid.uuid4().hex[:4]}"
@@ -71,9 +75,7 @@ def test_a_failed_sign_in_opens_no_write_transaction(runtime, app, shop):
     client = _from(app, _address())
 
     with writer_transactions(runtime) as begun:
-        r = client.post(
-            "/api/v1/auth/login", json={"username": shop.owner_username, "password": "wrong-wrong"}
-        )
+        r = _sign_in(client, shop.owner_username, "wrong-wrong")
 
     assert r.status_code == 401 and r.json()["error"]["code"] == "auth.bad_credentials"
     assert begun == []
@@ -83,9 +85,7 @@ def test_a_sign_in_writes_only_its_session(runtime, app, shop):
     client = _from(app, _address())
 
     with writer_transactions(runtime) as begun:
-        r = client.post(
-            "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
-        )
+        r = _sign_in(client, shop.owner_username)
 
     assert r.status_code == 200, r.text
     assert len(begun) == (1 if runtime.db.is_sqlite else 0)
@@ -95,24 +95,14 @@ def test_a_sign_in_writes_only_its_session(runtime, app, shop):
 def test_random_usernames_from_one_address_are_stopped(app, shop):
     # given one address trying made-up usernames as fast as it can
     client = _from(app, _address())
-    answers = [
-        client.post("/api/v1/auth/login", json={"username": f"u{uuid.uuid4().hex[:12]}", "password": "x" * 8})
-        for _ in range(FAILURES + 1)
-    ]
+    answers = [_sign_in(client, f"u{uuid.uuid4().hex[:12]}", "x" * 8) for _ in range(FAILURES + 1)]
 
     # then past the limit it is refused unread, even with the owner's right password
-    right = client.post(
-        "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
-    )
+    right = _sign_in(client, shop.owner_username)
     assert [a.status_code for a in answers] == [401] * FAILURES + [429]
     assert right.status_code == 429 and right.json()["error"]["code"] == "rate.limited"
     # and another address is not held back by it
-    assert (
-        _from(app, _address())
-        .post("/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD})
-        .status_code
-        == 200
-    )
+    assert _sign_in(_from(app, _address()), shop.owner_username).status_code == 200
 
 
 def test_password_checks_are_bounded_and_a_sign_in_beyond_them_is_told_to_wait(app, shop, monkeypatch):
@@ -123,9 +113,7 @@ def test_password_checks_are_bounded_and_a_sign_in_beyond_them_is_told_to_wait(a
         while passwords._checks.acquire(blocking=False):
             taken += 1
         # when someone signs in
-        r = _from(app, _address()).post(
-            "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
-        )
+        r = _sign_in(_from(app, _address()), shop.owner_username)
     finally:
         for _ in range(taken):
             passwords._checks.release()
@@ -141,9 +129,7 @@ def test_beyond_a_short_queue_a_sign_in_is_refused_without_waiting(app, shop, mo
     monkeypatch.setattr(passwords, "_admitted", passwords.CHECKS_AT_ONCE + passwords.MAX_WAITING)
 
     # when one more arrives, with the right password
-    r = _from(app, _address()).post(
-        "/api/v1/auth/login", json={"username": shop.owner_username, "password": OWNER_PASSWORD}
-    )
+    r = _sign_in(_from(app, _address()), shop.owner_username)
 
     # then it is told to come back instead of queueing for a thread
     assert r.status_code == 429 and r.json()["error"]["code"] == "auth.busy"
