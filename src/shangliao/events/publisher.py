@@ -39,7 +39,10 @@ class Outbox:
         self._queue: deque[dict[str, Any]] = deque()
         self._cond = threading.Condition()
         self._stop = False
-        self._lost = False  # rows went missing since the last successful send
+        # Losses not yet announced by a successful resync send. A count, not a flag: a send covers
+        # the losses it saw when its batch was taken; one that happens while it is on the wire
+        # (after Redis took it, before we clear) must survive to be announced by the next one.
+        self._losses = 0
         self.dropped = 0
         self.failed = 0
         self.healthy = True
@@ -52,7 +55,7 @@ class Outbox:
         with self._cond:
             if self._stop or len(self._queue) + len(rows) > self._capacity:
                 self.dropped += len(rows)
-                self._lost = True  # wakes the publisher too: the loss itself must be announced
+                self._losses += 1  # wakes the publisher too: the loss itself must be announced
             else:
                 self._queue.extend(rows)
             self._cond.notify()
@@ -68,25 +71,26 @@ class Outbox:
             "last_error": self.last_error,
         }
 
-    def _take(self) -> tuple[Rows, bool] | None:
+    def _take(self) -> tuple[Rows, int] | None:
+        """The next batch and the losses it announces (0: none)."""
         with self._cond:
-            while not self._queue and not self._stop and not self._lost:
+            while not self._queue and not self._stop and not self._losses:
                 self._cond.wait()
             if self._stop and not self._queue:
                 return None
             batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
-            return batch, self._lost
+            return batch, self._losses
 
     def _run(self) -> None:
         backoff = BACKOFF_START
         while (taken := self._take()) is not None:
-            batch, resync = taken
+            batch, covered = taken
             try:
-                self._send(batch, resync)
+                self._send(batch, covered > 0)
             except Exception as exc:
                 with self._cond:
                     self.failed += len(batch)
-                    self._lost = True
+                    self._losses += 1
                 if self.healthy:
                     log.warning("event fan-out degraded: publishing failed (%s); retrying", brief(exc))
                 self.healthy, self.last_error = False, brief(exc)
@@ -96,8 +100,9 @@ class Outbox:
                 backoff = min(backoff * 2, BACKOFF_MAX)
                 continue
             with self._cond:
-                if resync:
-                    self._lost = False
+                # Only what this send announced; later losses wait their turn (close() may have
+                # zeroed the count meanwhile, hence the floor).
+                self._losses = max(0, self._losses - covered)
             if not self.healthy:
                 log.warning("event fan-out restored: publishing again")
             self.healthy, self.last_error, backoff = True, None, BACKOFF_START
@@ -106,7 +111,7 @@ class Outbox:
         """Stop taking rows; publish what is queued if Redis answers within ``timeout``."""
         with self._cond:
             self._stop = True
-            self._lost = False  # nobody is left to announce a resync to from here
+            self._losses = 0  # nobody is left to announce a resync to from here
             self._cond.notify_all()
         self._thread.join(timeout=timeout)
 
