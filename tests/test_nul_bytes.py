@@ -5,9 +5,13 @@ on it with a 500 and a trace)."""
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import pytest
+from fastapi import Depends, FastAPI, Form
+from fastapi.testclient import TestClient
 
+from shangliao.web.nul_bytes import refuse_nul
 from tests.test_console import sign_in
 
 
@@ -51,3 +55,28 @@ def test_an_api_query_with_a_nul_is_still_refused(shop, caplog):
 
     assert_refused_quietly(answer, caplog)
     assert answer.json()["error"]["details"]["errors"][0]["loc"] == ["query", "q"]
+
+
+def test_a_form_parsed_by_fastapi_is_checked_before_the_route_runs():
+    """Pins what ``refuse_nul`` relies on: FastAPI parses ``Form(...)`` fields before app-wide
+    dependencies run, and Starlette keeps that parse in ``request._form`` (a private name). A
+    Starlette or FastAPI upgrade that changes either makes this fail instead of letting NULs
+    through to PostgreSQL unnoticed."""
+    reached: list[str] = []
+    app = FastAPI(dependencies=[Depends(refuse_nul)])
+
+    @app.post("/echo")
+    def echo(name: Annotated[str, Form()]):
+        reached.append(name)
+        return {"name": name}
+
+    client = TestClient(app)
+    # given a route that reads a field with Form(...)
+    # when a form with a NUL in it is posted, and then a clean one
+    refused = client.post("/echo", data={"name": "张\x00三"})
+    accepted = client.post("/echo", data={"name": "张三"})
+    # then the first is refused as the field's error, before the route ran; the second gets through
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "name"]
+    assert accepted.status_code == 200
+    assert reached == ["张三"]

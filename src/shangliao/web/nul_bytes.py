@@ -56,7 +56,9 @@ async def refuse_nul(connection: HTTPConnection) -> None:
         if NUL in name or NUL in value
     ]
     if isinstance(connection, Request):
-        parsed = getattr(connection, "_form", None)  # Starlette's cache of what request.form() read
+        # Starlette's private cache of what request.form() read; a test on a Form(...) route
+        # (tests/test_nul_bytes.py) fails if an upgrade renames it.
+        parsed = getattr(connection, "_form", None)
         if isinstance(parsed, FormData):
             errors += form_errors(parsed)
     if not errors:
