@@ -22,6 +22,7 @@ from websockets.sync.client import connect
 
 from shangliao.app import create_app
 from shangliao.auth.service import SESSION_COOKIE
+from shangliao.chat import rates
 from shangliao.config import Settings
 from shangliao.runtime import Runtime
 from shangliao.storage import migrate
@@ -198,3 +199,26 @@ def test_credentials_revoked_anywhere_close_their_sockets_on_the_other_process(p
 
     assert codes == [1008, 1008]
     assert answer["type"] == "pong"
+
+
+def test_a_persons_sends_are_counted_once_across_processes(processes):
+    first, second, shop = processes.first, processes.second, processes.shop
+    customer_id, _ = make_customer(processes.rt, shop)
+    conversation = post(f"{first}/api/v1/customers/{customer_id}/conversation", shop.token, {})
+    limit = min(int(rule.split("/")[0]) for rule in rates.SENDS)
+    headers = {"Authorization": f"Bearer {shop.token}"}
+
+    def send(ws, i: int) -> None:
+        ws.send(json.dumps({"type": "send", "conversation_id": conversation["id"], "body": f"第{i}条"}))
+
+    # given a staff member who sent as many messages at once as allowed through one process
+    with connect(processes.socket_url(first), additional_headers=headers) as ws:
+        for i in range(limit):
+            send(ws, i)
+            while json.loads(ws.recv(timeout=15))["type"] != "ack":
+                pass
+    # when they send once more through the other process
+    with connect(processes.socket_url(second), additional_headers=headers) as ws:
+        send(ws, limit)
+        # then that process knows the count too: the socket is closed for going too fast
+        assert close_code(ws) == 1008

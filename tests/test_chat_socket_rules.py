@@ -25,6 +25,7 @@ from websockets.sync.client import connect
 
 from shangliao.auth.models import Staff
 from shangliao.auth.service import SESSION_COOKIE, do_set_password
+from shangliao.chat import rates
 from shangliao.core import clock
 from shangliao.storefront.visitors import VISITOR_COOKIE
 from tests.support import sockets
@@ -238,13 +239,68 @@ def test_a_socket_that_stops_reading_is_dropped_and_its_slot_freed(monkeypatch, 
         stuck.close()
 
 
+# --- a person's sends: one count, whichever way they come ---------------------------------------
+
+SEND_LIMIT = min(int(rule.split("/")[0]) for rule in rates.SENDS)  # what a burst may hold
+
+
+def send_frame(i: int) -> str:
+    return json.dumps({"type": "send", "body": f"第{i}条", "client_id": f"burst-{i:06d}"})
+
+
+def test_sends_over_http_count_against_the_same_persons_socket_sends(client, shop, guest):
+    # given a customer who used up their sends on the shop page's HTTP API
+    client.cookies.set(VISITOR_COOKIE, guest["cookie"], path=f"/s/{shop.slug}")
+    for i in range(SEND_LIMIT):
+        r = client.post(f"/s/{shop.slug}/api/messages", json={"body": f"第{i}条"})
+        assert r.status_code == 201, r.text
+    with guest_socket(client, shop, guest) as phone:
+        # when they send once more over a socket
+        phone.send_text(send_frame(SEND_LIMIT))
+        # then the socket is closed for going too fast, and the message is not stored
+        with pytest.raises(WebSocketDisconnect) as closed:
+            next_event(phone, "ack")
+
+    assert closed.value.code == 1008
+    assert len(stored_bodies(shop, guest["conversation_id"])) == SEND_LIMIT
+
+
+def test_reconnecting_does_not_give_a_fresh_allowance_of_sends(client, shop, guest):
+    # given a customer who sent as many messages at once as a socket allows
+    with guest_socket(client, shop, guest) as phone:
+        for i in range(SEND_LIMIT):
+            phone.send_text(send_frame(i))
+            next_event(phone, "ack")
+    # when they reconnect and send again at once
+    with guest_socket(client, shop, guest) as phone:
+        phone.send_text(send_frame(SEND_LIMIT))
+        # then the new socket is closed too, and nothing more is stored
+        with pytest.raises(WebSocketDisconnect) as closed:
+            next_event(phone, "ack")
+
+    assert closed.value.code == 1008
+    assert len(stored_bodies(shop, guest["conversation_id"])) == SEND_LIMIT
+
+
+def test_a_socket_over_the_send_limit_refuses_http_sends_too(client, shop, guest):
+    # given a customer who used up their sends over a socket
+    with guest_socket(client, shop, guest) as phone:
+        for i in range(SEND_LIMIT):
+            phone.send_text(send_frame(i))
+            next_event(phone, "ack")
+    # when they send over the shop page's HTTP API instead
+    refused = client.post(f"/s/{shop.slug}/api/messages", json={"body": "换个路子"})
+
+    # then it is refused the same way, and nothing is stored
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate.limited"
+    assert len(stored_bodies(shop, guest["conversation_id"])) == SEND_LIMIT
+
+
 # --- typing ---------------------------------------------------------------------------------------
 
 
 def test_typing_notices_are_rate_limited_per_person_across_their_sockets(monkeypatch, client, shop, guest):
-    from shangliao.web import ws as ws_module
-
-    monkeypatch.setattr(ws_module, "TYPINGS", (0.01, 3), raising=False)  # three at once, then hardly any more
+    monkeypatch.setattr(rates, "TYPINGS", ("3/minute",))
     typing = json.dumps({"type": "typing"})
     with guest_socket(client, shop, guest) as phone, guest_socket(client, shop, guest) as tablet:
         # given two notices from the customer's phone

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
 
 from shangliao.auth.access import AccessRule, check_same_origin, public
-from shangliao.chat import service
+from shangliao.chat import rates, service
 from shangliao.chat.cards import opened_message
 from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MAX_TEXT, ClientId, MessageOut
@@ -46,9 +46,7 @@ VISITOR_DAYS = 365
 # Introductions per client address and shop: a family behind one router is far below it; a script
 # making customers by the thousand is stopped.
 INTRODUCTIONS = "30/hour"
-# Per customer of a shop over HTTP. The socket lets a burst of 5 a second through; a person typing,
-# retries included, stays well under a message a second, a script flooding the shop's inbox does not.
-MESSAGES = ("60/minute",)
+# A customer's messages are counted by chat.rates, one count with their socket sends.
 RECALLS = ("20/minute",)
 
 
@@ -149,7 +147,7 @@ def guest_send(
     shop: str, body: GuestMessageIn, guest: Guest = Depends(visitor()), rt: Runtime = Depends(get_runtime)
 ) -> Any:
     """Write to the shop. With `client_id`, a retried send is not sent twice."""
-    check_customer_rate(rt, guest, "message", MESSAGES)
+    rates.check_rate(rt.limits, "send", guest.shop_id, "customer", guest.customer_id)
     with rt.db.write() as session:
         sent = service.do_send(
             session,

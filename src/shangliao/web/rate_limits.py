@@ -43,6 +43,11 @@ class RateLimits:
         self._lock = threading.Lock()
 
     @property
+    def shared(self) -> bool:
+        """Counted in Redis (a check may wait on the network: keep it off the event loop)."""
+        return self._shared is not None
+
+    @property
     def degraded(self) -> bool:
         return self._shared is not None and time.monotonic() < self._fallback_until
 

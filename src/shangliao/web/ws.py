@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,7 +42,7 @@ from starlette.websockets import WebSocketDisconnect
 from shangliao.auth import service as auth
 from shangliao.auth.access import AccessRule, check_permission, check_same_origin, credential_from
 from shangliao.auth.actor import Actor
-from shangliao.chat import service
+from shangliao.chat import rates, service
 from shangliao.chat.schemas import SocketFrame
 from shangliao.core import clock
 from shangliao.core.errors import Forbidden, ShangliaoError, TooManyRequests, Unauthorized
@@ -68,10 +68,6 @@ SEND_SECONDS = 5.0
 # notice was lost (Redis away, ``shangliao user passwd`` run beside a one-process SQLite server)
 # still ends the socket.
 RECHECK_SECONDS = 30.0
-# Per person, over all their sockets in this process: (sustained per second, burst).
-SENDS = (5.0, 20)
-# Pages send a typing notice at most every 3 s while typing; more than this is not a person.
-TYPINGS = (1.0, 5)
 
 _open: Counter[tuple[str, int]] = Counter()  # sockets per person in this process
 
@@ -146,38 +142,6 @@ def guest_socket():
 
     require_guest_socket.access = AccessRule("visitor")  # type: ignore[attr-defined]
     return require_guest_socket
-
-
-class _Bucket:
-    """Token bucket: ``rate`` a second on average, ``burst`` at once."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.at = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
-# A person's buckets, shared by their sockets here (five tabs do not send five times as fast);
-# dropped with their last socket.
-_buckets: dict[tuple[tuple[str, int], str], _Bucket] = {}
-_LIMITED = ("send", "typing")
-
-
-def _within_rate(who: tuple[str, int], kind: str) -> bool:
-    if kind not in _LIMITED:
-        return True
-    bucket = _buckets.get((who, kind))
-    if bucket is None:
-        bucket = _buckets[(who, kind)] = _Bucket(*(SENDS if kind == "send" else TYPINGS))
-    return bucket.take()
 
 
 class _Ended(Exception):
@@ -285,8 +249,21 @@ class Session:
         _open[self.who] -= 1
         if _open[self.who] <= 0:
             del _open[self.who]  # the count holds people connected now, not everyone ever
-            for kind in _LIMITED:
-                _buckets.pop((self.who, kind), None)
+
+    async def _within_rate(self, kind: str) -> bool:
+        """Count a send or typing notice against the person's limits: the same count as their HTTP
+        sends, over all their sockets in every process, surviving a reconnect (``chat.rates``)."""
+        if kind not in rates.LIMITED:
+            return True
+        check = functools.partial(rates.check_rate, self.rt.limits, kind, self.subscriber.shop_id, *self.who)
+        try:
+            if self.rt.limits.shared:  # may wait on Redis: not on the event loop
+                await to_thread.run_sync(check)
+            else:
+                check()
+        except TooManyRequests:
+            return False
+        return True
 
     def _expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= clock.now()
@@ -354,7 +331,7 @@ class Session:
                 if frame.type == "ping":
                     await self.send({"type": "pong", "seq": self.last_seq})
                     continue
-                if not _within_rate(self.who, frame.type):
+                if not await self._within_rate(frame.type):
                     return self.subscriber.end(POLICY, f"{frame.type} too fast")
                 try:
                     reply = await handle(frame)
