@@ -97,6 +97,13 @@ def test_staff_see_whom_the_device_says_it_is_in_the_api_and_the_inbox(app, shop
     assert "自称是 张三（138****5678）" in panel.text
     assert f'data-link-claim="{owner.customer_id}"' in panel.text
     assert PHONE not in panel.text and PHONE not in str(answer)
+    # and the inbox list marks its row, not 张三's
+    rows = shop.api.get("/inbox").text
+    mine, theirs = (
+        rows.split(f'id="row-{i}"')[1].split("</li>")[0]
+        for i in (stranger.conversation_id, owner.conversation_id)
+    )
+    assert "自称是老客户" in mine and "自称是老客户" not in theirs
 
 
 def test_linking_makes_the_device_one_of_the_customers_devices(app, runtime, shop, tee, owner):

@@ -84,6 +84,30 @@ def resolve(session: Session, shop_id: int, hashes: list[bytes], *, besides: int
     return [Claim(bytes(h), cid, name, enc) for h, cid, name, enc in rows]
 
 
+def claiming(session: Session, shop_id: int, customer_ids: list[int]) -> set[int]:
+    """Which of these customers have a device that says it is another customer (the inbox marks
+    their rows): one query for a page of rows, resolved now like ``claims_of``."""
+    if not customer_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Visitor.customer_id)
+            .join(
+                CustomerPhone,
+                (CustomerPhone.shop_id == Visitor.shop_id)
+                & (CustomerPhone.phone_hash == Visitor.claimed_phone_hash)
+                & (CustomerPhone.customer_id != Visitor.customer_id),
+            )
+            .where(
+                Visitor.shop_id == shop_id,
+                Visitor.customer_id.in_(customer_ids),
+                Visitor.revoked_at.is_(None),
+            )
+            .distinct()
+        )
+    )
+
+
 def device_claim(session: Session, shop_id: int, visitor_id: int, customer_id: int) -> Claim | None:
     """Whom this one device (not its customer's other devices) says it is, resolved now; None when
     it claims nobody, or nobody else has that phone any more (a merge made it theirs, say)."""

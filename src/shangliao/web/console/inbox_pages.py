@@ -31,7 +31,7 @@ from shangliao.orders.models import Order
 from shangliao.orders.state import CANCEL_REASONS, STATUS_LABELS, Status, allowed_actions
 from shangliao.realtime.feed import head_seq, order_card_state
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.storefront.claims import claims_of
+from shangliao.storefront.claims import claiming, claims_of
 from shangliao.web.console.order_pages import staff_of
 from shangliao.web.render import is_htmx, render
 
@@ -142,7 +142,12 @@ def preview(message: Message | None, viewer_id: int | None = None) -> dict[str, 
 
 
 def _row(
-    c: Conversation, name: str, last: Message | None, staff_names: dict[int, str], viewer_id: int | None
+    c: Conversation,
+    name: str,
+    last: Message | None,
+    staff_names: dict[int, str],
+    viewer_id: int | None,
+    claimed: bool = False,
 ) -> dict[str, Any]:
     return {
         "id": c.id,
@@ -152,7 +157,15 @@ def _row(
         "at_ms": int(c.last_message_at.timestamp() * 1000),
         "assignee": staff_names.get(c.assignee_id, "") if c.assignee_id else "",
         "preview": preview(last, viewer_id),
+        "claimed": claimed,  # a device here says it is another customer: staff may link it
     }
+
+
+def _claiming(session, actor: Actor, customer_ids: list[int]) -> set[int]:
+    """Rows to mark "says they are …": only for staff who may see whom (as the panel shows it)."""
+    if "customers.read" not in actor.permissions:
+        return set()
+    return claiming(session, actor.shop_id, customer_ids)
 
 
 def _which(value: str) -> str:
@@ -162,8 +175,11 @@ def _which(value: str) -> str:
 def _list_context(session, actor: Actor, which: str, cursor: str | None) -> dict[str, Any]:
     page, next_cursor = inbox(session, actor.shop_id, actor.staff_id, which, cursor, PAGE_SIZE)
     names = dict(staff_of(session, actor.shop_id, active_only=False))
+    claimed = _claiming(session, actor, [c.customer_id for c, _, _ in page])
     return {
-        "rows": [_row(c, name, last, names, actor.staff_id) for c, name, last in page],
+        "rows": [
+            _row(c, name, last, names, actor.staff_id, c.customer_id in claimed) for c, name, last in page
+        ],
         "next_cursor": next_cursor,
         "which": which,
         "tabs": TABS,
@@ -295,7 +311,8 @@ def inbox_row(
             return Response(status_code=204)
         name = session.get(Customer, c.customer_id).name
         names = dict(staff_of(session, actor.shop_id, active_only=False))
-        row = _row(c, name, last_messages(session, [c]).get(c.id), names, actor.staff_id)
+        claimed = c.customer_id in _claiming(session, actor, [c.customer_id])
+        row = _row(c, name, last_messages(session, [c]).get(c.id), names, actor.staff_id, claimed)
     return render(request, "inbox/_row.html", r=row, which=which, current_id=None)
 
 
