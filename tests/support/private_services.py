@@ -65,10 +65,21 @@ class Service:
         self.frozen = False
 
     def stop(self) -> None:
+        """Kill it (a crash), so that ``start`` can bring it back on the same port and data."""
         if self.process is None:
             return
         if self.frozen:
             self.thaw()
+        if self._user and self.process.poll() is None:
+            # Under runuser the server is runuser's child: kill it and let runuser reap it and
+            # exit. Killed together, the server would be left to a container's pid 1, which may
+            # never reap it, and PostgreSQL would take the zombie's pid in postmaster.pid for a
+            # live server and refuse to start again.
+            for pid in _tree(self.process.pid)[1:]:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=10)
         self._signal(signal.SIGKILL)
         self.process.wait(timeout=10)
         self.process = None
@@ -106,21 +117,29 @@ def _can_connect(port: int) -> bool:
 
 
 @contextmanager
+def _run_service(service: Service, url: str, folder: Path) -> Iterator[tuple[Service, str]]:
+    """Start ``service``; yield it and its URL; kill it and remove its folder however the block
+    ends."""
+    try:
+        service.start()
+        yield service, url
+    finally:
+        service.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
 def private_redis() -> Iterator[tuple[Service, str]]:
     """A throw-away ``redis-server``; yields it and its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
         unavailable("redis", "redis-server is not installed")
-    folder = tempfile.mkdtemp(prefix="shangliao-redis-")
+    folder = Path(tempfile.mkdtemp(prefix="shangliao-redis-"))
     port = free_port()
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    service = Service("redis", [*command, "--dir", folder], lambda: _can_connect(port))
-    try:
-        service.start()
-        yield service, f"redis://127.0.0.1:{port}/0"
-    finally:
-        service.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    service = Service("redis", [*command, "--dir", str(folder)], lambda: _can_connect(port))
+    with _run_service(service, f"redis://127.0.0.1:{port}/0", folder) as running:
+        yield running
 
 
 def _pg_binary(name: str) -> str | None:
@@ -157,12 +176,8 @@ def private_postgres() -> Iterator[tuple[Service, str]]:
         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
     ]  # fmt: skip
     service = Service("postgres", [postgres, *options], lambda: _pg_ready(port), user=user)
-    try:
-        service.start()
-        yield service, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        service.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    with _run_service(service, f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres", folder) as running:
+        yield running
 
 
 def _pg_ready(port: int) -> bool:
