@@ -10,8 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from shangliao.app import create_app
+from tests.support import sockets
 from tests.support.chat import guest_client, guest_says
 from tests.support.live import serve
 from tests.support.phone_claims import (  # noqa: F401 (fixtures)
@@ -31,6 +33,7 @@ from tests.support.phone_claims import (  # noqa: F401 (fixtures)
 )
 
 OTHER = "13900001111"
+client, guest = sockets.client, sockets.guest  # fixtures: a socket-ready client, its first device
 
 
 def proves(device, shop, outbox) -> dict:
@@ -74,6 +77,23 @@ def test_a_squatted_number_is_taken_back_when_its_owner_proves_it(app, shop, tee
     assert ask_code(again, shop).status_code == 200
     assert texts(outbox)[-1]["phone"] == PHONE  # the code goes to 张三's phone, not to the stranger
     assert send_code(again, shop, wrong(texted_code(outbox))).status_code == 422
+
+
+def test_a_device_signed_out_by_a_proof_loses_its_open_socket(app, client, shop, guest, outbox):
+    # given the first device on 小红's number, listening on its socket
+    with sockets.guest_socket(client, shop, guest) as squatter:
+        squatter.send_text('{"type": "ping"}')
+        sockets.next_event(squatter, "pong")
+        # when 小红's own phone proves the number
+        proves(guest_client(app, shop, "小红", "13700001234"), shop, outbox)
+        # then the socket is closed (rule 20 of docs/architecture.md: every act checks the device)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            sockets.next_event(squatter, "pong")
+        assert closed.value.code == 1013
+    # and it cannot connect again
+    with pytest.raises(WebSocketDisconnect) as refused_again, sockets.guest_socket(client, shop, guest):
+        pass
+    assert refused_again.value.code == 1008
 
 
 def test_the_first_to_type_a_number_proves_it_and_keeps_it(app, shop, outbox):
