@@ -289,3 +289,17 @@ def test_chat_verify_reports_a_shop_whose_list_was_signed_and_that_is_gone(shang
     assert broken.exit_code == 1
     assert "Shop 987654: the shop is gone" in broken.output
     assert "Breaks found: 1." in broken.output
+
+
+def test_chat_verify_refuses_to_run_on_an_unreadable_generation_record(shangliao, tmp_path):
+    # given a signed installation whose record beside the key was damaged
+    assert shangliao("init", "--shop-slug", "tea", "--shop-name", "小茶铺", "--owner", "alice",
+                     "--password", "correct horse battery").exit_code == 0  # fmt: skip
+    assert shangliao("chat", "checkpoint").exit_code == 0
+    (tmp_path / "data" / "chain-generations.json").write_bytes(b"{not json")
+    # when verify runs
+    refused = shangliao("chat", "verify")
+    # then it stops with a readable message and a code, instead of checking without the record
+    assert refused.exit_code != 0
+    assert "chat.generations_unreadable" in refused.output
+    assert "Traceback" not in refused.output

@@ -14,6 +14,9 @@ from pathlib import Path
 
 import orjson
 
+from shangliao.core.errors import ShangliaoError
+from shangliao.core.i18n import N_
+
 FILE_NAME = "chain-generations.json"
 
 
@@ -28,7 +31,15 @@ def read(path: Path | None) -> dict[int, int]:
     off the very check it exists for."""
     if path is None or not path.exists():
         return {}
-    return {int(shop): int(generation) for shop, generation in orjson.loads(path.read_bytes()).items()}
+    try:
+        return {int(shop): int(generation) for shop, generation in orjson.loads(path.read_bytes()).items()}
+    except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError) as exc:
+        raise ShangliaoError(
+            "chat.generations_unreadable",
+            N_("{path} cannot be read: restore it from the backup of the data folder."),
+            http_status=500,
+            path=str(path),
+        ) from exc
 
 
 def record(path: Path, shop_id: int, generation: int) -> None:
