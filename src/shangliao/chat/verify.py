@@ -56,18 +56,17 @@ def _listed(
 
     ``recorded`` is the generation last signed, as kept outside the database (None when nothing
     was recorded there). A list older than that was put back from a copy; no list at all where one
-    was signed, or where the shop has signed checkpoints, was deleted. Both are breaks."""
+    was recorded was deleted. Both are breaks. With nothing recorded a missing list is no break:
+    sending signs a checkpoint every ``CHECKPOINT_EVERY`` messages on its own, so checkpoints
+    alone cannot tell a deleted list from a shop whose first checkpoint run is still to come."""
     with db.read() as session:
         manifest = session.execute(
             select(ChainManifest.generation, ChainManifest.heads, ChainManifest.signature).where(
                 ChainManifest.shop_id == shop_id
             )
         ).first()
-        checkpointed = manifest is None and session.scalar(
-            select(ChainCheckpoint.id).where(ChainCheckpoint.shop_id == shop_id).limit(1)
-        )
     if manifest is None:
-        if recorded is not None or checkpointed:
+        if recorded is not None:
             return {}, [chain.Break(None, None, N_("the signed list of conversations is missing"), shop_id)]
         return {}, []
     expected = chain.manifest_signature(keyring, shop_id, manifest.generation, manifest.heads)
