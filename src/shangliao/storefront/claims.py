@@ -7,6 +7,11 @@ button; a code sent by SMS to that phone links it too (``phone_codes.py``). Link
 the device's customer into the claimed one (``customers/merge.py``): the device's chat and orders
 move with it, and from then on it is one of that customer's devices.
 
+A number nobody had becomes the typing device's customer's without proof, so whoever types it
+first could be a stranger. Vouching therefore marks devices (``Visitor.verified_at``: staff linked
+it, or it proved the phone by code), and a code proof revokes the customer's devices nobody vouched
+for (``do_prove_device``): the holder of the phone keeps the number, a squatter is signed out.
+
 The claim is resolved when it is read: the customer who has the phone *now* is the one claimed,
 so a phone moved or merged since still points at the right person, and one nobody has any more
 points at nobody.
