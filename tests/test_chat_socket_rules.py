@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -399,3 +399,27 @@ def test_a_customer_reconnect_replays_their_own_conversation_however_busy_the_sh
         second = next_message(phone, "staff")
 
     assert [first["message"]["body"], second["message"]["body"]] == ["第二条", "第三条"]
+
+
+# --- signing a socket in ------------------------------------------------------------------------
+
+
+def test_a_staff_socket_signs_in_from_the_caller_cache_without_reading_its_credential(runtime, client, shop):
+    # given a token the caller cache already knows (it just called the API)
+    assert shop.api.get("/api/v1/conversations").status_code == 200
+    sent: list[str] = []
+
+    def record(_conn, _cursor, statement, *_):
+        sent.append(statement)
+
+    # when a staff socket opens with it
+    event.listen(runtime.db.reader, "before_cursor_execute", record)
+    try:
+        with staff_socket(client, shop) as staff:
+            staff.send_text(json.dumps({"type": "ping"}))
+            next_event(staff, "pong")
+    finally:
+        event.remove(runtime.db.reader, "before_cursor_execute", record)
+
+    # then the credential's id and expiry came with the cached caller: nothing read the credentials
+    assert sent and not any("credentials" in s for s in sent)

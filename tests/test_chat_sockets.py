@@ -3,9 +3,11 @@ sockets that should not open are closed with 1008 before any frame."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 
+import anyio
 import pytest
 from starlette.websockets import WebSocketDisconnect
 
@@ -321,3 +323,55 @@ def test_the_customer_sees_the_shop_typing(client, shop, guest):
         heard = next_event(customer, "event")
 
     assert heard["event"] == "typing" and heard["side"] == "staff"
+
+
+class _ClosedByClient:
+    """The server's side of a socket whose client closes it once the replay has reached it, as a
+    server sees that: the next read says so, and the server cancels the endpoint (its cancel scope)
+    ``turns`` turns of the event loop later; a real server's timing lands it anywhere in there."""
+
+    def __init__(self, app, scope, turns: int) -> None:
+        self.app, self.scope, self.turns = app, scope, turns
+        self.replayed = asyncio.Event()
+
+    async def receive_text(self) -> str:
+        await self.replayed.wait()
+        loop = asyncio.get_running_loop()
+
+        def later(turns: int) -> None:
+            if turns:
+                loop.call_soon(later, turns - 1)
+            else:
+                self.scope.cancel()
+
+        later(self.turns)
+        raise WebSocketDisconnect(1000)
+
+    async def send_text(self, text: str) -> None:
+        self.replayed.set()
+
+
+def test_a_socket_closed_by_its_client_ends_without_an_error_escaping_the_endpoint(client, app, shop, guest):
+    from shangliao.realtime.feed import Subscriber
+    from shangliao.web.ws import Session
+
+    client.cookies.set(VISITOR_COOKIE, guest["cookie"], path=f"/s/{shop.slug}")
+    assert client.post(f"/s/{shop.slug}/api/messages", json={"body": "在吗"}).status_code == 201
+
+    async def serve_until_the_client_closes(turns: int) -> bool:
+        subscriber = Subscriber(
+            shop.id, "customer", customer_id=guest["customer_id"], conversation_id=guest["conversation_id"]
+        )
+        # given a socket's session serving in the server's cancel scope, its replay delivered
+        with anyio.CancelScope() as scope:
+            socket = _ClosedByClient(app, scope, turns)
+            session = Session(socket, subscriber, ("customer", guest["customer_id"]))
+            # when the client closes it and the server cancels the endpoint soon after
+            await session._serve(0, lambda frame: None)
+            await anyio.sleep_forever()  # the server's cancellation ends the scope
+        return scope.cancelled_caught
+
+    # then, whenever the cancellation lands (while the endpoint's tasks unwind too), it is the
+    # server's own and caught by its scope: nothing escapes the endpoint
+    for turns in range(8):
+        assert asyncio.run(serve_until_the_client_closes(turns)) is True, turns

@@ -230,7 +230,13 @@ class Session:
         finally:
             for task in tasks:
                 task.cancel()
-            for failed in await asyncio.gather(*tasks, return_exceptions=True):
+            # Wait with asyncio.wait, never gather: when the server cancels this endpoint while
+            # the tasks unwind (the client closed, and the server shuts its side down), gather
+            # raises a task's own CancelledError instead of this one's; that error is not the
+            # server's cancellation, so its cancel scope lets it escape the endpoint.
+            await asyncio.wait(tasks)
+            for task in tasks:
+                failed = None if task.cancelled() else task.exception()
                 if isinstance(failed, Exception) and not isinstance(failed, _GONE):
                     log.error("socket task failed", exc_info=failed)
                     self.subscriber.end(1011, "server error")
