@@ -46,6 +46,15 @@ def next_event(ws, type_: str) -> dict:
     raise AssertionError(f"no {type_} frame")
 
 
+def closed_before(ws, type_: str, *, frames: int = 500) -> None:
+    """Read until the socket closes (raising ``WebSocketDisconnect``), failing on a ``type_`` frame
+    first: whatever it replays before closing (every stored message, pings) is passed over."""
+    for _ in range(frames):
+        frame = json.loads(ws.receive_text())
+        assert frame.get("type") != type_, frame
+    raise AssertionError(f"still open after {frames} frames")
+
+
 def next_message(ws, sender: str | None = None) -> dict:
     """The next message event (from ``sender``, when given: a sender hears its own messages too)."""
     for _ in range(20):

@@ -233,9 +233,15 @@ class Session:
             # Wait with asyncio.wait, never gather: when the server cancels this endpoint while
             # the tasks unwind (the client closed, and the server shuts its side down), gather
             # raises a task's own CancelledError instead of this one's; that error is not the
-            # server's cancellation, so its cancel scope lets it escape the endpoint.
-            await asyncio.wait(tasks)
+            # server's cancellation, so its cancel scope lets it escape the endpoint. Bounded: a
+            # task cancelled inside a worker-thread call (the replay's read) was seen, rarely, never
+            # to wake again, which held the close frame back for good; the socket closes anyway.
+            _, stuck = await asyncio.wait(tasks, timeout=SEND_SECONDS)
+            if stuck:
+                log.warning("socket tasks still unwinding at close: %d", len(stuck))
             for task in tasks:
+                if not task.done():
+                    continue
                 failed = None if task.cancelled() else task.exception()
                 if isinstance(failed, Exception) and not isinstance(failed, _GONE):
                     log.error("socket task failed", exc_info=failed)
