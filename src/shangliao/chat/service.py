@@ -286,10 +286,15 @@ def sent_from(message: Message, *, replayed: bool = False) -> Sent:
     )
 
 
-def access_conversation(session: Session, shop_id: int, conversation_id: int) -> Conversation:
-    conversation = session.scalar(
-        select(Conversation).where(Conversation.id == conversation_id, Conversation.shop_id == shop_id)
-    )
+def access_conversation(
+    session: Session, shop_id: int, conversation_id: int, *, lock: bool = False
+) -> Conversation:
+    """The shop's conversation (404 otherwise); ``lock`` holds its row until the transaction ends
+    and reads it afresh, as whoever held the lock before left it."""
+    query = select(Conversation).where(Conversation.id == conversation_id, Conversation.shop_id == shop_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    conversation = session.scalar(query)
     if conversation is None:
         raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
     return conversation

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
 from shangliao.chat.models import Conversation, Visitor
-from shangliao.chat.service import do_open_conversation
+from shangliao.chat.service import access_conversation, do_open_conversation
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
-from shangliao.core.errors import Conflict, Invalid, NotFound
+from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.phones import mask_mobile
 from shangliao.customers.merge import do_merge_customers
@@ -173,15 +173,7 @@ def lock_conversation(session: Session, shop_id: int, conversation_id: int) -> C
     of it at the same moment waits for the first, then reads the conversation as the first left it
     (moved to the kept customer, its claim gone) instead of merging a customer just deleted. The
     merge takes its own locks after this one, in its own order."""
-    conversation = session.scalar(
-        select(Conversation)
-        .where(Conversation.id == conversation_id, Conversation.shop_id == shop_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if conversation is None:
-        raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
-    return conversation
+    return access_conversation(session, shop_id, conversation_id, lock=True)
 
 
 def do_link_claim(
