@@ -35,17 +35,25 @@ class Service:
         self.frozen = False
 
     def start(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        self._launch()
+        while not self._ready():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"private {self.name} did not start")
+            if self.process.poll() is not None:
+                # Exited at once: after a kill, PostgreSQL refuses to start while a killed backend
+                # still holds its shared memory. Those go within moments: launch it again.
+                time.sleep(0.2)
+                self._launch()
+            time.sleep(0.05)
+
+    def _launch(self) -> None:
         command = ["runuser", "-u", self._user, "--", *self._command] if self._user else self._command
         # Its own process group, so stopping it never reaches the test runner.
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._ready():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"private {self.name} did not start")
-            time.sleep(0.05)
 
     def _signal(self, sig: int) -> None:
         """Signal the server and every process under it, parents first (a frozen parent forks no
