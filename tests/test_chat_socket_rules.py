@@ -255,6 +255,14 @@ def send_frame(i: int) -> str:
     return json.dumps({"type": "send", "body": f"第{i}条", "client_id": f"burst-{i:06d}"})
 
 
+def use_up_sends_over_a_socket(client, shop, guest) -> None:
+    """As many sends, acknowledged one by one, as a burst may hold."""
+    with guest_socket(client, shop, guest) as phone:
+        for i in range(SEND_LIMIT):
+            phone.send_text(send_frame(i))
+            next_event(phone, "ack")
+
+
 def close_code_of_one_more_send(client, shop, guest) -> int:
     """Open a socket, send one message, and read until the socket closes (past whatever it
     replays first), failing if the send is acknowledged; the close code."""
@@ -279,10 +287,7 @@ def test_sends_over_http_count_against_the_same_persons_socket_sends(client, sho
 
 def test_reconnecting_does_not_give_a_fresh_allowance_of_sends(client, shop, guest):
     # given a customer who sent as many messages at once as a socket allows
-    with guest_socket(client, shop, guest) as phone:
-        for i in range(SEND_LIMIT):
-            phone.send_text(send_frame(i))
-            next_event(phone, "ack")
+    use_up_sends_over_a_socket(client, shop, guest)
     # when they reconnect and send again at once
     # then the new socket is closed too, and nothing more is stored
     assert close_code_of_one_more_send(client, shop, guest) == 1008
@@ -291,10 +296,7 @@ def test_reconnecting_does_not_give_a_fresh_allowance_of_sends(client, shop, gue
 
 def test_a_socket_over_the_send_limit_refuses_http_sends_too(client, shop, guest):
     # given a customer who used up their sends over a socket
-    with guest_socket(client, shop, guest) as phone:
-        for i in range(SEND_LIMIT):
-            phone.send_text(send_frame(i))
-            next_event(phone, "ack")
+    use_up_sends_over_a_socket(client, shop, guest)
     # when they send over the shop page's HTTP API instead
     refused = client.post(f"/s/{shop.slug}/api/messages", json={"body": "换个路子"})
 

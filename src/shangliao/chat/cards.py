@@ -46,12 +46,14 @@ def product_card(session: Session, shop_id: int, product_id: int) -> dict[str, A
     }
 
 
+def order_summary(order: Order) -> dict[str, Any]:
+    """What every card of an order shows: which order, its status and its total."""
+    return {"order_id": order.id, "number": order.number, "status": order.status, "total": order.total}
+
+
 def order_snapshot(order: Order) -> dict[str, Any]:
     return {
-        "order_id": order.id,
-        "number": order.number,
-        "status": order.status,
-        "total": order.total,
+        **order_summary(order),
         "items": [
             {"name": i.name, "spec": i.spec, "quantity": i.quantity, "amount": i.amount} for i in order.items
         ],

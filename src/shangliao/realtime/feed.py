@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from shangliao.chat.cards import opened_message
+from shangliao.chat.cards import opened_message, order_summary
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.views import message_out
 from shangliao.core.crypto import Keyring
@@ -109,10 +109,7 @@ def message_payload(keyring: Keyring, m: Message, customer_id: int) -> dict[str,
 def order_card_state(order: Order) -> dict[str, Any]:
     """What both sides may see of an order on its card: never notes, never the address."""
     return {
-        "order_id": order.id,
-        "number": order.number,
-        "status": order.status,
-        "total": order.total,
+        **order_summary(order),
         "carrier_code": order.carrier_code,
         "tracking_number": order.tracking_number,
         "tracking_url": tracking_url(order.carrier_code, order.tracking_number),
