@@ -28,6 +28,7 @@ p50 under ``--connections`` wrk connections, alone, then while one wrk connectio
 a new made-up token each time (``flood_junk_order.lua``) and another signs in with a new random
 username each time (``flood_login.lua``), as fast as they can, then alone again.
 ``flood_p50_ratio=`` is the flooded p50 over the mean of the two lone ones (target <= 1.5).
+``--flood-connections N`` gives each flooding client N connections instead of one.
 """
 
 from __future__ import annotations
@@ -378,7 +379,8 @@ def flood(args: argparse.Namespace, workdir: Path, seeded: Seeded) -> None:
         flood_env = {**os.environ, "BENCH_BODY": seeded.body}
         floods = {
             name: subprocess.Popen(
-                _wrk(server.url + path, BENCH_DIR / script, seconds=args.seconds + 2, connections=1),
+                _wrk(server.url + path, BENCH_DIR / script, seconds=args.seconds + 2,
+                     connections=args.flood_connections),
                 env=flood_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             )
             for name, path, script in (
@@ -425,6 +427,10 @@ def main() -> None:
         action="store_true",
         help="order-create p50 with and without a junk-token and sign-in flood",
     )
+    parser.add_argument(
+        "--flood-connections", type=int, default=1,
+        help="connections of each flooding client (default 1: two clients, as issue 10 names)",
+    )  # fmt: skip
     folder_options(
         parser,
         dir_help="where the temporary data folders go (default: the system temp dir)",

@@ -23,7 +23,10 @@ BACKENDS = ["sqlite", "postgres"]
 def runtime(request, tmp_path_factory) -> Runtime:
     folder = tmp_path_factory.mktemp(request.param)
     with database_url(request.param, folder) as url:
-        settings = Settings(data_dir=folder / "data", database_url=url, secret_key="00" * 32)
+        # Refusals are answered at once here (test_refusal_pacing.py checks the pause).
+        settings = Settings(
+            data_dir=folder / "data", database_url=url, secret_key="00" * 32, refusal_pause=0
+        )
         migrate.upgrade(url)  # the same migrations an operator runs, on both databases
         rt = Runtime.build(settings)
         try:

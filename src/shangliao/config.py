@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_pool_timeout: float = Field(default=5.0, gt=0)
     log_sql: bool = False
+    # Seconds before a refused credential or a rate-limited call is answered (web/errors.py).
+    refusal_pause: float = Field(default=0.5, ge=0, le=5)
     # Addresses (or networks) of the reverse proxies in front of us: only their X-Forwarded-For is
     # believed; anyone else could name any address and dodge the per-address rate limits.
     trusted_proxies: str = Field(

@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 from shangliao.auth import service
 from shangliao.auth.actor import Actor
 from shangliao.auth.permissions import PERMISSIONS
-from shangliao.core.errors import Forbidden, TooManyRequests, Unauthorized
+from shangliao.core.errors import BadCredential, Forbidden, TooManyRequests, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.web.client_address import client_address
 
@@ -101,9 +101,11 @@ def resolve_actor(request: Request) -> Actor:
     if cached is not None:
         return cached
     found = credential_from(request)
-    actor = service.authenticate(request.app.state.runtime.db, found[0]) if found else None
-    if actor is None:
+    if found is None:
         raise Unauthorized("auth.required", N_("Please sign in first."))
+    actor = service.authenticate(request.app.state.runtime.db, found[0])
+    if actor is None:
+        raise BadCredential("auth.required", N_("Please sign in first."))
     if found[1] == "session" and request.method in UNSAFE_METHODS:
         check_same_origin(request)
     request.state.actor = actor
@@ -180,7 +182,7 @@ def staff_in_unit(permission: str):
             check_same_origin(request)
         actor = await service.authenticate_async(request.app.state.runtime.db, found[0])
         if actor is None:
-            raise Unauthorized("auth.required", N_("Please sign in first."))
+            raise BadCredential("auth.required", N_("Please sign in first."))
         request.state.actor = actor
         return Caller(check_permission(actor, permission))
 

@@ -16,7 +16,7 @@ from shangliao.auth.models import Credential, Staff
 from shangliao.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from shangliao.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, permissions_for
 from shangliao.core import clock
-from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
+from shangliao.core.errors import BadCredential, Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.events.log import DomainEvent, record
 from shangliao.shops.models import Shop
@@ -245,8 +245,8 @@ def login(db: Database, username: str, password: str, *, days: int) -> tuple[str
     return raw, staff_id, shop_id
 
 
-def _bad_credentials() -> Unauthorized:
-    return Unauthorized("auth.bad_credentials", N_("Wrong username or password."))
+def _bad_credentials() -> BadCredential:
+    return BadCredential("auth.bad_credentials", N_("Wrong username or password."))
 
 
 def do_revoke(session: Session, raw: str) -> None:

@@ -16,6 +16,9 @@ class ShangliaoError(Exception):
     """
 
     status = 400
+    # A refused guess (a wrong credential, a caller over a limit) is answered after a pause
+    # (web/errors.py): one connection then cannot guess as fast as the server can say no.
+    paced = False
 
     def __init__(
         self,
@@ -54,6 +57,12 @@ class Unauthorized(ShangliaoError):
     status = 401
 
 
+class BadCredential(Unauthorized):
+    """A credential was presented and is wrong (unknown, expired, revoked, a wrong password)."""
+
+    paced = True
+
+
 class Conflict(ShangliaoError):
     status = 409
 
@@ -66,6 +75,7 @@ class TooManyRequests(ShangliaoError):
     """Over a rate limit; ``retry_after`` (seconds) becomes the answer's ``Retry-After``."""
 
     status = 429
+    paced = True
 
     def __init__(self, code: str, message: str, /, *, retry_after: int, **params: Any) -> None:
         super().__init__(code, message, details={"retry_after": retry_after}, **params)

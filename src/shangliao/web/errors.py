@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import re
@@ -167,6 +168,18 @@ def _clean_validation_errors(errors: list[dict]) -> list[dict]:
     ]
 
 
+async def pace(request: Request, exc: ShangliaoError) -> None:
+    """Hold back the answer to a paced refusal (``exc.paced``) by ``settings.refusal_pause``.
+
+    Waiting here costs a parked coroutine, not a thread or the CPU: a client guessing tokens or
+    passwords on one connection gets a couple of answers a second, and the core it would have
+    taken serves orders (bench/order_create.py --flood). A route that answers such a refusal
+    itself (the console's sign-in form) awaits this first.
+    """
+    if exc.paced:
+        await asyncio.sleep(request.app.state.runtime.settings.refusal_pause)
+
+
 def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
     """JSON refusals for the API; console pages get ``page_errors`` (never a stack trace)."""
 
@@ -177,6 +190,7 @@ def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
 
     @app.exception_handler(ShangliaoError)
     async def _domain(request: Request, exc: ShangliaoError):
+        await pace(request, exc)
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         return refuse(request, exc.status, exc.code, exc.localized(_locale(request)), exc.details, headers)

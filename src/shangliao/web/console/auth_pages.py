@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from shangliao.auth import service
 from shangliao.auth.access import (
@@ -22,6 +23,7 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import TooManyRequests, Unauthorized
 from shangliao.core.i18n import SUPPORTED_LOCALES
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.errors import pace
 from shangliao.web.locale import LANG_COOKIE
 from shangliao.web.render import render
 
@@ -49,7 +51,7 @@ def login_page(request: Request, next: str | None = None, _=Depends(public())):
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
@@ -59,8 +61,9 @@ def login(
 ):
     check_same_origin(request)  # a forged cross-site login would sign the victim into our account
     try:
-        raw, _staff_id, _shop_id = sign_in(request, username, password)
+        raw, _staff_id, _shop_id = await run_in_threadpool(sign_in, request, username, password)
     except (Unauthorized, TooManyRequests) as exc:
+        await pace(request, exc)
         return render(
             request, "login.html", exc.status, next=safe_next(next), username=username, error=exc.localized()
         )
