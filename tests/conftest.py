@@ -24,9 +24,7 @@ def runtime(request, tmp_path_factory) -> Runtime:
     folder = tmp_path_factory.mktemp(request.param)
     with database_url(request.param, folder) as url:
         # Refusals are answered at once here (test_refusal_pacing.py checks the pause).
-        settings = Settings(
-            data_dir=folder / "data", database_url=url, secret_key="00" * 32, refusal_pause=0
-        )
+        settings = Settings(data_dir=folder / "data", database_url=url, secret_key="00" * 32, refusal_pause=0)
         migrate.upgrade(url)  # the same migrations an operator runs, on both databases
         rt = Runtime.build(settings)
         try:

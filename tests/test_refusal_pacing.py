@@ -68,7 +68,11 @@ def test_made_up_tokens_wait_without_holding_a_thread(paced_app, shop):
         {"method": "POST", "url": "/api/v1/orders", "headers": junk, "json": {"items": []}},
     ):
         # when the owner asks for the order list meanwhile
-        good = {"method": "GET", "url": "/api/v1/orders", "headers": {"Authorization": f"Bearer {shop.token}"}}
+        good = {
+            "method": "GET",
+            "url": "/api/v1/orders",
+            "headers": {"Authorization": f"Bearer {shop.token}"},
+        }
         answers, (ok, _), first = asyncio.run(_crowd_then(paced_app, refused, good))
 
         # then the owner is answered while the guesses are still held back
