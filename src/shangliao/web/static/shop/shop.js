@@ -240,7 +240,7 @@
     const RECALL_MS = 2 * 60 * 1000;
     function offerRecall(li, m) {
       const left = RECALL_MS - (Date.now() - Date.parse(m.created_at));
-      if (!m.id || m.kind === "order_request" || left <= 0) return;
+      if (!m.id || m.kind === "order_request" || m.kind === "order_card" || left <= 0) return;
       const button = el("button", "link small recall", T.recall);
       button.type = "button";
       button.addEventListener("click", async () => {
@@ -430,13 +430,17 @@
       }
     });
 
+    // One more than a page is asked for: the button shows only when older messages really exist
+    // (a page of exactly 30 would otherwise offer "earlier messages" that are not there).
+    const PAGE = 30;
     async function loadEarlier() {
-      const query = oldestSeq === null ? "limit=30" : `limit=30&before_seq=${oldestSeq}`;
+      const query = oldestSeq === null ? `limit=${PAGE + 1}` : `limit=${PAGE + 1}&before_seq=${oldestSeq}`;
       const result = await call("GET", `/messages?${query}`);
       if (!result.ok) return;
       const height = document.body.scrollHeight;
-      result.data.forEach(show);
-      $("earlier").hidden = result.data.length < 30;
+      const more = result.data.length > PAGE;
+      result.data.slice(more ? 1 : 0).forEach(show); // oldest first: the extra one is the oldest
+      $("earlier").hidden = !more;
       if (oldestSeq !== null) window.scrollBy(0, document.body.scrollHeight - height);
     }
     $("earlier").addEventListener("click", loadEarlier);
@@ -666,10 +670,14 @@
       }
       const order = result.data.order;
       form.hidden = true;
-      $("placed").hidden = false;
+      const placed = $("placed");
+      placed.hidden = false;
       $("placed-card").replaceChildren(orderCard({ ...order, order_id: order.id }, ""));
       $("placed-link").href = `${base}/orders/${order.id}`;
-      window.scrollTo(0, 0);
+      // Where the customer is looking: the confirmation comes into view and takes the focus, so a
+      // screen reader reads it out (the form they were in is gone).
+      placed.scrollIntoView({ block: "start" });
+      placed.focus({ preventScroll: true });
     });
   }
 
