@@ -145,10 +145,14 @@ def do_transition(
     return order
 
 
-def do_archive(session: Session, actor: Actor | None, order: Order) -> Order:
+def check_archivable(order: Order) -> None:
     check_not_archived(order)
     if Status(order.status) not in FINAL:
         raise Conflict("order.not_archivable", N_("Only completed or cancelled orders can be archived."))
+
+
+def do_archive(session: Session, actor: Actor | None, order: Order) -> Order:
+    check_archivable(order)
     order.archived_at = clock.now()
     record_change(session, order, actor, "archived")
     return order

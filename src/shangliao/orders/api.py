@@ -15,6 +15,7 @@ from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.orders import actions, edits, idempotency, payments
+from shangliao.orders.archive import do_restore
 from shangliao.orders.create import do_create_order, find_by_idempotency_key
 from shangliao.orders.schemas import (
     AddressEdit,
@@ -164,6 +165,14 @@ def archive_order(
     order_id: PathId, actor: Actor = Depends(staff("orders.archive")), rt: Runtime = Depends(get_runtime)
 ):
     return _change(rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o))
+
+
+@router.post("/{order_id}/restore", response_model=OrderOut)
+def restore_order(
+    order_id: PathId, actor: Actor = Depends(staff("orders.archive")), rt: Runtime = Depends(get_runtime)
+):
+    """Bring an archived order back, under the status it had; the timeline records it."""
+    return _change(rt, actor, order_id, lambda s, o: do_restore(s, actor, o))
 
 
 @router.put("/{order_id}/address", response_model=OrderOut)

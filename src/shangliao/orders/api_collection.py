@@ -12,7 +12,7 @@ from shangliao.auth.access import Caller, staff_acting, staff_in_unit
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, negotiate
-from shangliao.orders.batch import ACTION_PERMISSIONS, BatchIn, run_batch
+from shangliao.orders.batch import ACTION_PERMISSIONS, BatchIn, preview_batch, run_batch
 from shangliao.orders.counts import status_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.schemas import OrderOut
@@ -50,6 +50,20 @@ class BatchOut(BaseModel):
     succeeded: int
     failed: int
     results: list[BatchResult]
+
+
+class PreviewResult(BaseModel):
+    id: int
+    ok: bool = Field(description="Whether the action would change this order.")
+    status: str | None = Field(None, description="The order's status now (when ok).")
+    error: BatchError | None = Field(None, description="Why the order would be skipped.")
+
+
+class BatchPreviewOut(BaseModel):
+    action: str
+    will_change: int
+    will_skip: int
+    results: list[PreviewResult]
 
 
 class OrderCounts(BaseModel):
@@ -129,3 +143,17 @@ def batch(
     is touched."""
     locale = negotiate(request.headers.get("accept-language"))
     return JSONResponse(run_batch(rt.db, actor, body, locale))
+
+
+@router.post("/batch/preview", response_model=BatchPreviewOut)
+def batch_preview(
+    body: BatchIn,
+    request: Request,
+    actor: Actor = Depends(staff_acting(ACTION_PERMISSIONS)),
+    rt: Runtime = Depends(get_runtime),
+):
+    """What `POST /orders/batch` with the same body would do, without doing it: which orders
+    would change and which would be skipped, with the reason. Nothing is written. Each order is
+    checked again when the batch runs."""
+    locale = negotiate(request.headers.get("accept-language"))
+    return JSONResponse(preview_batch(rt.db, actor, body, locale))

@@ -5,6 +5,9 @@ Orders completed or cancelled before the cutoff get ``archived_at``, each throug
 the system). Work goes in chunks, one unit of work each: a big shop's first run neither holds one
 huge transaction (nor SQLite's single writer) for minutes, nor loses the chunks already done if it
 is interrupted; running it again simply carries on.
+
+An archived order can be restored (:func:`do_restore`): it goes back to the list under the status
+it kept while archived, and its timeline says who brought it back.
 """
 
 from __future__ import annotations
@@ -13,10 +16,15 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
+from shangliao.auth.actor import Actor
+from shangliao.core.errors import Conflict
+from shangliao.core.i18n import N_
 from shangliao.orders.actions import do_archive
 from shangliao.orders.models import Order
 from shangliao.orders.state import Status
+from shangliao.orders.timeline import record_change
 from shangliao.storage.database import Database
 
 CHUNK = 500
@@ -73,3 +81,17 @@ def archive_older_than(
             progress(done)
         if len(orders) < chunk:
             return done
+
+
+def check_restorable(order: Order) -> None:
+    if order.archived_at is None:
+        raise Conflict("order.not_archived", N_("This order is not archived."))
+
+
+def do_restore(session: Session, actor: Actor | None, order: Order) -> Order:
+    """Bring an archived order back to the list. Archiving never changed its status, so it returns
+    under the status it had; the triggers move its count from the archived tab back to that one."""
+    check_restorable(order)
+    order.archived_at = None
+    record_change(session, order, actor, "restored", data={"status": order.status})
+    return order

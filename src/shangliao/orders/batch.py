@@ -20,18 +20,20 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, ShangliaoError
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import MAX_ID, StrictModel
-from shangliao.orders import actions
+from shangliao.orders import actions, archive
 from shangliao.orders.models import Order
 from shangliao.orders.schemas import clean_tags
-from shangliao.orders.state import TRANSITION_PERMISSIONS, TRANSITIONS
-from shangliao.orders.timeline import access_order
+from shangliao.orders.state import TRANSITION_PERMISSIONS, TRANSITIONS, Status, transition_for
+from shangliao.orders.timeline import access_order, check_not_archived
 from shangliao.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 200
 
-BatchAction = Literal["confirm", "prepare", "ship", "complete", "cancel", "archive", "assign", "tag"]
+BatchAction = Literal[
+    "confirm", "prepare", "ship", "complete", "cancel", "archive", "restore", "assign", "tag"
+]
 
 # Which parameters each action takes; anything else in ``params`` is a mistake worth refusing.
 ACTION_PARAMS: dict[str, frozenset[str]] = {
@@ -39,6 +41,7 @@ ACTION_PARAMS: dict[str, frozenset[str]] = {
     "prepare": frozenset(),
     "complete": frozenset(),
     "archive": frozenset(),
+    "restore": frozenset(),
     "ship": frozenset({"carrier_code", "tracking_number"}),
     "cancel": frozenset({"reason"}),
     "assign": frozenset({"assignee_id"}),
@@ -48,6 +51,7 @@ ACTION_PARAMS: dict[str, frozenset[str]] = {
 ACTION_PERMISSIONS: dict[str, str] = {
     **TRANSITION_PERMISSIONS,
     "archive": "orders.archive",
+    "restore": "orders.archive",
     "assign": "orders.write",
     "tag": "orders.write",
 }
@@ -111,6 +115,8 @@ def _apply(session: Session, actor: Actor, order: Order, body: BatchIn) -> None:
         actions.do_transition(session, actor, order, body.action, body.transition_params())
     elif body.action == "archive":
         actions.do_archive(session, actor, order)
+    elif body.action == "restore":
+        archive.do_restore(session, actor, order)
     elif body.action == "assign":
         actions.do_assign(session, actor, order, body.params.assignee_id)
     else:
@@ -170,5 +176,45 @@ def run_batch(db: Database, actor: Actor, body: BatchIn, locale: str) -> dict[st
         "action": body.action,
         "succeeded": succeeded,
         "failed": len(results) - succeeded,
+        "results": results,
+    }
+
+
+def _check_one(order: Order, body: BatchIn) -> None:
+    """What would refuse ``body``'s action on ``order``, found without changing anything: the
+    state checks the ``do_*`` functions make first (they make them again when the batch runs)."""
+    if body.action == "restore":
+        archive.check_restorable(order)
+    elif body.action in TRANSITIONS:
+        check_not_archived(order)
+        transition_for(body.action, Status(order.status), body.transition_params())
+    elif body.action == "archive":
+        actions.check_archivable(order)
+
+
+def preview_batch(db: Database, actor: Actor, body: BatchIn, locale: str) -> dict[str, Any]:
+    """What ``run_batch`` would do, read in one snapshot and written nowhere: which orders would
+    change and which would be skipped, and why. Shown before a cancel or archive of many orders.
+
+    Someone may change an order between the preview and the batch; the batch checks each order
+    again, so a preview can only be too hopeful about an order, never make it change wrongly.
+    """
+    check_permission(actor, ACTION_PERMISSIONS[body.action])
+    check_batch(body)
+    results: list[dict[str, Any]] = []
+    with db.read() as session:
+        for order_id in body.order_ids:
+            try:
+                order = access_order(session, actor.shop_id, order_id)
+                _check_one(order, body)
+            except ShangliaoError as exc:
+                results.append({"id": order_id, "ok": False, "error": _error(exc, locale)})
+            else:
+                results.append({"id": order_id, "ok": True, "status": order.status})
+    will_change = sum(1 for r in results if r["ok"])
+    return {
+        "action": body.action,
+        "will_change": will_change,
+        "will_skip": len(results) - will_change,
         "results": results,
     }

@@ -32,6 +32,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from shangliao.core.crypto import Keyring
+from shangliao.orders.list_sql import matching_statement
+from shangliao.orders.listing import OrderQuery, spec_for
 from shangliao.orders.models import Order, OrderStatusCount
 from shangliao.orders.state import Status
 from shangliao.storage.prepared import Prepared
@@ -133,6 +136,7 @@ def drop_triggers(execute: Callable[[str], Any], dialect: str) -> None:
 
 
 _c = OrderStatusCount.__table__.c
+_o = Order.__table__.c
 _COUNTS = Prepared(select(_c.status, _c.archived, _c.n).where(_c.shop_id == bindparam("shop_id")))
 
 
@@ -146,6 +150,33 @@ def status_counts(on: Session | Connection, shop_id: int) -> dict[str, int]:
     rows = _COUNTS.rows(conn, {"shop_id": shop_id})
     for status, archived, n in rows:
         key = ARCHIVED if archived else status
+        counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def counts_matching(
+    conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
+) -> dict[str, int]:
+    """Orders per tab among those ``query``'s search and filters match (its status, archived flag
+    and page are ignored: each tab is one of them): the tabs of a searched or filtered list.
+
+    Unlike :func:`status_counts` this counts the matching orders themselves; a search finds them
+    from its indexes first, so it reads what the search finds, not the shop.
+    """
+    counts = dict.fromkeys(TAB_KEYS, 0)
+    spec = spec_for(
+        keyring, shop_id, timezone, query.model_copy(update={"status": [], "archived": "all", "cursor": None})
+    )
+    if spec.branches == ():  # a search that cannot match anything
+        return counts
+    archived = _o.archived_at.is_not(None)
+    stmt = (
+        matching_statement(spec)
+        .with_only_columns(_o.status, archived, func.count())
+        .group_by(_o.status, archived)
+    )
+    for status, is_archived, n in conn.execute(stmt, spec.params()):
+        key = ARCHIVED if is_archived else status
         counts[key] = counts.get(key, 0) + n
     return counts
 

@@ -15,6 +15,7 @@ from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import PathId
 from shangliao.orders import actions
+from shangliao.orders.archive import do_restore
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.edits import ITEMS_EDITABLE
 from shangliao.orders.state import (
@@ -54,6 +55,7 @@ EVENT_LABELS = {
     "price_changed": N_("Price changed"),
     "paid": N_("Payment recorded"),
     "archived": N_("Archived"),
+    "restored": N_("Restored from the archive"),
 }
 
 
@@ -192,6 +194,18 @@ def order_archive(
 ):
     return change_order(
         request, rt, actor, order_id, lambda s, o: actions.do_archive(s, actor, o), done=N_("Archived.")
+    )
+
+
+@router.post("/orders/{order_id}/restore")
+def order_restore(
+    order_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("orders.archive")),
+    rt: Runtime = Depends(get_runtime),
+):
+    return change_order(
+        request, rt, actor, order_id, lambda s, o: do_restore(s, actor, o), done=N_("Restored.")
     )
 
 
