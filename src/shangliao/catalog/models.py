@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shangliao.core import clock
 from shangliao.storage.base import Base, IdMixin, ShopScoped, TimestampMixin
 from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
 
@@ -36,6 +37,10 @@ class Product(IdMixin, ShopScoped, TimestampMixin, Base):
 
     variants: Mapped[list[Variant]] = relationship(
         back_populates="product", order_by="Variant.position", cascade="all, delete-orphan"
+    )
+    # Uploaded photos in the merchant's order; the first is the cover (``catalog/images.py``).
+    photos: Mapped[list[ProductImage]] = relationship(
+        order_by="ProductImage.position", cascade="all, delete-orphan"
     )
 
     @property
@@ -94,3 +99,34 @@ ALIAS_SEPARATOR = "\n"
 def alias_list(stored: str | None) -> list[str]:
     """The aliases as stored (one per line) as a list; "" is none."""
     return stored.split(ALIAS_SEPARATOR) if stored else []
+
+
+class ProductImage(IdMixin, ShopScoped, Base):
+    """An uploaded product photo, stored re-encoded (EXIF gone, orientation applied) beside the chat
+    attachments: ``uploads/<shop_id>/<storage_key>`` and its thumbnail ``<thumb_key>``. Both keys are
+    random and made by the server. ``variant_id`` ties a photo to one variant (the red one); a photo
+    without it shows the whole product. ``position`` 0 is the cover."""
+
+    __tablename__ = "product_images"
+    __table_args__ = (
+        Index("ix_product_images_product", "product_id", "position"),
+        Index("uq_product_images_storage_key", "storage_key", unique=True),
+        Index("uq_product_images_thumb_key", "thumb_key", unique=True),
+    )
+
+    product_id: Mapped[int] = mapped_column(BigId, ForeignKey("products.id", ondelete="CASCADE"))
+    variant_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("variants.id", ondelete="SET NULL"), nullable=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    mime: Mapped[str] = mapped_column(String(32))  # of both files: what we encoded, never the client's
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    thumb_key: Mapped[str] = mapped_column(String(64))
+    thumb_sha256: Mapped[str] = mapped_column(String(64))
+    thumb_width: Mapped[int] = mapped_column(Integer)
+    thumb_height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

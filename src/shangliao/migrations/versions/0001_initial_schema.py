@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-06 21:08:38.968242
+Create Date: 2026-12-06 23:13:13.243524
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -613,6 +613,48 @@ def upgrade() -> None:
         batch_op.create_index("ix_phone_codes_visitor", ["visitor_id", "id"], unique=False)
 
     op.create_table(
+        "product_images",
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("mime", sa.String(length=32), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=64), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("thumb_key", sa.String(length=64), nullable=False),
+        sa.Column("thumb_sha256", sa.String(length=64), nullable=False),
+        sa.Column("thumb_width", sa.Integer(), nullable=False),
+        sa.Column("thumb_height", sa.Integer(), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_product_images_product_id_products"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_product_images_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["variants.id"],
+            name=op.f("fk_product_images_variant_id_variants"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_images")),
+    )
+    with op.batch_alter_table("product_images", schema=None) as batch_op:
+        batch_op.create_index("ix_product_images_product", ["product_id", "position"], unique=False)
+        batch_op.create_index("uq_product_images_storage_key", ["storage_key"], unique=True)
+        batch_op.create_index("uq_product_images_thumb_key", ["thumb_key"], unique=True)
+
+    op.create_table(
         "attachments",
         sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -871,6 +913,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_attachments_shop_conversation")
 
     op.drop_table("attachments")
+    with op.batch_alter_table("product_images", schema=None) as batch_op:
+        batch_op.drop_index("uq_product_images_thumb_key")
+        batch_op.drop_index("uq_product_images_storage_key")
+        batch_op.drop_index("ix_product_images_product")
+
+    op.drop_table("product_images")
     with op.batch_alter_table("phone_codes", schema=None) as batch_op:
         batch_op.drop_index("ix_phone_codes_visitor")
 
