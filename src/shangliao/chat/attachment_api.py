@@ -204,7 +204,7 @@ async def guest_upload(
 
 # --- downloads ------------------------------------------------------------------------------------------
 
-_SAFE_HEADERS = {
+SAFE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     # Even if a browser did render it as a page, it would have no script, no origin, no requests.
     "Content-Security-Policy": "sandbox; default-src 'none'",
@@ -229,7 +229,7 @@ def _download(request: Request, attachment: Attachment, path: Path) -> Response:
     inline = attachment.kind == "image" and attachment.mime in {t.mime for t in TYPES.values() if t.inline}
     etag = f'"{attachment.sha256}"'
     headers = {
-        **_SAFE_HEADERS,
+        **SAFE_HEADERS,
         "ETag": etag,
         "Content-Disposition": content_disposition("inline" if inline else "attachment", attachment.name),
     }

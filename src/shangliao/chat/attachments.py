@@ -313,7 +313,7 @@ def do_send_attachment(
     )
     session.add(attachment)
     session.flush()
-    upload.placed = _place(upload.temp, uploads_dir, shop_id, attachment.storage_key)
+    upload.placed = place_file(upload.temp, uploads_dir, shop_id, attachment.storage_key)
     sent = service.do_send(
         session,
         keyring,
@@ -367,7 +367,7 @@ def message_data(attachment: Attachment) -> dict[str, Any]:
     return data
 
 
-def _place(temp: Path, uploads_dir: Path, shop_id: int, key: str) -> Path:
+def place_file(temp: Path, uploads_dir: Path, shop_id: int, key: str) -> Path:
     """Rename the (already fsynced) file into the shop's folder and fsync the folder, so the name
     survives a crash as surely as the row that points at it."""
     folder = shop_folder(uploads_dir, shop_id)
