@@ -96,8 +96,10 @@ def assert_not_reloaded(page, mark: str) -> None:
 
 
 def fill_link_order(page, name: str = "小红", phone: str = "13700001234") -> None:
-    """On a product link's page: go on to the address step and fill it, and who orders."""
+    """On a product link's page: go on to the address step and fill it, and who orders (not the
+    receiver here, so the form's "I am the receiver" is unticked)."""
     page.click("#order-form button[data-step='1']")
+    page.uncheck("#order-form input[name=for_me]")
     for field, value in {
         "receiver": "张三",
         "address_phone": "13812345678",

@@ -22,7 +22,7 @@ from shangliao.orders.models import Order
 from shangliao.realtime.feed import head_seq
 from shangliao.shops.service import access_shop_by_slug
 from shangliao.storefront import orders as go
-from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_for
+from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_contact, guest_for
 from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -54,7 +54,37 @@ SCRIPT_TEXT = {
     "file": N_("File"),
     "shop": N_("Shop"),
     "code_sent": N_("If this number can receive text messages, a code is on its way."),
+    "in_stock": N_("In stock"),
+    "presale_note": N_("Presale: the shop ships it once it arrives"),
+    "choose_option": N_("Choose {option}"),
 }
+
+# The chip group of a product whose variants carry no option values: one chip per variant.
+VARIANT_KEY = ""
+
+
+def option_choices(product: dict[str, Any]) -> list[dict[str, Any]]:
+    """The product page's chip groups (颜色, 尺码 …: one per option, its values in the order the
+    variants first use them), and each variant's ``choice`` (option -> value) to match them by.
+    Only the variants on offer are there (``public_product`` leaves inactive ones out)."""
+    variants = product["variants"]
+    names = list(product["options"])
+    names += [k for v in variants for k in v["spec"] if k not in names]
+    names = list(dict.fromkeys(names))
+    if not names:
+        if len(variants) < 2:
+            return []  # nothing to choose
+        for v in variants:
+            v["choice"] = {VARIANT_KEY: str(v["id"])}
+        values = [{"value": str(v["id"]), "label": v["spec_label"] or product["name"]} for v in variants]
+        return [{"key": VARIANT_KEY, "name": gettext("Choose"), "values": values}]
+    for v in variants:
+        v["choice"] = {name: str(v["spec"].get(name, "")) for name in names}
+    groups = []
+    for name in names:
+        seen = dict.fromkeys(v["choice"][name] for v in variants if v["choice"][name])
+        groups.append({"key": name, "name": name, "values": [{"value": x, "label": x} for x in seen]})
+    return groups
 
 
 @dataclass(frozen=True)
@@ -142,9 +172,20 @@ def product_page(request: Request, token: str, visit: Visit = Depends(shop_visit
     try:
         with rt.db.read() as session:
             product = go.public_product(go.access_product_by_token(session, visit.shop.id, token[:64]))
+            # Who this device said it is fills the receiver: the phone is asked once, in the chat.
+            contact = guest_contact(session, rt.keyring, visit.guest) if visit.guest else None
     except NotFound:
         return _not_found(request, visit.shop, N_("This product is not on sale."))
-    return _page(request, "shop/product.html", visit, product=product, config={"product": product})
+    choices = option_choices(product)
+    return _page(
+        request,
+        "shop/product.html",
+        visit,
+        product=product,
+        choices=choices,
+        contact=contact,
+        config={"product": product},
+    )
 
 
 @router.get("/s/{shop}/orders/{order_id}", response_class=HTMLResponse)

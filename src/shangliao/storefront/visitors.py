@@ -22,8 +22,8 @@ from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
-from shangliao.customers.models import CustomerPhone
-from shangliao.customers.pii import phone_hashes
+from shangliao.customers.models import Customer, CustomerPhone
+from shangliao.customers.pii import decrypt_phone, phone_hashes
 from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer_in
 from shangliao.shops.service import access_shop_by_slug
@@ -137,6 +137,18 @@ def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
         visitor.claimed_phone_hash is not None,
         visitor.verified_at is not None,
     )
+
+
+def guest_contact(session: Session, keyring: Keyring, guest: Guest) -> dict[str, str]:
+    """The name and mobile this device's customer gave (the receiver an order form starts with), so
+    a customer is not asked for their phone twice. Only the customer's own phones: a device whose
+    typed number is another customer's (a claim) got a customer without one, and sees none."""
+    customer = session.get(Customer, guest.customer_id)
+    if customer is None or customer.shop_id != guest.shop_id:
+        return {"name": "", "phone": ""}
+    phones = sorted(customer.phones, key=lambda p: (not p.is_primary, p.id))
+    phone = decrypt_phone(keyring, phones[0].phone_enc) if phones else ""
+    return {"name": customer.name, "phone": phone}
 
 
 def guest_at(session: Session, shop_slug: str, raw: str | None) -> Guest | None:

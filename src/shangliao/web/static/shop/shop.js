@@ -609,20 +609,109 @@
     });
   }
 
+  // --- product page: option chips ------------------------------------------------------------------------
+  // One chip group per option (颜色, 尺码). A chip is disabled when no variant on offer with that value
+  // and the other groups' picks can be ordered (sold out, or no such combination); a pick that
+  // becomes impossible is dropped. ``refresh`` returns the variant the picks name, if complete.
+  function optionChips(form) {
+    const variants = cfg.product.variants;
+    const groups = [...form.querySelectorAll("fieldset.chips")];
+    const orderable = (v) => v.availability !== "sold_out";
+    const picks = () => {
+      const out = {};
+      for (const g of groups) {
+        const checked = g.querySelector("input:checked");
+        if (checked) out[g.dataset.key] = checked.value;
+      }
+      return out;
+    };
+    const fits = (v, picked, except) =>
+      groups.every((g) => g.dataset.key === except || !(g.dataset.key in picked) || v.choice[g.dataset.key] === picked[g.dataset.key]);
+
+    function settle() {
+      for (let round = 0; round <= groups.length; round += 1) {
+        const picked = picks();
+        let dropped = false;
+        for (const g of groups) {
+          const k = g.dataset.key;
+          for (const input of g.querySelectorAll("input")) {
+            const same = variants.filter((v) => v.choice[k] === input.value && fits(v, picked, k));
+            const open = same.some(orderable);
+            input.disabled = !open;
+            input.closest(".chip").querySelector(".chip-note").textContent = same.length && !open ? T.sold_out : "";
+            if (!open && input.checked) {
+              input.checked = false;
+              dropped = true;
+            }
+          }
+        }
+        if (!dropped) return picked;
+      }
+      return picks();
+    }
+
+    const missing = () => {
+      const picked = picks();
+      const g = groups.find((group) => !(group.dataset.key in picked));
+      return g ? T.choose_option.replace("{option}", g.querySelector("legend").textContent) : "";
+    };
+
+    function refresh() {
+      const picked = settle();
+      const complete = groups.every((g) => g.dataset.key in picked);
+      let variant = null;
+      if (!groups.length) variant = variants.length === 1 ? variants[0] : null;
+      else if (complete) variant = variants.find((v) => groups.every((g) => v.choice[g.dataset.key] === picked[g.dataset.key]));
+      $("variant-id").value = variant ? String(variant.id) : "";
+      const line = $("variant-line");
+      const price = $("price");
+      if (variant) {
+        price.textContent = yuan(variant.price);
+        line.textContent =
+          variant.availability === "sold_out" ? T.sold_out : variant.availability === "presale" ? T.presale_note : T.in_stock;
+        line.dataset.availability = variant.availability;
+      } else {
+        const offered = variants.filter(orderable);
+        line.textContent = offered.length ? missing() : T.sold_out;
+        line.dataset.availability = offered.length ? "" : "sold_out";
+      }
+      $("order-submit").disabled = !variant || !orderable(variant);
+      return variant;
+    }
+
+    // Start from the first variant that can be ordered, so the usual order is one tap away.
+    const first = variants.find(orderable);
+    if (first) {
+      for (const g of groups) {
+        const input = [...g.querySelectorAll("input")].find((i) => i.value === first.choice[g.dataset.key]);
+        if (input) input.checked = true;
+      }
+    }
+    return { refresh, missing };
+  }
+
   // --- product page: order from a share link -----------------------------------------------------------
   function productPage() {
     const form = $("order-form");
     let key = null; // one Idempotency-Key per attempt at the same order; a changed form gets a new one
-    const variants = [...form.querySelectorAll("input[name=variant_id]")];
-    if (!variants.some((v) => v.checked)) {
-      const first = variants.find((v) => !v.disabled);
-      if (first) first.checked = true;
+    const choose = optionChips(form);
+    // A new device: name and mobile are the receiver's unless the customer orders for someone else.
+    const forMe = $("for-me");
+    const aboutYou = () => {
+      $("about-you").hidden = forMe.checked;
+      $("about-you").querySelectorAll("input").forEach((i) => {
+        i.disabled = forMe.checked;
+      });
+    };
+    if (forMe) {
+      forMe.addEventListener("change", aboutYou);
+      aboutYou();
     }
     const qty = form.querySelector("input[name=quantity]");
     const total = () => {
-      const picked = variants.find((v) => v.checked);
+      const picked = choose.refresh();
       const n = parseInt(qty.value || "0", 10) || 0;
-      $("order-total").textContent = picked ? yuan(Number(picked.dataset.price) * n) : "";
+      $("order-total").textContent = picked ? yuan(picked.price * n) : "";
     };
     form.querySelectorAll("button[data-step]").forEach((b) =>
       b.addEventListener("click", () => {
@@ -639,11 +728,14 @@
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const f = new FormData(form);
-      const picked = variants.find((v) => v.checked);
-      if (!picked) return;
+      const picked = choose.refresh();
+      if (!picked || picked.availability === "sold_out") {
+        $("order-error").textContent = choose.missing() || T.sold_out;
+        return;
+      }
       const body = {
         token: cfg.product.share_token,
-        variant_id: Number(picked.value),
+        variant_id: picked.id,
         quantity: parseInt(f.get("quantity"), 10) || 1,
         address: {
           receiver: f.get("receiver").trim(),
@@ -655,7 +747,10 @@
         },
         remark: (f.get("remark") || "").trim(),
       };
-      if (f.has("name")) {
+      if (forMe && forMe.checked) {
+        body.name = body.address.receiver;
+        body.phone = body.address.phone;
+      } else if (f.has("name")) {
         body.name = f.get("name").trim();
         body.phone = f.get("phone").trim();
       }
