@@ -94,3 +94,4 @@ class PreviewOut(BaseModel):
     variables: dict[str, str | None] = Field(description="Every variable and its value (null: none).")
     missing: list[str] = Field(description="Variables the text uses that have no value; left as typed.")
     order_id: int | None = Field(description="The order the values came from.")
+    order_number: str | None = Field(description="That order's number, to tell staff which one it was.")

@@ -318,14 +318,17 @@ def preview(
     text = body.body
     if body.template_id is not None:
         text = access_template(session, shop_id, body.template_id).body
+    order = None
     if with_order:
-        values, order_id = variables.values_for(session, shop_id, conversation, body.order_id)
+        values, order = variables.values_for(session, shop_id, conversation, body.order_id)
     else:
-        values, order_id = variables.customer_values(session, conversation), None
+        values = variables.customer_values(session, conversation)
     rendered = render(text or "", values)
     return {
         "text": rendered.text,
         "variables": {name: values.get(name) for name in variables.NAMES},
         "missing": rendered.missing,
-        "order_id": order_id,
+        # Staff see which order the text speaks of: the composer says "filled from order #…".
+        "order_id": order.id if order else None,
+        "order_number": order.number if order else None,
     }

@@ -100,9 +100,9 @@ def customer_values(session: Session, conversation: Any) -> dict[str, str]:
 
 def values_for(
     session: Session, shop_id: int, conversation: Any, order_id: int | None = None
-) -> tuple[dict[str, str], int | None]:
+) -> tuple[dict[str, str], Order | None]:
     """The values known for ``conversation`` (a chat ``Conversation`` of ``shop_id`` the caller may
-    see) and the id of the order they came from. Variables without a value are left out."""
+    see) and the order they came from. Variables without a value are left out."""
     values = customer_values(session, conversation)
     order = current_order(session, shop_id, conversation.customer_id, order_id)
     if order is None:
@@ -110,4 +110,4 @@ def values_for(
     if "客户名" not in values and order.customer_name:
         values["客户名"] = order.customer_name
     values.update(order_values(order))
-    return values, order.id
+    return values, order

@@ -101,6 +101,8 @@ JS_TEXT = {
     "unmatched": N_("Not recognised: {words}"),
     "missing_vars": N_("Fill in by hand: {names}"),
     "no_replies": N_("No quick reply starts with that."),
+    "reply_order_auto": N_("The latest order"),
+    "filled_from": N_("Filled in from order #{number}"),
     "saved": N_("Saved."),
     "sent": N_("Sent."),
     "network": N_("The network is down; try again in a moment."),

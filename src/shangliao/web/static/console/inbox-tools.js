@@ -90,6 +90,7 @@
     const value = text.value;
     if (!value.trim()) return;
     text.value = "";
+    lastFill = null;
     hideHint();
     hideSuggest();
     sendMessage({ kind: "text", body: value }, value);
@@ -154,19 +155,74 @@
     replies = [];
   }
 
-  async function pickReply(i) {
+  // The order a quick reply speaks of: the one staff picked (in the panel or the composer's list),
+  // or else the server's choice (the customer's latest order in play), named once filled in.
+  const replyOrder = document.getElementById("reply-order");
+  let replyOrderId = Number(new URLSearchParams(window.location.search).get("order")) || null;
+  let lastFill = null; // {template, text}: the composer's text as a quick reply filled it
+
+  function panelOrders() {
+    return Array.from(document.querySelectorAll("#inbox-panel .panel-order"));
+  }
+
+  // Called whenever the panel is drawn: its orders are the choices.
+  function syncReplyOrders() {
+    if (!replyOrder) return;
+    const orders = panelOrders();
+    const ids = orders.map(function (li) { return Number(li.dataset.orderId); });
+    if (ids.indexOf(replyOrderId) < 0) replyOrderId = null;
+    replyOrder.textContent = "";
+    const auto = el("option", null, T.reply_order_auto);
+    auto.value = "";
+    replyOrder.append(auto);
+    orders.forEach(function (li) {
+      const badge = li.querySelector(".badge");
+      const option = el("option", null, "#" + li.querySelector(".number").textContent.trim() +
+        (badge ? " · " + badge.textContent.trim() : ""));
+      option.value = li.dataset.orderId;
+      replyOrder.append(option);
+    });
+    replyOrder.value = replyOrderId ? String(replyOrderId) : "";
+    document.getElementById("reply-order-field").hidden = !orders.length;
+    orders.forEach(function (li) {
+      const chosen = Number(li.dataset.orderId) === replyOrderId;
+      li.classList.toggle("is-reply-order", chosen);
+      const button = li.querySelector("[data-reply-order]");
+      if (button) button.setAttribute("aria-pressed", chosen ? "true" : "false");
+    });
+  }
+
+  // A reply already filled and left as it was follows the order staff switch to.
+  function chooseReplyOrder(id) {
+    if (id === replyOrderId) return;
+    replyOrderId = id;
+    syncReplyOrders();
+    if (lastFill && text.value === lastFill.text) fillReply(lastFill.template);
+  }
+
+  async function fillReply(template) {
+    const body = { template_id: template.id };
+    if (replyOrderId) body.order_id = replyOrderId;
+    let filled = { text: template.body, missing: [] };
+    try {
+      filled = await api("/api/v1/conversations/" + state.convId + "/reply-preview", { method: "POST", json: body });
+    } catch (e) { toast("error", e.message); }
+    text.value = filled.text;
+    lastFill = { template: template, text: filled.text };
+    text.focus();
+    text.setSelectionRange(text.value.length, text.value.length);
+    if (filled.order_id && !replyOrderId) { replyOrderId = filled.order_id; syncReplyOrders(); }
+    const notes = [];
+    if (filled.order_number) notes.push(fill(T.filled_from, { number: filled.order_number }));
+    if (filled.missing && filled.missing.length) notes.push(fill(T.missing_vars, { names: filled.missing.join("、") }));
+    if (notes.length) showHint(notes.join(" · ")); else hideHint();
+  }
+
+  function pickReply(i) {
     const item = replies[i];
     if (!item) return;
     hideSuggest();
-    let filled = { text: item.body, missing: [] };
-    try {
-      filled = await api("/api/v1/conversations/" + state.convId + "/reply-preview",
-        { method: "POST", json: { template_id: item.id } });
-    } catch (e) { toast("error", e.message); }
-    text.value = filled.text;
-    text.focus();
-    text.setSelectionRange(text.value.length, text.value.length);
-    if (filled.missing && filled.missing.length) showHint(fill(T.missing_vars, { names: filled.missing.join("、") }));
+    fillReply(item);
   }
 
   function showHint(message) {
@@ -350,7 +406,7 @@
     if (asked !== panelAsked) return;
     const panel = document.getElementById("inbox-panel");
     if (document.querySelector("dialog[open]")) { panelWanted = true; return; }
-    if (fresh && panel) panel.replaceWith(fresh);
+    if (fresh && panel) { panel.replaceWith(fresh); syncReplyOrders(); }
   }
 
   document.addEventListener("close", function () {
@@ -440,6 +496,9 @@
     if (target.closest("[data-open-products]")) { openProducts(target.closest("[data-open-products]").dataset.openProducts); return; }
     if (target.closest("[data-open-draft]")) { openDraft([], null, []); return; }
     const li = target.closest(".panel-order");
+    // The order staff work on in the panel is the one the chat is about.
+    if (li) chooseReplyOrder(Number(li.dataset.orderId));
+    if (target.closest("[data-reply-order]")) return;
     if (target.closest("[data-order-action]") && li) {
       orderStep(li, target.closest("[data-order-action]").dataset.orderAction).catch(function (e) { toast("error", e.message); });
       return;
@@ -458,6 +517,7 @@
 
   document.addEventListener("change", function (event) {
     if (event.target.id === "assignee") assign(event.target.value);
+    if (event.target.id === "reply-order") chooseReplyOrder(Number(event.target.value) || null);
     if (event.target.id === "composer-file" && event.target.files.length) {
       Array.from(event.target.files).forEach(sendFile);
       event.target.value = "";
@@ -487,6 +547,7 @@
   app.refreshPanel = refreshPanel;
   // Deferred: the page is parsed by the time this runs.
   if (composer) {
+    syncReplyOrders();
     composer.addEventListener("submit", function (event) { event.preventDefault(); submitText(); });
     text.addEventListener("input", typed);
     text.addEventListener("keydown", onKey);

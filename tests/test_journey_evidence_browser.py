@@ -1,0 +1,65 @@
+"""The right order, the same evidence, in Chromium against a live server: a quick reply fills from
+the order staff are discussing (and says which), and a dispute checkpoint reads the same on the
+merchant's screen and on the customer's phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.browser import (  # noqa: F401 (fixtures)
+    browser_fixture,
+    live_fixture,
+    live_shop_fixture,
+    open_console,
+)
+from tests.support.catalog import make_product
+from tests.support.chat import Device
+from tests.support.chat_pages import open_chat
+from tests.support.orders import act, make_order
+
+SHOTS = "/tmp/h3"
+
+
+@pytest.fixture
+def customer(live, shop):
+    c = Device(live[0], shop.slug, "小红", "13700001234")
+    yield c
+    c.http.close()
+
+
+def test_a_quick_reply_fills_from_the_order_staff_chose_and_says_which(browser, live, shop, customer):
+    # given a customer with a shipped order and, placed after it, a pending one
+    tee = make_product(live[1], shop, name="纯棉T恤", stock=9, price=5900)
+    shipped = make_order(shop, [(tee.variant_id, 1)], customer_id=customer.customer_id)
+    act(shop, shipped, "confirm")
+    act(shop, shipped, "ship", carrier_code="SF", tracking_number="SF1234567890")
+    pending = make_order(shop, [(tee.variant_id, 2)], customer_id=customer.customer_id)
+    customer.says("我的快递到哪了？")
+    page = open_console(browser, live, shop)
+    open_chat(page, live, customer.conversation_id)
+
+    # when staff take up the shipped order in the side panel and type the shipping notice
+    page.click(f".panel-order[data-order-id='{shipped['id']}'] [data-reply-order]")
+    page.type("#composer-text", "/fh")
+    page.locator("#reply-suggest .reply-option", has_text="/fh").wait_for()
+    page.press("#composer-text", "Enter")
+
+    # then the reply is filled from the shipped order, courier and tracking number included
+    page.wait_for_function("() => document.getElementById('composer-text').value.includes('SF1234567890')")
+    text = page.input_value("#composer-text")
+    assert shipped["number"] in text and "顺丰速运" in text and pending["number"] not in text
+    # and the composer says which order it used
+    assert page.inner_text("#composer-hint") == f"按订单 #{shipped['number']} 填写"
+    assert page.input_value("#reply-order") == str(shipped["id"])
+    page.screenshot(path=f"{SHOTS}/reply_order_desktop.png")
+
+    # when staff switch the reply to the other order
+    page.select_option("#reply-order", str(pending["id"]))
+    # then the text follows it, and says what it cannot fill (nothing shipped yet)
+    page.wait_for_function(
+        f"() => document.getElementById('composer-text').value.includes('{pending['number']}')"
+    )
+    assert "SF1234567890" not in page.input_value("#composer-text")
+    hint = page.inner_text("#composer-hint")
+    assert hint.startswith(f"按订单 #{pending['number']} 填写") and "物流单号" in hint
+    assert page.locator(f".panel-order[data-order-id='{pending['id']}'].is-reply-order").count() == 1
