@@ -82,7 +82,7 @@ def test_a_new_customer_orders_from_a_product_link_and_the_card_lands_in_the_cha
         assert session.get(Order, placed["order"]["id"]).conversation_id == placed["conversation_id"]
     assert variant_stock(shop, tee[0].product_id, tee[0].variant_id)["reserved"] == 2
     cards = [m for m in staff_messages(shop, placed["conversation_id"]) if m["kind"] == "order_card"]
-    assert len(cards) == 1 and cards[0]["sender_type"] == "system"
+    assert len(cards) == 1 and cards[0]["sender_type"] == "customer"
     assert cards[0]["data"]["order_id"] == placed["order"]["id"]
     assert cards[0]["data"]["items"][0]["quantity"] == 2
     # the customer sees the same card in their chat

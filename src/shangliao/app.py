@@ -22,6 +22,7 @@ from shangliao.storefront import pages as storefront_pages
 from shangliao.storefront import sms
 from shangliao.web import api, client_address, docs, errors, health, ws
 from shangliao.web.console import (
+    alert_pages,
     auth_pages,
     customer_address_pages,
     customer_merge_pages,
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
     # which would otherwise take it.
     for console in (
+        alert_pages,
         inbox_pages,
         order_new_pages,
         order_pages,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, case, exists, select, tuple_
+from sqlalchemy import ColumnElement, case, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from shangliao.chat.models import Conversation, Message
@@ -44,6 +44,19 @@ def in_list(shop_id: int, staff_id: int, which: str) -> list[ColumnElement[bool]
             )
         )
     return conditions
+
+
+def unread_conversations(session: Session, shop_id: int) -> int:
+    """How many of the shop's conversations (as the inbox lists them) hold a customer message no
+    staff member has read: the number on the console's 聊天 badge."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Conversation)
+            .where(*in_list(shop_id, 0, "all"), Conversation.staff_unread > 0)
+        )
+        or 0
+    )
 
 
 def inbox(

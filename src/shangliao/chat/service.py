@@ -324,6 +324,12 @@ def do_recall(
         raise Forbidden("chat.recall_not_yours", N_("Only your own messages can be recalled."))
     if by_type == "staff" and message.sender_type == "customer":
         raise Forbidden("chat.recall_not_yours", N_("A customer's message cannot be recalled by the shop."))
+    if by_type == "customer" and message.kind == "order_card":
+        # The card of an order the customer placed is the order's record in the chat: hiding it
+        # would not undo the order (cancelling does).
+        raise Conflict(
+            "chat.order_card_kept", N_("An order's card cannot be recalled; cancel the order instead.")
+        )
     if message.recalled_at is not None:
         return sent_from(message)
     if clock.now() - message.created_at > RECALL_WINDOW:

@@ -280,7 +280,7 @@ def do_claim_replayed_order(session: Session, guest: Guest, order: Order) -> Gue
             Message.shop_id == guest.shop_id,
             Message.conversation_id == guest.conversation_id,
             Message.kind == "order_card",
-            Message.sender_type == "system",
+            Message.sender_type.in_(("customer", "system")),  # "system" before the card was the customer's
             Message.data["order_id"].as_integer() == order.id,
         )
     )
@@ -328,13 +328,15 @@ def do_order_from_link(
             raise _friendly_stock(exc, product_name) from exc
         raise
     card = cards.order_card(session, guest.shop_id, created.row.id)
+    # The customer placed it, so the card is theirs: like any customer message it is unread for
+    # the shop (the inbox row, the 聊天 badge, the alert) until someone opens the conversation.
     service.do_send(
         session,
         keyring,
         guest.shop_id,
         guest.conversation_id,
-        sender_type="system",
-        sender_id=None,
+        sender_type="customer",
+        sender_id=guest.customer_id,
         kind="order_card",
         data=card,
     )

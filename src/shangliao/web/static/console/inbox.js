@@ -289,6 +289,8 @@
       if (frame.seq <= state.eventSeq) return; // already seen
       state.eventSeq = frame.seq;
     }
+    // The nav badges and alerts (alerts.js) hear this page's socket rather than opening another.
+    document.dispatchEvent(new CustomEvent("shangliao:event", { detail: frame }));
     const kind = frame.event;
     if (kind === "message.created" || kind === "message.recalled") {
       const m = frame.message;

@@ -1,0 +1,36 @@
+"""What the console's navigation badges show: pending orders on 订单, unread conversations on 聊天.
+
+Every console page asks once when it loads (``alerts.js``), and again whenever the staff socket
+says something that may move a count, so the numbers come from the server, never from sums kept in
+the browser. The event seq read with the counts is where the page's socket starts listening: nothing
+committed between the two is missed.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from shangliao.auth.access import signed_in
+from shangliao.auth.actor import Actor
+from shangliao.chat.inbox import unread_conversations
+from shangliao.orders.counts import status_counts
+from shangliao.orders.state import Status
+from shangliao.realtime.feed import head_seq
+from shangliao.runtime import Runtime, get_runtime
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/alerts")
+def alert_counts(actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)) -> dict:
+    """The badges' numbers for this staff member's shop; a count they may not read is ``None``
+    (no order count without orders.read, no chat count without chat.read)."""
+    with rt.db.read() as session:
+        seq = head_seq(session, actor.shop_id)
+        orders = (
+            status_counts(session, actor.shop_id)[Status.PENDING.value]
+            if "orders.read" in actor.permissions
+            else None
+        )
+        chats = unread_conversations(session, actor.shop_id) if "chat.read" in actor.permissions else None
+    return {"event_seq": seq, "orders_pending": orders, "chats_unread": chats}
