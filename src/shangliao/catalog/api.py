@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from pathlib import Path
+from typing import Any
 
-from shangliao.auth.access import staff
+from anyio import to_thread
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Path as Path_
+from fastapi.responses import FileResponse, Response
+from pydantic import ValidationError
+
+from shangliao.auth.access import public, staff
 from shangliao.auth.actor import Actor
-from shangliao.catalog import service
+from shangliao.catalog import images, service
+from shangliao.catalog.models import ProductImage
 from shangliao.catalog.schemas import (
+    PhotoOrderIn,
+    PhotoOut,
+    PhotoPatch,
     ProductIn,
     ProductOut,
     ProductPage,
@@ -16,10 +27,16 @@ from shangliao.catalog.schemas import (
     VariantOut,
     VariantPatch,
 )
-from shangliao.core.schemas import PathId
+from shangliao.chat.attachments import SAFE_HEADERS, Upload, receive_upload, shop_folder
+from shangliao.core.errors import Invalid, NotFound
+from shangliao.core.i18n import N_
+from shangliao.core.schemas import MAX_ID, PathId, RowRef, StrictModel
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.errors import ErrorBody
 
 router = APIRouter(tags=["catalog"])
+# A photo's key as the server made it: 32 lowercase hex digits.
+PathKey = Path_(pattern=r"^[0-9a-f]{32}$")
 
 # Ids beyond a 64-bit integer can never exist; refusing them here keeps them away from the driver.
 
@@ -106,3 +123,218 @@ def update_variant(
         variant = service.access_variant(session, actor.shop_id, variant_id)
         variant = service.do_update_variant(session, actor, variant, body)
         return service.variant_out(variant, variant.product.low_stock_threshold)
+
+
+# --- photos ---------------------------------------------------------------------------------------
+
+# Uploads per staff member, as for chat attachments: a product's nine photos fit, a script does not.
+PHOTO_UPLOADS = "30/minute"
+
+
+class PhotoUploadFields(StrictModel):
+    variant_id: RowRef | None = None
+
+
+PHOTO_UPLOAD_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A JPEG, PNG, GIF or WebP photo, judged from its bytes. It is "
+                            "stored re-encoded: turned upright, metadata (EXIF, GPS) removed.",
+                        },
+                        "variant_id": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_ID,
+                            "description": "The variant the photo shows; left out for the whole product.",
+                        },
+                    },
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+}
+PHOTO_FILE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The photo (JPEG or PNG), shown inline.",
+        "content": {
+            m: {"schema": {"type": "string", "format": "binary"}} for m in ("image/jpeg", "image/png")
+        },
+    }
+}
+
+
+def _upload_fields(raw: dict[str, str]) -> PhotoUploadFields:
+    try:
+        return PhotoUploadFields.model_validate(raw)
+    except ValidationError:
+        raise Invalid("product_image.bad_variant", N_("Choose one of the product's variants.")) from None
+
+
+async def upload_photo(request: Request, rt: Runtime, actor: Actor, product_id: int) -> ProductImage:
+    """Receive, check, re-encode and store one photo (the console's upload uses this too); every
+    refusal leaves no row and no file behind."""
+
+    def admit() -> None:  # before a byte of the body is read: the product, its room, the rate
+        with rt.db.read() as session:
+            service.access_product(session, actor.shop_id, product_id)
+            images.check_room(session, actor.shop_id, product_id)
+        rt.limits.check(PHOTO_UPLOADS, "upload", "staff", str(actor.staff_id))
+
+    await to_thread.run_sync(admit)
+    uploads = rt.settings.uploads_dir
+    upload = await receive_upload(request, uploads, rt.settings.max_upload_bytes, frozenset({"variant_id"}))
+    try:
+        return await to_thread.run_sync(_store_photo, rt, actor, product_id, upload)
+    finally:
+        upload.forget_temp()  # not awaited: this must run even when the request is being cancelled
+
+
+def _store_photo(rt: Runtime, actor: Actor, product_id: int, upload: Upload) -> ProductImage:
+    fields = _upload_fields(upload.fields)
+    encoded = images.encode(upload, rt.settings.uploads_dir)  # decoding stays outside the writer
+    try:
+        with rt.db.write() as session:
+            photo = images.do_add_photo(
+                session, actor, rt.settings.uploads_dir, product_id, encoded, variant_id=fields.variant_id
+            )
+            session.flush()
+            session.expunge(photo)
+    except BaseException:
+        encoded.discard()  # refused or not committed: the stored files go too
+        raise
+    return photo
+
+
+@router.post(
+    "/products/{product_id}/images",
+    response_model=PhotoOut,
+    status_code=201,
+    openapi_extra=PHOTO_UPLOAD_DOC,
+    responses={
+        413: {"model": ErrorBody, "description": "The file is larger than the upload limit"},
+        429: {"model": ErrorBody, "description": "Too many uploads; see Retry-After"},
+    },
+)
+async def add_photo(
+    product_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("catalog.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Upload a product photo (multipart form, field `file`), added last; at most 9 a product.
+    The first photo is the cover."""
+    return service.photo_out(await upload_photo(request, rt, actor, product_id))
+
+
+@router.put("/products/{product_id}/images/order", response_model=ProductOut)
+def reorder_photos(
+    product_id: PathId,
+    body: PhotoOrderIn,
+    actor: Actor = Depends(staff("catalog.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Put the product's photos in this order (every photo once); the first becomes the cover."""
+    with rt.db.write() as session:
+        product = images.locked_product(session, actor.shop_id, product_id)
+        return service.product_out(images.do_reorder_photos(session, actor, product, body.image_ids))
+
+
+def _photo_product(session, actor: Actor, image_id: int):
+    photo = images.access_photo(session, actor.shop_id, image_id)
+    return images.locked_product(session, actor.shop_id, photo.product_id)
+
+
+@router.post("/product-images/{image_id}/cover", response_model=ProductOut)
+def choose_cover(
+    image_id: PathId, actor: Actor = Depends(staff("catalog.write")), rt: Runtime = Depends(get_runtime)
+):
+    """Make this photo the product's cover: it moves to the front, the others keep their order."""
+    with rt.db.write() as session:
+        product = _photo_product(session, actor, image_id)
+        return service.product_out(images.do_set_cover(session, actor, product, image_id))
+
+
+@router.patch("/product-images/{image_id}", response_model=PhotoOut)
+def update_photo(
+    image_id: PathId,
+    body: PhotoPatch,
+    actor: Actor = Depends(staff("catalog.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Tie the photo to one variant (`variant_id`), or to the whole product (`null`)."""
+    with rt.db.write() as session:
+        product = _photo_product(session, actor, image_id)
+        return service.photo_out(
+            images.do_set_photo_variant(session, actor, product, image_id, body.variant_id)
+        )
+
+
+@router.delete("/product-images/{image_id}", status_code=204, response_class=Response)
+def delete_photo(
+    image_id: PathId, actor: Actor = Depends(staff("catalog.write")), rt: Runtime = Depends(get_runtime)
+):
+    """Remove the photo and its files; the next one becomes the cover if this was it."""
+    with rt.db.write() as session:
+        product = _photo_product(session, actor, image_id)
+        images.do_delete_photo(session, actor, rt.settings.uploads_dir, product, image_id)
+    return Response(status_code=204)
+
+
+def serve_photo(request: Request, rt: Runtime, photo: ProductImage, *, thumbnail: bool) -> Response:
+    """A stored photo, inline, with the attachments' safety headers and an ETag of its bytes."""
+    key, digest = (photo.thumb_key, photo.thumb_sha256) if thumbnail else (photo.storage_key, photo.sha256)
+    path: Path = shop_folder(rt.settings.uploads_dir, photo.shop_id) / key
+    if not path.is_file():  # lost from disk (a restore without the uploads folder): say so plainly
+        raise NotFound("product_image.not_found", N_("No such product photo."))
+    etag = f'"{digest}"'
+    headers = {**SAFE_HEADERS, "ETag": etag, "Content-Disposition": "inline"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return FileResponse(path, media_type=photo.mime, headers=headers)
+
+
+@router.get("/product-images/{image_id}", response_class=Response, responses=PHOTO_FILE_DOC)
+def get_photo(
+    image_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("catalog.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """The photo as stored (at most 1600 px on its longer edge)."""
+    with rt.db.read() as session:
+        return serve_photo(
+            request, rt, images.access_photo(session, actor.shop_id, image_id), thumbnail=False
+        )
+
+
+@router.get("/product-images/{image_id}/thumbnail", response_class=Response, responses=PHOTO_FILE_DOC)
+def get_photo_thumbnail(
+    image_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("catalog.read")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """The photo's thumbnail (at most 320 px on its longer edge)."""
+    with rt.db.read() as session:
+        return serve_photo(request, rt, images.access_photo(session, actor.shop_id, image_id), thumbnail=True)
+
+
+@router.get(
+    "/photos/{key}", response_class=Response, responses=PHOTO_FILE_DOC, dependencies=[Depends(public())]
+)
+def public_photo(request: Request, key: str = PathKey, rt: Runtime = Depends(get_runtime)):
+    """A photo or thumbnail of a product on sale, by the random key in its URL: what a customer's
+    phone shows on the shop page, a share link and a product card. A product off sale shows none."""
+    with rt.db.read() as session:
+        photo, thumbnail = images.access_public_photo(session, key)
+        return serve_photo(request, rt, photo, thumbnail=thumbnail)

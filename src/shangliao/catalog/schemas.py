@@ -12,9 +12,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
-from shangliao.core.schemas import StrictModel
+from shangliao.core.schemas import RowRef, StrictModel
 
 MAX_IMAGES = 20
+MAX_PHOTOS = 9  # uploaded photos a product holds (a grid of 3 × 3 on a phone)
 MAX_OPTIONS = 5
 MAX_VARIANTS = 200
 MAX_ALIASES = 20
@@ -147,12 +148,37 @@ class VariantOut(BaseModel):
     low_stock: bool = Field(description="Available stock is at or below the product's threshold.")
 
 
+class PhotoOut(BaseModel):
+    id: int
+    variant_id: int | None = Field(description="The variant the photo shows; null for the whole product.")
+    position: int
+    cover: bool = Field(description="The first photo is the product's cover.")
+    width: int
+    height: int
+    size: int = Field(description="Bytes of the stored photo (re-encoded, metadata removed).")
+    url: str
+    thumbnail_url: str
+    thumb_width: int
+    thumb_height: int
+
+
+class PhotoOrderIn(StrictModel):
+    image_ids: list[RowRef] = Field(
+        min_length=1, max_length=MAX_PHOTOS, description="Every photo of the product once; the first is the cover."
+    )
+
+
+class PhotoPatch(StrictModel):
+    variant_id: RowRef | None = Field(description="The variant this photo shows; null for the whole product.")
+
+
 class ProductOut(BaseModel):
     id: int
     name: str
     aliases: list[str]
     description: str
-    images: list[str]
+    images: list[str] = Field(description="Image URLs given through the API (uploaded photos are in `photos`).")
+    photos: list[PhotoOut] = Field(description="Uploaded photos in order; the first is the cover.")
     options: list[str]
     presale: bool
     low_stock_threshold: int

@@ -6,18 +6,27 @@ Stock is never written here directly: initial stock goes through ``inventory.sto
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shangliao.auth.actor import Actor
-from shangliao.catalog.models import ALIAS_SEPARATOR, Product, Variant
-from shangliao.catalog.schemas import ProductIn, ProductOut, ProductPatch, VariantIn, VariantOut, VariantPatch
+from shangliao.catalog.models import ALIAS_SEPARATOR, Product, ProductImage, Variant
+from shangliao.catalog.schemas import (
+    PhotoOut,
+    ProductIn,
+    ProductOut,
+    ProductPatch,
+    VariantIn,
+    VariantOut,
+    VariantPatch,
+)
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.pagination import decode_cursor, encode_cursor
@@ -39,7 +48,7 @@ def access_product(session: Session, shop_id: int, product_id: int) -> Product:
     product = session.scalar(
         select(Product)
         .where(Product.shop_id == shop_id, Product.id == product_id)
-        .options(selectinload(Product.variants))
+        .options(selectinload(Product.variants), selectinload(Product.photos))
     )
     if product is None:
         raise NotFound("product.not_found", N_("No such product."))
@@ -331,11 +340,92 @@ def list_products(
         stmt = stmt.where(Product.id < after)
     rows = list(
         session.scalars(
-            stmt.order_by(Product.id.desc()).limit(limit + 1).options(selectinload(Product.variants))
+            stmt.order_by(Product.id.desc())
+            .limit(limit + 1)
+            .options(selectinload(Product.variants), selectinload(Product.photos))
         )
     )
     next_cursor = encode_cursor([rows[limit - 1].id]) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+# How many candidate variants the picker's search reads before ranking them; a shop's picker shows
+# the first few, so a wider read only costs time.
+PICK_CANDIDATES = 200
+
+
+def _spec_text_hit(term: str):
+    """A loose SQL test for an option value ("红色", "XL") in a variant's JSON spec, as stored:
+    SQLite keeps the JSON text with non-ASCII escaped (\\u7ea2), PostgreSQL's JSONB prints it as
+    is, so both spellings are tried. It may also hit a key; ``search_variants`` checks the values."""
+    text = cast(Variant.spec, Text)
+    spellings = {term, json.dumps(term)[1:-1]}
+    return or_(*(text.icontains(s, autoescape=True) for s in sorted(spellings)))
+
+
+def _variant_words(variant: Variant) -> list[str]:
+    """What belongs to the variant itself rather than its product: its SKU and option values."""
+    return [variant.sku.casefold(), *(str(v).casefold() for v in (variant.spec or {}).values())]
+
+
+def _pick_rank(variant: Variant, q: str, terms: list[str]) -> tuple[int, int, int]:
+    """Exact SKU first, then a SKU that starts with the query, then variants whose own words
+    (option values, SKU) matched, then the rest of a matching product's variants; newest product
+    first within a tier, variants in their product's order."""
+    sku = variant.sku.casefold()
+    own = _variant_words(variant)
+    if sku == q:
+        tier = 0
+    elif sku.startswith(q):
+        tier = 1
+    elif any(term in word for term in terms for word in own):
+        tier = 2
+    else:
+        tier = 3
+    return (tier, -variant.product_id, variant.position)
+
+
+def search_variants(session: Session, shop_id: int, q: str, *, limit: int = 20) -> list[Variant]:
+    """The order picker's search: active variants of active products where every word of ``q``
+    is in the product's name or aliases, or the variant's SKU or option values ("红色 XL")."""
+    terms = [t.casefold() for t in q.split()[:5]]
+    if not terms:
+        return []
+    stmt = (
+        select(Variant)
+        .join(Product, Product.id == Variant.product_id)
+        .where(
+            Variant.shop_id == shop_id,
+            Product.shop_id == shop_id,
+            Variant.active.is_(True),
+            Product.active.is_(True),
+        )
+        .options(contains_eager(Variant.product))
+    )
+    for term in terms:
+        stmt = stmt.where(
+            or_(
+                Product.name.icontains(term, autoescape=True),
+                Product.aliases.icontains(term, autoescape=True),
+                Variant.sku.icontains(term, autoescape=True),
+                _spec_text_hit(term),
+            )
+        )
+    whole = " ".join(terms)
+    exact_first = case((func.lower(Variant.sku) == whole, 0), else_=1)
+    rows = session.scalars(
+        stmt.order_by(exact_first, Product.id.desc(), Variant.position).limit(PICK_CANDIDATES)
+    ).all()
+
+    def matches(variant: Variant) -> bool:
+        # The loose spec test above may have hit a JSON key or an escape sequence: check each word
+        # against the real values.
+        product = variant.product
+        words = [product.name.casefold(), product.aliases.casefold(), *_variant_words(variant)]
+        return all(any(term in word for word in words) for term in terms)
+
+    found = [v for v in rows if matches(v)]
+    return sorted(found, key=lambda v: _pick_rank(v, whole, terms))[:limit]
 
 
 def variant_out(variant: Variant, threshold: int) -> VariantOut:
@@ -355,6 +445,24 @@ def variant_out(variant: Variant, threshold: int) -> VariantOut:
     )
 
 
+def photo_out(photo: ProductImage) -> PhotoOut:
+    """A photo as staff see it: served by id to the shop's staff (``catalog/api.py``)."""
+    base = f"/api/v1/product-images/{photo.id}"
+    return PhotoOut(
+        id=photo.id,
+        variant_id=photo.variant_id,
+        position=photo.position,
+        cover=photo.position == 0,
+        width=photo.width,
+        height=photo.height,
+        size=photo.size,
+        url=base,
+        thumbnail_url=f"{base}/thumbnail",
+        thumb_width=photo.thumb_width,
+        thumb_height=photo.thumb_height,
+    )
+
+
 def product_out(product: Product) -> ProductOut:
     prices = [v.price for v in product.variants if v.active]
     return ProductOut(
@@ -363,6 +471,7 @@ def product_out(product: Product) -> ProductOut:
         aliases=product.alias_list,
         description=product.description,
         images=product.images,
+        photos=[photo_out(p) for p in product.photos],
         options=product.options,
         presale=product.presale,
         low_stock_threshold=product.low_stock_threshold,

@@ -25,6 +25,7 @@ from shangliao.chat import service
 from shangliao.chat.attachment_types import DOWNLOAD_MIMES, TYPES
 from shangliao.chat.attachments import (
     FILE_FIELD,
+    SAFE_HEADERS,
     Upload,
     access_attachment,
     access_attachment_as_guest,
@@ -203,18 +204,6 @@ async def guest_upload(
 
 
 # --- downloads ------------------------------------------------------------------------------------------
-
-SAFE_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    # Even if a browser did render it as a page, it would have no script, no origin, no requests.
-    "Content-Security-Policy": "sandbox; default-src 'none'",
-    # Other sites cannot embed a customer's photo with the visitor's cookie riding along.
-    "Cross-Origin-Resource-Policy": "same-origin",
-    # Kept by the browser only, and asked again each time (an ETag keeps that cheap): a recalled
-    # photo stops being served at once.
-    "Cache-Control": "private, no-cache",
-}
-
 
 def content_disposition(disposition: str, name: str) -> str:
     """``filename`` in plain ASCII for old clients, ``filename*`` (RFC 5987) with the real name."""

@@ -384,6 +384,19 @@ def place_file(temp: Path, uploads_dir: Path, shop_id: int, key: str) -> Path:
 
 # --- who may download -------------------------------------------------------------------------------------
 
+# Served with every stored file (chat attachments, product photos), so a browser can never run one.
+SAFE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    # Even if a browser did render it as a page, it would have no script, no origin, no requests.
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    # Other sites cannot embed a customer's photo with the visitor's cookie riding along.
+    "Cross-Origin-Resource-Policy": "same-origin",
+    # Kept by the browser only, and asked again each time (an ETag keeps that cheap): a recalled
+    # photo stops being served at once.
+    "Cache-Control": "private, no-cache",
+}
+
+
 
 def _not_found() -> NotFound:
     return NotFound("attachment.not_found", N_("This file does not exist."))
