@@ -174,6 +174,28 @@ def check_amounts(items_total: int, shipping_fee: int, discount: int) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class Quote:
+    """What a set of lines costs: the priced lines and the amounts an order of them would carry."""
+
+    found: dict[int, stock.StockRow]
+    priced: PricedLines
+    shipping_fee: int
+    discount: int
+    total: int
+
+
+def quote(
+    session: Session, shop_id: int, lines: list[ItemIn], shipping_fee: int, discount: int, *, hold: bool
+) -> Quote:
+    """Price ``lines`` as an order would be priced. Placing an order and the new-order page's
+    running total both go through here, so the total shown is the total charged."""
+    found = stock.load(session, shop_id, [line.variant_id for line in lines])
+    priced = price_lines(shop_id, lines, found, hold=hold)
+    total = check_amounts(priced.items_total, shipping_fee, discount)
+    return Quote(found, priced, shipping_fee, discount, total)
+
+
 def count_on_customer(session: Session, shop_id: int, customer_id: int, now) -> str:
     """Count a placed order on its customer and return their name.
 
@@ -246,9 +268,8 @@ def do_create_order(
     shop_id = actor.shop_id
     placed = not body.draft
     now = clock.now()
-    found = stock.load(session, shop_id, [line.variant_id for line in body.items])
-    priced = price_lines(shop_id, body.items, found, hold=placed)
-    total = check_amounts(priced.items_total, body.shipping_fee, body.discount)
+    priced_order = quote(session, shop_id, body.items, body.shipping_fee, body.discount, hold=placed)
+    found, priced, total = priced_order.found, priced_order.priced, priced_order.total
     address = _resolve_address(session, keyring, shop_id, body)
     if placed and address is None:
         raise Invalid("order.address_required", N_("An order needs a delivery address."))

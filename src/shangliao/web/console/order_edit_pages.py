@@ -19,7 +19,7 @@ from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_from_form
 from shangliao.web.console.forms import form_version, in_thread, read_form, refused_fields, yuan_to_fen
 from shangliao.web.console.order_detail_pages import change_order
-from shangliao.web.console.order_new_pages import BAD_ORDER
+from shangliao.web.console.order_new_pages import BAD_ORDER, item_lines
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,26 +93,39 @@ async def edit_items(
     actor: Actor = Depends(staff("orders.write")),
     rt: Runtime = Depends(get_runtime),
 ):
-    """New quantities for the order's lines (``qty_<item id>``; 0 removes a line). Each line keeps
-    the price it was sold at, 改价 included."""
-    form = await read_form(request, max_fields=120)
+    """New quantities for the order's lines (``qty_<item id>``; 0 removes a line) and lines to add
+    (``variant_id`` / ``quantity`` pairs, as on the new-order form). Each kept line keeps the price
+    it was sold at, 改价 included; an added line takes the catalog price, and adding a product the
+    order already has raises that line's quantity."""
+    form = await read_form(request, max_fields=260)
     quantities = {
         int(key.removeprefix("qty_")): str(value).strip()
         for key, value in form.items()
         if key.startswith("qty_") and key.removeprefix("qty_").isdigit()
     }
+    added = item_lines(form)
     version = form_version(form)
+
+    def whole(typed: str) -> int:
+        if not typed.isdigit():
+            raise Invalid("console.bad_quantity", N_("Quantities are whole numbers."))
+        return int(typed)
 
     def replace(session, order):
         lines = []
         for item in sorted(order.items, key=lambda i: i.position):
-            typed = quantities.get(item.id, str(item.quantity))
-            if not typed.isdigit():
-                raise Invalid("console.bad_quantity", N_("Quantities are whole numbers."))
-            if int(typed) > 0:
+            quantity = whole(quantities.get(item.id, str(item.quantity)))
+            if quantity > 0:
                 lines.append(
-                    {"variant_id": item.variant_id, "quantity": int(typed), "unit_price": item.unit_price}
+                    {"variant_id": item.variant_id, "quantity": quantity, "unit_price": item.unit_price}
                 )
+        for new in added:
+            variant_id, quantity = int(new["variant_id"]), whole(str(new["quantity"]).strip())
+            same = next((line for line in lines if line["variant_id"] == variant_id), None)
+            if same is not None:
+                same["quantity"] += quantity
+            elif quantity > 0:
+                lines.append({"variant_id": variant_id, "quantity": quantity})
         if not lines:
             raise Invalid("console.no_items", N_("Add at least one product to the order."))
         try:

@@ -19,13 +19,13 @@ from shangliao.addresses.smart_paste import parse_address
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.catalog import service as catalog
-from shangliao.core.errors import Invalid
+from shangliao.core.errors import Invalid, ShangliaoError
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers import service as customers
 from shangliao.customers.schemas import CustomerSearch
-from shangliao.orders.create import do_create_order
-from shangliao.orders.schemas import OrderCreate
+from shangliao.orders.create import do_create_order, quote
+from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_fields, address_from_form
 from shangliao.web.console.forms import in_thread, read_form, refused_fields, yuan_to_fen
@@ -78,17 +78,44 @@ def customer_addresses(
 async def pick_product(
     request: Request, actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)
 ):
+    """Variants matching a name, an alias, a SKU (an exact one first) or option values ("红色 XL")."""
     q = str((await read_form(request)).get("pq") or "").strip()[:100]
 
     def search():
         with rt.db.read() as session:
-            found, _ = catalog.list_products(
-                session, actor.shop_id, catalog.ProductFilter(active=True, q=q), cursor=None, limit=10
-            )
-            products = [catalog.product_out(p) for p in found]
-        return render(request, "orders/_product_pick.html", products=products, q=q)
+            found = [
+                {
+                    "product": {"name": v.product.name, "presale": v.product.presale},
+                    "variant": catalog.variant_out(v, v.product.low_stock_threshold),
+                }
+                for v in catalog.search_variants(session, actor.shop_id, q)
+            ]
+        return render(request, "orders/_product_pick.html", found=found, q=q)
 
     return await in_thread(search)
+
+
+@router.post("/orders/new/quote")
+async def quote_order(
+    request: Request, actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)
+):
+    """The new-order form's running total, priced by the same code that places the order, so
+    what is shown before 提交订单 is what the order will charge. A refusal (an unknown or
+    withdrawn product, a discount over the amount) is shown in place of the total."""
+    form = await read_form(request, max_fields=260)
+
+    def price():
+        shown, error = None, None
+        try:
+            items, shipping_fee, discount = _lines_and_amounts(form)
+            if items:
+                with rt.db.read() as session:
+                    shown = quote(session, actor.shop_id, items, shipping_fee, discount, hold=False)
+        except ShangliaoError as exc:
+            error = exc
+        return render(request, "orders/_order_totals.html", quote=shown, error=error)
+
+    return await in_thread(price)
 
 
 @router.get("/orders/new/regions")
@@ -136,23 +163,44 @@ async def create_manual_order(
     return RedirectResponse(target, status_code=303)
 
 
-def _order_body(form: FormData) -> OrderCreate:
-    """The form's fields as the API's ``OrderCreate``; its validation decides what is acceptable."""
+def item_lines(form: FormData) -> list[dict[str, Any]]:
+    """The posted ``variant_id`` / ``quantity`` pairs (new-order form, and lines added to an order)."""
     variant_ids = form.getlist("variant_id")
     quantities = form.getlist("quantity")
-    items = [
+    return [
         {"variant_id": v, "quantity": q}
         for v, q in zip(variant_ids, quantities, strict=False)
         if str(v).isdigit() and str(q).strip()
     ]
+
+
+def _lines_and_amounts(form: FormData) -> tuple[list[ItemIn], int, int]:
+    """The lines, shipping fee and discount as ``_order_body`` reads them, for the running total."""
+    try:
+        items = [ItemIn.model_validate(line) for line in item_lines(form)]
+    except ValidationError as exc:
+        raise refused_fields(exc, *BAD_ORDER) from exc
+    amounts = _amounts(form)
+    return items, amounts["shipping_fee"], amounts["discount"]
+
+
+def _amounts(form: FormData) -> dict[str, int]:
+    return {
+        "shipping_fee": yuan_to_fen(str(form.get("shipping_fee") or ""), "shipping_fee") or 0,
+        "discount": yuan_to_fen(str(form.get("discount") or ""), "discount") or 0,
+    }
+
+
+def _order_body(form: FormData) -> OrderCreate:
+    """The form's fields as the API's ``OrderCreate``; its validation decides what is acceptable."""
+    items = item_lines(form)
     if not items:
         raise Invalid("console.no_items", N_("Add at least one product to the order."))
     raw: dict[str, Any] = {
         "items": items,
         "channel": "manual",
         "remark": str(form.get("remark") or "").strip(),
-        "shipping_fee": yuan_to_fen(str(form.get("shipping_fee") or ""), "shipping_fee") or 0,
-        "discount": yuan_to_fen(str(form.get("discount") or ""), "discount") or 0,
+        **_amounts(form),
     }
     customer_id = str(form.get("customer_id") or "")
     if customer_id.isdigit():

@@ -24,12 +24,12 @@
     }
     const add = event.target.closest("[data-add-line]");
     if (add) {
-      addLine(add.dataset);
+      addLine(add.closest("form"), add.dataset);
       return;
     }
     const remove = event.target.closest("[data-remove-line]");
     if (remove) {
-      remove.closest("tr").remove();
+      removeLine(remove.closest("tr"));
       return;
     }
     const box = event.target.closest('input[type=checkbox][name=ids]');
@@ -58,25 +58,65 @@
     }
   });
 
-  // New order: one line per variant; adding it again raises the quantity instead.
-  function addLine(data) {
-    const lines = document.querySelector("#lines tbody");
-    const existing = lines.querySelector('input[name=variant_id][value="' + data.variant + '"]');
+  // Order lines (the new-order form, and 修改商品 on an order): one line per variant; adding it
+  // again raises the quantity instead. After each change the form's running total is asked again.
+  function addLine(form, data) {
+    const lines = form.querySelector("[data-lines] tbody");
+    const existing = lines.querySelector('tr[data-variant="' + data.variant + '"]');
     if (existing) {
-      const qty = existing.closest("tr").querySelector("input[name=quantity]");
+      existing.hidden = false;
+      const qty = existing.querySelector("input[type=number]");
       qty.value = Number(qty.value) + 1;
+      requote(form);
       return;
     }
-    const row = document.getElementById("line-template").content.firstElementChild.cloneNode(true);
+    const row = form.querySelector("template[data-line-template]").content.firstElementChild.cloneNode(true);
+    row.dataset.variant = data.variant;
     row.querySelector(".line-name").textContent = data.name;
     row.querySelector(".line-price").textContent = data.price;
     row.querySelector("input[name=variant_id]").value = data.variant;
     if (data.presale !== "1") row.querySelector("input[name=quantity]").max = data.available;
     lines.appendChild(row);
+    requote(form);
   }
 
-  // A swap that replaced a dialog's contents closes it (the order page was redrawn).
-  document.addEventListener("htmx:beforeSwap", function () {
-    document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
+  // A line the order already has stays in the form with quantity 0 (the server drops it); a line
+  // added here simply goes.
+  function removeLine(row) {
+    const form = row.closest("form");
+    const kept = row.querySelector("input[name^=qty_]");
+    if (kept) {
+      kept.value = 0;
+      row.hidden = true;
+    } else {
+      row.remove();
+    }
+    requote(form);
+  }
+
+  // The total is priced by the server (POST /orders/new/quote), never worked out here.
+  function requote(form) {
+    const totals = form && form.querySelector("#order-totals");
+    if (totals) htmx.trigger(totals, "quote");
+  }
+
+  let quoteTimer = null;
+  document.addEventListener("input", function (event) {
+    if (!event.target.matches("[data-quotes]")) return;
+    const form = event.target.form;
+    clearTimeout(quoteTimer);
+    quoteTimer = setTimeout(function () { requote(form); }, 300);
+  });
+
+  // Enter in a product search inside an order form searches; it does not submit the order.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.matches("[data-pick-search]")) event.preventDefault();
+  });
+
+  // A swap that replaced a dialog's contents closes it (the order page was redrawn); a swap inside
+  // an open dialog (the product picker of 修改商品) leaves it open.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const target = event.detail.target;
+    document.querySelectorAll("dialog[open]").forEach(function (d) { if (!d.contains(target)) d.close(); });
   });
 })();
