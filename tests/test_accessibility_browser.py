@@ -1,0 +1,144 @@
+"""Accessibility of the main pages, checked by axe-core in Chromium against a live server.
+
+Every main console page (signed out: the login; signed in: orders, an order, a new order, the inbox
+with a conversation open, products, a product, customers, a customer, quick replies) and the
+customer's shop pages (the shop link and a product's share link) are opened on a 1366 px desktop
+and a 390 px phone, with real data on them, and axe (vendored from npm in tests/vendor/axe-core,
+never served by the product) looks for violations. A serious or critical one fails the test with
+its rule, what it means, and the elements it found.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.support.browser import (  # noqa: F401 (fixtures)
+    PHONE,
+    browser_fixture,
+    live_fixture,
+)
+from tests.support.catalog import make_product
+from tests.support.chat import Device
+from tests.support.customers import make_customer
+from tests.support.orders import make_order
+from tests.support.shops import OWNER_PASSWORD, make_shop
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1366, "height": 900}
+VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
+BLOCKING = ("serious", "critical")
+
+# Page name -> path; "{…}" fields come from the scene below. The login page is opened signed out.
+CONSOLE_PAGES = {
+    "orders": "/orders",
+    "order": "/orders/{order_id}",
+    "new order": "/orders/new",
+    "inbox": "/inbox/{conversation_id}",
+    "products": "/products",
+    "product": "/products/{product_id}",
+    "customers": "/customers",
+    "customer": "/customers/{customer_id}",
+    "quick replies": "/replies",
+}
+SHOP_PAGES = {
+    "login": "/login",
+    "shop": "/s/{slug}",
+    "share link": "/s/{slug}/p/{share_token}",
+}
+
+
+@pytest.fixture(scope="module")
+def scene(live) -> dict:
+    """One shop with something on every page: a product, customers, orders and a conversation."""
+    url, runtime, app = live
+    shop = make_shop(runtime, app)
+    product = make_product(runtime, shop, name="纯棉圆领T恤", options=["颜色"], price=5900, stock=20)
+    customer_id, _ = make_customer(runtime, shop, name="王小美", phone="13912345678")
+    order = make_order(shop, [(product.variant_ids[0], 2)], customer_id=customer_id)
+    device = Device(url, shop.slug, "小红", "13700001234")
+    device.says("在吗？这件T恤有红色的吗？能不能今天发货，收货地址是浙江省杭州市西湖区文三路100号")
+    device.http.close()
+    share_token = shop.api.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
+    return {
+        "shop": shop,
+        "slug": shop.slug,
+        "order_id": order["id"],
+        "conversation_id": device.conversation_id,
+        "product_id": product.product_id,
+        "customer_id": customer_id,
+        "share_token": share_token,
+    }
+
+
+@pytest.fixture(scope="module", params=list(VIEWPORTS))
+def viewport(request) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser, live, scene, viewport):
+    """A browser context of the viewport's size, signed in as the scene shop's owner."""
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport])
+    page = context.new_page()
+    page.goto(live[0] + "/login")
+    page.fill("input[name=username]", scene["shop"].owner_username)
+    page.fill("input[name=password]", OWNER_PASSWORD)
+    page.click("form[action='/login'] button")
+    page.wait_for_url(re.compile(r"/orders$"))
+    page.close()
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def signed_out(browser, viewport):
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport])
+    yield context
+    context.close()
+
+
+def blocking_violations(context, url: str) -> list[dict]:
+    """Open ``url`` in a fresh tab, let it settle, and return axe's serious and critical findings."""
+    page = context.new_page()
+    try:
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        # Evaluated through the DevTools protocol, not a <script>: the page's CSP stays as it is.
+        page.evaluate(AXE.read_text(encoding="utf-8"))
+        result = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+            " nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))"
+        )
+    finally:
+        page.close()
+    return [v for v in result if v["impact"] in BLOCKING]
+
+
+def report(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']}")
+        lines += [f"    {node}" for node in v["nodes"]]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", list(CONSOLE_PAGES))
+def test_a_console_page_has_no_serious_accessibility_violation(signed_in, live, scene, name):
+    url = live[0] + CONSOLE_PAGES[name].format(**scene)
+
+    violations = blocking_violations(signed_in, url)
+
+    assert not violations, f"{name} ({url}):\n{report(violations)}"
+
+
+@pytest.mark.parametrize("name", list(SHOP_PAGES))
+def test_a_page_seen_signed_out_has_no_serious_accessibility_violation(signed_out, live, scene, name):
+    url = live[0] + SHOP_PAGES[name].format(**scene)
+
+    violations = blocking_violations(signed_out, url)
+
+    assert not violations, f"{name} ({url}):\n{report(violations)}"
