@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from shangliao.catalog.service import access_product
+from shangliao.catalog.service import access_product, cover_thumbnail
 from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MessageIn
 from shangliao.core.crypto import Keyring
@@ -39,7 +39,7 @@ def product_card(session: Session, shop_id: int, product_id: int) -> dict[str, A
     return {
         "product_id": product.id,
         "name": product.name,
-        "image": product.images[0] if product.images else None,
+        "image": cover_thumbnail(product),
         "price_min": min(prices),
         "price_max": max(prices),
         "share_token": product.share_token,

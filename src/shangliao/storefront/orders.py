@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant
 from shangliao.chat import cards, service
+from shangliao.catalog.service import public_photo
 from shangliao.chat.models import Message, Visitor
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, NotFound, Unauthorized
@@ -89,6 +90,7 @@ def public_product(product: Product) -> dict[str, Any]:
         "description": product.description,
         "images": list(product.images),
         "options": list(product.options),
+        "photos": [public_photo(p) for p in product.photos],  # uploaded, the cover first
         "share_token": product.share_token,
         "price_min": min(prices, default=None),
         "price_max": max(prices, default=None),
@@ -110,7 +112,7 @@ def access_product_by_token(session: Session, shop_id: int, token: str) -> Produ
     product = session.scalar(
         select(Product)
         .where(Product.shop_id == shop_id, Product.share_token == token, Product.active.is_(True))
-        .options(selectinload(Product.variants))
+        .options(selectinload(Product.variants), selectinload(Product.photos))
     )
     if product is None or product.archived_at is not None:
         raise product_not_found()
@@ -133,7 +135,9 @@ def list_public_products(
         stmt = stmt.where(Product.id < after_id)
     rows = list(
         session.scalars(
-            stmt.order_by(Product.id.desc()).limit(limit + 1).options(selectinload(Product.variants))
+            stmt.order_by(Product.id.desc())
+            .limit(limit + 1)
+            .options(selectinload(Product.variants), selectinload(Product.photos))
         )
     )
     more = len(rows) > limit

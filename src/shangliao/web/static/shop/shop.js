@@ -538,6 +538,13 @@
           row.append(el("span", "tag", T.sold_out));
         } else {
           if (v.availability === "presale") row.append(el("span", "tag", T.presale));
+      const cover = (p.photos || [])[0];
+      if (cover) {
+        // The cover's thumbnail, sized up front so the list does not jump as photos arrive.
+        const img = el("img", "pick-cover");
+        Object.assign(img, { src: cover.thumb, width: cover.thumb_width, height: cover.thumb_height, alt: p.name, loading: "lazy" });
+        li.append(img);
+      }
           const qty = el("input");
           qty.type = "number";
           qty.min = "0";
