@@ -14,7 +14,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 )
 from tests.support.catalog import make_product
 from tests.support.chat import Device
-from tests.support.chat_pages import open_chat
+from tests.support.chat_pages import introduce, open_chat, phone_context
 from tests.support.orders import act, make_order
 
 SHOTS = "/tmp/h3"
@@ -63,3 +63,39 @@ def test_a_quick_reply_fills_from_the_order_staff_chose_and_says_which(browser, 
     hint = page.inner_text("#composer-hint")
     assert hint.startswith(f"按订单 #{pending['number']} 填写") and "物流单号" in hint
     assert page.locator(f".panel-order[data-order-id='{pending['id']}'].is-reply-order").count() == 1
+
+
+def test_a_checkpoint_reads_the_same_on_the_merchants_screen_and_the_customers_phone(browser, live, shop):
+    # given a customer chatting from their phone, and their confirmed order
+    context = phone_context(browser)
+    phone = context.new_page()
+    introduce(phone, live, shop, name="王小美", phone="13900001111")
+    conversation = shop.api.get("/api/v1/conversations").json()["items"][0]
+    tee = make_product(live[1], shop, name="纯棉T恤", stock=9, price=5900)
+    order = make_order(
+        shop, [(tee.variant_id, 2)], customer_id=conversation["customer_id"], remark="周末送货"
+    )
+    act(shop, order, "confirm")
+
+    # when staff send the order details for the customer to check (a dispute checkpoint)
+    r = shop.api.post(f"/api/v1/orders/{order['id']}/checkpoints/details")
+    assert r.status_code == 201, r.text
+
+    # then the customer's phone shows the note, the lines, the total and the address sent
+    customer_lines = phone.locator("#messages .checkpoint-evidence li")
+    customer_lines.first.wait_for()
+    on_phone = customer_lines.all_inner_texts()
+    assert on_phone[0].startswith("麻烦您核对一下订单")
+    assert "纯棉T恤" in on_phone[1] and any("¥118.00" in line for line in on_phone)
+    assert any("张三" in line and "杭州市" in line for line in on_phone)
+    assert not any("文三路100号" in line for line in on_phone)  # the street stays with the shop
+    phone.screenshot(path=f"{SHOTS}/checkpoint_phone.png", full_page=True)
+
+    # and the merchant's screen shows exactly those parts, in the same order
+    page = open_console(browser, live, shop)
+    open_chat(page, live, conversation["id"])
+    staff_lines = page.locator("#chat-list .checkpoint-evidence li")
+    staff_lines.first.wait_for()
+    assert staff_lines.all_inner_texts() == on_phone
+    page.screenshot(path=f"{SHOTS}/checkpoint_desktop.png")
+    context.close()

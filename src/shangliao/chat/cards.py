@@ -19,7 +19,7 @@ from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MessageIn
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, NotFound
-from shangliao.core.i18n import N_
+from shangliao.core.i18n import DEFAULT_LOCALE, N_, gettext
 from shangliao.core.money import format_yuan
 from shangliao.customers.pii import address_dict, public_address
 from shangliao.inventory import stock
@@ -102,9 +102,61 @@ def open_card(keyring: Keyring, data: dict[str, Any], *, public: bool = False) -
     return opened
 
 
+# The parts of a checkpoint card, in the language the checkpoint was sent in.
+SHOWN_ITEM = N_("{name} × {quantity}: {amount}")
+SHOWN_ITEMS_TOTAL = N_("Items: {amount}")
+SHOWN_SHIPPING = N_("Shipping: {amount}")
+SHOWN_DISCOUNT = N_("Discount: -{amount}")
+SHOWN_TOTAL = N_("Total: {amount}")
+SHOWN_ADDRESS = N_("Deliver to: {receiver} {phone} {region}")
+SHOWN_REMARK = N_("Remark: {remark}")
+SHOWN_TRACKING = N_("Tracking number: {carrier} {number}")
+
+
+def shown_parts(keyring: Keyring, data: dict[str, Any], body: str) -> list[str]:
+    """What a checkpoint message shows the customer, part by part and in order: the note sent, then
+    the card as it was sent (the stored snapshot, never today's order), the address as the
+    customer's device shows it. Both pages draw exactly these lines, so the merchant's screen shows
+    what the customer saw (rule 13 of docs/architecture.md keeps the message itself unchanged)."""
+    locale = data.get("locale") or DEFAULT_LOCALE
+
+    def say(message: str, **params: Any) -> str:
+        return gettext(message, locale, **params)
+
+    parts = [body] if body else []
+    for item in data.get("items") or []:
+        name = f"{item['name']} {item['spec']}".strip() if item.get("spec") else item["name"]
+        parts.append(
+            say(SHOWN_ITEM, name=name, quantity=item["quantity"], amount=format_yuan(item["amount"]))
+        )
+    if data.get("items_total") is not None:
+        parts.append(say(SHOWN_ITEMS_TOTAL, amount=format_yuan(data["items_total"])))
+    if data.get("shipping_fee"):
+        parts.append(say(SHOWN_SHIPPING, amount=format_yuan(data["shipping_fee"])))
+    if data.get("discount"):
+        parts.append(say(SHOWN_DISCOUNT, amount=format_yuan(data["discount"])))
+    if data.get("total") is not None:
+        parts.append(say(SHOWN_TOTAL, amount=format_yuan(data["total"])))
+    blob = unseal(data.get(SEALED_ADDRESS))
+    if blob:
+        address = public_address(address_dict(keyring, blob))
+        parts.append(say(SHOWN_ADDRESS, **address).strip())
+    if data.get("remark"):
+        parts.append(say(SHOWN_REMARK, remark=data["remark"]))
+    if data.get("tracking_number"):
+        parts.append(
+            say(SHOWN_TRACKING, carrier=data.get("carrier_name") or "", number=data["tracking_number"])
+        )
+    return parts
+
+
 def opened_message(keyring: Keyring, out: dict[str, Any], *, public: bool = False) -> dict[str, Any]:
-    """``views.message_out(...)`` with its card opened (see ``open_card``)."""
-    return {**out, "data": open_card(keyring, out["data"], public=public)}
+    """``views.message_out(...)`` with its card opened (see ``open_card``); a checkpoint's card also
+    carries ``shown``, the lines both pages draw (see ``shown_parts``)."""
+    data = open_card(keyring, out["data"], public=public)
+    if out["data"].get("checkpoint") and out["kind"] == "order_card":
+        data = {**data, "shown": shown_parts(keyring, out["data"], out["body"])}
+    return {**out, "data": data}
 
 
 def customers_order(session: Session, conversation: Conversation, order_id: int) -> Order:

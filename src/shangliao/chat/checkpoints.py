@@ -198,7 +198,8 @@ def do_send_checkpoint(
     check_sendable(order, kind)
     conversation_id = ensure_conversation(session, order)
     locale = shop_locale(session, order.shop_id)
-    mark = {"order_id": order.id, "checkpoint": kind}
+    # The language it was written in: the card's lines are drawn in it on both sides, for good.
+    mark = {"order_id": order.id, "checkpoint": kind, "locale": locale}
     if kind == "details":
         message_kind, body, data = "order_card", gettext(DETAILS_NOTE, locale), cards.details_card(order)
     elif kind == "tracking":

@@ -19,6 +19,7 @@ from sqlalchemy import exists, func, select
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import service as chat
+from shangliao.chat.cards import opened_message
 from shangliao.chat.inbox import in_list, inbox, last_messages
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.views import message_out
@@ -258,11 +259,13 @@ def _referenced_orders(session, shop_id: int, messages: list[dict[str, Any]]) ->
     return {o.id: order_card_state(o) for o in rows}
 
 
-def _boot(session, actor: Actor, conversation: Conversation, which: str) -> dict[str, Any]:
+def _boot(session, keyring, actor: Actor, conversation: Conversation, which: str) -> dict[str, Any]:
     """What inbox.js starts from. The event seq is read before the messages: anything that lands
-    in between is both drawn and replayed, and the page drops the duplicate by message id."""
+    in between is both drawn and replayed, and the page drops the duplicate by message id. Cards
+    are opened as the socket sends them (the address as the customer's device shows it)."""
     last_seq = head_seq(session, actor.shop_id)
-    shown = [message_out(m) for m in chat.messages_of(session, conversation, None, None, HISTORY)]
+    history = chat.messages_of(session, conversation, None, None, HISTORY)
+    shown = [opened_message(keyring, message_out(m), public=True) for m in history]
     orders = _referenced_orders(session, actor.shop_id, shown) if "orders.read" in actor.permissions else {}
     return {
         "conversation_id": conversation.id,
@@ -358,7 +361,7 @@ def chat_page(
     which = _which(which)
     with rt.db.read() as session:
         conversation = chat.access_conversation(session, actor.shop_id, conversation_id)
-        boot = _boot(session, actor, conversation, which)
+        boot = _boot(session, rt.keyring, actor, conversation, which)
         context = _list_context(session, actor, which, None)
         context.update(panel_context(session, rt, actor, conversation))
     return render(

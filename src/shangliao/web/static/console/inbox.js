@@ -448,6 +448,14 @@
     return ul;
   }
 
+  // A checkpoint's lines as the customer's page draws them (shop.js), from the server's list:
+  // what the shop's screen shows as sent is what the customer saw, part for part.
+  function shownParts(parts) {
+    const ol = el("ol", "checkpoint-evidence");
+    parts.forEach(function (part) { ol.append(el("li", null, part)); });
+    return ol;
+  }
+
   function orderCard(d, note) {
     const card = el("div", "card-order");
     card.dataset.orderId = d.order_id;
@@ -455,6 +463,11 @@
     const number = el("a", "number", d.number);
     number.href = "/orders/" + Number(d.order_id);
     head.append(el("span", "muted small", T.order + " "), number, el("span", "badge live-status"));
+    if (Array.isArray(d.shown)) {
+      card.append(head, shownParts(d.shown), el("div", "live-tracking small"));
+      paintOrder(card, state.orders.get(d.order_id) || { status: d.status });
+      return card;
+    }
     card.append(head, itemsList(d.items), el("div", "card-total", T.total + " " + yuan(d.total || 0)));
     card.append(el("div", "live-tracking small"));
     if (note) card.append(el("p", "text", note));

@@ -50,20 +50,28 @@
     const head = el("div", "card-head");
     head.append(el("span", "muted small", kindLabel || ""), el("span", "number small", data.number || ""));
     card.append(head);
-    const lines = el("ul", "lines");
-    for (const item of data.items || []) {
-      const li = el("li");
-      const name = el("span", "", `${item.name}${item.spec ? " " + item.spec : ""} × ${item.quantity}`);
-      li.append(name, el("span", "", item.amount !== undefined ? yuan(item.amount) : ""));
-      lines.append(li);
+    if (Array.isArray(data.shown)) {
+      // A checkpoint (details to check, tracking): the server's lines, the shop's record of what
+      // was shown here, drawn as they are and in their order (the inbox draws the same).
+      const shown = el("ol", "checkpoint-evidence");
+      for (const part of data.shown) shown.append(el("li", "", part));
+      card.append(shown);
+    } else {
+      const lines = el("ul", "lines");
+      for (const item of data.items || []) {
+        const li = el("li");
+        const name = el("span", "", `${item.name}${item.spec ? " " + item.spec : ""} × ${item.quantity}`);
+        li.append(name, el("span", "", item.amount !== undefined ? yuan(item.amount) : ""));
+        lines.append(li);
+      }
+      card.append(lines);
+      if (data.total !== undefined) {
+        const total = el("p", "line total");
+        total.append(el("span", "", T.total), el("strong", "total-value", yuan(data.total)));
+        card.append(total);
+      }
+      if (data.remark) card.append(el("p", "muted small", data.remark));
     }
-    card.append(lines);
-    if (data.total !== undefined) {
-      const total = el("p", "line total");
-      total.append(el("span", "", T.total), el("strong", "total-value", yuan(data.total)));
-      card.append(total);
-    }
-    if (data.remark) card.append(el("p", "muted small", data.remark));
     card.append(el("p", "card-status", statusText(data.status)));
     const track = el("a", "track", T.track);
     track.target = "_blank";
@@ -530,6 +538,13 @@
 
     function productRow(p) {
       const li = el("li", "pick-product");
+      const cover = (p.photos || [])[0];
+      if (cover) {
+        // The cover's thumbnail, sized up front so the list does not jump as photos arrive.
+        const img = el("img", "pick-cover");
+        Object.assign(img, { src: cover.thumb, width: cover.thumb_width, height: cover.thumb_height, alt: p.name, loading: "lazy" });
+        li.append(img);
+      }
       li.append(el("strong", "", p.name));
       for (const v of p.variants) {
         const row = el("div", "pick-variant");
@@ -538,13 +553,6 @@
           row.append(el("span", "tag", T.sold_out));
         } else {
           if (v.availability === "presale") row.append(el("span", "tag", T.presale));
-      const cover = (p.photos || [])[0];
-      if (cover) {
-        // The cover's thumbnail, sized up front so the list does not jump as photos arrive.
-        const img = el("img", "pick-cover");
-        Object.assign(img, { src: cover.thumb, width: cover.thumb_width, height: cover.thumb_height, alt: p.name, loading: "lazy" });
-        li.append(img);
-      }
           const qty = el("input");
           qty.type = "number";
           qty.min = "0";
