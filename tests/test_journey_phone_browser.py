@@ -17,7 +17,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_shop_fixture,
 )
 from tests.support.catalog import make_product
-from tests.support.chat_pages import WAIT, expect, introduce, phone_context
+from tests.support.chat_pages import WAIT, expect, fill_link_address, introduce, phone_context
 
 SHOTS = os.environ.get("SHANGLIAO_SHOTS")
 
@@ -43,16 +43,6 @@ def page(browser):
 def share_link(live, shop, staff, product) -> str:
     token = staff.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
     return f"{live[0]}/s/{shop.slug}/p/{token}"
-
-
-def fill_address(page) -> None:
-    for field, value in {
-        "province": "浙江省",
-        "city": "杭州市",
-        "district": "西湖区",
-        "detail": "文三路100号",
-    }.items():
-        page.fill(f"#order-form input[name={field}]", value)
 
 
 def chip(page, value: str):
@@ -102,7 +92,7 @@ def test_options_are_chips_and_the_placed_order_is_where_the_customer_looks(page
     expect()(page.locator("#order-form input[type=tel]:visible")).to_have_count(1)
     page.fill("#order-form input[name=receiver]", "王小美")
     page.fill("#order-form input[name=address_phone]", "13912345678")
-    fill_address(page)
+    fill_link_address(page)
     shot(page, "2_form")
     page.click("#order-submit")
 
@@ -137,7 +127,7 @@ def test_a_customer_who_introduced_themselves_in_chat_is_not_asked_for_their_pho
     expect()(page.locator("#order-form input[name=address_phone]")).to_have_value("13700001234")
     expect()(page.locator("#order-form input[name=phone]")).to_have_count(0)
     shot(page, "4_known_form")
-    fill_address(page)
+    fill_link_address(page)
     page.click("#order-submit")
     expect()(page.locator("#placed")).to_be_focused(timeout=WAIT)
     order = staff.get("/api/v1/orders").json()["items"][0]

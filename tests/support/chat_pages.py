@@ -103,11 +103,20 @@ def fill_link_order(page, name: str = "小红", phone: str = "13700001234") -> N
     for field, value in {
         "receiver": "张三",
         "address_phone": "13812345678",
+        "name": name,
+        "phone": phone,
+    }.items():
+        page.fill(f"#order-form input[name={field}]", value)
+    fill_link_address(page)
+
+
+def fill_link_address(page) -> None:
+    """On a product link's page: the address's region and street (receiver and mobile left as
+    they are: a known device has them filled in already)."""
+    for field, value in {
         "province": "浙江省",
         "city": "杭州市",
         "district": "西湖区",
         "detail": "文三路100号",
-        "name": name,
-        "phone": phone,
     }.items():
         page.fill(f"#order-form input[name={field}]", value)
