@@ -304,30 +304,3 @@ def _renumber(session: Session, actor: Actor, product: Product, ordered: list[Pr
         photo.position = position
     product.photos.sort(key=lambda p: p.position)
     _changed(session, actor, product)
-
-
-# --- where they are seen --------------------------------------------------------------------------
-
-
-def public_url(key: str) -> str:
-    return f"/api/v1/photos/{key}"
-
-
-def public_photo(photo: ProductImage) -> dict[str, Any]:
-    """What a customer's page needs to show a photo without layout shift: both sources and sizes."""
-    return {
-        "src": public_url(photo.storage_key),
-        "width": photo.width,
-        "height": photo.height,
-        "thumb": public_url(photo.thumb_key),
-        "thumb_width": photo.thumb_width,
-        "thumb_height": photo.thumb_height,
-        "variant_id": photo.variant_id,
-    }
-
-
-def cover_thumbnail(product: Product) -> str | None:
-    """The cover's public thumbnail, else the first image URL given through the API, else nothing."""
-    if product.photos:
-        return public_url(product.photos[0].thumb_key)
-    return product.images[0] if product.images else None

@@ -10,6 +10,7 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -461,6 +462,31 @@ def photo_out(photo: ProductImage) -> PhotoOut:
         thumb_width=photo.thumb_width,
         thumb_height=photo.thumb_height,
     )
+
+
+def public_photo_url(key: str) -> str:
+    """Where anyone may fetch a photo of a product on sale (``catalog/api.py``: ``public_photo``)."""
+    return f"/api/v1/photos/{key}"
+
+
+def public_photo(photo: ProductImage) -> dict[str, Any]:
+    """What a customer's page needs to show a photo without layout shift: both sources and sizes."""
+    return {
+        "src": public_photo_url(photo.storage_key),
+        "width": photo.width,
+        "height": photo.height,
+        "thumb": public_photo_url(photo.thumb_key),
+        "thumb_width": photo.thumb_width,
+        "thumb_height": photo.thumb_height,
+        "variant_id": photo.variant_id,
+    }
+
+
+def cover_thumbnail(product: Product) -> str | None:
+    """The cover's public thumbnail, else the first image URL given through the API, else none."""
+    if product.photos:
+        return public_photo_url(product.photos[0].thumb_key)
+    return product.images[0] if product.images else None
 
 
 def product_out(product: Product) -> ProductOut:

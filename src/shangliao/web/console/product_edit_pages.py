@@ -21,9 +21,11 @@ from starlette.datastructures import FormData
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
+from shangliao.catalog import images
 from shangliao.catalog import service as catalog
+from shangliao.catalog.api import upload_photo
 from shangliao.catalog.models import Product
-from shangliao.catalog.schemas import ProductPatch, VariantIn, VariantPatch
+from shangliao.catalog.schemas import MAX_PHOTOS, ProductPatch, VariantIn, VariantPatch
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.pagination import encode_cursor
@@ -138,6 +140,7 @@ def _context(session: Session, request: Request, actor: Actor, product_id: int, 
         "reasons": ADJUST_REASONS,
         "can_write": "catalog.write" in actor.permissions,
         "can_adjust": "inventory.adjust" in actor.permissions,
+        "max_photos": MAX_PHOTOS,
         **ledger_page(
             session, actor, product, variant_id=ledger.get("variant_id"), cursor=ledger.get("cursor")
         ),
@@ -154,7 +157,8 @@ def _show(
     message: str | None = None,
     variant_id: int | None = None,
 ):
-    """The page, or for HTMX the part that changed: the whole product, its stock card or its ledger."""
+    """The page, or for HTMX the part that changed: the whole product, its photos, its stock card
+    or its ledger."""
     with rt.db.read() as session:
         context = _context(session, request, actor, product_id, variant_id=variant_id)
     template = f"products/_{part}.html" if is_htmx(request) else "products/detail.html"
@@ -217,8 +221,13 @@ async def _change(
             change(session, _locked_product(session, actor, product_id), form)
 
     await in_thread(apply)
+    return await _changed(request, rt, actor, product_id, part=part, done=done)
+
+
+async def _changed(request: Request, rt: Runtime, actor: Actor, product_id: int, *, part: str, done: str):
+    """After a change: the page again (a plain form), or the part that changed (htmx)."""
     if not is_htmx(request):
-        anchor = "#product-stock" if part == "stock" else ""
+        anchor = {"stock": "#product-stock", "photos": "#product-photos"}.get(part, "")
         return RedirectResponse(f"/products/{product_id}{anchor}", status_code=303)
     return await in_thread(_show, request, rt, actor, product_id, part=part, message=done)
 
@@ -344,6 +353,72 @@ async def adjust_stock(
         inventory.do_adjust_stock(session, actor, variant.id, body.delta, body.reason)
 
     return await _change(request, rt, actor, product_id, adjust, part="stock", done=N_("Stock adjusted."))
+
+
+# --- photos (stored and checked by ``catalog/images.py``) ------------------------------------------
+
+
+@router.post("/products/{product_id}/photos")
+async def add_photo(
+    product_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("catalog.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Upload one photo (the API's upload: the same checks, limits and re-encoding)."""
+    await upload_photo(request, rt, actor, product_id)
+    return await _changed(request, rt, actor, product_id, part="photos", done=N_("Photo added."))
+
+
+@router.post("/products/{product_id}/photos/{image_id}/cover")
+async def choose_cover(
+    product_id: PathId,
+    image_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("catalog.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    def cover(session: Session, product: Product, form: FormData) -> None:
+        images.do_set_cover(session, actor, product, image_id)
+
+    return await _change(request, rt, actor, product_id, cover, part="photos", done=N_("Cover chosen."))
+
+
+@router.post("/products/{product_id}/photos/{image_id}/move")
+async def move_photo(
+    product_id: PathId,
+    image_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("catalog.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """One place earlier or later; the first place is the cover."""
+
+    def move(session: Session, product: Product, form: FormData) -> None:
+        ids = [p.id for p in product.photos]
+        if image_id not in ids:
+            raise images.not_found()
+        at = ids.index(image_id)
+        to = at + (-1 if field(form, "to") == "earlier" else 1)
+        if 0 <= to < len(ids):
+            ids[at], ids[to] = ids[to], ids[at]
+            images.do_reorder_photos(session, actor, product, ids)
+
+    return await _change(request, rt, actor, product_id, move, part="photos", done=N_("Photos reordered."))
+
+
+@router.post("/products/{product_id}/photos/{image_id}/delete")
+async def delete_photo(
+    product_id: PathId,
+    image_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("catalog.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    def delete(session: Session, product: Product, form: FormData) -> None:
+        images.do_delete_photo(session, actor, rt.settings.uploads_dir, product, image_id)
+
+    return await _change(request, rt, actor, product_id, delete, part="photos", done=N_("Photo deleted."))
 
 
 def signed_number(text: str) -> int:
