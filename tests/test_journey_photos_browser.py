@@ -5,7 +5,6 @@ in the chat) and on the share link; the product list shows its thumbnail."""
 from __future__ import annotations
 
 import io
-import re
 
 import httpx
 import pytest
