@@ -38,8 +38,13 @@ def status_label(status: str) -> str:
 
 
 def is_htmx(request: Request) -> bool:
-    """An HTMX request wants a fragment; a plain navigation wants the whole page."""
-    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+    """An HTMX request wants a fragment; a plain navigation wants the whole page, and so does
+    htmx going back or forward to a pushed address (it swaps the page's body from the answer)."""
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-boosted") != "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
 
 
 env = Environment(

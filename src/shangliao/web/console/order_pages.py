@@ -2,25 +2,35 @@
 
 The list is driven by one form. It is posted (HTMX or plain) rather than put in the URL, because
 the search box takes whole phone numbers and a phone number must never sit in a URL (rule 12 of docs/architecture.md);
-plain GET links (tabs, bookmarks) work too, without a phone in them.
+plain GET links (tabs, bookmarks) work too, without a phone in them. After a posted search the
+browser's address bar is set to the GET link of the same view (``HX-Push-Url``), so a view can be
+bookmarked, shared, reloaded and reached again with back and forward; a search by a whole phone
+number keeps the address it had (the number never goes in it).
+
+The tabs count the orders of the current search and filters. Bulk actions answer with their
+outcome per order and, out of band, the changed rows and the tabs' new counts; a cancel or an
+archive first shows what would happen (how many change, which are skipped and why) and runs only
+once confirmed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from shangliao.auth.access import staff_acting
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
-from shangliao.orders.batch import ACTION_PERMISSIONS, MAX_BATCH, BatchIn, run_batch
-from shangliao.orders.counts import status_counts
+from shangliao.orders.batch import ACTION_PERMISSIONS, MAX_BATCH, BatchIn, preview_batch, run_batch
+from shangliao.orders.counts import counts_matching, status_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, matching_ids
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
@@ -70,6 +80,15 @@ BULK_ACTIONS = (
     ("archive", N_("Archive")),
     ("cancel", N_("Cancel")),
 )
+# What the archived tab offers: nothing else applies to an archived order but a restore, an
+# assignee or a tag.
+ARCHIVED_BULK_ACTIONS = (
+    ("restore", N_("Restore")),
+    ("assign", N_("Assign")),
+    ("tag", N_("Add tag")),
+)
+# Actions that change many orders past undoing from the list: they show what would happen first.
+CONFIRMED_ACTIONS = frozenset({"cancel", "archive"})
 
 
 def filters_from(values: Mapping[str, str]) -> dict[str, str]:
@@ -78,6 +97,22 @@ def filters_from(values: Mapping[str, str]) -> dict[str, str]:
     if picked["tab"] not in TAB_NAMES:
         picked["tab"] = "pending"
     return picked
+
+
+def view_url(filters: dict[str, str], keyring) -> str:
+    """The GET address of the view ``filters`` describe (tab and filters; defaults left out)."""
+    shown = {k: v for k, v in filters.items() if v and not (k == "tab" and v == "pending")}
+    if is_full_phone(keyring, shown.get("q")):
+        shown.pop("q")  # never in a URL (rule 12 of docs/architecture.md)
+    return "/orders" + (f"?{urlencode(shown)}" if shown else "")
+
+
+def tab_counts(conn, rt: Runtime, actor: Actor, filters: dict[str, str], query: OrderQuery) -> dict[str, int]:
+    """Each tab's count for what the view shows: the kept counts when nothing narrows the list,
+    otherwise the orders matching the search and filters, counted per tab."""
+    if any(v for k, v in filters.items() if k != "tab"):
+        return counts_matching(conn, rt.keyring, actor.shop_id, actor.timezone, query)
+    return status_counts(conn, actor.shop_id)
 
 
 def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery:
@@ -124,19 +159,25 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
             "channels": CHANNELS,
             "payment_statuses": PAYMENT_STATUSES,
             "payment_labels": dict(PAYMENT_STATUSES),
-            "bulk_actions": BULK_ACTIONS,
+            "bulk_actions": ARCHIVED_BULK_ACTIONS if filters["tab"] == "archived" else BULK_ACTIONS,
             "max_batch": MAX_BATCH,
         }
         if cursor is None:
-            context["counts"] = status_counts(session, actor.shop_id)
+            context["counts"] = tab_counts(session.connection(), rt, actor, filters, query)
         if is_htmx(request):
-            return render(
+            response = render(
                 request, "orders/_rows.html" if cursor else "orders/_list.html", oob=True, **context
             )
+            if posted and cursor is None:
+                # The address bar follows the view; a phone search leaves it as it was.
+                phone = is_full_phone(rt.keyring, filters["q"])
+                response.headers["HX-Push-Url"] = "false" if phone else view_url(filters, rt.keyring)
+            return response
         return render(request, "orders/list.html", section="orders", oob=False, **context)
 
 
 def _row(order, items: list, tags: list[str], staff_names: dict[int, str]) -> dict[str, Any]:
+    """One row of the table, from a page of the list or from the ORM (after a bulk action)."""
     return {
         "order": order,
         "tags": tags,
@@ -164,20 +205,24 @@ async def orders_bulk(
 
 def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
     action = form.get("action") or ""
+    filters = filters_from(form)
     if form.get("all_matching") == "1":
-        ids = _matching_ids(actor, rt, filters_from(form))
+        ids = _matching_ids(actor, rt, filters)
     else:
         ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][:MAX_BATCH]
     if not ids:
         raise Invalid("console.nothing_selected", N_("Tick the orders to change first."))
     params: dict[str, Any] = {}
     if action == "cancel":
-        params["reason"] = (form.get("reason") or "").strip()
+        # The bulk bar takes the reason as words: kept as "other" with them (orders/cancel_reasons.py).
+        note = (form.get("reason") or "").strip()
+        if note:
+            params.update(reason="other", reason_note=note)
     elif action == "assign":
         assignee = form.get("assignee_id") or ""
         params["assignee_id"] = int(assignee) if assignee.isdigit() else None
     elif action == "tag":
-        params["add"] = [(form.get("tag") or "").strip()]
+        params["add"] = [(form.get("add_tag") or "").strip()]
     try:
         body = BatchIn.model_validate({"order_ids": ids, "action": action, "params": params})
     except ValidationError as exc:
@@ -185,10 +230,52 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
             "console.bad_bulk",
             N_("This bulk action is missing something: pick the action and fill in its field."),
         ) from exc
-    outcome = run_batch(rt.db, actor, body, locale=current_locale.get())
+    locale = current_locale.get()
+    if action in CONFIRMED_ACTIONS and form.get("confirmed") != "1":
+        preview = preview_batch(rt.db, actor, body, locale)  # reads only: nothing changes yet
+        with rt.db.read() as session:
+            numbers = _numbers(session, actor.shop_id, ids)
+        return render(
+            request,
+            "orders/_bulk_preview.html",
+            preview=preview,
+            numbers=numbers,
+            reason=params.get("reason_note", ""),
+            skipped=_grouped_reasons(preview["results"]),
+        )
+    outcome = run_batch(rt.db, actor, body, locale=locale)
     with rt.db.read() as session:
         numbers = _numbers(session, actor.shop_id, ids)
-    return render(request, "orders/_bulk_result.html", outcome=outcome, numbers=numbers, action=action)
+        staff_names = dict(staff_of(session, actor.shop_id))
+        orders = session.scalars(
+            select(Order)
+            .where(Order.shop_id == actor.shop_id, Order.id.in_(ids))
+            .options(selectinload(Order.items), selectinload(Order.tag_rows))
+        )
+        rows = [_row(o, list(o.items), [t.tag for t in o.tag_rows], staff_names) for o in orders]
+        counts = tab_counts(session.connection(), rt, actor, filters, query_from(filters))
+        return render(  # inside the session: the rows' orders are read as the template shows them
+            request,
+            "orders/_bulk_result.html",
+            outcome=outcome,
+            numbers=numbers,
+            action=action,
+            rows=rows,
+            counts=counts,
+            filters=filters,
+            tabs=TABS,
+            payment_labels=dict(PAYMENT_STATUSES),
+            next_cursor=None,
+        )
+
+
+def _grouped_reasons(results: list[dict[str, Any]]) -> list[tuple[str, list[int]]]:
+    """The skipped orders by reason, in the order the reasons first appear."""
+    grouped: dict[str, list[int]] = {}
+    for r in results:
+        if not r["ok"]:
+            grouped.setdefault(r["error"]["message"], []).append(r["id"])
+    return list(grouped.items())
 
 
 def _matching_ids(actor: Actor, rt: Runtime, filters: dict[str, str]) -> list[int]:
