@@ -9,8 +9,10 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from shangliao.catalog.models import Variant
 from tests.support.catalog import make_product
-from tests.support.orders import ADDRESS
+from tests.support.chat import open_conversation
+from tests.support.orders import ADDRESS, variant_stock
 from tests.test_console import sign_in
 
 NEW_VISITOR = {"name": "小红", "phone": "13700001234"}
@@ -144,3 +146,78 @@ def test_a_customer_cannot_recall_the_card_of_the_order_they_placed(runtime, cli
     assert shop.api.get(f"/api/v1/orders/{placed['order']['id']}").json()["status"] == "pending"
     seen = client.get(f"/s/{shop.slug}/api/messages").json()
     assert [m["recalled"] for m in seen if m["kind"] == "order_card"] == [False]
+
+
+# --- a chat draft warns before it is submitted ----------------------------------------------------
+
+
+def chat_draft(runtime, shop, product, quantity: int = 1) -> dict:
+    conversation = open_conversation(runtime, shop, "李四", "13900001111")
+    r = shop.api.post(
+        f"/api/v1/conversations/{conversation['id']}/orders",
+        json={"items": [{"variant_id": product.variant_id, "quantity": quantity}], "address": ADDRESS},
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "draft"
+    return r.json()
+
+
+def warnings_on(console, order: dict) -> list[str]:
+    page = console.get(f"/orders/{order['id']}").text
+    return [text.strip() for text in re.findall(r'<li class="draft-warning[^"]*">([^<]*)</li>', page)]
+
+
+def test_a_draft_of_a_sold_out_variant_warns_and_its_submission_is_refused(runtime, console, shop):
+    # given a chat draft of a T-shirt nobody has in stock
+    product = make_product(runtime, shop, name="纯棉T恤", stock=0, price=5900)
+    draft = chat_draft(runtime, shop, product)
+
+    # then its page warns before 提交订单 is pressed
+    assert warnings_on(console, draft) == ["纯棉T恤 已售罄：补货前无法提交。"]
+    # and submitting it anyway is refused, naming the SKU, and changes nothing
+    r = shop.api.post(f"/api/v1/orders/{draft['id']}/submit")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "stock.insufficient"
+    assert product.skus[0] in r.json()["error"]["message"]
+    assert shop.api.get(f"/api/v1/orders/{draft['id']}").json()["status"] == "draft"
+
+
+def test_a_draft_asking_for_more_than_is_left_says_how_many_are(runtime, console, shop):
+    product = make_product(runtime, shop, name="纯棉T恤", stock=2, price=5900)
+    draft = chat_draft(runtime, shop, product, quantity=3)
+
+    assert warnings_on(console, draft) == ["纯棉T恤 仅剩 2 件，草稿需要 3 件：提交会被拒绝。"]
+
+
+def test_a_draft_of_a_variant_taken_off_sale_warns_and_is_refused(runtime, console, shop):
+    # given a chat draft whose variant was taken off sale afterwards
+    product = make_product(runtime, shop, name="纯棉T恤", stock=5, price=5900)
+    draft = chat_draft(runtime, shop, product)
+    with runtime.db.write() as session:
+        session.get(Variant, product.variant_id).active = False
+
+    # then its page says so
+    assert warnings_on(console, draft) == ["纯棉T恤 已下架：请修改商品，否则无法提交。"]
+    # and submitting is refused with the reason, holding no stock
+    r = shop.api.post(f"/api/v1/orders/{draft['id']}/submit")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "order.variant_inactive"
+    assert shop.api.get(f"/api/v1/orders/{draft['id']}").json()["status"] == "draft"
+    assert variant_stock(shop, product.product_id, product.variant_id)["reserved"] == 0
+
+
+def test_a_presale_draft_says_it_ships_later_and_submits(runtime, console, shop):
+    # given a chat draft of a presale product with no stock yet
+    product = make_product(runtime, shop, name="新款卫衣", stock=0, price=12900, presale=True)
+    draft = chat_draft(runtime, shop, product, quantity=2)
+
+    # then its page says it ships later (not that it is sold out)
+    assert warnings_on(console, draft) == ["新款卫衣 为预售商品：到货后发货。"]
+    # and it can be submitted: a presale line holds no stock
+    r = shop.api.post(f"/api/v1/orders/{draft['id']}/submit")
+    assert r.status_code == 200, r.text
+    assert warnings_on(console, r.json()) == []
+
+
+def test_a_draft_in_stock_has_no_warning(runtime, console, shop):
+    product = make_product(runtime, shop, name="纯棉T恤", stock=5, price=5900)
+
+    assert warnings_on(console, chat_draft(runtime, shop, product)) == []

@@ -30,6 +30,7 @@ from shangliao.intent.recognise import Catalog, CatalogVariant, recognise
 from shangliao.orders.create import CreatedOrder, do_create_order
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.schemas import ItemIn, OrderCreate, clean_tags
+from shangliao.orders.state import Status
 
 # Shops whose catalog indexes a process keeps; the least recently used one goes first.
 CACHE_SHOPS = 64
@@ -241,6 +242,59 @@ def do_order_from_chat(
     return do_create_order(
         session, keyring, actor, order, conversation_id=conversation.id, created_data=noted
     )
+
+
+# --- what a draft should warn about before it is submitted ------------------------------------------
+
+# Each warning's text: the name and option of the line, and the numbers that explain it.
+DRAFT_WARNINGS = {
+    "inactive": N_("{item} is no longer on sale: change the items, or submitting will be refused."),
+    "sold_out": N_("{item} is sold out: submitting will be refused until it is restocked."),
+    "short": N_(
+        "Only {available} of {item} left, the draft asks for {quantity}: submitting will be refused."
+    ),
+    "presale": N_("{item} is a presale item: it ships later, once it is in stock."),
+}
+
+
+def draft_warnings(session: Session, order: Order) -> list[dict[str, Any]]:
+    """What would stop this draft's submission, or surprise the customer, seen now: a variant no
+    longer on sale, not enough stock for a line (submitting holds it), or a presale line (it holds
+    no stock and ships later, as ``inventory.stock`` records presale: a backorder). Each is
+    ``{"kind", "message", "params"}``; empty for anything but a draft."""
+    if order.status != Status.DRAFT.value:
+        return []
+    ids = {i.variant_id for i in order.items if i.variant_id is not None}
+    rows = {
+        r.id: r
+        for r in session.execute(
+            select(
+                Variant.id, Variant.on_hand, Variant.reserved, Variant.active, Product.active.label("on_sale")
+            )
+            .join(Product, Product.id == Variant.product_id)
+            .where(Variant.shop_id == order.shop_id, Variant.id.in_(ids))
+        )
+    }
+    # Submitting holds every non-presale line at once: the lines of one variant add up.
+    wanted: dict[int, int] = {}
+    for item in order.items:
+        if item.variant_id is not None and item.backorder == 0:
+            wanted[item.variant_id] = wanted.get(item.variant_id, 0) + item.quantity
+    warnings: list[dict[str, Any]] = []
+    for item in order.items:
+        label = f"{item.name} {item.spec}".strip()
+        row = rows.get(item.variant_id) if item.variant_id is not None else None
+        if row is None or not (row.active and row.on_sale):
+            kind, params = "inactive", {"item": label}
+        elif item.backorder > 0:
+            kind, params = "presale", {"item": label}
+        elif (available := row.on_hand - row.reserved) < wanted[row.id]:
+            kind = "sold_out" if available <= 0 else "short"
+            params = {"item": label, "available": max(available, 0), "quantity": wanted[row.id]}
+        else:
+            continue
+        warnings.append({"kind": kind, "message": DRAFT_WARNINGS[kind], "params": params})
+    return warnings
 
 
 def source_of(session: Session, order: Order) -> dict[str, Any] | None:

@@ -70,9 +70,26 @@ def _count_on_customer(session: Session, order: Order, now: datetime) -> None:
         count_on_customer(session, order.shop_id, order.customer_id, now)
 
 
+def check_still_on_sale(session: Session, order: Order) -> None:
+    """A draft keeps its lines while the catalog moves on: a variant taken off sale (or deleted)
+    since is refused at submission, as a new order of it would be (the draft's page warned)."""
+    ids = [i.variant_id for i in order.items if i.variant_id is not None]
+    found = stock.load(session, order.shop_id, ids)
+    for item in order.items:
+        row = found.get(item.variant_id) if item.variant_id is not None else None
+        if row is None or not (row.active and row.product_active):
+            raise Conflict(
+                "order.variant_inactive",
+                N_("{sku} is no longer on sale."),
+                sku=item.sku,
+                details={"variant_id": item.variant_id, "sku": item.sku},
+            )
+
+
 def _stock_effects(session: Session, actor: Actor, order: Order, target: Status) -> None:
     moves: list[stock.Move] = []
     if target == Status.PENDING:  # submitting a draft: hold stock now
+        check_still_on_sale(session, order)
         for item in order.items:
             if item.variant_id is not None:
                 moves.append(hold_move(item.variant_id, item.quantity, presale=item.backorder > 0))

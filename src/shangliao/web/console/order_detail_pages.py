@@ -11,6 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from shangliao.addresses import divisions
 from shangliao.auth.access import staff, staff_acting
 from shangliao.auth.actor import Actor
+from shangliao.chat.drafts import draft_warnings
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import PathId
@@ -74,6 +75,8 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "provinces": divisions.provinces(),
         "address": fields_for(view["address"]),
         "o": view,
+        # Said before 提交订单 is pressed: a line off sale, short of stock, or presale.
+        "draft_warnings": draft_warnings(session, order),
         "events": [{**event_dict(e, rt.keyring), "at": e.created_at} for e in events_of(session, order)],
         "notes": [
             {"body": n.body, "author": authors.get(n.author_id, ""), "at": n.created_at}
