@@ -113,6 +113,16 @@ def fill_link_order(page, name: str = "小红", phone: str = "13700001234") -> N
 def fill_link_address(page) -> None:
     """On a product link's page: the address's region and street (receiver and mobile left as
     they are: a known device has them filled in already)."""
+    form = page.locator("#order-form")
+    if form.locator(
+        "select[name=province]"
+    ).count():  # the region picker: each list loads after the pick above
+        for level, name in (("province", "浙江省"), ("city", "杭州市"), ("district", "西湖区")):
+            picker = form.locator(f"select[name={level}]")
+            expect()(picker.locator("option", has_text=name)).to_have_count(1, timeout=WAIT)
+            picker.select_option(label=name)
+        page.fill("#order-form input[name=detail]", "文三路100号")
+        return
     for field, value in {
         "province": "浙江省",
         "city": "杭州市",
