@@ -114,9 +114,8 @@ def fill_link_address(page) -> None:
     """On a product link's page: the address's region and street (receiver and mobile left as
     they are: a known device has them filled in already)."""
     form = page.locator("#order-form")
-    if form.locator(
-        "select[name=province]"
-    ).count():  # the region picker: each list loads after the pick above
+    if form.locator("select[name=province]").count():
+        # The region picker: each list loads once the level above is picked.
         for level, name in (("province", "浙江省"), ("city", "杭州市"), ("district", "西湖区")):
             picker = form.locator(f"select[name={level}]")
             expect()(picker.locator("option", has_text=name)).to_have_count(1, timeout=WAIT)
