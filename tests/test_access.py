@@ -18,13 +18,18 @@ from tests.support.customers import make_customer
 from tests.support.orders import ADDRESS, make_order
 
 SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
+# A 1×1 photo, for the product photo routes.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c4944415408d763f8cfc0f01f0005fe02fe0dd71d6a0000000049454e44ae426082"
+)
 
 # A valid body per route, so the request reaches the access check instead of stopping at validation.
 SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/orders/{order_id}/ship"): SHIP,
     ("POST", "/api/v1/customers/{customer_id}/merge"): {"other_id": 1},
     ("POST", "/api/v1/addresses/parse"): {"text": "张三 13812345678 浙江省杭州市西湖区文三路100号"},
-    ("POST", "/api/v1/orders/{order_id}/cancel"): {"reason": "Duplicate order"},
+    ("POST", "/api/v1/orders/{order_id}/cancel"): {"reason": "duplicate"},
     ("PUT", "/api/v1/orders/{order_id}/address"): {"address": ADDRESS},
     ("PUT", "/api/v1/orders/{order_id}/items"): {"items": [{"variant_id": 1, "quantity": 1}]},
     ("PATCH", "/api/v1/orders/{order_id}/price"): {"discount": 1},
@@ -39,6 +44,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
         "price": 1,
     },
     ("PATCH", "/api/v1/variants/{variant_id}"): {"price": 1},
+    ("PUT", "/api/v1/products/{product_id}/images/order"): {"image_ids": [1]},
+    ("PATCH", "/api/v1/product-images/{image_id}"): {"variant_id": None},
     ("POST", "/api/v1/variants/{variant_id}/stock-adjustments"): {"delta": 1, "reason": "x"},
     ("PATCH", "/api/v1/customers/{customer_id}"): {"name": "x"},
     ("POST", "/api/v1/customers/{customer_id}/phones"): {"phone": "13900001111"},
@@ -101,6 +108,9 @@ def victim(runtime, shop):
             f"/api/v1/conversations/{conversation['id']}/attachments", files={"file": ("a.txt", b"x")}
         ).json()["data"]["attachment_id"],
         "template_id": shop.api.get("/api/v1/reply-templates").json()["items"][0]["id"],
+        "image_id": shop.api.post(
+            f"/api/v1/products/{product.product_id}/images", files={"file": ("a.png", PNG)}
+        ).json()["id"],
     }
 
 
