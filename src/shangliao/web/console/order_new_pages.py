@@ -85,7 +85,11 @@ async def pick_product(
         with rt.db.read() as session:
             found = [
                 {
-                    "product": {"name": v.product.name, "presale": v.product.presale},
+                    "product": {
+                        "name": v.product.name,
+                        "presale": v.product.presale,
+                        "thumb": catalog.variant_thumbnail(v),
+                    },
                     "variant": catalog.variant_out(v, v.product.low_stock_threshold),
                 }
                 for v in catalog.search_variants(session, actor.shop_id, q)
