@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from shangliao.catalog.models import ProductImage
 from shangliao.chat.attachments import INCOMING
 from tests.support.catalog import make_product
+from tests.test_console import HTMX, sign_in
 
 
 def jpeg_with_gps(width: int = 40, height: int = 20, *, orientation: int = 6) -> bytes:
@@ -71,6 +72,10 @@ def stored(runtime, shop) -> dict:
 
 
 NOTHING = {"rows": 0, "files": [], "incoming": []}
+
+
+def photo_ids(shop, product_id: int) -> list[int]:
+    return [p["id"] for p in shop.api.get(f"/api/v1/products/{product_id}").json()["photos"]]
 
 
 @pytest.fixture
@@ -165,18 +170,12 @@ def test_photos_are_reordered_and_a_cover_is_chosen_through_the_api(runtime, sho
         f"/api/v1/products/{product.product_id}/images/order", json={"image_ids": [ids[1], ids[0], ids[2]]}
     )
     assert reordered.status_code == 200
-    assert [p["id"] for p in shop.api.get(f"/api/v1/products/{product.product_id}").json()["photos"]] == [
-        ids[1],
-        ids[0],
-        ids[2],
-    ]
+    assert photo_ids(shop, product.product_id) == [ids[1], ids[0], ids[2]]
 
     # An order that leaves a photo out is refused and changes nothing
     bad = shop.api.put(f"/api/v1/products/{product.product_id}/images/order", json={"image_ids": [ids[0]]})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "product_image.order_mismatch"
-    assert [p["id"] for p in shop.api.get(f"/api/v1/products/{product.product_id}").json()["photos"]][
-        0
-    ] == ids[1]
+    assert photo_ids(shop, product.product_id) == [ids[1], ids[0], ids[2]]
 
     # When the cover is deleted, the next one is the cover and its files are gone
     files_before = len(stored(runtime, shop)["files"])
@@ -220,3 +219,15 @@ def test_a_customer_sees_the_photos_of_a_product_on_sale_only(shop, anon, produc
     shop.api.patch(f"/api/v1/products/{product.product_id}", json={"active": False})
     assert anon.get(srcs[0]).status_code == 404
     assert shop.api.get(photo["thumbnail_url"]).status_code == 200
+
+
+def test_the_new_order_picker_shows_the_variants_photo_or_else_the_cover(app, shop, product):
+    cover = upload(shop, product.product_id, png()).json()
+    blue = upload(shop, product.product_id, png(), variant_id=str(product.variant_ids[1])).json()
+    console = sign_in(app, shop)
+
+    html = console.post("/orders/new/products", data={"pq": "连衣裙"}, headers=HTMX).text
+
+    rows = {row.split('data-sku="')[1].split('"')[0]: row for row in html.split("<tr")[1:]}
+    assert f'src="{cover["thumbnail_url"]}"' in rows[product.skus[0]]
+    assert f'src="{blue["thumbnail_url"]}"' in rows[product.skus[1]]

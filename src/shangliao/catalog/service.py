@@ -489,6 +489,13 @@ def cover_thumbnail(product: Product) -> str | None:
     return product.images[0] if product.images else None
 
 
+def variant_thumbnail(variant: Variant) -> str | None:
+    """For staff: the thumbnail of the photo showing this variant (the red one), else the cover's."""
+    photos = variant.product.photos
+    photo = next((p for p in photos if p.variant_id == variant.id), photos[0] if photos else None)
+    return photo_out(photo).thumbnail_url if photo is not None else None
+
+
 def product_out(product: Product) -> ProductOut:
     prices = [v.price for v in product.variants if v.active]
     return ProductOut(
