@@ -65,7 +65,7 @@ class StockRow:
         return spec_label(self.options or [], self.spec)
 
 
-_LOAD = (
+_READ = (
     select(
         _v.c.id,
         _v.c.product_id,
@@ -84,10 +84,10 @@ _LOAD = (
     )
     .join(_p, _p.c.id == _v.c.product_id)
     .where(_v.c.shop_id == bindparam("shop_id"), _v.c.id.in_(bindparam("ids", expanding=True)))
-    # PostgreSQL: lock the rows so the low-stock check below sees the values it updates.
-    # SQLite ignores FOR UPDATE; its single writer already serialises these transactions.
-    .with_for_update(of=_v)
 )
+# PostgreSQL: lock the rows so the low-stock check below sees the values it updates.
+# SQLite ignores FOR UPDATE; its single writer already serialises these transactions.
+_LOAD = _READ.with_for_update(of=_v)
 
 # One statement for every kind of movement; the WHERE clause is the no-oversell guard.
 _APPLY = Prepared(
@@ -114,6 +114,12 @@ def load(session: Session, shop_id: int, variant_ids: Iterable[int]) -> dict[int
     """The shop's variants among ``variant_ids`` (others are simply absent: 404 for the caller)."""
     ids = sorted(set(variant_ids))  # a stable lock order avoids deadlocks between two orders
     rows = session.connection().execute(_LOAD, {"shop_id": shop_id, "ids": ids}).all()
+    return {r[0]: StockRow(*r) for r in rows}
+
+
+def peek(session: Session, shop_id: int, variant_ids: Iterable[int]) -> dict[int, StockRow]:
+    """``load`` without the row locks, for a read unit (a price preview moves no stock)."""
+    rows = session.connection().execute(_READ, {"shop_id": shop_id, "ids": sorted(set(variant_ids))}).all()
     return {r[0]: StockRow(*r) for r in rows}
 
 

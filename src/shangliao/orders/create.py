@@ -76,6 +76,7 @@ _NOT_YET = dict.fromkeys(
         "carrier_code",
         "tracking_number",
         "cancel_reason",
+        "cancel_note",
         "confirmed_at",
         "shipped_at",
         "completed_at",
@@ -189,8 +190,10 @@ def quote(
     session: Session, shop_id: int, lines: list[ItemIn], shipping_fee: int, discount: int, *, hold: bool
 ) -> Quote:
     """Price ``lines`` as an order would be priced. Placing an order and the new-order page's
-    running total both go through here, so the total shown is the total charged."""
-    found = stock.load(session, shop_id, [line.variant_id for line in lines])
+    running total (``hold=False``, in a read unit: no row locks) both go through here, so the total
+    shown is the total charged."""
+    read = stock.load if hold else stock.peek
+    found = read(session, shop_id, [line.variant_id for line in lines])
     priced = price_lines(shop_id, lines, found, hold=hold)
     total = check_amounts(priced.items_total, shipping_fee, discount)
     return Quote(found, priced, shipping_fee, discount, total)
