@@ -17,6 +17,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_shop_fixture,
 )
 from tests.support.catalog import make_product
+from tests.support.chat import customer_says
 from tests.support.chat_pages import WAIT, expect, fill_link_address, introduce, phone_context
 
 SHOTS = os.environ.get("SHANGLIAO_SHOTS")
@@ -149,3 +150,23 @@ def test_a_new_chat_shows_the_introduction_form_alone(page, live, shop):
     expect()(page.locator("#composer")).to_be_visible(timeout=WAIT)
     expect()(page.locator("#earlier")).to_be_hidden()
     shot(page, "6_chat")
+
+
+def test_earlier_messages_are_offered_only_when_there_are_older_ones(page, live, shop, staff):
+    # given a chat of exactly one page (30 messages)
+    introduce(page, live, shop)
+    conversation = staff.get("/api/v1/conversations").json()["items"][0]
+    for n in range(30):
+        customer_says(live[1], shop, conversation, f"第{n + 1}条")
+    # when the customer comes back to it, there is nothing earlier to offer
+    page.reload()
+    expect()(page.locator("#messages li.msg")).to_have_count(30, timeout=WAIT)
+    expect()(page.locator("#earlier")).to_be_hidden()
+    # and with one more, the oldest waits behind "earlier messages", which shows it
+    customer_says(live[1], shop, conversation, "第31条")
+    page.reload()
+    expect()(page.locator("#messages li.msg")).to_have_count(30, timeout=WAIT)
+    page.click("#earlier")
+    expect()(page.locator("#messages li.msg")).to_have_count(31, timeout=WAIT)
+    expect()(page.locator("#messages li.msg .bubble").first).to_have_text("第1条")
+    expect()(page.locator("#earlier")).to_be_hidden()
