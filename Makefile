@@ -19,16 +19,20 @@ help:
 	@echo "make migration-reset  regenerate the initial migration 0001 from the models (before release only)"
 
 $(PY):
+	@echo "Creating the virtual environment $(VENV)…"
 	$(PYTHON) -m venv $(VENV)
 
 # Stamp files: reinstall only when pyproject.toml or the lock changed (the install is editable,
 # so code changes need no reinstall). The test stamp implies the plain one. Every install is
 # pinned by constraints.txt, so a fresh machine gets the versions the suite last passed with.
+# pip's --quiet keeps the log short; the echo says why nothing moves for a while on a first run.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(PY)
+	@echo "Installing Shangliao and its dependencies into $(VENV) (first run only, a minute or two)…"
 	$(PY) -m pip install --quiet -c constraints.txt -e .
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml constraints.txt | $(PY)
+	@echo "Installing Shangliao with its test tools into $(VENV)…"
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@ $(VENV)/.installed
 

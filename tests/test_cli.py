@@ -333,13 +333,16 @@ def test_on_postgresql_init_migrates_and_serve_allows_several_workers(cli, monke
 
 def test_demo_seeds_once_prints_the_login_and_serves(cli, monkeypatch, uvicorn_calls):
     from shangliao.cli import seeding
+    from shangliao.demo.shop import STEP_ORDERS
     from shangliao.shops.service import do_create_shop
 
     seeded = []
 
-    def seed_demo_shop(rt):
+    def seed_demo_shop(rt, progress):
         with rt.db.write() as session:
             do_create_shop(session, slug=seeding.DEMO_SHOP_SLUG, name="演示小店")
+        for done in range(4):
+            progress(STEP_ORDERS, done, 3)
         seeded.append(True)
         return seeding.DEMO_SHOP_SLUG, seeding.DEMO_USERNAME, seeding.DEMO_PASSWORD
 
@@ -347,6 +350,8 @@ def test_demo_seeds_once_prints_the_login_and_serves(cli, monkeypatch, uvicorn_c
     first = cli.ok("demo")
     again = cli.ok("demo")
     assert seeded == [True]  # the second run kept the shop instead of seeding again
+    assert "Creating the demo shop" in first.output  # the step being shown, and how far it got
+    assert "Orders of the last 90 days" in first.output and "3/3" in first.output
     for result in (first, again):
         assert "http://127.0.0.1:8000" in result.output
         assert seeding.DEMO_PASSWORD in result.output

@@ -11,7 +11,7 @@ from shangliao.chat.models import Conversation
 from shangliao.chat.verify import verify
 from shangliao.customers.models import Customer
 from shangliao.demo.bulk import seed_bulk
-from shangliao.demo.shop import seed_demo
+from shangliao.demo.shop import STEP_CATALOG, STEP_ORDERS, STEP_TIDY, seed_demo
 from shangliao.events.models import EventLogEntry
 from shangliao.inventory.models import StockMovement
 from shangliao.orders import counts
@@ -84,7 +84,21 @@ def _check_search_terms(runtime, shop_id: int) -> None:
 @pytest.mark.parametrize("orders", [120])
 def test_demo_shop_has_orders_in_many_states(runtime, orders):
     slug = f"demo-{orders}-{runtime.db.dialect}"
-    seed_demo(runtime, slug=slug, username=f"u{slug}", password="shangliao-demo", customers=20, orders=orders)
+    reports = []
+    seed_demo(
+        runtime,
+        slug=slug,
+        username=f"u{slug}",
+        password="shangliao-demo",
+        customers=20,
+        orders=orders,
+        progress=lambda step, done, total: reports.append((step, done, total)),
+    )
+    # Every step was shown and ended complete; the orders counted up one by one (`make demo`'s bar).
+    last = {step: (done, total) for step, done, total in reports}
+    assert list(last) == [STEP_CATALOG, STEP_ORDERS, STEP_TIDY]
+    assert all(done == total for done, total in last.values())
+    assert [done for step, done, _ in reports if step == STEP_ORDERS] == list(range(orders + 1))
     with runtime.db.read() as s:
         shop_id = s.scalar(select(Shop.id).where(Shop.slug == slug))
     by_status = _check_consistent(runtime, shop_id)

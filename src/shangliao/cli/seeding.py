@@ -7,8 +7,12 @@ commands that need it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from shangliao.runtime import Runtime
+
+if TYPE_CHECKING:
+    from shangliao.demo.shop import DemoProgress
 
 # ``shangliao demo`` looks for this shop to decide whether to seed, and prints this login when the
 # shop exists already; ``seed_demo_shop`` must create exactly these.
@@ -20,14 +24,15 @@ ProgressFn = Callable[[int], None]
 """Called with the running total of orders created so far (as ``orders.archive`` does)."""
 
 
-def seed_demo_shop(rt: Runtime) -> tuple[str, str, str]:
+def seed_demo_shop(rt: Runtime, progress: DemoProgress) -> tuple[str, str, str]:
     """Create the demo shop with products, customers, conversations' orders in every state.
 
-    Opens its own units of work. Returns ``(shop_slug, username, password)`` for the login banner.
+    Opens its own units of work and reports each step to ``progress(step, done, total)``.
+    Returns ``(shop_slug, username, password)`` for the login banner.
     """
     from shangliao.demo.shop import seed_demo
 
-    seed_demo(rt, slug=DEMO_SHOP_SLUG, username=DEMO_USERNAME, password=DEMO_PASSWORD)
+    seed_demo(rt, slug=DEMO_SHOP_SLUG, username=DEMO_USERNAME, password=DEMO_PASSWORD, progress=progress)
     return DEMO_SHOP_SLUG, DEMO_USERNAME, DEMO_PASSWORD
 
 

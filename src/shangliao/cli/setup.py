@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from sqlalchemy import select
 
 from shangliao.cli.common import (
@@ -104,6 +104,32 @@ def _demo_shop_exists(slug: str) -> bool:
         return session.scalar(select(Shop.id).where(Shop.slug == slug)) is not None
 
 
+def _seed_demo_showing_progress(rt) -> tuple[str, str, str]:
+    """Seed the demo shop with a line per step and a bar for the orders (it takes about a minute).
+
+    Rich redraws the lines in place on a terminal, and prints them once when done elsewhere
+    (``make demo | tee``), so the output never floods.
+    """
+    from shangliao.cli import seeding
+
+    say(N_("Creating the demo shop (first run only, about a minute)…"))
+    steps: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("  {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+
+        def progress(step: str, done: int, total: int) -> None:
+            if step not in steps:
+                steps[step] = bar.add_task(t(step), total=total)
+            bar.update(steps[step], completed=done, total=total)
+
+        return seeding.seed_demo_shop(rt, progress)
+
+
 @reports_errors
 def demo(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> None:
     """Try Shangliao: initialise, add a demo shop with sample data (first run only), then serve.
@@ -119,8 +145,8 @@ def demo(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> No
         slug, username, password = seeding.DEMO_SHOP_SLUG, seeding.DEMO_USERNAME, seeding.DEMO_PASSWORD
         say(N_("The demo shop {slug} exists already; your data is kept."), slug=slug)
     else:
-        with console.status(t(N_("Creating the demo shop…"))), open_runtime() as rt:
-            slug, username, password = seeding.seed_demo_shop(rt)
+        with open_runtime() as rt:
+            slug, username, password = _seed_demo_showing_progress(rt)
     url = f"http://{host}:{port}"
     console.print(
         Panel.fit(

@@ -7,6 +7,7 @@ consistent), with the clock moved back to when each step "happened".
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 from shangliao.auth import service as auth_service
@@ -16,6 +17,7 @@ from shangliao.catalog.schemas import ProductIn
 from shangliao.catalog.service import do_create_product
 from shangliao.core import clock
 from shangliao.core.errors import ShangliaoError
+from shangliao.core.i18n import N_
 from shangliao.customers.pii import Address
 from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer
@@ -23,9 +25,9 @@ from shangliao.demo import names
 from shangliao.demo.chats import seed_chats
 from shangliao.orders import actions, edits
 from shangliao.orders.archive import archive_older_than
+from shangliao.orders.cancel_reasons import CANCEL_REASONS, OTHER
 from shangliao.orders.create import do_create_order
 from shangliao.orders.schemas import OrderCreate
-from shangliao.orders.state import CANCEL_REASONS
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime
 from shangliao.shops.service import do_create_shop
@@ -57,6 +59,19 @@ CATALOG = [
 NOTES = ["急需发货", "需特殊包装", "客户要求周末送达", "老客户，送小样", "发票抬头已确认", "先发顺丰"]
 REMARKS = ["", "", "", "请尽快发货", "周末在家", "不要放快递柜", "送人的，请不要放价格单"]
 CARRIERS = ["SF", "ZTO", "YTO", "YD", "JTSD", "JD"]
+
+DemoProgress = Callable[[str, int, int], None]
+"""Called as ``progress(step, done, total)``: the step is an ``N_``-marked message for the reader.
+
+Seeding takes about a minute (thousands of orders played through the real services, each step a
+commit), so ``shangliao demo`` shows which step it is on and how far the orders are."""
+STEP_CATALOG = N_("Products and customers")
+STEP_ORDERS = N_("Orders of the last 90 days")
+STEP_TIDY = N_("Archiving finished orders, sample chats")
+
+
+def _no_progress(step: str, done: int, total: int) -> None:
+    pass
 
 
 def _make_catalog(rt: Runtime, actor: Actor) -> list[tuple[int, bool]]:
@@ -156,7 +171,7 @@ def _step(rt: Runtime, actor: Actor, rng: random.Random, order_id: int, step: st
                 "tracking_number": f"{rng.randrange(10**12):012d}",
             }
         elif step == "cancel":
-            params = {"reason": rng.choice(CANCEL_REASONS)}
+            params = {"reason": rng.choice([c for c in CANCEL_REASONS if c != OTHER])}
         actions.do_transition(session, actor, order, step, params)
         if rng.random() < 0.08:
             actions.do_add_note(session, actor, order, rng.choice(NOTES))
@@ -198,8 +213,10 @@ def seed_demo(
     orders: int = 3000,
     days: int = 90,
     seed: int = 2026,
+    progress: DemoProgress = _no_progress,
 ) -> None:
     rng = random.Random(seed)
+    progress(STEP_CATALOG, 0, 2)
     with rt.db.write() as session:
         shop = do_create_shop(session, slug=slug, name="小满杂货铺", timezone=rt.settings.default_timezone)
         owner = auth_service.do_create_staff(
@@ -209,11 +226,14 @@ def seed_demo(
             shop.id, owner.id, "owner", permissions_for("owner"), "session", "店主小满", shop.timezone
         )
     sellable = _make_catalog(rt, actor)
+    progress(STEP_CATALOG, 1, 2)
     customer_ids = _make_customers(rt, actor, rng, customers)
+    progress(STEP_CATALOG, 2, 2)
     now = clock.now()
     starts = sorted(now - timedelta(days=rng.uniform(0, days)) for _ in range(orders))
     try:
-        for start in starts:
+        for done, start in enumerate(starts):
+            progress(STEP_ORDERS, done, orders)
             clock.freeze(start)
             steps = _destiny(rng, (now - start).total_seconds() / 86400)
             order_id = _place(rt, actor, rng, sellable, rng.choice(customer_ids), draft=steps == ["draft"])
@@ -221,6 +241,10 @@ def seed_demo(
                 _play(rt, actor, rng, order_id, steps, start, now)
     finally:
         clock.freeze(None)
+    progress(STEP_ORDERS, orders, orders)
+    progress(STEP_TIDY, 0, 2)
     # Orders finished two months ago are out of the way, as a tidy merchant would have them.
     archive_older_than(rt.db, actor.shop_id, now - timedelta(days=60))
+    progress(STEP_TIDY, 1, 2)
     seed_chats(rt, actor, customer_ids[:5], now)
+    progress(STEP_TIDY, 2, 2)
