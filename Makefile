@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 # -n 2: the suite on both cores (pytest-xdist); override with `make test PYTEST_ARGS=...`.
 PYTEST_ARGS ?= -n 2
-LINT_PATHS := src tests $(wildcard bench)
+LINT_PATHS := src tests $(wildcard bench tools)
 
 .PHONY: help demo test lint format lock migration-reset
 

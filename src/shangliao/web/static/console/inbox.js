@@ -170,11 +170,14 @@
     if (!fragment) return;
     const row = fragment.querySelector(".inbox-row");
     if (!row) return;
-    if (old) old.remove();
     if (Number(row.dataset.id) === state.convId) {
       row.classList.add("current");
       row.querySelector("a").setAttribute("aria-current", "page");
+      // The open conversation stays where it was clicked: once read it would sort below the
+      // unread ones, and the list would jump under the pointer.
+      if (old) { old.replaceWith(row); return; }
     }
+    if (old) old.remove();
     placeRow(row);
   }
 
@@ -650,6 +653,8 @@
     const target = event.target;
     const pane = target.closest("[data-pane-to]");
     if (pane && inboxEl) { inboxEl.dataset.pane = pane.dataset.paneTo; markRead(); return; }
+    // Opening a conversation loads a new page: the list comes back scrolled where it was.
+    if (rowsEl && target.closest(".inbox-row a")) sessionStorage.setItem(LIST_SCROLL, String(rowsEl.scrollTop));
     const recall = target.closest("[data-recall]");
     if (recall) {
       api(messagesUrl() + "/" + recall.dataset.recall + "/recall", { method: "POST" })
@@ -657,11 +662,20 @@
     }
   });
 
+  const LIST_SCROLL = "shangliao.inbox.listScroll";
+  function keepListPlace() {
+    const kept = sessionStorage.getItem(LIST_SCROLL);
+    sessionStorage.removeItem(LIST_SCROLL);
+    if (kept !== null) rowsEl.scrollTop = Number(kept);
+    const current = rowsEl.querySelector(".inbox-row.current");
+    if (current) current.scrollIntoView({ block: "nearest" });
+  }
+
   function start() {
     // The page fills the screen below the top bar, whatever its height on this device.
     const bar = document.querySelector(".topbar");
     if (bar) document.documentElement.style.setProperty("--topbar-h", bar.offsetHeight + "px");
-    if (rowsEl) connect();
+    if (rowsEl) { keepListPlace(); connect(); }
     if (!boot) return;
     (boot.orders ? Object.values(boot.orders) : []).forEach(function (o) { state.orders.set(o.order_id, o); });
     boot.messages.forEach(addMessage);

@@ -1,0 +1,169 @@
+"""Screenshots of the main pages for the README: zh_CN, a 1366 px desktop and a 390 px phone.
+
+Starts ``shangliao demo`` on a temporary data folder (the demo shop takes about a minute to seed),
+signs in as the demo owner, and saves ``docs/screenshots/<page>-<desktop|phone>.png``. Chromium
+comes from /usr/bin/chromium (or SHANGLIAO_CHROMIUM), driven by Playwright (the test extras).
+
+    .venv/bin/python tools/screenshots.py              # a fresh demo server, then the screenshots
+    .venv/bin/python tools/screenshots.py --url http://127.0.0.1:8000   # an already running demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+DEMO_USER, DEMO_PASSWORD, DEMO_SLUG = "demo", "shangliao-demo", "demo"
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1366, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SEED_TIMEOUT = 600  # seconds: seeding the demo shop takes about a minute on a quiet machine
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def demo_server() -> Iterator[str]:
+    """``shangliao demo`` on a throw-away data folder; yields its URL once it answers."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    folder = Path(tempfile.mkdtemp(prefix="shangliao-screenshots-"))
+    env = {**os.environ, "SHANGLIAO_DATA_DIR": str(folder / "data"), "LANG": "C.UTF-8"}
+    log = (folder / "demo.log").open("w")
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "shangliao"), "demo", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until_up(url, server, folder / "demo.log")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
+    print("Seeding the demo shop and starting the server (about a minute)…", flush=True)
+    deadline = time.monotonic() + SEED_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"shangliao demo stopped (exit {server.returncode}):\n{log.read_text()}")
+        try:
+            if httpx.get(url + "/login", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    sys.exit(f"shangliao demo did not answer within {SEED_TIMEOUT} s:\n{log.read_text()}")
+
+
+def first_link(page: Page, path: str, pattern: str) -> str:
+    """Open ``path`` and return the first link whose href matches ``pattern`` (an id's page)."""
+    page.goto(path)
+    for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
+        if re.fullmatch(pattern, href):
+            return href
+    raise SystemExit(f"no link matching {pattern} on {path}")
+
+
+def pages_to_shoot(page: Page) -> dict[str, str]:
+    """Page name -> path, with real ids from the demo shop."""
+    order = first_link(page, "/orders", r"/orders/\d+")
+    product = first_link(page, "/products", r"/products/\d+")
+    customer = first_link(page, "/customers", r"/customers/\d+")
+    chat = first_link(page, "/inbox", r"/inbox/\d+")
+    product_id = product.rsplit("/", 1)[1]
+    token = page.request.get(f"/api/v1/products/{product_id}").json()["share_token"]
+    return {
+        "orders": "/orders",
+        "order": order,
+        "new-order": "/orders/new",
+        "inbox": chat,
+        "products": "/products",
+        "product": product,
+        "customers": "/customers",
+        "customer": customer,
+        "quick-replies": "/replies",
+        "shop": f"/s/{DEMO_SLUG}",
+        "share-link": f"/s/{DEMO_SLUG}/p/{token}",
+    }
+
+
+def shoot(url: str) -> list[Path]:
+    OUT.mkdir(parents=True, exist_ok=True)
+    saved = []
+    chromium = os.environ.get("SHANGLIAO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        for size, options in VIEWPORTS.items():
+            context = browser.new_context(base_url=url, locale="zh-CN", **options)
+            page = context.new_page()
+            page.goto("/login")
+            saved.append(save(page, "login", size))
+            page.fill("input[name=username]", DEMO_USER)
+            page.fill("input[name=password]", DEMO_PASSWORD)
+            page.click("form[action='/login'] button")
+            page.wait_for_url(re.compile(r"/orders$"))
+            for name, path in pages_to_shoot(page).items():
+                page.goto(path)
+                saved.append(save(page, name, size))
+            context.close()
+        browser.close()
+    return saved
+
+
+def save(page: Page, name: str, size: str) -> Path:
+    page.wait_for_load_state("networkidle")
+    path = OUT / f"{name}-{size}.png"
+    page.screenshot(path=path)
+    print(f"  {path.relative_to(ROOT)}", flush=True)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", help="an already running `shangliao demo` (default: start one)")
+    args = parser.parse_args()
+    if args.url:
+        saved = shoot(args.url.rstrip("/"))
+    else:
+        with demo_server() as url:
+            saved = shoot(url)
+    print(f"Saved {len(saved)} screenshots in {OUT.relative_to(ROOT)}/")
+
+
+if __name__ == "__main__":
+    main()
