@@ -84,14 +84,6 @@ def test_products_are_found_with_their_stock(console, tee):
     assert f'data-variant="{tee.variant_id}"' in html and "库存 5" in html
 
 
-def test_region_pickers_list_the_children(console):
-    cities = console.get("/orders/new/regions?level=city&province_code=330000", headers=HTMX).text
-    assert "杭州市" in cities and "宁波市" in cities and "hx-swap-oob" in cities
-    districts = console.get("/orders/new/regions?level=district&city_code=330100", headers=HTMX).text
-    assert "西湖区" in districts and "杭州市" not in districts
-    assert "<option" in console.get("/orders/new/regions?level=city&province_code=xx", headers=HTMX).text
-
-
 def test_refusals_change_nothing(console, shop, tee):
     before = shop.api.get("/api/v1/orders", params={"status": "pending"}).json()["items"]
     cases = [

@@ -37,7 +37,6 @@ REQUIRED_DIRECTIVES = {
 # Extra query strings some pages need to render their content rather than a refusal.
 QUERIES = {
     "/customers/{customer_id}/merge/preview": "other_id={other_customer_id}",
-    "/orders/new/regions": "level=city&province_code=330000",
 }
 
 

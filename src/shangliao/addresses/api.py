@@ -13,17 +13,22 @@ from pydantic import BaseModel, Field
 
 from shangliao.addresses import divisions
 from shangliao.addresses.smart_paste import parse_address
-from shangliao.auth.access import staff
+from shangliao.auth.access import public, staff
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import StrictModel
 
 router = APIRouter(tags=["addresses"])
+# The same divisions for anyone: a customer's phone picks its province → city → district without a
+# staff sign-in (mounted by ``app.py`` beside the shop's routes).
+public_router = APIRouter(tags=["addresses"])
 
 MAX_PASTE_LENGTH = 500
 # The division table only changes with a release: let the console's picker keep what it loaded.
 REGIONS_CACHE_CONTROL = "private, max-age=3600"
+# Public data (GB/T 2260), the same for everyone: shared caches may keep it too.
+PUBLIC_REGIONS_CACHE_CONTROL = "public, max-age=86400"
 
 
 class RegionOut(BaseModel):
@@ -71,10 +76,26 @@ def list_regions(
     actor: Actor = Depends(staff("orders.read")),
 ):
     """The children of a division for a province → city → district picker (provinces without `parent`)."""
+    response.headers["Cache-Control"] = REGIONS_CACHE_CONTROL
+    return _children(parent)
+
+
+def _children(parent: str | None) -> list[RegionOut]:
     if parent is not None and divisions.lookup(parent) is None:
         raise NotFound("region.not_found", N_("No such region."))
-    response.headers["Cache-Control"] = REGIONS_CACHE_CONTROL
     return [_region_out(d) for d in divisions.children(parent)]
+
+
+@public_router.get("/api/v1/public/regions", response_model=list[RegionOut], dependencies=[Depends(public())])
+def list_public_regions(
+    response: Response,
+    parent: Annotated[
+        str | None, Query(pattern=r"^\d{6}$", description="A division code; provinces when omitted.")
+    ] = None,
+):
+    """The same children as ``/regions``, read-only for anyone (the shop's order form), long cached."""
+    response.headers["Cache-Control"] = PUBLIC_REGIONS_CACHE_CONTROL
+    return _children(parent)
 
 
 @router.post("/addresses/parse", response_model=ParsedAddressOut)

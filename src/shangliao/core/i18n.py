@@ -36,13 +36,29 @@ class Msg(str):
     __slots__ = ()
 
 
+class MsgList(tuple):
+    """A parameter value that is a list of msgids (field names): each translated, joined the way
+    the reader's language lists things ("省份、城市", "Province, City")."""
+
+    __slots__ = ()
+
+
+def _param(value: object, table: dict[str, str], locale: str) -> object:
+    if isinstance(value, Msg):
+        return table.get(value, value)
+    if isinstance(value, MsgList):
+        return ("、" if locale.startswith("zh") else ", ").join(table.get(v, v) for v in value) or "-"
+    return value
+
+
 def gettext(message: str, locale: str | None = None, **params: object) -> str:
     """Translate ``message`` into ``locale`` (or the request's locale) and fill ``{name}`` params."""
-    table = catalog(locale or current_locale.get())
+    locale = locale or current_locale.get()
+    table = catalog(locale)
     text = table.get(message, message)
     if not params:
         return text
-    return text.format(**{k: table.get(v, v) if isinstance(v, Msg) else v for k, v in params.items()})
+    return text.format(**{k: _param(v, table, locale) for k, v in params.items()})
 
 
 def N_(message: str) -> str:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from shangliao.core.errors import Invalid, ShangliaoError
+from shangliao.core.field_labels import field_names
 from shangliao.core.i18n import N_, Msg
 
 
@@ -67,7 +68,7 @@ def _need(params: dict[str, Any], *names: str) -> None:
         raise Invalid(
             "order.missing_fields",
             N_("This step needs: {fields}."),
-            fields=", ".join(missing),
+            fields=field_names(missing),
             details={"fields": missing},
         )
 

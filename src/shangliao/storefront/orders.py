@@ -21,10 +21,11 @@ from pydantic import Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from shangliao.addresses.book import do_remember_address, saved_addresses
 from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant
-from shangliao.chat import cards, service
 from shangliao.catalog.service import public_photo
+from shangliao.chat import cards, service
 from shangliao.chat.models import Message, Visitor
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, NotFound, Unauthorized
@@ -89,8 +90,8 @@ def public_product(product: Product) -> dict[str, Any]:
         "name": product.name,
         "description": product.description,
         "images": list(product.images),
-        "options": list(product.options),
         "photos": [public_photo(p) for p in product.photos],  # uploaded, the cover first
+        "options": list(product.options),
         "share_token": product.share_token,
         "price_min": min(prices, default=None),
         "price_max": max(prices, default=None),
@@ -179,6 +180,15 @@ def guest_orders(session: Session, guest: Guest, before_id: int | None, limit: i
         session.scalars(stmt.order_by(Order.id.desc()).limit(limit + 1).options(selectinload(Order.items)))
     )
     return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+def offered_addresses(session: Session, keyring: Keyring, guest: Guest) -> list[dict[str, Any]]:
+    """The customer's saved addresses for their order form, the default first. A device that only
+    says it is a customer the shop knows (a claim nobody confirmed) is offered none: it got a
+    customer of its own, and a stranger who typed someone's number must not read where they live."""
+    if guest.claimed and not guest.verified:
+        return []
+    return saved_addresses(session, keyring, guest.shop_id, guest.customer_id)
 
 
 def order_address(keyring: Keyring, order: Order) -> dict[str, str] | None:
@@ -479,6 +489,10 @@ def do_order_from_link_as_visitor(
         product_name=product.name,
         idempotency_key=idempotency_key,
     )
+    # The address goes on the customer's record too (once), so their next draft in the console and
+    # their next order form offer it instead of starting empty.
+    customer = Actor.customer(guest.shop_id, guest.customer_id, shop.timezone)
+    do_remember_address(session, keyring, customer, guest.customer_id, body.address)
     return LinkOrder(order, guest, new_token, replayed=False)
 
 

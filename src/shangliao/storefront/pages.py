@@ -174,6 +174,7 @@ def product_page(request: Request, token: str, visit: Visit = Depends(shop_visit
             product = go.public_product(go.access_product_by_token(session, visit.shop.id, token[:64]))
             # Who this device said it is fills the receiver: the phone is asked once, in the chat.
             contact = guest_contact(session, rt.keyring, visit.guest) if visit.guest else None
+            addresses = go.offered_addresses(session, rt.keyring, visit.guest) if visit.guest else []
     except NotFound:
         return _not_found(request, visit.shop, N_("This product is not on sale."))
     choices = option_choices(product)
@@ -184,6 +185,7 @@ def product_page(request: Request, token: str, visit: Visit = Depends(shop_visit
         product=product,
         choices=choices,
         contact=contact,
+        addresses=addresses,
         config={"product": product},
     )
 

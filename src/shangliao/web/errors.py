@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shangliao.core.errors import ShangliaoError
+from shangliao.core.field_labels import field_names
 from shangliao.core.i18n import N_, gettext
 from shangliao.web.locale import locale_from_headers
 from shangliao.web.responses import JSONResponse
@@ -201,7 +202,12 @@ def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
             request,
             422,
             "request.invalid",
-            gettext(N_("Some fields are missing or invalid."), _locale(request)),
+            # The fields named in the reader's words; ``details`` keeps their machine paths.
+            gettext(
+                N_("Some fields are missing or invalid: {fields}."),
+                _locale(request),
+                fields=field_names(".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()),
+            ),
             {"errors": _clean_validation_errors(list(exc.errors()))},
         )
 

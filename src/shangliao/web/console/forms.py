@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Invalid
+from shangliao.core.field_labels import field_names
 from shangliao.core.i18n import N_
 from shangliao.core.money import MAX_AMOUNT
 from shangliao.runtime import Runtime, get_runtime
@@ -62,8 +63,11 @@ def yuan_to_fen(value: str, field: str) -> int | None:
 def refused_fields(exc: ValidationError, code: str, message: str, *, depth: int = 1) -> Invalid:
     """A model's refusal in the console's words: ``message`` with ``{fields}``, the fields named by
     the first ``depth`` parts of their location (``address.phone`` for depth 2)."""
-    fields = sorted({".".join(str(p) for p in e["loc"][:depth]) for e in exc.errors() if e.get("loc")})
-    return Invalid(code, message, fields=", ".join(fields) or "-")
+    fields = list(
+        dict.fromkeys(".".join(str(p) for p in e["loc"][:depth]) for e in exc.errors() if e.get("loc"))
+    )
+    # Named in the reader's language, in the form's order (``core/field_labels.py``).
+    return Invalid(code, message, fields=field_names(fields), details={"fields": fields})
 
 
 def form_version(form: FormData) -> int | None:

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm.exc import StaleDataError
 
 from shangliao.addresses import divisions
+from shangliao.addresses.book import address_choices
 from shangliao.auth.access import staff, staff_acting
 from shangliao.auth.actor import Actor
 from shangliao.chat.drafts import draft_warnings
@@ -74,6 +75,12 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "can_change_price": open_order and status in BEFORE_SHIPPING and order.paid_amount == 0,
         "provinces": divisions.provinces(),
         "address": fields_for(view["address"]),
+        # The addresses the customer gave already, offered in the address dialog (radio cards).
+        "address_choices": address_choices(
+            session, rt.keyring, actor.shop_id, order.customer_id, order.conversation_id
+        )
+        if open_order and status in BEFORE_SHIPPING
+        else [],
         "o": view,
         # Said before 提交订单 is pressed: a line off sale, short of stock, or presale.
         "draft_warnings": draft_warnings(session, order),

@@ -33,7 +33,6 @@ from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 BAD_ORDER = ("console.bad_order", N_("Some order fields are missing or invalid: {fields}."))
-LEVELS = {"city": ("province_code", divisions.CITY), "district": ("city_code", divisions.DISTRICT)}
 
 
 @router.get("/orders/new")
@@ -120,17 +119,6 @@ async def quote_order(
         return render(request, "orders/_order_totals.html", quote=shown, error=error)
 
     return await in_thread(price)
-
-
-@router.get("/orders/new/regions")
-def region_options(level: str, request: Request, _actor: Actor = Depends(staff("orders.write"))):
-    """The ``<option>``s under the province or city just picked (GB/T 2260)."""
-    if level not in LEVELS:
-        raise Invalid("console.unknown_level", N_("Unknown region level."))
-    field, _depth = LEVELS[level]
-    parent = request.query_params.get(field, "")
-    options = divisions.children(parent) if parent.isdigit() and len(parent) == 6 else []
-    return render(request, "orders/_region_options.html", options=options, level=level, selected="")
 
 
 @router.post("/orders/new/parse-address")

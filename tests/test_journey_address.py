@@ -1,0 +1,237 @@
+"""A chat-born order gets its address: the one the customer wrote in the chat or saved with an
+earlier order is offered on the draft, a product-link order's address is kept (once) on the
+customer's record and offered on their next order form, the shop's region picker reads a public
+regions list, and every refusal names its fields in the reader's language."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support.catalog import make_product
+from tests.support.orders import ADDRESS, make_order
+from tests.test_console import HTMX, sign_in
+
+CHAT_ADDRESS = "王小美 13912345678 浙江省杭州市西湖区文三路100号华星大厦5楼"
+
+
+@pytest.fixture
+def console(app, shop):
+    return sign_in(app, shop)
+
+
+@pytest.fixture
+def phone(app) -> TestClient:
+    """A customer's phone: no staff credential, keeps its cookies."""
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def tee(runtime, shop):
+    product = make_product(runtime, shop, name="纯棉T恤", stock=20, price=5900)
+    token = shop.api.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
+    return product, token
+
+
+def link_order(device, shop, tee, address: dict, **who) -> dict:
+    product, token = tee
+    body = {"token": token, "variant_id": product.variant_id, "quantity": 1, "address": address, **who}
+    r = device.post(f"/s/{shop.slug}/api/orders", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def chat_draft(shop, conversation_id: int, tee) -> dict:
+    """Staff turn the conversation into a draft order (as the inbox's draft dialog does)."""
+    body = {"items": [{"variant_id": tee[0].variant_id, "quantity": 1}], "draft": True}
+    r = shop.api.post(f"/api/v1/conversations/{conversation_id}/orders", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def offered(page: str) -> list[dict]:
+    """The address choices a page offers, as their data-address."""
+    return [json.loads(html.unescape(x)) for x in re.findall(r'data-address="([^"]*)"', page)]
+
+
+def saved_addresses(shop, customer_id: int) -> list[dict]:
+    return shop.api.get(f"/api/v1/customers/{customer_id}").json()["addresses"]
+
+
+# --- refusals in the reader's words -----------------------------------------------------------------
+
+
+def test_an_address_refusal_names_the_fields_in_chinese_and_changes_nothing(console, shop, tee):
+    # given a draft without an address
+    draft = make_order(shop, [(tee[0].variant_id, 1)], address=None, draft=True)
+
+    # when staff save the address dialog with no region and no street
+    r = console.post(
+        f"/orders/{draft['id']}/edit/address", data={"receiver": "王五", "phone": "13700001111"}, headers=HTMX
+    )
+
+    # then the refusal lists the missing fields in Chinese, in the form's order, and none in English
+    assert r.status_code == 422
+    assert "订单信息不完整或有误：省份、城市、详细地址。" in r.text
+    assert not re.search(r"\b(phone|city|province|detail)\b", r.text)
+    assert shop.api.get(f"/api/v1/orders/{draft['id']}").json()["address"] is None
+
+
+def test_api_refusals_keep_machine_names_in_details_and_name_fields_for_people(phone, shop, tee):
+    # when a customer's order form is sent without a receiver and a street
+    product, token = tee
+    body = {
+        "token": token,
+        "variant_id": product.variant_id,
+        "quantity": 1,
+        "address": {**ADDRESS, "receiver": "", "detail": ""},
+        "name": "小红",
+        "phone": "13700001234",
+    }
+    error = phone.post(f"/s/{shop.slug}/api/orders", json=body).json()["error"]
+
+    # then the message names the fields in Chinese, and the details keep their paths
+    assert error["message"] == "以下信息缺失或有误：收货人、详细地址。"
+    assert [e["loc"] for e in error["details"]["errors"]] == [
+        ["body", "address", "receiver"],
+        ["body", "address", "detail"],
+    ]
+
+
+def test_a_lifecycle_step_refusal_names_its_missing_fields_in_chinese(shop, tee):
+    order = make_order(shop, [(tee[0].variant_id, 1)])
+    for action in ("confirm",):
+        shop.api.post(f"/api/v1/orders/{order['id']}/{action}", json={"version": order["version"]})
+    current = shop.api.get(f"/api/v1/orders/{order['id']}").json()
+
+    error = shop.api.post(f"/api/v1/orders/{order['id']}/ship", json={"version": current["version"]}).json()
+
+    assert error["error"]["message"] == "此操作需要填写：快递公司、快递单号。"
+    assert error["error"]["details"] == {"fields": ["carrier_code", "tracking_number"]}
+
+
+# --- the address from the chat -------------------------------------------------------------------------
+
+
+def test_a_chat_draft_offers_the_address_the_customer_wrote_in_the_chat(console, phone, shop, tee):
+    # given a customer who asked in the chat and then wrote their address there
+    me = phone.post(f"/s/{shop.slug}/api/visitor", json={"name": "王小美", "phone": "13900001111"}).json()
+    for text in ("你好，我要一件纯棉T恤", CHAT_ADDRESS, "谢谢"):
+        assert phone.post(f"/s/{shop.slug}/api/messages", json={"body": text}).status_code == 201
+
+    # when staff turn it into a draft and open it
+    draft = chat_draft(shop, me["conversation_id"], tee)
+    page = console.get(f"/orders/{draft['id']}").text
+
+    # then the page offers the chat's address, read into its fields, as the first choice
+    assert "使用聊天中的地址" in page and "聊天中的地址" in page
+    [from_chat] = offered(page)
+    assert from_chat == {
+        "receiver": "王小美",
+        "phone": "13912345678",
+        "province": "浙江省",
+        "city": "杭州市",
+        "district": "西湖区",
+        "detail": "文三路100号华星大厦5楼",
+        "province_code": "330000",
+        "city_code": "330100",
+        "district_code": "330106",
+    }
+
+    # and saving it (as the dialog's fields post it) lets the draft be submitted
+    fields = {
+        k: from_chat[k]
+        for k in ("receiver", "phone", "detail", "province_code", "city_code", "district_code")
+    }
+    r = console.post(
+        f"/orders/{draft['id']}/edit/address", data={**fields, "version": draft["version"]}, headers=HTMX
+    )
+    assert r.status_code == 200, r.text
+    current = shop.api.get(f"/api/v1/orders/{draft['id']}").json()
+    r = shop.api.post(f"/api/v1/orders/{draft['id']}/submit", json={"version": current["version"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "pending"
+
+
+def test_chat_text_that_is_not_a_whole_address_is_not_offered(console, phone, shop, tee):
+    me = phone.post(f"/s/{shop.slug}/api/visitor", json={"name": "王小美", "phone": "13900001111"}).json()
+    for text in ("我在浙江省杭州市", "电话 13912345678"):
+        phone.post(f"/s/{shop.slug}/api/messages", json={"body": text})
+
+    page = console.get(f"/orders/{chat_draft(shop, me['conversation_id'], tee)['id']}").text
+
+    assert offered(page) == [] and "使用聊天中的地址" not in page
+
+
+# --- a product-link order's address is kept ------------------------------------------------------------
+
+
+def test_a_product_link_address_is_saved_once_and_offered_on_the_next_draft_and_form(
+    console, phone, shop, tee
+):
+    # given a customer who ordered twice from a product link with the same address
+    first = link_order(phone, shop, tee, ADDRESS, name="小红", phone="13700001234")
+    link_order(phone, shop, tee, {**ADDRESS, "detail": " 文三路100号 "})
+
+    # then the address is on their record once
+    [saved] = saved_addresses(shop, first["customer_id"])
+    assert {k: saved[k] for k in ADDRESS} == ADDRESS and saved["is_default"] is True
+
+    # when staff make a draft in their chat, it starts with that address, and offers it to pick again
+    draft = chat_draft(shop, first["conversation_id"], tee)
+    page = console.get(f"/orders/{draft['id']}").text
+    assert "暂无收货地址" not in page and "浙江省杭州市西湖区 文三路100号" in page
+    assert [{k: a[k] for k in ADDRESS} for a in offered(page)] == [ADDRESS]
+
+    # and the next order form on their phone has it ready to use
+    form = phone.get(f"/s/{shop.slug}/p/{tee[1]}").text
+    assert [{k: a[k] for k in ADDRESS} for a in offered(form)] == [ADDRESS]
+    assert "data-prefill" in form
+
+    # and another address is saved beside it
+    link_order(phone, shop, tee, {**ADDRESS, "detail": "文二路8号"})
+    assert sorted(a["detail"] for a in saved_addresses(shop, first["customer_id"])) == [
+        "文三路100号",
+        "文二路8号",
+    ]
+
+
+def test_another_device_claiming_the_phone_is_offered_none_of_the_addresses(app, phone, shop, tee):
+    link_order(phone, shop, tee, ADDRESS, name="小红", phone="13700001234")
+
+    stranger = TestClient(app, raise_server_exceptions=False)
+    stranger.post(f"/s/{shop.slug}/api/visitor", json={"name": "小红", "phone": "13700001234"})
+    form = stranger.get(f"/s/{shop.slug}/p/{tee[1]}").text
+
+    assert offered(form) == [] and "文三路100号" not in form
+
+
+# --- the public regions list ----------------------------------------------------------------------------
+
+
+def test_anyone_reads_the_regions_list_from_a_long_cache(phone):
+    r = phone.get("/api/v1/public/regions", params={"parent": "330000"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "public, max-age=86400"
+    assert {"code": "330100", "name": "杭州市", "level": 2, "leaf": False} in r.json()
+    assert [d["name"] for d in phone.get("/api/v1/public/regions").json()][:2] == ["北京市", "天津市"]
+    missing = phone.get("/api/v1/public/regions", params={"parent": "999999"})
+    assert missing.status_code == 404 and missing.json()["error"]["message"] == "行政区划不存在。"
+    bad = phone.get("/api/v1/public/regions", params={"parent": "33"}).json()["error"]
+    assert bad["code"] == "request.invalid" and bad["message"] == "以下信息缺失或有误：地区。"
+
+
+def test_every_address_form_uses_the_one_region_picker(console, phone, shop, tee):
+    customer = shop.api.post("/api/v1/customers", json={"name": "李四"}).json()
+    pages = [
+        console.get("/orders/new").text,
+        console.get(f"/customers/{customer['id']}/addresses/new").text,
+        console.get(f"/orders/{make_order(shop, [(tee[0].variant_id, 1)])['id']}").text,
+        phone.get(f"/s/{shop.slug}/p/{tee[1]}").text,
+    ]
+    for page in pages:
+        assert "data-region-picker" in page and "/static/common/region-picker.js" in page
+        assert 'hx-get="/orders/new/regions' not in page
