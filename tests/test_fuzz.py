@@ -28,9 +28,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from shangliao.catalog.models import ProductImage
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
+from tests.test_access import PNG
 
 # Enough to reach every route's validation and services on each run; set SHANGLIAO_FUZZ_EXAMPLES
 # higher for a deeper local hunt (the cases stay derandomized: the same number, the same cases).
@@ -79,6 +81,11 @@ def seeded(runtime, shop) -> dict[str, int | str]:
     customer_id, address_id = make_customer(runtime, shop)
     order = make_order(shop, [(product.variant_id, 1)])
     spare_token = shop.api.post("/api/v1/auth/tokens", json={"name": "fuzzer may revoke"}).json()
+    photo = shop.api.post(
+        f"/api/v1/products/{product.product_id}/images", files={"file": ("a.png", PNG)}
+    ).json()
+    with runtime.db.read() as session:
+        photo_key = session.get(ProductImage, photo["id"]).thumb_key
     phone_id = shop.api.get(f"/api/v1/customers/{customer_id}").json()["phones"][0]["id"]
     conversation = shop.api.post(f"/api/v1/customers/{customer_id}/conversation").json()
     message = shop.api.post(
@@ -101,6 +108,8 @@ def seeded(runtime, shop) -> dict[str, int | str]:
             f"/api/v1/conversations/{conversation['id']}/attachments", files={"file": ("a.txt", b"x")}
         ).json()["data"]["attachment_id"],
         "template_id": shop.api.get("/api/v1/reply-templates").json()["items"][0]["id"],
+        "image_id": photo["id"],
+        "key": photo_key,
     }
 
 
