@@ -23,7 +23,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 from tests.support.catalog import make_product
 from tests.support.chat import Device
 from tests.support.customers import make_customer
-from tests.support.orders import make_order
+from tests.support.orders import act, make_order
 from tests.support.shops import OWNER_PASSWORD, make_shop
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
@@ -57,10 +57,14 @@ def scene(live) -> dict:
     shop = make_shop(runtime, app)
     product = make_product(runtime, shop, name="纯棉圆领T恤", options=["颜色"], price=5900, stock=20)
     customer_id, _ = make_customer(runtime, shop, name="王小美", phone="13912345678")
-    order = make_order(shop, [(product.variant_ids[0], 2)], customer_id=customer_id)
+    make_order(shop, [(product.variant_ids[0], 2)], customer_id=customer_id)
     device = Device(url, shop.slug, "小红", "13700001234")
     device.says("在吗？这件T恤有红色的吗？能不能今天发货，收货地址是浙江省杭州市西湖区文三路100号")
     device.http.close()
+    # The chatting customer's confirmed order: its page shows the dispute checkpoints.
+    order = act(
+        shop, make_order(shop, [(product.variant_ids[1], 1)], customer_id=device.customer_id), "confirm"
+    )
     share_token = shop.api.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
     return {
         "shop": shop,
@@ -70,6 +74,8 @@ def scene(live) -> dict:
         "product_id": product.product_id,
         "customer_id": customer_id,
         "share_token": share_token,
+        "chat_customer_id": device.customer_id,
+        "variant_id": product.variant_ids[1],
     }
 
 
@@ -142,3 +148,24 @@ def test_a_page_seen_signed_out_has_no_serious_accessibility_violation(signed_ou
     violations = blocking_violations(signed_out, url)
 
     assert not violations, f"{name} ({url}):\n{report(violations)}"
+
+
+def test_checkpoint_states_are_spoken_not_only_drawn(signed_in, live, scene):
+    """The ✓ / ! marks are hidden from screen readers; each checkpoint says its state in words."""
+    # given a chatting customer's confirmed order
+    order = make_order(scene["shop"], [(scene["variant_id"], 1)], customer_id=scene["chat_customer_id"])
+    act(scene["shop"], order, "confirm")
+    page = signed_in.new_page()
+    page.goto(f"{live[0]}/orders/{order['id']}")
+    details = page.locator("[data-checkpoint=details]")
+    assert "待发送：" in details.aria_snapshot()
+    assert "尚未到时：" in page.locator("[data-checkpoint=inspect]").aria_snapshot()
+
+    # when staff send the details to check
+    details.get_by_role("button").click()
+
+    # then the checkpoint says it is done, and the result is announced
+    page.locator("[data-checkpoint=details].done").wait_for()
+    assert "已完成：" in page.locator("[data-checkpoint=details]").aria_snapshot()
+    assert page.locator("#order-checkpoints [role=status]").count() == 1
+    page.close()
