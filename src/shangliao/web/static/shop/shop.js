@@ -640,8 +640,12 @@
       }
       return out;
     };
+    // ``v`` agrees with every group picked so far, the group ``except`` left out.
     const fits = (v, picked, except) =>
-      groups.every((g) => g.dataset.key === except || !(g.dataset.key in picked) || v.choice[g.dataset.key] === picked[g.dataset.key]);
+      groups.every((g) => {
+        const k = g.dataset.key;
+        return k === except || !(k in picked) || v.choice[k] === picked[k];
+      });
 
     function settle() {
       for (let round = 0; round <= groups.length; round += 1) {
@@ -653,7 +657,8 @@
             const same = variants.filter((v) => v.choice[k] === input.value && fits(v, picked, k));
             const open = same.some(orderable);
             input.disabled = !open;
-            input.closest(".chip").querySelector(".chip-note").textContent = same.length && !open ? T.sold_out : "";
+            const note = input.closest(".chip").querySelector(".chip-note");
+            note.textContent = same.length && !open ? T.sold_out : ""; // none at all: no such combination
             if (!open && input.checked) {
               input.checked = false;
               dropped = true;
@@ -676,14 +681,14 @@
       const complete = groups.every((g) => g.dataset.key in picked);
       let variant = null;
       if (!groups.length) variant = variants.length === 1 ? variants[0] : null;
-      else if (complete) variant = variants.find((v) => groups.every((g) => v.choice[g.dataset.key] === picked[g.dataset.key]));
+      else if (complete) variant = variants.find((v) => fits(v, picked, null));
       $("variant-id").value = variant ? String(variant.id) : "";
       const line = $("variant-line");
       const price = $("price");
       if (variant) {
         price.textContent = yuan(variant.price);
-        line.textContent =
-          variant.availability === "sold_out" ? T.sold_out : variant.availability === "presale" ? T.presale_note : T.in_stock;
+        const says = { sold_out: T.sold_out, presale: T.presale_note, in_stock: T.in_stock };
+        line.textContent = says[variant.availability] || "";
         line.dataset.availability = variant.availability;
       } else {
         const offered = variants.filter(orderable);
