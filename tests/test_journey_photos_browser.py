@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    PHONE,
     browser_fixture,
     live_fixture,
     live_shop_fixture,
@@ -78,6 +79,14 @@ def test_the_merchants_cover_photo_is_what_the_customer_sees(browser, live, shop
     )
     page.screenshot(path=f"{SHOTS}/console-product-list.png")
     page.context.close()
+
+    # And on a phone the photos fit the screen, their actions within reach
+    small = open_console(browser, live, shop, viewport=PHONE)
+    small.goto(f"{live[0]}/products/{product.product_id}")
+    expect()(small.locator("#product-photos li.photo")).to_have_count(2)
+    assert small.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    small.locator("#product-photos").screenshot(path=f"{SHOTS}/phone-console-photos.png")
+    small.context.close()
 
     # And the customer's phone shows the blue cover on the share link, sized and described
     context = phone_context(browser)
