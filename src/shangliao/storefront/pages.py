@@ -68,9 +68,9 @@ def option_choices(product: dict[str, Any]) -> list[dict[str, Any]]:
     variants first use them), and each variant's ``choice`` (option -> value) to match them by.
     Only the variants on offer are there (``public_product`` leaves inactive ones out)."""
     variants = product["variants"]
-    names = list(product["options"])
-    names += [k for v in variants for k in v["spec"] if k not in names]
-    names = list(dict.fromkeys(names))
+    # Options no variant on offer gives a value would be a group nobody can pick from.
+    names = [*product["options"], *(k for v in variants for k in v["spec"])]
+    names = [k for k in dict.fromkeys(names) if any(str(v["spec"].get(k, "")) for v in variants)]
     if not names:
         if len(variants) < 2:
             return []  # nothing to choose
