@@ -88,19 +88,23 @@ def wait_until_up(url: str, server: subprocess.Popen, log: Path) -> None:
     sys.exit(f"shangliao demo did not answer within {SEED_TIMEOUT} s:\n{log.read_text()}")
 
 
-def first_link(page: Page, path: str, pattern: str) -> str:
-    """Open ``path`` and return the first link whose href matches ``pattern`` (an id's page)."""
+def first_link(page: Page, path: str, pattern: str, prefer: str = "") -> str:
+    """Open ``path`` and return the first link whose href matches ``pattern`` (an id's page),
+    the first one whose text holds ``prefer`` when there is one."""
     page.goto(path)
-    for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))"):
-        if re.fullmatch(pattern, href):
-            return href
-    raise SystemExit(f"no link matching {pattern} on {path}")
+    links = page.eval_on_selector_all(
+        "a[href]", "links => links.map(a => [a.getAttribute('href'), a.textContent])"
+    )
+    matching = [(href, text) for href, text in links if re.fullmatch(pattern, href)]
+    if not matching:
+        raise SystemExit(f"no link matching {pattern} on {path}")
+    return next((href for href, text in matching if prefer and prefer in text), matching[0][0])
 
 
 def pages_to_shoot(page: Page) -> dict[str, str]:
     """Page name -> path, with real ids from the demo shop."""
     order = first_link(page, "/orders", r"/orders/\d+")
-    product = first_link(page, "/products", r"/products/\d+")
+    product = first_link(page, "/products", r"/products/\d+", prefer="T恤")  # options to choose
     customer = first_link(page, "/customers", r"/customers/\d+")
     chat = first_link(page, "/inbox", r"/inbox/\d+")
     product_id = product.rsplit("/", 1)[1]
