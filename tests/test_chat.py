@@ -205,7 +205,7 @@ def test_a_draft_or_cancelled_order_cannot_be_asked_to_pay(runtime, shop, conver
         shop, [(product.variant_id, 1)], customer_id=conversation["customer_id"], draft=state == "draft"
     )
     if state == "cancelled":
-        act(shop, order, "cancel", reason="Out of stock")
+        act(shop, order, "cancel", reason="out_of_stock")
 
     r = send(shop, conversation, kind="payment_request", order_id=order["id"])
 

@@ -155,7 +155,7 @@ def test_confirm_ship_and_see_the_timeline(console, shop, tee):
     assert 'data-open="ship-dialog"' in r.text and "/do/confirm" not in r.text  # only allowed steps
     r = console.post(
         f"/orders/{order['id']}/do/ship",
-        data={"version": version, "carrier_code": "SF", "tracking_number": "SF1234567890"},
+        data={"version": version, "carrier_code": "SF", "tracking_number": "SF1234567890", "ship_unpaid": "1"},
         headers=HTMX,
     )
     assert r.status_code == 200 and 'data-status="shipped"' in r.text
@@ -173,7 +173,7 @@ def test_refusals_are_shown_with_what_to_do(console, shop, tee):
     assert stale.status_code == 409 and "请刷新后重试" in stale.text
     r = console.post(
         f"/orders/{order['id']}/do/ship",
-        data={"version": order["version"] + 1, "carrier_code": "SF", "tracking_number": ""},
+        data={"version": order["version"] + 1, "carrier_code": "SF", "tracking_number": "", "ship_unpaid": "1"},
         headers=HTMX,
     )
     assert r.status_code == 422 and r.headers["HX-Retarget"] == "#toast"
@@ -186,7 +186,7 @@ def test_cancel_with_a_listed_reason_releases_stock(console, shop, tee):
     assert variant_stock(shop, tee.product_id, tee.variant_id)["reserved"] == 3
     r = console.post(
         f"/orders/{order['id']}/do/cancel",
-        data={"version": order["version"], "reason": "Out of stock"},
+        data={"version": order["version"], "reason": "out_of_stock"},
         headers=HTMX,
     )
     assert r.status_code == 200 and "取消原因：缺货" in r.text

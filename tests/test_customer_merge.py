@@ -205,7 +205,7 @@ def test_stock_and_the_moved_orders_lifecycle_are_untouched(shop, tee):
     assert variant_stock(shop, tee.product_id, tee.variant_id) == held
     moved = shop.api.get(f"/api/v1/orders/{order['id']}").json()
     assert moved["version"] == order["version"]  # nobody editing the order gets a spurious 409
-    act(shop, moved, "cancel", reason="Duplicate order")
+    act(shop, moved, "cancel", reason="duplicate")
     after = variant_stock(shop, tee.product_id, tee.variant_id)
     assert (after["reserved"], after["on_hand"]) == (0, held["on_hand"])
 

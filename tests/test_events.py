@@ -43,7 +43,7 @@ def test_sequence_is_gapless_per_shop_and_carries_no_pii(runtime, shop, other_sh
     tee = make_product(runtime, shop, stock=5, threshold=3)
     make_product(runtime, other_shop)
     order = make_order(shop, [(tee.variant_id, 2)])  # 5 → 3 available: low stock fires
-    act(shop, order, "cancel", reason="Duplicate order")
+    act(shop, order, "cancel", reason="duplicate")
     shop.api.post(
         "/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 99}], "address": ADDRESS}
     )

@@ -37,7 +37,7 @@ def completed(shop, product) -> dict:
 
 
 def cancelled(shop, product) -> dict:
-    return act(shop, make_order(shop, [(product.variant_id, 1)]), "cancel", reason="Out of stock")
+    return act(shop, make_order(shop, [(product.variant_id, 1)]), "cancel", reason="out_of_stock")
 
 
 def state(shop, order: dict) -> dict:

@@ -19,7 +19,7 @@ from tests.support.live import serve
 from tests.support.orders import ADDRESS, act, make_order
 
 SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
-PARAMS = {"ship": SHIP, "cancel": {"reason": "Out of stock"}}
+PARAMS = {"ship": SHIP, "cancel": {"reason": "out_of_stock"}}
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_counts_do_not_drift_under_concurrent_writers(runtime, shop, product, li
     def lifecycle(order: dict) -> list[int]:
         steps = [("confirm", {}), ("prepare", {}), ("ship", SHIP), ("complete", {}), ("archive", {})]
         if order["id"] % 3 == 0:
-            steps = [("confirm", {}), ("cancel", {"reason": "Out of stock"})]
+            steps = [("confirm", {}), ("cancel", {"reason": "out_of_stock"})]
         with httpx.Client(base_url=live_url, headers=headers, timeout=60) as client:
             return [client.post(f"/api/v1/orders/{order['id']}/{a}", json=p).status_code for a, p in steps]
 

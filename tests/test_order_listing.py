@@ -82,7 +82,7 @@ def test_items_come_in_the_order_serializer_shape(runtime, shop, product):
 def test_filter_by_several_statuses(runtime, shop, product):
     pending = make_order(shop, [(product.variant_id, 1)])
     confirmed = act(shop, make_order(shop, [(product.variant_id, 1)]), "confirm")
-    act(shop, make_order(shop, [(product.variant_id, 1)]), "cancel", reason="Duplicate order")
+    act(shop, make_order(shop, [(product.variant_id, 1)]), "cancel", reason="duplicate")
 
     listed = ids(shop.api.get(LIST, params={"status": ["pending", "confirmed"]}))
 

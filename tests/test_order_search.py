@@ -103,7 +103,7 @@ def test_pages_of_a_filtered_search_walk_every_match_once(runtime, shop, product
         if i % 4 != 3 and order["total"] >= 800:
             expected.append(order["id"])
         if i % 4 == 3:
-            shop.api.post(f"{LIST}/{order['id']}/cancel", json={"reason": "Out of stock"})
+            shop.api.post(f"{LIST}/{order['id']}/cancel", json={"reason": "out_of_stock"})
     named(shop, product, "王五")
     params = {"status": "pending", "amount_min": 800, "q": "李", "sort": sort, "limit": 2}
 

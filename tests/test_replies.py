@@ -232,11 +232,11 @@ def test_the_current_order_is_the_newest_one_still_in_play(shop, customer, goods
     act(shop, done, "ship", **SHIP)
     act(shop, done, "complete")
     cancelled = make_order(shop, [(water, 1)], customer_id=customer["id"])
-    act(shop, cancelled, "cancel", reason="Duplicate order")
+    act(shop, cancelled, "cancel", reason="duplicate")
 
     # the unfinished order wins over a newer completed one; a cancelled one never counts
     assert preview(shop, customer, body="{订单号}").json()["text"] == open_one["number"]
-    act(shop, open_one, "cancel", reason="Duplicate order")
+    act(shop, open_one, "cancel", reason="duplicate")
     assert preview(shop, customer, body="{订单号}").json()["text"] == done["number"]
 
 

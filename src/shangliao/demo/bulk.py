@@ -449,7 +449,7 @@ def _make_batch(
             when if "confirmed_at" in stamps else None, when if "shipped_at" in stamps else None,
             when if "completed_at" in stamps else None, when if "cancelled_at" in stamps else None,
             "SF" if shipped else None, f"SF{rng.randrange(10**12):012d}" if shipped else None,
-            "Customer changed their mind" if status == "cancelled" else None,
+            "changed_mind" if status == "cancelled" else None,  # a code of orders/cancel_reasons.py
         ))  # fmt: skip
         out.items += [(shop_id, at, *line) for line in basket.lines]
         if held or shipped:

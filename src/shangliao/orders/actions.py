@@ -17,6 +17,7 @@ from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.events import log
 from shangliao.inventory import stock
+from shangliao.orders.cancel_reasons import check_cancel_reason
 from shangliao.orders.create import count_on_customer, hold_move
 from shangliao.orders.models import Order, OrderItem, OrderNote, OrderTag
 from shangliao.orders.payments import do_record_payment
@@ -128,6 +129,8 @@ def do_transition(
         _check_customer_step(actor, order, t)
     else:
         check_permission(actor, t.permission)
+    if t.target == Status.CANCELLED:  # checked before anything moves: a bad code changes nothing
+        cancel_code, cancel_note = check_cancel_reason(params.get("reason"), params.get("reason_note"))
     now = clock.now()
     if t.target == Status.PENDING:
         if order.address_enc is None:
@@ -142,8 +145,8 @@ def do_transition(
         order.tracking_number = params["tracking_number"]
         data = {"carrier_code": order.carrier_code, "tracking_number": order.tracking_number}
     elif t.target == Status.CANCELLED:
-        order.cancel_reason = params["reason"]
-        data = {"reason": order.cancel_reason}
+        order.cancel_reason, order.cancel_note = cancel_code, cancel_note
+        data = {"reason": cancel_code, **({"reason_note": cancel_note} if cancel_note else {})}
     order.status = t.target.value
     stamp = _STAMP.get(t.target)
     if stamp:

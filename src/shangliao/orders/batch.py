@@ -43,7 +43,7 @@ ACTION_PARAMS: dict[str, frozenset[str]] = {
     "archive": frozenset(),
     "restore": frozenset(),
     "ship": frozenset({"carrier_code", "tracking_number"}),
-    "cancel": frozenset({"reason"}),
+    "cancel": frozenset({"reason", "reason_note"}),
     "assign": frozenset({"assignee_id"}),
     "tag": frozenset({"add", "remove"}),
 }
@@ -58,7 +58,10 @@ ACTION_PERMISSIONS: dict[str, str] = {
 
 
 class BatchParams(StrictModel):
-    reason: str | None = Field(None, max_length=200, description="cancel: why (required).")
+    reason: str | None = Field(
+        None, max_length=32, description="cancel: a reason code, as for one order's cancel (required)."
+    )
+    reason_note: str | None = Field(None, max_length=200, description="cancel: the words for `other`.")
     carrier_code: str | None = Field(None, max_length=16, description="ship: the courier's code.")
     tracking_number: str | None = Field(None, max_length=40, description="ship: the tracking number.")
     assignee_id: int | None = Field(

@@ -62,7 +62,10 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
     assignee_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="SET NULL"))
     carrier_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     tracking_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    cancel_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # A code of orders/cancel_reasons.py (shown in the reader's language); "other" comes with the
+    # words staff typed in cancel_note, which any listed reason may carry too.
+    cancel_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    cancel_note: Mapped[str | None] = mapped_column(String(200), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     # Hash of the creating request: a replay with the same key but another body is refused.

@@ -60,7 +60,16 @@ class TransitionIn(StrictModel):
     version: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="Refused with 409 if the order changed since."
     )
-    reason: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(
+        default=None,
+        max_length=32,
+        description="cancel: a reason code: changed_mind, out_of_stock, not_paid, duplicate, "
+        "undeliverable, or other (with reason_note). Any other value is refused (422 "
+        "`order.unknown_cancel_reason`).",
+    )
+    reason_note: str | None = Field(
+        default=None, max_length=200, description="cancel: the words for `other` (optional with the others)."
+    )
     carrier_code: str | None = Field(default=None, max_length=16)
     tracking_number: str | None = Field(default=None, max_length=40)
 
@@ -151,7 +160,8 @@ class OrderOut(BaseModel):
     carrier_code: str | None
     tracking_number: str | None
     tracking_url: str | None
-    cancel_reason: str | None
+    cancel_reason: str | None = Field(description="A cancel reason code (see the cancel route).")
+    cancel_note: str | None
     version: int
     archived: bool
     allowed_actions: list[str]

@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session
 from shangliao.auth.actor import Actor
 from shangliao.core import clock
 from shangliao.core.errors import Conflict, NotFound
-from shangliao.core.i18n import N_
+from shangliao.core.i18n import N_, current_locale, gettext
 from shangliao.events import log
 from shangliao.events.log import DomainEvent
+from shangliao.orders.cancel_reasons import reason_text
+from shangliao.orders.couriers import courier_name
 from shangliao.orders.models import Order, OrderEvent, OrderNote
+from shangliao.orders.state import STATUS_LABELS, Status
 
 
 def access_order(session: Session, shop_id: int, order_id: int, *, lock: bool = False) -> Order:
@@ -115,3 +118,67 @@ def notes_of(session: Session, order: Order) -> list[OrderNote]:
     return list(
         session.scalars(select(OrderNote).where(OrderNote.order_id == order.id).order_by(OrderNote.id))
     )
+
+
+# --- how a timeline row reads ---------------------------------------------------------------------
+
+FROM_TO = N_("{old} → {new}")
+NOBODY = N_("Nobody")
+TAGS_ADDED = N_("Added: {tags}")
+TAGS_REMOVED = N_("Removed: {tags}")
+CANCEL_REASON = N_("Reason: {reason}")
+BY_SYSTEM = N_("System")
+BY_API = N_("API")
+BY_API_OF = N_("{name} (API)")
+BY_CUSTOMER = N_("Customer")
+BY_CUSTOMER_NAMED = N_("Customer {name}")
+FORMER_STAFF = N_("A former colleague")
+
+
+def author_of(row: dict[str, Any], staff_names: dict[int, str], customer_name: str | None) -> str:
+    """Who made a change, as the reader says it. ``actor_id`` means a staff member only for staff
+    and API rows: for a customer's own step (an order placed from the shop page, a receipt) it is
+    the customer's id, never to be looked up among staff."""
+    kind, person = row["actor_type"], row["actor_id"]
+    if kind == "customer":
+        return gettext(BY_CUSTOMER_NAMED, name=customer_name) if customer_name else gettext(BY_CUSTOMER)
+    if kind == "staff" and person is not None:
+        return staff_names.get(person) or gettext(FORMER_STAFF)
+    if kind == "api":
+        name = staff_names.get(person) if person is not None else None
+        return gettext(BY_API_OF, name=name) if name else gettext(BY_API)
+    return gettext(BY_SYSTEM)
+
+
+def details_of(row: dict[str, Any], staff_names: dict[int, str]) -> list[str]:
+    """What changed, in the reader's language: statuses, the parcel, the cancel reason, the
+    assignee from → to, the tags added and removed."""
+    def status(value: str) -> str:
+        known = value in {s.value for s in Status}
+        return gettext(STATUS_LABELS[Status(value)]) if known else value
+
+    data = row.get("data") or {}
+    parts: list[str] = []
+    if row.get("from_status") and row.get("to_status"):
+        parts.append(gettext(FROM_TO, old=status(row["from_status"]), new=status(row["to_status"])))
+    elif row.get("to_status"):
+        parts.append(status(row["to_status"]))
+    if data.get("tracking_number"):
+        carrier = courier_name(data.get("carrier_code"), current_locale.get()) or ""
+        parts.append(f"{carrier} {data['tracking_number']}".strip())
+    if row["kind"] == "status" and data.get("reason"):
+        parts.append(gettext(CANCEL_REASON, reason=reason_text(data["reason"], data.get("reason_note"))))
+    if row["kind"] == "assigned":
+
+        def who(staff_id: int | None) -> str:
+            if staff_id is None:
+                return gettext(NOBODY)
+            return staff_names.get(staff_id) or gettext(FORMER_STAFF)
+
+        parts.append(gettext(FROM_TO, old=who(data.get("from")), new=who(data.get("to"))))
+    if row["kind"] == "tagged":
+        if data.get("added"):
+            parts.append(gettext(TAGS_ADDED, tags="、".join(data["added"])))
+        if data.get("removed"):
+            parts.append(gettext(TAGS_REMOVED, tags="、".join(data["removed"])))
+    return parts

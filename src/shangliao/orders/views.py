@@ -28,7 +28,7 @@ _ITEM_FIELDS = (
 _ORDER_FIELDS = (
     "id", "number", "status", "channel", "customer_id", "conversation_id", "customer_name", "items_total",
     "shipping_fee", "discount", "total", "paid_amount", "refunded_amount", "remark", "assignee_id",
-    "carrier_code", "tracking_number", "cancel_reason", "version", "created_at", "updated_at", "submitted_at",
+    "carrier_code", "tracking_number", "cancel_reason", "cancel_note", "version", "created_at", "updated_at", "submitted_at",
     "confirmed_at", "shipped_at", "completed_at", "cancelled_at", "paid_at", "archived_at",
 )  # fmt: skip
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-06 23:13:13.243524
+Create Date: 2026-12-06 23:19:05.958711
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -526,7 +526,8 @@ def upgrade() -> None:
         sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("carrier_code", sa.String(length=16), nullable=True),
         sa.Column("tracking_number", sa.String(length=40), nullable=True),
-        sa.Column("cancel_reason", sa.String(length=200), nullable=True),
+        sa.Column("cancel_reason", sa.String(length=32), nullable=True),
+        sa.Column("cancel_note", sa.String(length=200), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=128), nullable=True),
         sa.Column("idempotency_hash", sa.LargeBinary(length=32), nullable=True),

@@ -27,9 +27,10 @@ from shangliao.core.i18n import N_, current_locale, gettext
 from shangliao.core.schemas import PathId
 from shangliao.customers import service as customers
 from shangliao.customers.models import Customer
+from shangliao.orders.cancel_reasons import CANCEL_REASONS
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.models import Order
-from shangliao.orders.state import CANCEL_REASONS, STATUS_LABELS, Status, allowed_actions
+from shangliao.orders.state import STATUS_LABELS, Status, allowed_actions
 from shangliao.realtime.feed import head_seq, order_card_state
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.storefront.claims import claiming, claims_of

@@ -14,20 +14,20 @@ from shangliao.auth.access import staff, staff_acting
 from shangliao.auth.actor import Actor
 from shangliao.chat.drafts import draft_warnings
 from shangliao.core.errors import Conflict, Invalid
-from shangliao.core.i18n import N_, gettext
+from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.orders import actions
 from shangliao.orders.archive import do_restore
+from shangliao.orders.cancel_reasons import CANCEL_REASONS, reason_text
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.edits import ITEMS_EDITABLE
 from shangliao.orders.state import (
     BEFORE_SHIPPING,
-    CANCEL_REASONS,
     TRANSITION_PERMISSIONS,
     TRANSITIONS,
     Status,
 )
-from shangliao.orders.timeline import access_order, events_of, notes_of
+from shangliao.orders.timeline import access_order, author_of, details_of, events_of, notes_of
 from shangliao.orders.views import event_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import fields_for
@@ -84,7 +84,12 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "o": view,
         # Said before 提交订单 is pressed: a line off sale, short of stock, or presale.
         "draft_warnings": draft_warnings(session, order),
-        "events": [{**event_dict(e, rt.keyring), "at": e.created_at} for e in events_of(session, order)],
+        "events": [
+            _timeline_row(event_dict(e, rt.keyring), e.created_at, authors, order.customer_name)
+            for e in events_of(session, order)
+        ],
+        "cancel_text": reason_text(order.cancel_reason, order.cancel_note),
+        "unpaid": order.total - order.paid_amount,
         "notes": [
             {"body": n.body, "author": authors.get(n.author_id, ""), "at": n.created_at}
             for n in notes_of(session, order)
@@ -99,6 +104,16 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "authors": authors,
         "payment_labels": dict(PAYMENT_STATUSES),
         **order_chat_context(session, actor, order),
+    }
+
+
+def _timeline_row(row: dict, at, authors: dict[int, str], customer_name: str | None) -> dict:
+    """A timeline row with who did it and what changed, worded for the reader."""
+    return {
+        **row,
+        "at": at,
+        "author": author_of(row, authors, customer_name),
+        "details": details_of(row, authors),
     }
 
 
@@ -145,6 +160,7 @@ def order_action(
     tracking_number: Annotated[str, Form(max_length=40)] = "",
     reason: Annotated[str, Form(max_length=200)] = "",
     other_reason: Annotated[str, Form(max_length=200)] = "",
+    ship_unpaid: Annotated[str, Form(max_length=1)] = "",
     actor: Actor = Depends(staff_acting(TRANSITION_PERMISSIONS)),
     rt: Runtime = Depends(get_runtime),
 ):
@@ -155,23 +171,26 @@ def order_action(
     if action == "ship":
         params = {"carrier_code": carrier_code.strip(), "tracking_number": tracking_number.strip()}
     elif action == "cancel":
-        params = {"reason": _cancel_reason(reason, other_reason)}
+        # A reason code from the dialog's list, with the words typed for "other".
+        params = {"reason": reason.strip(), "reason_note": other_reason.strip()}
     params = {k: v for k, v in params.items() if v}
-    return change_order(
-        request,
-        rt,
-        actor,
-        order_id,
-        lambda s, o: actions.do_transition(s, actor, o, action, params, version=version),
-        done=N_("Saved."),
-    )
+
+    def step(s, o):
+        if action == "ship" and ship_unpaid != "1":
+            _check_paid_before_shipping(o)
+        return actions.do_transition(s, actor, o, action, params, version=version)
+
+    return change_order(request, rt, actor, order_id, step, done=N_("Saved."))
 
 
-def _cancel_reason(picked: str, written: str) -> str:
-    """A listed reason is kept in the words the staff member saw; "Other" means the typed one."""
-    if picked in CANCEL_REASONS and picked != CANCEL_REASONS[-1]:
-        return gettext(picked)
-    return written.strip()
+def _check_paid_before_shipping(order) -> None:
+    """The console asks once before shipping an order not marked paid (the ship dialog's tick);
+    the API ships it as asked, for shops that are paid on delivery or elsewhere."""
+    if order.paid_amount < order.total:
+        raise Conflict(
+            "console.ship_unpaid",
+            N_("This order is not marked paid. Tick “Ship it without payment” to ship it anyway."),
+        )
 
 
 @router.post("/orders/{order_id}/notes")

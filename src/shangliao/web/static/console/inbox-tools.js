@@ -429,9 +429,11 @@
     if (form.dataset.orderForm === "ship") {
       extra = { carrier_code: form.elements.carrier_code.value, tracking_number: form.elements.tracking_number.value.trim() };
     } else {
+      // A reason code; the words typed go with it (needed for "other").
       const picked = form.querySelector("input[name=reason]:checked");
-      const other = form.elements.other_reason.value.trim();
-      extra = { reason: picked && !picked.hasAttribute("data-other") ? picked.value : other };
+      const note = form.elements.other_reason.value.trim();
+      extra = { reason: picked ? picked.value : "" };
+      if (note) extra.reason_note = note;
     }
     try {
       await orderStep(dialogOrder, form.dataset.orderForm, extra);
@@ -504,7 +506,17 @@
       return;
     }
     const opener = target.closest("[data-order-dialog]");
-    if (opener && li) { dialogOrder = li; document.getElementById(opener.dataset.orderDialog).showModal(); return; }
+    if (opener && li) {
+      dialogOrder = li;
+      const dialog = document.getElementById(opener.dataset.orderDialog);
+      // Shipping an order not marked paid asks once: a tick the form requires.
+      const unpaid = Number(li.dataset.unpaid) > 0;
+      dialog.querySelectorAll("[data-unpaid-note]").forEach(function (n) { n.hidden = !unpaid; });
+      const tick = dialog.querySelector("input[name=ship_unpaid]");
+      if (tick) { tick.required = unpaid; tick.checked = false; }
+      dialog.showModal();
+      return;
+    }
     const send = target.closest("[data-send-order]");
     if (send && li) { sendOrder(li, send.dataset.sendOrder); return; }
     const link = target.closest("[data-link-claim]");
