@@ -155,7 +155,12 @@ def test_confirm_ship_and_see_the_timeline(console, shop, tee):
     assert 'data-open="ship-dialog"' in r.text and "/do/confirm" not in r.text  # only allowed steps
     r = console.post(
         f"/orders/{order['id']}/do/ship",
-        data={"version": version, "carrier_code": "SF", "tracking_number": "SF1234567890", "ship_unpaid": "1"},
+        data={
+            "version": version,
+            "carrier_code": "SF",
+            "tracking_number": "SF1234567890",
+            "ship_unpaid": "1",
+        },
         headers=HTMX,
     )
     assert r.status_code == 200 and 'data-status="shipped"' in r.text
@@ -173,7 +178,12 @@ def test_refusals_are_shown_with_what_to_do(console, shop, tee):
     assert stale.status_code == 409 and "请刷新后重试" in stale.text
     r = console.post(
         f"/orders/{order['id']}/do/ship",
-        data={"version": order["version"] + 1, "carrier_code": "SF", "tracking_number": "", "ship_unpaid": "1"},
+        data={
+            "version": order["version"] + 1,
+            "carrier_code": "SF",
+            "tracking_number": "",
+            "ship_unpaid": "1",
+        },
         headers=HTMX,
     )
     assert r.status_code == 422 and r.headers["HX-Retarget"] == "#toast"

@@ -113,9 +113,7 @@ def test_another_reason_keeps_the_words_typed(app, shop, tee):
 def test_an_unknown_cancel_reason_is_refused_and_changes_nothing(shop, tee, params, code, says):
     order = make_order(shop, [(tee.variant_id, 2)])
     # when an integrator cancels with words instead of a code, or "other" without words
-    r = shop.api.post(
-        f"/api/v1/orders/{order['id']}/cancel", json=params, headers={"Accept-Language": "en"}
-    )
+    r = shop.api.post(f"/api/v1/orders/{order['id']}/cancel", json=params, headers={"Accept-Language": "en"})
     # then it is refused with a clear error naming what is accepted
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == code and says in r.json()["error"]["message"]

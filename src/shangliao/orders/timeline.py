@@ -153,6 +153,7 @@ def author_of(row: dict[str, Any], staff_names: dict[int, str], customer_name: s
 def details_of(row: dict[str, Any], staff_names: dict[int, str]) -> list[str]:
     """What changed, in the reader's language: statuses, the parcel, the cancel reason, the
     assignee from → to, the tags added and removed."""
+
     def status(value: str) -> str:
         known = value in {s.value for s in Status}
         return gettext(STATUS_LABELS[Status(value)]) if known else value
