@@ -106,12 +106,29 @@ def signed_out(browser, viewport):
     context.close()
 
 
+@pytest.fixture(scope="module")
+def visitor(browser, live, scene, viewport):
+    """A customer's browser that has introduced itself on the shop page and said something."""
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport])
+    api = f"{live[0]}/s/{scene['slug']}/api"
+    origin = {"Origin": live[0]}
+    r = context.request.post(api + "/visitor", data={"name": "小美", "phone": "13600001234"}, headers=origin)
+    assert r.ok, r.text()
+    r = context.request.post(api + "/messages", data={"body": "这件T恤还有M码吗？"}, headers=origin)
+    assert r.ok, r.text()
+    yield context
+    context.close()
+
+
 def blocking_violations(context, url: str) -> list[dict]:
     """Open ``url`` in a fresh tab, let it settle, and return axe's serious and critical findings."""
     page = context.new_page()
     try:
         page.goto(url)
         page.wait_for_load_state("networkidle")
+        # Closed dialogs are hidden, and axe skips what is hidden: open them all, so the controls
+        # inside them (address, items, price, shipping, pickers) are checked too.
+        page.evaluate("() => document.querySelectorAll('dialog:not([open])').forEach(d => d.show())")
         # Evaluated through the DevTools protocol, not a <script>: the page's CSP stays as it is.
         page.evaluate(AXE.read_text(encoding="utf-8"))
         result = page.evaluate(
@@ -148,6 +165,14 @@ def test_a_page_seen_signed_out_has_no_serious_accessibility_violation(signed_ou
     violations = blocking_violations(signed_out, url)
 
     assert not violations, f"{name} ({url}):\n{report(violations)}"
+
+
+def test_the_customers_chat_has_no_serious_accessibility_violation(visitor, live, scene):
+    url = f"{live[0]}/s/{scene['slug']}"
+
+    violations = blocking_violations(visitor, url)
+
+    assert not violations, f"shop chat ({url}):\n{report(violations)}"
 
 
 def test_checkpoint_states_are_spoken_not_only_drawn(signed_in, live, scene):

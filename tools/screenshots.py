@@ -143,8 +143,24 @@ def shoot(url: str) -> list[Path]:
                 page.goto(path)
                 saved.append(save(page, name, size))
             context.close()
+            saved.append(shoot_customer_chat(browser, url, options, size))
         browser.close()
     return saved
+
+
+def shoot_customer_chat(browser, url: str, options: dict, size: str) -> Path:
+    """The shop link once a customer has introduced themselves (a new customer of the demo shop)."""
+    context = browser.new_context(base_url=url, locale="zh-CN", **options)
+    origin = {"Origin": url}
+    context.request.post(
+        f"/s/{DEMO_SLUG}/api/visitor", data={"name": "小美", "phone": "13600001234"}, headers=origin
+    )
+    context.request.post(f"/s/{DEMO_SLUG}/api/messages", data={"body": "这件T恤还有M码吗？"}, headers=origin)
+    page = context.new_page()
+    page.goto(f"/s/{DEMO_SLUG}")
+    path = save(page, "shop-chat", size)
+    context.close()
+    return path
 
 
 def save(page: Page, name: str, size: str) -> Path:
