@@ -140,17 +140,12 @@ def test_change_items_adds_and_removes_lines(console, shop, tee, mug):
     assert order.status_code == 201, order.text
     order = order.json()
     _shirt_item, mug_item = order["items"]
+    edit = {f"qty_{mug_item['id']}": "0", "variant_id": red_xl, "quantity": "1", "version": order["version"]}
+    # the dialog's running total prices the edit before it is saved: the shirts keep their price
+    shown = console.post(f"/orders/{order['id']}/edit/items/quote", data=edit, headers=HTMX).text
+    assert re.search(r'data-amount="total">¥169.00<', shown), shown
     # when 修改商品 removes the mug and adds one red XL
-    r = console.post(
-        f"/orders/{order['id']}/edit/items",
-        data={
-            f"qty_{mug_item['id']}": "0",
-            "variant_id": red_xl,
-            "quantity": "1",
-            "version": order["version"],
-        },
-        headers=HTMX,
-    )
+    r = console.post(f"/orders/{order['id']}/edit/items", data=edit, headers=HTMX)
     # then the order has the shirt at its negotiated price and the XL at the catalog price
     assert r.status_code == 200, r.text
     assert items_of(shop, order["id"]) == [(red_l, 2, 5000), (red_xl, 1, 6900)]
@@ -204,3 +199,12 @@ def test_added_lines_follow_the_edit_rules(console, runtime, shop, other_shop, t
     assert r.status_code == 409 and "确认" in r.text
     assert items_of(shop, order["id"]) == before
     assert 'data-open="items-dialog"' not in console.get(f"/orders/{order['id']}").text
+
+
+def test_the_edit_total_is_only_for_the_shops_own_orders(app, shop, other_shop, runtime, tee):
+    theirs = make_order(other_shop, [(make_product(runtime, other_shop).variant_id, 1)])
+    console = sign_in(app, shop)
+    r = console.post(
+        f"/orders/{theirs['id']}/edit/items/quote", data={"variant_id": tee.variant_id, "quantity": "1"}
+    )
+    assert r.status_code == 404

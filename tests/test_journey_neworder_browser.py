@@ -101,6 +101,8 @@ def test_pick_by_sku_and_option_see_the_total_then_change_items(browser, live, s
     dialog.locator("tr[data-sku='TS-BLUE-L'] [data-add-line]").click()
     dialog.locator(f"tr[data-variant='{mug.variant_id}'] [data-remove-line]").click()
     expect(dialog.locator(f"tr[data-variant='{mug.variant_id}']")).to_be_hidden()
+    # the dialog's total is the order's after the change: 69 + 59 + 8 − 5
+    expect(dialog.locator("[data-amount=total]")).to_have_text("¥131.00")
     box = dialog.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
     shot(page, "edit", viewport)
@@ -110,7 +112,6 @@ def test_pick_by_sku_and_option_see_the_total_then_change_items(browser, live, s
     expect(items).to_contain_text("蓝色 / L")
     expect(items).not_to_contain_text("马克杯")
     expect(items).to_contain_text("红色 / XL")
-    # 69 + 59 + 8 − 5
     expect(page.locator(".amounts dd.total")).to_have_text("¥131.00")
     expect(page.locator(".timeline")).to_contain_text("修改商品")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

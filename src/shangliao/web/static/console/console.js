@@ -8,7 +8,10 @@
     const opener = event.target.closest("[data-open]");
     if (opener) {
       const dialog = document.getElementById(opener.dataset.open);
-      if (dialog) dialog.showModal();
+      if (dialog) {
+        dialog.showModal();
+        requote(dialog.querySelector("form"));  // a dialog with a running total shows it at once
+      }
       return;
     }
     // A toast's close button (no onclick= in the markup: the Content-Security-Policy forbids it).
