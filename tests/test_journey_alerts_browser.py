@@ -68,6 +68,7 @@ def test_a_product_link_order_raises_the_badges_on_an_open_console(browser, live
     expect()(orders_badge).to_have_text("")
     expect()(chats_badge).to_have_text("")
     console.evaluate("() => { window.stillThisPage = true; }")  # gone if the page reloads
+    console.click("main h1")  # a browser plays sound only once the page has had a click
 
     # when a customer orders from the product link on their phone
     phone = phone_context(browser)
@@ -80,6 +81,8 @@ def test_a_product_link_order_raises_the_badges_on_an_open_console(browser, live
     expect()(chats_badge).to_have_text("1", timeout=WAIT)
     expect()(orders_badge).to_have_attribute("aria-label", "1 个待处理订单")
     assert console.evaluate("() => window.stillThisPage === true")
+    # and the tone played once (the sound is on by default)
+    expect()(console.locator("html")).to_have_attribute("data-alerts-chimed", "1")
     console.screenshot(path=str(tmp_path / "orders-desktop.png"))
     customer.screenshot(path=str(tmp_path / "customer-phone.png"))
 
