@@ -169,6 +169,7 @@ def test_an_order_from_a_product_link_follows_confirm_and_ship_on_both_sides(cus
     panel_order.locator("[data-order-dialog=ship-dialog]").click()
     staff.select_option("#ship-dialog select[name=carrier_code]", "SF")
     staff.fill("#ship-dialog input[name=tracking_number]", "SF1234567890")
+    staff.check("#ship-dialog input[name=ship_unpaid]")  # not marked paid: asked once, ticked
     staff.click("#ship-dialog button.primary")
 
     # then both cards say shipped, with the tracking number and its link

@@ -66,6 +66,7 @@ def test_confirm_then_ship_with_a_tracking_number_and_read_the_timeline(browser,
     assert dialog.is_visible()
     dialog.locator("select[name=carrier_code]").select_option("SF")
     dialog.locator("input[name=tracking_number]").fill("SF1234567890")
+    dialog.locator("input[name=ship_unpaid]").check()  # not marked paid: asked once, ticked
     dialog.locator("button.primary").click()
     page.wait_for_selector("#order-detail[data-status=shipped]")
     assert page.locator("a[href*='kuaidi100.com']").inner_text() == "SF1234567890"

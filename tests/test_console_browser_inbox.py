@@ -125,6 +125,9 @@ def test_the_order_is_handled_beside_the_chat_and_its_card_follows(browser, live
     page.locator(f".panel-order[data-order-id='{order['id']}'] [data-order-dialog=ship-dialog]").click()
     page.select_option("#ship-dialog select[name=carrier_code]", "SF")
     page.fill("#ship-dialog input[name=tracking_number]", "SF1234567890")
+    # the order is not marked paid: the dialog says so and asks for a tick before shipping
+    assert page.locator("#ship-dialog p[data-unpaid-note]").is_visible()
+    page.check("#ship-dialog input[name=ship_unpaid]")
     page.click("#ship-dialog button.primary")
     # then every card of the order in the chat shows the new status and the tracking number, live
     cards.last.locator(".live-status", has_text="已发货").wait_for()
