@@ -148,7 +148,6 @@
     if (!rowsEl) return;
     clearTimeout(rowTimers.get(conversationId));
     rowTimers.set(conversationId, setTimeout(function () { refreshRow(conversationId); }, 120));
-    refreshBadgeSoon();
   }
 
   const rowAsked = new Map();
@@ -199,20 +198,6 @@
     // else: it sorts below the loaded page; "load more" brings it.
     const none = document.querySelector(".inbox-none");
     if (none) none.remove();
-  }
-
-  let badgeTimer = null;
-  function refreshBadgeSoon() {
-    clearTimeout(badgeTimer);
-    // Fetched by hand: an HTMX swap would close any dialog open on the page (console.js).
-    badgeTimer = setTimeout(async function () {
-      const badge = document.getElementById("nav-unread");
-      if (!badge) return;
-      try {
-        const response = await fetch("/inbox/unread", { credentials: "same-origin" });
-        if (response.ok) badge.textContent = await response.text();
-      } catch (e) { /* shown again on the next change */ }
-    }, 400);
   }
 
   // --- the socket ----------------------------------------------------------------------------
