@@ -155,9 +155,11 @@ def _transition_route(action: str, summary: str):
 _transition_route("submit", "Submit a draft (reserves stock; becomes pending)")
 _transition_route("confirm", "Confirm a pending order")
 _transition_route("prepare", "Start preparing (备货中)")
-_transition_route("ship", "Ship with carrier_code and tracking_number")
+# An order not marked paid ships too (paid on delivery, or outside Shangliao): the console asks
+# its user once, an integrator's call is done as asked.
+_transition_route("ship", "Ship with carrier_code and tracking_number (unpaid orders too)")
 _transition_route("complete", "Mark as completed (received)")
-_transition_route("cancel", "Cancel with a reason (releases stock)")
+_transition_route("cancel", "Cancel with a reason code, `other` with reason_note (releases stock)")
 
 
 @router.post("/{order_id}/archive", response_model=OrderOut)

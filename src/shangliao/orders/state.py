@@ -52,15 +52,6 @@ HOLDS_STOCK = frozenset({Status.PENDING, Status.CONFIRMED, Status.PREPARING})
 BEFORE_SHIPPING = frozenset({Status.DRAFT, *HOLDS_STOCK})
 FINAL = frozenset({Status.COMPLETED, Status.CANCELLED})
 
-CANCEL_REASONS = (
-    N_("Customer changed their mind"),
-    N_("Out of stock"),
-    N_("Customer did not pay"),
-    N_("Duplicate order"),
-    N_("Address cannot be delivered to"),
-    N_("Other"),
-)
-
 
 def _need(params: dict[str, Any], *names: str) -> None:
     missing = [n for n in names if not params.get(n)]
