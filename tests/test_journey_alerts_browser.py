@@ -38,21 +38,22 @@ def share_link(live, shop) -> Link:
     return Link(f"{live[0]}/s/{shop.slug}/p/{token}", token, product.variant_id)
 
 
-def place_order(customer, shop, link: Link) -> None:
+def place_order(customer, shop, link: Link) -> int:
     """The product page's order, sent from the phone's page with its own cookie. The form that
     sends it is driven in test_shop_browser.py; what matters here is the merchant's side."""
     body = {"token": link.token, "variant_id": link.variant_id, "quantity": 1, "address": ADDRESS}
-    status = customer.evaluate(
+    status, placed = customer.evaluate(
         """async ([url, body]) => {
             const r = await fetch(url, {
                 method: "POST", credentials: "same-origin",
                 headers: {"Content-Type": "application/json"}, body: JSON.stringify(body),
             });
-            return r.status;
+            return [r.status, await r.json()];
         }""",
         [f"/s/{shop.slug}/api/orders", {**body, "name": "小红", "phone": "13700001234"}],
     )
-    assert status == 201
+    assert status == 201, placed
+    return placed["order"]["id"]
 
 
 def alerts_ready(page) -> None:
@@ -74,7 +75,7 @@ def test_a_product_link_order_raises_the_badges_on_an_open_console(browser, live
     phone = phone_context(browser)
     customer = phone.new_page()
     customer.goto(share_link.url)
-    place_order(customer, shop, share_link)
+    order_id = place_order(customer, shop, share_link)
 
     # then, without a reload, the 订单 badge counts one pending order and 聊天 one unread conversation
     expect()(orders_badge).to_have_text("1", timeout=WAIT)
@@ -93,8 +94,11 @@ def test_a_product_link_order_raises_the_badges_on_an_open_console(browser, live
     expect()(row.locator(".row-name")).to_have_text("小红")
     expect()(row.locator(".row-preview")).to_have_text(re.compile(r"^\[订单\]"))
     assert "我：" not in row.locator(".row-preview").inner_text()
-    # the badges are on the inbox too, fed by the inbox's own socket
+    # the badges are on the inbox too, fed by the inbox's own socket: confirming the order clears one
     expect()(console.locator("#nav-orders")).to_have_text("1")
+    with httpx.Client(base_url=live[0], headers={"Authorization": f"Bearer {shop.token}"}) as staff:
+        assert staff.post(f"/api/v1/orders/{order_id}/confirm").status_code == 200
+    expect()(console.locator("#nav-orders")).to_have_text("", timeout=WAIT)
     phone.close()
 
 
