@@ -5,7 +5,7 @@ the search box takes whole phone numbers and a phone number must never sit in a 
 plain GET links (tabs, bookmarks) work too, without a phone in them. After a posted search the
 browser's address bar is set to the GET link of the same view (``HX-Push-Url``), so a view can be
 bookmarked, shared, reloaded and reached again with back and forward; a search by a whole phone
-number keeps the address it had (the number never goes in it).
+number is left out of that address (the number never goes in a URL).
 
 The tabs count the orders of the current search and filters. Bulk actions answer with their
 outcome per order and, out of band, the changed rows and the tabs' new counts; a cancel or an
@@ -169,9 +169,9 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
                 request, "orders/_rows.html" if cursor else "orders/_list.html", oob=True, **context
             )
             if posted and cursor is None:
-                # The address bar follows the view; a phone search leaves it as it was.
-                phone = is_full_phone(rt.keyring, filters["q"])
-                response.headers["HX-Push-Url"] = "false" if phone else view_url(filters, rt.keyring)
+                # The address bar follows the view, a phone number left out of it: reloading a
+                # phone search shows the same tab and filters without the search.
+                response.headers["HX-Push-Url"] = view_url(filters, rt.keyring)
             return response
         return render(request, "orders/list.html", section="orders", oob=False, **context)
 
