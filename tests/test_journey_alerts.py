@@ -133,6 +133,9 @@ def test_every_console_page_carries_the_badges_its_reader_may_see(console, app, 
         # then each page has both badges and loads the script that fills them
         assert 'id="nav-orders"' in page and 'id="nav-chats"' in page, path
         assert "/static/console/alerts.js" in page, path
+    # while a staff member who may read chats but not orders gets no order badge at all
+    page = scoped(app, shop, ["chat.read"]).get("/inbox").text
+    assert 'id="nav-chats"' in page and 'id="nav-orders"' not in page
 
 
 def test_a_customer_cannot_recall_the_card_of_the_order_they_placed(runtime, client, shop):
