@@ -11,8 +11,12 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from shangliao.addresses import divisions
+from shangliao.core.errors import Invalid
+from shangliao.core.field_labels import field_names
 
 REGION_FIELDS = ("province_code", "city_code", "district_code")
+# What an address cannot do without (the district may be empty: 东莞市 has none), in the form's order.
+REQUIRED = ("receiver", "phone", "province", "city", "detail")
 
 
 def address_fields(
@@ -61,3 +65,11 @@ def address_from_form(form: FormData) -> dict[str, str]:
         **names,
         "detail": str(form.get("detail") or "").strip(),
     }
+
+
+def check_filled(address: dict[str, str], code: str, message: str) -> None:
+    """Refuse an address with blank fields, naming all of them at once in the reader's language
+    (``message`` has ``{fields}``): a blank mobile would otherwise be refused alone, as a bad number."""
+    blank = [f for f in REQUIRED if not address.get(f)]
+    if blank:
+        raise Invalid(code, message, fields=field_names(blank), details={"fields": blank})

@@ -20,12 +20,13 @@ from shangliao.core.schemas import PathId
 from shangliao.customers import service
 from shangliao.customers.schemas import AddressIn, AddressUpdate
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.address_form import address_from_form, fields_for
+from shangliao.web.console.address_form import address_from_form, check_filled, fields_for
 from shangliao.web.console.customer_profile_pages import bad_fields, change_customer, child_action
 from shangliao.web.console.forms import in_thread, read_form
 from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
+BAD_ADDRESS = ("console.bad_customer", N_("Some customer fields are missing or invalid: {fields}."))
 
 
 def _editor(request: Request, customer: dict, address: dict | None, **extra: Any):
@@ -72,8 +73,10 @@ def edit_address_form(
 
 
 def _typed(form, model, **extra: Any):
+    typed = address_from_form(form)
+    check_filled(typed, *BAD_ADDRESS)
     try:
-        return model.model_validate({**address_from_form(form), **extra})
+        return model.model_validate({**typed, **extra})
     except ValidationError as exc:
         raise bad_fields(exc) from exc
 

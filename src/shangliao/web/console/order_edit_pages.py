@@ -20,7 +20,7 @@ from shangliao.orders.models import Order
 from shangliao.orders.schemas import ItemIn
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.address_form import address_from_form
+from shangliao.web.console.address_form import address_from_form, check_filled
 from shangliao.web.console.forms import form_version, in_thread, read_form, refused_fields, yuan_to_fen
 from shangliao.web.console.order_detail_pages import change_order
 from shangliao.web.console.order_new_pages import BAD_ORDER, item_lines
@@ -37,8 +37,10 @@ async def edit_address(
     rt: Runtime = Depends(get_runtime),
 ):
     form = await read_form(request)
+    typed = address_from_form(form)
+    check_filled(typed, *BAD_ORDER)
     try:
-        address = Address.model_validate(address_from_form(form))
+        address = Address.model_validate(typed)
     except ValidationError as exc:
         raise refused_fields(exc, *BAD_ORDER) from exc
     version = form_version(form)

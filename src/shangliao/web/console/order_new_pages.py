@@ -27,7 +27,7 @@ from shangliao.customers.schemas import CustomerSearch
 from shangliao.orders.create import do_create_order, quote
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.address_form import address_fields, address_from_form
+from shangliao.web.console.address_form import address_fields, address_from_form, check_filled
 from shangliao.web.console.forms import in_thread, read_form, refused_fields, yuan_to_fen
 from shangliao.web.render import is_htmx, render
 
@@ -202,6 +202,7 @@ def _order_body(form: FormData) -> OrderCreate:
         raw["address_id"] = int(picked)
     else:
         raw["address"] = address_from_form(form)
+        check_filled(raw["address"], *BAD_ORDER)
     try:
         return OrderCreate.model_validate(raw)
     except ValidationError as exc:
