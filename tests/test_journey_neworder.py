@@ -208,3 +208,10 @@ def test_the_edit_total_is_only_for_the_shops_own_orders(app, shop, other_shop, 
         f"/orders/{theirs['id']}/edit/items/quote", data={"variant_id": tee.variant_id, "quantity": "1"}
     )
     assert r.status_code == 404
+
+
+def test_products_are_found_by_an_option_value(shop, tee, mug):
+    # the chat composer's product picker lists products through the products API
+    found = shop.api.get("/api/v1/products", params={"q": "红色", "active": "true"}).json()["items"]
+    assert [p["id"] for p in found] == [tee.product_id]
+    assert shop.api.get("/api/v1/products", params={"q": "绿色"}).json()["items"] == []

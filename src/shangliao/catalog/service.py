@@ -325,10 +325,12 @@ def list_products(
     if filters.low_stock:
         stmt = stmt.where(exists().where(Variant.product_id == Product.id, low_stock_clause(shop_id)))
     if filters.q:
+        # A variant's SKU or option value ("红色", "XL") is a hit for its product (the chat
+        # composer's product picker lists products through here).
         sku_hit = exists().where(
             Variant.shop_id == shop_id,
             Variant.product_id == Product.id,
-            Variant.sku.icontains(filters.q, autoescape=True),
+            or_(Variant.sku.icontains(filters.q, autoescape=True), _spec_text_hit(filters.q)),
         )
         # An alias is a hit too ("纸巾" finds 某某抽纸 when the merchant gave it that alias).
         named = or_(
