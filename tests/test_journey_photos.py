@@ -231,3 +231,20 @@ def test_the_new_order_picker_shows_the_variants_photo_or_else_the_cover(app, sh
     rows = {row.split('data-sku="')[1].split('"')[0]: row for row in html.split("<tr")[1:]}
     assert f'src="{cover["thumbnail_url"]}"' in rows[product.skus[0]]
     assert f'src="{blue["thumbnail_url"]}"' in rows[product.skus[1]]
+
+
+def test_on_the_product_page_a_photo_is_tied_to_a_variant_and_back(app, shop, product):
+    photo = upload(shop, product.product_id, png()).json()
+    console = sign_in(app, shop)
+    url = f"/products/{product.product_id}/photos/{photo['id']}/variant"
+
+    page = console.post(url, data={"variant_id": str(product.variant_ids[1])}, headers=HTMX)
+    assert page.status_code == 200 and f'value="{product.variant_ids[1]}" selected>颜色2<' in page.text
+    assert photo_ids(shop, product.product_id) == [photo["id"]]
+    assert (
+        shop.api.get(f"/api/v1/products/{product.product_id}").json()["photos"][0]["variant_id"]
+        == (product.variant_ids[1])
+    )
+
+    console.post(url, data={"variant_id": ""}, headers=HTMX)
+    assert shop.api.get(f"/api/v1/products/{product.product_id}").json()["photos"][0]["variant_id"] is None

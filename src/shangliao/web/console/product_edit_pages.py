@@ -407,6 +407,26 @@ async def move_photo(
     return await _change(request, rt, actor, product_id, move, part="photos", done=N_("Photos reordered."))
 
 
+@router.post("/products/{product_id}/photos/{image_id}/variant")
+async def photo_variant(
+    product_id: PathId,
+    image_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff("catalog.write")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """The variant a photo shows (the new-order picker shows it beside that variant), or none."""
+
+    def choose(session: Session, product: Product, form: FormData) -> None:
+        chosen = field(form, "variant_id")
+        variant = next((v for v in product.variants if str(v.id) == chosen), None)
+        if chosen and variant is None:
+            raise catalog.variant_not_found()
+        images.do_set_photo_variant(session, actor, product, image_id, variant.id if variant else None)
+
+    return await _change(request, rt, actor, product_id, choose, part="photos", done=N_("Saved."))
+
+
 @router.post("/products/{product_id}/photos/{image_id}/delete")
 async def delete_photo(
     product_id: PathId,
