@@ -201,12 +201,14 @@ def test_added_lines_follow_the_edit_rules(console, runtime, shop, other_shop, t
     assert 'data-open="items-dialog"' not in console.get(f"/orders/{order['id']}").text
 
 
-def test_the_edit_total_is_only_for_the_shops_own_orders(app, shop, other_shop, runtime, tee):
+def test_the_edit_total_is_only_for_the_shops_own_orders(console, shop, other_shop, runtime, tee):
+    mine = make_order(shop, [(tee.variant_id, 1)])
     theirs = make_order(other_shop, [(make_product(runtime, other_shop).variant_id, 1)])
-    console = sign_in(app, shop)
-    r = console.post(
-        f"/orders/{theirs['id']}/edit/items/quote", data={"variant_id": tee.variant_id, "quantity": "1"}
-    )
+    one_more = {"variant_id": tee.variant_id, "quantity": "1"}
+    # one more of a product the order has: its line, 2 × ¥59
+    r = console.post(f"/orders/{mine['id']}/edit/items/quote", data=one_more, headers=HTMX)
+    assert r.status_code == 200 and re.search(r'data-amount="total">¥118.00<', r.text), r.text
+    r = console.post(f"/orders/{theirs['id']}/edit/items/quote", data=one_more, headers=HTMX)
     assert r.status_code == 404
 
 
