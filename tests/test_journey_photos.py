@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from shangliao.catalog.models import ProductImage
 from shangliao.chat.attachments import INCOMING
 from tests.support.catalog import make_product
+from tests.support.customers import make_customer
 from tests.test_console import HTMX, sign_in
 
 
@@ -248,3 +249,20 @@ def test_on_the_product_page_a_photo_is_tied_to_a_variant_and_back(app, shop, pr
 
     console.post(url, data={"variant_id": ""}, headers=HTMX)
     assert shop.api.get(f"/api/v1/products/{product.product_id}").json()["photos"][0]["variant_id"] is None
+
+
+def test_a_product_card_in_chat_shows_the_cover(runtime, shop, anon, product):
+    upload(shop, product.product_id, png(colour=(200, 0, 0)))
+    cover = upload(shop, product.product_id, png(colour=(0, 0, 200))).json()
+    shop.api.post(f"/api/v1/product-images/{cover['id']}/cover")
+    customer_id, _ = make_customer(runtime, shop)
+    conversation = shop.api.post(f"/api/v1/customers/{customer_id}/conversation").json()
+
+    card = shop.api.post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        json={"kind": "product_card", "product_id": product.product_id},
+    ).json()
+
+    shown = anon.get(card["data"]["image"])  # the customer's phone has no staff credentials
+    assert shown.status_code == 200 and shown.headers["x-content-type-options"] == "nosniff"
+    assert Image.open(io.BytesIO(shown.content)).convert("RGB").getpixel((1, 1))[2] > 150
