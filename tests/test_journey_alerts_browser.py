@@ -119,3 +119,51 @@ def test_the_sound_switch_is_remembered_by_the_browser(browser, live, shop):
     # then it is still off, and no notification permission was asked for on load
     expect()(console.locator(".alerts-sound")).to_have_text("提示音：关")
     assert console.evaluate("() => Notification.permission") == "default"
+
+
+# Notifications the page shows are recorded as they are made (the browser's own Notification,
+# wrapped): a headless browser draws none.
+RECORD_NOTIFICATIONS = """
+(() => {
+  const Real = window.Notification;
+  window.notified = [];
+  class Recorded extends Real {
+    constructor(title, options) { super(title, options); window.notified.push([title, options.body]); }
+  }
+  Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
+  Recorded.requestPermission = () => Real.requestPermission();
+  window.Notification = Recorded;
+})();
+"""
+
+
+def test_a_notification_tells_of_a_new_order_while_the_merchant_is_in_another_tab(
+    browser, live, shop, share_link
+):
+    # given a merchant who allowed notifications, the console open in one tab and another in front
+    console = open_console(browser, live, shop, viewport=DESKTOP)
+    console.context.grant_permissions(["notifications"], origin=live[0])
+    console.context.add_init_script(RECORD_NOTIFICATIONS)
+    console.reload()
+    alerts_ready(console)
+    expect()(console.locator(".alerts-notify")).to_be_hidden()  # already allowed: nothing to offer
+    # (a headless browser keeps every tab visible and focused: the tab says it is behind another)
+    console.evaluate(
+        """() => {
+            Object.defineProperty(document, "visibilityState", { get: () => "hidden" });
+            document.hasFocus = () => false;
+        }"""
+    )
+
+    # when a customer orders from the product link
+    phone = phone_context(browser)
+    customer = phone.new_page()
+    customer.goto(share_link.url)
+    place_order(customer, shop, share_link)
+
+    # then the console's tab tells of the new order
+    expect()(console.locator("#nav-orders")).to_have_text("1", timeout=WAIT)
+    console.wait_for_function("() => window.notified.length > 0")
+    title, body = console.evaluate("() => window.notified[0]")
+    assert title == "新订单" and body.startswith("店铺页下单：")
+    phone.close()
