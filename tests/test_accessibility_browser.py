@@ -125,19 +125,24 @@ def blocking_violations(context, url: str) -> list[dict]:
     page = context.new_page()
     try:
         page.goto(url)
-        page.wait_for_load_state("networkidle")
-        # Closed dialogs are hidden, and axe skips what is hidden: open them all, so the controls
-        # inside them (address, items, price, shipping, pickers) are checked too.
-        page.evaluate("() => document.querySelectorAll('dialog:not([open])').forEach(d => d.show())")
-        # Evaluated through the DevTools protocol, not a <script>: the page's CSP stays as it is.
-        page.evaluate(AXE.read_text(encoding="utf-8"))
-        result = page.evaluate(
-            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-            ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
-            " nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))"
-        )
+        return axe_blocking(page)
     finally:
         page.close()
+
+
+def axe_blocking(page) -> list[dict]:
+    """axe's serious and critical findings on the page as it is now (every dialog opened)."""
+    page.wait_for_load_state("networkidle")
+    # Closed dialogs are hidden, and axe skips what is hidden: open them all, so the controls
+    # inside them (address, items, price, shipping, pickers) are checked too.
+    page.evaluate("() => document.querySelectorAll('dialog:not([open])').forEach(d => d.show())")
+    # Evaluated through the DevTools protocol, not a <script>: the page's CSP stays as it is.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}))"
+    )
     return [v for v in result if v["impact"] in BLOCKING]
 
 
@@ -173,6 +178,23 @@ def test_the_customers_chat_has_no_serious_accessibility_violation(visitor, live
     violations = blocking_violations(visitor, url)
 
     assert not violations, f"shop chat ({url}):\n{report(violations)}"
+
+
+def test_a_new_order_being_filled_in_has_no_serious_accessibility_violation(signed_in, live, scene):
+    """The controls a new order grows as staff work: the customer's panel, found products, lines."""
+    page = signed_in.new_page()
+    page.goto(live[0] + "/orders/new")
+    page.fill("input[name=cq]", "王小美")
+    page.locator("#customer-found button", has_text="王小美").click()
+    page.wait_for_selector("#customer-panel input[name=customer_id]:not([value=''])", state="attached")
+    page.fill("input[name=pq]", "T恤")
+    page.locator("#product-found [data-add-line]").first.click()
+    page.wait_for_selector("#lines tr.line")
+
+    violations = axe_blocking(page)
+
+    page.close()
+    assert not violations, f"new order, filled in:\n{report(violations)}"
 
 
 def test_checkpoint_states_are_spoken_not_only_drawn(signed_in, live, scene):
