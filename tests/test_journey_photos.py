@@ -266,3 +266,17 @@ def test_a_product_card_in_chat_shows_the_cover(runtime, shop, anon, product):
     shown = anon.get(card["data"]["image"])  # the customer's phone has no staff credentials
     assert shown.status_code == 200 and shown.headers["x-content-type-options"] == "nosniff"
     assert Image.open(io.BytesIO(shown.content)).convert("RGB").getpixel((1, 1))[2] > 150
+
+
+def test_on_the_product_page_a_refused_upload_says_why_in_chinese_and_stores_nothing(
+    app, runtime, shop, product
+):
+    console = sign_in(app, shop)
+
+    r = console.post(
+        f"/products/{product.product_id}/photos", files={"file": ("价目表.pdf", b"%PDF-1.4\n")}, headers=HTMX
+    )
+
+    assert r.status_code == 422 and r.headers["hx-retarget"] == "#toast"
+    assert "商品图片须为 JPEG、PNG、GIF 或 WebP 格式的图片" in r.text
+    assert stored(runtime, shop) == NOTHING
