@@ -164,7 +164,9 @@ class PhotoOut(BaseModel):
 
 class PhotoOrderIn(StrictModel):
     image_ids: list[RowRef] = Field(
-        min_length=1, max_length=MAX_PHOTOS, description="Every photo of the product once; the first is the cover."
+        min_length=1,
+        max_length=MAX_PHOTOS,
+        description="Every photo of the product once; the first is the cover.",
     )
 
 
@@ -177,7 +179,9 @@ class ProductOut(BaseModel):
     name: str
     aliases: list[str]
     description: str
-    images: list[str] = Field(description="Image URLs given through the API (uploaded photos are in `photos`).")
+    images: list[str] = Field(
+        description="Image URLs given through the API (uploaded photos are in `photos`)."
+    )
     photos: list[PhotoOut] = Field(description="Uploaded photos in order; the first is the cover.")
     options: list[str]
     presale: bool

@@ -205,6 +205,7 @@ async def guest_upload(
 
 # --- downloads ------------------------------------------------------------------------------------------
 
+
 def content_disposition(disposition: str, name: str) -> str:
     """``filename`` in plain ASCII for old clients, ``filename*`` (RFC 5987) with the real name."""
     stem, _, ext = name.rpartition(".")

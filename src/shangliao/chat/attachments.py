@@ -397,7 +397,6 @@ SAFE_HEADERS = {
 }
 
 
-
 def _not_found() -> NotFound:
     return NotFound("attachment.not_found", N_("This file does not exist."))
 
