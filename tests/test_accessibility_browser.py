@@ -197,6 +197,21 @@ def test_a_new_order_being_filled_in_has_no_serious_accessibility_violation(sign
     assert not violations, f"new order, filled in:\n{report(violations)}"
 
 
+def test_the_inbox_pickers_in_use_have_no_serious_accessibility_violation(signed_in, live, scene):
+    """The product picker with its results, as staff send a product card from the chat."""
+    page = signed_in.new_page()
+    page.goto(f"{live[0]}/inbox/{scene['conversation_id']}")
+    page.wait_for_selector("#inbox[data-connection=live]")
+    page.click("[data-open-products=card]")
+    page.fill("#product-search input[name=q]", "T恤")
+    page.wait_for_selector("#product-results li")
+
+    violations = axe_blocking(page)
+
+    page.close()
+    assert not violations, f"inbox product picker:\n{report(violations)}"
+
+
 def test_checkpoint_states_are_spoken_not_only_drawn(signed_in, live, scene):
     """The ✓ / ! marks are hidden from screen readers; each checkpoint says its state in words."""
     # given a chatting customer's confirmed order
