@@ -1,12 +1,14 @@
-"""The inbox list as staff see it on a 1366 px laptop, in Chromium against a live server: every tab
-in sight, a long preview cut short before the time, and a list that stays put when a conversation
-opens (reading it must not re-sort it under the pointer)."""
+"""The console's look, in Chromium against a live server. The inbox list on a 1366 px laptop: every
+tab in sight, a long preview cut short before the time, and a list that stays put when a
+conversation opens (reading it must not re-sort it under the pointer). The customers list on a
+phone: nothing drawn over anything else."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    PHONE,
     browser_fixture,
     live_fixture,
     live_shop_fixture,
@@ -14,6 +16,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 )
 from tests.support.chat import Device
 from tests.support.chat_pages import open_chat
+from tests.support.customers import make_customer
 
 LAPTOP = {"width": 1366, "height": 768}
 LONG = "老板你好，" + "我想问一下这件衣服的面料是不是纯棉的，洗了会不会缩水，" * 6
@@ -72,3 +75,23 @@ def test_opening_a_conversation_leaves_the_list_in_place(browser, live, shop, cu
     # then it stays where it was clicked, highlighted; the others have not moved
     assert row_names(page) == before
     assert page.locator(".inbox-row.current .row-name").inner_text() == "小刚"
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_a_customers_name_and_phone_do_not_overlap_on_a_phone(browser, live, shop):
+    make_customer(live[1], shop, name="欧阳娜娜", phone="13912345678")
+    page = open_console(browser, live, shop, viewport=PHONE)
+
+    page.goto(live[0] + "/customers")
+
+    row = page.locator(".customer-row").first
+    name, phone = row.locator(".customer-name").bounding_box(), row.locator(".phone").bounding_box()
+    assert not overlaps(name, phone), (name, phone)
