@@ -22,6 +22,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 )
 from tests.support.catalog import make_product
 from tests.support.chat import Device
+from tests.support.chat_pages import fill_link_order
 from tests.support.customers import make_customer
 from tests.support.orders import act, make_order
 from tests.support.shops import OWNER_PASSWORD, make_shop
@@ -210,6 +211,24 @@ def test_the_inbox_pickers_in_use_have_no_serious_accessibility_violation(signed
 
     page.close()
     assert not violations, f"inbox product picker:\n{report(violations)}"
+
+
+def test_a_customer_ordering_from_a_link_meets_no_serious_violation(browser, live, scene, viewport):
+    """The share link's address step, the confirmation, then the chat with the order's card."""
+    context = browser.new_context(locale="zh-CN", viewport=VIEWPORTS[viewport])
+    page = context.new_page()
+    page.goto(f"{live[0]}/s/{scene['slug']}/p/{scene['share_token']}")
+    fill_link_order(page, name="小丽", phone="13500001234")
+    found = {"address step": axe_blocking(page)}
+    page.click("#order-submit")
+    page.wait_for_selector("#placed .order-card")
+    found["confirmation"] = axe_blocking(page)
+    page.goto(f"{live[0]}/s/{scene['slug']}")
+    page.wait_for_selector("li.kind-order_card .order-card")
+    found["chat with the card"] = axe_blocking(page)
+    context.close()
+
+    assert not any(found.values()), "\n".join(f"{step}:\n{report(v)}" for step, v in found.items() if v)
 
 
 def test_checkpoint_states_are_spoken_not_only_drawn(signed_in, live, scene):
