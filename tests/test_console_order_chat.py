@@ -54,7 +54,7 @@ def test_the_order_page_shows_the_checkpoints_and_the_chat(
     assert f'hx-post="/orders/{order["id"]}/checkpoints/details"' in page
     assert f"/orders/{order['id']}/checkpoints/tracking" not in page
     assert 'id="order-chat"' in page and "老板，水什么时候发？" in page
-    assert f'href="/inbox/{conversation["id"]}"' in page
+    assert f'href="/inbox/{conversation["id"]}?order={order["id"]}"' in page  # the chat opens on this order
 
 
 def test_one_click_sends_a_checkpoint_and_links_it_to_its_message(
@@ -68,7 +68,7 @@ def test_one_click_sends_a_checkpoint_and_links_it_to_its_message(
     assert r.status_code == 200, r.text
     done = shop.api.get(f"/api/v1/orders/{order['id']}/checkpoints").json()["items"][0]
     assert done["done"] is True
-    assert f'href="/inbox/{conversation["id"]}#m{done["seq"]}"' in r.text
+    assert f'href="/inbox/{conversation["id"]}?order={order["id"]}#m{done["seq"]}"' in r.text
     # the chat panel comes along, swapped in beside the checkpoints, with the card just sent
     assert 'id="order-chat" class="card order-chat" hx-swap-oob="true"' in r.text
     assert order["number"] in r.text

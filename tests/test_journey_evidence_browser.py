@@ -64,6 +64,14 @@ def test_a_quick_reply_fills_from_the_order_staff_chose_and_says_which(browser, 
     assert hint.startswith(f"按订单 #{pending['number']} 填写") and "物流单号" in hint
     assert page.locator(f".panel-order[data-order-id='{pending['id']}'].is-reply-order").count() == 1
 
+    # when staff come to the chat from the shipped order's page
+    page.goto(f"{live[0]}/orders/{shipped['id']}")
+    page.click("#order-chat a.button")
+    page.wait_for_selector("#inbox[data-connection=live]")
+    # then quick replies speak of that order from the start
+    assert page.input_value("#reply-order") == str(shipped["id"])
+    assert page.locator(f".panel-order[data-order-id='{shipped['id']}'].is-reply-order").count() == 1
+
 
 def test_a_checkpoint_reads_the_same_on_the_merchants_screen_and_the_customers_phone(browser, live, shop):
     # given a customer chatting from their phone, and their confirmed order
