@@ -41,6 +41,8 @@
       });
       eventSeq = Math.max(eventSeq, counts.event_seq || 0);
       document.documentElement.dataset.alertsSeq = String(eventSeq);
+      // For a page that shows the same numbers elsewhere (say the order list's tab counts).
+      document.dispatchEvent(new CustomEvent("shangliao:counts", { detail: counts }));
       return counts;
     } catch (e) {
       return null; // shown again on the next change
