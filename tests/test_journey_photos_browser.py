@@ -114,3 +114,39 @@ def test_the_merchants_cover_photo_is_what_the_customer_sees(browser, live, shop
     assert near(shown_colour(phone, "a.product-card img"), BLUE)
     phone.screenshot(path=f"{SHOTS}/phone-shop-page.png")
     context.close()
+
+
+def test_picking_a_variant_on_the_share_link_brings_its_photo_into_view(browser, live, shop, staff):
+    # Given a dress in two colours: a cover, a photo of each colour, the blue one tied to its variant
+    product = make_product(live[1], shop, name="碎花连衣裙", options=["颜色"], price=12900)
+    for colour, variant in ((RED, None), ((240, 240, 240), None), (BLUE, product.variant_ids[1])):
+        data = io.BytesIO()
+        Image.new("RGB", (600, 400), colour).save(data, "JPEG")
+        fields = {"variant_id": str(variant)} if variant else {}
+        r = staff.post(
+            f"/api/v1/products/{product.product_id}/images",
+            files={"file": ("p.jpg", data.getvalue())},
+            data=fields,
+        )
+        assert r.status_code == 201, r.text
+    token = staff.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
+    context = phone_context(browser)
+    phone = context.new_page()
+    phone.goto(f"{live[0]}/s/{shop.slug}/p/{token}")
+    gallery = phone.locator(".product .gallery")
+    expect()(gallery.locator("img")).to_have_count(3)
+    assert gallery.evaluate("g => g.scrollLeft") == 0
+
+    # When the customer picks the second colour
+    phone.locator("fieldset.chips .chip").nth(1).click()
+
+    # Then the gallery scrolls to the blue photo
+    blue = gallery.locator(f"img[data-variant='{product.variant_ids[1]}']")
+    phone.wait_for_function(
+        # As far as the photo's start, or as far as the gallery goes when it is the last one
+        "([g, i]) => g.scrollLeft > 0 && g.scrollLeft >= Math.min(i.offsetLeft - g.offsetLeft,"
+        " g.scrollWidth - g.clientWidth) - 2",
+        arg=[gallery.element_handle(), blue.element_handle()],
+    )
+    phone.screenshot(path=f"{SHOTS}/phone-variant-photo.png")
+    context.close()

@@ -683,6 +683,7 @@
       if (!groups.length) variant = variants.length === 1 ? variants[0] : null;
       else if (complete) variant = variants.find((v) => fits(v, picked, null));
       $("variant-id").value = variant ? String(variant.id) : "";
+      showVariantPhoto(variant);
       const line = $("variant-line");
       const price = $("price");
       if (variant) {
@@ -708,6 +709,16 @@
       }
     }
     return { refresh, missing };
+  }
+
+  // A variant with a photo of its own (the red one) brings that photo into view when it is picked.
+  let photoShown = null;
+  function showVariantPhoto(variant) {
+    const id = variant ? String(variant.id) : null;
+    if (id === photoShown) return; // a quantity change keeps the photo the customer scrolled to
+    photoShown = id;
+    const photo = id && document.querySelector(`.gallery img[data-variant="${id}"]`);
+    if (photo) photo.parentElement.scrollTo({ left: photo.offsetLeft - photo.parentElement.offsetLeft, behavior: "smooth" });
   }
 
   // --- product page: order from a share link -----------------------------------------------------------
