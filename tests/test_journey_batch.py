@@ -230,3 +230,15 @@ def test_going_back_to_a_pushed_address_answers_the_whole_page(console):
     r = console.get("/orders?tab=confirmed", headers={**HTMX, "HX-History-Restore-Request": "true"})
 
     assert "<html" in r.text and 'id="order-list"' in r.text
+
+
+def test_the_order_page_restores_an_archived_order_and_its_timeline_says_so(console, shop, tee):
+    order = archived_order(shop, tee)
+    page = console.get(f"/orders/{order['id']}")
+    assert f'action="/orders/{order["id"]}/restore"' in page.text
+
+    r = console.post(f"/orders/{order['id']}/restore", headers=HTMX)
+
+    assert r.status_code == 200 and "已从归档中恢复" in r.text
+    assert f'action="/orders/{order["id"]}/restore"' not in r.text
+    assert status_of(shop, order) == ("cancelled", False)
