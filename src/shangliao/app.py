@@ -10,7 +10,6 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from shangliao import __version__
-from shangliao.addresses import api as addresses_api
 from shangliao.auth.caller_cache import CALLERS
 from shangliao.chat import attachment_api
 from shangliao.config import Settings, get_settings
@@ -85,7 +84,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(health.router)
     app.include_router(ws.router)
     app.include_router(storefront_api.router)
-    app.include_router(addresses_api.public_router)
     app.include_router(attachment_api.router)
     app.include_router(attachment_api.guest_router)
     app.include_router(storefront_orders_api.router)

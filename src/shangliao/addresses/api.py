@@ -21,7 +21,7 @@ from shangliao.core.schemas import StrictModel
 
 router = APIRouter(tags=["addresses"])
 # The same divisions for anyone: a customer's phone picks its province → city → district without a
-# staff sign-in (mounted by ``app.py`` beside the shop's routes).
+# staff sign-in (``/api/v1/public/regions``, mounted by ``web/api.py``).
 public_router = APIRouter(tags=["addresses"])
 
 MAX_PASTE_LENGTH = 500
@@ -86,7 +86,7 @@ def _children(parent: str | None) -> list[RegionOut]:
     return [_region_out(d) for d in divisions.children(parent)]
 
 
-@public_router.get("/api/v1/public/regions", response_model=list[RegionOut], dependencies=[Depends(public())])
+@public_router.get("/public/regions", response_model=list[RegionOut], dependencies=[Depends(public())])
 def list_public_regions(
     response: Response,
     parent: Annotated[

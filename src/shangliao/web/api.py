@@ -36,3 +36,5 @@ for domain in (
     addresses_api,
 ):
     router.include_router(domain.router)
+# Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).
+router.include_router(addresses_api.public_router)
