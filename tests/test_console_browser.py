@@ -97,7 +97,7 @@ def test_batch_confirm_shows_each_orders_result(browser, live, shop, tee):
     page.click("#bulk button.primary")
     result = page.locator(".bulk-result")
     result.wait_for()
-    assert "成功 3 笔，失败 1 笔" in result.inner_text()
+    assert "已处理 3 个，跳过 1 个" in result.inner_text()
     refused = page.locator(".bulk-result li.refused").inner_text()
     assert confirmed["number"] in refused
 
