@@ -143,6 +143,9 @@ def shoot(url: str) -> list[Path]:
                 page.goto(path)
                 saved.append(save(page, name, size))
             context.close()
+        # Last: the customer who writes in becomes the newest conversation, which the inbox shots
+        # would otherwise show instead of a demo chat with orders.
+        for size, options in VIEWPORTS.items():
             saved.append(shoot_customer_chat(browser, url, options, size))
         browser.close()
     return saved
