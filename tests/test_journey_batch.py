@@ -242,3 +242,19 @@ def test_the_order_page_restores_an_archived_order_and_its_timeline_says_so(cons
     assert r.status_code == 200 and "已从归档中恢复" in r.text
     assert f'action="/orders/{order["id"]}/restore"' not in r.text
     assert status_of(shop, order) == ("cancelled", False)
+
+
+def test_a_bulk_tag_over_a_tag_filter_tags_only_what_the_filter_matches(console, shop, tee):
+    vip = make_order(shop, [(tee.variant_id, 1)], tags=["vip"])
+    other = make_order(shop, [(tee.variant_id, 1)])
+
+    # The filter's tag and the tag to add are two fields: one narrows, the other is added.
+    r = console.post(
+        "/orders/bulk",
+        data={"action": "tag", "add_tag": "回访", "all_matching": "1", "tab": "pending", "tag": "vip"},
+        headers=HTMX,
+    )
+
+    assert 'data-succeeded="1"' in r.text
+    assert shop.api.get(f"/api/v1/orders/{vip['id']}").json()["tags"] == ["vip", "回访"]
+    assert shop.api.get(f"/api/v1/orders/{other['id']}").json()["tags"] == []
