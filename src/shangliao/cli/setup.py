@@ -105,14 +105,14 @@ def _demo_shop_exists(slug: str) -> bool:
 
 
 def _seed_demo_showing_progress(rt) -> tuple[str, str, str]:
-    """Seed the demo shop with a line per step and a bar for the orders (it takes about a minute).
+    """Seed the demo shop with a line per step and a bar for the orders (it takes 15 s to a minute).
 
     Rich redraws the lines in place on a terminal, and prints them once when done elsewhere
     (``make demo | tee``), so the output never floods.
     """
     from shangliao.cli import seeding
 
-    say(N_("Creating the demo shop (first run only, about a minute)…"))
+    say(N_("Creating the demo shop (first run only, up to a minute)…"))
     steps: dict[str, TaskID] = {}
     with Progress(
         TextColumn("  {task.description}"),
