@@ -4,8 +4,10 @@ Every main console page (signed out: the login; signed in: orders, an order, a n
 with a conversation open, products, a product, customers, a customer, quick replies) and the
 customer's shop pages (the shop link and a product's share link) are opened on a 1366 px desktop
 and a 390 px phone, with real data on them, and axe (vendored from npm in tests/vendor/axe-core,
-never served by the product) looks for violations. A serious or critical one fails the test with
-its rule, what it means, and the elements it found.
+never served by the product) looks for violations, with every dialog opened. Some pages are also
+checked in use: a new order being filled in, the inbox's product picker, the customer's chat, and
+a customer ordering from a product link. A serious or critical violation fails the test with its
+rule, what it means, and the elements it found. Checkpoint states are also checked to be spoken.
 """
 
 from __future__ import annotations
