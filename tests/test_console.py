@@ -165,6 +165,7 @@ def test_confirm_ship_and_see_the_timeline(console, shop, tee):
     )
     assert r.status_code == 200 and 'data-status="shipped"' in r.text
     assert "SF1234567890" in r.text and "kuaidi100.com" in r.text
+    assert "顺丰速运" in r.text  # the courier by name, not its code
     page = console.get(f"/orders/{order['id']}").text
     assert page.count('class="event-status"') == 2 and "已发货" in page
 

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from shangliao import __version__
 from shangliao.core.i18n import SUPPORTED_LOCALES, current_locale, gettext
 from shangliao.core.money import format_yuan
+from shangliao.orders.couriers import courier_name
 from shangliao.orders.state import STATUS_LABELS, Status
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "console" / "templates"
@@ -35,6 +36,10 @@ def local_time(value: datetime | None, timezone: str = "Asia/Shanghai", fmt: str
 
 def status_label(status: str) -> str:
     return _translate(STATUS_LABELS[Status(status)])
+
+
+def courier_label(code: str | None) -> str | None:
+    return courier_name(code, current_locale.get())
 
 
 def is_htmx(request: Request) -> bool:
@@ -59,7 +64,7 @@ env.globals.update(
     version=__version__,
     locales=[(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
 )
-env.filters.update(yuan=format_yuan, local=local_time, status=status_label)
+env.filters.update(yuan=format_yuan, local=local_time, status=status_label, courier=courier_label)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
