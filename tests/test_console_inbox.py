@@ -167,16 +167,6 @@ def test_a_row_fragment_answers_for_its_tab(console, shop, chats):
     assert console.get(f"/inbox/rows/{lisi['id']}?filter=unassigned").status_code == 204
 
 
-def test_the_nav_badge_counts_unread_customer_messages(console, shop, runtime, chats):
-    lisi, _ = chats
-    customer_says(runtime, shop, lisi, "还在吗")
-    assert console.get("/inbox/unread").text == "2"
-    # when the shop reads the conversation, then the badge is empty
-    r = shop.api.post(f"/api/v1/conversations/{lisi['id']}/read", json={"seq": 2})
-    assert r.status_code == 200, r.text
-    assert console.get("/inbox/unread").text == ""
-
-
 def test_another_shops_conversation_is_not_found(app, other_shop, chats):
     lisi, _ = chats
     stranger = sign_in(app, other_shop)

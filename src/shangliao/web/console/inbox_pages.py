@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from markupsafe import Markup
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, select
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
@@ -286,19 +286,6 @@ def _boot(session, keyring, actor: Actor, conversation: Conversation, which: str
         "statuses": {s.value: gettext(label) for s, label in STATUS_LABELS.items()},
         "couriers": {c.code: c.name(current_locale.get()) for c in COURIERS.values()},
     }
-
-
-@router.get("/inbox/unread")
-def unread_badge(actor: Actor = Depends(staff("chat.read")), rt: Runtime = Depends(get_runtime)):
-    """The nav badge: how many customer messages nobody has read yet (empty when none)."""
-    with rt.db.read() as session:
-        total = session.scalar(
-            select(func.coalesce(func.sum(Conversation.staff_unread), 0)).where(
-                Conversation.shop_id == actor.shop_id
-            )
-        )
-    text = "" if not total else ("99+" if total > 99 else str(total))
-    return Response(text, media_type="text/plain; charset=utf-8")
 
 
 @router.get("/inbox/rows/{conversation_id}")
