@@ -14,7 +14,6 @@ the same safety headers. The first photo (position 0) is the product's cover.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import warnings
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from shangliao.catalog.models import Product, ProductImage
 from shangliao.catalog.schemas import MAX_PHOTOS
 from shangliao.catalog.service import access_product, variant_not_found
 from shangliao.chat.attachments import INCOMING, Upload, examine, place_file, shop_folder
+from shangliao.core.digests import file_sha256
 from shangliao.core.errors import Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.events.log import DomainEvent, record
@@ -126,14 +126,6 @@ def encode(upload: Upload, uploads_dir: Path) -> Encoded:
     return Encoded(mime, files, sizes)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(256 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- access ---------------------------------------------------------------------------------------
 
 
@@ -226,12 +218,12 @@ def do_add_photo(
         position=len(product.photos),
         mime=encoded.mime,
         size=encoded.size,
-        sha256=_sha256(encoded.files[0]),
+        sha256=file_sha256(encoded.files[0]),
         storage_key=secrets.token_hex(16),
         width=width,
         height=height,
         thumb_key=secrets.token_hex(16),
-        thumb_sha256=_sha256(encoded.files[1]),
+        thumb_sha256=file_sha256(encoded.files[1]),
         thumb_width=thumb_width,
         thumb_height=thumb_height,
     )

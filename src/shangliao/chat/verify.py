@@ -9,7 +9,6 @@ break like an edited message (the attachment's own row is not trusted: it can be
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from shangliao.chat.attachments import stored_path
 from shangliao.chat.models import Attachment, ChainCheckpoint, ChainManifest, Conversation, Message
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
+from shangliao.core.digests import file_sha256
 from shangliao.core.i18n import N_
 from shangliao.shops.models import Shop
 from shangliao.storage.database import Database
@@ -157,17 +157,9 @@ def _attachment_breaks(
         path = stored_path(uploads_dir, attachment) if attachment is not None else None
         if path is None or not path.is_file() or attachment.id != m.data.get("attachment_id"):
             breaks.append(chain.Break(conversation_id, m.seq, N_("attachment missing")))
-        elif _file_sha256(path) != m.data.get("sha256"):
+        elif file_sha256(path) != m.data.get("sha256"):
             breaks.append(chain.Break(conversation_id, m.seq, N_("attachment changed")))
     return breaks
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sign_heads(
