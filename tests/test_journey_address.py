@@ -160,6 +160,26 @@ def test_a_chat_draft_offers_the_address_the_customer_wrote_in_the_chat(console,
     assert r.json()["status"] == "pending"
 
 
+def test_staff_who_may_not_read_chats_are_not_offered_the_address_from_the_chat(app, phone, shop, tee):
+    # given a customer who wrote their address in the chat, and a draft made from that chat
+    me = phone.post(f"/s/{shop.slug}/api/visitor", json={"name": "王小美", "phone": "13900002222"}).json()
+    assert phone.post(f"/s/{shop.slug}/api/messages", json={"body": CHAT_ADDRESS}).status_code == 201
+    draft = chat_draft(shop, me["conversation_id"], tee)
+    # and a staff credential that handles orders but may not read chats
+    token = shop.api.post(
+        "/api/v1/auth/tokens", json={"name": "仓库", "scopes": ["orders.read", "orders.write"]}
+    ).json()["token"]
+    clerk = TestClient(app, headers={"Authorization": f"Bearer {token}"}, raise_server_exceptions=False)
+
+    # when they open the draft
+    page = clerk.get(f"/orders/{draft['id']}")
+
+    # then the address dialog offers nothing read from the chat
+    assert page.status_code == 200
+    assert "聊天中的地址" not in page.text and "文三路100号" not in page.text
+    assert offered(page.text) == []
+
+
 # --- a product-link order's address is kept ------------------------------------------------------------
 
 

@@ -75,9 +75,14 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "can_change_price": open_order and status in BEFORE_SHIPPING and order.paid_amount == 0,
         "provinces": divisions.provinces(),
         "address": fields_for(view["address"]),
-        # The addresses the customer gave already, offered in the address dialog (radio cards).
+        # The addresses the customer gave already, offered in the address dialog (radio cards); the
+        # one read from their chat only to staff who may read the chat.
         "address_choices": address_choices(
-            session, rt.keyring, actor.shop_id, order.customer_id, order.conversation_id
+            session,
+            rt.keyring,
+            actor.shop_id,
+            order.customer_id,
+            order.conversation_id if "chat.read" in actor.permissions else None,
         )
         if open_order and status in BEFORE_SHIPPING
         else [],
