@@ -139,7 +139,7 @@ def test_a_bulk_cancel_in_the_console_asks_first_then_cancels_what_it_showed(con
     ids = [str(o["id"]) for o in [*pending, done]]
 
     asked = console.post(
-        "/orders/bulk", data={"action": "cancel", "reason": "缺货", "ids": ids}, headers=HTMX
+        "/orders/bulk", data={"action": "cancel", "reason": "out_of_stock", "ids": ids}, headers=HTMX
     )
 
     assert 'data-will-change="2"' in asked.text and 'data-will-skip="1"' in asked.text
@@ -149,7 +149,7 @@ def test_a_bulk_cancel_in_the_console_asks_first_then_cancels_what_it_showed(con
     assert confirmed_ids == [str(o["id"]) for o in pending]
 
     r = console.post("/orders/bulk", headers=HTMX,
-                     data={"action": "cancel", "reason": "缺货", "confirmed": "1", "ids": confirmed_ids})  # fmt: skip
+                     data={"action": "cancel", "reason": "out_of_stock", "confirmed": "1", "ids": confirmed_ids})  # fmt: skip
 
     assert 'data-succeeded="2"' in r.text
     assert [status_of(shop, o)[0] for o in pending] == ["cancelled", "cancelled"]

@@ -96,7 +96,7 @@ def test_bulk_cancel_asks_with_a_preview_and_writes_nothing_when_dismissed(
 
     tick(page, *open_orders, shipped)
     page.select_option("[data-bulk-action]", "cancel")
-    page.fill("#bulk input[name=reason]", "缺货")
+    page.check("#bulk input[name=reason][value=out_of_stock]")
     page.click("button[data-selected-count]")
     preview = page.locator(".bulk-preview")
     preview.wait_for()

@@ -7,7 +7,10 @@ huge transaction (nor SQLite's single writer) for minutes, nor loses the chunks 
 is interrupted; running it again simply carries on.
 
 An archived order can be restored (:func:`do_restore`): it goes back to the list under the status
-it kept while archived, and its timeline says who brought it back.
+it kept while archived, and its timeline says who brought it back. A restored order gets
+``restored_at`` and the job never archives it again (someone wanted it on the list, and a final
+order does not change any more, so "until it changes" would mean the same); archiving it by hand
+still works.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
+from shangliao.core import clock
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.orders.actions import do_archive
@@ -31,9 +35,11 @@ CHUNK = 500
 
 
 def archivable(shop_id: int | None, cutoff: datetime):
-    """Completed or cancelled, not yet archived, and finished before ``cutoff`` (a SQL predicate)."""
+    """Completed or cancelled, not yet archived, never restored, and finished before ``cutoff``
+    (a SQL predicate)."""
     clause = and_(
         Order.archived_at.is_(None),
+        Order.restored_at.is_(None),
         or_(
             and_(Order.status == Status.COMPLETED.value, Order.completed_at < cutoff),
             and_(Order.status == Status.CANCELLED.value, Order.cancelled_at < cutoff),
@@ -93,5 +99,6 @@ def do_restore(session: Session, actor: Actor | None, order: Order) -> Order:
     under the status it had; the triggers move its count from the archived tab back to that one."""
     check_restorable(order)
     order.archived_at = None
+    order.restored_at = clock.now()
     record_change(session, order, actor, "restored", data={"status": order.status})
     return order

@@ -77,6 +77,8 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when someone brings an archived order back: the archive job leaves it alone from then on.
+    restored_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     # The ORM adds "AND version = :old" to every UPDATE and bumps it: a lost update becomes a 409.
     __mapper_args__ = {"version_id_col": version}

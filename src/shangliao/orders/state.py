@@ -72,7 +72,12 @@ def _guard_ship(params: dict[str, Any]) -> None:
 
 
 def _guard_cancel(params: dict[str, Any]) -> None:
+    from shangliao.orders.cancel_reasons import check_cancel_reason
+
     _need(params, "reason")
+    # The code itself is checked here, not only when the order changes: a batch and its preview
+    # run the guard once up front, so a reason no order would take refuses the whole batch.
+    check_cancel_reason(params["reason"], params.get("reason_note"))
 
 
 @dataclass(frozen=True)

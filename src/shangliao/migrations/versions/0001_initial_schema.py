@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-06 23:19:05.958711
+Create Date: 2026-12-07 00:06:53.523615
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -424,6 +424,7 @@ def upgrade() -> None:
         sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("claimed_phone_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("typed_phone_hash", sa.LargeBinary(length=32), nullable=True),
         sa.Column("verified_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -538,6 +539,7 @@ def upgrade() -> None:
         sa.Column("cancelled_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("paid_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("archived_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("restored_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),

@@ -15,6 +15,7 @@ once confirmed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +31,7 @@ from shangliao.auth.models import Staff
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
 from shangliao.orders.batch import ACTION_PERMISSIONS, MAX_BATCH, BatchIn, preview_batch, run_batch
+from shangliao.orders.cancel_reasons import CANCEL_REASONS, reason_text
 from shangliao.orders.counts import counts_matching, status_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, matching_ids
 from shangliao.orders.models import Order
@@ -99,11 +101,18 @@ def filters_from(values: Mapping[str, str]) -> dict[str, str]:
     return picked
 
 
-def view_url(filters: dict[str, str], keyring) -> str:
+# Seven digits or more, spaces and dashes allowed between them: "139 1234 5678", "0571-8888888".
+_DIGIT_RUN = re.compile(r"\d(?:[\s-]*\d){6,}")
+
+
+def view_url(filters: dict[str, str]) -> str:
     """The GET address of the view ``filters`` describe (tab and filters; defaults left out)."""
     shown = {k: v for k, v in filters.items() if v and not (k == "tab" and v == "pending")}
-    if is_full_phone(keyring, shown.get("q")):
-        shown.pop("q")  # never in a URL (rule 12 of docs/architecture.md)
+    if _DIGIT_RUN.search(shown.get("q", "")):
+        # Not only a valid mobile: a name with a number, a mistyped or foreign number is still a
+        # phone number, never put in a URL (rule 12 of docs/architecture.md). An order number
+        # search is left out too; the address keeps the tab and the other filters.
+        shown.pop("q")
     return "/orders" + (f"?{urlencode(shown)}" if shown else "")
 
 
@@ -161,6 +170,7 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
             "payment_labels": dict(PAYMENT_STATUSES),
             "bulk_actions": ARCHIVED_BULK_ACTIONS if filters["tab"] == "archived" else BULK_ACTIONS,
             "max_batch": MAX_BATCH,
+            "cancel_reasons": CANCEL_REASONS,
         }
         if cursor is None:
             context["counts"] = tab_counts(session.connection(), rt, actor, filters, query)
@@ -171,7 +181,7 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
             if posted and cursor is None:
                 # The address bar follows the view, a phone number left out of it: reloading a
                 # phone search shows the same tab and filters without the search.
-                response.headers["HX-Push-Url"] = view_url(filters, rt.keyring)
+                response.headers["HX-Push-Url"] = view_url(filters)
             return response
         return render(request, "orders/list.html", section="orders", oob=False, **context)
 
@@ -214,10 +224,9 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
         raise Invalid("console.nothing_selected", N_("Tick the orders to change first."))
     params: dict[str, Any] = {}
     if action == "cancel":
-        # The bulk bar takes the reason as words: kept as "other" with them (orders/cancel_reasons.py).
-        note = (form.get("reason") or "").strip()
-        if note:
-            params.update(reason="other", reason_note=note)
+        # The same reason fields as the order page and the inbox: a code, words for "other".
+        fields = (("reason", form.get("reason")), ("reason_note", form.get("other_reason")))
+        params = {k: v.strip() for k, v in fields if isinstance(v, str) and v.strip()}
     elif action == "assign":
         assignee = form.get("assignee_id") or ""
         params["assignee_id"] = int(assignee) if assignee.isdigit() else None
@@ -240,7 +249,9 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
             "orders/_bulk_preview.html",
             preview=preview,
             numbers=numbers,
-            reason=params.get("reason_note", ""),
+            reason=params.get("reason", ""),
+            reason_note=params.get("reason_note", ""),
+            reason_words=reason_text(params.get("reason"), params.get("reason_note"), locale),
             skipped=_grouped_reasons(preview["results"]),
         )
     outcome = run_batch(rt.db, actor, body, locale=locale)
