@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from shangliao.chat.cards import opened_message, order_summary
@@ -53,7 +53,8 @@ class Subscriber:
     shop_id: int
     side: str  # "staff" | "customer"
     customer_id: int | None = None
-    can_see_orders: bool = True
+    can_see_chats: bool = True  # a staff socket's: conversations, messages, typing (chat.read)
+    can_see_orders: bool = True  # ... and order events (orders.read)
     since_seq: int = 0  # a customer's device sees its conversation's messages after this seq
     joined_at: datetime | None = None  # ... and the orders placed from this moment on
     conversation_id: int | None = None  # a customer's: the one conversation their replay reads
@@ -69,7 +70,9 @@ class Subscriber:
         if payload.get("shop_id") != self.shop_id:
             return False
         if self.side == "staff":
-            return self.can_see_orders or not payload["type"].startswith("order.")
+            if payload["type"].startswith("order."):
+                return self.can_see_orders
+            return self.can_see_chats  # everything else a socket is shown is the chat's
         audience = payload.get("customer_id")
         if audience != self.customer_id:
             return False
@@ -215,9 +218,12 @@ def head_seq(session: Session, shop_id: int) -> int:
 def own_rows(subscriber: Subscriber) -> tuple[ColumnElement[bool], ...]:
     """The log rows a customer's device may be shown, as a filter for the database: the messages
     of its conversation after its join point, that conversation's own events, and the customer's
-    orders placed since it joined. None for staff (they see the whole shop)."""
+    orders placed since it joined. For staff the shop's rows of the kinds they may see: one who
+    may read orders but not chats has no message loaded or opened for them."""
     if subscriber.side == "staff":
-        return ()
+        if subscriber.can_see_chats:
+            return () if subscriber.can_see_orders else (EventLogEntry.entity_type != "order",)
+        return (EventLogEntry.entity_type == "order",) if subscriber.can_see_orders else (false(),)
     entry = EventLogEntry
     messages = select(Message.id).where(
         Message.conversation_id == subscriber.conversation_id, Message.seq > subscriber.since_seq

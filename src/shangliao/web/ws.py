@@ -109,17 +109,27 @@ def _sign_in(db, secret: str) -> StaffCaller | None:
     return StaffCaller(found.actor, secret, found.credential_id, found.expires_at) if found else None
 
 
-def staff_socket(permission: str):
+# What a staff socket carries, and the permission each part needs: whoever holds none of them has
+# nothing to listen to. The subscriber shows each caller only the parts they hold (realtime/feed.py).
+STAFF_FEEDS = (("chat", "chat.read"), ("orders", "orders.read"))
+
+
+def staff_socket(feeds: tuple[tuple[str, str], ...] = STAFF_FEEDS):
+    """Staff holding the permission of at least one of ``feeds``: the socket then shows them only
+    those feeds (a member who may read orders but not chats hears order events and no message)."""
+    wanted = {permission for _, permission in feeds}
+
     async def require_staff_socket(websocket: WebSocket) -> StaffCaller:
         _same_origin(websocket)
         found = credential_from(websocket)
         db = websocket.app.state.runtime.db
         signed = await to_thread.run_sync(_sign_in, db, found[0]) if found else None
-        if signed is None or permission not in signed.actor.permissions:
+        if signed is None or not wanted & signed.actor.permissions:
             raise WebSocketException(POLICY, "sign in first")
         return signed
 
-    require_staff_socket.access = AccessRule("staff", permission)  # type: ignore[attr-defined]
+    # No one permission every caller needs: each feed's is declared beside it.
+    require_staff_socket.access = AccessRule("staff", None, feeds)  # type: ignore[attr-defined]
     return require_staff_socket
 
 
@@ -413,14 +423,13 @@ def _typing(rt, shop_id: int, conversation_id: int, customer_id: int, side: str)
 
 
 @router.websocket("/api/v1/ws")
-async def staff_ws(
-    websocket: WebSocket, after: int = 0, signed: StaffCaller = Depends(staff_socket("chat.read"))
-):
+async def staff_ws(websocket: WebSocket, after: int = 0, signed: StaffCaller = Depends(staff_socket())):
     rt = websocket.app.state.runtime
     actor = signed.actor
     subscriber = Subscriber(
         actor.shop_id,
         "staff",
+        can_see_chats="chat.read" in actor.permissions,
         can_see_orders="orders.read" in actor.permissions,
         credential_id=signed.credential_id,
     )

@@ -195,8 +195,8 @@
     const inboxSocket = Boolean(document.getElementById("inbox-rows"));
     if (inboxSocket) document.addEventListener("shangliao:event", function (event) { onEvent(event.detail); });
     const counts = await refresh();
-    if (!inboxSocket && counts && counts.chats_unread !== null) {
-      // Only staff who may read chats have a socket (the staff socket asks for chat.read).
+    if (!inboxSocket && counts && (counts.chats_unread !== null || counts.orders_pending !== null)) {
+      // Staff who may read chats or orders have a socket; it carries only what they may read.
       connect();
       // The server closes a silent socket; a ping keeps it open.
       setInterval(function () {
