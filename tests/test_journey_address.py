@@ -219,6 +219,101 @@ def test_a_product_link_address_is_saved_once_and_offered_on_the_next_draft_and_
     ]
 
 
+# --- what a device nobody vouched for is shown -------------------------------------------------------------
+
+OWNER_ADDRESS = {
+    "receiver": "李真",
+    "phone": "13600005555",
+    "province": "上海市",
+    "city": "上海市",
+    "district": "徐汇区",
+    "detail": "漕溪北路88号",
+}
+
+
+@pytest.fixture
+def stranger_customer(phone, shop) -> dict:
+    """A device typed a number the shop did not know, so that customer is its own; staff then took it
+    for the real owner and saved the owner's address and mobile on it."""
+    me = phone.post(f"/s/{shop.slug}/api/visitor", json={"name": "李真", "phone": "13700009999"}).json()
+    customer_id = me["customer_id"]
+    r = shop.api.post(
+        f"/api/v1/customers/{customer_id}/phones", json={"phone": "13600005555", "primary": True}
+    )
+    assert r.status_code == 201, r.text
+    r = shop.api.post(
+        f"/api/v1/customers/{customer_id}/addresses",
+        json={**OWNER_ADDRESS, "label": "家", "is_default": True},
+    )
+    assert r.status_code == 201, r.text
+    return {"customer_id": customer_id, "address_id": r.json()["id"]}
+
+
+def test_a_device_nobody_vouched_for_sees_a_saved_address_masked_and_orders_to_it_by_id(
+    phone, shop, tee, stranger_customer
+):
+    # when that device opens a product's share link
+    r = phone.get(f"/s/{shop.slug}/p/{tee[1]}")
+
+    # then the page names the saved address by who and which city only, and is kept by no cache
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "private, no-store"
+    assert "漕溪北路88号" not in r.text and "13600005555" not in r.text
+    assert "136****5555" in r.text and "上海市 上海市 徐汇区" in r.text
+    assert f'data-address-id="{stranger_customer["address_id"]}"' in r.text
+    assert offered(r.text) == []
+    # and the receiver's mobile starts as the number the device typed, not the one staff added
+    assert 'value="13700009999"' in r.text
+
+    # when it orders to that saved address by its id
+    product, token = tee
+    body = {"token": token, "variant_id": product.variant_id, "quantity": 1}
+    placed = phone.post(
+        f"/s/{shop.slug}/api/orders", json={**body, "address_id": stranger_customer["address_id"]}
+    )
+
+    # then the shop has the whole address on the order, and the device is answered with it masked
+    assert placed.status_code == 201, placed.text
+    order = shop.api.get(f"/api/v1/orders/{placed.json()['order']['id']}").json()
+    assert {k: order["address"][k] for k in OWNER_ADDRESS} == OWNER_ADDRESS
+    assert "漕溪北路88号" not in placed.text and "13600005555" not in placed.text
+
+
+def test_an_address_id_of_another_customer_or_none_at_all_is_refused_and_orders_nothing(
+    app, phone, shop, tee, stranger_customer
+):
+    # given another device, a customer of its own
+    other = TestClient(app, raise_server_exceptions=False)
+    other.post(f"/s/{shop.slug}/api/visitor", json={"name": "小刚", "phone": "13700008888"})
+    product, token = tee
+    body = {"token": token, "variant_id": product.variant_id, "quantity": 1}
+
+    # when it orders to the first customer's saved address by id, or names no address at all
+    stolen = other.post(
+        f"/s/{shop.slug}/api/orders", json={**body, "address_id": stranger_customer["address_id"]}
+    )
+    bare = other.post(f"/s/{shop.slug}/api/orders", json=body)
+    both = other.post(
+        f"/s/{shop.slug}/api/orders",
+        json={**body, "address": ADDRESS, "address_id": stranger_customer["address_id"]},
+    )
+
+    # then each is refused in Chinese, and the shop has no order
+    assert stolen.status_code == 404 and "漕溪北路88号" not in stolen.text
+    assert bare.status_code == 422 and bare.json()["error"]["message"] == "订单需要收货地址。"
+    assert both.status_code == 422
+    assert shop.api.get("/api/v1/orders").json()["items"] == []
+
+
+def test_the_chat_page_drawn_for_a_device_is_kept_by_no_cache(phone, shop, stranger_customer):
+    # when that device opens the chat page
+    chat = phone.get(f"/s/{shop.slug}")
+
+    # then no shared cache nor the browser's history may keep it, and the owner's mobile is not on it
+    assert chat.status_code == 200 and "13600005555" not in chat.text
+    assert chat.headers["cache-control"] == "private, no-store"
+
+
 # --- the public regions list ----------------------------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ from shangliao.customers.schemas import MAX_ADDRESSES, AddressIn
 RECENT_MESSAGES = 30
 
 
-def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+def same_address(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """The same delivery: receiver, phone, region and street, ignoring spaces and letter case."""
 
     def key(x: dict[str, Any]) -> tuple[str, ...]:
@@ -49,7 +49,7 @@ def do_remember_address(
     customer = customers.access_customer(session, actor.shop_id, customer_id, lock=True)
     wanted = address.model_dump(include=set(ADDRESS_FIELDS))
     saved = _saved(keyring, customer)
-    if any(_same(wanted, s) for s in saved) or len(saved) >= MAX_ADDRESSES:
+    if any(same_address(wanted, s) for s in saved) or len(saved) >= MAX_ADDRESSES:
         return False
     customers.do_add_address(
         session, keyring, actor, customer, AddressIn.model_construct(**wanted, label="", is_default=False)
@@ -112,7 +112,7 @@ def address_choices(
         )
     if customer_id:
         for saved in saved_addresses(session, keyring, shop_id, customer_id):
-            if from_chat and _same(from_chat, saved):
+            if from_chat and same_address(from_chat, saved):
                 continue
             address = {f: saved[f] for f in ADDRESS_FIELDS}
             choices.append(

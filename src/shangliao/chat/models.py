@@ -139,6 +139,10 @@ class Visitor(IdMixin, ShopScoped, Base):
     # foreign key, which every merge would have to keep right) until staff link it or a code sent
     # to that phone does (``storefront/claims.py``).
     claimed_phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    # The keyed hash of the mobile this device typed to introduce itself. Until someone vouches for
+    # the device, that is the only one of its customer's phones it is shown in full: staff may add
+    # others to the customer, and those are not the device's to read (``storefront/visitors.py``).
+    typed_phone_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
     # Someone vouched for this device: it proved its customer's phone by a texted code, or staff
     # linked it by hand. When a device proves the phone, the customer's devices nobody vouched for
     # are revoked: the first to type an unknown number must not keep watching its real owner.

@@ -21,14 +21,14 @@ from pydantic import Field
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from shangliao.addresses.book import do_remember_address, saved_addresses
+from shangliao.addresses.book import do_remember_address, same_address, saved_addresses
 from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant
 from shangliao.catalog.service import public_photo
 from shangliao.chat import cards, service
 from shangliao.chat.models import Message, Visitor
 from shangliao.core.crypto import Keyring
-from shangliao.core.errors import Conflict, NotFound, Unauthorized
+from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.core.pagination import encode_cursor
 from shangliao.core.schemas import RowRef, StrictModel
@@ -183,12 +183,46 @@ def guest_orders(session: Session, guest: Guest, before_id: int | None, limit: i
 
 
 def offered_addresses(session: Session, keyring: Keyring, guest: Guest) -> list[dict[str, Any]]:
-    """The customer's saved addresses for their order form, the default first. A device that only
-    says it is a customer the shop knows (a claim nobody confirmed) is offered none: it got a
-    customer of its own, and a stranger who typed someone's number must not read where they live."""
-    if guest.claimed and not guest.verified:
-        return []
-    return saved_addresses(session, keyring, guest.shop_id, guest.customer_id)
+    """The customer's saved addresses for their order form, the default first.
+
+    A device is trusted on a typed phone number, so one nobody vouched for (``guest.verified``) is
+    shown in full only the addresses it typed itself; any other (staff may have saved the real
+    owner's on the customer a stranger's device made) is offered masked, as ``pii.public_address``
+    shows a device an address, and the order names it by id for the server to fill in."""
+    saved = saved_addresses(session, keyring, guest.shop_id, guest.customer_id)
+    typed = [] if guest.verified else _typed_addresses(session, keyring, guest)
+    offered = []
+    for address in saved:
+        if guest.verified or any(same_address(address, t) for t in typed):
+            offered.append({**address, "masked": False})
+        else:
+            offered.append(
+                {
+                    "id": address["id"],
+                    "label": address["label"],
+                    "is_default": address["is_default"],
+                    "masked": True,
+                    **public_address(address),
+                }
+            )
+    return offered
+
+
+def _typed_addresses(session: Session, keyring: Keyring, guest: Guest) -> list[dict[str, str]]:
+    """The addresses this device typed: those of the product-link orders it may see (its customer's,
+    placed since it joined) that staff have not changed since."""
+    changed = select(OrderEvent.order_id).where(
+        OrderEvent.shop_id == guest.shop_id, OrderEvent.kind == "address_changed"
+    )
+    blobs = session.scalars(
+        select(Order.address_enc).where(
+            *_visible(guest),
+            Order.channel == "product_link",
+            Order.address_enc.is_not(None),
+            Order.id.not_in(changed),
+        )
+    )
+    return [address_dict(keyring, blob) for blob in blobs]
 
 
 def order_address(keyring: Keyring, order: Order) -> dict[str, str] | None:
@@ -434,7 +468,9 @@ class LinkOrderIn(StrictModel):
     token: str = Field(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     variant_id: RowRef
     quantity: int = Field(gt=0, le=999)
-    address: Address
+    # The address as typed, or one of the customer's saved ones by id (the form's masked choices).
+    address: Address | None = None
+    address_id: RowRef | None = None
     remark: str = Field("", max_length=500)
     name: str | None = Field(None, min_length=1, max_length=32)
     phone: Mobile | None = None
@@ -462,6 +498,10 @@ def do_order_from_link_as_visitor(
     introduces itself with the form's name and phone (``before_introducing`` may refuse it)."""
     product = access_product_by_token(session, shop.id, body.token)
     check_variant_of(product, body.variant_id)
+    if (body.address is None) == (body.address_id is None):
+        raise Invalid(
+            "order.address_required", N_("An order needs a delivery address."), details={"field": "address"}
+        )
     guest, new_token = guest_for(session, shop.id, cookie), None
     if guest is None:
         if not (body.name and body.name.strip() and body.phone):
@@ -471,6 +511,7 @@ def do_order_from_link_as_visitor(
     order_body = OrderCreate(
         customer_id=guest.customer_id,
         address=body.address,
+        address_id=body.address_id,  # one of this customer's own (another's is not found)
         items=[ItemIn(variant_id=body.variant_id, quantity=body.quantity)],
         remark=body.remark,
         channel="product_link",
@@ -491,8 +532,9 @@ def do_order_from_link_as_visitor(
     )
     # The address goes on the customer's record too (once), so their next draft in the console and
     # their next order form offer it instead of starting empty.
-    customer = Actor.customer(guest.shop_id, guest.customer_id, shop.timezone)
-    do_remember_address(session, keyring, customer, guest.customer_id, body.address)
+    if body.address is not None:  # a saved one picked by id is on the record already
+        customer = Actor.customer(guest.shop_id, guest.customer_id, shop.timezone)
+        do_remember_address(session, keyring, customer, guest.customer_id, body.address)
     return LinkOrder(order, guest, new_token, replayed=False)
 
 
@@ -512,7 +554,9 @@ def _introduce(
     if earlier is None:
         return do_register_visitor(session, keyring, shop_id, body.name.strip(), body.phone)
     claim = None if earlier.customer_id == owner else full_hash
-    return do_add_device(session, shop_id, earlier.customer_id, claimed_phone_hash=claim)
+    return do_add_device(
+        session, shop_id, earlier.customer_id, claimed_phone_hash=claim, typed_phone_hash=full_hash
+    )
 
 
 def _lost_first_order(

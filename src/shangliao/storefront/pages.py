@@ -138,7 +138,7 @@ def _page(request: Request, template: str, visit: Visit, **context: Any) -> HTML
         "status": {key: gettext(msg) for key, msg in go.CUSTOMER_STATUS.items()},
         **context.pop("config", {}),
     }
-    return render(
+    response = render(
         request,
         template,
         shop=visit.shop,
@@ -148,6 +148,10 @@ def _page(request: Request, template: str, visit: Visit, **context: Any) -> HTML
         config=config,
         **context,
     )
+    # Each page is drawn for the device behind the cookie (its name, phone, addresses, orders): no
+    # shared cache may keep one, nor the browser's history show it to the next person at the phone.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @router.get("/s/{shop}", response_class=HTMLResponse)

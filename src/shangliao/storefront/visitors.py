@@ -47,6 +47,7 @@ class Guest:
     joined_at: datetime  # the device sees the customer's orders placed from then on
     claimed: bool = False  # it says it is a customer the shop knows, and nobody has confirmed it yet
     verified: bool = False  # it proved its customer's phone by a code, or staff linked it by hand
+    typed_phone_hash: bytes | None = None  # the mobile it typed to introduce itself (keyed hash)
 
 
 def phone_owner(session: Session, shop_id: int, phone_hash: bytes) -> int | None:
@@ -67,13 +68,20 @@ def do_register_visitor(
     full_hash, _ = phone_hashes(keyring, phone)
     if phone_owner(session, shop_id, full_hash) is None:
         customer = do_create_customer_in(session, keyring, shop_id, CustomerIn(name=name, phones=[phone]))
-        return do_add_device(session, shop_id, customer.id)
+        return do_add_device(session, shop_id, customer.id, typed_phone_hash=full_hash)
     customer = do_create_customer_in(session, keyring, shop_id, CustomerIn(name=name))
-    return do_add_device(session, shop_id, customer.id, claimed_phone_hash=full_hash)
+    return do_add_device(
+        session, shop_id, customer.id, claimed_phone_hash=full_hash, typed_phone_hash=full_hash
+    )
 
 
 def do_add_device(
-    session: Session, shop_id: int, customer_id: int, *, claimed_phone_hash: bytes | None = None
+    session: Session,
+    shop_id: int,
+    customer_id: int,
+    *,
+    claimed_phone_hash: bytes | None = None,
+    typed_phone_hash: bytes | None = None,
 ) -> tuple[str, Guest]:
     """A new device token for this customer, seeing their conversation from now on."""
     conversation = do_open_conversation(session, shop_id, customer_id)
@@ -86,6 +94,7 @@ def do_add_device(
         created_at=clock.now(),
         last_seen_at=clock.now(),
         claimed_phone_hash=claimed_phone_hash,
+        typed_phone_hash=typed_phone_hash,
     )
     session.add(visitor)
     session.flush()
@@ -97,6 +106,7 @@ def do_add_device(
         visitor.since_seq,
         visitor.created_at,
         claimed_phone_hash is not None,
+        typed_phone_hash=typed_phone_hash,
     )
 
 
@@ -136,17 +146,22 @@ def guest_for(session: Session, shop_id: int, raw: str | None) -> Guest | None:
         visitor.created_at,
         visitor.claimed_phone_hash is not None,
         visitor.verified_at is not None,
+        visitor.typed_phone_hash,
     )
 
 
 def guest_contact(session: Session, keyring: Keyring, guest: Guest) -> dict[str, str]:
     """The name and mobile this device's customer gave (the receiver an order form starts with), so
-    a customer is not asked for their phone twice. Only the customer's own phones: a device whose
-    typed number is another customer's (a claim) got a customer without one, and sees none."""
+    a customer is not asked for their phone twice. A device nobody vouched for is shown only the
+    number it typed itself (rule of ``customers.pii.public_address``): staff may have added the real
+    owner's phone to the customer a stranger's device made, and a claim's number is another
+    customer's, so it is on none of this customer's phones."""
     customer = session.get(Customer, guest.customer_id)
     if customer is None or customer.shop_id != guest.shop_id:
         return {"name": "", "phone": ""}
     phones = sorted(customer.phones, key=lambda p: (not p.is_primary, p.id))
+    if not guest.verified:
+        phones = [p for p in phones if guest.typed_phone_hash and p.phone_hash == guest.typed_phone_hash]
     phone = decrypt_phone(keyring, phones[0].phone_enc) if phones else ""
     return {"name": customer.name, "phone": phone}
 

@@ -112,9 +112,15 @@
     pick(selectOf(picker, "district"), a.district_code, a.district);
   }
 
-  // Fill the address fields of the choice's form from its data-address.
+  // Fill the address fields of the choice's form from its data-address. A masked choice (it has
+  // only data-address-id: the server fills it in) hides and disables the fields instead, so the
+  // form is sent without them; any other choice shows them again.
   async function useChoice(input) {
     const scope = input.closest("form") || document;
+    const fields = scope.querySelector("[data-address-fields]");
+    const byId = input.dataset.addressId !== undefined;
+    if (fields) { fields.hidden = byId; fields.disabled = byId; }
+    if (byId || input.dataset.address === undefined) return; // "another address": the fields as they are
     const a = JSON.parse(input.dataset.address || "{}");
     ["receiver", "phone", "detail"].forEach(function (field) {
       const box = scope.querySelector('[data-field="' + field + '"]');

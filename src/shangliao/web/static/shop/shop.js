@@ -768,17 +768,23 @@
         token: cfg.product.share_token,
         variant_id: picked.id,
         quantity: parseInt(f.get("quantity"), 10) || 1,
-        address: {
+        remark: (f.get("remark") || "").trim(),
+      };
+      // A masked saved address is named by id (its street never reached this page).
+      const saved = form.querySelector("input[data-address-choice][data-address-id]:checked");
+      if (saved) {
+        body.address_id = parseInt(saved.dataset.addressId, 10);
+      } else {
+        body.address = {
           receiver: f.get("receiver").trim(),
           phone: f.get("address_phone").trim(),
           province: f.get("province").trim(),
           city: f.get("city").trim(),
           district: (f.get("district") || "").trim(),
           detail: f.get("detail").trim(),
-        },
-        remark: (f.get("remark") || "").trim(),
-      };
-      if (forMe && forMe.checked) {
+        };
+      }
+      if (forMe && forMe.checked && body.address) {
         body.name = body.address.receiver;
         body.phone = body.address.phone;
       } else if (f.has("name")) {
