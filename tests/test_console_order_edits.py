@@ -96,3 +96,33 @@ def test_assign_and_tag_one_order(console, shop, tee):
     after = shop.api.get(f"/api/v1/orders/{order['id']}").json()
     assert after["tags"] == [] and after["assignee_id"] == shop.owner_id
     assert console.post(f"/orders/{order['id']}/tags", data={"add": " "}, headers=HTMX).status_code == 422
+
+
+def test_digits_that_are_not_ascii_are_refused_not_a_crash(console, shop, tee):
+    # given a pending order of two shirts
+    order = make_order(shop, [(tee.variant_id, 2)])
+    item_id = order["items"][0]["id"]
+    crafted = [
+        ({"variant_id": "²", "quantity": "1"}, "商品"),
+        ({"variant_id": tee.variant_id, "quantity": "²"}, "整数"),
+        ({f"qty_{item_id}": "³"}, "整数"),
+    ]
+    for data in ("/edit/items", "/edit/items/quote"):
+        for form, message in crafted:
+            # when a crafted form posts digits Python reads as digits but int() does not
+            r = console.post(f"/orders/{order['id']}/{data.lstrip('/')}", data=form, headers=HTMX)
+            # then the edit is refused in words (in place of the total, for the running total)
+            assert r.status_code in (200, 422) and message in r.text, (data, form, r.status_code, r.text)
+    # and a 改价 field or a version in such digits is not ours: ignored, not a crash
+    r = console.post(
+        f"/orders/{order['id']}/edit/price",
+        data={"price_²": "1", "version": "¹", "shipping_fee": "5"},
+        headers=HTMX,
+    )
+    assert r.status_code == 200, r.text
+    after = shop.api.get(f"/api/v1/orders/{order['id']}").json()
+    # and the lines are as they were
+    assert [(i["variant_id"], i["quantity"], i["unit_price"]) for i in after["items"]] == [
+        (tee.variant_id, 2, 5900)
+    ]
+    assert after["shipping_fee"] == 500

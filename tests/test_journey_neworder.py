@@ -165,12 +165,16 @@ def test_change_items_adds_and_removes_lines(console, shop, tee, mug):
         (tee.skus[2], 1),
     ]
     assert mug_item["sku"] in [i["sku"] for i in changed[-1]["data"]["old"]]
-    # adding a product the order has raises its line, at its price
-    r = console.post(
-        f"/orders/{order['id']}/edit/items", data={"variant_id": red_l, "quantity": "3"}, headers=HTMX
-    )
+    # when 修改商品 adds shirts the order has at a 改价 price, and another XL at the catalog one
+    more = {"variant_id": [red_l, red_xl], "quantity": ["3", "1"]}
+    shown = console.post(f"/orders/{order['id']}/edit/items/quote", data=more, headers=HTMX).text
+    r = console.post(f"/orders/{order['id']}/edit/items", data=more, headers=HTMX)
+    # then the added shirts take the catalog price, as the dialog says, on a line of their own;
+    # the XL joins its line, which is at the catalog price already
     assert r.status_code == 200, r.text
-    assert items_of(shop, order["id"]) == [(red_l, 5, 5000), (red_xl, 1, 6900)]
+    assert items_of(shop, order["id"]) == [(red_l, 2, 5000), (red_xl, 2, 6900), (red_l, 3, 5900)]
+    assert re.search(r'data-amount="total">¥415.00<', shown), shown
+    assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["total"] == 2 * 5000 + 2 * 6900 + 3 * 5900
     assert variant_stock(shop, tee.product_id, red_l)["reserved"] == 5
 
 

@@ -18,6 +18,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     open_console,
 )
 from tests.support.catalog import make_product
+from tests.support.orders import ADDRESS
 
 DESKTOP = {"width": 1366, "height": 900}
 SHOTS = os.environ.get("SHANGLIAO_SCREENSHOTS")  # a folder to keep screenshots in, when set
@@ -116,3 +117,45 @@ def test_pick_by_sku_and_option_see_the_total_then_change_items(browser, live, s
     expect(page.locator(".timeline")).to_contain_text("修改商品")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, "edited", viewport)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_added_units_take_the_catalog_price_beside_a_repriced_line(browser, live, shop, tee, viewport):
+    red_l, _blue_l, red_xl = tee.variant_ids
+    # given an order of one red L at the catalog price and one red XL re-priced to ¥50 (改价)
+    r = shop.api.post(
+        "/api/v1/orders",
+        json={
+            "items": [
+                {"variant_id": red_l, "quantity": 1},
+                {"variant_id": red_xl, "quantity": 1, "unit_price": 5000},
+            ],
+            "address": ADDRESS,
+        },
+    )
+    assert r.status_code == 201, r.text
+    page = open_console(browser, live, shop, viewport=viewport)
+    page.goto(live[0] + f"/orders/{r.json()['id']}")
+    page.click("button[data-open=items-dialog]")
+    dialog = page.locator("#items-dialog")
+    # when 修改商品 adds a red L and a red XL
+    assert picked(page, "#items-pick-found", "#items-dialog input[name=pq]", "红色") == [
+        "TS-RED-L",
+        "TS-RED-XL",
+    ]
+    dialog.locator("#items-pick-found tr[data-sku='TS-RED-L'] [data-add-line]").click()
+    expect(dialog.locator("[data-amount=total]")).to_have_text("¥168.00")  # 2 × 59 + 50
+    dialog.locator("#items-pick-found tr[data-sku='TS-RED-XL'] [data-add-line]").click()
+    # then the red L line is raised (it is at the catalog price); the red XL gets a line of its
+    # own at the catalog price, as the dialog says, beside the line at ¥50
+    expect(dialog.locator(f"tr[data-variant='{red_l}']")).to_have_count(1)
+    expect(dialog.locator(f"tr[data-variant='{red_l}'] input[type=number]")).to_have_value("2")
+    expect(dialog.locator(f"tr[data-variant='{red_xl}'] .line-price")).to_have_text(["¥50.00", "¥69.00"])
+    # and the total is 2 × 59 + 50 + 69
+    expect(dialog.locator("[data-amount=total]")).to_have_text("¥237.00")
+    shot(page, "added-beside-repriced", viewport)
+    dialog.locator("button.primary").click()
+    # and saving keeps the three lines
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".amounts dd.total")).to_have_text("¥237.00")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

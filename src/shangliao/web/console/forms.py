@@ -73,7 +73,7 @@ def refused_fields(exc: ValidationError, code: str, message: str, *, depth: int 
 def form_version(form: FormData) -> int | None:
     """The version the page was showing (409 when the row changed since), if the form sent one."""
     value = str(form.get("version") or "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() else None  # int("²") raises
 
 
 def list_routes(router: APIRouter, path: str, permission: str, view) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from shangliao.auth.access import staff
@@ -14,6 +15,7 @@ from shangliao.core.errors import Invalid, ShangliaoError
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers.pii import Address
+from shangliao.inventory import stock
 from shangliao.orders import edits
 from shangliao.orders.create import quote
 from shangliao.orders.models import Order
@@ -65,9 +67,9 @@ async def edit_price(
     """改价: unit prices (fields ``price_<item id>``), shipping fee and discount, all in yuan."""
     form = await read_form(request, max_fields=120)
     prices = {
-        int(key.removeprefix("price_")): yuan_to_fen(str(value), key)
-        for key, value in form.items()
-        if key.startswith("price_") and key.removeprefix("price_").isdigit() and str(value).strip()
+        item_id: yuan_to_fen(value, f"price_{item_id}")
+        for item_id, value in _numbered(form, "price_").items()
+        if value
     }
     shipping = yuan_to_fen(str(form.get("shipping_fee") or ""), "shipping_fee")
     discount = yuan_to_fen(str(form.get("discount") or ""), "discount")
@@ -106,7 +108,7 @@ async def edit_items(
     version = form_version(form)
 
     def replace(session, order):
-        edits.do_replace_items(session, actor, order, _edited_lines(order, form), version=version)
+        edits.do_replace_items(session, actor, order, _edited_lines(session, order, form), version=version)
 
     return await in_thread(change_order, request, rt, actor, order_id, replace, done=N_("Items changed."))
 
@@ -127,7 +129,7 @@ async def quote_items(
         with rt.db.read() as session:
             order = access_order(session, actor.shop_id, order_id)
             try:
-                items = _edited_lines(order, form)
+                items = _edited_lines(session, order, form)
                 shown = quote(session, actor.shop_id, items, order.shipping_fee, order.discount, hold=False)
             except ShangliaoError as exc:
                 error = exc
@@ -138,33 +140,56 @@ async def quote_items(
 
 
 def _whole(typed: str) -> int:
-    if not typed.isdigit():
+    # ASCII only: "²".isdigit() is true and int("²") raises, a 500 instead of a refusal.
+    if not (typed.isascii() and typed.isdigit()):
         raise Invalid("console.bad_quantity", N_("Quantities are whole numbers."))
     return int(typed)
 
 
-def _edited_lines(order: Order, form: FormData) -> list[ItemIn]:
+def _numbered(form: FormData, prefix: str) -> dict[int, str]:
+    """The ``<prefix><item id>`` fields (``qty_12``), by item id; other names are not ours."""
+    return {
+        int(key.removeprefix(prefix)): str(value).strip()
+        for key, value in form.items()
+        if key.startswith(prefix)
+        and key.removeprefix(prefix).isascii()
+        and key.removeprefix(prefix).isdigit()
+    }
+
+
+def _edited_lines(session: Session, order: Order, form: FormData) -> list[ItemIn]:
     """The order's lines after the 修改商品 form: new quantities for its lines (``qty_<item id>``;
     0 removes one, a missing field keeps it) at the price each was sold at, 改价 included; then
-    the added ``variant_id`` / ``quantity`` pairs at the catalog price, a product the order already
-    has raising that line's quantity instead."""
-    quantities = {
-        int(key.removeprefix("qty_")): str(value).strip()
-        for key, value in form.items()
-        if key.startswith("qty_") and key.removeprefix("qty_").isdigit()
-    }
-    lines: list[dict] = []
+    the added ``variant_id`` / ``quantity`` pairs at the catalog price, as the dialog says. Added
+    units join a line of the same product only where that line is at the catalog price too: a
+    line re-priced by 改价 keeps its price for its own units and the added ones get a line of
+    their own."""
+    quantities = _numbered(form, "qty_")
+    kept: list[dict] = []
     for item in sorted(order.items, key=lambda i: i.position):
         quantity = _whole(quantities.get(item.id, str(item.quantity)))
         if quantity > 0:
-            lines.append({"variant_id": item.variant_id, "quantity": quantity, "unit_price": item.unit_price})
-    for new in item_lines(form):
-        variant_id, quantity = int(new["variant_id"]), _whole(str(new["quantity"]).strip())
-        same = next((line for line in lines if line["variant_id"] == variant_id), None)
+            kept.append({"variant_id": item.variant_id, "quantity": quantity, "unit_price": item.unit_price})
+    try:
+        added = [
+            ItemIn.model_validate({"variant_id": new["variant_id"], "quantity": quantity})
+            for new in item_lines(form)
+            if (quantity := _whole(str(new["quantity"]).strip())) > 0
+        ]
+    except ValidationError as exc:
+        raise refused_fields(exc, *BAD_ORDER) from exc
+    catalog = stock.peek(session, order.shop_id, [line.variant_id for line in added])
+    lines = kept
+    for line in added:
+        price = catalog[line.variant_id].price if line.variant_id in catalog else None
+        same = next(
+            (k for k in lines if k["variant_id"] == line.variant_id and k["unit_price"] == price), None
+        )
         if same is not None:
-            same["quantity"] += quantity
-        elif quantity > 0:
-            lines.append({"variant_id": variant_id, "quantity": quantity})
+            same["quantity"] += line.quantity
+        else:
+            # No unit price: priced from the catalog when saved (an unknown id is refused there).
+            lines.append({"variant_id": line.variant_id, "quantity": line.quantity, "unit_price": price})
     if not lines:
         raise Invalid("console.no_items", N_("Add at least one product to the order."))
     try:

@@ -61,11 +61,15 @@
     }
   });
 
-  // Order lines (the new-order form, and 修改商品 on an order): one line per variant; adding it
-  // again raises the quantity instead. After each change the form's running total is asked again.
+  // Order lines (the new-order form, and 修改商品 on an order): one line per variant and price;
+  // adding it again raises the quantity instead. Added units take the catalog price, so a line 改价
+  // re-priced is not raised: they get a line of their own, as the server prices them. After each
+  // change the form's running total is asked again.
   function addLine(form, data) {
     const lines = form.querySelector("[data-lines] tbody");
-    const existing = lines.querySelector('tr[data-variant="' + data.variant + '"]');
+    const existing = Array.from(lines.querySelectorAll('tr[data-variant="' + data.variant + '"]')).find(function (row) {
+      return row.dataset.price === data.price;
+    });
     if (existing) {
       existing.hidden = false;
       const qty = existing.querySelector("input[type=number]");
@@ -75,6 +79,7 @@
     }
     const row = form.querySelector("template[data-line-template]").content.firstElementChild.cloneNode(true);
     row.dataset.variant = data.variant;
+    row.dataset.price = data.price;
     row.querySelector(".line-name").textContent = data.name;
     row.querySelector(".line-price").textContent = data.price;
     row.querySelector("input[name=variant_id]").value = data.variant;
