@@ -5,6 +5,7 @@ merchant's screen and on the customer's phone."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser_fixture,
@@ -52,6 +53,17 @@ def test_a_quick_reply_fills_from_the_order_staff_chose_and_says_which(browser, 
     assert page.inner_text("#composer-hint") == f"按订单 #{shipped['number']} 填写"
     assert page.input_value("#reply-order") == str(shipped["id"])
     page.screenshot(path=f"{SHOTS}/reply_order_desktop.png")
+
+    # when staff confirm the other order in the panel, a click inside that order
+    filled = page.input_value("#composer-text")
+    page.click(f".panel-order[data-order-id='{pending['id']}'] [data-order-action=confirm]")
+    expect(
+        page.locator(f".panel-order[data-order-id='{pending['id']}'] [data-order-action=confirm]")
+    ).to_have_count(0)
+    # then the reply still speaks of the shipped order: only 用于回复 or the list switches it
+    assert page.input_value("#reply-order") == str(shipped["id"])
+    assert page.input_value("#composer-text") == filled
+    assert page.locator(f".panel-order[data-order-id='{shipped['id']}'].is-reply-order").count() == 1
 
     # when staff switch the reply to the other order
     page.select_option("#reply-order", str(pending["id"]))

@@ -498,9 +498,12 @@
     if (target.closest("[data-open-products]")) { openProducts(target.closest("[data-open-products]").dataset.openProducts); return; }
     if (target.closest("[data-open-draft]")) { openDraft([], null, []); return; }
     const li = target.closest(".panel-order");
-    // The order staff work on in the panel is the one the chat is about.
-    if (li) chooseReplyOrder(Number(li.dataset.orderId));
-    if (target.closest("[data-reply-order]")) return;
+    // Only "用于回复" picks the order quick replies fill from: a click on an order's other buttons
+    // (confirm, ship, send) must not switch a reply already filled for another order.
+    if (target.closest("[data-reply-order]")) {
+      if (li) chooseReplyOrder(Number(li.dataset.orderId));
+      return;
+    }
     if (target.closest("[data-order-action]") && li) {
       orderStep(li, target.closest("[data-order-action]").dataset.orderAction).catch(function (e) { toast("error", e.message); });
       return;
