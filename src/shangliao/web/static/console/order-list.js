@@ -29,4 +29,55 @@
     const action = document.querySelector("#bulk [data-bulk-action]");
     if (action) action.focus();
   });
+
+  // The tab counts follow a new order (or any change the nav badge hears of, alerts.js announces
+  // each fresh count as "shangliao:counts"). They are counted for the view on screen: its filters
+  // as last shown, not what may be half typed in the search box. Only the numbers change: the
+  // rows, their ticks, an open preview and the focus stay as they are.
+  function shownFilters() {
+    const form = document.getElementById("filters");
+    return form ? new URLSearchParams(new FormData(form)).toString() : null;
+  }
+
+  let shown = shownFilters();
+  let lastSeq = null;
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "order-list") shown = shownFilters();
+  });
+
+  async function refreshTabCounts() {
+    const asked = shown;
+    if (asked === null || !document.getElementById("order-tabs")) return;
+    try {
+      const response = await fetch("/orders/tab-counts", {
+        method: "POST",
+        body: new URLSearchParams(asked),
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      if (!response.ok || asked !== shown) return; // another view is shown meanwhile: its own counts came with it
+      const counts = await response.json();
+      document.querySelectorAll("#order-tabs button.tab").forEach(function (tab) {
+        const count = counts[tab.value];
+        if (count === undefined) return;
+        let number = tab.querySelector(".count");
+        if (!number) {
+          number = document.createElement("span");
+          number.className = "count";
+          tab.append(" ", number);
+        }
+        number.textContent = String(count);
+      });
+    } catch (e) {
+      // the next change asks again
+    }
+  }
+
+  document.addEventListener("shangliao:counts", function (event) {
+    const seq = event.detail ? event.detail.event_seq : null;
+    if (seq === lastSeq) return; // nothing happened since the counts on screen
+    lastSeq = seq;
+    refreshTabCounts();
+  });
 })();
