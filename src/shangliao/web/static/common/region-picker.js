@@ -57,6 +57,7 @@
     try {
       const found = await children(parent);
       if (turns.get(select) !== turn) return found; // picked again meanwhile: that load fills it
+      if (picker.dataset.error) clearError(picker); // a list came: the one that failed is stale now
       const byCode = picker.dataset.value !== "name";
       found.forEach(function (d) {
         const option = new Option(d.name, byCode ? d.code : d.name);
@@ -73,11 +74,38 @@
       }
       return found;
     } catch (error) {
-      picker.dataset.error = "1";
+      if (turns.get(select) === turn) failed(picker, level, parent);
       return [];
     } finally {
       picker.removeAttribute("aria-busy");
     }
+  }
+
+  // A list that did not load: the picker says so (its data-region-error, translated by the
+  // template) and its retry button loads that list again.
+  const retries = new WeakMap(); // picker → what its retry button does
+  function failed(picker, level, parent) {
+    picker.dataset.error = "1";
+    retries.set(picker, function () {
+      if (level !== "province") return load(picker, level, parent);
+      provinceLists.delete(picker); // the shop page's provinces: load them as on the first visit
+      return provincesOf(picker);
+    });
+    const note = picker.querySelector("[data-region-error]");
+    if (note) note.hidden = false;
+  }
+
+  function clearError(picker) {
+    retries.delete(picker);
+    delete picker.dataset.error;
+    const note = picker.querySelector("[data-region-error]");
+    if (note) note.hidden = true;
+  }
+
+  function retry(picker) {
+    const again = retries.get(picker);
+    clearError(picker);
+    if (again) again();
   }
 
   // Select the option with this code or, failing that, this name; its code ("" when none).
@@ -147,6 +175,8 @@
 
   // A button that offers one choice ("use the address from the chat") picks it as it opens the form.
   document.addEventListener("click", function (event) {
+    const again = event.target.closest("[data-region-retry]");
+    if (again) { retry(again.closest("[data-region-picker]")); return; }
     const offer = event.target.closest("[data-pick-choice]");
     if (!offer) return;
     const input = document.querySelector('input[data-address-choice][value="' + offer.dataset.pickChoice + '"]');
