@@ -223,15 +223,20 @@ def test_a_customer_sees_the_photos_of_a_product_on_sale_only(shop, anon, produc
 
 
 def test_the_new_order_picker_shows_the_variants_photo_or_else_the_cover(app, shop, product):
-    cover = upload(shop, product.product_id, png()).json()
-    blue = upload(shop, product.product_id, png(), variant_id=str(product.variant_ids[1])).json()
+    upload(shop, product.product_id, png(colour=(200, 0, 0)))  # the cover, red
+    upload(shop, product.product_id, png(colour=(0, 0, 200)), variant_id=str(product.variant_ids[1]))
     console = sign_in(app, shop)
 
     html = console.post("/orders/new/products", data={"pq": "连衣裙"}, headers=HTMX).text
 
     rows = {row.split('data-sku="')[1].split('"')[0]: row for row in html.split("<tr")[1:]}
-    assert f'src="{cover["thumbnail_url"]}"' in rows[product.skus[0]]
-    assert f'src="{blue["thumbnail_url"]}"' in rows[product.skus[1]]
+
+    def shown(row: str) -> tuple[int, ...]:
+        src = row.split('class="pick-thumb" src="')[1].split('"')[0]
+        return Image.open(io.BytesIO(console.get(src).content)).convert("RGB").getpixel((1, 1))
+
+    assert shown(rows[product.skus[0]])[0] > 150  # the cover
+    assert shown(rows[product.skus[1]])[2] > 150  # the blue variant's own photo
 
 
 def test_on_the_product_page_a_photo_is_tied_to_a_variant_and_back(app, shop, product):
@@ -263,7 +268,8 @@ def test_a_product_card_in_chat_shows_the_cover(runtime, shop, anon, product):
         json={"kind": "product_card", "product_id": product.product_id},
     ).json()
 
-    shown = anon.get(card["data"]["image"])  # the customer's phone has no staff credentials
+    # kept with the conversation as it was sent (tests/test_fix_live.py: the customer's side)
+    shown = shop.api.get(f"/api/v1/attachments/{card['data']['photo']['attachment_id']}")
     assert shown.status_code == 200 and shown.headers["x-content-type-options"] == "nosniff"
     assert Image.open(io.BytesIO(shown.content)).convert("RGB").getpixel((1, 1))[2] > 150
 

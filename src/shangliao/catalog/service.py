@@ -492,10 +492,12 @@ def cover_thumbnail(product: Product) -> str | None:
 
 
 def variant_thumbnail(variant: Variant) -> str | None:
-    """For staff: the thumbnail of the photo showing this variant (the red one), else the cover's."""
+    """For the order picker: the thumbnail of the photo showing this variant (the red one), else the
+    cover's. Its public address: the picker offers only products on sale, whose photos any share
+    link shows, so it loads for whoever may take orders, catalog.read or not."""
     photos = variant.product.photos
     photo = next((p for p in photos if p.variant_id == variant.id), photos[0] if photos else None)
-    return photo_out(photo).thumbnail_url if photo is not None else None
+    return public_photo_url(photo.thumb_key) if photo is not None else None
 
 
 def product_out(product: Product) -> ProductOut:

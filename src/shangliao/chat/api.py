@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
-from shangliao.chat import cards, service
+from shangliao.chat import card_photos, cards, service
 from shangliao.chat.inbox import inbox
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.schemas import (
@@ -153,9 +153,15 @@ def send_message(
 ):
     """Send a text or a card (product, order, payment request, quote) to the customer. With
     `client_id`, a retried send returns the first one (with `replayed: true`) instead of sending twice."""
-    with rt.db.write() as session:
+    with card_photos.discarded_on_failure() as kept, rt.db.write() as session:
         conversation = service.access_conversation(session, actor.shop_id, conversation_id)
         data = cards.card_data(session, conversation, body)
+        photo = None
+        if body.kind == "product_card":  # its photo is kept with the conversation, as evidence
+            photo = card_photos.keep_cover(
+                session, rt.settings.uploads_dir, conversation, data, sender_id=actor.staff_id
+            )
+            kept += [photo] if photo else []
         sent = service.do_send(
             session,
             rt.keyring,
@@ -168,6 +174,8 @@ def send_message(
             data=data,
             client_id=body.client_id,
         )
+        if photo is not None:
+            photo.sent(session, sent)
         return cards.opened_message(rt.keyring, message_out(sent, replayed=sent.replayed))
 
 

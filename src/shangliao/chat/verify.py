@@ -138,9 +138,10 @@ def verify(
 def _attachment_breaks(
     session: Session, uploads_dir: Path, conversation_id: int, messages: Iterable[Any]
 ) -> list[chain.Break]:
-    """Each image or file message whose stored file is gone or no longer has the bytes it was
-    sent with."""
-    files = [m for m in messages if m.kind in ("image", "file")]
+    """Each image or file message, and each product card with its kept photo
+    (``chat/card_photos.py``), whose stored file is gone or no longer has the bytes it was sent with."""
+    files = [(m, m.data if m.kind in ("image", "file") else m.data.get("photo")) for m in messages]
+    files = [(m, named) for m, named in files if isinstance(named, dict)]
     if not files:
         return []
     stored = {
@@ -152,12 +153,12 @@ def _attachment_breaks(
         )
     }
     breaks = []
-    for m in files:
+    for m, named in files:
         attachment = stored.get(m.id)
         path = stored_path(uploads_dir, attachment) if attachment is not None else None
-        if path is None or not path.is_file() or attachment.id != m.data.get("attachment_id"):
+        if path is None or not path.is_file() or attachment.id != named.get("attachment_id"):
             breaks.append(chain.Break(conversation_id, m.seq, N_("attachment missing")))
-        elif file_sha256(path) != m.data.get("sha256"):
+        elif file_sha256(path) != named.get("sha256"):
             breaks.append(chain.Break(conversation_id, m.seq, N_("attachment changed")))
     return breaks
 

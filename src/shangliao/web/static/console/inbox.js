@@ -410,9 +410,12 @@
 
   function productCard(d, note) {
     const card = el("div", "card-product");
-    if (d.image) {
+    // The photo kept with the conversation when the card was sent (evidence, even once the
+    // product's photo is deleted); an older card or an API image address shows its URL.
+    const src = d.photo ? "/api/v1/attachments/" + Number(d.photo.attachment_id) : d.image;
+    if (src) {
       const img = el("img", "card-image");
-      img.src = d.image;
+      img.src = src;
       img.alt = "";
       img.loading = "lazy";
       card.append(img);

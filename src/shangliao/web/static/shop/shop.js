@@ -215,9 +215,11 @@
       } else if (m.kind === "product_card") {
         const link = el("a", "product-card");
         link.href = `${base}/p/${d.share_token}`;
-        if (d.image) {
+        // The photo the card was sent with, kept with this conversation (see chat/card_photos.py).
+        const src = d.photo ? `${base}/api/attachments/${Number(d.photo.attachment_id)}` : d.image;
+        if (src) {
           const img = el("img");
-          img.src = d.image;
+          img.src = src;
           img.alt = "";
           link.append(img);
         }
