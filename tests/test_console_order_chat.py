@@ -72,6 +72,9 @@ def test_one_click_sends_a_checkpoint_and_links_it_to_its_message(
     # the chat panel comes along, swapped in beside the checkpoints, with the card just sent
     assert 'id="order-chat" class="card order-chat" hx-swap-oob="true"' in r.text
     assert order["number"] in r.text
+    # drawn as the inbox and the customer's page draw it: the note, then the lines sent
+    evidence = r.text.split('<ol class="checkpoint-evidence">', 1)[1].split("</ol>", 1)[0]
+    assert "麻烦您核对一下订单" in evidence and "矿泉水" in evidence and "¥24.00" in evidence
     assert f'/orders/{order["id"]}/checkpoints/details"' not in r.text
 
 

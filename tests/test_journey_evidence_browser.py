@@ -118,4 +118,8 @@ def test_a_checkpoint_reads_the_same_on_the_merchants_screen_and_the_customers_p
     staff_lines.first.wait_for()
     assert staff_lines.all_inner_texts() == on_phone
     page.screenshot(path=f"{SHOTS}/checkpoint_desktop.png")
+    # and so does the order page's chat panel, the third place a checkpoint is drawn
+    page.goto(f"{live[0]}/orders/{order['id']}")
+    assert page.locator("#order-chat .checkpoint-evidence li").all_inner_texts() == on_phone
+    page.locator("#order-chat").screenshot(path=f"{SHOTS}/checkpoint_order_page.png")
     context.close()

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from shangliao.auth.access import check_permission, staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import checkpoints, drafts, service
+from shangliao.chat.cards import shown_parts
 from shangliao.chat.models import Message
+from shangliao.core.crypto import Keyring
 from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
 from shangliao.core.schemas import PathId
@@ -37,20 +39,22 @@ CARD_NAMES = {
 }
 
 
-def order_chat_context(session: Session, actor: Actor, order: Order) -> dict[str, Any]:
+def order_chat_context(session: Session, keyring: Keyring, actor: Actor, order: Order) -> dict[str, Any]:
     """What the order page's checkpoints and chat panels show (the chat only to who may read it)."""
     conversation_id = checkpoints.conversation_id_of(session, order)
     can_read_chat = "chat.read" in actor.permissions
     return {
         "checkpoints": checkpoints.checkpoints_of(session, order),
         "can_send_checkpoints": "chat.write" in actor.permissions and order.archived_at is None,
-        "chat": _chat(session, order, conversation_id) if can_read_chat and conversation_id else None,
+        "chat": _chat(session, keyring, order, conversation_id)
+        if can_read_chat and conversation_id
+        else None,
         "can_read_chat": can_read_chat,
         "chat_source": drafts.source_of(session, order) if can_read_chat else None,
     }
 
 
-def _chat(session: Session, order: Order, conversation_id: int) -> dict[str, Any]:
+def _chat(session: Session, keyring: Keyring, order: Order, conversation_id: int) -> dict[str, Any]:
     conversation = service.access_conversation(session, order.shop_id, conversation_id)
     customer_name = session.scalar(select(Customer.name).where(Customer.id == conversation.customer_id))
     staff_names = dict(staff_of(session, order.shop_id, active_only=False))
@@ -58,12 +62,14 @@ def _chat(session: Session, order: Order, conversation_id: int) -> dict[str, Any
     return {
         "conversation_id": conversation.id,
         "linked": order.conversation_id == conversation.id,
-        "messages": [_line(m, customer_name or "", staff_names) for m in messages],
+        "messages": [_line(keyring, m, customer_name or "", staff_names) for m in messages],
     }
 
 
-def _line(m: Message, customer_name: str, staff_names: dict[int, str]) -> dict[str, Any]:
-    """One message as a line of the panel: who, when, and its text or a summary of its card."""
+def _line(keyring: Keyring, m: Message, customer_name: str, staff_names: dict[int, str]) -> dict[str, Any]:
+    """One message as a line of the panel: who, when, and its text or a summary of its card; a
+    checkpoint, the lines the inbox and the customer's page draw (``shown_parts``), so all three
+    show what the customer saw."""
     if m.sender_type == "customer":
         who = customer_name
     elif m.sender_type == "staff":
@@ -77,6 +83,10 @@ def _line(m: Message, customer_name: str, staff_names: dict[int, str]) -> dict[s
     line["text"] = m.body
     line["card"] = CARD_NAMES.get(m.kind)
     line["summary"] = _summary(m.kind, data)
+    line["shown"] = (
+        shown_parts(keyring, data, m.body) if m.kind == "order_card" and data.get("checkpoint") else None
+    )
+    line["number"] = data.get("number", "")
     line["link"] = f"/api/v1/attachments/{data['attachment_id']}" if "attachment_id" in data else None
     line["name"] = data.get("name", "")
     return line
@@ -110,7 +120,7 @@ def order_checkpoint_send(
         return RedirectResponse(f"/orders/{order_id}", status_code=303)
     with rt.db.read() as session:
         order = access_order(session, actor.shop_id, order_id)
-        context = order_chat_context(session, actor, order)
+        context = order_chat_context(session, rt.keyring, actor, order)
     return HTMLResponse(panels(request, actor, order_id, context, message=N_("Sent to the customer.")))
 
 

@@ -108,7 +108,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "staff_names": staff_names,
         "authors": authors,
         "payment_labels": dict(PAYMENT_STATUSES),
-        **order_chat_context(session, actor, order),
+        **order_chat_context(session, rt.keyring, actor, order),
     }
 
 
