@@ -18,6 +18,7 @@ class RouteInfo:
     methods: frozenset[str]
     rules: tuple[AccessRule, ...]
     endpoint: Any
+    dependant: Any = None  # its parameters and dependencies (the field-label check walks them)
 
 
 def _rules(dependant: Any) -> list[AccessRule]:
@@ -44,4 +45,5 @@ def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
                 methods=frozenset(getattr(ctx, "methods", None) or {"WEBSOCKET"}),
                 rules=tuple(_rules(dependant)),
                 endpoint=ctx.endpoint,
+                dependant=dependant,
             )

@@ -27,6 +27,7 @@ from shangliao.catalog.api import upload_photo
 from shangliao.catalog.models import Product
 from shangliao.catalog.schemas import MAX_PHOTOS, ProductPatch, VariantIn, VariantPatch
 from shangliao.core.errors import Conflict, Invalid
+from shangliao.core.field_labels import FIELD_LABELS
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.pagination import encode_cursor
 from shangliao.core.schemas import PathId
@@ -40,7 +41,6 @@ from shangliao.shops.models import Shop
 from shangliao.web.console.forms import in_thread, yuan_to_fen
 from shangliao.web.console.order_pages import staff_of
 from shangliao.web.console.product_pages import (
-    FIELD_LABELS,
     SPEC_FIELDS,
     column,
     explain,

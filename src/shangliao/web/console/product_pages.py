@@ -23,6 +23,7 @@ from shangliao.auth.actor import Actor
 from shangliao.catalog import service as catalog
 from shangliao.catalog.schemas import MAX_OPTIONS, MAX_VARIANTS, ProductIn, ProductOut
 from shangliao.core.errors import Invalid
+from shangliao.core.field_labels import FIELD_LABELS, field_label
 from shangliao.core.i18n import N_, Msg, gettext
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import in_thread, read_form, yuan_to_fen
@@ -41,22 +42,6 @@ MAX_FORM_FIELDS = MAX_VARIANTS * (3 + MAX_OPTIONS) + 40
 # the 4 KB per field that ``read_form`` allows for short console forms.
 MAX_FIELD_BYTES = 48 * 1024
 CHIPS = (("low", N_("Low stock only")), ("presale", N_("Presale")), ("inactive", N_("Inactive")))
-FIELD_LABELS = {
-    "name": N_("Name"),
-    "aliases": N_("Other names and keywords"),
-    "description": N_("Description"),
-    "options": N_("Options"),
-    "low_stock_threshold": N_("Low-stock threshold"),
-    "presale": N_("Presale"),
-    "active": N_("On sale"),
-    "variants": N_("Variants"),
-    "sku": "SKU",
-    "spec": N_("Option values"),
-    "price": N_("Price"),
-    "on_hand": N_("Stock"),
-    "delta": N_("Quantity"),
-    "reason": N_("Reason"),
-}
 _WHOLE = re.compile(r"\d{1,9}", re.ASCII)
 
 
@@ -120,7 +105,7 @@ def explain(exc: ValidationError, rows: Sequence[int] = (), *, row_of_all: int |
             row = rows[loc[1]] if loc[1] < len(rows) else loc[1] + 1
             loc = loc[2:]
         name = str(loc[0]) if loc else "variants"
-        label = gettext(FIELD_LABELS.get(name, name))
+        label = gettext(field_label(name))
         text = gettext(N_("row {row}: {field}"), row=row, field=label) if row else label
         if text not in names:
             names.append(text)
