@@ -41,14 +41,25 @@
 
   let shown = shownFilters();
   let lastSeq = null;
+  let latest = 0; // the newest question: an older answer arriving late must not win
 
+  // The filters as sent when the list is asked for (the box may be typed in again before the
+  // answer is on screen); they become the view's once that answer is shown.
+  let asking = null;
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.target && event.detail.target.id === "order-list") asking = shownFilters();
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
-    if (event.detail.target && event.detail.target.id === "order-list") shown = shownFilters();
+    if (event.detail.target && event.detail.target.id === "order-list" && asking !== null) {
+      shown = asking;
+      asking = null;
+    }
   });
 
   async function refreshTabCounts() {
     const asked = shown;
     if (asked === null || !document.getElementById("order-tabs")) return;
+    const ticket = ++latest;
     try {
       const response = await fetch("/orders/tab-counts", {
         method: "POST",
@@ -58,6 +69,7 @@
       });
       if (!response.ok || asked !== shown) return; // another view is shown meanwhile: its own counts came with it
       const counts = await response.json();
+      if (ticket !== latest) return;
       document.querySelectorAll("#order-tabs button.tab").forEach(function (tab) {
         const count = counts[tab.value];
         if (count === undefined) return;
