@@ -104,8 +104,10 @@ class BatchIn(StrictModel):
 
 
 def check_batch(body: BatchIn) -> None:
-    """Refuse the whole batch when its parameters could never work (cancel without a reason, a
-    tracking number that does not fit the courier), with the same codes as the single-order routes."""
+    """Refuse the whole batch when its parameters could never work (cancel without a reason or with
+    one not in the list, "other" without words, a tracking number that does not fit the courier),
+    with the same codes as the single-order routes: the preview then never promises what the batch
+    would refuse for every order."""
     transition = TRANSITIONS.get(body.action)
     if transition is not None:
         transition.guard(body.transition_params())
