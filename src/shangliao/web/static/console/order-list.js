@@ -86,10 +86,14 @@
     }
   }
 
-  document.addEventListener("shangliao:counts", function (event) {
+  function countsMoved(event) {
     const seq = event.detail ? event.detail.event_seq : null;
-    if (seq === lastSeq) return; // nothing happened since the counts on screen
+    if (seq === lastSeq) return; // nothing happened since the counts on screen (or heard twice)
     lastSeq = seq;
     refreshTabCounts();
-  });
+  }
+  // alerts.js announces on the document; listening on the window too keeps this working if the
+  // announcement moves there (one event heard on both is counted once, by its seq).
+  document.addEventListener("shangliao:counts", countsMoved);
+  window.addEventListener("shangliao:counts", countsMoved);
 })();
