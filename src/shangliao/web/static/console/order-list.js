@@ -1,6 +1,7 @@
 // The order list after a bulk action: once its outcome is shown, no order stays ticked and the
 // bulk bar is back to "Bulk action…", so the next action starts from a clean slate. The changed
 // rows and the tab counts arrive from the server (out-of-band swaps); this only resets the bar.
+// And the tab counts follow orders made elsewhere while the list is open (see the end).
 (function () {
   "use strict";
 
