@@ -259,7 +259,7 @@ def test_a_device_nobody_vouched_for_sees_a_saved_address_masked_and_orders_to_i
     assert r.status_code == 200
     assert r.headers["cache-control"] == "private, no-store"
     assert "漕溪北路88号" not in r.text and "13600005555" not in r.text
-    assert "136****5555" in r.text and "上海市 上海市 徐汇区" in r.text
+    assert "136****5555" in r.text and "上海市 徐汇区" in r.text
     assert f'data-address-id="{stranger_customer["address_id"]}"' in r.text
     assert offered(r.text) == []
     # and the receiver's mobile starts as the number the device typed, not the one staff added

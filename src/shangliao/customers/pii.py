@@ -124,5 +124,14 @@ def public_address(full: dict[str, str]) -> dict[str, str]:
     return {
         "receiver": full["receiver"],
         "phone": mask_mobile(full["phone"]),
-        "region": " ".join(p for p in (full["province"], full["city"], full["district"]) if p),
+        # A municipality is its own city (上海市 上海市): name it once.
+        "region": " ".join(
+            p
+            for p in (
+                full["province"],
+                full["city"] if full["city"] != full["province"] else "",
+                full["district"],
+            )
+            if p
+        ),
     }
