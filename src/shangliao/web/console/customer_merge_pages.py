@@ -21,17 +21,17 @@ from shangliao.customers.merge import do_merge_customers, orders_of, plan_merge
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.customer_profile_pages import show_profile
-from shangliao.web.console.forms import form_version, in_thread, read_form
+from shangliao.web.console.forms import form_version, in_thread, read_form, whole_number
 from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
 
 def _other_id(value: object) -> int:
-    text = str(value or "")
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+    other = whole_number(str(value or ""))
+    if other is None or not 1 <= other <= MAX_ID:
         raise Invalid("customer.merge_pick", N_("Pick the customer to merge into this one first."))
-    return int(text)
+    return other
 
 
 @router.post("/customers/{customer_id}/merge/search")

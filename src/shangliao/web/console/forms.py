@@ -70,10 +70,15 @@ def refused_fields(exc: ValidationError, code: str, message: str, *, depth: int 
     return Invalid(code, message, fields=field_names(fields), details={"fields": fields})
 
 
+def whole_number(text: str) -> int | None:
+    """``text`` as a whole number if it is ASCII digits, else None: ``"²".isdigit()`` is true, yet
+    ``int("²")`` raises, so a crafted form would get a 500 instead of the answer to a non-number."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def form_version(form: FormData) -> int | None:
     """The version the page was showing (409 when the row changed since), if the form sent one."""
-    value = str(form.get("version") or "")
-    return int(value) if value.isascii() and value.isdigit() else None  # int("²") raises
+    return whole_number(str(form.get("version") or ""))
 
 
 def list_routes(router: APIRouter, path: str, permission: str, view) -> None:

@@ -31,6 +31,7 @@ from shangliao.orders.timeline import access_order, author_of, details_of, event
 from shangliao.orders.views import event_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import fields_for
+from shangliao.web.console.forms import whole_number
 from shangliao.web.console.order_chat_pages import order_chat_context
 from shangliao.web.console.order_pages import PAYMENT_STATUSES, staff_of
 from shangliao.web.render import is_htmx, render
@@ -252,7 +253,7 @@ def order_assign(
     rt: Runtime = Depends(get_runtime),
 ):
     """Give the order to a team member (or to nobody); they will see it under "mine"."""
-    assignee = int(assignee_id) if assignee_id.isdigit() else None
+    assignee = whole_number(assignee_id)
     return change_order(
         request, rt, actor, order_id, lambda s, o: actions.do_assign(s, actor, o, assignee), done=N_("Saved.")
     )

@@ -23,7 +23,14 @@ from shangliao.orders.schemas import ItemIn
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_from_form, check_filled
-from shangliao.web.console.forms import form_version, in_thread, read_form, refused_fields, yuan_to_fen
+from shangliao.web.console.forms import (
+    form_version,
+    in_thread,
+    read_form,
+    refused_fields,
+    whole_number,
+    yuan_to_fen,
+)
 from shangliao.web.console.order_detail_pages import change_order
 from shangliao.web.console.order_new_pages import BAD_ORDER, item_lines
 from shangliao.web.render import render
@@ -140,21 +147,20 @@ async def quote_items(
 
 
 def _whole(typed: str) -> int:
-    # ASCII only: "²".isdigit() is true and int("²") raises, a 500 instead of a refusal.
-    if not (typed.isascii() and typed.isdigit()):
+    number = whole_number(typed)
+    if number is None:
         raise Invalid("console.bad_quantity", N_("Quantities are whole numbers."))
-    return int(typed)
+    return number
 
 
 def _numbered(form: FormData, prefix: str) -> dict[int, str]:
     """The ``<prefix><item id>`` fields (``qty_12``), by item id; other names are not ours."""
-    return {
-        int(key.removeprefix(prefix)): str(value).strip()
-        for key, value in form.items()
-        if key.startswith(prefix)
-        and key.removeprefix(prefix).isascii()
-        and key.removeprefix(prefix).isdigit()
-    }
+    fields = {}
+    for key, value in form.items():
+        item_id = whole_number(key.removeprefix(prefix)) if key.startswith(prefix) else None
+        if item_id is not None:
+            fields[item_id] = str(value).strip()
+    return fields
 
 
 def _edited_lines(session: Session, order: Order, form: FormData) -> list[ItemIn]:

@@ -28,7 +28,7 @@ from shangliao.orders.create import do_create_order, quote
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_fields, address_from_form, check_filled
-from shangliao.web.console.forms import in_thread, read_form, refused_fields, yuan_to_fen
+from shangliao.web.console.forms import in_thread, read_form, refused_fields, whole_number, yuan_to_fen
 from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -194,12 +194,12 @@ def _order_body(form: FormData) -> OrderCreate:
         "remark": str(form.get("remark") or "").strip(),
         **_amounts(form),
     }
-    customer_id = str(form.get("customer_id") or "")
-    if customer_id.isdigit():
-        raw["customer_id"] = int(customer_id)
-    picked = str(form.get("address_id") or "new")
-    if picked.isdigit() and "customer_id" in raw:
-        raw["address_id"] = int(picked)
+    customer_id = whole_number(str(form.get("customer_id") or ""))
+    if customer_id is not None:
+        raw["customer_id"] = customer_id
+    picked = whole_number(str(form.get("address_id") or ""))
+    if picked is not None and "customer_id" in raw:
+        raw["address_id"] = picked
     else:
         raw["address"] = address_from_form(form)
         check_filled(raw["address"], *BAD_ORDER)
