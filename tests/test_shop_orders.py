@@ -370,7 +370,7 @@ def test_a_customer_takes_only_the_steps_the_lifecycle_gives_customers(runtime, 
 
     customer_id, _ = make_customer(runtime, shop, name="王五", phone="13600002222")
     placed = make_order(shop, [(tee[0].variant_id, 1)], customer_id=customer_id)
-    params = {"reason": "不想要了"} if action == "cancel" else {}
+    params = {"reason": "changed_mind"} if action == "cancel" else {}
 
     with runtime.db.write() as session:
         order = access_order(session, shop.id, placed["id"])
