@@ -14,6 +14,7 @@ from shangliao.runtime import Runtime
 from shangliao.storage import migrate
 from tests.support.backends import database_url
 from tests.support.browser import no_csp_violations_fixture  # noqa: F401 (autouse: browser tests)
+from tests.support.console import sign_in
 from tests.support.shops import ShopFixture, make_shop
 
 BACKENDS = ["sqlite", "postgres"]
@@ -47,6 +48,12 @@ def anon(app) -> TestClient:
 @pytest.fixture
 def shop(runtime: Runtime, app) -> ShopFixture:
     return make_shop(runtime, app)
+
+
+@pytest.fixture
+def console(app, shop) -> TestClient:
+    """The shop owner's console, signed in through the login form."""
+    return sign_in(app, shop)
 
 
 @pytest.fixture

@@ -6,22 +6,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says
 from tests.test_catalog import tee
 from tests.test_chat_orders import conversation, customer, suggested  # noqa: F401 (fixtures)
-from tests.test_console import HTMX, sign_in
+from tests.test_console import HTMX
 from tests.test_console_products import created, edit_form, listed_names, shirt_form
 from tests.test_shop_orders import client, introduce  # noqa: F401 (fixture)
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
 
 
 def aliases_of(shop, product_id: int) -> list[str]:

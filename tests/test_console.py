@@ -17,25 +17,10 @@ from shangliao.app import create_app
 from shangliao.auth.access import staff
 from shangliao.core.i18n import catalog
 from tests.support.catalog import make_product
+from tests.support.console import HTMX, sign_in
 from tests.support.orders import ADDRESS, act, make_order, variant_stock
 from tests.support.shops import OWNER_PASSWORD
 from tests.test_i18n import marked_messages
-
-HTMX = {"HX-Request": "true"}
-
-
-def sign_in(app, shop, *, lang: str | None = None) -> TestClient:
-    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    if lang:
-        client.cookies.set("sl_lang", lang)
-    r = client.post("/login", data={"username": shop.owner_username, "password": OWNER_PASSWORD})
-    assert r.status_code == 303, r.text
-    return client
-
-
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from shangliao.web.console import (
     customer_address_pages,
@@ -23,11 +22,6 @@ API = "/api/v1/customers"
 CONSOLE_ROUTERS = (customer_pages, customer_merge_pages, customer_address_pages, customer_profile_pages)
 HANGZHOU = {"province_code": "330000", "city_code": "330100", "district_code": "330106"}
 TYPED_ADDRESS = {"receiver": "李雷", "phone": "13900001234", **HANGZHOU, "detail": "文三路100号"}
-
-
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
 
 
 @pytest.fixture

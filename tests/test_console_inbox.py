@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from shangliao.web.console import inbox_pages
 from tests.support.catalog import make_product
@@ -17,11 +16,6 @@ from tests.support.orders import make_order
 from tests.test_console import HTMX, _untranslated, sign_in
 
 STATIC = Path(inbox_pages.__file__).parent.parent / "static" / "console"
-
-
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
 
 
 def shop_says(shop, conversation: dict, text: str) -> dict:

@@ -8,14 +8,9 @@ import pytest
 
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
-from tests.test_console import HTMX, sign_in
+from tests.test_console import HTMX
 
 HANGZHOU = {"province_code": "330000", "city_code": "330100", "district_code": "330106"}
-
-
-@pytest.fixture
-def console(app, shop):
-    return sign_in(app, shop)
 
 
 @pytest.fixture

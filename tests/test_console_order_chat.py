@@ -10,14 +10,9 @@ from tests.support.catalog import make_product
 from tests.support.chat import customer_says
 from tests.support.customers import make_customer
 from tests.support.orders import act, make_order
-from tests.test_console import HTMX, sign_in
+from tests.test_console import HTMX
 
 SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
-
-
-@pytest.fixture
-def console(app, shop):
-    return sign_in(app, shop)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from tests.support.catalog import make_product
 from tests.support.orders import act, make_order, variant_stock
-from tests.test_console import HTMX, sign_in
+from tests.test_console import HTMX
 
 NEW_ADDRESS = {
     "receiver": "王五",
@@ -16,11 +16,6 @@ NEW_ADDRESS = {
     "district_code": "110105",
     "detail": "建国路88号",
 }
-
-
-@pytest.fixture
-def console(app, shop):
-    return sign_in(app, shop)
 
 
 @pytest.fixture

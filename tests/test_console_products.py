@@ -8,17 +8,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-from fastapi.testclient import TestClient
-
 from tests.support.catalog import make_product
 from tests.support.orders import make_order
 from tests.test_console import HTMX, _untranslated, sign_in
-
-
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
 
 
 def product(shop, product_id: int) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.browser import PHONE, browser_fixture, live_fixture, open_console  # noqa: F401 (fixtures)
@@ -12,11 +11,6 @@ from tests.support.shops import make_shop
 from tests.test_console import HTMX, _untranslated, sign_in
 
 API = "/api/v1/reply-templates"
-
-
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
 
 
 def shortcodes(html: str) -> list[str]:

@@ -9,20 +9,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
 from shangliao.core import clock
 from shangliao.orders.archive import archive_older_than
 from tests.support.catalog import make_product
 from tests.support.orders import act, make_order
-from tests.test_console import HTMX, sign_in
+from tests.test_console import HTMX
 
 LONG_AGO = datetime(2011, 5, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
 
 
 @pytest.fixture

@@ -3,18 +3,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
-from tests.test_console import HTMX, sign_in
+from tests.test_console import HTMX
 from tests.test_journey_neworder import NEW_ADDRESS
-
-
-@pytest.fixture
-def console(app, shop):
-    return sign_in(app, shop)
 
 
 def test_an_order_form_with_superscript_ids_is_answered_like_any_non_number(console, runtime, shop):

@@ -14,14 +14,9 @@ from fastapi.testclient import TestClient
 
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, make_order
-from tests.test_console import HTMX, sign_in
+from tests.test_console import HTMX
 
 CHAT_ADDRESS = "王小美 13912345678 浙江省杭州市西湖区文三路100号华星大厦5楼"
-
-
-@pytest.fixture
-def console(app, shop):
-    return sign_in(app, shop)
 
 
 @pytest.fixture

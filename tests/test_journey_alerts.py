@@ -24,11 +24,6 @@ def client(app) -> TestClient:
     return TestClient(app, raise_server_exceptions=False)
 
 
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
-
-
 def product_link(runtime, shop, *, stock: int = 3):
     product = make_product(runtime, shop, name="纯棉T恤", options=["颜色"], stock=stock, price=5900)
     token = shop.api.get(f"/api/v1/products/{product.product_id}").json()["share_token"]

@@ -7,16 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act, make_order
-from tests.test_console import HTMX, sign_in
-
-
-@pytest.fixture
-def console(app, shop) -> TestClient:
-    return sign_in(app, shop)
+from tests.test_console import HTMX
 
 
 @pytest.fixture

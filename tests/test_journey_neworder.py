@@ -8,15 +8,10 @@ import pytest
 
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act, make_order, variant_stock
-from tests.test_console import HTMX, sign_in
+from tests.test_console import HTMX
 
 HANGZHOU = {"province_code": "330000", "city_code": "330100", "district_code": "330106"}
 NEW_ADDRESS = {"receiver": "李雷", "phone": "13900001234", **HANGZHOU, "detail": "文三路100号"}
-
-
-@pytest.fixture
-def console(app, shop):
-    return sign_in(app, shop)
 
 
 @pytest.fixture

@@ -7,17 +7,10 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-import pytest
 from fastapi import Depends, FastAPI, Form
 from fastapi.testclient import TestClient
 
 from shangliao.web.nul_bytes import refuse_nul
-from tests.test_console import sign_in
-
-
-@pytest.fixture
-def console(app, shop):
-    return sign_in(app, shop)
 
 
 def assert_refused_quietly(answer, caplog) -> None:
