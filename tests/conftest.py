@@ -14,6 +14,7 @@ from shangliao.runtime import Runtime
 from shangliao.storage import migrate
 from tests.support.backends import database_url
 from tests.support.browser import no_csp_violations_fixture  # noqa: F401 (autouse: browser tests)
+from tests.support.catalog import make_product
 from tests.support.console import sign_in
 from tests.support.shops import ShopFixture, make_shop
 
@@ -54,6 +55,12 @@ def shop(runtime: Runtime, app) -> ShopFixture:
 def console(app, shop) -> TestClient:
     """The shop owner's console, signed in through the login form."""
     return sign_in(app, shop)
+
+
+@pytest.fixture
+def tee(runtime, shop):
+    """A T-shirt with stock to spare (modules that need another stock or options define their own)."""
+    return make_product(runtime, shop, name="纯棉T恤", stock=50, price=5900)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-import pytest
 from fastapi import Depends
 from fastapi.testclient import TestClient
 
@@ -21,11 +20,6 @@ from tests.support.console import HTMX, sign_in
 from tests.support.orders import ADDRESS, act, make_order, variant_stock
 from tests.support.shops import OWNER_PASSWORD
 from tests.test_i18n import marked_messages
-
-
-@pytest.fixture
-def tee(runtime, shop):
-    return make_product(runtime, shop, name="纯棉T恤", stock=50, price=5900)
 
 
 def numbers_in(html: str) -> list[str]:

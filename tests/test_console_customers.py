@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from shangliao.web.console import (
     customer_address_pages,
     customer_merge_pages,
@@ -13,7 +11,6 @@ from shangliao.web.console import (
     customer_profile_pages,
 )
 from shangliao.web.routes import iter_routes
-from tests.support.catalog import make_product
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
 from tests.test_console import HTMX, _untranslated, sign_in
@@ -22,11 +19,6 @@ API = "/api/v1/customers"
 CONSOLE_ROUTERS = (customer_pages, customer_merge_pages, customer_address_pages, customer_profile_pages)
 HANGZHOU = {"province_code": "330000", "city_code": "330100", "district_code": "330106"}
 TYPED_ADDRESS = {"receiver": "李雷", "phone": "13900001234", **HANGZHOU, "detail": "文三路100号"}
-
-
-@pytest.fixture
-def tee(runtime, shop):
-    return make_product(runtime, shop, name="纯棉T恤", stock=50, price=5900)
 
 
 def create(shop, **body) -> dict:

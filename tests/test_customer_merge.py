@@ -17,7 +17,6 @@ from shangliao.customers.pii import CUSTOMER_ADDRESSES, decrypt_address, decrypt
 from shangliao.customers.schemas import MAX_PHONES
 from shangliao.events import log
 from shangliao.orders.models import Order
-from tests.support.catalog import make_product
 from tests.support.chat import guest_client, guest_says
 from tests.support.orders import act, make_order, variant_stock
 from tests.test_chat_attachments import png, staff_upload
@@ -28,11 +27,6 @@ API = "/api/v1/customers"
 HOME = {"receiver": "张三", "phone": "13812345678", "province": "浙江省", "city": "杭州市",
         "district": "西湖区", "detail": "文三路100号"}  # fmt: skip
 WORK = {**HOME, "detail": "黄龙路1号 公司前台"}
-
-
-@pytest.fixture
-def tee(runtime, shop):
-    return make_product(runtime, shop, name="纯棉T恤", stock=50, price=5900)
 
 
 def create(shop, **body) -> dict:

@@ -12,16 +12,10 @@ import pytest
 
 from shangliao.core import clock
 from shangliao.orders.archive import archive_older_than
-from tests.support.catalog import make_product
 from tests.support.orders import act, make_order
 from tests.test_console import HTMX
 
 LONG_AGO = datetime(2011, 5, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def tee(runtime, shop):
-    return make_product(runtime, shop, name="纯棉T恤", stock=50, price=5900)
 
 
 @pytest.fixture

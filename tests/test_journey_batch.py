@@ -6,16 +6,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act, make_order
 from tests.test_console import HTMX
-
-
-@pytest.fixture
-def tee(runtime, shop):
-    return make_product(runtime, shop, name="纯棉T恤", stock=50, price=5900)
 
 
 def status_of(shop, order: dict) -> tuple[str, bool]:
