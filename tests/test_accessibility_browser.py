@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    DESKTOP,
     PHONE,
     browser_fixture,
     live_fixture,
@@ -30,7 +31,6 @@ from tests.support.orders import act, make_order
 from tests.support.shops import OWNER_PASSWORD, make_shop
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-DESKTOP = {"width": 1366, "height": 900}
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 BLOCKING = ("serious", "critical")
 

@@ -22,24 +22,16 @@ from tests.support.chat_pages import (
     WAIT,
     assert_not_reloaded,
     bubble,
+    customer_fixture,  # noqa: F401 (fixture)
     drop_connection,
     expect,
     fill_link_order,
     introduce,
     mark_page,
     open_chat,
-    phone_context,
     wait_for_shop_socket,
 )
 from tests.support.orders import make_order
-
-
-@pytest.fixture
-def customer(browser):
-    """The customer's phone: its own browser context, so its own visitor cookie."""
-    context = phone_context(browser)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.support.browser import (  # noqa: F401 (fixtures)
     PHONE,
     browser_fixture,
     live_fixture,
     live_shop_fixture,
+    live_tee_fixture,
     open_console,
 )
-from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act, make_order
-
-
-@pytest.fixture
-def tee(live, shop):
-    return make_product(live[1], shop, name="纯棉T恤", stock=100, price=5900)
 
 
 def shown_numbers(page) -> list[str]:

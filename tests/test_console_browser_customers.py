@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser_fixture,
     live_fixture,
     live_shop_fixture,
+    live_tee_fixture,
     open_console,
 )
-from tests.support.catalog import make_product
 from tests.support.orders import make_order
 
 API = "/api/v1/customers"
 HOME = {"receiver": "欧阳娜娜", "phone": "13900007788", "province": "浙江省", "city": "杭州市",
         "district": "西湖区", "detail": "文三路100号"}  # fmt: skip
-
-
-@pytest.fixture
-def tee(live, shop):
-    return make_product(live[1], shop, name="纯棉T恤", stock=100, price=5900)
 
 
 def create(shop, **body) -> dict:

@@ -6,19 +6,22 @@ Set ``SHANGLIAO_SHOTS`` to a folder to keep a screenshot of each step."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser_fixture,
+    keep_screenshot,
     live_fixture,
     live_shop_fixture,
 )
 from tests.support.catalog import make_product
-from tests.support.chat_pages import WAIT, expect, introduce, phone_context
+from tests.support.chat_pages import (
+    WAIT,
+    customer_fixture,  # noqa: F401 (fixture)
+    expect,
+    introduce,
+)
 
-SHOTS = os.environ.get("SHANGLIAO_SHOTS")
 OWNER_ADDRESS = {
     "receiver": "李真",
     "phone": "13600005555",
@@ -27,18 +30,6 @@ OWNER_ADDRESS = {
     "district": "徐汇区",
     "detail": "漕溪北路88号",
 }
-
-
-def shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"fix_address_{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def customer(browser):
-    context = phone_context(browser)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
@@ -75,7 +66,7 @@ def test_a_device_nobody_vouched_for_orders_to_a_masked_saved_address(customer, 
     expect()(choice).to_contain_text("上海市 徐汇区")
     expect()(form.locator("[data-address-fields]")).to_be_hidden()
     assert "漕溪北路88号" not in customer.content()
-    shot(customer, "masked_choice")
+    keep_screenshot(customer, "fix_address_masked_choice")
 
     # and "another address" brings the fields back, the saved one hides them again
     form.locator(".address-choice", has_text="填写新地址").click()
@@ -105,7 +96,7 @@ def test_a_regions_list_that_does_not_load_is_said_and_tried_again(customer, liv
     note = customer.locator("#order-form [data-region-error]")
     expect()(note).to_be_visible(timeout=WAIT)
     expect()(note).to_contain_text("省市区列表加载失败")
-    shot(customer, "regions_failed")
+    keep_screenshot(customer, "fix_address_regions_failed")
 
     # when the connection is back and they tap 重试
     customer.unroute("**/api/v1/public/regions*")

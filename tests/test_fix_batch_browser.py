@@ -4,29 +4,21 @@ without touching the ticks or the preview; a searched view keeps counting what i
 
 from __future__ import annotations
 
-import os
-
 import httpx
-import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    DESKTOP,
     PHONE,
+    VIEWPORTS,
     browser_fixture,
+    keep_screenshot,
     live_fixture,
     live_shop_fixture,
+    live_tee_fixture,
     open_console,
 )
-from tests.support.catalog import make_product
 from tests.support.chat_pages import expect
 from tests.support.orders import ADDRESS
-
-DESKTOP = {"width": 1366, "height": 900}
-SHOTS = os.environ.get("SHANGLIAO_SCREENSHOTS")  # a folder to keep screenshots in, when set
-
-
-@pytest.fixture
-def tee(live, shop):
-    return make_product(live[1], shop, name="纯棉T恤", stock=100, price=5900)
 
 
 def place_order(live, shop, tee, address: dict = ADDRESS) -> dict:
@@ -44,7 +36,7 @@ def pending_tab(page):
     return page.locator("button.tab[value=pending] .count")
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@VIEWPORTS
 def test_a_new_order_raises_the_tab_count_without_touching_ticks_or_the_preview(
     browser, live, shop, tee, viewport
 ):
@@ -70,8 +62,7 @@ def test_a_new_order_raises_the_tab_count_without_touching_ticks_or_the_preview(
     assert page.evaluate("() => document.activeElement.matches('.bulk-preview [data-dismiss-bulk]')")
     assert page.is_checked(f"#order-rows input[name=ids][value='{first['id']}']")
     assert page.is_checked("#bulk input[name=reason][value=out_of_stock]")
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"tab-counts-live-{viewport['width']}.png"), full_page=True)
+    keep_screenshot(page, "tab-counts-live", viewport)
 
 
 def test_a_searched_view_counts_only_new_orders_its_search_finds(browser, live, shop, tee):

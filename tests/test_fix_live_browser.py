@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    DESKTOP,
     browser_fixture,
     live_fixture,
     live_shop_fixture,
@@ -19,7 +20,6 @@ from tests.support.chat_pages import WAIT, expect, introduce, phone_context
 from tests.support.orders import ADDRESS
 from tests.test_journey_photos import png
 
-DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
 
 

@@ -9,13 +9,13 @@ Set ``SHANGLIAO_SHOTS`` to a folder to keep a screenshot of each step."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser_fixture,
+    keep_screenshot,
     live_fixture,
     live_shop_fixture,
     open_console,
@@ -23,30 +23,17 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 from tests.support.catalog import make_product
 from tests.support.chat_pages import (
     WAIT,
+    customer_fixture,  # noqa: F401 (fixture)
     expect,
     fill_link_order,
     introduce,
     open_chat,
-    phone_context,
     wait_for_shop_socket,
 )
 from tests.support.orders import make_order
 
 DESK = {"width": 1366, "height": 900}
 CHAT_ADDRESS = "王小美 13912345678 浙江省杭州市西湖区文三路100号华星大厦5楼"
-SHOTS = os.environ.get("SHANGLIAO_SHOTS")
-
-
-def shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"address_{name}.png"), full_page=True)
-
-
-@pytest.fixture
-def customer(browser):
-    context = phone_context(browser)
-    yield context.new_page()
-    context.close()
 
 
 @pytest.fixture
@@ -110,7 +97,7 @@ def test_a_chat_born_order_takes_the_chat_address_and_ships_to_the_customers_pho
     expect()(dialog.locator("input[name=phone]")).to_have_value("13912345678")
     expect()(dialog.locator("input[name=detail]")).to_have_value("文三路100号华星大厦5楼")
     expect()(dialog.locator(".address-choice.choice-chat input")).to_be_checked()
-    shot(staff, "draft_chat_address")
+    keep_screenshot(staff, "address_draft_chat_address")
 
     # when the merchant saves it and submits the draft
     dialog.locator("button.primary").click()
@@ -140,7 +127,7 @@ def test_a_chat_born_order_takes_the_chat_address_and_ships_to_the_customers_pho
     # then the customer's card on their phone says shipped, with the tracking number
     expect()(card.locator(".card-status")).to_have_text("已发货", timeout=WAIT)
     expect()(card.locator("a.track")).to_contain_text("SF1234567890", timeout=WAIT)
-    shot(customer, "customer_shipped")
+    keep_screenshot(customer, "address_customer_shipped")
     assert shop.api.get(f"/api/v1/orders/{order_id}").json()["status"] == "shipped"
 
 
@@ -168,7 +155,7 @@ def test_the_address_dialog_stays_open_as_its_pickers_fill_and_refusals_name_fie
     district = dialog.locator("select[name=district_code]")
     expect()(district.locator("option", has_text="西湖区")).to_have_count(1, timeout=WAIT)
     district.select_option(label="西湖区")
-    shot(staff, "dialog_pickers")
+    keep_screenshot(staff, "address_dialog_pickers")
 
     # when it is saved without a mobile and a street
     dialog.locator("input[name=receiver]").fill("王五")
@@ -176,7 +163,7 @@ def test_the_address_dialog_stays_open_as_its_pickers_fill_and_refusals_name_fie
 
     # then the refusal names those fields in Chinese, and the draft has no address still
     expect()(staff.get_by_text("订单信息不完整或有误：手机号、详细地址。")).to_be_visible(timeout=WAIT)
-    shot(staff, "dialog_refusal")
+    keep_screenshot(staff, "address_dialog_refusal")
     assert shop.api.get(f"/api/v1/orders/{draft['id']}").json()["address"] is None
 
 
@@ -204,7 +191,7 @@ def test_a_product_link_address_is_saved_once_and_filled_in_on_the_next_order_fo
     expect()(form.locator("select[name=city]")).to_have_value("杭州市")
     expect()(form.locator("input[name=detail]")).to_have_value("文三路100号")
     expect()(form.locator("input[name=receiver]")).to_have_value("张三")
-    shot(customer, "form_prefilled")
+    keep_screenshot(customer, "address_form_prefilled")
 
     # when they order again with it as it is
     customer.click("#order-submit")

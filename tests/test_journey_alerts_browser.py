@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    DESKTOP,
     browser_fixture,
     live_fixture,
     live_shop_fixture,
@@ -19,8 +20,6 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 from tests.support.catalog import make_product
 from tests.support.chat_pages import WAIT, expect, phone_context
 from tests.support.orders import ADDRESS
-
-DESKTOP = {"width": 1366, "height": 900}
 
 
 @dataclass(frozen=True)

@@ -5,34 +5,18 @@ an archived order comes back from the archive."""
 
 from __future__ import annotations
 
-import os
-
-import pytest
-
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    DESKTOP,
     PHONE,
+    VIEWPORTS,
     browser_fixture,
+    keep_screenshot,
     live_fixture,
     live_shop_fixture,
+    live_tee_fixture,
     open_console,
 )
-from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act, make_order
-
-DESKTOP = {"width": 1366, "height": 900}
-SHOTS = os.environ.get("SHANGLIAO_SCREENSHOTS")  # a folder to keep screenshots in, when set
-
-VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-
-
-@pytest.fixture
-def tee(live, shop):
-    return make_product(live[1], shop, name="纯棉T恤", stock=100, price=5900)
-
-
-def shot(page, name: str, viewport: dict) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"{name}-{viewport['width']}.png"), full_page=True)
 
 
 def tab_count(page, tab: str) -> int:
@@ -80,7 +64,7 @@ def test_bulk_confirm_updates_rows_and_counts_and_clears_the_ticks(browser, live
         f"{second['number']}: 已处理",
     ]
     assert not_reloaded(page)
-    shot(page, "bulk-confirm", viewport)
+    keep_screenshot(page, "bulk-confirm", viewport)
 
 
 @VIEWPORTS
@@ -103,7 +87,7 @@ def test_bulk_cancel_asks_with_a_preview_and_writes_nothing_when_dismissed(
 
     assert preview.locator("h2").inner_text() == "要取消 2 个订单吗？"
     assert "另有 1 个会跳过" in preview.inner_text() and shipped["number"] in preview.inner_text()
-    shot(page, "bulk-cancel-preview", viewport)
+    keep_screenshot(page, "bulk-cancel-preview", viewport)
     # The focus is on going back, so a stray Enter cancels nothing.
     page.wait_for_function("() => document.activeElement.matches('.bulk-preview [data-dismiss-bulk]')")
     page.keyboard.press("Enter")
@@ -150,7 +134,7 @@ def test_a_filtered_view_has_an_address_that_reloads_to_it_and_counts_follow_the
     page.wait_for_function("() => document.querySelector('#tab-input').value === 'pending'")
     assert (tab_count(page, "pending"), tab_count(page, "confirmed")) == (1, 1)
     assert "13912345678" not in page.url and "q=" not in page.url
-    shot(page, "filtered-view", viewport)
+    keep_screenshot(page, "filtered-view", viewport)
 
 
 @VIEWPORTS
@@ -164,7 +148,7 @@ def test_an_archived_order_is_restored_from_the_archive(browser, live, shop, tee
     row = page.locator(f"#order-row-{order['id']}")
     row.wait_for()
     assert tab_count(page, "archived") == 1
-    shot(page, "archived-tab", viewport)
+    keep_screenshot(page, "archived-tab", viewport)
 
     row.locator("button.restore").click()
     page.wait_for_selector(".bulk-result")

@@ -4,29 +4,23 @@ items gain and lose lines."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
+    DESKTOP,
     PHONE,
+    VIEWPORTS,
     browser_fixture,
+    keep_screenshot,
     live_fixture,
     live_shop_fixture,
     open_console,
 )
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS
-
-DESKTOP = {"width": 1366, "height": 900}
-SHOTS = os.environ.get("SHANGLIAO_SCREENSHOTS")  # a folder to keep screenshots in, when set
-
-
-def shot(page, name: str, viewport: dict) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"neworder-{name}-{viewport['width']}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -60,7 +54,7 @@ def picked(page, found: str, box: str, q: str) -> list[str]:
     return page.locator(found).locator("tr[data-sku]").evaluate_all("rows => rows.map(r => r.dataset.sku)")
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@VIEWPORTS
 def test_pick_by_sku_and_option_see_the_total_then_change_items(browser, live, shop, tee, mug, viewport):
     page = open_console(browser, live, shop, viewport=viewport)
     page.goto(live[0] + "/orders/new")
@@ -85,7 +79,7 @@ def test_pick_by_sku_and_option_see_the_total_then_change_items(browser, live, s
     expect(totals.locator("[data-amount=shipping_fee]")).to_have_text("¥8.00")
     expect(totals.locator("[data-amount=discount]")).to_have_text("-¥5.00")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    shot(page, "new", viewport)
+    keep_screenshot(page, "neworder-new", viewport)
 
     page.fill("textarea[name=pasted]", "王小美 13900001234 浙江省杭州市西湖区文三路100号")
     page.click("[data-recognise]")
@@ -106,7 +100,7 @@ def test_pick_by_sku_and_option_see_the_total_then_change_items(browser, live, s
     expect(dialog.locator("[data-amount=total]")).to_have_text("¥131.00")
     box = dialog.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= viewport["width"]
-    shot(page, "edit", viewport)
+    keep_screenshot(page, "neworder-edit", viewport)
     dialog.locator("button.primary").click()
 
     items = page.locator("#order-detail .detail-grid table.items")
@@ -116,10 +110,10 @@ def test_pick_by_sku_and_option_see_the_total_then_change_items(browser, live, s
     expect(page.locator(".amounts dd.total")).to_have_text("¥131.00")
     expect(page.locator(".timeline")).to_contain_text("修改商品")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    shot(page, "edited", viewport)
+    keep_screenshot(page, "neworder-edited", viewport)
 
 
-@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+@VIEWPORTS
 def test_added_units_take_the_catalog_price_beside_a_repriced_line(browser, live, shop, tee, viewport):
     red_l, _blue_l, red_xl = tee.variant_ids
     # given an order of one red L at the catalog price and one red XL re-priced to ¥50 (改价)
@@ -153,7 +147,7 @@ def test_added_units_take_the_catalog_price_beside_a_repriced_line(browser, live
     expect(dialog.locator(f"tr[data-variant='{red_xl}'] .line-price")).to_have_text(["¥50.00", "¥69.00"])
     # and the total is 2 × 59 + 50 + 69
     expect(dialog.locator("[data-amount=total]")).to_have_text("¥237.00")
-    shot(page, "added-beside-repriced", viewport)
+    keep_screenshot(page, "neworder-added-beside-repriced", viewport)
     dialog.locator("button.primary").click()
     # and saving keeps the three lines
     expect(dialog).to_be_hidden()

@@ -6,26 +6,18 @@ Set ``SHANGLIAO_SHOTS`` to a folder to keep a screenshot of each step."""
 
 from __future__ import annotations
 
-import os
-
 import httpx
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser_fixture,
+    keep_screenshot,
     live_fixture,
     live_shop_fixture,
 )
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says
 from tests.support.chat_pages import WAIT, expect, fill_link_address, introduce, phone_context
-
-SHOTS = os.environ.get("SHANGLIAO_SHOTS")
-
-
-def shot(page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=os.path.join(SHOTS, f"phone_{name}.png"), full_page=True)
 
 
 @pytest.fixture
@@ -80,7 +72,7 @@ def test_options_are_chips_and_the_placed_order_is_where_the_customer_looks(page
     expect()(chip(page, "L").locator("input")).to_be_disabled()
     expect()(chip(page, "L")).to_contain_text("售罄")
     expect()(page.locator("#variant-line")).to_have_text("有货")
-    shot(page, "1_chips")
+    keep_screenshot(page, "phone_1_chips")
 
     # when the customer picks blue, then L
     chip(page, "蓝色").click()
@@ -94,7 +86,7 @@ def test_options_are_chips_and_the_placed_order_is_where_the_customer_looks(page
     page.fill("#order-form input[name=receiver]", "王小美")
     page.fill("#order-form input[name=address_phone]", "13912345678")
     fill_link_address(page)
-    shot(page, "2_form")
+    keep_screenshot(page, "phone_2_form")
     page.click("#order-submit")
 
     # then the confirmation is in view and focused, and the order is for blue L
@@ -102,7 +94,7 @@ def test_options_are_chips_and_the_placed_order_is_where_the_customer_looks(page
     expect()(placed.locator(".order-card .card-status")).to_have_text("等待商家确认", timeout=WAIT)
     expect()(placed).to_be_in_viewport()
     expect()(placed).to_be_focused()
-    shot(page, "3_placed")
+    keep_screenshot(page, "phone_3_placed")
     orders = staff.get("/api/v1/orders").json()["items"]
     order = staff.get(f"/api/v1/orders/{orders[0]['id']}").json()
     assert [i["variant_id"] for i in order["items"]] == [tee.variant_ids[3]]
@@ -127,7 +119,7 @@ def test_a_customer_who_introduced_themselves_in_chat_is_not_asked_for_their_pho
     expect()(page.locator("#order-form input[name=receiver]")).to_have_value("小红")
     expect()(page.locator("#order-form input[name=address_phone]")).to_have_value("13700001234")
     expect()(page.locator("#order-form input[name=phone]")).to_have_count(0)
-    shot(page, "4_known_form")
+    keep_screenshot(page, "phone_4_known_form")
     fill_link_address(page)
     page.click("#order-submit")
     expect()(page.locator("#placed")).to_be_focused(timeout=WAIT)
@@ -142,14 +134,14 @@ def test_a_new_chat_shows_the_introduction_form_alone(page, live, shop):
     expect()(page.locator("#intro")).to_be_visible()
     expect()(page.locator("#composer")).to_be_hidden()
     expect()(page.locator("#earlier")).to_be_hidden()
-    shot(page, "5_intro")
+    keep_screenshot(page, "phone_5_intro")
     # and once they introduce themselves, the composer shows, still with no earlier messages
     page.fill("#intro input[name=name]", "小红")
     page.fill("#intro input[name=phone]", "13700001234")
     page.click("#intro button[type=submit]")
     expect()(page.locator("#composer")).to_be_visible(timeout=WAIT)
     expect()(page.locator("#earlier")).to_be_hidden()
-    shot(page, "6_chat")
+    keep_screenshot(page, "phone_6_chat")
 
 
 def test_earlier_messages_are_offered_only_when_there_are_older_ones(page, live, shop, staff):

@@ -20,10 +20,14 @@ from shangliao.config import Settings
 from shangliao.runtime import Runtime
 from shangliao.storage import migrate
 from tests.support.backends import unavailable
+from tests.support.catalog import make_product
 from tests.support.live import serve
 from tests.support.shops import OWNER_PASSWORD, make_shop
 
 PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+# A browser test run once on a desktop and once on a phone (the test takes ``viewport``).
+VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,6 +36,17 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def keep_screenshot(page, name: str, viewport: dict | None = None) -> None:
+    """A full-page screenshot ``<name>[-<width>].png``, kept only when a folder is named.
+
+    ``SHANGLIAO_SCREENSHOTS`` (or its older spelling ``SHANGLIAO_SHOTS``) names the folder.
+    """
+    folder = os.environ.get("SHANGLIAO_SCREENSHOTS") or os.environ.get("SHANGLIAO_SHOTS")
+    if folder:
+        suffix = f"-{viewport['width']}" if viewport else ""
+        page.screenshot(path=os.path.join(folder, f"{name}{suffix}.png"), full_page=True)
 
 
 def chromium_path() -> str | None:
@@ -130,6 +145,12 @@ def live_shop_fixture(live):
     """A fresh shop in the live console's database (replaces the conftest's per-backend one)."""
     _url, runtime, app = live
     return make_shop(runtime, app)
+
+
+@pytest.fixture(name="tee")
+def live_tee_fixture(live, shop):
+    """A T-shirt with stock to spare in the live console's shop."""
+    return make_product(live[1], shop, name="纯棉T恤", stock=100, price=5900)
 
 
 def open_console(browser, live, shop, *, viewport=None):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import uuid
 
+import pytest
+
 from tests.support.browser import PHONE
 
 WAIT = 10_000  # ms: how long a step may take to show (a wait, never an assertion on speed)
@@ -24,6 +26,14 @@ def expect():
 def phone_context(browser):
     """A fresh phone-sized browser context: one customer's device (its own visitor cookie)."""
     return browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+
+
+@pytest.fixture(name="customer")
+def customer_fixture(browser):
+    """The customer's phone: its own browser context, so its own visitor cookie."""
+    context = phone_context(browser)
+    yield context.new_page()
+    context.close()
 
 
 def wait_for_shop_socket(page) -> None:
