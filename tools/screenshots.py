@@ -27,19 +27,15 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the Chromium launch options are shared with the browser tests
+from tests.support.chromium import CHROMIUM_ARGS, chromium_path  # noqa: E402
+
 OUT = ROOT / "docs" / "screenshots"
 DEMO_USER, DEMO_PASSWORD, DEMO_SLUG = "demo", "shangliao-demo", "demo"
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1366, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SEED_TIMEOUT = 600  # seconds: seeding the demo shop takes about a minute on a quiet machine
 
 
@@ -127,7 +123,7 @@ def pages_to_shoot(page: Page) -> dict[str, str]:
 def shoot(url: str) -> list[Path]:
     OUT.mkdir(parents=True, exist_ok=True)
     saved = []
-    chromium = os.environ.get("SHANGLIAO_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    chromium = chromium_path() or "/usr/bin/chromium"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         for size, options in VIEWPORTS.items():

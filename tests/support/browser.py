@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,6 +20,7 @@ from shangliao.runtime import Runtime
 from shangliao.storage import migrate
 from tests.support.backends import unavailable
 from tests.support.catalog import make_product
+from tests.support.chromium import CHROMIUM_ARGS, chromium_path
 from tests.support.live import serve
 from tests.support.shops import OWNER_PASSWORD, make_shop
 
@@ -28,14 +28,6 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 # A browser test run once on a desktop and once on a phone (the test takes ``viewport``).
 VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def keep_screenshot(page, name: str, viewport: dict | None = None) -> None:
@@ -47,13 +39,6 @@ def keep_screenshot(page, name: str, viewport: dict | None = None) -> None:
     if folder:
         suffix = f"-{viewport['width']}" if viewport else ""
         page.screenshot(path=os.path.join(folder, f"{name}{suffix}.png"), full_page=True)
-
-
-def chromium_path() -> str | None:
-    configured = os.environ.get("SHANGLIAO_CHROMIUM")
-    if configured:
-        return configured
-    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @contextmanager
