@@ -293,6 +293,17 @@ def is_low(available: int, threshold: int) -> bool:
     return threshold > 0 and available <= threshold
 
 
+def on_offer(shop_id: int) -> tuple:
+    """The shop's active variants of its active products: the conditions of a query that joins
+    Variant to Product (the order picker's search, the chat's catalogue)."""
+    return (
+        Variant.shop_id == shop_id,
+        Product.shop_id == shop_id,
+        Variant.active.is_(True),
+        Product.active.is_(True),
+    )
+
+
 def low_stock_clause(shop_id: int):
     """Active variants of active products at or below their product's threshold (a SQL predicate)."""
     return and_(
@@ -397,12 +408,7 @@ def search_variants(session: Session, shop_id: int, q: str, *, limit: int = 20) 
     stmt = (
         select(Variant)
         .join(Product, Product.id == Variant.product_id)
-        .where(
-            Variant.shop_id == shop_id,
-            Product.shop_id == shop_id,
-            Variant.active.is_(True),
-            Product.active.is_(True),
-        )
+        .where(*on_offer(shop_id))
         .options(contains_eager(Variant.product))
     )
     for term in terms:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant, alias_list, spec_label
+from shangliao.catalog.service import on_offer
 from shangliao.chat.models import Conversation, Message
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import NotFound
@@ -123,13 +124,7 @@ def shop_catalog(session: Session, shop_id: int) -> ShopCatalog:
             Product.options,
         )
         .join(Product, Product.id == Variant.product_id)
-        .where(
-            Variant.shop_id == shop_id,
-            Product.shop_id == shop_id,
-            Variant.active.is_(True),
-            Product.active.is_(True),
-            Product.archived_at.is_(None),
-        )
+        .where(*on_offer(shop_id), Product.archived_at.is_(None))
         .order_by(Variant.product_id, Variant.position, Variant.id)
     ).all()
     entry = ShopCatalog(
