@@ -65,7 +65,7 @@ def test_a_shortcode_clash_is_shown_and_nothing_is_added(console, shop):
 
 def test_missing_fields_are_named(console, shop):
     r = console.post("/replies", data={**FORM, "title": ""}, headers=HTMX)
-    assert r.status_code == 422 and "title" in r.text
+    assert r.status_code == 422 and "标题" in r.text  # the field named in the reader's language
     assert api_item(shop, "kd") is None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+import uuid
 
 import pytest
 
@@ -30,9 +31,14 @@ def timeline(console, order_id: int) -> list[str]:
 
 
 def colleague(runtime, shop, username: str, name: str) -> int:
+    """A colleague of the shop; usernames are unique across shops, so each gets a suffix."""
     with runtime.db.write() as session:
         return auth.do_create_staff(
-            session, shop.id, username=username, password="long enough pw", display_name=name
+            session,
+            shop.id,
+            username=f"{username}_{uuid.uuid4().hex[:8]}",
+            password="long enough pw",
+            display_name=name,
         ).id
 
 
