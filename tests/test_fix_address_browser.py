@@ -21,15 +21,7 @@ from tests.support.chat_pages import (
     expect,
     introduce,
 )
-
-OWNER_ADDRESS = {
-    "receiver": "李真",
-    "phone": "13600005555",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "徐汇区",
-    "detail": "漕溪北路88号",
-}
+from tests.support.orders import OWNER_ADDRESS
 
 
 @pytest.fixture

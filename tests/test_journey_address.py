@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.catalog import make_product
-from tests.support.orders import ADDRESS, make_order
+from tests.support.orders import ADDRESS, OWNER_ADDRESS, make_order
 from tests.test_console import HTMX
 
 CHAT_ADDRESS = "王小美 13912345678 浙江省杭州市西湖区文三路100号华星大厦5楼"
@@ -215,15 +215,6 @@ def test_a_product_link_address_is_saved_once_and_offered_on_the_next_draft_and_
 
 
 # --- what a device nobody vouched for is shown -------------------------------------------------------------
-
-OWNER_ADDRESS = {
-    "receiver": "李真",
-    "phone": "13600005555",
-    "province": "上海市",
-    "city": "上海市",
-    "district": "徐汇区",
-    "detail": "漕溪北路88号",
-}
 
 
 @pytest.fixture

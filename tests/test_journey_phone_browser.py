@@ -6,7 +6,6 @@ Set ``SHANGLIAO_SHOTS`` to a folder to keep a screenshot of each step."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
@@ -14,16 +13,11 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     keep_screenshot,
     live_fixture,
     live_shop_fixture,
+    staff_api_fixture,
 )
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says
 from tests.support.chat_pages import WAIT, expect, fill_link_address, introduce, phone_context
-
-
-@pytest.fixture
-def staff(live, shop):
-    with httpx.Client(base_url=live[0], headers={"Authorization": f"Bearer {shop.token}"}) as client:
-        yield client
 
 
 @pytest.fixture

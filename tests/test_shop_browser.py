@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser_fixture,
     live_fixture,
     live_shop_fixture,
+    staff_api_fixture,
 )
 from tests.support.catalog import make_product
 from tests.support.chat_pages import (
@@ -25,13 +25,6 @@ from tests.support.chat_pages import (
     phone_context,
     wait_for_shop_socket,
 )
-
-
-@pytest.fixture
-def staff(live, shop):
-    """The shop's staff, over HTTP against the same live server."""
-    with httpx.Client(base_url=live[0], headers={"Authorization": f"Bearer {shop.token}"}) as client:
-        yield client
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 
 from shangliao.app import create_app
@@ -136,6 +137,13 @@ def live_shop_fixture(live):
 def live_tee_fixture(live, shop):
     """A T-shirt with stock to spare in the live console's shop."""
     return make_product(live[1], shop, name="纯棉T恤", stock=100, price=5900)
+
+
+@pytest.fixture(name="staff")
+def staff_api_fixture(live, shop):
+    """The shop's staff over the HTTP API of the live server (for tests with no console page)."""
+    with httpx.Client(base_url=live[0], headers={"Authorization": f"Bearer {shop.token}"}) as client:
+        yield client
 
 
 def open_console(browser, live, shop, *, viewport=None):

@@ -14,6 +14,15 @@ ADDRESS = {
     "district": "西湖区",
     "detail": "文三路100号",
 }
+# A real owner's address in a municipality (上海市 is province and city), saved by staff.
+OWNER_ADDRESS = {
+    "receiver": "李真",
+    "phone": "13600005555",
+    "province": "上海市",
+    "city": "上海市",
+    "district": "徐汇区",
+    "detail": "漕溪北路88号",
+}
 
 
 def make_order(
