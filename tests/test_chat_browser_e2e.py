@@ -29,6 +29,8 @@ from tests.support.chat_pages import (
     introduce,
     mark_page,
     open_chat,
+    share_link,
+    ship_unpaid_from_panel,
     wait_for_shop_socket,
 )
 from tests.support.orders import make_order
@@ -114,12 +116,11 @@ def test_an_order_from_a_product_link_follows_confirm_and_ship_on_both_sides(cus
         variants=[{"spec": {"颜色": "白色"}, "price": 5900}, {"spec": {"颜色": "红色"}, "price": 6900}],
         stock=5,
     )
-    token = shop.api.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
     staff.goto(live[0] + "/inbox")
     inbox_mark = mark_page(staff)
 
     # when a customer orders two red ones from the product's share link, on a phone
-    customer.goto(f"{live[0]}/s/{shop.slug}/p/{token}")
+    customer.goto(share_link(live, shop, product))
     customer.locator("#order-form .chip", has_text="红色").click()
     fill_link_order(customer, name="李小红")
     expect()(customer.locator("#order-total")).to_have_text("¥138.00")
@@ -158,11 +159,7 @@ def test_an_order_from_a_product_link_follows_confirm_and_ship_on_both_sides(cus
     expect()(card.locator(".card-status")).to_have_text("已确认", timeout=WAIT)
 
     # when staff ship it with a courier and tracking number
-    panel_order.locator("[data-order-dialog=ship-dialog]").click()
-    staff.select_option("#ship-dialog select[name=carrier_code]", "SF")
-    staff.fill("#ship-dialog input[name=tracking_number]", "SF1234567890")
-    staff.check("#ship-dialog input[name=ship_unpaid]")  # not marked paid: asked once, ticked
-    staff.click("#ship-dialog button.primary")
+    ship_unpaid_from_panel(staff, panel_order)  # not marked paid: asked once, ticked
 
     # then both cards say shipped, with the tracking number and its link
     expect()(staff_card.locator(".live-status")).to_have_text("已发货", timeout=WAIT)

@@ -14,28 +14,20 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_fixture,
     live_shop_fixture,
 )
-from tests.support.catalog import make_product
+from tests.support.catalog import make_white_tee
 from tests.support.chat_pages import (
     WAIT,
     customer_fixture,  # noqa: F401 (fixture)
     expect,
     introduce,
+    share_link,
 )
 from tests.support.orders import OWNER_ADDRESS
 
 
 @pytest.fixture
 def link(live, shop) -> str:
-    tee = make_product(
-        live[1],
-        shop,
-        name="纯棉T恤",
-        options=["颜色"],
-        variants=[{"spec": {"颜色": "白色"}, "price": 5900}],
-        stock=5,
-    )
-    token = shop.api.get(f"/api/v1/products/{tee.product_id}").json()["share_token"]
-    return f"{live[0]}/s/{shop.slug}/p/{token}"
+    return share_link(live, shop, make_white_tee(live[1], shop))
 
 
 def test_a_device_nobody_vouched_for_orders_to_a_masked_saved_address(customer, live, shop, link):

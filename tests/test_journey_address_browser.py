@@ -20,7 +20,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_shop_fixture,
     open_console,
 )
-from tests.support.catalog import make_product
+from tests.support.catalog import make_white_tee
 from tests.support.chat_pages import (
     WAIT,
     customer_fixture,  # noqa: F401 (fixture)
@@ -28,6 +28,8 @@ from tests.support.chat_pages import (
     fill_link_order,
     introduce,
     open_chat,
+    share_link,
+    ship_unpaid_from_panel,
     wait_for_shop_socket,
 )
 from tests.support.orders import make_order
@@ -45,14 +47,7 @@ def staff(browser, live, shop):
 
 @pytest.fixture
 def tee(live, shop):
-    return make_product(
-        live[1],
-        shop,
-        name="纯棉T恤",
-        options=["颜色"],
-        variants=[{"spec": {"颜色": "白色"}, "price": 5900}],
-        stock=5,
-    )
+    return make_white_tee(live[1], shop)
 
 
 def customer_says(customer, text: str) -> None:
@@ -118,11 +113,7 @@ def test_a_chat_born_order_takes_the_chat_address_and_ships_to_the_customers_pho
     panel_order.locator("[data-order-action=confirm]").click()
     expect()(card.locator(".card-status")).to_have_text("已确认", timeout=WAIT)
     panel_order = staff.locator(f"#inbox-panel .panel-order[data-order-id='{order_id}']")
-    panel_order.locator("[data-order-dialog=ship-dialog]").click()
-    staff.select_option("#ship-dialog select[name=carrier_code]", "SF")
-    staff.fill("#ship-dialog input[name=tracking_number]", "SF1234567890")
-    staff.check("#ship-dialog input[name=ship_unpaid]")  # paid on delivery: asked once, ticked
-    staff.click("#ship-dialog button.primary")
+    ship_unpaid_from_panel(staff, panel_order)  # paid on delivery: asked once, ticked
 
     # then the customer's card on their phone says shipped, with the tracking number
     expect()(card.locator(".card-status")).to_have_text("已发货", timeout=WAIT)
@@ -168,8 +159,7 @@ def test_the_address_dialog_stays_open_as_its_pickers_fill_and_refusals_name_fie
 
 
 def test_a_product_link_address_is_saved_once_and_filled_in_on_the_next_order_form(customer, live, shop, tee):
-    token = shop.api.get(f"/api/v1/products/{tee.product_id}").json()["share_token"]
-    link = f"{live[0]}/s/{shop.slug}/p/{token}"
+    link = share_link(live, shop, tee)
 
     # given a customer who ordered from a product link, picking the region on their phone
     customer.goto(link)

@@ -70,3 +70,15 @@ def make_product(
     with rt.db.write() as session:
         product = do_create_product(session, shop.actor, body)
         return ProductIds(product.id, [v.id for v in product.variants], [v.sku for v in product.variants])
+
+
+def make_white_tee(runtime, shop):
+    """纯棉T恤 in one colour (白色, ¥59), five in stock: what the address journeys order."""
+    return make_product(
+        runtime,
+        shop,
+        name="纯棉T恤",
+        options=["颜色"],
+        variants=[{"spec": {"颜色": "白色"}, "price": 5900}],
+        stock=5,
+    )

@@ -36,6 +36,12 @@ def customer_fixture(browser):
     context.close()
 
 
+def share_link(live, shop, product) -> str:
+    """The product's share link on the live server, as staff would send it to a customer."""
+    token = shop.api.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
+    return f"{live[0]}/s/{shop.slug}/p/{token}"
+
+
 def wait_for_shop_socket(page) -> None:
     page.wait_for_function(
         "() => window.shopChat && window.shopChat.socket && window.shopChat.socket.readyState === 1"
@@ -60,6 +66,15 @@ def open_chat(page, live, conversation_id: int) -> None:
     page.click(f"#row-{conversation_id} a")
     page.wait_for_url(re.compile(rf"/inbox/{conversation_id}$"))
     page.wait_for_selector("#inbox[data-connection=live]")
+
+
+def ship_unpaid_from_panel(page, panel_order, tracking_number: str = "SF1234567890") -> None:
+    """Ship the chat panel's order with SF; it is not marked paid, so the dialog asks for a tick."""
+    panel_order.locator("[data-order-dialog=ship-dialog]").click()
+    page.select_option("#ship-dialog select[name=carrier_code]", "SF")
+    page.fill("#ship-dialog input[name=tracking_number]", tracking_number)
+    page.check("#ship-dialog input[name=ship_unpaid]")
+    page.click("#ship-dialog button.primary")
 
 
 def bubble(page, text: str):
