@@ -17,7 +17,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 )
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says
-from tests.support.chat_pages import WAIT, expect, fill_link_address, introduce, phone_context
+from tests.support.chat_pages import WAIT, expect, fill_link_address, introduce, phone_context, share_link
 
 
 @pytest.fixture
@@ -25,11 +25,6 @@ def page(browser):
     context = phone_context(browser)
     yield context.new_page()
     context.close()
-
-
-def share_link(live, shop, staff, product) -> str:
-    token = staff.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
-    return f"{live[0]}/s/{shop.slug}/p/{token}"
 
 
 def chip(page, value: str):
@@ -56,7 +51,7 @@ def tee(live, shop):
 
 def test_options_are_chips_and_the_placed_order_is_where_the_customer_looks(page, live, shop, staff, tee):
     # given a new phone on the T-shirt's share link
-    page.goto(share_link(live, shop, staff, tee))
+    page.goto(share_link(live, shop, tee))
     # then each option is a group of chips from the variants on offer, red M picked to start with
     groups = page.locator("#order-form fieldset.chips")
     expect()(groups.locator("legend")).to_have_text(["颜色", "尺码"])
@@ -97,7 +92,7 @@ def test_options_are_chips_and_the_placed_order_is_where_the_customer_looks(page
 
 def test_a_presale_option_says_so(page, live, shop, staff):
     product = make_product(live[1], shop, name="新款卫衣", options=["颜色"], presale=True, stock=0)
-    page.goto(share_link(live, shop, staff, product))
+    page.goto(share_link(live, shop, product))
     expect()(page.locator("#variant-line")).to_have_text("预售商品：到货后发货")
     expect()(page.locator("#order-submit")).to_be_enabled()
 
@@ -108,7 +103,7 @@ def test_a_customer_who_introduced_themselves_in_chat_is_not_asked_for_their_pho
     # given a customer who gave name and phone in the chat
     introduce(page, live, shop, name="小红", phone="13700001234")
     # when they open a product link on the same phone
-    page.goto(share_link(live, shop, staff, tee))
+    page.goto(share_link(live, shop, tee))
     # then the receiver is them already, and nothing asks who they are again
     expect()(page.locator("#order-form input[name=receiver]")).to_have_value("小红")
     expect()(page.locator("#order-form input[name=address_phone]")).to_have_value("13700001234")

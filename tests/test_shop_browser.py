@@ -23,6 +23,7 @@ from tests.support.chat_pages import (
     fill_link_order,
     introduce,
     phone_context,
+    share_link,
     wait_for_shop_socket,
 )
 
@@ -66,8 +67,7 @@ def test_a_customer_introduces_themselves_and_chats_live(phone, live, shop, staf
 def test_an_order_from_a_product_link_follows_the_shop_live(phone, live, shop, staff):
     _context, page = phone
     product = make_product(live[1], shop, name="纯棉T恤", options=["颜色"], price=5900, stock=5)
-    token = staff.get(f"/api/v1/products/{product.product_id}").json()["share_token"]
-    page.goto(f"{live[0]}/s/{shop.slug}/p/{token}")
+    page.goto(share_link(live, shop, product))
     fill_link_order(page)
     expect()(page.locator("#order-total")).to_have_text("¥118.00")
     page.click("#order-submit")
