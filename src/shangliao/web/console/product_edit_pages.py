@@ -257,6 +257,16 @@ async def save_product(
     return await _change(request, rt, actor, product_id, save, part="detail", done=N_("Saved."))
 
 
+def chosen_variant(product: Product, form: FormData, *, optional: bool = False) -> Any:
+    """The product's variant the form's ``variant_id`` names; any other id is a 404 (an empty
+    one too, unless ``optional``, when it means none)."""
+    chosen = field(form, "variant_id")
+    variant = next((v for v in product.variants if str(v.id) == chosen), None)
+    if variant is None and (chosen or not optional):
+        raise catalog.variant_not_found()
+    return variant
+
+
 def variant_changes(product: Product, form: FormData) -> list[tuple[Any, VariantPatch]]:
     """The variant rows of the edit form that differ from what is stored, as patches."""
     ids = column(form, "variant_id", len(product.variants) + 1)
@@ -333,9 +343,7 @@ async def adjust_stock(
     """Add or remove units, or set the counted quantity (盘点), with a reason, into the ledger."""
 
     def adjust(session: Session, product: Product, form: FormData) -> None:
-        variant = next((v for v in product.variants if str(v.id) == field(form, "variant_id")), None)
-        if variant is None:
-            raise catalog.variant_not_found()
+        variant = chosen_variant(product, form)
         reason = adjust_reason(field(form, "reason"), field(form, "note"))
         quantity = field(form, "quantity")
         if field(form, "mode") == "count":
@@ -418,10 +426,7 @@ async def photo_variant(
     """The variant a photo shows (the new-order picker shows it beside that variant), or none."""
 
     def choose(session: Session, product: Product, form: FormData) -> None:
-        chosen = field(form, "variant_id")
-        variant = next((v for v in product.variants if str(v.id) == chosen), None)
-        if chosen and variant is None:
-            raise catalog.variant_not_found()
+        variant = chosen_variant(product, form, optional=True)
         images.do_set_photo_variant(session, actor, product, image_id, variant.id if variant else None)
 
     return await _change(request, rt, actor, product_id, choose, part="photos", done=N_("Saved."))
