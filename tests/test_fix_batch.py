@@ -5,23 +5,15 @@ the same reason codes as the order page, and no phone-like number goes into the 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shangliao.core import clock
 from shangliao.orders.archive import archive_older_than
 from tests.support.orders import act, make_order
 from tests.test_console import HTMX
 
 LONG_AGO = datetime(2011, 5, 1, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def at() -> Iterator:
-    yield clock.freeze
-    clock.freeze(None)
 
 
 def status_of(shop, order: dict) -> tuple[str, bool]:
@@ -36,11 +28,11 @@ def timeline(shop, order: dict) -> list[dict]:
 # --- a restored order stays restored ---------------------------------------------------------------
 
 
-def test_the_archive_job_leaves_an_order_someone_restored_on_the_list(runtime, shop, tee, at):
+def test_the_archive_job_leaves_an_order_someone_restored_on_the_list(runtime, shop, tee, frozen):
     # given an order cancelled long ago, archived by the job, then brought back by a person
-    at(LONG_AGO)
+    frozen(LONG_AGO)
     order = act(shop, make_order(shop, [(tee.variant_id, 1)]), "cancel", reason="duplicate")
-    at(None)
+    frozen(None)
     later = LONG_AGO + timedelta(days=365)
     assert archive_older_than(runtime.db, shop.id, later) == 1
     assert shop.api.post(f"/api/v1/orders/{order['id']}/restore").status_code == 200

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shangliao.core import clock
 from shangliao.orders.archive import archive_older_than
 from tests.support.catalog import make_product
 from tests.support.orders import act, make_order
@@ -20,13 +18,6 @@ CUTOFF = LONG_AGO + timedelta(days=30)
 @pytest.fixture
 def product(runtime, shop):
     return make_product(runtime, shop, stock=100)
-
-
-@pytest.fixture
-def at() -> Iterator:
-    """``at(moment)`` pins the clock; released after the test."""
-    yield clock.freeze
-    clock.freeze(None)
 
 
 def completed(shop, product) -> dict:
@@ -46,17 +37,17 @@ def state(shop, order: dict) -> dict:
     return r.json()
 
 
-def test_only_final_orders_finished_before_the_cutoff_are_archived(runtime, shop, product, at):
+def test_only_final_orders_finished_before_the_cutoff_are_archived(runtime, shop, product, frozen):
     # given, long ago: a completed order, a cancelled one, and one still shipped
-    at(LONG_AGO)
+    frozen(LONG_AGO)
     old_done, old_cancelled = completed(shop, product), cancelled(shop, product)
     old_shipped = act(shop, act(shop, make_order(shop, [(product.variant_id, 1)]), "confirm"), "ship", **SHIP)
     old_pending = make_order(shop, [(product.variant_id, 1)])
     # and an order placed long ago but completed only after the cutoff
     late = act(shop, act(shop, make_order(shop, [(product.variant_id, 1)]), "confirm"), "ship", **SHIP)
-    at(CUTOFF + timedelta(days=1))
+    frozen(CUTOFF + timedelta(days=1))
     late = act(shop, late, "complete")
-    at(None)
+    frozen(None)
 
     # when archiving what finished before the cutoff
     count = archive_older_than(runtime.db, shop.id, CUTOFF)
@@ -74,11 +65,11 @@ def test_only_final_orders_finished_before_the_cutoff_are_archived(runtime, shop
     assert archive_older_than(runtime.db, shop.id, CUTOFF) == 0
 
 
-def test_one_shop_or_every_shop(runtime, shop, other_shop, product, at):
+def test_one_shop_or_every_shop(runtime, shop, other_shop, product, frozen):
     theirs_product = make_product(runtime, other_shop, stock=10)
-    at(LONG_AGO - timedelta(days=3650))
+    frozen(LONG_AGO - timedelta(days=3650))
     mine, theirs = completed(shop, product), completed(other_shop, theirs_product)
-    at(None)
+    frozen(None)
     cutoff = LONG_AGO - timedelta(days=3000)
 
     assert archive_older_than(runtime.db, shop.id, cutoff) == 1
@@ -89,10 +80,10 @@ def test_one_shop_or_every_shop(runtime, shop, other_shop, product, at):
     assert state(shop, mine)["archived"] is True
 
 
-def test_work_goes_in_chunks_and_reports_progress(runtime, shop, product, at):
-    at(LONG_AGO)
+def test_work_goes_in_chunks_and_reports_progress(runtime, shop, product, frozen):
+    frozen(LONG_AGO)
     orders = [cancelled(shop, product) for _ in range(5)]
-    at(None)
+    frozen(None)
     seen: list[int] = []
 
     count = archive_older_than(runtime.db, shop.id, CUTOFF, chunk=2, progress=seen.append)
@@ -101,10 +92,10 @@ def test_work_goes_in_chunks_and_reports_progress(runtime, shop, product, at):
     assert all(state(shop, o)["archived"] for o in orders)
 
 
-def test_archived_orders_leave_the_default_list(runtime, shop, product, at):
-    at(LONG_AGO)
+def test_archived_orders_leave_the_default_list(runtime, shop, product, frozen):
+    frozen(LONG_AGO)
     old = cancelled(shop, product)
-    at(None)
+    frozen(None)
     fresh = make_order(shop, [(product.variant_id, 1)])
 
     archive_older_than(runtime.db, shop.id, CUTOFF)
