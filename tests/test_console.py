@@ -82,6 +82,19 @@ def test_the_list_shows_this_shops_orders_in_tabs_with_counts(console, shop, oth
     assert numbers_in(confirmed) == [placed[0]["number"]]
 
 
+def test_drafts_have_a_tab_of_their_own(console, shop, tee):
+    # given a draft (as made from a chat message) and a placed order
+    draft = make_order(shop, [(tee.variant_id, 1)], draft=True)
+    placed = make_order(shop, [(tee.variant_id, 1)])
+
+    # then the draft tab lists the draft alone, with its count, and "all" leaves it out
+    page = console.get("/orders?tab=draft").text
+    assert numbers_in(page) == [draft["number"]]
+    assert re.search(r'value="draft" class="tab"[^>]*>\s*草稿\s*<span class="count">1</span>', page)
+    assert draft["number"] not in numbers_in(console.get("/orders?tab=all").text)
+    assert placed["number"] in numbers_in(console.get("/orders?tab=all").text)
+
+
 def test_search_by_number_name_and_last_four_digits(console, shop, tee):
     mine = make_order(
         shop, [(tee.variant_id, 1)], address={**ADDRESS, "receiver": "欧阳娜娜", "phone": "13900007788"}

@@ -42,7 +42,10 @@ from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
 
+# Drafts (made from a chat message, or saved half-done) have a tab of their own: they stay out of
+# "all", which lists orders someone has to act on, yet must be findable once their toast is gone.
 TABS: tuple[tuple[str, str], ...] = (
+    ("draft", N_("Draft")),
     ("pending", N_("Pending")),
     ("confirmed", N_("Confirmed")),
     ("preparing", N_("Preparing")),
