@@ -92,6 +92,8 @@ def test_a_chat_born_order_takes_the_chat_address_and_ships_to_the_customers_pho
     expect()(dialog.locator("input[name=phone]")).to_have_value("13912345678")
     expect()(dialog.locator("input[name=detail]")).to_have_value("文三路100号华星大厦5楼")
     expect()(dialog.locator(".address-choice.choice-chat input")).to_be_checked()
+    # and no load failure is claimed while the lists are there
+    expect()(dialog.locator("[data-region-error]")).to_be_hidden()
     keep_screenshot(staff, "address_draft_chat_address")
 
     # when the merchant saves it and submits the draft
