@@ -17,7 +17,7 @@ from shangliao.auth.access import staff
 from shangliao.core.i18n import catalog
 from tests.support.catalog import make_product
 from tests.support.console import HTMX, sign_in
-from tests.support.orders import ADDRESS, act, make_order, variant_stock
+from tests.support.orders import ADDRESS, OWNER_ADDRESS, act, make_order, variant_stock
 from tests.support.shops import OWNER_PASSWORD
 from tests.test_i18n import marked_messages
 
@@ -137,6 +137,18 @@ def test_more_pages_follow_without_repeats(console, shop, tee):
     shown = numbers_in(first) + numbers_in(rest)
     assert len(shown) == len(set(shown)) == 33 and set(shown) == placed
     assert "Load more" not in rest and "加载更多" not in rest
+
+
+def test_an_address_in_a_municipality_names_it_once(console, shop, tee):
+    # given an order to 上海市 (province and city at once)
+    order = make_order(shop, [(tee.variant_id, 1)], address=OWNER_ADDRESS)
+
+    # then its page reads 上海市徐汇区, not 上海市上海市徐汇区
+    page = console.get(f"/orders/{order['id']}").text
+    assert "上海市徐汇区 漕溪北路88号" in page and "上海市上海市" not in page
+    # and an order in a province names both
+    other = console.get(f"/orders/{make_order(shop, [(tee.variant_id, 1)])['id']}").text
+    assert "浙江省杭州市西湖区 文三路100号" in other
 
 
 def test_confirm_ship_and_see_the_timeline(console, shop, tee):

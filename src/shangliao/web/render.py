@@ -38,6 +38,18 @@ def status_label(status: str) -> str:
     return _translate(STATUS_LABELS[Status(status)])
 
 
+def region_line(address: Any) -> str:
+    """Province, city and district as one line, a municipality named once (北京市朝阳区, not
+    北京市北京市朝阳区); ``address`` is a dict or a model with those attributes."""
+
+    def part(name: str) -> str:
+        value = address.get(name) if isinstance(address, dict) else getattr(address, name, None)
+        return value or ""
+
+    province, city = part("province"), part("city")
+    return province + (city if city != province else "") + part("district")
+
+
 def courier_label(code: str | None) -> str | None:
     return courier_name(code, current_locale.get())
 
@@ -64,7 +76,9 @@ env.globals.update(
     version=__version__,
     locales=[(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
 )
-env.filters.update(yuan=format_yuan, local=local_time, status=status_label, courier=courier_label)
+env.filters.update(
+    yuan=format_yuan, local=local_time, status=status_label, courier=courier_label, region=region_line
+)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
