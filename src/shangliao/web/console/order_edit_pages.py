@@ -141,7 +141,7 @@ async def quote_items(
             except ShangliaoError as exc:
                 error = exc
         url = f"/orders/{order_id}/edit/items/quote"
-        return render(request, "orders/_order_totals.html", quote=shown, error=error, quote_url=url)
+        return render(request, "orders/_order_totals_body.html", quote=shown, error=error, quote_url=url)
 
     return await in_thread(price)
 

@@ -116,7 +116,7 @@ async def quote_order(
                     shown = quote(session, actor.shop_id, items, shipping_fee, discount, hold=False)
         except ShangliaoError as exc:
             error = exc
-        return render(request, "orders/_order_totals.html", quote=shown, error=error)
+        return render(request, "orders/_order_totals_body.html", quote=shown, error=error)
 
     return await in_thread(price)
 
