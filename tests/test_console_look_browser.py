@@ -53,6 +53,8 @@ def test_tabs_and_times_stay_in_sight_on_a_laptop(browser, live, shop, customers
             n
         ).inner_text()
     assert page.eval_on_selector(".inbox-tabs", "nav => nav.scrollWidth <= nav.clientWidth")
+    # and in Chinese they fit on one line
+    assert len({round(tabs.nth(n).bounding_box()["y"]) for n in range(tabs.count())}) == 1
 
     # the long preview is cut (an ellipsis), its row keeps the time and the unread count in sight
     row = page.locator(f"#row-{customers[-1].conversation_id}")
