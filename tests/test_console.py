@@ -321,3 +321,13 @@ def test_a_crash_shows_a_plain_message_never_a_trace(runtime, shop):
     fragment = client.get("/orders-broken", headers=HTMX)
     assert fragment.status_code == 500 and fragment.headers["HX-Retarget"] == "#toast"
     assert "secret internals" not in fragment.text
+
+
+def test_console_and_shop_pages_name_the_icon_the_browser_would_otherwise_miss(anon, shop):
+    # given a browser that asks each page for its icon
+    pages = [anon.get("/login").text, anon.get(f"/s/{shop.slug}").text]
+
+    # then both the console and the shop page name it, and it is served
+    assert all('<link rel="icon" href="/static/favicon.svg">' in page for page in pages)
+    icon = anon.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
