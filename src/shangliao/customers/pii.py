@@ -117,6 +117,12 @@ def address_dict(keyring: Keyring, blob: bytes, *, table: str = ORDERS) -> dict[
     return {name: data.get(name, "") for name in ADDRESS_FIELDS}
 
 
+def region_parts(province: str, city: str, district: str) -> list[str]:
+    """Province, city and district as they are read out: a municipality is its own city
+    (上海市 上海市), so it is named once; empty parts left out."""
+    return [p for p in (province, city if city != province else "", district) if p]
+
+
 def public_address(full: dict[str, str]) -> dict[str, str]:
     """Who and which city it goes to, enough to recognise it: what a customer's device is shown. The
     street and the full number stay with the shop (a device is trusted on a typed phone number, so a
@@ -124,14 +130,5 @@ def public_address(full: dict[str, str]) -> dict[str, str]:
     return {
         "receiver": full["receiver"],
         "phone": mask_mobile(full["phone"]),
-        # A municipality is its own city (上海市 上海市): name it once.
-        "region": " ".join(
-            p
-            for p in (
-                full["province"],
-                full["city"] if full["city"] != full["province"] else "",
-                full["district"],
-            )
-            if p
-        ),
+        "region": " ".join(region_parts(full["province"], full["city"], full["district"])),
     }

@@ -19,6 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from shangliao import __version__
 from shangliao.core.i18n import SUPPORTED_LOCALES, current_locale, gettext
 from shangliao.core.money import format_yuan
+from shangliao.customers.pii import region_parts
 from shangliao.orders.couriers import courier_name
 from shangliao.orders.state import STATUS_LABELS, Status
 
@@ -46,8 +47,7 @@ def region_line(address: Any) -> str:
         value = address.get(name) if isinstance(address, dict) else getattr(address, name, None)
         return value or ""
 
-    province, city = part("province"), part("city")
-    return province + (city if city != province else "") + part("district")
+    return "".join(region_parts(part("province"), part("city"), part("district")))
 
 
 def courier_label(code: str | None) -> str | None:
