@@ -34,3 +34,19 @@ def test_an_order_form_with_superscript_ids_is_answered_like_any_non_number(cons
     assert r.status_code == 422 and "请先选择" in r.text, r.text
     r = console.post(f"/customers/{customer_id}/merge", data={"other_id": "²"}, headers=HTMX)
     assert r.status_code == 422, r.text
+
+
+def test_the_order_list_reads_superscript_ids_like_any_non_number(console, runtime, shop):
+    tee = make_product(runtime, shop, name="纯棉T恤", stock=9, price=5900)
+    order = make_order(shop, [(tee.variant_id, 1)])
+    # when the list is filtered by the member "²", and a bulk action names "²" among its orders
+    listed = console.post("/orders", data={"tab": "all", "assignee": "²"}, headers=HTMX)
+    bulk = console.post(
+        "/orders/bulk",
+        data={"action": "assign", "ids": ["²", str(order["id"])], "assignee_id": "²"},
+        headers=HTMX,
+    )
+    # then the filter is ignored, the "²" ticked is skipped, and the order is assigned to nobody
+    assert listed.status_code == 200, listed.text
+    assert bulk.status_code == 200, bulk.text
+    assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["assignee_id"] is None

@@ -37,7 +37,14 @@ from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, mat
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.forms import filters_model, in_thread, list_routes, read_form, yuan_to_fen
+from shangliao.web.console.forms import (
+    filters_model,
+    in_thread,
+    list_routes,
+    read_form,
+    whole_number,
+    yuan_to_fen,
+)
 from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -141,8 +148,8 @@ def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery
             raw[name] = amount
     if filters["assignee"] == "none":
         raw["unassigned"] = True
-    elif filters["assignee"].isdigit():
-        raw["assignee_id"] = int(filters["assignee"])
+    elif (assignee_id := whole_number(filters["assignee"])) is not None:
+        raw["assignee_id"] = assignee_id
     return filters_model(OrderQuery, raw, cursor)
 
 
@@ -222,7 +229,8 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
     if form.get("all_matching") == "1":
         ids = _matching_ids(actor, rt, filters)
     else:
-        ids = [int(v) for v in form.getlist("ids") if isinstance(v, str) and v.isdigit()][:MAX_BATCH]
+        picked = (whole_number(v) for v in form.getlist("ids") if isinstance(v, str))
+        ids = [n for n in picked if n is not None][:MAX_BATCH]
     if not ids:
         raise Invalid("console.nothing_selected", N_("Tick the orders to change first."))
     params: dict[str, Any] = {}
@@ -231,8 +239,7 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
         fields = (("reason", form.get("reason")), ("reason_note", form.get("other_reason")))
         params = {k: v.strip() for k, v in fields if isinstance(v, str) and v.strip()}
     elif action == "assign":
-        assignee = form.get("assignee_id") or ""
-        params["assignee_id"] = int(assignee) if assignee.isdigit() else None
+        params["assignee_id"] = whole_number(str(form.get("assignee_id") or ""))
     elif action == "tag":
         params["add"] = [(form.get("add_tag") or "").strip()]
     try:
