@@ -23,15 +23,15 @@ def _client(app, shop, scopes: list[str] | None, *, maker: TestClient | None = N
 
 def test_a_token_made_without_scopes_by_a_scoped_token_holds_only_its_makers(app, shop):
     # given a token that may only manage the shop's settings and tokens
-    manager = _client(app, shop, ["shop.manage"])
+    manager = _client(app, shop, ["team.manage"])
 
     # when it makes a token without naming scopes
     minted = manager.post("/api/v1/auth/tokens", json={"name": "child"})
     child = TestClient(app, headers={"Authorization": f"Bearer {minted.json()['token']}"})
 
     # then the new token holds what its maker holds, and no more
-    assert minted.status_code == 201 and minted.json()["scopes"] == ["shop.manage"]
-    assert child.get("/api/v1/auth/me").json()["permissions"] == ["shop.manage"]
+    assert minted.status_code == 201 and minted.json()["scopes"] == ["team.manage"]
+    assert child.get("/api/v1/auth/me").json()["permissions"] == ["team.manage"]
     assert child.get("/api/v1/orders").status_code == 403
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shangliao.auth.permissions import SCOPE_ALL
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -15,6 +17,12 @@ class Actor:
     display_name: str = ""
     timezone: str = "Asia/Shanghai"  # the shop's, for order numbers and local dates
     customer_id: int | None = None  # set when via == "visitor"
+    # Which orders and conversations the member's role lets them see (auth/permissions.py):
+    # "all", or "assigned" (to them; plus the unassigned ones when ``sees_unassigned``).
+    data_scope: str = SCOPE_ALL
+    sees_unassigned: bool = False
+    # An API token given fewer permissions than its maker's role (those are in ``permissions``).
+    scoped: bool = False
 
     @classmethod
     def customer(cls, shop_id: int, customer_id: int, timezone: str = "Asia/Shanghai") -> Actor:
@@ -22,6 +30,17 @@ class Actor:
         return cls(
             shop_id, None, "customer", frozenset(), "visitor", timezone=timezone, customer_id=customer_id
         )
+
+    @property
+    def limited(self) -> bool:
+        """True when the member sees only what is assigned to them (rows outside are 404)."""
+        return self.data_scope != SCOPE_ALL
+
+    def may_see_assignee(self, assignee_id: int | None) -> bool:
+        """Whether an order or conversation assigned to ``assignee_id`` is in this caller's scope."""
+        if not self.limited:
+            return True
+        return assignee_id == self.staff_id or (assignee_id is None and self.sees_unassigned)
 
     @property
     def actor_type(self) -> str:

@@ -45,9 +45,9 @@ def login(
     per address and username, and thirty failures a minute per address; more are refused with 429
     and `Retry-After`."""
     raw, staff_id, shop_id = sign_in(request, body.username, body.password)
+    actor = service.authenticate(rt.db, raw)
     with rt.db.read() as session:
-        staff_row = session.get(Staff, staff_id)
-        me = _me(staff_row, session.get(Shop, shop_id), service.permissions_for(staff_row.role))
+        me = _me(session.get(Staff, staff_id), session.get(Shop, shop_id), actor.permissions if actor else ())
     set_session_cookie(response, request, raw, days=rt.settings.session_days)
     return me
 
@@ -74,7 +74,7 @@ def me(actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)):
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)):
+def list_tokens(actor: Actor = Depends(staff("team.manage")), rt: Runtime = Depends(get_runtime)):
     with rt.db.read() as session:
         rows = session.scalars(
             select(Credential)
@@ -86,7 +86,7 @@ def list_tokens(actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depe
 
 @router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
 def create_token(
-    body: TokenIn, actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)
+    body: TokenIn, actor: Actor = Depends(staff("team.manage")), rt: Runtime = Depends(get_runtime)
 ):
     """Create an API token for integrations; the secret is shown only in this response."""
     with rt.db.write() as session:
@@ -99,7 +99,7 @@ def create_token(
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(
-    token_id: PathId, actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)
+    token_id: PathId, actor: Actor = Depends(staff("team.manage")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.write() as session:
         service.do_revoke_token(session, actor, token_id)

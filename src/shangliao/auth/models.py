@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, LargeBinary, String
+from sqlalchemy import Boolean, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shangliao.core import clock
 from shangliao.storage.base import Base, IdMixin, ShopScoped
 from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
+
+
+class Role(IdMixin, ShopScoped, Base):
+    """A shop's own role, made by the owner from the permission list (auth/permissions.py holds
+    the built-in ones). Deleting a role that members still hold is refused."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("shop_id", "name"),)
+
+    name: Mapped[str] = mapped_column(String(32))
+    permissions: Mapped[list] = mapped_column(JsonDoc, default=list)
+    data_scope: Mapped[str] = mapped_column(String(16), default="all")
+    sees_unassigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
 class Staff(IdMixin, ShopScoped, Base):
@@ -19,7 +34,11 @@ class Staff(IdMixin, ShopScoped, Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))
+    # A built-in role's key (auth/permissions.py), or "custom" with ``role_id`` naming the row.
     role: Mapped[str] = mapped_column(String(32), default="owner")
+    role_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("roles.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

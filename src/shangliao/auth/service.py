@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
 from shangliao.auth.caller_cache import CALLERS, Found
-from shangliao.auth.models import Credential, Staff
+from shangliao.auth.models import Credential, Role, Staff
 from shangliao.auth.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
-from shangliao.auth.permissions import PERMISSIONS, ROLE_PERMISSIONS, permissions_for
+from shangliao.auth.permissions import BUILTIN_ROLES, CUSTOM, PERMISSIONS, Grant, builtin_grant, narrow
 from shangliao.core import clock
 from shangliao.core.errors import BadCredential, Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
@@ -32,6 +32,7 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")
 
 _cred = Credential.__table__
 _staff = Staff.__table__
+_role = Role.__table__
 _shop = Shop.__table__
 
 
@@ -43,7 +44,8 @@ def new_secret(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
-# The one statement every authenticated request pays: credential, staff and shop together.
+# The one statement every authenticated request pays: credential, staff, role and shop together
+# (a cached caller pays nothing; see auth/caller_cache.py).
 _LOOKUP = Prepared(
     select(
         _cred.c.id,
@@ -55,9 +57,13 @@ _LOOKUP = Prepared(
         _staff.c.role,
         _staff.c.display_name,
         _shop.c.timezone,
+        _role.c.permissions,
+        _role.c.data_scope,
+        _role.c.sees_unassigned,
     )
     .join(_staff, _staff.c.id == _cred.c.staff_id)
     .join(_shop, _shop.c.id == _staff.c.shop_id)
+    .outerjoin(_role, _role.c.id == _staff.c.role_id)
     .where(_cred.c.token_hash == bindparam("h"), _cred.c.revoked_at.is_(None), _staff.c.active.is_(True))
 )
 
@@ -104,19 +110,39 @@ def _lookup(conn: Connection, key: bytes) -> Found | None:
     found = _LOOKUP.rows(conn, {"h": key})
     if not found:
         return None
-    cred_id, kind, scopes, expires_at, staff_id, shop_id, role, name, timezone = found[0]
+    (cred_id, kind, scopes, expires_at, staff_id, shop_id, role, name, timezone, *custom) = found[0]
     if expires_at is not None and expires_at <= clock.now():
         return None
+    grant = role_grant(role, *custom)
     actor = Actor(
         shop_id=shop_id,
         staff_id=staff_id,
         role=role,
-        permissions=permissions_for(role, scopes),
+        permissions=narrow(grant.permissions, scopes),
         via=kind,
         display_name=name,
         timezone=timezone,
+        data_scope=grant.data_scope,
+        sees_unassigned=grant.sees_unassigned,
+        scoped=scopes is not None,
     )
     return Found(actor, cred_id, expires_at)
+
+
+def role_grant(
+    role: str, permissions: list | None = None, data_scope: str | None = None, sees_unassigned=None
+) -> Grant:
+    """What a member's role grants: a built-in role's from code, a custom role's from its row.
+
+    A custom role's stored permission names are filtered through today's list, so a name that
+    no longer exists grants nothing instead of failing every request."""
+    if role != CUSTOM:
+        return builtin_grant(role)
+    if data_scope is None:  # the row is gone: nothing (deleting a held role is refused anyway)
+        return Grant(frozenset())
+    return Grant(
+        frozenset(permissions or ()) & frozenset(PERMISSIONS), data_scope, bool(sees_unassigned)
+    )
 
 
 def check_password_strength(password: str) -> None:
@@ -140,7 +166,7 @@ def do_create_staff(
             "auth.bad_username",
             N_("A username is 3-64 letters, digits or . _ @ - characters."),
         )
-    if role not in ROLE_PERMISSIONS:
+    if role not in BUILTIN_ROLES:
         raise Invalid("auth.unknown_role", N_("Unknown role {role}."), role=role)
     check_password_strength(password)
     if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
@@ -270,7 +296,7 @@ def check_scopes(actor: Actor, scopes: list[str] | None) -> list[str] | None:
     every permission of the owner who made it.
     """
     if scopes is None:
-        return None if actor.permissions >= permissions_for(actor.role) else sorted(actor.permissions)
+        return sorted(actor.permissions) if actor.scoped else None
     unknown = sorted(set(scopes) - set(PERMISSIONS))
     if unknown:
         raise Invalid("auth.unknown_scope", N_("Unknown permission: {names}."), names=", ".join(unknown))

@@ -8,7 +8,7 @@ import typer
 from sqlalchemy import select
 
 from shangliao.auth.models import Staff
-from shangliao.auth.permissions import ROLE_PERMISSIONS
+from shangliao.auth.permissions import BUILTIN_ROLES
 from shangliao.auth.service import do_create_staff, do_set_password
 from shangliao.cli.common import (
     PASSWORD_ENV,
@@ -51,7 +51,7 @@ def create(
         str,
         typer.Option("--display-name", help="Name shown to colleagues, e.g. 小王. Defaults to the username."),
     ] = "",
-    role: Annotated[str, typer.Option("--role", help=f"Role: {', '.join(ROLE_PERMISSIONS)}.")] = "owner",
+    role: Annotated[str, typer.Option("--role", help=f"Role: {', '.join(BUILTIN_ROLES)}.")] = "owner",
 ) -> None:
     """Create a staff account in a shop.
 

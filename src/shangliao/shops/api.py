@@ -25,7 +25,7 @@ def get_shop(actor: Actor = Depends(staff("shop.read")), rt: Runtime = Depends(g
 
 @router.patch("", response_model=ShopOut)
 def patch_shop(
-    body: ShopPatch, actor: Actor = Depends(staff("shop.manage")), rt: Runtime = Depends(get_runtime)
+    body: ShopPatch, actor: Actor = Depends(staff("settings.manage")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.write() as session:
         shop = session.get(Shop, actor.shop_id)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 00:06:53.523615
+Create Date: 2026-12-07 01:37:44.171199
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -198,6 +198,24 @@ def upgrade() -> None:
         batch_op.create_index("uq_reply_templates_shop_shortcode", ["shop_id", "shortcode_key"], unique=True)
 
     op.create_table(
+        "roles",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("permissions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("data_scope", sa.String(length=16), nullable=False),
+        sa.Column("sees_unassigned", sa.Boolean(), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_roles_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_roles")),
+        sa.UniqueConstraint("shop_id", "name", name=op.f("uq_roles_shop_id_name")),
+    )
+    op.create_table(
         "shop_counters",
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("event_seq", sa.BigInteger(), nullable=False),
@@ -209,11 +227,84 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("shop_id", name=op.f("pk_shop_counters")),
     )
     op.create_table(
+        "customer_addresses",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("data_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("label", sa.String(length=32), nullable=False),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_addresses_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_customer_addresses_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_addresses")),
+    )
+    with op.batch_alter_table("customer_addresses", schema=None) as batch_op:
+        batch_op.create_index("ix_customer_addresses_customer", ["customer_id"], unique=False)
+
+    op.create_table(
+        "customer_phones",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("phone_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("last4_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("is_primary", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_phones_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_customer_phones_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_phones")),
+    )
+    with op.batch_alter_table("customer_phones", schema=None) as batch_op:
+        batch_op.create_index("ix_customer_phones_customer", ["customer_id"], unique=False)
+        batch_op.create_index("ix_customer_phones_shop_last4", ["shop_id", "last4_hash"], unique=False)
+        batch_op.create_index("uq_customer_phones_shop_hash", ["shop_id", "phone_hash"], unique=True)
+
+    op.create_table(
+        "customer_tags",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("tag", sa.String(length=32), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_customer_tags_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_customer_tags_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("customer_id", "tag", name=op.f("pk_customer_tags")),
+    )
+    with op.batch_alter_table("customer_tags", schema=None) as batch_op:
+        batch_op.create_index("ix_customer_tags_shop_tag", ["shop_id", "tag", "customer_id"], unique=False)
+
+    op.create_table(
         "staff",
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("display_name", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("role", sa.String(length=32), nullable=False),
+        sa.Column("role_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -222,11 +313,81 @@ def upgrade() -> None:
         ),
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
+            ["role_id"], ["roles.id"], name=op.f("fk_staff_role_id_roles"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
             ["shop_id"], ["shops.id"], name=op.f("fk_staff_shop_id_shops"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff")),
         sa.UniqueConstraint("username", name=op.f("uq_staff_username")),
     )
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_staff_role_id"), ["role_id"], unique=False)
+
+    op.create_table(
+        "variants",
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("spec", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("price", sa.Integer(), nullable=False),
+        sa.Column("on_hand", sa.BigInteger(), nullable=False),
+        sa.Column("reserved", sa.BigInteger(), nullable=False),
+        sa.Column("backorder", sa.BigInteger(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("backorder >= 0", name=op.f("ck_variants_backorder_nonnegative")),
+        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_variants_on_hand_nonnegative")),
+        sa.CheckConstraint("on_hand >= reserved", name=op.f("ck_variants_available_nonnegative")),
+        sa.CheckConstraint("price >= 0", name=op.f("ck_variants_price_nonnegative")),
+        sa.CheckConstraint("reserved >= 0", name=op.f("ck_variants_reserved_nonnegative")),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_variants_product_id_products"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_variants_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_variants")),
+    )
+    with op.batch_alter_table("variants", schema=None) as batch_op:
+        batch_op.create_index("ix_variants_product", ["product_id", "position"], unique=False)
+        batch_op.create_index("uq_variants_shop_sku", ["shop_id", "sku"], unique=True)
+
+    op.create_table(
+        "visitors",
+        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("since_seq", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("claimed_phone_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("typed_phone_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("verified_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_visitors_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_visitors_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_visitors")),
+    )
+    with op.batch_alter_table("visitors", schema=None) as batch_op:
+        batch_op.create_index("ix_visitors_shop_claim", ["shop_id", "claimed_phone_hash"], unique=False)
+        batch_op.create_index("uq_visitors_token_hash", ["token_hash"], unique=True)
+
     op.create_table(
         "conversations",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -310,38 +471,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_credentials_staff_id"), ["staff_id"], unique=False)
 
     op.create_table(
-        "customer_addresses",
+        "phone_codes",
+        sa.Column("visitor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("data_enc", sa.LargeBinary(), nullable=False),
-        sa.Column("label", sa.String(length=32), nullable=False),
-        sa.Column("is_default", sa.Boolean(), nullable=False),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_customer_addresses_customer_id_customers"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_customer_addresses_shop_id_shops"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_addresses")),
-    )
-    with op.batch_alter_table("customer_addresses", schema=None) as batch_op:
-        batch_op.create_index("ix_customer_addresses_customer", ["customer_id"], unique=False)
-
-    op.create_table(
-        "customer_phones",
-        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("phone_enc", sa.LargeBinary(), nullable=False),
         sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("last4_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("is_primary", sa.Boolean(), nullable=False),
+        sa.Column("code_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("expires_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -349,101 +487,64 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
-            name=op.f("fk_customer_phones_customer_id_customers"),
+            name=op.f("fk_phone_codes_customer_id_customers"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_customer_phones_shop_id_shops"), ondelete="CASCADE"
+            ["shop_id"], ["shops.id"], name=op.f("fk_phone_codes_shop_id_shops"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_customer_phones")),
-    )
-    with op.batch_alter_table("customer_phones", schema=None) as batch_op:
-        batch_op.create_index("ix_customer_phones_customer", ["customer_id"], unique=False)
-        batch_op.create_index("ix_customer_phones_shop_last4", ["shop_id", "last4_hash"], unique=False)
-        batch_op.create_index("uq_customer_phones_shop_hash", ["shop_id", "phone_hash"], unique=True)
-
-    op.create_table(
-        "customer_tags",
-        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("tag", sa.String(length=32), nullable=False),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_customer_tags_customer_id_customers"),
+            ["visitor_id"],
+            ["visitors.id"],
+            name=op.f("fk_phone_codes_visitor_id_visitors"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_customer_tags_shop_id_shops"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("customer_id", "tag", name=op.f("pk_customer_tags")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_phone_codes")),
     )
-    with op.batch_alter_table("customer_tags", schema=None) as batch_op:
-        batch_op.create_index("ix_customer_tags_shop_tag", ["shop_id", "tag", "customer_id"], unique=False)
+    with op.batch_alter_table("phone_codes", schema=None) as batch_op:
+        batch_op.create_index("ix_phone_codes_visitor", ["visitor_id", "id"], unique=False)
 
     op.create_table(
-        "variants",
+        "product_images",
         sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("spec", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-        sa.Column("price", sa.Integer(), nullable=False),
-        sa.Column("on_hand", sa.BigInteger(), nullable=False),
-        sa.Column("reserved", sa.BigInteger(), nullable=False),
-        sa.Column("backorder", sa.BigInteger(), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("mime", sa.String(length=32), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=64), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("thumb_key", sa.String(length=64), nullable=False),
+        sa.Column("thumb_sha256", sa.String(length=64), nullable=False),
+        sa.Column("thumb_width", sa.Integer(), nullable=False),
+        sa.Column("thumb_height", sa.Integer(), nullable=False),
         sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("backorder >= 0", name=op.f("ck_variants_backorder_nonnegative")),
-        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_variants_on_hand_nonnegative")),
-        sa.CheckConstraint("on_hand >= reserved", name=op.f("ck_variants_available_nonnegative")),
-        sa.CheckConstraint("price >= 0", name=op.f("ck_variants_price_nonnegative")),
-        sa.CheckConstraint("reserved >= 0", name=op.f("ck_variants_reserved_nonnegative")),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_variants_product_id_products"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_variants_shop_id_shops"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_variants")),
-    )
-    with op.batch_alter_table("variants", schema=None) as batch_op:
-        batch_op.create_index("ix_variants_product", ["product_id", "position"], unique=False)
-        batch_op.create_index("uq_variants_shop_sku", ["shop_id", "sku"], unique=True)
-
-    op.create_table(
-        "visitors",
-        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("since_seq", sa.BigInteger(), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("claimed_phone_hash", sa.LargeBinary(length=32), nullable=True),
-        sa.Column("typed_phone_hash", sa.LargeBinary(length=32), nullable=True),
-        sa.Column("verified_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_visitors_customer_id_customers"),
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_product_images_product_id_products"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_visitors_shop_id_shops"), ondelete="CASCADE"
+            ["shop_id"], ["shops.id"], name=op.f("fk_product_images_shop_id_shops"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_visitors")),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["variants.id"],
+            name=op.f("fk_product_images_variant_id_variants"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_images")),
     )
-    with op.batch_alter_table("visitors", schema=None) as batch_op:
-        batch_op.create_index("ix_visitors_shop_claim", ["shop_id", "claimed_phone_hash"], unique=False)
-        batch_op.create_index("uq_visitors_token_hash", ["token_hash"], unique=True)
+    with op.batch_alter_table("product_images", schema=None) as batch_op:
+        batch_op.create_index("ix_product_images_product", ["product_id", "position"], unique=False)
+        batch_op.create_index("uq_product_images_storage_key", ["storage_key"], unique=True)
+        batch_op.create_index("uq_product_images_thumb_key", ["thumb_key"], unique=True)
 
     op.create_table(
         "chain_checkpoints",
@@ -580,82 +681,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_orders_shop_tracking", ["shop_id", "tracking_number"], unique=False)
         batch_op.create_index("uq_orders_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
         batch_op.create_index("uq_orders_shop_number", ["shop_id", "number"], unique=True)
-
-    op.create_table(
-        "phone_codes",
-        sa.Column("visitor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("phone_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("code_hash", sa.LargeBinary(length=32), nullable=False),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("expires_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"],
-            ["customers.id"],
-            name=op.f("fk_phone_codes_customer_id_customers"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_phone_codes_shop_id_shops"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["visitor_id"],
-            ["visitors.id"],
-            name=op.f("fk_phone_codes_visitor_id_visitors"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_phone_codes")),
-    )
-    with op.batch_alter_table("phone_codes", schema=None) as batch_op:
-        batch_op.create_index("ix_phone_codes_visitor", ["visitor_id", "id"], unique=False)
-
-    op.create_table(
-        "product_images",
-        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("mime", sa.String(length=32), nullable=False),
-        sa.Column("size", sa.BigInteger(), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("storage_key", sa.String(length=64), nullable=False),
-        sa.Column("width", sa.Integer(), nullable=False),
-        sa.Column("height", sa.Integer(), nullable=False),
-        sa.Column("thumb_key", sa.String(length=64), nullable=False),
-        sa.Column("thumb_sha256", sa.String(length=64), nullable=False),
-        sa.Column("thumb_width", sa.Integer(), nullable=False),
-        sa.Column("thumb_height", sa.Integer(), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["product_id"],
-            ["products.id"],
-            name=op.f("fk_product_images_product_id_products"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_product_images_shop_id_shops"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["variant_id"],
-            ["variants.id"],
-            name=op.f("fk_product_images_variant_id_variants"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_images")),
-    )
-    with op.batch_alter_table("product_images", schema=None) as batch_op:
-        batch_op.create_index("ix_product_images_product", ["product_id", "position"], unique=False)
-        batch_op.create_index("uq_product_images_storage_key", ["storage_key"], unique=True)
-        batch_op.create_index("uq_product_images_thumb_key", ["thumb_key"], unique=True)
 
     op.create_table(
         "attachments",
@@ -916,16 +941,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_attachments_shop_conversation")
 
     op.drop_table("attachments")
-    with op.batch_alter_table("product_images", schema=None) as batch_op:
-        batch_op.drop_index("uq_product_images_thumb_key")
-        batch_op.drop_index("uq_product_images_storage_key")
-        batch_op.drop_index("ix_product_images_product")
-
-    op.drop_table("product_images")
-    with op.batch_alter_table("phone_codes", schema=None) as batch_op:
-        batch_op.drop_index("ix_phone_codes_visitor")
-
-    op.drop_table("phone_codes")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("uq_orders_shop_number")
         batch_op.drop_index("uq_orders_shop_idempotency")
@@ -947,30 +962,16 @@ def downgrade() -> None:
         batch_op.drop_index("uq_chain_checkpoints_conversation_seq")
 
     op.drop_table("chain_checkpoints")
-    with op.batch_alter_table("visitors", schema=None) as batch_op:
-        batch_op.drop_index("uq_visitors_token_hash")
-        batch_op.drop_index("ix_visitors_shop_claim")
+    with op.batch_alter_table("product_images", schema=None) as batch_op:
+        batch_op.drop_index("uq_product_images_thumb_key")
+        batch_op.drop_index("uq_product_images_storage_key")
+        batch_op.drop_index("ix_product_images_product")
 
-    op.drop_table("visitors")
-    with op.batch_alter_table("variants", schema=None) as batch_op:
-        batch_op.drop_index("uq_variants_shop_sku")
-        batch_op.drop_index("ix_variants_product")
+    op.drop_table("product_images")
+    with op.batch_alter_table("phone_codes", schema=None) as batch_op:
+        batch_op.drop_index("ix_phone_codes_visitor")
 
-    op.drop_table("variants")
-    with op.batch_alter_table("customer_tags", schema=None) as batch_op:
-        batch_op.drop_index("ix_customer_tags_shop_tag")
-
-    op.drop_table("customer_tags")
-    with op.batch_alter_table("customer_phones", schema=None) as batch_op:
-        batch_op.drop_index("uq_customer_phones_shop_hash")
-        batch_op.drop_index("ix_customer_phones_shop_last4")
-        batch_op.drop_index("ix_customer_phones_customer")
-
-    op.drop_table("customer_phones")
-    with op.batch_alter_table("customer_addresses", schema=None) as batch_op:
-        batch_op.drop_index("ix_customer_addresses_customer")
-
-    op.drop_table("customer_addresses")
+    op.drop_table("phone_codes")
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credentials_staff_id"))
 
@@ -985,8 +986,36 @@ def downgrade() -> None:
         batch_op.drop_index("ix_conversations_shop_activity")
 
     op.drop_table("conversations")
+    with op.batch_alter_table("visitors", schema=None) as batch_op:
+        batch_op.drop_index("uq_visitors_token_hash")
+        batch_op.drop_index("ix_visitors_shop_claim")
+
+    op.drop_table("visitors")
+    with op.batch_alter_table("variants", schema=None) as batch_op:
+        batch_op.drop_index("uq_variants_shop_sku")
+        batch_op.drop_index("ix_variants_product")
+
+    op.drop_table("variants")
+    with op.batch_alter_table("staff", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_role_id"))
+
     op.drop_table("staff")
+    with op.batch_alter_table("customer_tags", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_tags_shop_tag")
+
+    op.drop_table("customer_tags")
+    with op.batch_alter_table("customer_phones", schema=None) as batch_op:
+        batch_op.drop_index("uq_customer_phones_shop_hash")
+        batch_op.drop_index("ix_customer_phones_shop_last4")
+        batch_op.drop_index("ix_customer_phones_customer")
+
+    op.drop_table("customer_phones")
+    with op.batch_alter_table("customer_addresses", schema=None) as batch_op:
+        batch_op.drop_index("ix_customer_addresses_customer")
+
+    op.drop_table("customer_addresses")
     op.drop_table("shop_counters")
+    op.drop_table("roles")
     with op.batch_alter_table("reply_templates", schema=None) as batch_op:
         batch_op.drop_index("uq_reply_templates_shop_shortcode")
         batch_op.drop_index("ix_reply_templates_shop_category")
