@@ -33,7 +33,9 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
         Index("ix_orders_shop_phone", "shop_id", "phone_hash"),
         Index("ix_orders_shop_last4", "shop_id", "phone_last4_hash"),
         Index("ix_orders_shop_tracking", "shop_id", "tracking_number"),
-        Index("ix_orders_shop_assignee", "shop_id", "assignee_id"),
+        # A member who sees only their own orders (data scope "assigned") walks this in page
+        # order, like everyone else walks ix_orders_shop_created (orders/list_sql.py).
+        Index("ix_orders_shop_assignee", "shop_id", "assignee_id", "created_at", "id"),
         CheckConstraint("total >= 0", name="total_nonnegative"),
         CheckConstraint("discount >= 0 AND shipping_fee >= 0", name="fees_nonnegative"),
     )

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 01:37:44.171199
+Create Date: 2026-12-07 01:40:21.442142
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -308,6 +308,9 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_login_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("failed_count", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("failed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("locked_until", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
@@ -387,6 +390,33 @@ def upgrade() -> None:
     with op.batch_alter_table("visitors", schema=None) as batch_op:
         batch_op.create_index("ix_visitors_shop_claim", ["shop_id", "claimed_phone_hash"], unique=False)
         batch_op.create_index("uq_visitors_token_hash", ["token_hash"], unique=True)
+
+    op.create_table(
+        "audit_log",
+        sa.Column("at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("act", sa.String(length=64), nullable=False),
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("actor_type", sa.String(length=16), nullable=False),
+        sa.Column("target_type", sa.String(length=32), nullable=True),
+        sa.Column("target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_audit_log_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_audit_log_staff_id_staff"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_shop_act_id", ["shop_id", "act", "id"], unique=False)
+        batch_op.create_index("ix_audit_log_shop_id_desc", ["shop_id", "id"], unique=False)
+        batch_op.create_index("ix_audit_log_shop_staff_id", ["shop_id", "staff_id", "id"], unique=False)
 
     op.create_table(
         "conversations",
@@ -469,6 +499,39 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_credentials_staff_id"), ["staff_id"], unique=False)
+
+    op.create_table(
+        "invitations",
+        sa.Column("token_hash", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("role", sa.String(length=32), nullable=False),
+        sa.Column("role_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("accepted_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("accepted_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("revoked_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["accepted_by"], ["staff.id"], name=op.f("fk_invitations_accepted_by_staff"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by"], ["staff.id"], name=op.f("fk_invitations_created_by_staff"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["role_id"], ["roles.id"], name=op.f("fk_invitations_role_id_roles"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_invitations_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invitations")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_invitations_token_hash")),
+    )
+    with op.batch_alter_table("invitations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invitations_role_id"), ["role_id"], unique=False)
 
     op.create_table(
         "phone_codes",
@@ -670,7 +733,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
-        batch_op.create_index("ix_orders_shop_assignee", ["shop_id", "assignee_id"], unique=False)
+        batch_op.create_index(
+            "ix_orders_shop_assignee", ["shop_id", "assignee_id", "created_at", "id"], unique=False
+        )
         batch_op.create_index("ix_orders_shop_created", ["shop_id", "created_at", "id"], unique=False)
         batch_op.create_index("ix_orders_shop_customer", ["shop_id", "customer_id"], unique=False)
         batch_op.create_index("ix_orders_shop_last4", ["shop_id", "phone_last4_hash"], unique=False)
@@ -972,6 +1037,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_phone_codes_visitor")
 
     op.drop_table("phone_codes")
+    with op.batch_alter_table("invitations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invitations_role_id"))
+
+    op.drop_table("invitations")
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_credentials_staff_id"))
 
@@ -986,6 +1055,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_conversations_shop_activity")
 
     op.drop_table("conversations")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_log_shop_staff_id")
+        batch_op.drop_index("ix_audit_log_shop_id_desc")
+        batch_op.drop_index("ix_audit_log_shop_act_id")
+
+    op.drop_table("audit_log")
     with op.batch_alter_table("visitors", schema=None) as batch_op:
         batch_op.drop_index("uq_visitors_token_hash")
         batch_op.drop_index("ix_visitors_shop_claim")
