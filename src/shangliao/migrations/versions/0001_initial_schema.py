@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 01:40:21.442142
+Create Date: 2026-12-07 01:41:20.500545
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
 exception is reviewed code that has its SQL for both databases (the order status count triggers,
-``shangliao.orders.counts``); SQLite drops a table's triggers when batch mode rebuilds ``orders``,
-so a revision that does must install them again.
+``shangliao.orders.counts``, and the audit log's append-only guard, ``shangliao.audit.models``);
+SQLite drops a table's triggers when batch mode rebuilds it (``orders``, ``audit_log``), so a
+revision that does must install them again.
 """
 
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 import shangliao.storage.types
+from shangliao.audit import models as audit_models
 from shangliao.orders import counts as order_counts
 
 # revision identifiers, used by Alembic.
@@ -969,9 +971,12 @@ def upgrade() -> None:
 
     # Triggers keeping order_status_counts; one set per database, both in orders/counts.py.
     order_counts.create_triggers(op.execute, op.get_context().dialect.name)
+    # The audit log is append-only in the database too (audit/models.py).
+    audit_models.create_triggers(op.execute, op.get_context().dialect.name)
 
 
 def downgrade() -> None:
+    audit_models.drop_triggers(op.execute, op.get_context().dialect.name)
     order_counts.drop_triggers(op.execute, op.get_context().dialect.name)
     with op.batch_alter_table("stock_movements", schema=None) as batch_op:
         batch_op.drop_index("ix_stock_movements_variant")
