@@ -47,6 +47,7 @@ FIELD_LABELS = {
     "text": N_("Text"),
     "status": N_("Status"),
     "cursor": N_("Page"),
+    "after": N_("Last event received"),  # the staff socket's ?after= (web/ws.py)
     "parent": N_("Region"),
     # Products, photos and stock (the console's product forms name fields through these too).
     "aliases": N_("Other names and keywords"),

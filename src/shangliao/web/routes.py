@@ -35,6 +35,11 @@ def iter_routes(app: FastAPI) -> Iterator[RouteInfo]:
     for route in app.routes:
         contexts = route.effective_route_contexts() if hasattr(route, "effective_route_contexts") else [route]
         for ctx in contexts:
+            if isinstance(getattr(ctx, "original_route", None), APIWebSocketRoute):
+                # FastAPI keeps an included socket's path and dependencies on the route it builds
+                # for it, not on the context (whose path is ""): without this the access audit
+                # never saw the sockets.
+                ctx = ctx.starlette_route
             dependant = getattr(ctx, "dependant", None)
             if dependant is None or not isinstance(
                 getattr(ctx, "original_route", ctx), APIRoute | APIWebSocketRoute
