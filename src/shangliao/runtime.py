@@ -6,11 +6,20 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from shangliao.assignment import auto
 from shangliao.config import Settings, ensure_data_dir
 from shangliao.core.crypto import Keyring
+from shangliao.events import log
 from shangliao.events.bus import Bus, make_bus
+from shangliao.notifications import triggers
 from shangliao.storage.database import Database
 from shangliao.web.rate_limits import RateLimits
+
+# Round-robin for new conversations, then the notification centre (which tells the assignee),
+# hear of every change as it is written (events/log.py WATCHERS).
+for _watcher in (auto.on_rows, triggers.on_rows):
+    if _watcher not in log.WATCHERS:
+        log.WATCHERS.append(_watcher)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,10 @@ from shangliao.storage.prepared import Prepared
 
 _log = EventLogEntry.__table__
 _INSERT = Prepared(insert(_log))
+# Called with every batch of rows as it is written, in the writing transaction, so what they make
+# (notifications/triggers.py) commits or rolls back with the change itself. Registered at import
+# by runtime.py; a watcher that records events of its own must not watch those.
+WATCHERS: list[Callable[[Session, list[dict[str, Any]]], None]] = []
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,8 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     bus = session.info.get("bus")
     if bus is not None:
         after_commit(session, lambda: bus.publish_many(rows))
+    for watch in WATCHERS:  # after: what they record is published after these rows
+        watch(session, rows)
 
 
 def record(session: Session, shop_id: int, events: list[DomainEvent]) -> list[dict[str, Any]]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shangliao.assignment.apply import check_assignment, tell_assignee
+from shangliao.assignment.auto import auto_assignee, tell_auto_assigned
 from shangliao.auth.access import check_permission
 from shangliao.auth.actor import Actor
-from shangliao.auth.models import Staff
 from shangliao.core import clock
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
@@ -132,12 +132,17 @@ def do_transition(
     if t.target == Status.CANCELLED:  # checked before anything moves: a bad code changes nothing
         cancel_code, cancel_note = check_cancel_reason(params.get("reason"), params.get("reason_note"))
     now = clock.now()
+    auto_assigned = None
     if t.target == Status.PENDING:
         if order.address_enc is None:
             raise Invalid("order.address_required", N_("An order needs a delivery address."))
         if not order.items:
             raise Invalid("order.no_items", N_("An order needs at least one item."))
         _count_on_customer(session, order, now)
+        # A submitted draft is a new pending order: round-robin's turn, when the shop has it on
+        # (before the stock rows' locks, as for a new order: orders/create.py).
+        if order.assignee_id is None:
+            auto_assigned = order.assignee_id = auto_assignee(session, order.shop_id, None)
     _stock_effects(session, actor, order, t.target)
     data: dict[str, Any] = {}
     if t.target == Status.SHIPPED:
@@ -162,6 +167,16 @@ def do_transition(
         event_type=f"order.{t.target.value}",
         event_data=data,
     )
+    if auto_assigned is not None:  # set above, so the new order's notifications see its assignee
+        record_change(
+            session,
+            order,
+            None,
+            "assigned",
+            data={"from": None, "to": auto_assigned, "auto": True},
+            event_data={"assignee_id": auto_assigned, "previous_assignee_id": None},
+        )
+        tell_auto_assigned(session, order.shop_id, order.id, auto_assigned, order.number)
     return order
 
 
@@ -199,17 +214,13 @@ def do_add_note(session: Session, actor: Actor, order: Order, body: str) -> Orde
 def do_assign(
     session: Session, actor: Actor, order: Order, assignee_id: int | None, *, version: int | None = None
 ) -> Order:
+    """Give the order to ``assignee_id`` (None: nobody), under assignment/rules.py: another
+    member's work needs orders.assign, and the assignee's role must see orders. The timeline
+    keeps from → to; the new assignee is notified."""
     check_version(order, version)
-    if assignee_id is not None:
-        found = session.scalar(
-            select(Staff.id).where(
-                Staff.id == assignee_id, Staff.shop_id == order.shop_id, Staff.active.is_(True)
-            )
-        )
-        if found is None:
-            raise NotFound("staff.not_found", N_("No such staff member."))
     if order.assignee_id == assignee_id:
         return order
+    check_assignment(session, actor, order.shop_id, "order", order.assignee_id, assignee_id)
     previous, order.assignee_id = order.assignee_id, assignee_id
     record_change(
         session,
@@ -217,8 +228,9 @@ def do_assign(
         actor,
         "assigned",
         data={"from": previous, "to": assignee_id},
-        event_data={"assignee_id": assignee_id},
+        event_data={"assignee_id": assignee_id, "previous_assignee_id": previous},
     )
+    tell_assignee(session, actor, order.shop_id, "order", order.id, assignee_id, {"number": order.number})
     return order
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from shangliao.assignment import auto
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
 from shangliao.core import clock
@@ -271,6 +272,10 @@ def do_create_order(
     shop_id = actor.shop_id
     placed = not body.draft
     now = clock.now()
+    # Round-robin, when the shop turned it on, gives a new pending order nobody was named for.
+    # First, before the stock rows' locks: a draft's submission takes the pointer's lock first too.
+    assignee_id = auto.auto_assignee(session, shop_id, body.assignee_id) if placed else body.assignee_id
+    auto_assigned = assignee_id if assignee_id != body.assignee_id else None
     priced_order = quote(session, shop_id, body.items, body.shipping_fee, body.discount, hold=placed)
     found, priced, total = priced_order.found, priced_order.priced, priced_order.total
     address = _resolve_address(session, keyring, shop_id, body)
@@ -309,7 +314,7 @@ def do_create_order(
         "paid_amount": 0,
         "refunded_amount": 0,
         "remark": body.remark,
-        "assignee_id": body.assignee_id,
+        "assignee_id": assignee_id,
         "version": 1,
         "idempotency_key": idempotency_key,
         "idempotency_hash": fingerprint(body) if idempotency_key else None,
@@ -354,7 +359,24 @@ def do_create_order(
         order_id,
         {"number": values["number"], "status": status.value, "total": total},
     )
+    if auto_assigned is not None:
+        _INSERT_TIMELINE.execute(
+            conn,
+            {
+                "shop_id": shop_id,
+                "order_id": order_id,
+                "kind": "assigned",
+                "actor_type": "system",
+                "actor_id": None,
+                "from_status": None,
+                "to_status": None,
+                "data": {"from": None, "to": auto_assigned, "auto": True},
+                "created_at": now,
+            },
+        )
     log.insert_rows(session, log.rows_for(shop_id, slot.last_event_seq, [created, *low_stock]))
+    if auto_assigned is not None:
+        auto.tell_auto_assigned(session, shop_id, order_id, auto_assigned, values["number"])
     # The response is built from what was written, without ORM objects or re-reading the row.
     return CreatedOrder(
         row=SimpleNamespace(id=order_id, **_NOT_YET, **values),

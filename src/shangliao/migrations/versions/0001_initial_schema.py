@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 01:41:20.500545
+Create Date: 2026-12-07 01:44:04.576361
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -42,6 +42,16 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shops")),
         sa.UniqueConstraint("slug", name=op.f("uq_shops_slug")),
+    )
+    op.create_table(
+        "assign_pointers",
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("target", sa.String(length=16), nullable=False),
+        sa.Column("last_staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_assign_pointers_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("shop_id", "target", name=op.f("pk_assign_pointers")),
     )
     op.create_table(
         "chain_manifests",
@@ -536,6 +546,59 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_invitations_role_id"), ["role_id"], unique=False)
 
     op.create_table(
+        "notification_preferences",
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("muted", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("statuses", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"],
+            ["shops.id"],
+            name=op.f("fk_notification_preferences_shop_id_shops"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff.id"],
+            name=op.f("fk_notification_preferences_staff_id_staff"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("staff_id", name=op.f("pk_notification_preferences")),
+    )
+    op.create_table(
+        "notifications",
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("target_type", sa.String(length=16), nullable=False),
+        sa.Column("target_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_notifications_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_notifications_staff_id_staff"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_notifications_staff_id", ["staff_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_notifications_unread",
+            ["staff_id", "target_type", "target_id"],
+            unique=False,
+            sqlite_where=sa.text("read_at IS NULL"),
+            postgresql_where=sa.text("read_at IS NULL"),
+        )
+
+    op.create_table(
         "phone_codes",
         sa.Column("visitor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -610,6 +673,22 @@ def upgrade() -> None:
         batch_op.create_index("ix_product_images_product", ["product_id", "position"], unique=False)
         batch_op.create_index("uq_product_images_storage_key", ["storage_key"], unique=True)
         batch_op.create_index("uq_product_images_thumb_key", ["thumb_key"], unique=True)
+
+    op.create_table(
+        "staff_presence",
+        sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_staff_presence_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_staff_presence_staff_id_staff"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("staff_id", name=op.f("pk_staff_presence")),
+    )
+    with op.batch_alter_table("staff_presence", schema=None) as batch_op:
+        batch_op.create_index("ix_staff_presence_shop_seen", ["shop_id", "last_seen_at"], unique=False)
 
     op.create_table(
         "chain_checkpoints",
@@ -1032,6 +1111,10 @@ def downgrade() -> None:
         batch_op.drop_index("uq_chain_checkpoints_conversation_seq")
 
     op.drop_table("chain_checkpoints")
+    with op.batch_alter_table("staff_presence", schema=None) as batch_op:
+        batch_op.drop_index("ix_staff_presence_shop_seen")
+
+    op.drop_table("staff_presence")
     with op.batch_alter_table("product_images", schema=None) as batch_op:
         batch_op.drop_index("uq_product_images_thumb_key")
         batch_op.drop_index("uq_product_images_storage_key")
@@ -1042,6 +1125,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_phone_codes_visitor")
 
     op.drop_table("phone_codes")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_notifications_unread",
+            sqlite_where=sa.text("read_at IS NULL"),
+            postgresql_where=sa.text("read_at IS NULL"),
+        )
+        batch_op.drop_index("ix_notifications_staff_id")
+
+    op.drop_table("notifications")
+    op.drop_table("notification_preferences")
     with op.batch_alter_table("invitations", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invitations_role_id"))
 
@@ -1122,4 +1215,5 @@ def downgrade() -> None:
         batch_op.drop_index("uq_chain_manifests_shop")
 
     op.drop_table("chain_manifests")
+    op.drop_table("assign_pointers")
     op.drop_table("shops")

@@ -1,0 +1,222 @@
+"""Making, listing and reading notifications, and each member's preferences.
+
+Notifications are made in the transaction of the change they tell of (``triggers.py`` watches
+the event log's rows; assignment calls :func:`notify` itself, as only it knows who assigned), and
+each one records a ``notification.created`` event carrying its ``staff_id``: the staff socket of
+that member alone is shown it (realtime/feed.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from shangliao.assignment.members import Member, members
+from shangliao.auth.actor import Actor
+from shangliao.core import clock
+from shangliao.core.i18n import N_
+from shangliao.events import log
+from shangliao.events.log import DomainEvent
+from shangliao.notifications.models import Notification, NotificationPreference
+from shangliao.orders.state import Status
+
+CREATED = "notification.created"
+
+# Each kind: its label in the preferences form, and what a member must hold to be told of it.
+KINDS: dict[str, tuple[str, str]] = {
+    "order_new": (N_("New pending order"), "orders.read"),
+    "order_assigned": (N_("An order is assigned to me"), "orders.read"),
+    "conversation_assigned": (N_("A conversation is assigned to me"), "chat.read"),
+    "message": (N_("New message in my conversations"), "chat.read"),
+    "payment": (N_("Payment recorded"), "orders.read"),
+    "low_stock": (N_("Low stock"), "catalog.read"),
+    "order_status": (N_("An order reaches a status I follow"), "orders.read"),
+}
+# The statuses a member may follow (a draft is nobody's news; pending is "order_new").
+FOLLOWABLE = tuple(s.value for s in Status if s not in (Status.DRAFT, Status.PENDING))
+
+_note = Notification.__table__
+# One statement for every member told (insertmanyvalues), ids back in the order given.
+_INSERT = insert(_note).returning(_note.c.id, _note.c.staff_id, sort_by_parameter_order=True)
+
+
+@dataclass(frozen=True)
+class Preferences:
+    muted: frozenset[str] = frozenset()
+    statuses: frozenset[str] = frozenset()
+
+    def wants(self, kind: str, status: str | None = None) -> bool:
+        if kind in self.muted:
+            return False
+        return kind != "order_status" or status in self.statuses
+
+
+def preferences_of(session: Session, shop_id: int, staff_ids: Iterable[int]) -> dict[int, Preferences]:
+    """Each member's preferences (the defaults for one who never chose)."""
+    ids = list(staff_ids)
+    found = {
+        row.staff_id: Preferences(frozenset(row.muted or ()), frozenset(row.statuses or ()))
+        for row in session.scalars(
+            select(NotificationPreference).where(
+                NotificationPreference.shop_id == shop_id, NotificationPreference.staff_id.in_(ids)
+            )
+        )
+    } if ids else {}
+    return {i: found.get(i, Preferences()) for i in ids}
+
+
+def recipients(
+    session: Session,
+    shop_id: int,
+    kind: str,
+    *,
+    assignee_id: int | None = None,
+    scoped: bool = True,
+    status: str | None = None,
+    only: Iterable[int] | None = None,
+    shop_members: dict[int, Member] | None = None,
+) -> list[int]:
+    """Who is told of ``kind``: active members holding its permission, who may see the row
+    (``scoped``: an order or conversation assigned to ``assignee_id``), and who did not mute it."""
+    permission = KINDS[kind][1]
+    pool = shop_members if shop_members is not None else members(session, shop_id, only)
+    if only is not None:
+        wanted = set(only)
+        pool = {i: m for i, m in pool.items() if i in wanted}
+    allowed = [
+        m.id
+        for m in pool.values()
+        if (m.may_see(permission, assignee_id) if scoped else m.may_take(permission))
+    ]
+    prefs = preferences_of(session, shop_id, allowed)
+    return [i for i in allowed if prefs[i].wants(kind, status)]
+
+
+def notify(
+    session: Session,
+    shop_id: int,
+    staff_ids: Iterable[int],
+    kind: str,
+    target_type: str,
+    target_id: int,
+    data: dict[str, Any] | None = None,
+) -> list[int]:
+    """One notification for each member of ``staff_ids`` (already chosen by :func:`recipients`),
+    with its ``notification.created`` event; returns their ids. ``data``: no personal data."""
+    ids = list(dict.fromkeys(staff_ids))
+    if not ids:
+        return []
+    now = clock.now()
+    data = data or {}
+    rows = [
+        {
+            "shop_id": shop_id,
+            "staff_id": staff_id,
+            "kind": kind,
+            "target_type": target_type,
+            "target_id": target_id,
+            "data": data,
+            "count": 1,
+            "created_at": now,
+            "read_at": None,
+        }
+        for staff_id in ids
+    ]
+    made = [(row.id, row.staff_id) for row in session.execute(_INSERT, rows)]
+    log.record(
+        session,
+        shop_id,
+        [
+            DomainEvent(
+                CREATED,
+                "notification",
+                note_id,
+                {"staff_id": staff_id, "kind": kind, "target_type": target_type, "target_id": target_id, **data},
+            )
+            for note_id, staff_id in made
+        ],
+    )
+    return [note_id for note_id, _ in made]
+
+
+def add_to_unread(session: Session, staff_id: int, kind: str, target_type: str, target_id: int) -> bool:
+    """Count one more into the member's unread notification of this kind about this row, if
+    there is one (new messages coalesce per conversation while unread)."""
+    bumped = session.execute(
+        update(Notification)
+        .where(
+            Notification.staff_id == staff_id,
+            Notification.target_type == target_type,
+            Notification.target_id == target_id,
+            Notification.read_at.is_(None),
+            Notification.kind == kind,
+        )
+        .values(count=Notification.count + 1, created_at=clock.now())
+    )
+    return bool(bumped.rowcount)
+
+
+# --- the member's own ------------------------------------------------------------------------------
+
+
+def page(
+    session: Session, actor: Actor, *, before_id: int | None, limit: int, unread: bool = False
+) -> tuple[list[Notification], int | None]:
+    """The member's notifications, newest first, ``limit`` at a time (keyset on id)."""
+    query = select(Notification).where(
+        Notification.staff_id == actor.staff_id, Notification.shop_id == actor.shop_id
+    )
+    if before_id is not None:
+        query = query.where(Notification.id < before_id)
+    if unread:
+        query = query.where(Notification.read_at.is_(None))
+    rows = list(session.scalars(query.order_by(Notification.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more else None)
+
+
+def unread_count(session: Session, actor: Actor) -> int:
+    return session.scalar(
+        select(func.count(Notification.id)).where(
+            Notification.staff_id == actor.staff_id,
+            Notification.shop_id == actor.shop_id,
+            Notification.read_at.is_(None),
+        )
+    ) or 0
+
+
+def do_mark_read(session: Session, actor: Actor, ids: list[int] | None = None) -> int:
+    """Mark the member's own notifications read (``ids``; all unread when None); returns how many
+    changed. Another member's ids change nothing."""
+    query = update(Notification).where(
+        Notification.staff_id == actor.staff_id,
+        Notification.shop_id == actor.shop_id,
+        Notification.read_at.is_(None),
+    )
+    if ids is not None:
+        if not ids:
+            return 0
+        query = query.where(Notification.id.in_(ids))
+    return session.execute(query.values(read_at=clock.now())).rowcount or 0
+
+
+def own_preferences(session: Session, actor: Actor) -> Preferences:
+    return preferences_of(session, actor.shop_id, [actor.staff_id])[actor.staff_id]
+
+
+def do_set_preferences(session: Session, actor: Actor, muted: Iterable[str], statuses: Iterable[str]) -> Preferences:
+    row = session.get(NotificationPreference, actor.staff_id)
+    muted, statuses = sorted(set(muted)), sorted(set(statuses))
+    if row is None:
+        session.add(
+            NotificationPreference(shop_id=actor.shop_id, staff_id=actor.staff_id, muted=muted, statuses=statuses)
+        )
+    else:
+        row.muted, row.statuses = muted, statuses
+    session.flush()
+    return Preferences(frozenset(muted), frozenset(statuses))
