@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
+from shangliao.audit.log import record_audit
 from shangliao.auth import service
 from shangliao.auth.access import (
     clear_session_cookie,
@@ -90,6 +91,18 @@ def create_token(
 ):
     """Create an API token for integrations; the secret is shown only in this response."""
     with rt.db.write() as session:
+        record_audit(
+            session,
+            actor.shop_id,
+            "auth.token_created",
+            actor=actor,
+            target_type="token",
+            target_id=cred.id,
+            data={
+                "scopes": cred.scopes,
+                "expires_at": out.expires_at.isoformat() if out.expires_at else None,
+            },
+        )
         raw, cred = service.do_create_token(
             session, actor, name=body.name, scopes=body.scopes, days=body.expires_in_days
         )
@@ -102,4 +115,12 @@ def revoke_token(
     token_id: PathId, actor: Actor = Depends(staff("team.manage")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.write() as session:
-        service.do_revoke_token(session, actor, token_id)
+        if service.do_revoke_token(session, actor, token_id):
+            record_audit(
+                session,
+                actor.shop_id,
+                "auth.token_revoked",
+                actor=actor,
+                target_type="token",
+                target_id=token_id,
+            )

@@ -14,6 +14,10 @@ A cached caller must never outlive its credential:
   keeps a revoked credential alive for at most :data:`TTL_SECONDS`;
 - an entry is checked against the credential's expiry time on every hit.
 
+A caller carries its member's role, so a change of role (or of a custom role's grant) drops that
+member's callers the same way: ``auth.staff_changed`` through the bus, and directly after commit in
+the process that made it (auth/team.py).
+
 A caller carries its shop's settings (the time zone orders are dated in), so a change of them
 drops the shop's callers the same way: ``shop.settings_changed`` through the bus, and directly after
 commit in the process that made it.
@@ -41,6 +45,7 @@ MAX_CALLERS = 20_000  # live credentials remembered; the least recently used go 
 MAX_UNKNOWN = 2_000  # secrets known to be invalid, so that one client repeating one is cheap
 REVOKED_EVENT = "auth.credential_revoked"
 SHOP_CHANGED_EVENT = "shop.settings_changed"
+STAFF_CHANGED_EVENT = "auth.staff_changed"
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class CallerCache:
         self._unknown = _Lru(MAX_UNKNOWN)
         self._by_id: dict[int, set[bytes]] = {}
         self._by_shop: dict[int, set[bytes]] = {}
+        self._by_staff: dict[int, set[bytes]] = {}
         # Bumped by every revocation: a lookup that began before one must not store what it read.
         self.generation = 0
 
@@ -118,9 +124,12 @@ class CallerCache:
             self._callers.put(key, found, until)
             self._by_id.setdefault(found.credential_id, set()).add(key)
             self._by_shop.setdefault(found.actor.shop_id, set()).add(key)
+            if found.actor.staff_id is not None:
+                self._by_staff.setdefault(found.actor.staff_id, set()).add(key)
             if len(self._by_id) > 2 * MAX_CALLERS:  # ids of entries evicted meanwhile
                 self._by_id = self._live(self._by_id)
                 self._by_shop = self._live(self._by_shop)
+                self._by_staff = self._live(self._by_staff)
 
     def _live(self, index: dict[int, set[bytes]]) -> dict[int, set[bytes]]:
         live = self._callers.items.keys()
@@ -141,6 +150,14 @@ class CallerCache:
             for key in self._by_shop.pop(shop_id, ()):
                 self._callers.items.pop(key, None)
 
+    def forget_staff(self, staff_ids: Iterable[int]) -> None:
+        """Drop every caller of these members: their role (or its grant) changed."""
+        with self._lock:
+            self.generation += 1  # a lookup begun before the change may hold the old role
+            for staff_id in staff_ids:
+                for key in self._by_staff.pop(staff_id, ()):
+                    self._callers.items.pop(key, None)
+
     def on_event(self, row: dict[str, Any]) -> None:
         """A bus handler: revocations and shop settings committed anywhere drop their callers here."""
         if row.get("type") == REVOKED_EVENT:
@@ -148,6 +165,10 @@ class CallerCache:
             self.forget(int(i) for i in ids)
         elif row.get("type") == SHOP_CHANGED_EVENT and row.get("shop_id") is not None:
             self.forget_shop(int(row["shop_id"]))
+        elif row.get("type") == STAFF_CHANGED_EVENT:
+            staff_id = (row.get("data") or {}).get("staff_id")
+            if staff_id is not None:
+                self.forget_staff([int(staff_id)])
 
     def clear(self) -> None:
         with self._lock:
@@ -155,11 +176,14 @@ class CallerCache:
             self._unknown.items.clear()
             self._by_id.clear()
             self._by_shop.clear()
+            self._by_staff.clear()
 
     def _forget_key(self, key: bytes, found: Found) -> None:
         self._callers.items.pop(key, None)
         self._by_id.get(found.credential_id, set()).discard(key)
         self._by_shop.get(found.actor.shop_id, set()).discard(key)
+        if found.actor.staff_id is not None:
+            self._by_staff.get(found.actor.staff_id, set()).discard(key)
 
 
 # One per process: see the module docstring for why one serves every database.

@@ -67,3 +67,29 @@ class Credential(IdMixin, ShopScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Invitation(IdMixin, ShopScoped, Base):
+    """A one-time link that lets someone join the shop with a role (auth/invitations.py).
+
+    Only a SHA-256 of the link's secret is stored, like a credential's: a database leak does not
+    hand out working invitations."""
+
+    __tablename__ = "invitations"
+
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # The role the newcomer gets: a built-in key, or "custom" with ``role_id``.
+    role: Mapped[str] = mapped_column(String(32))
+    role_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("roles.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    created_by: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    accepted_by: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("staff.id", ondelete="SET NULL"), nullable=True
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

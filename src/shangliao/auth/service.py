@@ -161,12 +161,15 @@ def do_create_staff(
     display_name: str = "",
     role: str = "owner",
 ) -> Staff:
+    role_id: int | None = None,
     if not USERNAME_RE.match(username):
+    """A new account; ``role`` is a built-in key, or "custom" with ``role_id`` naming the shop's
+    row (auth/team.py checks who may give which role)."""
         raise Invalid(
             "auth.bad_username",
             N_("A username is 3-64 letters, digits or . _ @ - characters."),
         )
-    if role not in BUILTIN_ROLES:
+    if role not in BUILTIN_ROLES and not (role == CUSTOM and role_id is not None):
         raise Invalid("auth.unknown_role", N_("Unknown role {role}."), role=role)
     check_password_strength(password)
     if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
@@ -178,6 +181,7 @@ def do_create_staff(
         password_hash=hash_password(password),
         role=role,
     )
+        role_id=role_id if role == CUSTOM else None,
     session.add(staff)
     session.flush()
     return staff
@@ -280,12 +284,14 @@ def do_revoke(session: Session, raw: str) -> None:
     _revoke_where(session, _cred.c.token_hash == digest(raw), _cred.c.revoked_at.is_(None))
 
 
-def do_revoke_token(session: Session, actor: Actor, token_id: int) -> None:
-    """Revoke one of the shop's API tokens; revoking it again changes nothing."""
+def do_revoke_token(session: Session, actor: Actor, token_id: int) -> bool:
+    """Revoke one of the shop's API tokens; revoking it again changes nothing (and answers False)."""
     cred = access_token(session, actor, token_id)
-    if cred.revoked_at is None:
-        _revoke_where(session, _cred.c.id == cred.id, _cred.c.revoked_at.is_(None))
-        session.expire(cred)
+    if cred.revoked_at is not None:
+        return False
+    _revoke_where(session, _cred.c.id == cred.id, _cred.c.revoked_at.is_(None))
+    session.expire(cred)
+    return True
 
 
 def check_scopes(actor: Actor, scopes: list[str] | None) -> list[str] | None:

@@ -14,7 +14,9 @@ change) is read from the log, from the first seq it could not.
 
 A revoked credential (logout, a token revoked, a new password) is a row of the log too, read in
 the same order: the staff sockets opened with it are ended at once, here and in every process
-that hears the shop's log move (rule 20 of docs/architecture.md). So is a customer merged into
+that hears the shop's log move (rule 20 of docs/architecture.md). A member's new role
+(``auth.staff_changed``) ends their staff sockets too, with "try later": the console reconnects
+and is shown what the new role may see. So is a customer merged into
 another (a device linked to the customer it claimed to be): that customer's devices are told to
 reconnect (1013), and come back as the customer they now belong to, in that conversation.
 
@@ -33,6 +35,7 @@ from typing import Any
 
 from anyio import to_thread
 
+from shangliao.auth.caller_cache import STAFF_CHANGED_EVENT
 from shangliao.auth.service import CREDENTIAL_REVOKED
 from shangliao.core.crypto import Keyring
 from shangliao.customers.merge import MERGED
@@ -234,9 +237,12 @@ class Hub:
         """End the shop's sockets here that ``rows`` took the ground from: staff sockets whose
         credential was revoked, devices of a customer merged into another."""
         revoked: set[int] = set()
+        changed: set[int] = set()  # members whose role changed: they reconnect with the new one
         for row in rows:
             if row["type"] == CREDENTIAL_REVOKED:
                 revoked.update((row.get("data") or {}).get("credential_ids", ()))
+            elif row["type"] == STAFF_CHANGED_EVENT:
+                changed.add(row["entity_id"])
             elif row["type"] in (MERGED, DEVICES_REVOKED):
                 # Revoked devices find their token refused when they reconnect; the others come back.
                 for subscriber in self._customers.get((shop_id, row["entity_id"]), ()):
@@ -245,6 +251,10 @@ class Hub:
             for subscriber in self._staff.get(shop_id, ()):
                 if subscriber.credential_id in revoked:
                     subscriber.end(POLICY, "signed out")
+        if changed:
+            for subscriber in self._staff.get(shop_id, ()):
+                if subscriber.staff_id in changed:
+                    subscriber.end(TRY_LATER, "role changed")
 
     def _head(self, shop_id: int) -> int:
         with self.db.read() as session:

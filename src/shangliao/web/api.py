@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from shangliao.addresses import api as addresses_api
 from shangliao.auth import api as auth_api
+from shangliao.auth import team_api
 from shangliao.catalog import api as catalog_api
 from shangliao.chat import api as chat_api
 from shangliao.chat import order_api as chat_order_api
@@ -30,6 +31,7 @@ for domain in (
     auth_api,
     shops_api,
     catalog_api,
+    team_api,
     inventory_api,
     customers_api,
     customers_merge_api,

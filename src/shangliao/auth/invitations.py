@@ -1,0 +1,150 @@
+"""Invitation links: a member with ``team.manage`` makes a one-time link for a role; whoever opens
+it picks a username and password and joins the shop with that role.
+
+The link's secret is 256-bit random and only its SHA-256 is stored (like a credential's). A link
+works once, until it expires or is revoked; accepting it marks it used in the same transaction
+that creates the account, with a conditional update, so two people opening it at once cannot both
+join. The role is checked against the inviter's grant when the link is made (auth/team.py rules).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shangliao.audit.log import record_audit
+from shangliao.auth.actor import Actor
+from shangliao.auth.models import Invitation, Role, Staff
+from shangliao.auth.permissions import CUSTOM
+from shangliao.auth.service import digest, new_secret
+from shangliao.auth.team import (
+    RoleChoice,
+    builtin_choice,
+    check_owner_change,
+    check_within_own,
+    choose_role,
+    custom_choice,
+    join,
+)
+from shangliao.core import clock
+from shangliao.core.errors import NotFound
+from shangliao.core.i18n import N_
+
+INVITATION_DAYS = 7  # how long a link works unless another lifetime is asked for
+MAX_DAYS = 30
+INVITE_PATH = "/join/"  # the public page a link opens (web/console/team_pages.py)
+
+
+def invitation_role(session: Session, invitation: Invitation) -> RoleChoice:
+    if invitation.role == CUSTOM:
+        row = session.get(Role, invitation.role_id) if invitation.role_id else None
+        if row is None:
+            raise _gone()
+        return custom_choice(row)
+    return builtin_choice(invitation.role)
+
+
+def do_create_invitation(
+    session: Session, actor: Actor, *, role: str | None, role_id: int | None, days: int = INVITATION_DAYS
+) -> tuple[str, Invitation]:
+    """A new link for ``role``: ``(secret, row)``; the secret is shown once, to the inviter."""
+    choice = choose_role(session, actor.shop_id, role, role_id)
+    check_owner_change(actor, choice.role)
+    check_within_own(actor, choice.grant)
+    raw = new_secret()
+    now = clock.now()
+    row = Invitation(
+        shop_id=actor.shop_id,
+        token_hash=digest(raw),
+        role=choice.role,
+        role_id=choice.role_id,
+        created_by=actor.staff_id,
+        created_at=now,
+        expires_at=now + timedelta(days=max(1, min(days, MAX_DAYS))),
+    )
+    session.add(row)
+    session.flush()
+    record_audit(
+        session,
+        actor.shop_id,
+        "team.invitation_created",
+        actor=actor,
+        target_type="invitation",
+        target_id=row.id,
+        data={"role": choice.role, "role_id": choice.role_id, "expires_at": row.expires_at.isoformat()},
+    )
+    return raw, row
+
+
+def pending_invitations(session: Session, shop_id: int) -> list[Invitation]:
+    """Links not yet used, revoked or expired, newest first."""
+    return list(
+        session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.shop_id == shop_id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+                Invitation.expires_at > clock.now(),
+            )
+            .order_by(Invitation.id.desc())
+        )
+    )
+
+
+def do_revoke_invitation(session: Session, actor: Actor, invitation_id: int) -> None:
+    row = session.get(Invitation, invitation_id)
+    if row is None or row.shop_id != actor.shop_id:
+        raise NotFound("team.invitation_not_found", N_("No such invitation."))
+    if row.revoked_at is None and row.accepted_at is None:
+        row.revoked_at = clock.now()
+
+
+def open_invitation(session: Session, raw: str) -> Invitation:
+    """The live invitation a link's secret names, or "gone" (unknown, used, revoked or expired:
+    one answer for all, so a link tells nobody which)."""
+    row = session.scalar(select(Invitation).where(Invitation.token_hash == digest(raw)))
+    if row is None or row.accepted_at or row.revoked_at or row.expires_at <= clock.now():
+        raise _gone()
+    return row
+
+
+def do_accept_invitation(
+    session: Session, raw: str, *, username: str, password: str, display_name: str
+) -> Staff:
+    """Join the shop through the link: the account is made with the invitation's role and the
+    link is used up, in one transaction."""
+    row = open_invitation(session, raw)
+    choice = invitation_role(session, row)
+    now = clock.now()
+    taken = session.execute(
+        update(Invitation)
+        .where(Invitation.id == row.id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(accepted_at=now)
+    )
+    if taken.rowcount != 1:  # someone else used it a moment ago
+        raise _gone()
+    member = join(
+        session, row.shop_id, choice, username=username, password=password, display_name=display_name
+    )
+    session.execute(update(Invitation).where(Invitation.id == row.id).values(accepted_by=member.id))
+    record_audit(
+        session,
+        row.shop_id,
+        "team.invitation_accepted",
+        staff_id=member.id,
+        actor_type="staff",
+        target_type="invitation",
+        target_id=row.id,
+        data={"role": choice.role, "role_id": choice.role_id, "invited_by": row.created_by},
+    )
+    return member
+
+
+def _gone() -> NotFound:
+    return NotFound(
+        "team.invitation_gone",
+        N_("This invitation link is no longer valid. Ask the shop for a new one."),
+    )
