@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import event, select
 
+from shangliao.auth.scope import Scope
 from shangliao.orders.listing import OrderQuery, all_matching_ids
 from shangliao.orders.models import OrderSearchTerm
 from shangliao.orders.search_terms import terms_for
@@ -124,7 +125,7 @@ def test_pages_of_a_filtered_search_walk_every_match_once(runtime, shop, product
     assert keys == sorted(keys, reverse=sort.startswith("-"))
     with runtime.db.snapshot() as conn:
         query = OrderQuery(status=["pending"], amount_min=800, q="李")
-        assert all_matching_ids(conn, runtime.keyring, shop.id, shop.timezone, query) == set(expected)
+        assert all_matching_ids(conn, runtime.keyring, Scope.whole_shop(shop.id), shop.timezone, query) == set(expected)
 
 
 def test_a_text_matching_several_ways_pages_without_repeats(runtime, shop, product):

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import bindparam, event, select, text, update
 from sqlalchemy.exc import DBAPIError
 
+from shangliao.auth.scope import Scope
 from shangliao.events.models import EventLogEntry
 from shangliao.orders.listing import OrderQuery, list_orders
 from shangliao.orders.models import Order, OrderItem
@@ -117,7 +118,7 @@ def test_a_page_of_orders_is_read_at_one_moment(runtime, shop, product):
     # when its items and totals are edited between the statements that read a page of the list
     edit = double_the_items(runtime, order["id"])
     with committed_after_first_read(runtime, edit) as edited, runtime.db.snapshot() as conn:
-        page = list_orders(conn, runtime.keyring, shop.id, shop.timezone, OrderQuery())
+        page = list_orders(conn, runtime.keyring, Scope.whole_shop(shop.id), shop.timezone, OrderQuery())
 
     # then the page shows the order as it was, its items included (not the order of one moment
     # with the items of the next)
@@ -128,7 +129,7 @@ def test_a_page_of_orders_is_read_at_one_moment(runtime, shop, product):
     assert [(i.quantity, i.amount) for i in items] == [(1, order["items_total"])]
     # and the edit did commit: the next read sees it whole
     with runtime.db.snapshot() as conn:
-        (after,) = list_orders(conn, runtime.keyring, shop.id, shop.timezone, OrderQuery()).orders
+        (after,) = list_orders(conn, runtime.keyring, Scope.whole_shop(shop.id), shop.timezone, OrderQuery()).orders
     assert after.items_total == 2 * order["items_total"]
 
 

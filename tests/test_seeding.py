@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from shangliao.auth.scope import Scope
 from shangliao.catalog.models import Variant
 from shangliao.chat.checkpoints import checkpoints_of
 from shangliao.chat.models import Conversation
@@ -139,6 +140,6 @@ def test_bulk_seed_is_consistent(runtime):
             .order_by(Order.created_at.desc(), Order.id.desc())
             .limit(1)
         ).one()
-        page = list_orders(s.connection(), runtime.keyring, shop_id, "Asia/Shanghai", OrderQuery(q=name[1:]))
+        page = list_orders(s.connection(), runtime.keyring, Scope.whole_shop(shop_id), "Asia/Shanghai", OrderQuery(q=name[1:]))
         assert page.orders[0].id == newest
         assert all(name[1:] in o.customer_name for o in page.orders)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from shangliao.auth.access import staff
+from shangliao.assignment.conversations import do_assign_conversation
 from shangliao.auth.actor import Actor
 from shangliao.chat import card_photos, cards, service
 from shangliao.chat.inbox import inbox
@@ -25,6 +26,7 @@ from shangliao.chat.schemas import (
 )
 from shangliao.chat.views import message_out
 from shangliao.core.schemas import MAX_ID, PathId
+from shangliao.customers.masking import view_for
 from shangliao.customers.models import Customer
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.storefront import claims
@@ -73,7 +75,7 @@ def list_conversations(
 ):
     """The inbox: conversations with unread customer messages first, then the most recent."""
     with rt.db.read() as session:
-        page, next_cursor = inbox(session, actor.shop_id, actor.staff_id, which, cursor, limit)
+        page, next_cursor = inbox(session, actor, which, cursor, limit)
         merged = service.merged_ids(session, actor.shop_id, [c.id for c, *_ in page])
         items = [conversation_out(c, name, last, merged[c.id]) for c, name, last in page]
         return {"items": items, "next_cursor": next_cursor}
@@ -94,7 +96,7 @@ def get_conversation(
     conversation_id: PathId, actor: Actor = Depends(staff("chat.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
-        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        conversation = service.access_conversation(session, actor, conversation_id)
         merged = service.merged_ids(session, actor.shop_id, [conversation.id])[conversation.id]
         out = conversation_out(conversation, _customer_name(session, conversation), None, merged)
         if "customers.read" not in actor.permissions:  # another customer's name and number
@@ -113,7 +115,7 @@ def link_claimed(
     """The customer here is who their device says: merge them into that customer (as a customer
     merge does; the permission is the merge's). The answer is the conversation that lives on."""
     with rt.db.write() as session:
-        conversation = claims.lock_conversation(session, actor.shop_id, conversation_id)
+        conversation = claims.lock_conversation(session, actor, conversation_id)
         customer_id = conversation.customer_id
         claim = claims.pick_claim(session, actor.shop_id, customer_id, body.customer_id if body else None)
         kept = claims.do_link_claim(session, rt.keyring, actor, customer_id, claim, how="staff")
@@ -137,9 +139,9 @@ def list_messages(
     """A conversation's messages in order: the newest page by default, `before_seq` to scroll
     back, `after_seq` to catch up. Recall entries are not listed; the recalled message is, empty."""
     with rt.db.read() as session:
-        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        conversation = service.access_conversation(session, actor, conversation_id)
         return [
-            cards.opened_message(rt.keyring, message_out(m))
+            cards.opened_message(rt.keyring, message_out(m), view=view_for(actor))
             for m in service.messages_of(session, conversation, after_seq, before_seq, limit)
         ]
 
@@ -154,7 +156,7 @@ def send_message(
     """Send a text or a card (product, order, payment request, quote) to the customer. With
     `client_id`, a retried send returns the first one (with `replayed: true`) instead of sending twice."""
     with card_photos.discarded_on_failure() as kept, rt.db.write() as session:
-        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        conversation = service.access_conversation(session, actor, conversation_id)
         data = cards.card_data(session, conversation, body)
         photo = None
         if body.kind == "product_card":  # its photo is kept with the conversation, as evidence
@@ -176,7 +178,7 @@ def send_message(
         )
         if photo is not None:
             photo.sent(session, sent)
-        return cards.opened_message(rt.keyring, message_out(sent, replayed=sent.replayed))
+        return cards.opened_message(rt.keyring, message_out(sent, replayed=sent.replayed), view=view_for(actor))
 
 
 @router.post("/conversations/{conversation_id}/messages/{message_id}/recall", response_model=MessageOut)
@@ -188,7 +190,7 @@ def recall_message(
 ):
     """Take back a message the shop sent, within two minutes. It stays stored as evidence."""
     with rt.db.write() as session:
-        service.access_conversation(session, actor.shop_id, conversation_id)
+        service.access_conversation(session, actor, conversation_id)
         recalled = service.do_recall(
             session,
             rt.keyring,
@@ -210,6 +212,7 @@ def mark_read(
 ):
     """The shop has read the conversation up to `seq` (the customer sees the read receipt)."""
     with rt.db.write() as session:
+        service.access_conversation(session, actor, conversation_id)
         conversation = service.do_mark_read(
             session, actor.shop_id, conversation_id, side="staff", seq=body.seq
         )
@@ -223,9 +226,11 @@ def assign_conversation(
     actor: Actor = Depends(staff("chat.write")),
     rt: Runtime = Depends(get_runtime),
 ):
-    """Give the conversation to a staff member (`null`: nobody)."""
+    """Give the conversation to a staff member (`null`: nobody). Giving it to someone else, or
+    taking it from someone else, needs `orders.assign`; claiming an unassigned one for yourself
+    (or releasing your own) does not. The assignee's role must hold `chat.read`."""
     with rt.db.write() as session:
-        conversation = service.do_assign(session, actor.shop_id, conversation_id, body.assignee_id)
+        conversation = do_assign_conversation(session, actor, conversation_id, body.assignee_id)
         return conversation_out(conversation, _customer_name(session, conversation), None)
 
 
@@ -238,5 +243,5 @@ def set_conversation_status(
 ):
     """Close a conversation that needs nothing more, or reopen it. A new message reopens it."""
     with rt.db.write() as session:
-        conversation = service.do_set_status(session, actor.shop_id, conversation_id, body.status)
+        conversation = service.do_set_status(session, actor, conversation_id, body.status)
         return conversation_out(conversation, _customer_name(session, conversation), None)

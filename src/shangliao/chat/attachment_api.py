@@ -167,7 +167,7 @@ async def staff_upload(
 
     def admit() -> None:  # before a byte of the body is read: the conversation, then the rate
         with rt.db.read() as session:
-            service.access_conversation(session, actor.shop_id, conversation_id)
+            service.access_conversation(session, actor, conversation_id)
         rt.limits.check(UPLOADS, "upload", "staff", str(actor.staff_id))
 
     await to_thread.run_sync(admit)

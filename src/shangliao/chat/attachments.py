@@ -22,6 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shangliao.auth.scope import Scope
 from shangliao.chat import service
 from shangliao.chat.attachment_types import Sniffed, display_name, sniff
 from shangliao.chat.models import Attachment, Message
@@ -344,7 +345,8 @@ def _sent_before(session: Session, conversation_id: int, client_id: str) -> bool
 def _order_data(session: Session, conversation: Any, order_id: int, examined: Examined) -> dict:
     """An order of this conversation's customer: a photo sent with it is the dispute checkpoint
     "product photos before shipping"."""
-    order = access_order(session, conversation.shop_id, order_id)
+    # The conversation is the gate (see chat/cards.py customers_order).
+    order = access_order(session, Scope.whole_shop(conversation.shop_id), order_id)
     if order.customer_id != conversation.customer_id:
         raise NotFound("order.not_found", N_("No such order."))
     if examined.sniffed.type.kind == "image":

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shangliao.auth.scope import Scope, Viewer
 from shangliao.catalog.service import access_product, cover_thumbnail
 from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MessageIn
@@ -21,6 +22,7 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import DEFAULT_LOCALE, N_, gettext
 from shangliao.core.money import format_yuan
+from shangliao.customers.masking import FULL, PiiView
 from shangliao.customers.pii import address_dict, public_address
 from shangliao.inventory import stock
 from shangliao.orders.couriers import COURIERS, courier_name
@@ -60,8 +62,8 @@ def order_snapshot(order: Order) -> dict[str, Any]:
     }
 
 
-def order_card(session: Session, shop_id: int, order_id: int) -> dict[str, Any]:
-    return order_snapshot(access_order(session, shop_id, order_id))
+def order_card(session: Session, who: Viewer, order_id: int) -> dict[str, Any]:
+    return order_snapshot(access_order(session, who, order_id))
 
 
 def details_card(order: Order) -> dict[str, Any]:
@@ -90,9 +92,12 @@ def tracking_card(order: Order, locale: str) -> dict[str, Any]:
     }
 
 
-def open_card(keyring: Keyring, data: dict[str, Any], *, public: bool = False) -> dict[str, Any]:
-    """A card's data as its reader sees it, a sealed address opened into ``address``: whole for
-    staff; for the customer's device (``public``) only as much as ``pii.public_address`` shows."""
+def open_card(
+    keyring: Keyring, data: dict[str, Any], *, public: bool = False, view: PiiView = FULL
+) -> dict[str, Any]:
+    """A card's data as its reader sees it, a sealed address opened into ``address``: for staff as
+    their ``view`` reads it (customers/masking.py); for the customer's device (``public``) only as
+    much as ``pii.public_address`` shows."""
     if SEALED_ADDRESS not in data:
         return data
     opened = {k: v for k, v in data.items() if k != SEALED_ADDRESS}
@@ -150,10 +155,13 @@ def shown_parts(keyring: Keyring, data: dict[str, Any], body: str) -> list[str]:
     return parts
 
 
-def opened_message(keyring: Keyring, out: dict[str, Any], *, public: bool = False) -> dict[str, Any]:
-    """``views.message_out(...)`` with its card opened (see ``open_card``); a checkpoint's card also
-    carries ``shown``, the lines both pages draw (see ``shown_parts``)."""
-    data = open_card(keyring, out["data"], public=public)
+def opened_message(
+    keyring: Keyring, out: dict[str, Any], *, public: bool = False, view: PiiView = FULL
+) -> dict[str, Any]:
+    """``views.message_out(...)`` with its card opened (see ``open_card``) for a reader with
+    ``view``; a checkpoint's card also carries ``shown``, the lines both pages draw (see
+    ``shown_parts``: what the customer's device showed, which masks the phone and the street)."""
+    data = open_card(keyring, out["data"], public=public, view=view)
     if out["data"].get("checkpoint") and out["kind"] == "order_card":
         data = {**data, "shown": shown_parts(keyring, out["data"], out["body"])}
     return {**out, "data": data}
@@ -162,7 +170,9 @@ def opened_message(keyring: Keyring, out: dict[str, Any], *, public: bool = Fals
 def customers_order(session: Session, conversation: Conversation, order_id: int) -> Order:
     """One of this conversation's customer's orders: another customer's is not found here, like
     another shop's."""
-    order = access_order(session, conversation.shop_id, order_id)
+    # The conversation is the gate (its caller passed access_conversation with their scope): any
+    # order of its customer may be shown in it.
+    order = access_order(session, Scope.whole_shop(conversation.shop_id), order_id)
     if order.customer_id != conversation.customer_id:
         raise NotFound("order.not_found", N_("No such order."))
     return order

@@ -1,10 +1,14 @@
-"""The staff inbox: conversations with unread messages first, then by last activity."""
+"""The staff inbox: conversations with unread messages first, then by last activity.
+
+Every list and count is of the conversations the caller may see (their role's data scope,
+auth/scope.py): a member who sees only what is assigned to them never has another's listed."""
 
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, case, exists, func, select, tuple_
 from sqlalchemy.orm import Session
 
+from shangliao.auth.scope import Viewer, assigned_condition
 from shangliao.chat.models import Conversation, Message
 from shangliao.core.pagination import bad_cursor, decode_cursor, decode_moment, encode_cursor
 from shangliao.customers.models import Customer
@@ -21,8 +25,9 @@ OPEN_ORDER_STATUSES = (
 _unread_first = case((Conversation.staff_unread > 0, 1), else_=0)
 
 
-def in_list(shop_id: int, staff_id: int, which: str) -> list[ColumnElement[bool]]:
-    """What puts a conversation in the inbox list ``which``, as SQL conditions."""
+def in_list(who: Viewer, which: str) -> list[ColumnElement[bool]]:
+    """What puts a conversation in ``who``'s inbox list ``which``, as SQL conditions."""
+    shop_id, staff_id = who.shop_id, who.staff_id or 0
     # Closed conversations have their own list; every other list is of open ones.
     conditions = [
         Conversation.shop_id == shop_id,
@@ -30,6 +35,9 @@ def in_list(shop_id: int, staff_id: int, which: str) -> list[ColumnElement[bool]
         # A merged-away conversation is read through the one it was merged into: one entry a person.
         Conversation.merged_into_id.is_(None),
     ]
+    scope = assigned_condition(who, Conversation.assignee_id)
+    if scope is not None:
+        conditions.append(scope)
     if which == "mine":
         conditions.append(Conversation.assignee_id == staff_id)
     elif which == "unassigned":
@@ -46,27 +54,27 @@ def in_list(shop_id: int, staff_id: int, which: str) -> list[ColumnElement[bool]
     return conditions
 
 
-def unread_conversations(session: Session, shop_id: int) -> int:
-    """How many of the shop's conversations (as the inbox lists them) hold a customer message no
-    staff member has read: the number on the console's 聊天 badge."""
+def unread_conversations(session: Session, who: Viewer) -> int:
+    """How many of the conversations ``who`` may see (as the inbox lists them) hold a customer
+    message no staff member has read: the number on the console's 聊天 badge."""
     return (
         session.scalar(
             select(func.count())
             .select_from(Conversation)
-            .where(*in_list(shop_id, 0, "all"), Conversation.staff_unread > 0)
+            .where(*in_list(who, "all"), Conversation.staff_unread > 0)
         )
         or 0
     )
 
 
 def inbox(
-    session: Session, shop_id: int, staff_id: int, which: str, cursor: str | None, limit: int
+    session: Session, who: Viewer, which: str, cursor: str | None, limit: int
 ) -> tuple[list[tuple[Conversation, str, Message | None]], str | None]:
     """A page of ``(conversation, customer name, last message)`` and the next page's cursor."""
     stmt = (
         select(Conversation, Customer.name)
         .join(Customer, Customer.id == Conversation.customer_id)
-        .where(*in_list(shop_id, staff_id, which))
+        .where(*in_list(who, which))
     )
     if cursor:
         flag, moment, last_id = decode_cursor(cursor, 3)

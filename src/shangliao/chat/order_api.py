@@ -66,7 +66,7 @@ def message_suggestion(
     """A customer's text read as an order: the catalog items it names (variant and price when the
     words pick one) and the pieces left for staff. Any other message is `is_order: false`."""
     with rt.db.read() as session:
-        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        conversation = service.access_conversation(session, actor, conversation_id)
         message = drafts.access_message(session, conversation, message_id)
         return drafts.suggest(session, actor.shop_id, message).as_dict()
 
@@ -82,7 +82,7 @@ def order_from_chat(
     a draft by default; `draft: false` places it (their default address unless one is given).
     Needs `orders.write` as well."""
     with rt.db.write() as session:
-        conversation = service.access_conversation(session, actor.shop_id, conversation_id)
+        conversation = service.access_conversation(session, actor, conversation_id)
         check_permission(actor, "orders.write")
         created = drafts.do_order_from_chat(session, rt.keyring, actor, conversation, body)
         return JSONResponse(created_order_dict(created), status_code=201)
@@ -95,7 +95,7 @@ def order_checkpoints(
     """The order's dispute checkpoints in order (details, photos, tracking, inspect): which were
     sent, each with its message, and which are due."""
     with rt.db.read() as session:
-        order = access_order(session, actor.shop_id, order_id)
+        order = access_order(session, actor, order_id)
         return {"items": checkpoints.checkpoints_of(session, order)}
 
 
@@ -110,7 +110,7 @@ def send_checkpoint(
     order if it has none yet). Sending one again is allowed; the earliest counts. Needs
     `orders.read` as well: it copies the order (the details, its address) into the chat."""
     with rt.db.write() as session:
-        order = access_order(session, actor.shop_id, order_id)
+        order = access_order(session, actor, order_id)
         check_permission(actor, "orders.read")
         sent = checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
         return JSONResponse(opened_message(rt.keyring, message_out(sent)), status_code=201)

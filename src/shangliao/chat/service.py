@@ -16,6 +16,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.models import Staff
+from shangliao.auth.scope import Viewer
 from shangliao.chat import chain
 from shangliao.chat.models import ChainCheckpoint, Conversation, Message
 from shangliao.core import clock
@@ -67,7 +68,7 @@ _NEXT_SEQ = Prepared(
         # Someone wrote: a closed conversation is open again (a system notice leaves it be).
         status=func.coalesce(bindparam("reopen"), _conv.c.status),
     )
-    .returning(_conv.c.message_count, _conv.c.customer_id)
+    .returning(_conv.c.message_count, _conv.c.customer_id, _conv.c.assignee_id)
 )
 _PREVIOUS = Prepared(
     select(_msg.c.hash).where(
@@ -165,7 +166,7 @@ def do_send(
     )
     if not bumped:
         raise _not_writable(session, shop_id, conversation_id)
-    seq, customer_id = bumped[0]
+    seq, customer_id, assignee_id = bumped[0]
     previous = _PREVIOUS.rows(conn, {"conversation_id": conversation_id, "seq": seq - 1}) if seq > 1 else []
     sent = Sent(0, conversation_id, seq, kind, sender_type, sender_id, client_id, body, data or {}, now)
     row = {
@@ -188,7 +189,7 @@ def do_send(
     # Before the event's own hook (hooks run in order), so this process's sockets are shown the
     # message as soon as they hear of it, without reading it back.
     memory = recent.window(session.get_bind())
-    after_commit(session, lambda: memory.remember(sent, customer_id))
+    after_commit(session, lambda: memory.remember(sent, customer_id, assignee_id))
     record(
         session,
         shop_id,
@@ -287,15 +288,18 @@ def sent_from(message: Message, *, replayed: bool = False) -> Sent:
 
 
 def access_conversation(
-    session: Session, shop_id: int, conversation_id: int, *, lock: bool = False
+    session: Session, who: Viewer, conversation_id: int, *, lock: bool = False
 ) -> Conversation:
-    """The shop's conversation (404 otherwise); ``lock`` holds its row until the transaction ends
-    and reads it afresh, as whoever held the lock before left it."""
-    query = select(Conversation).where(Conversation.id == conversation_id, Conversation.shop_id == shop_id)
+    """The shop's conversation, if it is in ``who``'s data scope (404 otherwise, like another
+    shop's); ``lock`` holds its row until the transaction ends and reads it afresh, as whoever
+    held the lock before left it."""
+    query = select(Conversation).where(
+        Conversation.id == conversation_id, Conversation.shop_id == who.shop_id
+    )
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     conversation = session.scalar(query)
-    if conversation is None:
+    if conversation is None or not who.may_see_assignee(conversation.assignee_id):
         raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
     return conversation
 
@@ -421,26 +425,27 @@ def do_mark_read(
     return conversation
 
 
-def do_assign(session: Session, shop_id: int, conversation_id: int, assignee_id: int | None) -> Conversation:
-    conversation = access_conversation(session, shop_id, conversation_id)
+def do_assign(session: Session, who: Viewer, conversation_id: int, assignee_id: int | None) -> Conversation:
+    shop_id = who.shop_id
+    conversation = access_conversation(session, who, conversation_id)
     if assignee_id is not None:
         staff = session.scalar(select(Staff).where(Staff.id == assignee_id, Staff.shop_id == shop_id))
         if staff is None or not staff.active:
             raise NotFound("staff.not_found", N_("This staff member does not exist."))
-    conversation.assignee_id = assignee_id
+    previous, conversation.assignee_id = conversation.assignee_id, assignee_id
     session.flush()
-    record(
-        session,
-        shop_id,
-        [DomainEvent("conversation.assigned", "conversation", conversation_id, {"assignee_id": assignee_id})],
-    )
+    # The previous assignee too: their socket is shown the assignment that takes it off their
+    # screen (realtime/feed.py), though the conversation is out of their scope from now on.
+    data = {"assignee_id": assignee_id, "previous_assignee_id": previous}
+    record(session, shop_id, [DomainEvent("conversation.assigned", "conversation", conversation_id, data)])
     return conversation
 
 
-def do_set_status(session: Session, shop_id: int, conversation_id: int, status: str) -> Conversation:
+def do_set_status(session: Session, who: Viewer, conversation_id: int, status: str) -> Conversation:
     """Close a conversation that needs nothing more (it leaves the inbox's open lists), or reopen
     it. A new message from either side reopens it on its own (see ``_NEXT_SEQ``)."""
-    conversation = access_conversation(session, shop_id, conversation_id)
+    shop_id = who.shop_id
+    conversation = access_conversation(session, who, conversation_id)
     if conversation.status != status:
         conversation.status = status
         conversation.updated_at = clock.now()

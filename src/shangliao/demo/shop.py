@@ -158,7 +158,7 @@ def _play(rt: Runtime, actor: Actor, rng: random.Random, order_id: int, steps: l
 
 def _step(rt: Runtime, actor: Actor, rng: random.Random, order_id: int, step: str) -> None:
     with rt.db.write() as session:
-        order = access_order(session, actor.shop_id, order_id, lock=True)
+        order = access_order(session, actor, order_id, lock=True)
         if step == "confirm" and rng.random() < 0.9:
             method = rng.choice(["wechat", "wechat", "alipay", "bank_transfer"])
             actions.do_mark_paid(
@@ -195,7 +195,7 @@ def _place(
         with rt.db.write() as session:
             order = do_create_order(session, rt.keyring, actor, body).row
             if rng.random() < 0.05:  # the customer asked for another address before it shipped
-                moved = access_order(session, actor.shop_id, order.id)
+                moved = access_order(session, actor, order.id)
                 src = names.address(rng, order.customer_name, names.mobile(rng))
                 edits.do_change_address(session, rt.keyring, actor, moved, Address(**src))
             return order.id

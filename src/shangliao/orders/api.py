@@ -14,6 +14,7 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
+from shangliao.customers.masking import view_for
 from shangliao.orders import actions, edits, idempotency, payments
 from shangliao.orders.archive import do_restore
 from shangliao.orders.create import do_create_order, find_by_idempotency_key
@@ -70,7 +71,7 @@ def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, status_code:
     (or with the answer ``change`` returns, e.g. a replay that changed nothing)."""
     try:
         with rt.db.write() as session:
-            order = access_order(session, actor.shop_id, order_id, lock=True)
+            order = access_order(session, actor, order_id, lock=True)
             answer = change(session, order)
             if isinstance(answer, JSONResponse):
                 return answer
@@ -119,7 +120,7 @@ def get_order(
     order_id: PathId, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
-        return JSONResponse(order_dict(access_order(session, actor.shop_id, order_id), rt.keyring))
+        return JSONResponse(order_dict(access_order(session, actor, order_id), rt.keyring, view_for(actor)))
 
 
 def _transition_route(action: str, summary: str):
@@ -282,7 +283,7 @@ def mark_paid(
             if earlier is None:
                 raise
             idempotency.check_same_request(earlier.idempotency_hash, request)
-            return _replayed(order_dict(access_order(session, actor.shop_id, order_id), rt.keyring))
+            return _replayed(order_dict(access_order(session, actor, order_id), rt.keyring, view_for(actor)))
 
 
 @router.put("/{order_id}/assignee", response_model=OrderOut)
@@ -321,7 +322,7 @@ def add_note(
 ):
     """An internal note: visible to the team only, never to the customer."""
     with rt.db.write() as session:
-        note = actions.do_add_note(session, actor, access_order(session, actor.shop_id, order_id), body.body)
+        note = actions.do_add_note(session, actor, access_order(session, actor, order_id), body.body)
         return NoteOut.model_validate(note, from_attributes=True)
 
 
@@ -330,7 +331,7 @@ def list_notes(
     order_id: PathId, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
-        notes = notes_of(session, access_order(session, actor.shop_id, order_id))
+        notes = notes_of(session, access_order(session, actor, order_id))
         return [NoteOut.model_validate(n, from_attributes=True) for n in notes]
 
 
@@ -340,5 +341,5 @@ def timeline(
 ):
     """Every change, oldest first; encrypted address snapshots are opened for staff."""
     with rt.db.read() as session:
-        events = events_of(session, access_order(session, actor.shop_id, order_id))
-        return JSONResponse([event_dict(e, rt.keyring) for e in events])
+        events = events_of(session, access_order(session, actor, order_id))
+        return JSONResponse([event_dict(e, rt.keyring, view_for(actor)) for e in events])

@@ -12,8 +12,9 @@ from shangliao.auth.access import Caller, staff_acting, staff_in_unit
 from shangliao.auth.actor import Actor
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, negotiate
+from shangliao.customers.masking import view_for
 from shangliao.orders.batch import ACTION_PERMISSIONS, BatchIn, preview_batch, run_batch
-from shangliao.orders.counts import status_counts
+from shangliao.orders.counts import tab_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.schemas import OrderOut
 from shangliao.orders.views import page_dicts
@@ -85,8 +86,8 @@ async def _page(rt: Runtime, caller: Caller, query: OrderQuery) -> JSONResponse:
     actor = caller.actor
 
     def read(conn: Connection) -> dict[str, Any]:
-        page = list_orders(conn, rt.keyring, actor.shop_id, actor.timezone, query)
-        return {"items": page_dicts(page, rt.keyring), "next_cursor": page.next_cursor}
+        page = list_orders(conn, rt.keyring, actor, actor.timezone, query)
+        return {"items": page_dicts(page, rt.keyring, view_for(actor)), "next_cursor": page.next_cursor}
 
     return JSONResponse(await rt.db.read_in_thread(read))
 
@@ -115,8 +116,12 @@ async def order_counts(
     caller: Caller = Depends(staff_in_unit("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     """Orders per status (archived ones apart), for the list's tabs. Kept up to date in the
-    transaction of every change, so this reads a few rows however many orders the shop has."""
-    return JSONResponse(await rt.db.read_in_thread(lambda conn: status_counts(conn, caller.actor.shop_id)))
+    transaction of every change, so this reads a few rows however many orders the shop has (a
+    member who sees only their own orders has those counted)."""
+    actor = caller.actor
+    return JSONResponse(
+        await rt.db.read_in_thread(lambda conn: tab_counts(conn, rt.keyring, actor, actor.timezone))
+    )
 
 
 @router.post("/search", response_model=OrderPage)

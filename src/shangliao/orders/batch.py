@@ -136,7 +136,7 @@ def run_one(db: Database, actor: Actor, order_id: int, body: BatchIn, locale: st
     """Apply the batch's action to one order in its own unit of work and describe the outcome."""
     try:
         with db.write() as session:
-            order = access_order(session, actor.shop_id, order_id, lock=True)
+            order = access_order(session, actor, order_id, lock=True)
             _apply(session, actor, order, body)
             session.flush()
             outcome = {
@@ -210,7 +210,7 @@ def preview_batch(db: Database, actor: Actor, body: BatchIn, locale: str) -> dic
     with db.read() as session:
         for order_id in body.order_ids:
             try:
-                order = access_order(session, actor.shop_id, order_id)
+                order = access_order(session, actor, order_id)
                 _check_one(order, body)
             except ShangliaoError as exc:
                 results.append({"id": order_id, "ok": False, "error": _error(exc, locale)})

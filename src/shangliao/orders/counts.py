@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from shangliao.auth.scope import Viewer
 from shangliao.core.crypto import Keyring
 from shangliao.orders.list_sql import matching_statement
 from shangliao.orders.listing import OrderQuery, spec_for
@@ -154,8 +155,17 @@ def status_counts(on: Session | Connection, shop_id: int) -> dict[str, int]:
     return counts
 
 
+def tab_counts(conn: Connection, keyring: Keyring, who: Viewer, timezone: str) -> dict[str, int]:
+    """Orders per tab as ``who`` sees the list: the maintained counts for a caller who sees the
+    whole shop; a limited member's own orders counted (they are not kept per member; the count
+    walks ``ix_orders_shop_assignee``, so it reads the member's orders, not the shop's)."""
+    if not who.limited:
+        return status_counts(conn, who.shop_id)
+    return counts_matching(conn, keyring, who, timezone, OrderQuery())
+
+
 def counts_matching(
-    conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
+    conn: Connection, keyring: Keyring, who: Viewer, timezone: str, query: OrderQuery
 ) -> dict[str, int]:
     """Orders per tab among those ``query``'s search and filters match (its status, archived flag
     and page are ignored: each tab is one of them): the tabs of a searched or filtered list.
@@ -165,7 +175,7 @@ def counts_matching(
     """
     counts = dict.fromkeys(TAB_KEYS, 0)
     spec = spec_for(
-        keyring, shop_id, timezone, query.model_copy(update={"status": [], "archived": "all", "cursor": None})
+        keyring, who, timezone, query.model_copy(update={"status": [], "archived": "all", "cursor": None})
     )
     if spec.branches == ():  # a search that cannot match anything
         return counts

@@ -10,6 +10,11 @@ statement for a shape is built and compiled once (:class:`~shangliao.storage.pre
 and then only handed new values.
 
 Every statement is scoped to the caller's shop (rule 4 of docs/architecture.md): ``:shop_id`` is always bound.
+A member whose role sees only what is assigned to them (a *data scope*, auth/scope.py) has
+``:scope_staff`` bound too. Their page walks ``ix_orders_shop_assignee`` (shop, assignee, created,
+id) in page order, as the owner's walks ``ix_orders_shop_created``: their first page costs what the
+owner's does, whatever the shop's size. "Mine or unassigned" is two such walks, each stopped after
+a page, merged (an OR would make the database read and sort every row of both).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, select, tuple_, union
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select, tuple_, union
 
 from shangliao.customers.models import CustomerPhone
 from shangliao.orders.models import Order, OrderSearchTerm, OrderTag
@@ -37,6 +42,7 @@ _tags = OrderTag.__table__.c
 _phones = CustomerPhone.__table__.c
 
 _SHOP = bindparam("shop_id", type_=_o.shop_id.type)
+_ME = bindparam("scope_staff", type_=_o.assignee_id.type)
 _SORT_COLUMNS = {"created_at": _o.created_at, "updated_at": _o.updated_at, "total": _o.total}
 
 Condition = tuple[str, tuple[Any, ...]]  # a kind from the tables below, and its values
@@ -90,6 +96,9 @@ class Spec:
     sort: str
     after: tuple[Any, int] | None  # the cursor: the last row's sort value and id
     limit: int
+    # A limited member's data scope: their staff id, and whether unassigned orders are theirs to
+    # see too; None for a caller who sees the whole shop.
+    scope: tuple[int, bool] | None = None
 
     @property
     def shape(self) -> tuple:
@@ -100,10 +109,13 @@ class Spec:
             self.sort,
             self.after is not None,
             self.limit,
+            None if self.scope is None else self.scope[1],
         )
 
     def params(self) -> dict[str, Any]:
         values: dict[str, Any] = {"shop_id": self.shop_id}
+        if self.scope is not None:
+            values["scope_staff"] = self.scope[0]
         for i, (_, vals) in enumerate(self.filters):
             values.update((f"f{i}_{j}", v) for j, v in enumerate(vals))
         for i, (_, vals) in enumerate(self.branches or ()):
@@ -122,6 +134,33 @@ def _binds(prefix: str, i: int, values: tuple[Any, ...]) -> list[BindParameter]:
 
 def _filter_sql(spec: Spec) -> list[ColumnElement[bool]]:
     return [FILTERS[kind](*_binds("f", i, vals)) for i, (kind, vals) in enumerate(spec.filters)]
+
+
+def _scope_sql(spec: Spec) -> list[ColumnElement[bool]]:
+    """The data scope as one condition (for statements that read few rows anyway)."""
+    if spec.scope is None:
+        return []
+    mine = _o.assignee_id == _ME
+    return [or_(mine, _o.assignee_id.is_(None)) if spec.scope[1] else mine]
+
+
+def _narrow(spec: Spec) -> bool:
+    """A filter whose own index finds few rows (a customer's orders, a tag's): the scope is then
+    checked on those rather than walked."""
+    return any(kind in ("customer", "tag") for kind, _ in spec.filters)
+
+
+def _scope_halves(spec: Spec, filters: list[ColumnElement[bool]]) -> Select:
+    """The ids of the first page of "mine" and of "unassigned", each one walk of
+    ``ix_orders_shop_assignee`` stopped after a page: the page of both is among them."""
+    halves = []
+    for assignee in (_o.assignee_id == _ME, _o.assignee_id.is_(None)):
+        half = select(_o.id).where(_o.shop_id == _SHOP, assignee, *filters)
+        if spec.after is not None:
+            half = half.where(_after(spec.sort))
+        halves.append(half.order_by(*_ordering(spec.sort)).limit(spec.limit + 1))
+    # As in page_statement: a member of a UNION needs a subquery of its own for ORDER BY/LIMIT.
+    return union(*(select(h.subquery().c[0]) for h in halves))
 
 
 def _branch_condition(i: int, kind: str, vals: tuple[Any, ...]) -> ColumnElement[bool] | None:
@@ -203,9 +242,14 @@ def page_statement(spec: Spec) -> Select:
     read from that union of ids, filtered and sorted.
     """
     filters = _filter_sql(spec)
-    if spec.branches is None:
-        stmt = select(_orders).where(_o.shop_id == _SHOP, *filters)
+    if spec.branches is None and spec.scope is not None and spec.scope[1] and not _narrow(spec):
+        # "+ 0" as below: the rows are read by id from the two walks, not by another index.
+        ids = _scope_halves(spec, filters)
+        stmt = select(_orders).where((_o.shop_id + 0) == _SHOP, _o.id.in_(ids), *filters)
+    elif spec.branches is None:
+        stmt = select(_orders).where(_o.shop_id == _SHOP, *filters, *_scope_sql(spec))
     else:
+        filters += _scope_sql(spec)  # what a search finds is few rows: filtered like the rest
         by_creation = spec.sort.lstrip("-") == "created_at"
         found = [
             _term_page(spec, i, kind, vals, filters)
@@ -226,7 +270,7 @@ def page_statement(spec: Spec) -> Select:
 
 def matching_statement(spec: Spec) -> Select:
     """Every order's id the spec matches, unpaged and by the simplest plan (a cross-check)."""
-    stmt = select(_o.id).where(_o.shop_id == _SHOP, *_filter_sql(spec))
+    stmt = select(_o.id).where(_o.shop_id == _SHOP, *_filter_sql(spec), *_scope_sql(spec))
     if spec.branches is None:
         return stmt
     return stmt.where(_o.id.in_(union(*(_branch_ids(i, k, v) for i, (k, v) in enumerate(spec.branches)))))

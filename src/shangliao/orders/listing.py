@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator, model_validator
 from sqlalchemy import Connection, bindparam, select
 
+from shangliao.auth.scope import Viewer
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
@@ -191,12 +192,15 @@ def _filters(timezone: str, query: OrderQuery) -> list[Condition]:
     return where
 
 
-def spec_for(keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Spec:
-    """``query`` as a :class:`~shangliao.orders.list_sql.Spec` for the caller's shop."""
+def spec_for(keyring: Keyring, who: Viewer, timezone: str, query: OrderQuery) -> Spec:
+    """``query`` as a :class:`~shangliao.orders.list_sql.Spec` for the caller's shop, within the
+    caller's data scope (auth/scope.py)."""
     q = (query.q or "").strip()
     after = _cursor_values(query.cursor, query.sort) if query.cursor else None
     return Spec(
-        shop_id=shop_id,
+        shop_id=who.shop_id,
+        # A member without a staff id (none today) would see nothing rather than everything.
+        scope=(who.staff_id or 0, who.sees_unassigned) if who.limited else None,
         filters=tuple(_filters(timezone, query)),
         branches=tuple(_search_branches(keyring, q)) if q else None,
         sort=query.sort,
@@ -260,9 +264,11 @@ _ITEMS = _Lines(_items, [_items], (_items.c.order_id, _items.c.position))
 _TAGS = _Lines(_tags, [_tags.c.order_id, _tags.c.tag], (_tags.c.order_id, _tags.c.tag))
 
 
-def list_orders(conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery) -> Page:
-    """One page of the shop's orders, with their items and tags in two more queries (no N+1)."""
-    spec = spec_for(keyring, shop_id, timezone, query)
+def list_orders(conn: Connection, keyring: Keyring, who: Viewer, timezone: str, query: OrderQuery) -> Page:
+    """One page of the shop's orders ``who`` may see, with their items and tags in two more
+    queries (no N+1)."""
+    shop_id = who.shop_id
+    spec = spec_for(keyring, who, timezone, query)
     if spec.branches == ():
         return Page([], {}, {}, None)
     rows = list_sql.prepared_page(spec).rows(conn, spec.params())
@@ -278,10 +284,10 @@ def list_orders(conn: Connection, keyring: Keyring, shop_id: int, timezone: str,
 
 
 def matching_ids(
-    conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
+    conn: Connection, keyring: Keyring, who: Viewer, timezone: str, query: OrderQuery
 ) -> list[int]:
     """The ids of the first ``query.limit`` orders the list would show (nothing else is read)."""
-    spec = spec_for(keyring, shop_id, timezone, query)
+    spec = spec_for(keyring, who, timezone, query)
     if spec.branches == ():
         return []
     rows = list_sql.prepared_page(spec).rows(conn, spec.params())
@@ -289,10 +295,10 @@ def matching_ids(
 
 
 def all_matching_ids(
-    conn: Connection, keyring: Keyring, shop_id: int, timezone: str, query: OrderQuery
+    conn: Connection, keyring: Keyring, who: Viewer, timezone: str, query: OrderQuery
 ) -> set[int]:
     """Every order ``query`` matches, unpaged, by the simplest plan: what the pages must add up to."""
-    spec = spec_for(keyring, shop_id, timezone, query)
+    spec = spec_for(keyring, who, timezone, query)
     if spec.branches == ():
         return set()
     return set(conn.scalars(list_sql.matching_statement(spec), spec.params()))

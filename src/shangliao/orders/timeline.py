@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
+from shangliao.auth.scope import Viewer
 from shangliao.core import clock
 from shangliao.core.errors import Conflict, NotFound
 from shangliao.core.i18n import N_, current_locale, gettext
@@ -20,13 +21,14 @@ from shangliao.orders.models import Order, OrderEvent, OrderNote
 from shangliao.orders.state import STATUS_LABELS, Status
 
 
-def access_order(session: Session, shop_id: int, order_id: int, *, lock: bool = False) -> Order:
-    """The shop's order (404 for anyone else's, rule 3 of docs/architecture.md); ``lock`` holds the row until commit."""
-    stmt = select(Order).where(Order.id == order_id, Order.shop_id == shop_id)
+def access_order(session: Session, who: Viewer, order_id: int, *, lock: bool = False) -> Order:
+    """The shop's order, if it is in ``who``'s data scope (404 for anyone else's and for one
+    assigned to someone else, rule 3 of docs/architecture.md); ``lock`` holds the row until commit."""
+    stmt = select(Order).where(Order.id == order_id, Order.shop_id == who.shop_id)
     if lock:
         stmt = stmt.with_for_update()
     order = session.scalar(stmt)
-    if order is None:
+    if order is None or not who.may_see_assignee(order.assignee_id):
         raise NotFound("order.not_found", N_("No such order."))
     return order
 

@@ -6,6 +6,13 @@ does; its reconnect replays what it missed from the durable log (``events_after`
 replay reads only that device's own rows (its conversation after its join point, its orders): the
 database filters, so other customers' messages are never loaded or decrypted for it. ``payloads``
 turns committed log rows into what sockets show. The hub that feeds live sockets is in ``hub.py``.
+
+A member whose role sees only what is assigned to them (auth/scope.py) is shown the events of
+those orders and conversations only: every order, conversation, message and typing payload carries
+its row's ``assignee_id`` (read with the batch), and an assignment also its
+``previous_assignee_id``, so the member it was taken from is shown that one event (their screen
+drops the row) and the member it was given to is shown it (it appears). A payload for one member
+(``staff_id``: a notification) is shown to that member only.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
+from shangliao.auth.permissions import SCOPE_ALL
 from shangliao.chat.cards import opened_message, order_summary
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.views import message_out
@@ -59,6 +67,11 @@ class Subscriber:
     joined_at: datetime | None = None  # ... and the orders placed from this moment on
     conversation_id: int | None = None  # a customer's: the one conversation their replay reads
     credential_id: int | None = None  # a staff socket's: revoking that credential ends the socket
+    staff_id: int | None = None  # a staff socket's member: a change of their role ends the socket
+    # A staff socket's data scope (auth/scope.py): "all", or "assigned" to ``staff_id`` (plus the
+    # unassigned rows with ``sees_unassigned``).
+    data_scope: str = SCOPE_ALL
+    sees_unassigned: bool = False
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     # Set once when the socket must go (fell behind, signed out, ...): its session closes it with
     # ``end_code`` at once, even while a send to it is stuck.
@@ -70,9 +83,11 @@ class Subscriber:
         if payload.get("shop_id") != self.shop_id:
             return False
         if self.side == "staff":
-            if payload["type"].startswith("order."):
-                return self.can_see_orders
-            return self.can_see_chats  # everything else a socket is shown is the chat's
+            if "staff_id" in payload:  # for one member only (a notification)
+                return payload["staff_id"] == self.staff_id
+            # Everything but an order's event that a socket is shown is the chat's.
+            allowed = self.can_see_orders if payload["type"].startswith("order.") else self.can_see_chats
+            return allowed and self._in_scope(payload)
         audience = payload.get("customer_id")
         if audience != self.customer_id:
             return False
@@ -90,6 +105,19 @@ class Subscriber:
             kind == "typing" and payload.get("side") == "customer"
         )
 
+    def _in_scope(self, payload: dict[str, Any]) -> bool:
+        if self.data_scope == SCOPE_ALL:
+            return True
+        if "assignee_id" not in payload:  # a row whose assignee is not known is not shown
+            return False
+        if self._sees(payload["assignee_id"]):
+            return True
+        # Assigned away from them: the one event that takes the row off their screen.
+        return payload["type"] in ASSIGNMENT_EVENTS and self._sees(payload.get("previous_assignee_id", 0))
+
+    def _sees(self, assignee_id: int | None) -> bool:
+        return assignee_id == self.staff_id or (assignee_id is None and self.sees_unassigned)
+
     def offer(self, payload: dict[str, Any]) -> None:
         try:
             self.queue.put_nowait(payload)
@@ -103,10 +131,17 @@ class Subscriber:
             self.ended.set()
 
 
-def message_payload(keyring: Keyring, m: Message, customer_id: int) -> dict[str, Any]:
+def message_payload(
+    keyring: Keyring, m: Message, customer_id: int, assignee_id: int | None
+) -> dict[str, Any]:
     # One payload goes to the shop's sockets and the customer's alike: a card's address shows as the
-    # customer may see it (staff read it whole over HTTP).
-    return {"message": opened_message(keyring, message_out(m), public=True), "customer_id": customer_id}
+    # customer may see it (staff read it whole over HTTP). The conversation's assignee decides which
+    # limited members see it (their socket drops it before sending; the customer's never sends it).
+    return {
+        "message": opened_message(keyring, message_out(m), public=True),
+        "customer_id": customer_id,
+        "assignee_id": assignee_id,
+    }
 
 
 def order_card_state(order: Order) -> dict[str, Any]:
@@ -122,6 +157,9 @@ def order_card_state(order: Order) -> dict[str, Any]:
 
 MESSAGE_EVENTS = ("message.created", "message.recalled")
 CONVERSATION_EVENTS = ("conversation.read", "conversation.assigned", "conversation.status")
+ASSIGNMENT_EVENTS = frozenset({"conversation.assigned", "order.assigned"})
+# What only the shop's sockets use (which member a row is assigned to): never sent to a customer.
+STAFF_ONLY_KEYS = ("assignee_id", "previous_assignee_id")
 
 
 def _ids(rows: list[dict[str, Any]], wanted) -> set[int]:
@@ -139,10 +177,10 @@ def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> 
     conversation_ids = _ids(rows, CONVERSATION_EVENTS.__contains__)
     order_ids = _ids(rows, lambda kind: kind.startswith("order."))
     messages = {
-        m.id: (m, customer_id)
-        for m, customer_id in (
+        m.id: (m, customer_id, assignee_id)
+        for m, customer_id, assignee_id in (
             session.execute(
-                select(Message, Conversation.customer_id)
+                select(Message, Conversation.customer_id, Conversation.assignee_id)
                 .join(Conversation, Conversation.id == Message.conversation_id)
                 .where(Message.id.in_(message_ids))
             )
@@ -157,29 +195,34 @@ def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> 
         base = {"shop_id": row["shop_id"], "seq": row["seq"], "type": row["type"]}
         kind, data, entity_id = row["type"], row.get("data") or {}, row["entity_id"]
         if kind in MESSAGE_EVENTS:
-            message, customer_id = messages.get(entity_id, (None, None))
+            message, customer_id, assignee_id = messages.get(entity_id, (None, None, None))
             if message is None or message.shop_id != row["shop_id"]:
                 continue
             if kind == "message.created" and message.kind == "recall":
                 continue  # a recall entry shows as the recalled message's own event
-            out.append(base | message_payload(keyring, message, customer_id))
+            out.append(base | message_payload(keyring, message, customer_id, assignee_id))
         elif kind in CONVERSATION_EVENTS:
             conversation = conversations.get(entity_id)
             if conversation is None or conversation.shop_id != row["shop_id"]:
                 continue
             # The read event's own "seq" is a message seq: renamed, so it can't mask the event's.
             extra = {("read_seq" if k == "seq" else k): v for k, v in data.items()}
-            out.append(
-                base | {"conversation_id": conversation.id, "customer_id": conversation.customer_id} | extra
-            )
+            # The assignee as it is now; an assignment's own data (the new and the previous
+            # assignee) comes after it and wins.
+            shown = {"conversation_id": conversation.id, "customer_id": conversation.customer_id}
+            out.append(base | shown | {"assignee_id": conversation.assignee_id} | extra)
         elif kind.startswith("order."):
             order = orders.get(entity_id)
             if order is None or order.shop_id != row["shop_id"]:
                 continue
+            assignment = (
+                {k: data[k] for k in STAFF_ONLY_KEYS if k in data} if kind in ASSIGNMENT_EVENTS else {}
+            )
             out.append(
                 base
                 | {"order": order_card_state(order), "customer_id": order.customer_id}
-                | {"placed_at": order.created_at}
+                | {"placed_at": order.created_at, "assignee_id": order.assignee_id}
+                | assignment
             )
     return out
 

@@ -212,10 +212,10 @@ class Hub:
             found = self._recent.look_up(row["entity_id"])
             if found is None:
                 break
-            sent, customer_id = found
+            sent, customer_id, assignee_id = found
             if sent.kind != "recall":  # a recall entry shows as the recalled message's own event
                 base = {"shop_id": shop_id, "seq": row["seq"], "type": row["type"]}
-                shown.append(base | message_payload(self.keyring, sent, customer_id))
+                shown.append(base | message_payload(self.keyring, sent, customer_id, assignee_id))
             after += 1
         self._delivered[shop_id] = after
         self._forget(shop_id, after)

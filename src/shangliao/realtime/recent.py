@@ -25,17 +25,18 @@ KEPT = 4096
 class Window:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._messages: OrderedDict[int, tuple[Any, int]] = OrderedDict()
+        self._messages: OrderedDict[int, tuple[Any, int, int | None]] = OrderedDict()
 
-    def remember(self, sent: Any, customer_id: int) -> None:
-        """From the committing thread: ``sent`` (a ``service.Sent``) is in the database now."""
+    def remember(self, sent: Any, customer_id: int, assignee_id: int | None = None) -> None:
+        """From the committing thread: ``sent`` (a ``service.Sent``) is in the database now; its
+        conversation's assignee decides which limited members' sockets are shown it."""
         with self._lock:
-            self._messages[sent.id] = (sent, customer_id)
+            self._messages[sent.id] = (sent, customer_id, assignee_id)
             if len(self._messages) > KEPT:
                 self._messages.popitem(last=False)
 
-    def look_up(self, message_id: int) -> tuple[Any, int] | None:
-        """``(sent, customer_id)`` of a message committed here lately, else None."""
+    def look_up(self, message_id: int) -> tuple[Any, int, int | None] | None:
+        """``(sent, customer_id, assignee_id)`` of a message committed here lately, else None."""
         with self._lock:
             return self._messages.get(message_id)
 

@@ -94,4 +94,4 @@ def reply_preview(
     if body.order_id is not None:
         check_permission(actor, READ_ORDERS)  # the order page would refuse them the same details
     with rt.db.read() as session:
-        return service.preview(session, actor.shop_id, conversation_id, body, with_order=with_order)
+        return service.preview(session, actor, conversation_id, body, with_order=with_order)

@@ -15,6 +15,7 @@ from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shangliao.auth.scope import Viewer
 from shangliao.chat.service import access_conversation
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
@@ -308,19 +309,20 @@ def do_restore_defaults(session: Session, shop_id: int) -> list[ReplyTemplate]:
 
 
 def preview(
-    session: Session, shop_id: int, conversation_id: int, body: PreviewIn, *, with_order: bool = True
+    session: Session, who: Viewer, conversation_id: int, body: PreviewIn, *, with_order: bool = True
 ) -> dict[str, Any]:
     """``body``'s template (or text) filled with the values of the conversation's current order.
 
     ``with_order=False`` (a caller who may not read orders) fills only what the conversation shows.
     """
-    conversation = access_conversation(session, shop_id, conversation_id)
+    shop_id = who.shop_id
+    conversation = access_conversation(session, who, conversation_id)
     text = body.body
     if body.template_id is not None:
         text = access_template(session, shop_id, body.template_id).body
     order = None
     if with_order:
-        values, order = variables.values_for(session, shop_id, conversation, body.order_id)
+        values, order = variables.values_for(session, who, conversation, body.order_id)
     else:
         values = variables.customer_values(session, conversation)
     rendered = render(text or "", values)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from shangliao.auth.scope import Viewer, assigned_condition
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
@@ -73,11 +74,14 @@ def order_values(order: Order) -> dict[str, str]:
 
 
 def current_order(
-    session: Session, shop_id: int, customer_id: int, order_id: int | None = None
+    session: Session, who: Viewer, customer_id: int, order_id: int | None = None
 ) -> Order | None:
-    """``order_id`` when it is this customer's order in this shop (404 otherwise); without it, the
-    customer's most recent order still in play: not cancelled, not archived, unfinished ones first."""
-    scope = (Order.shop_id == shop_id, Order.customer_id == customer_id)
+    """``order_id`` when it is this customer's order in this shop and in ``who``'s data scope (404
+    otherwise); without it, the customer's most recent such order still in play: not cancelled,
+    not archived, unfinished ones first."""
+    assigned = assigned_condition(who, Order.assignee_id)
+    scope = (Order.shop_id == who.shop_id, Order.customer_id == customer_id)
+    scope += () if assigned is None else (assigned,)
     if order_id is not None:
         order = session.scalar(select(Order).where(Order.id == order_id, *scope))
         if order is None:
@@ -99,12 +103,12 @@ def customer_values(session: Session, conversation: Any) -> dict[str, str]:
 
 
 def values_for(
-    session: Session, shop_id: int, conversation: Any, order_id: int | None = None
+    session: Session, who: Viewer, conversation: Any, order_id: int | None = None
 ) -> tuple[dict[str, str], Order | None]:
-    """The values known for ``conversation`` (a chat ``Conversation`` of ``shop_id`` the caller may
-    see) and the order they came from. Variables without a value are left out."""
+    """The values known for ``conversation`` (a chat ``Conversation`` the caller ``who`` may see)
+    and the order they came from (one ``who`` may see). Variables without a value are left out."""
     values = customer_values(session, conversation)
-    order = current_order(session, shop_id, conversation.customer_id, order_id)
+    order = current_order(session, who, conversation.customer_id, order_id)
     if order is None:
         return values, None
     if "客户名" not in values and order.customer_name:

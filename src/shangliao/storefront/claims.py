@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
+from shangliao.auth.scope import Viewer
 from shangliao.chat.models import Conversation, Visitor
 from shangliao.chat.service import access_conversation, do_open_conversation
 from shangliao.core import clock
@@ -168,12 +169,12 @@ def pick_claim(session: Session, shop_id: int, customer_id: int, claimed_id: int
     return claims[0]
 
 
-def lock_conversation(session: Session, shop_id: int, conversation_id: int) -> Conversation:
+def lock_conversation(session: Session, who: Viewer, conversation_id: int) -> Conversation:
     """The conversation whose claim staff link, row-locked before the claim is read: a second link
     of it at the same moment waits for the first, then reads the conversation as the first left it
     (moved to the kept customer, its claim gone) instead of merging a customer just deleted. The
     merge takes its own locks after this one, in its own order."""
-    return access_conversation(session, shop_id, conversation_id, lock=True)
+    return access_conversation(session, who, conversation_id, lock=True)
 
 
 def do_link_claim(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shangliao.addresses.book import do_remember_address, same_address, saved_addresses
 from shangliao.auth.actor import Actor
+from shangliao.auth.scope import Scope
 from shangliao.catalog.models import Product, Variant
 from shangliao.catalog.service import public_photo
 from shangliao.chat import cards, service
@@ -375,7 +376,7 @@ def do_order_from_link(
         if exc.code == "stock.insufficient":
             raise _friendly_stock(exc, product_name) from exc
         raise
-    card = cards.order_card(session, guest.shop_id, created.row.id)
+    card = cards.order_card(session, Scope.whole_shop(guest.shop_id), created.row.id)
     # The customer placed it, so the card is theirs: like any customer message it is unread for
     # the shop (the inbox row, the 聊天 badge, the alert) until someone opens the conversation.
     service.do_send(
@@ -388,7 +389,7 @@ def do_order_from_link(
         kind="order_card",
         data=card,
     )
-    return access_order(session, guest.shop_id, created.row.id)
+    return access_order(session, Scope.whole_shop(guest.shop_id), created.row.id)
 
 
 def request_replay(session: Session, guest: Guest, client_id: str | None) -> Message | None:

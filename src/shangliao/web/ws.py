@@ -42,12 +42,13 @@ from starlette.websockets import WebSocketDisconnect
 from shangliao.auth import service as auth
 from shangliao.auth.access import AccessRule, check_permission, check_same_origin, credential_from
 from shangliao.auth.actor import Actor
+from shangliao.auth.scope import Scope, Viewer
 from shangliao.chat import rates, service
 from shangliao.chat.schemas import SocketFrame
 from shangliao.core import clock
 from shangliao.core.errors import Forbidden, ShangliaoError, TooManyRequests, Unauthorized
 from shangliao.core.i18n import N_, current_locale
-from shangliao.realtime.feed import POLICY, TRY_LATER, Subscriber, events_after
+from shangliao.realtime.feed import POLICY, STAFF_ONLY_KEYS, TRY_LATER, Subscriber, events_after
 from shangliao.realtime.hub import Hub
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_at
 
@@ -312,6 +313,8 @@ class Session:
             if seq <= self.last_seq:
                 return  # already sent by the replay
             self.last_seq = seq
+        if self.subscriber.side == "customer":  # which member works the row is the shop's business
+            payload = {k: v for k, v in payload.items() if k not in STAFF_ONLY_KEYS}
         # "type" says what kind of frame this is; "event" what happened.
         await self.send({**payload, "type": "event", "event": payload["type"]})
 
@@ -415,11 +418,20 @@ async def _read(rt, speaker: _Speaker, seq: int) -> None:
     )
 
 
-def _typing(rt, shop_id: int, conversation_id: int, customer_id: int, side: str) -> None:
+def _typing(rt, who: Viewer, conversation_id: int, side: str) -> None:
     """Typing is not history: straight to the bus, never to the log. Called on a worker thread:
-    a publish that waits on Redis must not hold up every socket of the process."""
-    typing = {"shop_id": shop_id, "seq": None, "type": "typing", "side": side}
-    rt.bus.publish_many([typing | {"conversation_id": conversation_id, "customer_id": customer_id}])
+    a publish that waits on Redis must not hold up every socket of the process. The conversation
+    is read first (in ``who``'s scope: a member's frame about another's is refused as not found),
+    and its assignee goes with the event, so only the members who may see it are shown it."""
+    with rt.db.read() as s:
+        c = service.access_conversation(s, who, conversation_id)
+        found = {"conversation_id": c.id, "customer_id": c.customer_id, "assignee_id": c.assignee_id}
+    rt.bus.publish_many([{"shop_id": who.shop_id, "seq": None, "type": "typing", "side": side} | found])
+
+
+def _in_scope(rt, who: Viewer, conversation_id: int) -> None:
+    with rt.db.read() as s:
+        service.access_conversation(s, who, conversation_id)
 
 
 @router.websocket("/api/v1/ws")
@@ -432,6 +444,9 @@ async def staff_ws(websocket: WebSocket, after: int = 0, signed: StaffCaller = D
         can_see_chats="chat.read" in actor.permissions,
         can_see_orders="orders.read" in actor.permissions,
         credential_id=signed.credential_id,
+        staff_id=actor.staff_id,
+        data_scope=actor.data_scope,
+        sees_unassigned=actor.sees_unassigned,
     )
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:
@@ -440,19 +455,15 @@ async def staff_ws(websocket: WebSocket, after: int = 0, signed: StaffCaller = D
         await signed.allowed(rt.db, "chat.read" if frame.type == "read" else "chat.write")
         conversation_id = frame.conversation_id or 0
         speaker = _Speaker(actor.shop_id, conversation_id, "staff", actor.staff_id)
+        if frame.type == "typing":
+            await to_thread.run_sync(_typing, rt, actor, conversation_id, "staff")
+            return None
+        if actor.limited:  # out of their data scope: "not found", as over HTTP (before the writer)
+            await to_thread.run_sync(_in_scope, rt, actor, conversation_id)
         if frame.type == "send":
             return await _say(rt, speaker, frame)
         if frame.type == "read":
             await _read(rt, speaker, frame.seq or 0)
-        elif frame.type == "typing":
-
-            def typing() -> None:
-                with rt.db.read() as s:
-                    c = service.access_conversation(s, actor.shop_id, conversation_id)
-                    found = c.id, c.customer_id
-                _typing(rt, actor.shop_id, *found, "staff")
-
-            await to_thread.run_sync(typing)
         return None
 
     async def still_valid() -> bool:
@@ -486,7 +497,7 @@ async def guest_ws(websocket: WebSocket, shop: str, after: int = 0, guest: Guest
             return await _say(rt, speaker, frame)
         if frame.type == "typing":
             await to_thread.run_sync(
-                _typing, rt, guest.shop_id, guest.conversation_id, guest.customer_id, "customer"
+                _typing, rt, Scope.whole_shop(guest.shop_id), guest.conversation_id, "customer"
             )
         elif frame.type == "read":
             await _read(rt, speaker, frame.seq or 0)

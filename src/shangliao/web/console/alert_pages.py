@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from shangliao.auth.access import signed_in
 from shangliao.auth.actor import Actor
 from shangliao.chat.inbox import unread_conversations
-from shangliao.orders.counts import status_counts
+from shangliao.orders.counts import tab_counts
 from shangliao.orders.state import Status
 from shangliao.realtime.feed import head_seq
 from shangliao.runtime import Runtime, get_runtime
@@ -28,9 +28,9 @@ def alert_counts(actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_
     with rt.db.read() as session:
         seq = head_seq(session, actor.shop_id)
         orders = (
-            status_counts(session, actor.shop_id)[Status.PENDING.value]
+            tab_counts(session.connection(), rt.keyring, actor, actor.timezone)[Status.PENDING.value]
             if "orders.read" in actor.permissions
             else None
         )
-        chats = unread_conversations(session, actor.shop_id) if "chat.read" in actor.permissions else None
+        chats = unread_conversations(session, actor) if "chat.read" in actor.permissions else None
     return {"event_seq": seq, "orders_pending": orders, "chats_unread": chats}

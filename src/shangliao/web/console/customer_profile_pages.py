@@ -46,7 +46,7 @@ def order_history(session, rt: Runtime, actor: Actor, customer_id: int, cursor: 
     query = OrderQuery(
         customer_id=customer_id, status=list(Status), archived="all", limit=ORDER_PAGE, cursor=cursor
     )
-    page = list_orders(session.connection(), rt.keyring, actor.shop_id, actor.timezone, query)
+    page = list_orders(session.connection(), rt.keyring, actor, actor.timezone, query)
     rows = [
         {
             "id": o.id,

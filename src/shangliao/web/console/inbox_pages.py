@@ -18,6 +18,7 @@ from sqlalchemy import exists, select
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
+from shangliao.auth.scope import within_scope
 from shangliao.chat import service as chat
 from shangliao.chat.cards import opened_message
 from shangliao.chat.inbox import in_list, inbox, last_messages
@@ -177,7 +178,7 @@ def _which(value: str) -> str:
 
 
 def _list_context(session, actor: Actor, which: str, cursor: str | None) -> dict[str, Any]:
-    page, next_cursor = inbox(session, actor.shop_id, actor.staff_id, which, cursor, PAGE_SIZE)
+    page, next_cursor = inbox(session, actor, which, cursor, PAGE_SIZE)
     names = dict(staff_of(session, actor.shop_id, active_only=False))
     claimed = _claiming(session, actor, [c.customer_id for c, _, _ in page])
     return {
@@ -192,7 +193,7 @@ def _list_context(session, actor: Actor, which: str, cursor: str | None) -> dict
 
 
 def _in_filter(session, actor: Actor, c: Conversation, which: str) -> bool:
-    conditions = in_list(actor.shop_id, actor.staff_id, which)
+    conditions = in_list(actor, which)
     return bool(session.scalar(select(exists().where(Conversation.id == c.id, *conditions))))
 
 
@@ -221,7 +222,11 @@ def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation
     if can_see_orders:
         orders = session.scalars(
             select(Order)
-            .where(Order.shop_id == actor.shop_id, Order.customer_id == conversation.customer_id)
+            .where(
+                Order.shop_id == actor.shop_id,
+                Order.customer_id == conversation.customer_id,
+                *within_scope(actor, Order.assignee_id),
+            )
             .order_by(Order.id.desc())
             .limit(PANEL_ORDERS)
         ).all()
@@ -299,7 +304,7 @@ def inbox_row(
     """One row as it is now (for live updates); 204 when it does not belong under the tab."""
     which = _which(which)
     with rt.db.read() as session:
-        c = chat.access_conversation(session, actor.shop_id, conversation_id)
+        c = chat.access_conversation(session, actor, conversation_id)
         if not _in_filter(session, actor, c, which):
             return Response(status_code=204)
         name = session.get(Customer, c.customer_id).name
@@ -333,7 +338,7 @@ def inbox_panel(
     rt: Runtime = Depends(get_runtime),
 ):
     with rt.db.read() as session:
-        conversation = chat.access_conversation(session, actor.shop_id, conversation_id)
+        conversation = chat.access_conversation(session, actor, conversation_id)
         context = panel_context(session, rt, actor, conversation)
     return render(request, "inbox/_panel.html", **context)
 
@@ -348,7 +353,7 @@ def chat_page(
 ):
     which = _which(which)
     with rt.db.read() as session:
-        conversation = chat.access_conversation(session, actor.shop_id, conversation_id)
+        conversation = chat.access_conversation(session, actor, conversation_id)
         boot = _boot(session, rt.keyring, actor, conversation, which)
         context = _list_context(session, actor, which, None)
         context.update(panel_context(session, rt, actor, conversation))

@@ -16,6 +16,7 @@ from shangliao.chat import checkpoints, drafts, service
 from shangliao.chat.cards import shown_parts
 from shangliao.chat.models import Message
 from shangliao.core.crypto import Keyring
+from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
 from shangliao.core.schemas import PathId
@@ -46,7 +47,7 @@ def order_chat_context(session: Session, keyring: Keyring, actor: Actor, order: 
     return {
         "checkpoints": checkpoints.checkpoints_of(session, order),
         "can_send_checkpoints": "chat.write" in actor.permissions and order.archived_at is None,
-        "chat": _chat(session, keyring, order, conversation_id)
+        "chat": _chat(session, keyring, actor, order, conversation_id)
         if can_read_chat and conversation_id
         else None,
         "can_read_chat": can_read_chat,
@@ -54,8 +55,13 @@ def order_chat_context(session: Session, keyring: Keyring, actor: Actor, order: 
     }
 
 
-def _chat(session: Session, keyring: Keyring, order: Order, conversation_id: int) -> dict[str, Any]:
-    conversation = service.access_conversation(session, order.shop_id, conversation_id)
+def _chat(
+    session: Session, keyring: Keyring, actor: Actor, order: Order, conversation_id: int
+) -> dict[str, Any] | None:
+    try:
+        conversation = service.access_conversation(session, actor, conversation_id)
+    except NotFound:  # the order is the member's, its conversation someone else's: not shown
+        return None
     customer_name = session.scalar(select(Customer.name).where(Customer.id == conversation.customer_id))
     staff_names = dict(staff_of(session, order.shop_id, active_only=False))
     messages = service.messages_of(session, conversation, None, None, CHAT_MESSAGES)
@@ -113,13 +119,13 @@ def order_checkpoint_send(
     """One click on the order page sends a checkpoint to the customer; the panels come back.
     Needs `orders.read` as well: the order (its address in the details) goes into the chat."""
     with rt.db.write() as session:
-        order = access_order(session, actor.shop_id, order_id)
+        order = access_order(session, actor, order_id)
         check_permission(actor, "orders.read")
         checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
     if not is_htmx(request):
         return RedirectResponse(f"/orders/{order_id}", status_code=303)
     with rt.db.read() as session:
-        order = access_order(session, actor.shop_id, order_id)
+        order = access_order(session, actor, order_id)
         context = order_chat_context(session, rt.keyring, actor, order)
     return HTMLResponse(panels(request, actor, order_id, context, message=N_("Sent to the customer.")))
 

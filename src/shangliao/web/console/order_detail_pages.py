@@ -63,7 +63,7 @@ EVENT_LABELS = {
 
 
 def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
-    order = access_order(session, actor.shop_id, order_id)
+    order = access_order(session, actor, order_id)
     staff_names = dict(staff_of(session, actor.shop_id))
     authors = dict(staff_of(session, actor.shop_id, active_only=False))
     view = order_dict(order, rt.keyring)
@@ -77,7 +77,8 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "provinces": divisions.provinces(),
         "address": fields_for(view["address"]),
         # The addresses the customer gave already, offered in the address dialog (radio cards); the
-        # one read from their chat only to staff who may read the chat.
+        # one read from their chat only to staff who may read the chat, the saved ones only to
+        # staff who may read them in full (a masked one would fill the form with a mask).
         "address_choices": address_choices(
             session,
             rt.keyring,
@@ -144,7 +145,7 @@ def change_order(request: Request, rt: Runtime, actor: Actor, order_id: int, cha
     """Apply ``change(session, order)`` and show the order again; plain forms get a redirect."""
     try:
         with rt.db.write() as session:
-            order = access_order(session, actor.shop_id, order_id, lock=True)
+            order = access_order(session, actor, order_id, lock=True)
             change(session, order)
     except StaleDataError as exc:
         raise Conflict(

@@ -134,7 +134,7 @@ async def quote_items(
     def price():
         shown, error = None, None
         with rt.db.read() as session:
-            order = access_order(session, actor.shop_id, order_id)
+            order = access_order(session, actor, order_id)
             try:
                 items = _edited_lines(session, order, form)
                 shown = quote(session, actor.shop_id, items, order.shipping_fee, order.discount, hold=False)

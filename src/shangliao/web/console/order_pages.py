@@ -28,11 +28,13 @@ from sqlalchemy.orm import selectinload
 from shangliao.auth.access import staff, staff_acting
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
+from shangliao.auth.scope import within_scope
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
+from shangliao.orders import counts as order_counts
 from shangliao.orders.batch import ACTION_PERMISSIONS, MAX_BATCH, BatchIn, preview_batch, run_batch
 from shangliao.orders.cancel_reasons import CANCEL_REASONS, reason_text
-from shangliao.orders.counts import counts_matching, status_counts
+from shangliao.orders.counts import counts_matching
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, matching_ids
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
@@ -130,8 +132,8 @@ def tab_counts(conn, rt: Runtime, actor: Actor, filters: dict[str, str], query: 
     """Each tab's count for what the view shows: the kept counts when nothing narrows the list,
     otherwise the orders matching the search and filters, counted per tab."""
     if any(v for k, v in filters.items() if k != "tab"):
-        return counts_matching(conn, rt.keyring, actor.shop_id, actor.timezone, query)
-    return status_counts(conn, actor.shop_id)
+        return counts_matching(conn, rt.keyring, actor, actor.timezone, query)
+    return order_counts.tab_counts(conn, rt.keyring, actor, actor.timezone)
 
 
 def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery:
@@ -166,7 +168,7 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
         filters["q"] = ""  # a phone number that came in a URL is not used (nor echoed back)
     query = query_from(filters, cursor)
     with rt.db.read() as session:
-        page = list_orders(session.connection(), rt.keyring, actor.shop_id, actor.timezone, query)
+        page = list_orders(session.connection(), rt.keyring, actor, actor.timezone, query)
         staff_names = dict(staff_of(session, actor.shop_id))
         rows = [_row(order, page.items[order.id], page.tags[order.id], staff_names) for order in page.orders]
         context = {
@@ -253,7 +255,7 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
     if action in CONFIRMED_ACTIONS and form.get("confirmed") != "1":
         preview = preview_batch(rt.db, actor, body, locale)  # reads only: nothing changes yet
         with rt.db.read() as session:
-            numbers = _numbers(session, actor.shop_id, ids)
+            numbers = _numbers(session, actor, ids)
         return render(
             request,
             "orders/_bulk_preview.html",
@@ -266,11 +268,11 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
         )
     outcome = run_batch(rt.db, actor, body, locale=locale)
     with rt.db.read() as session:
-        numbers = _numbers(session, actor.shop_id, ids)
+        numbers = _numbers(session, actor, ids)
         staff_names = dict(staff_of(session, actor.shop_id))
         orders = session.scalars(
             select(Order)
-            .where(Order.shop_id == actor.shop_id, Order.id.in_(ids))
+            .where(Order.shop_id == actor.shop_id, Order.id.in_(ids), *within_scope(actor, Order.assignee_id))
             .options(selectinload(Order.items), selectinload(Order.tag_rows))
         )
         rows = [_row(o, list(o.items), [t.tag for t in o.tag_rows], staff_names) for o in orders]
@@ -321,9 +323,13 @@ def _matching_ids(actor: Actor, rt: Runtime, filters: dict[str, str]) -> list[in
     """Every order the current filters match, up to one batch: the bulk bar says how many it took."""
     query = query_from(filters).model_copy(update={"limit": MAX_BATCH})
     with rt.db.read() as session:
-        return matching_ids(session.connection(), rt.keyring, actor.shop_id, actor.timezone, query)
+        return matching_ids(session.connection(), rt.keyring, actor, actor.timezone, query)
 
 
-def _numbers(session, shop_id: int, ids: list[int]) -> dict[int, str]:
-    rows = session.execute(select(Order.id, Order.number).where(Order.shop_id == shop_id, Order.id.in_(ids)))
+def _numbers(session, actor: Actor, ids: list[int]) -> dict[int, str]:
+    rows = session.execute(
+        select(Order.id, Order.number).where(
+            Order.shop_id == actor.shop_id, Order.id.in_(ids), *within_scope(actor, Order.assignee_id)
+        )
+    )
     return {r.id: r.number for r in rows}
