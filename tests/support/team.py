@@ -28,6 +28,7 @@ class MemberClient(TestClient):
     """An API client signed in with a member's token, knowing who the member is."""
 
     staff_id: int
+    role_id: int | None  # the custom role made for this member, if any
     username: str
     token: str
 
@@ -79,5 +80,5 @@ def make_member(
     client = MemberClient(
         shop.api.app, headers={"Authorization": f"Bearer {raw}"}, raise_server_exceptions=False
     )
-    client.staff_id, client.username, client.token = staff_id, username, raw
+    client.staff_id, client.role_id, client.username, client.token = staff_id, role_id, username, raw
     return client

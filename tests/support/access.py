@@ -1,0 +1,174 @@
+"""What the access tests send to every route: a shop with one of everything (the ids an attacker
+would try), and a valid body per route, so a request reaches the access check instead of stopping
+at validation. A new route with a new path parameter or request body needs an entry here; the
+access tests name what is missing."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from shangliao.notifications.service import notify
+from shangliao.web.routes import RouteInfo, iter_routes
+from tests.support.catalog import make_product
+from tests.support.customers import make_customer
+from tests.support.orders import ADDRESS, make_order
+from tests.support.team import make_member
+
+SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
+# A 1×1 photo, for the product photo routes.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de"
+    "0000000c4944415408d763f8cfc0f01f0005fe02fe0dd71d6a0000000049454e44ae426082"
+)
+
+# A valid body per route, so the request reaches the access check instead of stopping at validation.
+SAMPLE_BODIES: dict[tuple[str, str], dict] = {
+    ("POST", "/api/v1/orders/{order_id}/ship"): SHIP,
+    ("POST", "/api/v1/customers/{customer_id}/merge"): {"other_id": 1},
+    ("POST", "/api/v1/addresses/parse"): {"text": "张三 13812345678 浙江省杭州市西湖区文三路100号"},
+    ("POST", "/api/v1/orders/{order_id}/cancel"): {"reason": "duplicate"},
+    ("PUT", "/api/v1/orders/{order_id}/address"): {"address": ADDRESS},
+    ("PUT", "/api/v1/orders/{order_id}/items"): {"items": [{"variant_id": 1, "quantity": 1}]},
+    ("PATCH", "/api/v1/orders/{order_id}/price"): {"discount": 1},
+    ("POST", "/api/v1/orders/{order_id}/payments"): {"method": "cash", "amount": 1},
+    ("PUT", "/api/v1/orders/{order_id}/assignee"): {"assignee_id": None},
+    ("POST", "/api/v1/orders/{order_id}/tags"): {"add": ["x"]},
+    ("POST", "/api/v1/orders/{order_id}/notes"): {"body": "x"},
+    ("PATCH", "/api/v1/products/{product_id}"): {"name": "x"},
+    ("POST", "/api/v1/products/{product_id}/variants"): {
+        "sku": "ACCESS-1",
+        "spec": {"颜色": "x"},
+        "price": 1,
+    },
+    ("PATCH", "/api/v1/variants/{variant_id}"): {"price": 1},
+    ("PUT", "/api/v1/products/{product_id}/images/order"): {"image_ids": [1]},
+    ("PATCH", "/api/v1/product-images/{image_id}"): {"variant_id": None},
+    ("POST", "/api/v1/variants/{variant_id}/stock-adjustments"): {"delta": 1, "reason": "x"},
+    ("PATCH", "/api/v1/customers/{customer_id}"): {"name": "x"},
+    ("POST", "/api/v1/customers/{customer_id}/phones"): {"phone": "13900001111"},
+    ("POST", "/api/v1/customers/{customer_id}/addresses"): ADDRESS,
+    ("PUT", "/api/v1/customers/{customer_id}/addresses/{address_id}"): ADDRESS,
+    ("POST", "/api/v1/conversations/{conversation_id}/messages"): {"body": "x"},
+    ("POST", "/api/v1/conversations/{conversation_id}/read"): {"seq": 1},
+    ("PUT", "/api/v1/conversations/{conversation_id}/assignee"): {"assignee_id": None},
+    ("POST", "/api/v1/conversations/{conversation_id}/orders"): {"items": [{"variant_id": 1, "quantity": 1}]},
+    ("PATCH", "/api/v1/reply-templates/{template_id}"): {"title": "x"},
+    ("POST", "/api/v1/conversations/{conversation_id}/reply-preview"): {"body": "x"},
+    ("PUT", "/api/v1/conversations/{conversation_id}/status"): {"status": "closed"},
+    ("PUT", "/api/v1/team/members/{staff_id}/role"): {"role": "agent"},
+    ("PUT", "/api/v1/team/members/{staff_id}/password"): {"password": "another long password"},
+    ("PUT", "/api/v1/team/roles/{role_id}"): {"name": "x", "permissions": []},
+    ("POST", "/api/v1/team/roles"): {"name": "x", "permissions": []},
+    ("POST", "/api/v1/team/invitations"): {"role": "agent"},
+    ("POST", "/api/v1/customers/{customer_id}/erase"): {"confirm": "删除", "reason": "customer_request"},
+}
+
+# Console forms, for the same reason.
+SAMPLE_FORMS: dict[tuple[str, str], dict] = {
+    ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
+    ("POST", "/orders/{order_id}/notes"): {"body": "x"},
+    ("POST", "/orders/{order_id}/tags"): {"add": "x"},
+    ("POST", "/orders/{order_id}/edit/address"): {
+        "receiver": "张三",
+        "phone": "13812345678",
+        "province_code": "330000",
+        "city_code": "330100",
+        "district_code": "330106",
+        "detail": "文三路100号",
+    },
+}
+
+# Routes taking the action in their body (``staff_acting``): what each action needs besides its name.
+BATCH_PARAMS: dict[str, dict] = {
+    "cancel": {"reason": "duplicate"},
+    "ship": SHIP,
+    "assign": {"assignee_id": None},
+    "tag": {"add": ["x"]},
+}
+
+
+def action_body(template: str, action: str, ids: dict[str, Any]) -> dict:
+    """A body naming ``action`` for one of the victim's orders (the API's JSON or the console's form)."""
+    if template.startswith("/api/"):
+        return {"order_ids": [ids["order_id"]], "action": action, "params": BATCH_PARAMS.get(action, {})}
+    return {
+        "action": action,
+        "ids": str(ids["order_id"]),
+        "reason": "duplicate",
+        "add_tag": "x",
+        "assignee_id": "",
+    }
+
+
+def send(client: TestClient, method: str, template: str, path: str, body: dict | None = None):
+    """``method path`` with the route's sample body (``body`` instead, when given)."""
+    if template.startswith("/api/"):
+        return client.request(
+            method, path, json=body if body is not None else SAMPLE_BODIES.get((method, template))
+        )
+    form = body if body is not None else SAMPLE_FORMS.get((method, template))
+    return client.request(method, path, data=form, follow_redirects=False)
+
+
+def http_routes(app) -> list[RouteInfo]:
+    """Every route of the app but the implicit HEADs and the sockets (tested on their own)."""
+    return [r for r in iter_routes(app) if r.methods not in ({"HEAD"}, {"WEBSOCKET"})]
+
+
+def socket_routes(app) -> list[RouteInfo]:
+    return [r for r in iter_routes(app) if r.methods == {"WEBSOCKET"}]
+
+
+def path_params(template: str) -> list[str]:
+    return re.findall(r"\{([^}]+)\}", template)
+
+
+def fill(template: str, ids: dict[str, Any]) -> str:
+    """The route's path with the victim's ids; fails naming the parameter that has no sample yet."""
+    missing = [p for p in path_params(template) if p not in ids]
+    assert not missing, f"add a sample id for {missing} ({template}) to tests/support/access.py make_victim"
+    return template.format(**ids)
+
+
+def make_victim(runtime, shop) -> dict[str, Any]:
+    """A shop with one of everything, and the ids an attacker would try."""
+    product = make_product(runtime, shop, options=["颜色"])
+    customer_id, address_id = make_customer(runtime, shop)
+    order = make_order(shop, [(product.variant_id, 1)])
+    token = shop.api.post("/api/v1/auth/tokens", json={"name": "victim"}).json()
+    phone_id = shop.api.get(f"/api/v1/customers/{customer_id}").json()["phones"][0]["id"]
+    conversation = shop.api.post(f"/api/v1/customers/{customer_id}/conversation").json()
+    message = shop.api.post(f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "x"}).json()
+    # A member (and their role) the team routes may change or deactivate, never the caller.
+    bystander = make_member(runtime, shop, permissions=["orders.read"])
+    invitation = shop.api.post("/api/v1/team/invitations", json={"role": "agent"})
+    assert invitation.status_code == 201, invitation.text
+    with runtime.db.write() as session:  # one of the owner's notifications
+        (notification_id,) = notify(session, shop.id, [shop.owner_id], "order.assigned", "order", order["id"])
+    return {
+        "order_id": order["id"],
+        "product_id": product.product_id,
+        "variant_id": product.variant_id,
+        "customer_id": customer_id,
+        "address_id": address_id,
+        "token_id": token["id"],
+        "phone_id": phone_id,
+        "action": "confirm",
+        "conversation_id": conversation["id"],
+        "message_id": message["id"],
+        "kind": "details",
+        "attachment_id": shop.api.post(
+            f"/api/v1/conversations/{conversation['id']}/attachments", files={"file": ("a.txt", b"x")}
+        ).json()["data"]["attachment_id"],
+        "template_id": shop.api.get("/api/v1/reply-templates").json()["items"][0]["id"],
+        "image_id": shop.api.post(
+            f"/api/v1/products/{product.product_id}/images", files={"file": ("a.png", PNG)}
+        ).json()["id"],
+        "staff_id": bystander.staff_id,
+        "role_id": bystander.role_id,
+        "invitation_id": invitation.json()["id"],
+        "notification_id": notification_id,
+    }
