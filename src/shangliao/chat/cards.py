@@ -103,7 +103,7 @@ def open_card(
     opened = {k: v for k, v in data.items() if k != SEALED_ADDRESS}
     blob = unseal(data[SEALED_ADDRESS])
     full = address_dict(keyring, blob) if blob else None
-    opened["address"] = public_address(full) if full and public else full
+    opened["address"] = public_address(full) if full and public else view.address(full)
     return opened
 
 

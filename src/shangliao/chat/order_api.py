@@ -15,6 +15,7 @@ from shangliao.chat.cards import opened_message
 from shangliao.chat.schemas import MessageOut
 from shangliao.chat.views import message_out
 from shangliao.core.schemas import PathId
+from shangliao.customers.masking import view_for
 from shangliao.orders.schemas import OrderOut
 from shangliao.orders.timeline import access_order
 from shangliao.orders.views import created_order_dict
@@ -85,7 +86,7 @@ def order_from_chat(
         conversation = service.access_conversation(session, actor, conversation_id)
         check_permission(actor, "orders.write")
         created = drafts.do_order_from_chat(session, rt.keyring, actor, conversation, body)
-        return JSONResponse(created_order_dict(created), status_code=201)
+        return JSONResponse(created_order_dict(created, view_for(actor)), status_code=201)
 
 
 @router.get("/orders/{order_id}/checkpoints", response_model=CheckpointsOut)
@@ -113,4 +114,4 @@ def send_checkpoint(
         order = access_order(session, actor, order_id)
         check_permission(actor, "orders.read")
         sent = checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
-        return JSONResponse(opened_message(rt.keyring, message_out(sent)), status_code=201)
+        return JSONResponse(opened_message(rt.keyring, message_out(sent), view=view_for(actor)), status_code=201)

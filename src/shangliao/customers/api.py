@@ -12,6 +12,7 @@ from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.schemas import PathId
 from shangliao.customers import service
+from shangliao.customers.masking import view_for
 from shangliao.customers.schemas import (
     AddressIn,
     AddressOut,
@@ -40,7 +41,7 @@ def create_customer(
     """Create a customer with phones (mainland mobiles), addresses, tags and a note."""
     with rt.db.write() as session:
         customer = service.do_create_customer(session, rt.keyring, actor, body)
-        return service.customer_out(rt.keyring, customer)
+        return service.customer_out(rt.keyring, customer, view_for(actor))
 
 
 @router.get("", response_model=CustomerPage)
@@ -77,7 +78,7 @@ def get_customer(
     """A customer with phones and addresses decrypted, and their order figures."""
     with rt.db.read() as session:
         customer = service.access_customer(session, actor.shop_id, customer_id)
-        return service.customer_out(rt.keyring, customer)
+        return service.customer_out(rt.keyring, customer, view_for(actor))
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
@@ -91,7 +92,7 @@ def update_customer(
     with rt.db.write() as session:
         customer = service.access_customer(session, actor.shop_id, customer_id, lock=True)
         service.do_update_customer(session, actor, customer, body)
-        return service.customer_out(rt.keyring, customer)
+        return service.customer_out(rt.keyring, customer, view_for(actor))
 
 
 # --- phones ---------------------------------------------------------------------------------------
@@ -108,7 +109,7 @@ def add_phone(
     with rt.db.write() as session:
         customer = service.access_customer(session, actor.shop_id, customer_id, lock=True)
         row = service.do_add_phone(session, rt.keyring, actor, customer, body)
-        return service.phone_out(rt.keyring, row)
+        return service.phone_out(rt.keyring, row, view_for(actor))
 
 
 @router.delete("/{customer_id}/phones/{phone_id}", status_code=204)
@@ -133,7 +134,7 @@ def set_primary_phone(
     with rt.db.write() as session:
         customer = service.access_customer(session, actor.shop_id, customer_id, lock=True)
         row = service.do_set_primary_phone(session, actor, customer, phone_id)
-        return service.phone_out(rt.keyring, row)
+        return service.phone_out(rt.keyring, row, view_for(actor))
 
 
 # --- addresses ------------------------------------------------------------------------------------
@@ -150,7 +151,7 @@ def add_address(
     with rt.db.write() as session:
         customer = service.access_customer(session, actor.shop_id, customer_id, lock=True)
         row = service.do_add_address(session, rt.keyring, actor, customer, body)
-        return service.address_out(rt.keyring, row)
+        return service.address_out(rt.keyring, row, view_for(actor))
 
 
 @router.put("/{customer_id}/addresses/{address_id}", response_model=AddressOut)
@@ -165,7 +166,7 @@ def update_address(
     with rt.db.write() as session:
         customer = service.access_customer(session, actor.shop_id, customer_id, lock=True)
         row = service.do_update_address(session, rt.keyring, actor, customer, address_id, body)
-        return service.address_out(rt.keyring, row)
+        return service.address_out(rt.keyring, row, view_for(actor))
 
 
 @router.delete("/{customer_id}/addresses/{address_id}", status_code=204)
@@ -191,4 +192,4 @@ def set_default_address(
     with rt.db.write() as session:
         customer = service.access_customer(session, actor.shop_id, customer_id, lock=True)
         row = service.do_set_default_address(session, actor, customer, address_id)
-        return service.address_out(rt.keyring, row)
+        return service.address_out(rt.keyring, row, view_for(actor))

@@ -9,6 +9,7 @@ from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.schemas import PathId, RowRef, StrictModel
 from shangliao.customers import service
+from shangliao.customers.masking import view_for
 from shangliao.customers.merge import do_merge_customers
 from shangliao.customers.schemas import CustomerOut
 from shangliao.runtime import Runtime, get_runtime
@@ -47,4 +48,4 @@ def merge_customer(
             keep_version=body.version,
             drop_version=body.other_version,
         )
-        return service.customer_out(rt.keyring, merged)
+        return service.customer_out(rt.keyring, merged, view_for(actor))

@@ -20,6 +20,7 @@ from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.pagination import decode_cursor, decode_moment, encode_cursor
 from shangliao.core.phones import mask_mobile
+from shangliao.customers.masking import FULL, PiiView
 from shangliao.customers.models import Customer, CustomerAddress, CustomerPhone, CustomerTag
 from shangliao.customers.pii import (
     ADDRESS_FIELDS,
@@ -159,16 +160,18 @@ def _flush_phones(session: Session) -> None:
 # --- serialisation --------------------------------------------------------------------------------
 
 
-def phone_out(keyring: Keyring, row: CustomerPhone) -> PhoneOut:
-    return PhoneOut(id=row.id, phone=decrypt_phone(keyring, row.phone_enc), is_primary=row.is_primary)
+# ``view`` is the reader's (customers/masking.py: ``view_for(actor)`` for a staff route); the
+# default reads in full for the system itself and the customer's own data export.
+def phone_out(keyring: Keyring, row: CustomerPhone, view: PiiView = FULL) -> PhoneOut:
+    return PhoneOut(id=row.id, phone=view.phone(decrypt_phone(keyring, row.phone_enc)), is_primary=row.is_primary)
 
 
-def address_out(keyring: Keyring, row: CustomerAddress) -> AddressOut:
-    address = decrypt_address(keyring, row.data_enc, table=CUSTOMER_ADDRESSES)
-    return AddressOut(id=row.id, label=row.label, is_default=row.is_default, **address.model_dump())
+def address_out(keyring: Keyring, row: CustomerAddress, view: PiiView = FULL) -> AddressOut:
+    address = view.address(decrypt_address(keyring, row.data_enc, table=CUSTOMER_ADDRESSES).model_dump())
+    return AddressOut(id=row.id, label=row.label, is_default=row.is_default, **address)
 
 
-def customer_out(keyring: Keyring, customer: Customer) -> CustomerOut:
+def customer_out(keyring: Keyring, customer: Customer, view: PiiView = FULL) -> CustomerOut:
     return CustomerOut(
         id=customer.id,
         name=customer.name,
@@ -176,8 +179,8 @@ def customer_out(keyring: Keyring, customer: Customer) -> CustomerOut:
         note=customer.note,
         blocked=customer.blocked,
         version=customer.version,
-        phones=[phone_out(keyring, p) for p in customer.phones],
-        addresses=[address_out(keyring, a) for a in customer.addresses],
+        phones=[phone_out(keyring, p, view) for p in customer.phones],
+        addresses=[address_out(keyring, a, view) for a in customer.addresses],
         first_order_at=customer.first_order_at,
         last_order_at=customer.last_order_at,
         order_count=customer.order_count,

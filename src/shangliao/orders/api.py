@@ -76,7 +76,7 @@ def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, status_code:
             if isinstance(answer, JSONResponse):
                 return answer
             session.flush()
-            return JSONResponse(order_dict(order, rt.keyring), status_code=status_code)
+            return JSONResponse(order_dict(order, rt.keyring, view_for(actor)), status_code=status_code)
     except StaleDataError as exc:
         raise Conflict(
             "order.version_conflict",
@@ -103,7 +103,7 @@ async def create_order(
         if idempotency_key is None:
             raise
         return await to_thread.run_sync(_replay, rt, caller, body, idempotency_key)
-    return JSONResponse(created_order_dict(created), status_code=201)
+    return JSONResponse(created_order_dict(created, view_for(caller.actor)), status_code=201)
 
 
 def _replay(rt: Runtime, caller: Caller, body: OrderCreate, key: str) -> JSONResponse:
@@ -112,7 +112,7 @@ def _replay(rt: Runtime, caller: Caller, body: OrderCreate, key: str) -> JSONRes
         if order is None:
             raise Conflict("order.conflict", N_("The order could not be saved; please try again."))
         idempotency.check_same_request(order.idempotency_hash, idempotency.fingerprint(body))
-        return _replayed(order_dict(order, rt.keyring))
+        return _replayed(order_dict(order, rt.keyring, view_for(caller.actor)))
 
 
 @router.get("/{order_id}", response_model=OrderOut)
@@ -257,7 +257,7 @@ def mark_paid(
             earlier = payments.find_by_idempotency_key(session, actor.shop_id, idempotency_key)
             if earlier is not None:
                 idempotency.check_same_request(earlier.idempotency_hash, request)
-                return _replayed(order_dict(order, rt.keyring))
+                return _replayed(order_dict(order, rt.keyring, view_for(actor)))
         actions.do_mark_paid(
             session,
             actor,

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from shangliao.core.crypto import Keyring
+from shangliao.customers.masking import FULL, PiiView
 from shangliao.customers.pii import address_dict, decrypt_address
 from shangliao.orders.couriers import tracking_url
 from shangliao.orders.create import CreatedOrder
@@ -47,23 +48,25 @@ def item_dict(item: Any) -> dict[str, Any]:
     return _picked(item, _ITEM_FIELDS)
 
 
-def order_dict(order: Order, keyring: Keyring) -> dict[str, Any]:
-    return _render(order, order.items, order.tags, _address(order, keyring))
+# ``view`` (customers/masking.py) is the caller's: a staff route passes ``view_for(actor)``; the
+# default reads in full for the system itself and the customer's own data export.
+def order_dict(order: Order, keyring: Keyring, view: PiiView = FULL) -> dict[str, Any]:
+    return _render(order, order.items, order.tags, _address(order, keyring, view))
 
 
-def page_dicts(page: Page, keyring: Keyring) -> list[dict[str, Any]]:
+def page_dicts(page: Page, keyring: Keyring, view: PiiView = FULL) -> list[dict[str, Any]]:
     """The orders of a list page (rows with their items and tags beside them)."""
-    return [_render(o, page.items[o.id], page.tags[o.id], _address(o, keyring)) for o in page.orders]
+    return [_render(o, page.items[o.id], page.tags[o.id], _address(o, keyring, view)) for o in page.orders]
 
 
-def created_order_dict(created: CreatedOrder) -> dict[str, Any]:
+def created_order_dict(created: CreatedOrder, view: PiiView = FULL) -> dict[str, Any]:
     """The create hot path's answer: rendered from what was just written (no re-read, no decrypt)."""
-    address = created.address.model_dump() if created.address else None
+    address = view.address(created.address.model_dump()) if created.address else None
     return _render(created.row, created.items, created.tags, address)
 
 
-def _address(order: Any, keyring: Keyring) -> dict[str, str] | None:
-    return address_dict(keyring, order.address_enc) if order.address_enc else None
+def _address(order: Any, keyring: Keyring, view: PiiView) -> dict[str, str] | None:
+    return view.address(address_dict(keyring, order.address_enc)) if order.address_enc else None
 
 
 def _render(order: Any, items: list[Any], tags: list[str], address: dict[str, str] | None) -> dict[str, Any]:
@@ -85,13 +88,14 @@ def _actions_of(status: str) -> tuple[str, ...]:
     return tuple(allowed_actions(Status(status)))
 
 
-def event_dict(event: OrderEvent, keyring: Keyring) -> dict[str, Any]:
-    """A timeline row for staff: encrypted address snapshots are opened, everything else as stored."""
+def event_dict(event: OrderEvent, keyring: Keyring, view: PiiView = FULL) -> dict[str, Any]:
+    """A timeline row for staff: encrypted address snapshots are opened (as ``view`` lets the
+    caller read them), everything else as stored."""
     data = dict(event.data)
     if event.kind == "address_changed":
         for key in ("old", "new"):
             blob = unseal(data.get(key))
-            data[key] = decrypt_address(keyring, blob).model_dump() if blob else None
+            data[key] = view.address(decrypt_address(keyring, blob).model_dump()) if blob else None
     return {
         "id": event.id,
         "kind": event.kind,

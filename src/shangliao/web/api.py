@@ -12,6 +12,7 @@ from shangliao.chat import api as chat_api
 from shangliao.chat import order_api as chat_order_api
 from shangliao.customers import api as customers_api
 from shangliao.customers import api_merge as customers_merge_api
+from shangliao.customers import api_reveal as customers_reveal_api
 from shangliao.inventory import api as inventory_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
@@ -35,6 +36,7 @@ for domain in (
     inventory_api,
     customers_api,
     customers_merge_api,
+    customers_reveal_api,
     addresses_api,
 ):
     router.include_router(domain.router)

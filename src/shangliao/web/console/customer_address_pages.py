@@ -18,6 +18,7 @@ from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers import service
+from shangliao.customers.masking import form_address, view_for
 from shangliao.customers.schemas import AddressIn, AddressUpdate
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_from_form, check_filled, fields_for
@@ -67,7 +68,8 @@ def edit_address_form(
         row = next((a for a in customer.addresses if a.id == address_id), None)
         if row is None:
             raise NotFound("customer.address_not_found", N_("This customer has no such address."))
-        address = service.address_out(rt.keyring, row).model_dump()
+        pii = view_for(actor)
+        address = form_address(pii, service.address_out(rt.keyring, row, pii).model_dump())
         view = {"id": customer.id, "name": customer.name}
     return _editor(request, view, address)
 

@@ -17,6 +17,7 @@ from shangliao.core.i18n import N_, gettext
 from shangliao.core.phones import mask_mobile
 from shangliao.core.schemas import MAX_ID, PathId
 from shangliao.customers import service
+from shangliao.customers.masking import view_for
 from shangliao.customers.merge import do_merge_customers, orders_of, plan_merge
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.runtime import Runtime, get_runtime
@@ -77,9 +78,9 @@ def merge_preview(
                 plan = plan_merge(rt.keyring, keep, drop)
             except ShangliaoError as exc:
                 refusal = exc.localized()
-        other = service.customer_out(rt.keyring, drop)
+        other = service.customer_out(rt.keyring, drop, view_for(actor))
         context = {
-            "c": service.customer_out(rt.keyring, keep),
+            "c": service.customer_out(rt.keyring, keep, view_for(actor)),
             "other": other,
             "plan": plan,
             "refusal": refusal,

@@ -20,6 +20,7 @@ from shangliao.core.errors import Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers import service
+from shangliao.customers.masking import view_for
 from shangliao.customers.merge import merged_into
 from shangliao.customers.schemas import CustomerPatch, PhoneIn
 from shangliao.orders.listing import OrderQuery, list_orders
@@ -66,7 +67,7 @@ def order_history(session, rt: Runtime, actor: Actor, customer_id: int, cursor: 
 def profile_context(session, rt: Runtime, actor: Actor, customer_id: int) -> dict[str, Any]:
     customer = service.access_customer(session, actor.shop_id, customer_id)
     context: dict[str, Any] = {
-        "c": service.customer_out(rt.keyring, customer),
+        "c": service.customer_out(rt.keyring, customer, view_for(actor)),
         "can_write": "customers.write" in actor.permissions,
         "can_see_orders": "orders.read" in actor.permissions,
         "provinces": divisions.provinces(),

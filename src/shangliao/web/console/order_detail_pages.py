@@ -16,6 +16,7 @@ from shangliao.chat.drafts import draft_warnings
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
+from shangliao.customers.masking import form_address, may_reveal, view_for
 from shangliao.orders import actions
 from shangliao.orders.archive import do_restore
 from shangliao.orders.cancel_reasons import CANCEL_REASONS, reason_text
@@ -66,7 +67,8 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
     order = access_order(session, actor, order_id)
     staff_names = dict(staff_of(session, actor.shop_id))
     authors = dict(staff_of(session, actor.shop_id, active_only=False))
-    view = order_dict(order, rt.keyring)
+    pii = view_for(actor)
+    view = order_dict(order, rt.keyring, pii)
     status = Status(order.status)
     open_order = order.archived_at is None
     return {
@@ -75,7 +77,8 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "can_edit_items": open_order and status in ITEMS_EDITABLE,
         "can_change_price": open_order and status in BEFORE_SHIPPING and order.paid_amount == 0,
         "provinces": divisions.provinces(),
-        "address": fields_for(view["address"]),
+        "address": fields_for(form_address(pii, view["address"])),
+        "may_reveal": may_reveal(actor),
         # The addresses the customer gave already, offered in the address dialog (radio cards); the
         # one read from their chat only to staff who may read the chat, the saved ones only to
         # staff who may read them in full (a masked one would fill the form with a mask).
@@ -83,7 +86,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
             session,
             rt.keyring,
             actor.shop_id,
-            order.customer_id,
+            order.customer_id if pii.full else None,
             order.conversation_id if "chat.read" in actor.permissions else None,
         )
         if open_order and status in BEFORE_SHIPPING
@@ -92,7 +95,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         # Said before 提交订单 is pressed: a line off sale, short of stock, or presale.
         "draft_warnings": draft_warnings(session, order),
         "events": [
-            _timeline_row(event_dict(e, rt.keyring), e.created_at, authors, order.customer_name)
+            _timeline_row(event_dict(e, rt.keyring, pii), e.created_at, authors, order.customer_name)
             for e in events_of(session, order)
         ],
         "cancel_text": reason_text(order.cancel_reason, order.cancel_note),

@@ -23,6 +23,7 @@ from shangliao.core.errors import Invalid, ShangliaoError
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers import service as customers
+from shangliao.customers.masking import view_for
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.orders.create import do_create_order, quote
 from shangliao.orders.schemas import ItemIn, OrderCreate
@@ -69,7 +70,7 @@ def customer_addresses(
 ):
     with rt.db.read() as session:
         customer = customers.access_customer(session, actor.shop_id, customer_id)
-        view = customers.customer_out(rt.keyring, customer)
+        view = customers.customer_out(rt.keyring, customer, view_for(actor))
     return render(request, "orders/_customer_addresses.html", customer=view)
 
 
