@@ -16,6 +16,7 @@ from shangliao.customers import api_reveal as customers_reveal_api
 from shangliao.inventory import api as inventory_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
+from shangliao.privacy import api as privacy_api
 from shangliao.replies import api as replies_api
 from shangliao.shops import api as shops_api
 from shangliao.web.errors import ERROR_RESPONSES
@@ -36,6 +37,7 @@ for domain in (
     inventory_api,
     customers_api,
     customers_merge_api,
+    privacy_api,
     customers_reveal_api,
     addresses_api,
 ):
