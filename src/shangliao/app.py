@@ -41,6 +41,7 @@ from shangliao.web.console import (
 )
 from shangliao.web.locale import LocaleMiddleware
 from shangliao.web.nul_bytes import refuse_nul
+from shangliao.web.presence import PresenceMiddleware
 from shangliao.web.render import page_error
 from shangliao.web.security_headers import SecurityHeadersMiddleware
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.state.hub = hub
     errors.install(app, page_errors=page_error)
     app.add_middleware(LocaleMiddleware)
+    app.add_middleware(PresenceMiddleware)  # who is online, for round-robin (assignment/presence.py)
     app.add_middleware(SecurityHeadersMiddleware)  # CSP on pages, nosniff on everything
     client_address.install(app, runtime.settings.trusted_proxies)  # outermost: all see the client
     sms.gateway_from(runtime.settings.sms_gateway)  # a typo fails here, not at a customer's first code

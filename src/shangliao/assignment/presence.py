@@ -2,13 +2,12 @@
 staff socket's periodic credential check, web/ws.py), in any process.
 
 Each process writes a member's ``last_seen_at`` at most once per ``WRITE_EVERY``; the write is
-its own small unit submitted after the answer went out (``touch_later``), so no request waits on
+its own small unit submitted after the answer went out (web/presence.py), so no request waits on
 the writer for it, and a busy member costs the writer one short statement a minute.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
 import time
@@ -64,21 +63,6 @@ async def touch(db: Database, shop_id: int, staff_id: int) -> None:
     """Write the member's presence if due (the staff socket's periodic check awaits this)."""
     if due(staff_id):
         await _write(db, shop_id, staff_id)
-
-
-def touch_later(db: Database, shop_id: int, staff_id: int) -> None:
-    """:func:`touch` on the running event loop, not awaited: for a request that is answering."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    if due(staff_id):
-        task = loop.create_task(_write(db, shop_id, staff_id))
-        _pending.add(task)
-        task.add_done_callback(_pending.discard)
-
-
-_pending: set[asyncio.Task] = set()  # held so a task is not collected before it ran
 
 
 async def _write(db: Database, shop_id: int, staff_id: int) -> None:

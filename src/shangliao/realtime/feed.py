@@ -224,6 +224,9 @@ def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> 
                 | {"placed_at": order.created_at, "assignee_id": order.assignee_id}
                 | assignment
             )
+        elif kind == "notification.created":
+            # For its member only (``staff_id``, see may_see): what it is about, ids and numbers.
+            out.append(base | {"notification_id": entity_id} | data)
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shangliao.addresses import api as addresses_api
+from shangliao.assignment import api as assignment_api
 from shangliao.auth import api as auth_api
 from shangliao.auth import team_api
 from shangliao.catalog import api as catalog_api
@@ -14,6 +15,7 @@ from shangliao.customers import api as customers_api
 from shangliao.customers import api_merge as customers_merge_api
 from shangliao.customers import api_reveal as customers_reveal_api
 from shangliao.inventory import api as inventory_api
+from shangliao.notifications import api as notifications_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
 from shangliao.privacy import api as privacy_api
@@ -27,6 +29,7 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 for domain in (
     orders_collection_api,
     orders_api,
+    assignment_api,  # before chat's: /conversations/assign is not a conversation's id
     chat_api,
     chat_order_api,
     replies_api,
@@ -39,6 +42,7 @@ for domain in (
     customers_merge_api,
     privacy_api,
     customers_reveal_api,
+    notifications_api,
     addresses_api,
 ):
     router.include_router(domain.router)

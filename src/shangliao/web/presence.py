@@ -1,5 +1,6 @@
-"""Marks a signed-in member as online after each of their requests (assignment/presence.py):
-plain ASGI, and the write is left to the event loop after the answer, at most once a minute."""
+"""Marks a signed-in member as online after each of their console requests (assignment/presence.py):
+plain ASGI, and the write (at most once a minute per member) waits until the answer was sent, so
+the member never waits for it."""
 
 from __future__ import annotations
 
@@ -19,4 +20,4 @@ class PresenceMiddleware:
         # The access rule leaves the resolved caller on request.state (scope["state"]).
         actor = (scope.get("state") or {}).get("actor")
         if actor is not None and actor.staff_id is not None and actor.via == "session":
-            presence.touch_later(scope["app"].state.runtime.db, actor.shop_id, actor.staff_id)
+            await presence.touch(scope["app"].state.runtime.db, actor.shop_id, actor.staff_id)
