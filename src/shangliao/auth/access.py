@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 from fastapi import Request, Response
 from starlette.requests import HTTPConnection
 
+from shangliao.audit.acts import SIGNED_OUT
+from shangliao.audit.log import record_audit
 from shangliao.auth import service
 from shangliao.auth.actor import Actor
 from shangliao.auth.permissions import PERMISSIONS
@@ -81,12 +83,35 @@ def sign_in(request: Request, username: str, password: str) -> tuple[str, int, i
     """Rate limits, then the password check and a new session: ``(secret, staff_id, shop_id)``."""
     check_login_rate(request, username)
     rt = request.app.state.runtime
+    via = "api" if request.url.path.startswith("/api/") else "console"
     try:
-        return service.login(rt.db, username, password, days=rt.settings.session_days)
+        return service.login(
+            rt.db, username, password, days=rt.settings.session_days, address=client_address(request), via=via
+        )
     except Unauthorized:
         with contextlib.suppress(TooManyRequests):  # this answer stays 401; the next is refused
             rt.limits.check(LOGIN_FAILURES_PER_ADDRESS, "login-failed", client_address(request))
         raise
+
+
+def sign_out(request: Request, actor: Actor) -> None:
+    """Revoke the credential this request came with (the session, or a Bearer token) and record
+    the sign-out in the audit log, in one unit."""
+    found = credential_from(request)
+    if not found:
+        return
+    rt = request.app.state.runtime
+    with rt.db.write() as session:
+        service.do_revoke(session, found[0])
+        record_audit(
+            session,
+            actor.shop_id,
+            SIGNED_OUT,
+            actor=actor,
+            target_type="staff",
+            target_id=actor.staff_id,
+            address=client_address(request),
+        )
 
 
 def check_same_origin(request: HTTPConnection) -> None:

@@ -9,10 +9,10 @@ from shangliao.audit.log import record_audit
 from shangliao.auth import service
 from shangliao.auth.access import (
     clear_session_cookie,
-    credential_from,
     public,
     set_session_cookie,
     sign_in,
+    sign_out,
     signed_in,
     staff,
 )
@@ -57,14 +57,10 @@ def login(
 def logout(
     request: Request,
     response: Response,
-    _actor: Actor = Depends(signed_in()),
-    rt: Runtime = Depends(get_runtime),
+    actor: Actor = Depends(signed_in()),
 ):
     """End this session (or revoke the Bearer token used for this call)."""
-    found = credential_from(request)
-    if found:
-        with rt.db.write() as session:
-            service.do_revoke(session, found[0])
+    sign_out(request, actor)
     clear_session_cookie(response)
 
 
@@ -91,6 +87,10 @@ def create_token(
 ):
     """Create an API token for integrations; the secret is shown only in this response."""
     with rt.db.write() as session:
+        raw, cred = service.do_create_token(
+            session, actor, name=body.name, scopes=body.scopes, days=body.expires_in_days
+        )
+        out = TokenOut.model_validate(cred, from_attributes=True)
         record_audit(
             session,
             actor.shop_id,
@@ -103,10 +103,6 @@ def create_token(
                 "expires_at": out.expires_at.isoformat() if out.expires_at else None,
             },
         )
-        raw, cred = service.do_create_token(
-            session, actor, name=body.name, scopes=body.scopes, days=body.expires_in_days
-        )
-        out = TokenOut.model_validate(cred, from_attributes=True)
     return TokenCreatedOut(**out.model_dump(), token=raw)
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
+from shangliao.audit import lockout
 from shangliao.auth.actor import Actor
 from shangliao.auth.caller_cache import CALLERS, Found
 from shangliao.auth.models import Credential, Role, Staff
@@ -160,11 +161,11 @@ def do_create_staff(
     password: str,
     display_name: str = "",
     role: str = "owner",
-) -> Staff:
     role_id: int | None = None,
-    if not USERNAME_RE.match(username):
+) -> Staff:
     """A new account; ``role`` is a built-in key, or "custom" with ``role_id`` naming the shop's
     row (auth/team.py checks who may give which role)."""
+    if not USERNAME_RE.match(username):
         raise Invalid(
             "auth.bad_username",
             N_("A username is 3-64 letters, digits or . _ @ - characters."),
@@ -180,8 +181,8 @@ def do_create_staff(
         display_name=display_name or username,
         password_hash=hash_password(password),
         role=role,
-    )
         role_id=role_id if role == CUSTOM else None,
+    )
     session.add(staff)
     session.flush()
     return staff
@@ -191,6 +192,7 @@ def do_set_password(session: Session, staff: Staff, password: str) -> None:
     """Change the password and sign the account out everywhere (old sessions are revoked)."""
     check_password_strength(password)
     staff.password_hash = hash_password(password)
+    lockout.unlock(session, staff)  # the owner's reset is how a locked member gets back in
     _revoke_where(
         session,
         Credential.staff_id == staff.id,
@@ -230,37 +232,43 @@ def _revoke_where(session: Session, *where) -> list[int]:
 
 
 _SIGN_IN = Prepared(
-    select(_staff.c.id, _staff.c.shop_id, _staff.c.password_hash, _staff.c.active).where(
-        _staff.c.username == bindparam("u")
-    )
+    select(
+        _staff.c.id, _staff.c.shop_id, _staff.c.password_hash, _staff.c.active, _staff.c.locked_until
+    ).where(_staff.c.username == bindparam("u"))
 )
 
 
-def login(db: Database, username: str, password: str, *, days: int) -> tuple[str, int, int]:
+def login(
+    db: Database, username: str, password: str, *, days: int, address: str | None = None, via: str = "api"
+) -> tuple[str, int, int]:
     """Check the password and open a session: ``(secret, staff_id, shop_id)``.
 
     The account is read and the password checked outside any write transaction (rule 16 of
     docs/architecture.md): argon2 inside the SQLite writer held every order behind each sign-in,
     and on PostgreSQL held a pooled connection through it. Only the session row is written, and
-    only if the password checked is still the account's.
+    only if the password checked is still the account's. A locked account is refused before its
+    password is hashed; a wrong password for a real account is counted and audited
+    (audit/lockout.py), a guess at an unknown username writes nothing.
     """
     with db.reader.connect() as conn:
         rows = _SIGN_IN.rows(conn, {"u": username})
-    staff_id, shop_id, password_hash, active = rows[0] if rows else (None, None, None, False)
+    staff_id, shop_id, password_hash, active, locked_until = (
+        rows[0] if rows else (None, None, None, False, None)
+    )
+    if active and lockout.is_locked(locked_until):
+        raise lockout.locked_error(locked_until)
     if not verify_password(password_hash, password) or staff_id is None or not active:
+        if staff_id is not None and active:
+            with db.write() as session:
+                locked = lockout.do_record_failure(session, staff_id, shop_id, username, address=address)
+            if locked is not None:
+                raise lockout.locked_error(locked)
         raise _bad_credentials()
     raw = new_secret()
     now = clock.now()
     with db.write() as session:
-        still = session.execute(
-            update(_staff)
-            .where(
-                _staff.c.id == staff_id, _staff.c.password_hash == password_hash, _staff.c.active.is_(True)
-            )
-            .values(last_login_at=now)
-        )
-        if still.rowcount != 1:  # the password changed (or the account closed) while we checked
-            raise _bad_credentials()
+        if not lockout.do_record_success(session, staff_id, shop_id, password_hash, address=address, via=via):
+            raise _bad_credentials()  # the password changed (or the account closed) while we checked
         session.execute(
             insert(_cred),
             {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
+from shangliao.audit.acts import SETTINGS_CHANGED
+from shangliao.audit.log import record_audit
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.auth.caller_cache import CALLERS, SHOP_CHANGED_EVENT
@@ -13,6 +15,7 @@ from shangliao.shops.models import Shop
 from shangliao.shops.schemas import ShopOut, ShopPatch
 from shangliao.shops.service import check_timezone
 from shangliao.storage.database import after_commit
+from shangliao.web.client_address import client_address
 
 router = APIRouter(prefix="/shop", tags=["shop"])
 
@@ -25,7 +28,10 @@ def get_shop(actor: Actor = Depends(staff("shop.read")), rt: Runtime = Depends(g
 
 @router.patch("", response_model=ShopOut)
 def patch_shop(
-    body: ShopPatch, actor: Actor = Depends(staff("settings.manage")), rt: Runtime = Depends(get_runtime)
+    body: ShopPatch,
+    request: Request,
+    actor: Actor = Depends(staff("settings.manage")),
+    rt: Runtime = Depends(get_runtime),
 ):
     with rt.db.write() as session:
         shop = session.get(Shop, actor.shop_id)
@@ -38,6 +44,17 @@ def patch_shop(
             # Callers cached with the old settings (the zone orders are dated in) are dropped:
             # here at once after commit, in other processes through the bus.
             record(session, shop.id, [DomainEvent(SHOP_CHANGED_EVENT, "shop", shop.id, {"changed": changed})])
+            # Which settings, not their values: the audit log names keys only.
+            record_audit(
+                session,
+                shop.id,
+                SETTINGS_CHANGED,
+                actor=actor,
+                target_type="shop",
+                target_id=shop.id,
+                data={"changed": changed},
+                address=client_address(request),
+            )
             shop_id = shop.id
             after_commit(session, lambda: CALLERS.forget_shop(shop_id))
         session.flush()

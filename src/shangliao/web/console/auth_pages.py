@@ -9,14 +9,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from shangliao.auth import service
 from shangliao.auth.access import (
     check_same_origin,
     clear_session_cookie,
-    credential_from,
     public,
     set_session_cookie,
     sign_in,
+    sign_out,
     signed_in,
 )
 from shangliao.auth.actor import Actor
@@ -73,11 +72,8 @@ async def login(
 
 
 @router.post("/logout")
-def logout(request: Request, _actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)):
-    found = credential_from(request)
-    if found:
-        with rt.db.write() as session:
-            service.do_revoke(session, found[0])
+def logout(request: Request, actor: Actor = Depends(signed_in())):
+    sign_out(request, actor)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response
