@@ -38,6 +38,7 @@ from shangliao.web.console import (
     product_edit_pages,
     product_pages,
     reply_pages,
+    team_pages,
 )
 from shangliao.web.locale import LocaleMiddleware
 from shangliao.web.nul_bytes import refuse_nul
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         customer_address_pages,
         customer_profile_pages,
         reply_pages,
+        team_pages,
         auth_pages,
     ):
         app.include_router(console.router)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 
 from shangliao import __version__
 from shangliao.core.i18n import SUPPORTED_LOCALES, current_locale, gettext
@@ -64,6 +64,14 @@ def is_htmx(request: Request) -> bool:
     )
 
 
+@pass_context
+def can(context: Any, permission: str) -> bool:
+    """Whether the signed-in reader holds ``permission``: the console shows only the links, buttons
+    and forms whose route the reader may call (the route refuses the others with 403 anyway)."""
+    actor = context.get("actor")
+    return actor is not None and permission in actor.permissions
+
+
 env = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR),
     autoescape=select_autoescape(default=True),
@@ -73,6 +81,7 @@ env = Environment(
 )
 env.globals.update(
     _=_translate,
+    can=can,
     version=__version__,
     locales=[(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
 )
