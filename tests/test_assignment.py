@@ -163,8 +163,28 @@ def test_bulk_assigning_orders_to_someone_else_needs_orders_assign(runtime, shop
     # When the agent assigns it to the colleague in a batch, then that order is refused (403)
     body = {"order_ids": [order["id"]], "action": "assign", "params": {"assignee_id": colleague.staff_id}}
     r = agent.post("/api/v1/orders/batch", json=body)
-    assert r.status_code == 403 or r.json()["results"][0]["error"]["status"] == 403, r.text
+    assert r.status_code == 403, r.text
     assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["assignee_id"] is None
+
+    # And claiming it for themselves in a batch works
+    body["params"]["assignee_id"] = agent.staff_id
+    r = agent.post("/api/v1/orders/batch", json=body)
+    assert r.status_code == 200 and r.json()["succeeded"] == 1, r.text
+
+
+def test_the_batch_preview_names_an_assignee_who_cannot_take_orders(runtime, shop, tee):
+    # Given an order and a member whose role cannot read orders
+    order = make_order(shop, [(tee.variant_id, 1)])
+    chat_only = make_member(runtime, shop, permissions=["chat.read"])
+
+    # When the owner previews assigning it to them
+    body = {"order_ids": [order["id"]], "action": "assign", "params": {"assignee_id": chat_only.staff_id}}
+    r = shop.api.post("/api/v1/orders/batch/preview", json=body)
+    assert r.status_code == 200, r.text
+
+    # Then the preview says it would be skipped, and why
+    assert r.json()["will_skip"] == 1
+    assert r.json()["results"][0]["error"]["code"] == "assign.assignee_cannot_take"
 
 
 def test_bulk_assigning_conversations(runtime, shop):
