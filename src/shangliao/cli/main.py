@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from shangliao import __version__
-from shangliao.cli import chat, db, orders, serving, setup, shops, users
+from shangliao.cli import chat, db, orders, roles, serving, setup, shops, users
 from shangliao.config import get_settings
 
 app = typer.Typer(
@@ -60,6 +60,7 @@ app.command("seed")(setup.seed)
 app.add_typer(db.app, name="db")
 app.add_typer(shops.app, name="shop")
 app.add_typer(users.app, name="user")
+app.add_typer(roles.app, name="role")
 app.add_typer(orders.app, name="orders")
 app.add_typer(chat.app, name="chat")
 

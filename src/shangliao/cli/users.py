@@ -7,9 +7,11 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
+from shangliao.audit.log import record_audit
 from shangliao.auth.models import Staff
 from shangliao.auth.permissions import BUILTIN_ROLES
-from shangliao.auth.service import do_create_staff, do_set_password
+from shangliao.auth.service import do_set_password
+from shangliao.auth.team import join
 from shangliao.cli.common import (
     PASSWORD_ENV,
     fail,
@@ -19,6 +21,7 @@ from shangliao.cli.common import (
     say,
     t,
 )
+from shangliao.cli.roles import role_by_name
 from shangliao.core.i18n import N_
 from shangliao.shops.service import access_shop_by_slug
 
@@ -51,7 +54,14 @@ def create(
         str,
         typer.Option("--display-name", help="Name shown to colleagues, e.g. 小王. Defaults to the username."),
     ] = "",
-    role: Annotated[str, typer.Option("--role", help=f"Role: {', '.join(BUILTIN_ROLES)}.")] = "owner",
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help=f"Role: {', '.join(BUILTIN_ROLES)}, or the name of one of the shop's own roles "
+            "(`shangliao role list`).",
+        ),
+    ] = "owner",
 ) -> None:
     """Create a staff account in a shop.
 
@@ -60,8 +70,19 @@ def create(
     secret = password_or_prompt(password, for_whom=username)
     with open_runtime() as rt, rt.db.write() as session:
         target = access_shop_by_slug(session, shop)
-        do_create_staff(
-            session, target.id, username=username, password=secret, display_name=display_name, role=role
+        choice = role_by_name(session, target.id, role)
+        member = join(
+            session, target.id, choice, username=username, password=secret, display_name=display_name
+        )
+        # The operator at the terminal is trusted with any role, as `init` is with the owner.
+        record_audit(
+            session,
+            target.id,
+            "team.member_created",
+            actor_type="cli",
+            target_type="staff",
+            target_id=member.id,
+            data={"role": choice.role, "role_id": choice.role_id},
         )
     say(N_("Created {role} {username} in shop {slug}."), role=role, username=username, slug=shop)
 
