@@ -61,7 +61,9 @@ def test_the_right_password_is_refused_while_locked_on_the_api_and_the_console(a
 
     # When the owner then types the right password, on the API and on the sign-in form
     api = login(from_address(app), shop.owner_username, OWNER_PASSWORD)
-    page = from_address(app).post("/login", data={"username": shop.owner_username, "password": OWNER_PASSWORD})
+    page = from_address(app).post(
+        "/login", data={"username": shop.owner_username, "password": OWNER_PASSWORD}
+    )
 
     # Then both refuse, with the lock's message, and no session is opened
     assert api.status_code == 429 and api.json()["error"]["code"] == "auth.locked"

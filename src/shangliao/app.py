@@ -23,6 +23,7 @@ from shangliao.storefront import sms
 from shangliao.web import api, client_address, docs, errors, health, ws
 from shangliao.web.console import (
     alert_pages,
+    audit_pages,
     auth_pages,
     customer_address_pages,
     customer_merge_pages,
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         customer_profile_pages,
         reply_pages,
         team_pages,
+        audit_pages,
         auth_pages,
     ):
         app.include_router(console.router)

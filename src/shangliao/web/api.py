@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from shangliao.addresses import api as addresses_api
 from shangliao.assignment import api as assignment_api
+from shangliao.audit import api as audit_api
 from shangliao.auth import api as auth_api
 from shangliao.auth import team_api
 from shangliao.catalog import api as catalog_api
@@ -43,6 +44,7 @@ for domain in (
     privacy_api,
     customers_reveal_api,
     notifications_api,
+    audit_api,
     addresses_api,
 ):
     router.include_router(domain.router)
