@@ -13,6 +13,7 @@ from tests.support import sockets
 from tests.support.orders import make_order
 from tests.support.sockets import next_message, staff_socket
 from tests.support.team import MEMBER_PASSWORD, make_member
+from tests.test_order_search import page_plan, sqlite_only
 
 client = sockets.client  # fixture
 
@@ -195,3 +196,23 @@ def test_an_assignment_away_reaches_the_member_it_was_taken_from(runtime, shop, 
     # then: they are told it went (their screen drops it)
     assert assigned["conversation_id"] == mine and assigned["assignee_id"] == colleague.staff_id
     assert assigned["previous_assignee_id"] == member.staff_id
+
+
+# --- the plan: a limited member's page walks the assignee index, never the shop's orders ----------
+
+
+@pytest.mark.parametrize("sees_unassigned", [False, True])
+def test_a_limited_members_first_page_walks_the_assignee_index(runtime, shop, three_orders, sees_unassigned):
+    sqlite_only(runtime)
+    # given: a member with each kind of scope
+    member = _member(runtime, shop, sees_unassigned=sees_unassigned)
+
+    # when: the database plans their first page
+    plan = page_plan(runtime, shop, {}, client=member)
+
+    # then: it reads their rows from ix_orders_shop_assignee in page order (one walk, or one for
+    # "mine" and one for "unassigned", each stopped after a page), not the shop's rows
+    assert "ix_orders_shop_assignee" in plan, plan
+    assert "ix_orders_shop_created" not in plan and "SCAN orders" not in plan, plan
+    if not sees_unassigned:
+        assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan  # no sort of their orders
