@@ -8,11 +8,14 @@ import json
 from sqlalchemy import select
 
 from shangliao.notifications.models import Notification
+from tests.support import sockets
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says, open_conversation
 from tests.support.orders import make_order
-from tests.support.sockets import client, next_event, staff_socket  # noqa: F401 (fixture)
+from tests.support.sockets import next_event, staff_socket
 from tests.support.team import make_member
+
+client = sockets.client  # fixture
 
 SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
 
