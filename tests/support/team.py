@@ -82,3 +82,21 @@ def make_member(
     )
     client.staff_id, client.role_id, client.username, client.token = staff_id, role_id, username, raw
     return client
+
+
+def signed_in_again(runtime: Runtime, member: MemberClient) -> MemberClient:
+    """Another token of the same member (for a test that signs one out and goes on with the other)."""
+    with runtime.db.write() as session:
+        staff = session.get(Staff, member.staff_id)
+        actor = Actor(staff.shop_id, staff.id, staff.role, frozenset(), "token")
+        raw, _ = auth_service.do_create_token(session, actor, name="tests", scopes=None, days=None)
+    client = MemberClient(
+        member.app, headers={"Authorization": f"Bearer {raw}"}, raise_server_exceptions=False
+    )
+    client.staff_id, client.role_id, client.username, client.token = (
+        member.staff_id,
+        member.role_id,
+        member.username,
+        raw,
+    )
+    return client
