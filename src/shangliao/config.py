@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="Hex or base64 key material; otherwise the data folder's key file."
     )
+    # Earlier keys, still needed to read values a rotation has not moved yet (core/keys.py).
+    old_secret_keys: str | None = Field(
+        default=None, description="Comma-separated earlier keys (with SHANGLIAO_SECRET_KEY) until retired."
+    )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     default_timezone: str = "Asia/Shanghai"
     session_days: int = 30

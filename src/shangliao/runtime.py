@@ -8,6 +8,7 @@ from fastapi import Request
 
 from shangliao.assignment import auto
 from shangliao.config import Settings, ensure_data_dir
+from shangliao.core import keys, keys_data
 from shangliao.core.crypto import Keyring
 from shangliao.events import log
 from shangliao.events.bus import Bus, make_bus
@@ -31,7 +32,9 @@ class Runtime:
     limits: RateLimits
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, *, check_keys: bool = True) -> Runtime:
+        """``check_keys``: refuse (``keys_data.MissingKeyError``) when the data needs a key the
+        ring lacks; only ``shangliao keys`` commands look at such data without it."""
         ensure_data_dir(settings)
         bus = make_bus(settings.redis_url)
         db = Database(
@@ -44,13 +47,20 @@ class Runtime:
             connect_timeout=settings.db_connect_timeout,
             pool_timeout=settings.db_pool_timeout,
         )
-        return cls(
+        runtime = cls(
             settings=settings,
             db=db,
             keyring=Keyring.from_settings(settings),
             bus=bus,
             limits=RateLimits(settings.redis_url),
         )
+        if check_keys:
+            try:
+                keys_data.refuse_missing_keys(db.reader, runtime.keyring, keys.source(settings).describe())
+            except BaseException:
+                runtime.close()
+                raise
+        return runtime
 
     def close(self) -> None:
         self.bus.close()

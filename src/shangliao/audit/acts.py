@@ -34,6 +34,7 @@ LABELS: dict[str, str] = {
     "team.invitation_accepted": N_("Invitation accepted"),
     "pii.revealed": N_("Personal data shown"),
     "keys.rotated": N_("Encryption keys rotated"),
+    "keys.retired": N_("Encryption keys retired"),
     "customer.exported": N_("Customer data exported"),
     "customer.erased": N_("Customer data erased"),
     "export.orders": N_("Orders exported"),

@@ -58,16 +58,25 @@ def link(previous: bytes, message: Any) -> bytes:
     return hashlib.sha256(previous + content_bytes(message)).digest()
 
 
+def checkpoint_message(shop_id: int, conversation_id: int, seq: int, head: bytes) -> bytes:
+    """What a checkpoint signs. Verified under any key of the ring (signed by the current one);
+    ``shangliao keys rotate`` re-signs what an older key signed (``core/keys_rotate.py``)."""
+    return b"chat-chain:%d:%d:%d:" % (shop_id, conversation_id, seq) + head
+
+
 def checkpoint_signature(
     keyring: Keyring, shop_id: int, conversation_id: int, seq: int, head: bytes
 ) -> bytes:
-    message = b"chat-chain:%d:%d:%d:" % (shop_id, conversation_id, seq) + head
-    return keyring.sign(message)
+    return keyring.sign(checkpoint_message(shop_id, conversation_id, seq, head))
+
+
+def manifest_message(shop_id: int, generation: int, heads: list[list[Any]]) -> bytes:
+    """What a shop's list of ``[conversation_id, seq, hash hex]`` signs, in its stored order."""
+    return b"chat-manifest:%d:%d:" % (shop_id, generation) + orjson.dumps(heads)
 
 
 def manifest_signature(keyring: Keyring, shop_id: int, generation: int, heads: list[list[Any]]) -> bytes:
-    """The signature of a shop's list of ``[conversation_id, seq, hash hex]``, in its stored order."""
-    return keyring.sign(b"chat-manifest:%d:%d:" % (shop_id, generation) + orjson.dumps(heads))
+    return keyring.sign(manifest_message(shop_id, generation, heads))
 
 
 @dataclass(frozen=True)
@@ -114,8 +123,7 @@ def verify_conversation(
         if message_id not in recalls:
             breaks.append(Break(conversation_id, seq, N_("marked recalled without a recall entry")))
     for c in checkpoints:
-        expected = checkpoint_signature(keyring, shop_id, conversation_id, c.seq, c.hash)
-        if not hmac.compare_digest(expected, c.signature):
+        if not keyring.signed(checkpoint_message(shop_id, conversation_id, c.seq, c.hash), c.signature):
             breaks.append(Break(conversation_id, c.seq, N_("checkpoint signature is not valid")))
         elif c.seq not in heads:
             breaks.append(Break(conversation_id, c.seq, N_("a signed message is gone")))

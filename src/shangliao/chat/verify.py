@@ -9,7 +9,6 @@ break like an edited message (the attachment's own row is not trusted: it can be
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -69,8 +68,8 @@ def _listed(
         if recorded is not None:
             return {}, [chain.Break(None, None, N_("the signed list of conversations is missing"), shop_id)]
         return {}, []
-    expected = chain.manifest_signature(keyring, shop_id, manifest.generation, manifest.heads)
-    if not hmac.compare_digest(expected, manifest.signature):
+    signed = chain.manifest_message(shop_id, manifest.generation, manifest.heads)
+    if not keyring.signed(signed, manifest.signature):
         return {}, [chain.Break(None, None, N_("the signed list of conversations is not valid"), shop_id)]
     listed = {int(cid): (int(seq), str(head)) for cid, seq, head in manifest.heads}
     if recorded is not None and manifest.generation < recorded:

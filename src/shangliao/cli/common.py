@@ -131,8 +131,25 @@ def check_key_present(s: Settings, revision: str | None) -> None:
         )
 
 
-def require_ready(s: Settings) -> str:
-    """Stop with advice unless the database is initialised, at the newest revision, and keyed."""
+def refuse_missing_keys(s: Settings) -> None:
+    """Stop, saying which key to restore and where, when the data needs a key the ring lacks."""
+    from sqlalchemy import create_engine
+
+    from shangliao.core import keys, keys_data
+    from shangliao.core.crypto import Keyring
+
+    engine = create_engine(s.resolved_database_url)
+    try:
+        keys_data.refuse_missing_keys(engine, Keyring.from_settings(s), keys.source(s).describe())
+    except keys_data.MissingKeyError as exc:
+        fail(t(exc.message, **exc.params))
+    finally:
+        engine.dispose()
+
+
+def require_ready(s: Settings, *, keys_needed: bool = True) -> str:
+    """Stop with advice unless the database is initialised, at the newest revision, and keyed
+    (``keys_needed=False``: the ``keys`` commands, which report on a ring that lacks keys)."""
     revision = database_revision(s)
     if revision is None:
         fail(
@@ -154,16 +171,19 @@ def require_ready(s: Settings) -> str:
                 head=head,
             )
         )
+    if keys_needed:
+        refuse_missing_keys(s)
     return revision
 
 
 @contextmanager
-def open_runtime(*, check: bool = True) -> Iterator[Runtime]:
+def open_runtime(*, check: bool = True, keys_needed: bool = True) -> Iterator[Runtime]:
     """The runtime for a command that uses the database; checked first unless ``check=False``."""
     s = settings()
     if check:
-        require_ready(s)
-    rt = Runtime.build(s)
+        require_ready(s, keys_needed=keys_needed)
+    # require_ready has checked the keys already (or was told not to).
+    rt = Runtime.build(s, check_keys=keys_needed and not check)
     try:
         yield rt
     finally:

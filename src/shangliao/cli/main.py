@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from shangliao import __version__
-from shangliao.cli import chat, db, orders, roles, serving, setup, shops, users
+from shangliao.cli import chat, db, keys, orders, roles, serving, setup, shops, users
 from shangliao.config import get_settings
 
 app = typer.Typer(
@@ -63,6 +63,7 @@ app.add_typer(users.app, name="user")
 app.add_typer(roles.app, name="role")
 app.add_typer(orders.app, name="orders")
 app.add_typer(chat.app, name="chat")
+app.add_typer(keys.app, name="keys")
 
 if __name__ == "__main__":
     app()

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, StringConstraints
 
-from shangliao.core.crypto import Keyring
+from shangliao.core.crypto import Key, Keyring
 from shangliao.core.errors import Invalid
 from shangliao.core.phones import mask_mobile, normalize_mobile
 from shangliao.core.schemas import StrictModel
@@ -53,23 +53,31 @@ def decrypt_phone(keyring: Keyring, blob: bytes) -> str:
     return keyring.decrypt(blob, PHONE_CONTEXT).decode()
 
 
-def phone_hashes(keyring: Keyring, phone: str) -> tuple[bytes, bytes]:
-    """``(full_hash, last4_hash)`` of a normalised mobile, for equality search without decrypting."""
-    return keyring.lookup_hash(phone, "phone"), keyring.lookup_hash(phone[-4:], "phone4")
+def phone_hashes(keyring: Keyring, phone: str, key: Key | None = None) -> tuple[bytes, bytes]:
+    """``(full_hash, last4_hash)`` of a normalised mobile, for equality search without decrypting
+    (under the ring's current key unless ``key`` says otherwise)."""
+    return keyring.lookup_hash(phone, "phone", key), keyring.lookup_hash(phone[-4:], "phone4", key)
 
 
-def phone_search(keyring: Keyring, text: str) -> tuple[str, bytes] | None:
+def phone_lookups(keyring: Keyring, phone: str) -> tuple[bytes, ...]:
+    """The full hash of a normalised mobile under every key of the ring: what finds a row still
+    carrying an older key's hash while ``shangliao keys rotate`` runs (``core/keys_rotate.py``)."""
+    return keyring.lookup_hashes(phone, "phone")
+
+
+def phone_search(keyring: Keyring, text: str) -> tuple[str, tuple[bytes, ...]] | None:
     """What a search text means for phones.
 
-    ``("full", hash)`` for a whole mainland mobile, ``("last4", hash)`` for exactly four digits,
-    ``None`` when it is not a phone (search names instead).
+    ``("full", hashes)`` for a whole mainland mobile, ``("last4", hashes)`` for exactly four
+    digits (one hash per key of the ring, current first), ``None`` when it is not a phone (search
+    names instead).
     """
     text = text.strip()
     if _LAST4.match(text):
-        return "last4", keyring.lookup_hash(text, "phone4")
+        return "last4", keyring.lookup_hashes(text, "phone4")
     if _PHONE_LIKE.match(text):
         try:
-            return "full", keyring.lookup_hash(normalize_mobile(text), "phone")
+            return "full", phone_lookups(keyring, normalize_mobile(text))
         except Invalid:
             return None
     return None
@@ -93,13 +101,14 @@ class Address(StrictModel):
 ADDRESS_FIELDS = tuple(Address.model_fields)
 
 
-def _address_context(table: str) -> bytes:
+def address_context(table: str) -> bytes:
+    """The associated data an address blob stored in ``table`` is bound to."""
     return f"{table}.address".encode()
 
 
 def encrypt_address(keyring: Keyring, address: Address, *, table: str = ORDERS) -> bytes:
     """Encrypt for storage in ``table`` (an order's snapshot by default, ``CUSTOMER_ADDRESSES``…)."""
-    return keyring.encrypt_json(address.model_dump(include=set(ADDRESS_FIELDS)), _address_context(table))
+    return keyring.encrypt_json(address.model_dump(include=set(ADDRESS_FIELDS)), address_context(table))
 
 
 def decrypt_address(keyring: Keyring, blob: bytes, *, table: str = ORDERS) -> Address:
@@ -113,7 +122,7 @@ def decrypt_address(keyring: Keyring, blob: bytes, *, table: str = ORDERS) -> Ad
 
 def address_dict(keyring: Keyring, blob: bytes, *, table: str = ORDERS) -> dict[str, str]:
     """:func:`decrypt_address` as a plain dict, for answers that only serialize it (no model)."""
-    data = keyring.decrypt_json(blob, _address_context(table))
+    data = keyring.decrypt_json(blob, address_context(table))
     return {name: data.get(name, "") for name in ADDRESS_FIELDS}
 
 

@@ -31,6 +31,7 @@ from shangliao.customers.pii import (
     encrypt_address,
     encrypt_phone,
     phone_hashes,
+    phone_lookups,
     phone_search,
 )
 from shangliao.customers.schemas import (
@@ -257,7 +258,8 @@ def do_create_customer(session: Session, keyring: Keyring, actor: Actor, body: C
 def do_create_customer_in(session: Session, keyring: Keyring, shop_id: int, body: CustomerIn) -> Customer:
     """:func:`do_create_customer` without a staff member: a customer introducing themselves."""
     phones = [_new_phone(keyring, shop_id, p, primary=i == 0) for i, p in enumerate(body.phones)]
-    check_phones_free(session, shop_id, [p.phone_hash for p in phones])
+    # Every key's hash: a phone not yet rotated still carries its old key's (core/keys_rotate.py).
+    check_phones_free(session, shop_id, [h for p in body.phones for h in phone_lookups(keyring, p)])
     default_index = next((i for i, a in enumerate(body.addresses) if a.is_default), 0)
     customer = Customer(
         shop_id=shop_id,
@@ -320,10 +322,11 @@ def do_add_phone(
 ) -> CustomerPhone:
     """Add a mobile; adding one the customer already has is a no-op (safe to retry)."""
     row = _new_phone(keyring, customer.shop_id, body.phone, primary=body.primary or not customer.phones)
-    existing = next((p for p in customer.phones if p.phone_hash == row.phone_hash), None)
+    lookups = phone_lookups(keyring, body.phone)  # every key's hash, as in do_create_customer_in
+    existing = next((p for p in customer.phones if p.phone_hash in lookups), None)
     if existing is not None:
         return existing
-    check_phones_free(session, customer.shop_id, [row.phone_hash], customer_id=customer.id)
+    check_phones_free(session, customer.shop_id, list(lookups), customer_id=customer.id)
     if len(customer.phones) >= MAX_PHONES:
         raise Invalid(
             "customer.too_many_phones", N_("A customer can have at most {n} phone numbers."), n=MAX_PHONES
@@ -476,10 +479,10 @@ def _match(keyring: Keyring, shop_id: int, q: str):
     found = phone_search(keyring, q)
     if found is None:
         return Customer.name.ilike(f"%{_escape_like(q)}%", escape="\\")
-    kind, digest = found
+    kind, digests = found  # one per key of the ring (a rotation may be half done)
     column = CustomerPhone.phone_hash if kind == "full" else CustomerPhone.last4_hash
     return Customer.id.in_(
-        select(CustomerPhone.customer_id).where(CustomerPhone.shop_id == shop_id, column == digest)
+        select(CustomerPhone.customer_id).where(CustomerPhone.shop_id == shop_id, column.in_(digests))
     )
 
 

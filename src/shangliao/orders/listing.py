@@ -148,10 +148,15 @@ def _search_branches(keyring: Keyring, q: str) -> list[Condition]:
         if TRACKING_RE.match(q):
             branches.append(("tracking", (q,)))
         return branches
-    kind, lookup = phone
+    # One branch per key of the ring: while a rotation runs, a row may still carry an older
+    # key's hash (core/keys_rotate.py); after it there is one key and one branch again.
+    kind, lookups = phone
     if kind == "full":
-        return [("phone", (lookup,)), ("phone_customer", (lookup,))]
-    return [("last4", (lookup,)), ("last4_customer", (lookup,)), ("term", (search_terms.number_end_term(q),))]
+        return [(branch, (h,)) for h in lookups for branch in ("phone", "phone_customer")]
+    return [
+        *((branch, (h,)) for h in lookups for branch in ("last4", "last4_customer")),
+        ("term", (search_terms.number_end_term(q),)),
+    ]
 
 
 def is_full_phone(keyring: Keyring, q: str | None) -> bool:

@@ -33,7 +33,7 @@ from shangliao.core.errors import Conflict, Invalid, NotFound, Unauthorized
 from shangliao.core.i18n import N_
 from shangliao.core.pagination import encode_cursor
 from shangliao.core.schemas import RowRef, StrictModel
-from shangliao.customers.pii import Address, Mobile, address_dict, phone_hashes, public_address
+from shangliao.customers.pii import Address, Mobile, address_dict, phone_hashes, phone_lookups, public_address
 from shangliao.orders import actions
 from shangliao.orders.couriers import courier_name, tracking_url
 from shangliao.orders.create import do_create_order, find_by_idempotency_key
@@ -550,7 +550,7 @@ def _introduce(
     (and the cookie in it) was lost, the retry is that same customer again, not a new one: its key
     names the order, which ``find_replay`` then checks against the body."""
     full_hash, _ = phone_hashes(keyring, body.phone)
-    owner = phone_owner(session, shop_id, full_hash)
+    owner = phone_owner(session, shop_id, phone_lookups(keyring, body.phone))  # any key of the ring
     earlier = _lost_first_order(session, shop_id, full_hash, owner, idempotency_key)
     if earlier is None:
         return do_register_visitor(session, keyring, shop_id, body.name.strip(), body.phone)

@@ -59,6 +59,12 @@ def _code_hash(keyring: Keyring, visitor_id: int, code: str) -> bytes:
     return keyring.lookup_hash(f"{visitor_id}:{code}", "phone_code")
 
 
+def _code_hashes(keyring: Keyring, visitor_id: int, code: str) -> tuple[bytes, ...]:
+    """:func:`_code_hash` under every key of the ring: a code sent just before a new key was made
+    is still good."""
+    return keyring.lookup_hashes(f"{visitor_id}:{code}", "phone_code")
+
+
 def do_issue_code(session: Session, keyring: Keyring, guest: Guest, claim: Claim) -> tuple[str, str]:
     """A fresh code for the device (its earlier ones void); returns ``(phone, code)`` to send once
     the unit has committed (rule 2 of docs/architecture.md)."""
@@ -112,7 +118,7 @@ def do_check_code(session: Session, keyring: Keyring, guest: Guest, code: str, t
         )
     if row.expires_at <= clock.now():
         raise Conflict("sms.code_expired", N_("This code has expired. Ask for a new one."))
-    if not hmac.compare_digest(row.code_hash, _code_hash(keyring, guest.visitor_id, code)):
+    if not any(hmac.compare_digest(row.code_hash, h) for h in _code_hashes(keyring, guest.visitor_id, code)):
         row.attempts += 1
         left = MAX_ATTEMPTS - row.attempts
         return Checked(

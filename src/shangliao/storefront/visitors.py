@@ -23,7 +23,7 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.customers.models import Customer, CustomerPhone
-from shangliao.customers.pii import decrypt_phone, phone_hashes
+from shangliao.customers.pii import decrypt_phone, phone_hashes, phone_lookups
 from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer_in
 from shangliao.shops.service import access_shop_by_slug
@@ -50,12 +50,14 @@ class Guest:
     typed_phone_hash: bytes | None = None  # the mobile it typed to introduce itself (keyed hash)
 
 
-def phone_owner(session: Session, shop_id: int, phone_hash: bytes) -> int | None:
-    """The customer who has the phone with this keyed hash, if any."""
+def phone_owner(session: Session, shop_id: int, phone_hash: bytes | tuple[bytes, ...]) -> int | None:
+    """The customer who has the phone with this keyed hash (or any of these: one per key of the
+    ring while a rotation runs), if any."""
+    hashes = phone_hash if isinstance(phone_hash, tuple) else (phone_hash,)
     return session.scalar(
-        select(CustomerPhone.customer_id).where(
-            CustomerPhone.shop_id == shop_id, CustomerPhone.phone_hash == phone_hash
-        )
+        select(CustomerPhone.customer_id)
+        .where(CustomerPhone.shop_id == shop_id, CustomerPhone.phone_hash.in_(hashes))
+        .limit(1)
     )
 
 
@@ -66,7 +68,7 @@ def do_register_visitor(
     already knows stays with its customer and is recorded as this device's claim (``claims.py``):
     the device sees and acts on nothing of theirs until the claim is linked."""
     full_hash, _ = phone_hashes(keyring, phone)
-    if phone_owner(session, shop_id, full_hash) is None:
+    if phone_owner(session, shop_id, phone_lookups(keyring, phone)) is None:
         customer = do_create_customer_in(session, keyring, shop_id, CustomerIn(name=name, phones=[phone]))
         return do_add_device(session, shop_id, customer.id, typed_phone_hash=full_hash)
     customer = do_create_customer_in(session, keyring, shop_id, CustomerIn(name=name))
