@@ -3,6 +3,7 @@ each move (issue 12, "Assignment and notifications")."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -350,3 +351,23 @@ def test_a_console_request_marks_the_member_online(runtime, shop, app):
     # Then they are online
     with runtime.db.read() as session:
         assert agent.staff_id in presence.online_ids(session, shop.id)
+
+
+def test_an_open_console_socket_marks_the_member_online(runtime, shop, app):
+    # Given a member signed in to the console, not yet seen
+    agent = make_member(runtime, shop, role="agent")
+    with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as client:
+        r = client.post("/login", data={"username": agent.username, "password": MEMBER_PASSWORD})
+        assert r.status_code == 303, r.text
+        with runtime.db.write() as session:  # seen long ago: the sign-in's mark is undone
+            presence.do_touch(session, shop.id, agent.staff_id, clock.now() - timedelta(hours=1))
+        presence.forget()
+
+        # When their console opens its staff socket
+        with client.websocket_connect("/api/v1/ws") as ws:
+            ws.send_text('{"type": "ping"}')
+            assert json.loads(ws.receive_text())["type"] in ("pong", "ping")
+
+            # Then they are online
+            with runtime.db.read() as session:
+                assert agent.staff_id in presence.online_ids(session, shop.id)

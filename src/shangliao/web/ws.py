@@ -39,6 +39,7 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketException
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
+from shangliao.assignment import presence
 from shangliao.auth import service as auth
 from shangliao.auth.access import AccessRule, check_permission, check_same_origin, credential_from
 from shangliao.auth.actor import Actor
@@ -466,9 +467,19 @@ async def staff_ws(websocket: WebSocket, after: int = 0, signed: StaffCaller = D
             await _read(rt, speaker, frame.seq or 0)
         return None
 
-    async def still_valid() -> bool:
-        return await signed.now(rt.db) is not None
+    async def seen() -> None:
+        # An open console is a member at work: online for round-robin (assignment/presence.py).
+        # An API token's socket is an integration, not a person.
+        if actor.via == "session":
+            await presence.touch(rt.db, actor.shop_id, actor.staff_id)
 
+    async def still_valid() -> bool:
+        if await signed.now(rt.db) is None:
+            return False
+        await seen()  # checked every RECHECK_SECONDS: presence is written at most once a minute
+        return True
+
+    await seen()
     session = Session(
         websocket,
         subscriber,
