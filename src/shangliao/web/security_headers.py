@@ -7,6 +7,14 @@ are data, never executed), and htmx runs with ``allowEval`` off and its indicato
 console.css. So an injected ``<script>``, ``onclick=`` or ``style=`` does nothing, and a page
 cannot be framed by another site (clickjacking a signed-in console).
 
+Over TLS every answer also carries ``Strict-Transport-Security``: once a browser has reached the
+console over https it never tries plain http again (no downgrade on a café's Wi-Fi, no session
+cookie offered over http). "Over TLS" is the request's scheme: https when ``shangliao serve
+--certfile`` terminates TLS itself, or when a proxy listed in ``SHANGLIAO_TRUSTED_PROXIES`` says
+``X-Forwarded-Proto: https`` (``web/client_address.py`` rewrites the scheme before this runs). A
+plain-http answer never carries it: a browser ignores it there, and a test setup on http must not
+be pinned to https.
+
 Plain ASGI (no ``BaseHTTPMiddleware``): it rewrites the response start and never touches the body.
 A header a route set itself (a page with a policy of its own) is kept.
 """
@@ -49,6 +57,18 @@ HTML = {
 }
 
 
+# A year: a shop visited now and then stays pinned between visits. No includeSubDomains: a merchant's other
+# sites under the same domain may still be http, and pinning them is the operator's choice (their
+# proxy can send a stronger header, which is kept).
+HSTS = {"Strict-Transport-Security": "max-age=31536000"}
+
+
+def headers_for(content_type: str, scheme: str) -> dict[str, str]:
+    """The headers an answer of ``content_type`` gets when the request came in over ``scheme``."""
+    extra = ALWAYS | HTML if content_type.startswith("text/html") else ALWAYS
+    return extra | HSTS if scheme == "https" else extra
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -61,7 +81,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                extra = ALWAYS | HTML if headers.get("content-type", "").startswith("text/html") else ALWAYS
+                extra = headers_for(headers.get("content-type", ""), scope.get("scheme", "http"))
                 for name, value in extra.items():
                     headers.setdefault(name, value)
             await send(message)
