@@ -20,8 +20,8 @@ from shangliao.chat.chain import checkpoint_message
 from shangliao.chat.models import ChainCheckpoint, Visitor
 from shangliao.cli.main import app as cli_app
 from shangliao.config import Settings, get_settings
-from shangliao.core import keys_rotate
-from shangliao.core.crypto import Key, Keyring, blob_key_id, key_id
+from shangliao.core import keys, keys_rotate
+from shangliao.core.crypto import Key, KeyMissing, Keyring, blob_key_id, key_id
 from shangliao.core.keys_data import CARDS_LABEL, MissingKeyError, card_seals, timeline_seals
 from shangliao.customers.models import CustomerAddress, CustomerPhone
 from shangliao.customers.pii import PHONE_CONTEXT
@@ -432,3 +432,31 @@ def test_keys_from_the_environment_form_a_ring_and_new_says_what_to_set(install,
     refused = install.cli("keys", "new")
     assert refused.exit_code == 1
     assert "SHANGLIAO_SECRET_KEY" in refused.output and "SHANGLIAO_OLD_SECRET_KEYS" in refused.output
+
+
+# --- a running server and a new key -----------------------------------------------------------------
+
+
+def test_a_server_started_before_the_new_key_reads_values_under_it_and_then_writes_with_it(tmp_path):
+    # Given a server's ring, read from a one-key file
+    settings = Settings(data_dir=tmp_path, secret_key=None)
+    (tmp_path / "secret.key").write_text(FIRST.hex() + "\n")
+    running = Keyring.from_settings(settings)
+    assert running.ids == [FIRST_ID]
+
+    # When `keys new` runs and a rotation writes a value under the new key
+    new_id = keys.add_key(settings)
+    rotated = Keyring.from_settings(settings).encrypt(b"13912340001", PHONE_CONTEXT)
+    assert blob_key_id(rotated) == new_id
+
+    # Then the running server opens it, and encrypts with the new key from then on
+    assert running.decrypt(rotated, PHONE_CONTEXT) == b"13912340001"
+    assert blob_key_id(running.encrypt(b"x")) == new_id
+
+
+def test_a_value_under_a_key_nobody_has_names_that_key(tmp_path):
+    stranger = Keyring.from_masters([os.urandom(32)])
+    blob = stranger.encrypt(b"13912340001", PHONE_CONTEXT)
+    with pytest.raises(KeyMissing) as caught:
+        Keyring.from_masters([FIRST]).decrypt(blob, PHONE_CONTEXT)
+    assert caught.value.key_id == stranger.current.hex_id
