@@ -220,3 +220,61 @@ def test_the_socket_shows_a_notification_to_its_member_only(runtime, shop, clien
         assert (got["staff_id"], got["kind"], got["target_id"]) == (agent.staff_id, "conversation_assigned", conversation["id"])
         got = first_notification(theirs)
         assert (got["staff_id"], got["kind"]) == (other.staff_id, "conversation_assigned")
+
+
+# --- the console ---------------------------------------------------------------------------------
+
+
+def test_the_console_lists_opens_and_reads_all(runtime, shop, tee, console):
+    # Given the owner told of two new orders
+    orders = [make_order(shop, [(tee.variant_id, 1)]) for _ in range(2)]
+
+    # When the owner opens the console, then the badge's count and the list say two unread
+    assert console.get("/alerts").json()["notifications_unread"] == 2
+    page = console.get("/notifications")
+    assert page.status_code == 200
+    assert page.text.count('class="notification unread"') == 2
+    assert orders[1]["number"] in page.text
+
+    # When they open the newest, then they are taken to the order and it is read
+    with runtime.db.read() as session:
+        newest = session.scalars(
+            select(Notification.id).where(Notification.staff_id == shop.owner_id).order_by(Notification.id.desc())
+        ).first()
+    r = console.post(f"/notifications/{newest}/open")
+    assert (r.status_code, r.headers["location"]) == (303, f"/orders/{orders[1]['id']}")
+    assert console.get("/alerts").json()["notifications_unread"] == 1
+
+    # When they mark all read, then none is unread
+    assert console.post("/notifications/read-all").status_code == 303
+    assert console.get("/alerts").json()["notifications_unread"] == 0
+    assert 'class="notification unread"' not in console.get("/notifications").text
+
+
+def test_the_console_preferences_form(shop, console):
+    # When the owner keeps only "assigned to me" kinds and follows shipped orders
+    r = console.post(
+        "/notifications/preferences",
+        data={"kind": ["order_assigned", "conversation_assigned"], "status": ["shipped"]},
+    )
+    assert r.status_code == 303, r.text
+
+    # Then the other kinds are muted and shipped is followed
+    prefs = shop.api.get("/api/v1/notifications/preferences").json()
+    assert prefs["statuses"] == ["shipped"]
+    assert set(prefs["muted"]) == {"order_new", "message", "payment", "low_stock", "order_status"}
+    page = console.get("/notifications/preferences").text
+    assert 'value="shipped" checked' in page and 'value="order_new" checked' not in page
+
+
+def test_the_console_auto_assignment_settings(shop, console):
+    # When the owner turns round-robin on for conversations among agents
+    r = console.post("/settings/assignment", data={"order_mode": "off", "conversation_mode": "round_robin", "conversation_role": ["agent"]})
+    assert r.status_code == 303, r.text
+
+    # Then the setting holds it, and the page shows it
+    got = shop.api.get("/api/v1/assignment/settings").json()
+    assert got["conversation"] == {"mode": "round_robin", "roles": ["agent"], "role_ids": []}
+    assert got["order"]["mode"] == "off"
+    page = console.get("/settings/assignment")
+    assert page.status_code == 200 and 'name="conversation_mode" value="round_robin" checked' in page.text

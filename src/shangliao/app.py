@@ -23,6 +23,7 @@ from shangliao.storefront import sms
 from shangliao.web import api, client_address, docs, errors, health, ws
 from shangliao.web.console import (
     alert_pages,
+    assignment_pages,
     audit_pages,
     auth_pages,
     customer_address_pages,
@@ -30,6 +31,7 @@ from shangliao.web.console import (
     customer_pages,
     customer_profile_pages,
     inbox_pages,
+    notification_pages,
     order_chat_pages,
     order_detail_pages,
     order_edit_pages,
@@ -98,6 +100,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     # which would otherwise take it.
     for console in (
         alert_pages,
+        notification_pages,
+        assignment_pages,
         inbox_pages,
         order_new_pages,
         order_pages,

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends
 from shangliao.assignment import conversations
 from shangliao.assignment.rules import ASSIGN
 from shangliao.assignment.settings import AutoAssign, auto_assign, do_set_auto_assign
-from shangliao.audit.log import record_audit
 from shangliao.auth.access import check_permission, staff
 from shangliao.auth.actor import Actor
 from shangliao.core.i18n import current_locale
@@ -44,9 +43,4 @@ def put_auto_assign(
     `role_ids` narrow who takes turns (empty: every member whose role may see them). Only
     members online at the moment (seen in the last few minutes) take a turn."""
     with rt.db.write() as session:
-        saved = do_set_auto_assign(session, actor.shop_id, body)
-        record_audit(
-            session, actor.shop_id, "settings.changed", actor=actor, target_type="shop",
-            target_id=actor.shop_id, data={"setting": "auto_assign"},
-        )  # fmt: skip
-        return saved
+        return do_set_auto_assign(session, actor, body)

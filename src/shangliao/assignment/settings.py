@@ -15,6 +15,9 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shangliao.audit.acts import SETTINGS_CHANGED
+from shangliao.audit.log import record_audit
+from shangliao.auth.actor import Actor
 from shangliao.auth.models import Role
 from shangliao.auth.permissions import BUILTIN_ROLES
 from shangliao.core.errors import Invalid
@@ -61,8 +64,10 @@ def rule_for(session: Session, shop_id: int, target: str) -> AutoRule:
     return getattr(auto_assign(settings), target)
 
 
-def do_set_auto_assign(session: Session, shop_id: int, body: AutoAssign) -> AutoAssign:
-    """Store the setting; a custom role id of another shop (or none) is refused."""
+def do_set_auto_assign(session: Session, actor: Actor, body: AutoAssign) -> AutoAssign:
+    """Store the setting (an audited settings change); a custom role id of another shop (or
+    none) is refused."""
+    shop_id = actor.shop_id
     wanted = {i for rule in (body.order, body.conversation) for i in rule.role_ids}
     if any(i < 1 or i > MAX_ID for i in wanted):
         raise Invalid("assign.unknown_role", N_("No such role."))
@@ -74,4 +79,8 @@ def do_set_auto_assign(session: Session, shop_id: int, body: AutoAssign) -> Auto
     # A new dict: the JSON column notices an assignment, not a change inside the old one.
     shop.settings = {**(shop.settings or {}), KEY: body.model_dump()}
     session.flush()
+    record_audit(
+        session, shop_id, SETTINGS_CHANGED, actor=actor, target_type="shop", target_id=shop_id,
+        data={"setting": KEY},
+    )  # fmt: skip
     return body

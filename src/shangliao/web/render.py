@@ -20,6 +20,7 @@ from shangliao import __version__
 from shangliao.core.i18n import SUPPORTED_LOCALES, current_locale, gettext
 from shangliao.core.money import format_yuan
 from shangliao.customers.pii import region_parts
+from shangliao.notifications.views import TITLES as NOTIFICATION_TITLES
 from shangliao.orders.couriers import courier_name
 from shangliao.orders.state import STATUS_LABELS, Status
 
@@ -84,6 +85,8 @@ env.globals.update(
     can=can,
     version=__version__,
     locales=[(code, LOCALE_NAMES[code]) for code in SUPPORTED_LOCALES],
+    # What each kind of notification says, for the live toast (alerts.js fills in the numbers).
+    notification_titles=NOTIFICATION_TITLES,
 )
 env.filters.update(
     yuan=format_yuan, local=local_time, status=status_label, courier=courier_label, region=region_line

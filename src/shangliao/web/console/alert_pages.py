@@ -1,4 +1,5 @@
-"""What the console's navigation badges show: pending orders on 订单, unread conversations on 聊天.
+"""What the console's navigation badges show: pending orders on 订单, unread conversations on 聊天,
+unread notifications on 通知.
 
 Every console page asks once when it loads (``alerts.js``), and again whenever the staff socket
 says something that may move a count, so the numbers come from the server, never from sums kept in
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Depends
 from shangliao.auth.access import signed_in
 from shangliao.auth.actor import Actor
 from shangliao.chat.inbox import unread_conversations
+from shangliao.notifications import service as notifications
 from shangliao.orders.counts import tab_counts
 from shangliao.orders.state import Status
 from shangliao.realtime.feed import head_seq
@@ -33,4 +35,5 @@ def alert_counts(actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_
             else None
         )
         chats = unread_conversations(session, actor) if "chat.read" in actor.permissions else None
-    return {"event_seq": seq, "orders_pending": orders, "chats_unread": chats}
+        notes = notifications.unread_count(session, actor)  # every member has their own
+    return {"event_seq": seq, "orders_pending": orders, "chats_unread": chats, "notifications_unread": notes}

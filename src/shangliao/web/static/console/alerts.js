@@ -1,5 +1,6 @@
-// Nothing slips by: the navigation badges (pending orders on 订单, unread conversations on 聊天),
-// a short tone and a browser notification when a customer writes or orders, on every console page.
+// Nothing slips by: the navigation badges (pending orders on 订单, unread conversations on 聊天,
+// unread notifications on 通知), a short tone and a browser notification when a customer writes or
+// orders, and a toast for each of the member's own notifications, on every console page.
 //
 // The numbers always come from the server (/alerts): asked once when the page loads and again
 // whenever the staff socket reports a change that may move them. The inbox page already has a
@@ -138,6 +139,56 @@
     } catch (e) { /* some browsers only notify from a service worker */ }
   }
 
+  // --- the member's own notifications (notification.created, shown to that member only) -------
+
+  const LINKS = { order: "/orders/", conversation: "/inbox/", product: "/products/" };
+  const toasted = new Set(); // notification ids already shown (a replay may repeat one)
+
+  function noteText(frame) {
+    // data-note-order-new etc. (base.html): the kind's sentence, with the numbers the event holds.
+    const key = "note" + (frame.kind || "").split("_").map(function (w) { return w.charAt(0).toUpperCase() + w.slice(1); }).join("");
+    const status = frame.status ? (T["status" + frame.status.charAt(0).toUpperCase() + frame.status.slice(1)] || frame.status) : "";
+    return (T[key] || T.notification)
+      .replace("{number}", frame.number || "")
+      .replace("{status}", status)
+      .replace("{available}", frame.available === undefined ? "" : String(frame.available))
+      .replace("{count}", "1");
+  }
+
+  function toast(frame) {
+    const text = noteText(frame);
+    const link = (LINKS[frame.target_type] || "/notifications") + (LINKS[frame.target_type] ? frame.target_id : "");
+    let box = document.getElementById("live-toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "live-toasts";
+      box.className = "live-toasts";
+      box.setAttribute("role", "status");
+      box.setAttribute("aria-live", "polite");
+      document.body.appendChild(box);
+    }
+    const item = document.createElement("a");
+    item.className = "live-toast";
+    item.href = link;
+    item.dataset.kind = frame.kind || "";
+    item.textContent = text;
+    box.appendChild(item);
+    setTimeout(function () { item.remove(); }, 8000);
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    if (document.visibilityState === "visible" && document.hasFocus()) return;
+    try {
+      const shown = new Notification(T.notification, { body: text, tag: "shangliao-note-" + frame.notification_id });
+      shown.addEventListener("click", function () { window.focus(); window.location.href = link; shown.close(); });
+    } catch (e) { /* some browsers only notify from a service worker */ }
+  }
+
+  function onNotification(frame) {
+    if (toasted.has(frame.notification_id)) return;
+    toasted.add(frame.notification_id);
+    chime();
+    toast(frame);
+  }
+
   // --- the live feed ---------------------------------------------------------------------------
 
   function onEvent(frame) {
@@ -150,7 +201,9 @@
         notify(m);
       }
     }
-    if (kind.indexOf("message.") === 0 || kind.indexOf("order.") === 0 || kind.indexOf("conversation.") === 0) {
+    if (kind === "notification.created") onNotification(frame);
+    if (kind.indexOf("message.") === 0 || kind.indexOf("order.") === 0 || kind.indexOf("conversation.") === 0 ||
+        kind === "notification.created") {
       refreshSoon();
     }
   }
