@@ -94,6 +94,16 @@ def test_every_built_in_role_is_allowed_exactly_what_the_role_table_says(app, ru
         allowed = r.status_code not in REFUSED
         if allowed != need.allows(granted):
             wrong.append((need.method, need.path, need.action, need.label, r.status_code, r.text[:200]))
+        elif role == "owner" and r.status_code == 422 and '"request.invalid"' in r.text:
+            # a check inside the route (an action's permission) is only reached past validation
+            wrong.append(
+                (
+                    need.method,
+                    need.path,
+                    need.action,
+                    "refused as invalid: fix its sample (tests/support/access.py), or the route does not take this action",
+                )
+            )
     assert not wrong, "\n".join(map(str, wrong))
 
 

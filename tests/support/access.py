@@ -64,6 +64,22 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/team/roles"): {"name": "x", "permissions": []},
     ("POST", "/api/v1/team/invitations"): {"role": "agent"},
     ("POST", "/api/v1/customers/{customer_id}/erase"): {"confirm": "删除", "reason": "customer_request"},
+    ("POST", "/api/v1/team/members"): {
+        "username": "access_member",
+        "password": "long enough password",
+        "role": "agent",
+    },
+    ("POST", "/api/v1/auth/tokens"): {"name": "x"},
+    ("PATCH", "/api/v1/shop"): {"name": "测试小店"},
+    ("POST", "/api/v1/orders"): {"items": [{"variant_id": 1, "quantity": 1}]},
+    ("POST", "/api/v1/orders/search"): {},
+    ("POST", "/api/v1/customers"): {"name": "x"},
+    ("POST", "/api/v1/customers/search"): {},
+    ("POST", "/api/v1/products"): {"name": "x", "variants": [{"sku": "ACCESS-2", "price": 1}]},
+    ("POST", "/api/v1/reply-templates"): {"shortcode": "access", "title": "x", "body": "x"},
+    ("POST", "/api/v1/conversations/assign"): {"conversation_ids": [1], "assignee_id": None},
+    ("PUT", "/api/v1/assignment/settings"): {},
+    ("PUT", "/api/v1/notifications/preferences"): {},
 }
 
 # Console forms, for the same reason.
