@@ -20,7 +20,7 @@ from shangliao.storefront import claims_api as storefront_claims_api
 from shangliao.storefront import orders_api as storefront_orders_api
 from shangliao.storefront import pages as storefront_pages
 from shangliao.storefront import sms
-from shangliao.web import api, client_address, docs, errors, health, ws
+from shangliao.web import access_log, api, client_address, docs, errors, health, ws
 from shangliao.web.console import (
     alert_pages,
     assignment_pages,
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.add_middleware(PresenceMiddleware)  # who is online, for round-robin (assignment/presence.py)
     app.add_middleware(SecurityHeadersMiddleware)  # CSP on pages, nosniff on everything
     client_address.install(app, runtime.settings.trusted_proxies)  # outermost: all see the client
+    access_log.install()  # query strings never reach a log line (they may hold what a user typed)
     sms.gateway_from(runtime.settings.sms_gateway)  # a typo fails here, not at a customer's first code
     # The API first: Starlette tries routes in order, and orders are created through it.
     app.include_router(api.router)

@@ -20,11 +20,10 @@ def free_port() -> int:
 @contextmanager
 def serve(app, **options) -> Iterator[str]:
     """Serve ``app`` until the block ends; yields its base URL. ``options`` go to Uvicorn's config
-    (``SERVER_OPTIONS`` to serve it as `shangliao serve` does)."""
+    (``SERVER_OPTIONS`` to serve it as `shangliao serve` does; ``log_level`` to hear more)."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **options)
-    )
+    options = {"log_level": "warning", "lifespan": "off", **options}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
