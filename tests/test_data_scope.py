@@ -10,6 +10,7 @@ import pytest
 
 from shangliao.auth.permissions import SCOPE_ASSIGNED
 from tests.support import sockets
+from tests.support.access import PNG
 from tests.support.orders import make_order
 from tests.support.sockets import next_message, staff_socket
 from tests.support.team import MEMBER_PASSWORD, make_member
@@ -216,3 +217,26 @@ def test_a_limited_members_first_page_walks_the_assignee_index(runtime, shop, th
     assert "ix_orders_shop_created" not in plan and "SCAN orders" not in plan, plan
     if not sees_unassigned:
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan  # no sort of their orders
+
+
+def test_a_colleagues_attachment_and_customer_conversation_are_not_found(runtime, shop, client):
+    # given: a photo sent in a colleague's conversation, and the member's own conversation
+    member = _member(runtime, shop, sees_unassigned=False)
+    colleague = _member(runtime, shop, sees_unassigned=False)
+    theirs = _conversation(client, shop, "13700006001")
+    _assign_conversation(shop, theirs, colleague.staff_id)
+    sent = shop.api.post(
+        f"/api/v1/conversations/{theirs}/attachments",
+        files={"file": ("a.png", PNG, "application/octet-stream")},
+    )
+    assert sent.status_code == 201, sent.text
+    attachment_id = sent.json()["data"]["attachment_id"]
+    customer_id = shop.api.get(f"/api/v1/conversations/{theirs}").json()["customer_id"]
+
+    # when: the member downloads the photo and opens the customer's conversation
+    download = member.get(f"/api/v1/attachments/{attachment_id}")
+    opened = member.post(f"/api/v1/customers/{customer_id}/conversation")
+
+    # then: both are missing for them, and there for the colleague
+    assert download.status_code == 404 and opened.status_code == 404
+    assert colleague.get(f"/api/v1/attachments/{attachment_id}").status_code == 200

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from shangliao.auth.access import staff
 from shangliao.assignment.conversations import do_assign_conversation
+from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import card_photos, cards, service
 from shangliao.chat.inbox import inbox
@@ -25,6 +25,8 @@ from shangliao.chat.schemas import (
     ReadIn,
 )
 from shangliao.chat.views import message_out
+from shangliao.core.errors import NotFound
+from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId
 from shangliao.customers.masking import view_for
 from shangliao.customers.models import Customer
@@ -85,9 +87,12 @@ def list_conversations(
 def open_conversation(
     customer_id: PathId, actor: Actor = Depends(staff("chat.write")), rt: Runtime = Depends(get_runtime)
 ):
-    """The customer's conversation with the shop (made on first use): to write to them first."""
+    """The customer's conversation with the shop (made on first use): to write to them first.
+    One assigned to someone else is not found for a member who sees only their own."""
     with rt.db.write() as session:
         conversation = service.do_open_conversation(session, actor.shop_id, customer_id)
+        if not actor.may_see_assignee(conversation.assignee_id):
+            raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
         return conversation_out(conversation, _customer_name(session, conversation), None)
 
 

@@ -241,7 +241,7 @@ def staff_download(
 ):
     """A conversation's photo or file, recalled ones included (the shop keeps them as evidence)."""
     with rt.db.read() as session:  # the row is read inside: the session forgets it when closed
-        attachment = access_attachment(session, actor.shop_id, attachment_id)
+        attachment = access_attachment(session, actor, attachment_id)
         return _download(request, attachment, existing_file(rt.settings.uploads_dir, attachment))
 
 

@@ -22,10 +22,10 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shangliao.auth.scope import Scope
+from shangliao.auth.scope import Scope, Viewer, within_scope
 from shangliao.chat import service
 from shangliao.chat.attachment_types import Sniffed, display_name, sniff
-from shangliao.chat.models import Attachment, Message
+from shangliao.chat.models import Attachment, Conversation, Message
 from shangliao.chat.service import Sent, Side
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
@@ -403,11 +403,17 @@ def _not_found() -> NotFound:
     return NotFound("attachment.not_found", N_("This file does not exist."))
 
 
-def access_attachment(session: Session, shop_id: int, attachment_id: int) -> Attachment:
-    """Staff: any attachment of their shop, recalled ones included (they are kept as evidence)."""
+def access_attachment(session: Session, who: Viewer, attachment_id: int) -> Attachment:
+    """Staff: any attachment of a conversation in their data scope (auth/scope.py), recalled ones
+    included (they are kept as evidence)."""
     attachment = session.scalar(
-        select(Attachment).where(
-            Attachment.id == attachment_id, Attachment.shop_id == shop_id, Attachment.message_id.is_not(None)
+        select(Attachment)
+        .join(Conversation, Conversation.id == Attachment.conversation_id)
+        .where(
+            Attachment.id == attachment_id,
+            Attachment.shop_id == who.shop_id,
+            Attachment.message_id.is_not(None),
+            *within_scope(who, Conversation.assignee_id),
         )
     )
     if attachment is None:
