@@ -183,8 +183,8 @@ def test_read_read_all_and_pages(runtime, shop, tee):
     assert ids == sorted(ids, reverse=True) and len(set(ids)) == 5
     assert third["next_before"] is None and first["unread"] == 5
 
-    # When another member marks one of the admin's read, then nothing changes
-    assert other.post(f"/api/v1/notifications/{ids[0]}/read").json()["changed"] == 0
+    # When another member marks one of the admin's read, then it is not found for them
+    assert other.post(f"/api/v1/notifications/{ids[0]}/read").status_code == 404
     # When the admin marks one read, then four stay unread
     assert admin.post(f"/api/v1/notifications/{ids[0]}/read").json() == {"changed": 1, "unread": 4}
     assert [n["id"] for n in admin.get("/api/v1/notifications?unread=true").json()["items"]] == ids[1:]

@@ -44,8 +44,11 @@ def _read(rt: Runtime, actor: Actor, ids: list[int] | None) -> dict:
 def mark_read(
     notification_id: PathId, actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)
 ):
-    """Mark one of the caller's notifications read (another member's id changes nothing)."""
-    return _read(rt, actor, [notification_id])
+    """Mark one of the caller's notifications read (another member's id: 404)."""
+    with rt.db.write() as session:
+        service.access_notification(session, actor, notification_id)
+        changed = service.do_mark_read(session, actor, [notification_id])
+        return {"changed": changed, "unread": service.unread_count(session, actor)}
 
 
 @router.post("/read-all", response_model=ReadOut)

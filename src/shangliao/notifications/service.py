@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from shangliao.assignment.members import Member, members
 from shangliao.auth.actor import Actor
 from shangliao.core import clock
+from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.events import log
 from shangliao.events.log import DomainEvent
@@ -188,6 +189,20 @@ def unread_count(session: Session, actor: Actor) -> int:
             Notification.read_at.is_(None),
         )
     ) or 0
+
+
+def access_notification(session: Session, actor: Actor, notification_id: int) -> Notification:
+    """The member's own notification; anyone else's (another member's, another shop's) is a 404."""
+    found = session.scalar(
+        select(Notification).where(
+            Notification.id == notification_id,
+            Notification.staff_id == actor.staff_id,
+            Notification.shop_id == actor.shop_id,
+        )
+    )
+    if found is None:
+        raise NotFound("notification.not_found", N_("No such notification."))
+    return found
 
 
 def do_mark_read(session: Session, actor: Actor, ids: list[int] | None = None) -> int:

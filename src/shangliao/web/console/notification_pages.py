@@ -64,14 +64,13 @@ async def read_all(actor: Actor = Depends(signed_in()), rt: Runtime = Depends(ge
 async def open_notification(
     notification_id: PathId, actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)
 ):
-    """Mark it read and go to what it is about (another member's id: back to the list)."""
+    """Mark it read and go to what it is about (another member's id: 404)."""
 
     def mark_and_find() -> str:
         with rt.db.write() as session:
+            found = service.access_notification(session, actor, notification_id)
             service.do_mark_read(session, actor, [notification_id])
-            rows, _ = service.page(session, actor, before_id=notification_id + 1, limit=1)
-            found = rows[0] if rows and rows[0].id == notification_id else None
-            return link_of(found.target_type, found.target_id) if found else "/notifications"
+            return link_of(found.target_type, found.target_id)
 
     return RedirectResponse(await in_thread(mark_and_find), status_code=303)
 
