@@ -278,3 +278,8 @@ def test_the_console_auto_assignment_settings(shop, console):
     assert got["order"]["mode"] == "off"
     page = console.get("/settings/assignment")
     assert page.status_code == 200 and 'name="conversation_mode" value="round_robin" checked' in page.text
+
+
+def test_the_team_page_links_to_the_auto_assignment_settings(console):
+    page = console.get("/team")
+    assert page.status_code == 200 and 'href="/settings/assignment"' in page.text
