@@ -1,8 +1,9 @@
 """``shangliao keys rotate``: every value moved to the ring's current key, a batch at a time.
 
 Each pass walks one table by primary key. A batch is read in a read unit, re-encrypted outside
-any transaction, then written in one short write unit (on SQLite through the same single writer
-the server queues on, ``storage/database.py``), so the shop keeps working while it runs. A row is
+any transaction, then written in one short write unit (``Database.write``: on SQLite a
+``BEGIN IMMEDIATE`` on the command's writer, which the server's writer waits for within its busy
+timeout, milliseconds for a batch of 500), so the shop keeps working while it runs. A row is
 written only if it still holds what was read (the server may have changed it meanwhile, under the
 current key already). At every moment each value is under the old key or the new one, both in the
 ring, so nothing is unreadable; a crash (or Ctrl+C) loses at most the batch in flight, and running
