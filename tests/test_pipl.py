@@ -357,3 +357,33 @@ def test_a_member_who_sees_only_assigned_rows_cannot_export(runtime, shop, perso
     # when they ask for a customer's copy, then 403: the copy holds every order, not only theirs
     r = limited.get(f"/api/v1/customers/{person.customer_id}/export")
     assert r.status_code == 403 and r.json()["error"]["code"] == "privacy.whole_shop_only"
+
+
+def test_console_erasure_asks_for_the_name_then_anonymises(app, runtime, shop, person):
+    # given the owner on the customer's page, which offers the PIPL actions
+    console = sign_in(app, shop)
+    profile = console.get(f"/customers/{person.customer_id}")
+    assert f"/customers/{person.customer_id}/erase" in profile.text
+    form = console.get(f"/customers/{person.customer_id}/erase")
+    assert form.status_code == 200 and person.name in form.text
+    # when they confirm with a wrong name, then the form says so and nothing changed
+    wrong = console.post(
+        f"/customers/{person.customer_id}/erase", data={"confirm": "别人", "reason": "customer_request"}
+    )
+    assert wrong.status_code == 422 and "请准确输入客户姓名" in wrong.text
+    assert shop.api.get(f"/api/v1/customers/{person.customer_id}").json()["name"] == person.name
+    # when they type the name, then they are taken back to a customer who is 已删除
+    done = console.post(
+        f"/customers/{person.customer_id}/erase", data={"confirm": person.name, "reason": "customer_request"}
+    )
+    assert done.status_code == 303 and done.headers["location"] == f"/customers/{person.customer_id}"
+    assert shop.api.get(f"/api/v1/customers/{person.customer_id}").json()["name"] == "已删除"
+
+
+def test_the_customer_page_hides_pipl_actions_from_an_agent(app, runtime, shop, person):
+    # given an agent signed in to the console
+    agent = make_member(runtime, shop, role="agent")
+    page = agent.get(f"/customers/{person.customer_id}")
+    # then the customer's page offers neither the copy nor the erasure
+    assert page.status_code == 200
+    assert "/export.html" not in page.text and "/erase" not in page.text
