@@ -95,6 +95,16 @@ SAMPLE_FORMS: dict[tuple[str, str], dict] = {
         "district_code": "330106",
         "detail": "文三路100号",
     },
+    ("POST", "/team/members"): {
+        "username": "access_member_c",
+        "password": "long enough password",
+        "role": "agent",
+    },
+    ("POST", "/team/members/{staff_id}/password"): {"password": "another long password"},
+    ("POST", "/team/members/{staff_id}/role"): {"role": "agent"},
+    ("POST", "/team/roles"): {"name": "x"},
+    ("POST", "/team/roles/{role_id}"): {"name": "x"},
+    ("POST", "/team/invitations"): {"role": "agent"},
 }
 
 # Routes taking the action in their body (``staff_acting``): what each action needs besides its name.
