@@ -481,3 +481,40 @@ def test_making_and_revoking_an_api_token_is_audited_once(runtime, shop):
         "auth.token_created",
         "auth.token_revoked",
     ]
+
+
+# --- rule 16: argon2 never holds the single writer ---------------------------------------------------
+
+
+def test_passwords_are_hashed_before_the_writer_is_taken(runtime, shop, anon, monkeypatch):
+    from sqlalchemy import event
+
+    from shangliao.auth import service
+
+    held = {"now": False}
+    seen: list[bool] = []
+    hash_password = service.hash_password
+
+    def watched(password: str) -> str:
+        seen.append(held["now"])
+        return hash_password(password)
+
+    def take(_conn) -> None:
+        held["now"] = True
+
+    def give(_conn) -> None:
+        held["now"] = False
+
+    monkeypatch.setattr(service, "hash_password", watched)
+    engine = runtime.db.writer
+    for name, fn in (("begin", take), ("commit", give), ("rollback", give)):
+        event.listen(engine, name, fn)
+    try:
+        member = add_member(shop.api, role="agent")
+        shop.api.put(f"{MEMBERS}/{member['id']}/password", json={"password": NEW_PASSWORD})
+        assert accept(anon, invite(shop.api)["url"]).status_code == 201
+    finally:
+        for name, fn in (("begin", take), ("commit", give), ("rollback", give)):
+            event.remove(engine, name, fn)
+
+    assert seen == [False, False, False]

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from shangliao.auth.models import Role, Staff
 from shangliao.auth.permissions import PERMISSIONS
+from tests.support.orders import act, make_order
 from tests.support.team import MEMBER_PASSWORD, make_member
 
 
@@ -173,3 +174,33 @@ def test_a_member_without_products_or_customers_does_not_see_their_links(runtime
 
     assert "/orders" in links
     assert not {"/products", "/customers", "/inbox", "/team"} & set(links)
+
+
+def test_order_pages_show_a_packer_only_the_controls_their_role_may_use(runtime, app, shop, tee):
+    order = make_order(shop, [(tee.variant_id, 1)])
+    act(shop, order, "confirm")
+    packer = member_console(app, runtime, shop, permissions=["orders.read", "orders.fulfil"])
+
+    detail = packer.get(f"/orders/{order['id']}").text
+    listing = packer.get("/orders").text
+
+    # then they may prepare the order, and see nothing of edits, notes, tags, cancel or archive
+    assert f'action="/orders/{order["id"]}/do/prepare"' in detail
+    for hidden in ("/notes", "/tags", "/archive-now", 'data-open="address-dialog"', 'id="cancel-dialog"'):
+        assert hidden not in detail, hidden
+    assert 'href="/orders/new"' not in listing
+    offered = re.findall(
+        r'<option value="([a-z]+)">', listing.split("data-bulk-action>", 1)[1].split("</select>", 1)[0]
+    )
+    assert offered == ["confirm", "prepare"]
+
+
+def test_order_pages_show_an_agent_edits_but_not_fulfilment(runtime, app, shop, tee):
+    order = make_order(shop, [(tee.variant_id, 1)])
+    agent = member_console(app, runtime, shop, role="agent")
+
+    detail = agent.get(f"/orders/{order['id']}").text
+
+    assert f'action="/orders/{order["id"]}/notes"' in detail and 'data-open="address-dialog"' in detail
+    assert f'action="/orders/{order["id"]}/do/confirm"' not in detail  # confirming is fulfilment
+    assert 'href="/orders/new"' in agent.get("/orders").text

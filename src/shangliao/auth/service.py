@@ -153,6 +153,22 @@ def check_password_strength(password: str) -> None:
         )
 
 
+class PasswordHash(str):
+    """A password already checked for strength and hashed, by :func:`prepare_password`."""
+
+
+def prepare_password(password: str) -> PasswordHash:
+    """Check and hash a new password before the write unit opens: argon2 inside it would hold the
+    single writer (rule 16 of docs/architecture.md). The ``do_*`` functions take the result in
+    place of the password."""
+    check_password_strength(password)
+    return PasswordHash(hash_password(password))
+
+
+def _hashed(password: str) -> str:
+    return password if isinstance(password, PasswordHash) else prepare_password(password)
+
+
 def do_create_staff(
     session: Session,
     shop_id: int,
@@ -172,14 +188,15 @@ def do_create_staff(
         )
     if role not in BUILTIN_ROLES and not (role == CUSTOM and role_id is not None):
         raise Invalid("auth.unknown_role", N_("Unknown role {role}."), role=role)
-    check_password_strength(password)
+    if not isinstance(password, PasswordHash):
+        check_password_strength(password)
     if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
         raise Conflict("auth.username_taken", N_("The username {username} is taken."), username=username)
     staff = Staff(
         shop_id=shop_id,
         username=username,
         display_name=display_name or username,
-        password_hash=hash_password(password),
+        password_hash=_hashed(password),
         role=role,
         role_id=role_id if role == CUSTOM else None,
     )
@@ -190,8 +207,7 @@ def do_create_staff(
 
 def do_set_password(session: Session, staff: Staff, password: str) -> None:
     """Change the password and sign the account out everywhere (old sessions are revoked)."""
-    check_password_strength(password)
-    staff.password_hash = hash_password(password)
+    staff.password_hash = _hashed(password)
     lockout.unlock(session, staff)  # the owner's reset is how a locked member gets back in
     _revoke_where(
         session,

@@ -71,11 +71,13 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
     view = order_dict(order, rt.keyring, pii)
     status = Status(order.status)
     open_order = order.archived_at is None
+    # Edits are shown only to a member whose role may make them (the routes refuse the others).
+    writes = open_order and "orders.write" in actor.permissions
     return {
         # Which edits the order still allows; the services check again and explain a refusal.
-        "can_edit_address": open_order and status in BEFORE_SHIPPING,
-        "can_edit_items": open_order and status in ITEMS_EDITABLE,
-        "can_change_price": open_order and status in BEFORE_SHIPPING and order.paid_amount == 0,
+        "can_edit_address": writes and status in BEFORE_SHIPPING,
+        "can_edit_items": writes and status in ITEMS_EDITABLE,
+        "can_change_price": writes and status in BEFORE_SHIPPING and order.paid_amount == 0,
         "provinces": divisions.provinces(),
         "address": fields_for(form_address(pii, view["address"])),
         "may_reveal": may_reveal(actor),
@@ -105,7 +107,11 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
             for n in notes_of(session, order)
         ],
         "created_at": order.created_at,
-        "buttons": [(a, label) for a, label in ACTION_BUTTONS if a in view["allowed_actions"]],
+        "buttons": [
+            (a, label)
+            for a, label in ACTION_BUTTONS
+            if a in view["allowed_actions"] and TRANSITION_PERMISSIONS.get(a) in actor.permissions
+        ],
         "couriers": list(COURIERS.values()),
         "cancel_reasons": CANCEL_REASONS,
         "event_labels": EVENT_LABELS,

@@ -180,7 +180,12 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
             "channels": CHANNELS,
             "payment_statuses": PAYMENT_STATUSES,
             "payment_labels": dict(PAYMENT_STATUSES),
-            "bulk_actions": ARCHIVED_BULK_ACTIONS if filters["tab"] == "archived" else BULK_ACTIONS,
+            # Only the actions the reader's role may take (the bulk route refuses the others).
+            "bulk_actions": [
+                (action, label)
+                for action, label in (ARCHIVED_BULK_ACTIONS if filters["tab"] == "archived" else BULK_ACTIONS)
+                if ACTION_PERMISSIONS.get(action) in actor.permissions
+            ],
             "max_batch": MAX_BATCH,
             "cancel_reasons": CANCEL_REASONS,
         }

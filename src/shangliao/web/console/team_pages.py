@@ -19,6 +19,7 @@ from shangliao.auth import invitations, team
 from shangliao.auth.access import check_same_origin, public, set_session_cookie, sign_in, staff
 from shangliao.auth.actor import Actor
 from shangliao.auth.permissions import DATA_SCOPES, PERMISSIONS, SCOPE_ALL
+from shangliao.auth.service import prepare_password
 from shangliao.auth.team_api import invitation_url
 from shangliao.core.errors import ShangliaoError
 from shangliao.core.schemas import PathId
@@ -80,15 +81,28 @@ def show(request: Request, rt: Runtime, actor: Actor, tab: str, status: int = 20
     return render(request, "team/page.html", status, section="team", tab=tab, **(_context(rt, actor) | extra))
 
 
-async def _act(request: Request, rt: Runtime, actor: Actor, tab: str, change, *, max_fields: int = 50):
+async def _act(
+    request: Request,
+    rt: Runtime,
+    actor: Actor,
+    tab: str,
+    change,
+    *,
+    max_fields: int = 50,
+    password: bool = False,
+):
     """Run ``change(session, form)`` in a write unit, then go back to ``tab``; a refusal shows the
-    tab with its reason."""
+    tab with its reason. With ``password``, the form's password is checked and hashed before the
+    unit opens (rule 16) and handed to ``change`` as ``form["password"]``."""
     form = await read_form(request, max_fields=max_fields)
 
     def run():
         try:
+            fields = dict(form)
+            if password:
+                fields["password"] = prepare_password(str(form.get("password") or ""))
             with rt.db.write() as session:
-                change(session, form)
+                change(session, _Form(form, fields))
         except ShangliaoError as exc:
             return show(request, rt, actor, tab, exc.status, error=exc.localized())
         return RedirectResponse("/team" if tab == "members" else f"/team/{tab}", status_code=303)
@@ -96,7 +110,20 @@ async def _act(request: Request, rt: Runtime, actor: Actor, tab: str, change, *,
     return await in_thread(run)
 
 
-def _text(form: FormData, name: str) -> str:
+class _Form:
+    """The posted form, with some fields replaced (the password by its hash)."""
+
+    def __init__(self, form: FormData, fields: dict[str, Any]) -> None:
+        self._form, self._fields = form, fields
+
+    def get(self, name: str) -> Any:
+        return self._fields.get(name)
+
+    def getlist(self, name: str) -> list[Any]:
+        return self._form.getlist(name)
+
+
+def _text(form: FormData | _Form, name: str) -> str:
     return str(form.get(name) or "").strip()
 
 
@@ -133,13 +160,13 @@ async def add_member(
             session,
             actor,
             username=_text(form, "username"),
-            password=str(form.get("password") or ""),
+            password=form.get("password"),
             display_name=_text(form, "display_name"),
             role=role,
             role_id=role_id,
         )
 
-    return await _act(request, rt, actor, "members", change)
+    return await _act(request, rt, actor, "members", change, password=True)
 
 
 @router.post("/team/members/{staff_id}/role")
@@ -164,9 +191,9 @@ async def reset_password(
     rt: Runtime = Depends(get_runtime),
 ):
     def change(session, form):
-        team.do_reset_password(session, actor, staff_id, str(form.get("password") or ""))
+        team.do_reset_password(session, actor, staff_id, form.get("password"))
 
-    return await _act(request, rt, actor, "members", change)
+    return await _act(request, rt, actor, "members", change, password=True)
 
 
 @router.post("/team/members/{staff_id}/deactivate")
@@ -192,7 +219,7 @@ async def reactivate(
 # --- roles ---------------------------------------------------------------------------------------
 
 
-def _role_fields(form: FormData) -> dict[str, Any]:
+def _role_fields(form: FormData | _Form) -> dict[str, Any]:
     return {
         "name": _text(form, "name"),
         "permissions": [str(p) for p in form.getlist("permissions")],
@@ -316,16 +343,18 @@ async def join(token: str, request: Request, _=Depends(public()), rt: Runtime = 
     password = str(form.get("password") or "")
 
     def run():
+        invited = _invited(rt, token)  # a junk link costs a read, never a password hash
         try:
+            hashed = prepare_password(password)
             with rt.db.write() as session:
                 invitations.do_accept_invitation(
-                    session, token, username=username, password=password, display_name=display_name
+                    session, token, username=username, password=hashed, display_name=display_name
                 )
         except ShangliaoError as exc:
             if exc.status == 404:
                 raise
             context = {"username": username, "display_name": display_name, "error": exc.localized()}
-            return render(request, "team/join.html", exc.status, invited=_invited(rt, token), **context)
+            return render(request, "team/join.html", exc.status, invited=invited, **context)
         return None
 
     refused = await in_thread(run)
