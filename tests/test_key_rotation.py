@@ -4,6 +4,7 @@ use, and start-up refuses when the data needs a key the ring lacks. On SQLite an
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -460,3 +461,38 @@ def test_a_value_under_a_key_nobody_has_names_that_key(tmp_path):
     with pytest.raises(KeyMissing) as caught:
         Keyring.from_masters([FIRST]).decrypt(blob, PHONE_CONTEXT)
     assert caught.value.key_id == stranger.current.hex_id
+
+
+def test_an_edit_made_while_its_batch_is_re_encrypted_is_kept(install, monkeypatch):
+    # Given data under the first key, a new key, and a server running with it
+    filled = fill(install, card=False)
+    install.ok("keys", "new")
+    rt, client = api(install, filled)
+    edited = {**ADDRESS, "phone": PHONES[2], "detail": "搬家后的新地址9号"}
+
+    # When staff change an order's address after the rotation read that order, before it wrote
+    orders_pass = next(p for p in keys_rotate.PASSES if p.label == "orders")
+
+    def rewrite_then_edit(keyring, row):
+        new = orders_pass.rewrite(keyring, row)
+        if row.id == filled.order_ids[2]:
+            version = client.get(f"/api/v1/orders/{row.id}").json()["version"]
+            r = client.put(f"/api/v1/orders/{row.id}/address", json={"address": edited, "version": version})
+            assert r.status_code == 200, r.text
+        return new
+
+    raced = dataclasses.replace(orders_pass, rewrite=rewrite_then_edit)
+    monkeypatch.setattr(
+        keys_rotate, "PASSES", tuple(raced if p is orders_pass else p for p in keys_rotate.PASSES)
+    )
+    try:
+        result = keys_rotate.rotate(rt.db, rt.keyring)
+
+        # Then the edit stands (the rotation's stale copy was not written over it), under the new key
+        assert result.done
+        order = client.get(f"/api/v1/orders/{filled.order_ids[2]}").json()
+        assert order["address"]["detail"] == "搬家后的新地址9号"
+        assert found(client, PHONES[2])[0] == 1
+    finally:
+        rt.close()
+    assert key_ids(install)["orders"] == {install.ring().current.hex_id}
