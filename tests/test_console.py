@@ -143,12 +143,12 @@ def test_an_address_in_a_municipality_names_it_once(console, shop, tee):
     # given an order to 上海市 (province and city at once)
     order = make_order(shop, [(tee.variant_id, 1)], address=OWNER_ADDRESS)
 
-    # then its page reads 上海市徐汇区, not 上海市上海市徐汇区
+    # then its page reads 上海市徐汇区, not 上海市上海市徐汇区 (the street masked until 显示)
     page = console.get(f"/orders/{order['id']}").text
-    assert "上海市徐汇区 漕溪北路88号" in page and "上海市上海市" not in page
+    assert "上海市徐汇区 " in page and "上海市上海市" not in page
     # and an order in a province names both
     other = console.get(f"/orders/{make_order(shop, [(tee.variant_id, 1)])['id']}").text
-    assert "浙江省杭州市西湖区 文三路100号" in other
+    assert "浙江省杭州市西湖区 " in other
 
 
 def test_confirm_ship_and_see_the_timeline(console, shop, tee):

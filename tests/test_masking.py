@@ -4,6 +4,8 @@ the console and chat cards; 显示 reads one record in full and is audited and r
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -11,12 +13,16 @@ from sqlalchemy import select
 from shangliao.audit.models import AuditEntry
 from shangliao.customers import reveal
 from shangliao.customers.masking import MASK, mask_address, mask_name, mask_phone
+from tests.support import sockets
+from tests.support.chat import open_conversation
 from tests.support.customers import SAMPLE_ADDRESS, make_customer
 from tests.support.orders import ADDRESS, make_order
+from tests.support.sockets import next_message, staff_socket
 from tests.support.team import MEMBER_PASSWORD, make_member
 
 PHONE, STREET = ADDRESS["phone"], ADDRESS["detail"]  # 13812345678, 文三路100号
 SAVED_STREET = SAMPLE_ADDRESS["detail"]
+client = sockets.client  # fixture
 
 
 def _hidden(text: str, *values: str) -> bool:
@@ -24,10 +30,10 @@ def _hidden(text: str, *values: str) -> bool:
 
 
 def _console_as(app, username: str) -> TestClient:
-    client = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    r = client.post("/login", data={"username": username, "password": MEMBER_PASSWORD})
+    page = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    r = page.post("/login", data={"username": username, "password": MEMBER_PASSWORD})
     assert r.status_code == 303, r.text
-    return client
+    return page
 
 
 @pytest.fixture
@@ -54,7 +60,9 @@ def test_agent_reads_an_order_masked_everywhere_the_api_shows_it(shop, tee, agen
     # Given an unassigned order (in the agent's scope) whose address was changed once
     order = make_order(shop, [(tee.variant_ids[0], 1)])
     moved = {**ADDRESS, "detail": "文二路200号"}
-    r = shop.api.put(f"/api/v1/orders/{order['id']}/address", json={"address": moved, "version": order["version"]})
+    r = shop.api.put(
+        f"/api/v1/orders/{order['id']}/address", json={"address": moved, "version": order["version"]}
+    )
     assert r.status_code == 200, r.text
     # When the agent reads it, lists it and reads its timeline
     one = agent.get(f"/api/v1/orders/{order['id']}")
@@ -186,8 +194,6 @@ def test_agent_console_pages_never_carry_the_full_phone_or_street(app, runtime, 
 
 def test_chat_cards_show_staff_without_the_permission_a_masked_address(runtime, shop, tee, agent):
     # Given an order whose details card was sent into its customer's chat
-    from tests.support.chat import open_conversation
-
     conversation = open_conversation(runtime, shop, "张三", PHONE)
     order = make_order(shop, [(tee.variant_ids[0], 1)], customer_id=conversation["customer_id"])
     sent = shop.api.post(f"/api/v1/orders/{order['id']}/checkpoints/details")
@@ -199,3 +205,60 @@ def test_chat_cards_show_staff_without_the_permission_a_masked_address(runtime, 
     card = next(m for m in r.json() if m["kind"] == "order_card")
     assert card["data"]["address"]["detail"] == MASK
     assert _hidden(r.text, PHONE, STREET)
+
+
+def test_chat_card_frames_on_a_staff_socket_carry_no_full_phone_or_street(client, runtime, shop, tee, agent):
+    # Given an order whose details card was sent into its customer's chat
+    conversation = open_conversation(runtime, shop, "张三", "13700001234")
+    order = make_order(shop, [(tee.variant_id, 1)], customer_id=conversation["customer_id"])
+    assert shop.api.post(f"/api/v1/orders/{order['id']}/checkpoints/details").status_code == 201
+    # When the agent's socket replays the shop's log
+    with staff_socket(client, shop, token=agent.token) as ws:
+        frame = next_message(ws)
+    # Then the card's frame names the region, never the number or the street
+    text = json.dumps(frame, ensure_ascii=False)
+    assert frame["message"]["data"]["address"]["phone"] == "138****5678"
+    assert _hidden(text, PHONE, STREET)
+
+
+# --- a person with the permission: masked until 显示 -------------------------------------------------
+
+
+def test_owner_console_shows_masks_until_reveal_except_an_order_waiting_to_ship(console, runtime, shop, tee):
+    # Given a pending order and a customer
+    order = make_order(shop, [(tee.variant_id, 1)])
+    customer_id, _ = make_customer(runtime, shop, phone="13912345678")
+    # When the owner opens them in the console
+    page = console.get(f"/orders/{order['id']}").text
+    profile = console.get(f"/customers/{customer_id}").text
+    # Then both are masked, each with a 显示 button
+    assert _hidden(page, PHONE, STREET) and f'data-reveal="/api/v1/orders/{order["id"]}/reveal"' in page
+    assert _hidden(profile, "13912345678", SAVED_STREET) and "data-reveal=" in profile
+    assert _reveals(runtime, shop.id) == []
+    # And when the owner presses 显示, the full address comes back and is recorded
+    r = console.post(f"/api/v1/orders/{order['id']}/reveal")
+    assert r.status_code == 200 and r.json()["address"]["detail"] == STREET
+    assert [t for t, *_ in _reveals(runtime, shop.id)] == ["order"]
+    # And once the order is confirmed (waiting to ship) its page shows the address whole, to pack it
+    shop.api.post(f"/api/v1/orders/{order['id']}/confirm", json={"version": order["version"]})
+    shipping = console.get(f"/orders/{order['id']}").text
+    assert PHONE in shipping and STREET in shipping and "data-reveal=" not in shipping
+
+
+def test_a_masked_saved_address_is_picked_by_id(app, runtime, shop, tee, agent):
+    # Given an order of a customer with a saved address, open in the agent's console
+    customer_id, address_id = make_customer(runtime, shop, phone="13912345678")
+    order = make_order(shop, [(tee.variant_id, 1)], customer_id=customer_id, address=ADDRESS)
+    page = _console_as(app, agent.username)
+    detail = page.get(f"/orders/{order['id']}").text
+    assert f'data-address-id="{address_id}"' in detail and _hidden(detail, SAVED_STREET)
+    # When the agent picks it (the form sends only its id: the fields are disabled)
+    r = page.post(
+        f"/orders/{order['id']}/edit/address",
+        data={"version": order["version"], "address_choice": f"saved-{address_id}"},
+        headers={"HX-Request": "true"},
+    )
+    # Then the order goes to the saved address, and the answer stays masked
+    assert r.status_code == 200, r.text
+    assert _hidden(r.text, SAVED_STREET, "13912345678")
+    assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["address"]["detail"] == SAVED_STREET

@@ -21,6 +21,7 @@ from shangliao.auth.actor import Actor
 from shangliao.chat.models import Message
 from shangliao.core.crypto import Keyring
 from shangliao.customers import service as customers
+from shangliao.customers.masking import FULL, PiiView
 from shangliao.customers.pii import ADDRESS_FIELDS, Address
 from shangliao.customers.schemas import MAX_ADDRESSES, AddressIn
 
@@ -100,10 +101,19 @@ def chat_address(session: Session, shop_id: int, conversation_id: int) -> dict[s
 
 
 def address_choices(
-    session: Session, keyring: Keyring, shop_id: int, customer_id: int | None, conversation_id: int | None
+    session: Session,
+    keyring: Keyring,
+    shop_id: int,
+    customer_id: int | None,
+    conversation_id: int | None,
+    view: PiiView = FULL,
 ) -> list[dict[str, Any]]:
     """What an order without the right address may take: the chat's address first (the freshest
-    word of the customer), then the saved ones; an address saved already is not offered twice."""
+    word of the customer), then the saved ones; an address saved already is not offered twice.
+
+    A reader whose ``view`` masks gets the saved ones masked, each with its ``address_id``: the
+    form sends the id and the server fills the address in (the chat's is the customer's own
+    message, which that reader reads in the chat anyway)."""
     choices: list[dict[str, Any]] = []
     from_chat = chat_address(session, shop_id, conversation_id) if conversation_id else None
     if from_chat:
@@ -121,7 +131,8 @@ def address_choices(
                     "kind": "saved",
                     "label": saved["label"],
                     "is_default": saved["is_default"],
-                    "address": address,
+                    "address": view.address(address),
+                    "address_id": None if view.full else saved["id"],
                 }
             )
     return choices

@@ -8,11 +8,10 @@ the same way.
 
 - Without ``customers.pii``: a phone reads ``138****5678``, an address keeps its province, city and
   district, the receiver keeps the first character and the street detail is replaced by a mask.
-- With ``customers.pii``: a record's own answer (an order, a customer, their forms) is read in
-  full, because the job needs it (packing, calling, correcting an address); lists and glance
-  surfaces stay masked for everyone (the customer list, socket frames, chat cards as the
-  customer's device shows them), and 显示 there reveals one record through ``customers/reveal.py``,
-  audited and rate limited.
+- With ``customers.pii``: an API token (an integration printing labels) reads in full. A person
+  in the console reads masked too, until they press 显示 (customers/reveal.py: audited, rate
+  limited), except the address of an order waiting to ship for someone who may ship it (the
+  packer writes the label from it).
 """
 
 from __future__ import annotations
@@ -25,6 +24,8 @@ if TYPE_CHECKING:
 
 PII = "customers.pii"
 MASK = "****"
+# An order in these statuses is being packed: its label needs the whole address.
+TO_SHIP = frozenset({"confirmed", "preparing"})
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -87,12 +88,22 @@ def may_reveal(actor: Actor) -> bool:
     return PII in actor.permissions
 
 
-def view_for(actor: Actor | None) -> PiiView:
-    """The view of personal data a record's answer to ``actor`` is rendered with: in full only
-    with ``customers.pii``. ``None`` (the system itself: jobs, the CLI) reads in full."""
+def view_for(actor: Actor | None, *, to_ship: bool = False) -> PiiView:
+    """The view of personal data an answer to ``actor`` is rendered with (see the module's rules);
+    ``to_ship`` for an order waiting to ship. ``None`` (the system itself: jobs, the CLI) reads
+    in full."""
     if actor is None:
         return FULL
-    return FULL if may_reveal(actor) else MASKED
+    if not may_reveal(actor):
+        return MASKED
+    if actor.via == "token" or (to_ship and "orders.fulfil" in actor.permissions):
+        return FULL
+    return MASKED
+
+
+def order_view(actor: Actor, status: str) -> PiiView:
+    """:func:`view_for` one order in ``status``."""
+    return view_for(actor, to_ship=status in TO_SHIP)
 
 
 def form_address(view: PiiView, address: dict[str, Any] | None) -> dict[str, Any] | None:

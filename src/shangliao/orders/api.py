@@ -14,7 +14,7 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
-from shangliao.customers.masking import view_for
+from shangliao.customers.masking import order_view, view_for
 from shangliao.orders import actions, edits, idempotency, payments
 from shangliao.orders.archive import do_restore
 from shangliao.orders.create import do_create_order, find_by_idempotency_key
@@ -76,7 +76,8 @@ def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, status_code:
             if isinstance(answer, JSONResponse):
                 return answer
             session.flush()
-            return JSONResponse(order_dict(order, rt.keyring, view_for(actor)), status_code=status_code)
+            view = order_view(actor, order.status)
+            return JSONResponse(order_dict(order, rt.keyring, view), status_code=status_code)
     except StaleDataError as exc:
         raise Conflict(
             "order.version_conflict",
@@ -120,7 +121,8 @@ def get_order(
     order_id: PathId, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.read() as session:
-        return JSONResponse(order_dict(access_order(session, actor, order_id), rt.keyring, view_for(actor)))
+        order = access_order(session, actor, order_id)
+        return JSONResponse(order_dict(order, rt.keyring, order_view(actor, order.status)))
 
 
 def _transition_route(action: str, summary: str):
@@ -257,7 +259,7 @@ def mark_paid(
             earlier = payments.find_by_idempotency_key(session, actor.shop_id, idempotency_key)
             if earlier is not None:
                 idempotency.check_same_request(earlier.idempotency_hash, request)
-                return _replayed(order_dict(order, rt.keyring, view_for(actor)))
+                return _replayed(order_dict(order, rt.keyring, order_view(actor, order.status)))
         actions.do_mark_paid(
             session,
             actor,
@@ -283,7 +285,8 @@ def mark_paid(
             if earlier is None:
                 raise
             idempotency.check_same_request(earlier.idempotency_hash, request)
-            return _replayed(order_dict(access_order(session, actor, order_id), rt.keyring, view_for(actor)))
+            order = access_order(session, actor, order_id)
+            return _replayed(order_dict(order, rt.keyring, order_view(actor, order.status)))
 
 
 @router.put("/{order_id}/assignee", response_model=OrderOut)

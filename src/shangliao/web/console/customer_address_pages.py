@@ -18,7 +18,7 @@ from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers import service
-from shangliao.customers.masking import form_address, view_for
+from shangliao.customers.masking import form_address, may_reveal, view_for
 from shangliao.customers.schemas import AddressIn, AddressUpdate
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_from_form, check_filled, fields_for
@@ -71,7 +71,7 @@ def edit_address_form(
         pii = view_for(actor)
         address = form_address(pii, service.address_out(rt.keyring, row, pii).model_dump())
         view = {"id": customer.id, "name": customer.name}
-    return _editor(request, view, address)
+    return _editor(request, view, address, can_reveal=may_reveal(actor) and not pii.full)
 
 
 def _typed(form, model, **extra: Any):

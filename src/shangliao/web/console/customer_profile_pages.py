@@ -20,7 +20,7 @@ from shangliao.core.errors import Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers import service
-from shangliao.customers.masking import view_for
+from shangliao.customers.masking import may_reveal, view_for
 from shangliao.customers.merge import merged_into
 from shangliao.customers.schemas import CustomerPatch, PhoneIn
 from shangliao.orders.listing import OrderQuery, list_orders
@@ -66,8 +66,11 @@ def order_history(session, rt: Runtime, actor: Actor, customer_id: int, cursor: 
 
 def profile_context(session, rt: Runtime, actor: Actor, customer_id: int) -> dict[str, Any]:
     customer = service.access_customer(session, actor.shop_id, customer_id)
+    pii = view_for(actor)
     context: dict[str, Any] = {
-        "c": service.customer_out(rt.keyring, customer, view_for(actor)),
+        "c": service.customer_out(rt.keyring, customer, pii),
+        # 显示 (static/console/reveal.js) where the page shows a mask the reader may lift.
+        "can_reveal": may_reveal(actor) and not pii.full,
         "can_write": "customers.write" in actor.permissions,
         "can_see_orders": "orders.read" in actor.permissions,
         "provinces": divisions.provinces(),

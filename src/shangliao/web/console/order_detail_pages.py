@@ -16,7 +16,7 @@ from shangliao.chat.drafts import draft_warnings
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
-from shangliao.customers.masking import form_address, may_reveal, view_for
+from shangliao.customers.masking import form_address, may_reveal, order_view
 from shangliao.orders import actions
 from shangliao.orders.archive import do_restore
 from shangliao.orders.cancel_reasons import CANCEL_REASONS, reason_text
@@ -67,7 +67,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
     order = access_order(session, actor, order_id)
     staff_names = dict(staff_of(session, actor.shop_id))
     authors = dict(staff_of(session, actor.shop_id, active_only=False))
-    pii = view_for(actor)
+    pii = order_view(actor, order.status)
     view = order_dict(order, rt.keyring, pii)
     status = Status(order.status)
     open_order = order.archived_at is None
@@ -80,16 +80,17 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "can_change_price": writes and status in BEFORE_SHIPPING and order.paid_amount == 0,
         "provinces": divisions.provinces(),
         "address": fields_for(form_address(pii, view["address"])),
-        "may_reveal": may_reveal(actor),
+        # 显示 (static/console/reveal.js) where the page shows a mask the reader may lift.
+        "can_reveal": may_reveal(actor) and not pii.full,
         # The addresses the customer gave already, offered in the address dialog (radio cards); the
-        # one read from their chat only to staff who may read the chat, the saved ones only to
-        # staff who may read them in full (a masked one would fill the form with a mask).
+        # one read from their chat only to staff who may read the chat; saved ones masked go by id.
         "address_choices": address_choices(
             session,
             rt.keyring,
             actor.shop_id,
-            order.customer_id if pii.full else None,
+            order.customer_id,
             order.conversation_id if "chat.read" in actor.permissions else None,
+            pii,
         )
         if open_order and status in BEFORE_SHIPPING
         else [],

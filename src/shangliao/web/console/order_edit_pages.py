@@ -11,9 +11,10 @@ from starlette.datastructures import FormData
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
-from shangliao.core.errors import Invalid, ShangliaoError
+from shangliao.core.errors import Invalid, NotFound, ShangliaoError
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
+from shangliao.customers import service as customers
 from shangliao.customers.pii import Address
 from shangliao.inventory import stock
 from shangliao.orders import edits
@@ -46,22 +47,46 @@ async def edit_address(
     rt: Runtime = Depends(get_runtime),
 ):
     form = await read_form(request)
-    typed = address_from_form(form)
-    check_filled(typed, *BAD_ORDER)
-    try:
-        address = Address.model_validate(typed)
-    except ValidationError as exc:
-        raise refused_fields(exc, *BAD_ORDER) from exc
     version = form_version(form)
-    return await in_thread(
-        change_order,
-        request,
-        rt,
-        actor,
-        order_id,
-        lambda s, o: edits.do_change_address(s, rt.keyring, actor, o, address, version=version),
-        done=N_("Address changed."),
+    saved_id = _saved_choice(form)
+    if saved_id is not None:
+        # A saved address the page showed masked goes by its id; the customer's book fills it in.
+        def change(s: Session, o: Order):
+            address = _saved_address(s, rt, actor, o, saved_id)
+            return edits.do_change_address(s, rt.keyring, actor, o, address, version=version)
+    else:
+        typed = address_from_form(form)
+        check_filled(typed, *BAD_ORDER)
+        try:
+            address = Address.model_validate(typed)
+        except ValidationError as exc:
+            raise refused_fields(exc, *BAD_ORDER) from exc
+
+        def change(s: Session, o: Order):
+            return edits.do_change_address(s, rt.keyring, actor, o, address, version=version)
+
+    return await in_thread(change_order, request, rt, actor, order_id, change, done=N_("Address changed."))
+
+
+def _saved_choice(form: FormData) -> int | None:
+    """The id of a saved address picked without its fields (region-picker.js disables them for a
+    choice that has only an id); None when the address was typed or filled in."""
+    choice = str(form.get("address_choice") or "")
+    if not choice.startswith("saved-") or str(form.get("detail") or "").strip():
+        return None
+    return whole_number(choice.removeprefix("saved-"))
+
+
+def _saved_address(session: Session, rt: Runtime, actor: Actor, order: Order, address_id: int) -> Address:
+    """One of the order's customer's saved addresses (an order without a customer has none)."""
+    address = (
+        customers.address_of(session, rt.keyring, actor.shop_id, order.customer_id, address_id)
+        if order.customer_id
+        else None
     )
+    if address is None:
+        raise NotFound("customer.address_not_found", N_("This customer has no such address."))
+    return address
 
 
 @router.post("/orders/{order_id}/edit/price")
