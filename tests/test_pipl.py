@@ -76,13 +76,15 @@ def shop_with_history(app, runtime, shop, tee, p: Person) -> dict:
     )
     r = shop.api.put(f"/api/v1/orders/{order['id']}/address", json={"address": address_of(p)})
     assert r.status_code == 200, r.text
-    act(shop, order, "confirm")
-    act(shop, order, "ship", carrier_code="SF", tracking_number="SF1234567890")
-    act(shop, order, "complete")
     r = shop.api.post(f"/api/v1/customers/{p.customer_id}/conversation")
     assert r.status_code == 200, r.text
     conversation = r.json()
     customer_says(runtime, shop, conversation, f"寄到{p.street}，电话{p.phone}")
+    act(shop, order, "confirm")
+    r = shop.api.post(f"/api/v1/orders/{order['id']}/checkpoints/details")  # a card with the address sealed
+    assert r.status_code == 201, r.text
+    act(shop, order, "ship", carrier_code="SF", tracking_number="SF1234567890")
+    act(shop, order, "complete")
     guest_client(app, shop, "陌生人", p.phone)  # a device that typed their number: a claim
     return shop.api.get(f"/api/v1/orders/{order['id']}").json()
 
@@ -164,6 +166,8 @@ def test_export_holds_profile_orders_timeline_conversation_and_devices(app, runt
     )
     [conversation] = data["conversations"]
     assert any(person.street in m["body"] for m in conversation["messages"])
+    [card] = [m for m in conversation["messages"] if m["kind"] == "order_card"]
+    assert card["data"]["address"]["detail"] == person.street and "address_sealed" not in card["data"]
     assert data["devices"] == []  # the claiming device belongs to the stranger's own record
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shangliao.chat.cards import open_card
 from shangliao.chat.models import Attachment, Conversation, Message, Visitor
 from shangliao.chat.views import message_out
 from shangliao.core import clock
@@ -73,7 +74,17 @@ def _attachment(a: Attachment) -> dict[str, Any]:
     }
 
 
-def _conversations(session: Session, shop_id: int, customer_id: int) -> list[dict[str, Any]]:
+def _message(keyring: Keyring, m: Message) -> dict[str, Any]:
+    """As staff read it, an order card's sealed address opened (the person gets their address,
+    not ciphertext)."""
+    out = {k: _iso(v) if isinstance(v, datetime) else v for k, v in message_out(m).items() if k != "replayed"}
+    out["data"] = open_card(keyring, out["data"])
+    return out
+
+
+def _conversations(
+    session: Session, keyring: Keyring, shop_id: int, customer_id: int
+) -> list[dict[str, Any]]:
     out = []
     conversations = session.scalars(
         select(Conversation)
@@ -93,14 +104,7 @@ def _conversations(session: Session, shop_id: int, customer_id: int) -> list[dic
                 "status": c.status,
                 "merged_into_id": c.merged_into_id,
                 "last_message_at": _iso(c.last_message_at),
-                "messages": [
-                    {
-                        k: _iso(v) if isinstance(v, datetime) else v
-                        for k, v in message_out(m).items()
-                        if k != "replayed"
-                    }
-                    for m in messages
-                ],
+                "messages": [_message(keyring, m) for m in messages],
                 "attachments": [_attachment(a) for a in attachments],
             }
         )
@@ -138,6 +142,6 @@ def customer_export(session: Session, keyring: Keyring, shop_id: int, customer_i
         "exported_at": _iso(clock.now()),
         **_profile(keyring, customer),
         "orders": _orders(session, keyring, shop_id, customer_id),
-        "conversations": _conversations(session, shop_id, customer_id),
+        "conversations": _conversations(session, keyring, shop_id, customer_id),
         "devices": _devices(session, shop_id, customer_id),
     }
