@@ -44,7 +44,8 @@ def login(
 ):
     """Sign in with username and password; sets an HttpOnly session cookie. Ten attempts a minute
     per address and username, and thirty failures a minute per address; more are refused with 429
-    and `Retry-After`."""
+    and `Retry-After`. Ten wrong passwords in a row lock the account for 15 minutes, the right
+    password too: 429 `auth.locked` with `Retry-After` (the owner resetting the password unlocks)."""
     raw, staff_id, shop_id = sign_in(request, body.username, body.password)
     actor = service.authenticate(rt.db, raw)
     with rt.db.read() as session:
