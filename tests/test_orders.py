@@ -456,9 +456,11 @@ def test_placing_an_order_sends_a_pinned_number_of_statements(runtime, shop, tee
 
     Given a warm path (the caller known to the credential cache, so no lookup at all), when one
     three-line order is placed, then the writer sees the variant read, the counter bump, the order,
-    its search terms, the stock update and its ledger, the items, the timeline and the event log:
-    nine statements (the tab counts follow by trigger), plus BEGIN IMMEDIATE on SQLite
-    (PostgreSQL's driver begins implicitly; COMMIT is a driver call on both).
+    its search terms, the stock update and its ledger, the items, the timeline, the members'
+    notifications of the new order (their events numbered by the same bump, their audience cached:
+    notifications/audience.py) and the event log: ten statements (the tab counts follow by
+    trigger), plus BEGIN IMMEDIATE on SQLite (PostgreSQL's driver begins implicitly; COMMIT is a
+    driver call on both).
     """
     other = make_product(runtime, shop, name="帆布包", stock=10)
     third = make_product(runtime, shop, name="保温杯", stock=10)
@@ -480,4 +482,4 @@ def test_placing_an_order_sends_a_pinned_number_of_statements(runtime, shop, tee
     finally:
         for engine in engines:
             event.remove(engine, "before_cursor_execute", count)
-    assert len(sent) == (10 if runtime.db.is_sqlite else 9), sent
+    assert len(sent) == (11 if runtime.db.is_sqlite else 10), sent

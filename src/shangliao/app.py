@@ -13,6 +13,7 @@ from shangliao import __version__
 from shangliao.auth.caller_cache import CALLERS
 from shangliao.chat import attachment_api
 from shangliao.config import Settings, get_settings
+from shangliao.notifications.audience import AUDIENCE
 from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
 from shangliao.storefront import api as storefront_api
@@ -62,8 +63,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(_app: FastAPI):
         # Revocations committed by any process drop their credentials from this one's cache.
         forget_revoked = runtime.bus.subscribe(CALLERS.on_event)
+        # ... and changes to a shop's members, the audience a new order tells (notifications/audience.py).
+        forget_members = runtime.bus.subscribe(AUDIENCE.on_event)
         yield
         forget_revoked()
+        forget_members()
         hub.close()
         if owns_runtime:
             runtime.close()

@@ -9,21 +9,21 @@ that member alone is shown it (realtime/feed.py).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from shangliao.assignment.members import Member, members
 from shangliao.auth.actor import Actor
 from shangliao.core import clock
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.events import log
 from shangliao.events.log import DomainEvent
+from shangliao.notifications.audience import AUDIENCE, Audience, Preferences, audience
 from shangliao.notifications.models import Notification, NotificationPreference
 from shangliao.orders.state import Status
+from shangliao.storage.hooks import after_commit
 
 CREATED = "notification.created"
 
@@ -43,17 +43,6 @@ FOLLOWABLE = tuple(s.value for s in Status if s not in (Status.DRAFT, Status.PEN
 _note = Notification.__table__
 # One statement for every member told (insertmanyvalues), ids back in the order given.
 _INSERT = insert(_note).returning(_note.c.id, _note.c.staff_id, sort_by_parameter_order=True)
-
-
-@dataclass(frozen=True)
-class Preferences:
-    muted: frozenset[str] = frozenset()
-    statuses: frozenset[str] = frozenset()
-
-    def wants(self, kind: str, status: str | None = None) -> bool:
-        if kind in self.muted:
-            return False
-        return kind != "order_status" or status in self.statuses
 
 
 def preferences_of(session: Session, shop_id: int, staff_ids: Iterable[int]) -> dict[int, Preferences]:
@@ -79,22 +68,25 @@ def recipients(
     scoped: bool = True,
     status: str | None = None,
     only: Iterable[int] | None = None,
-    shop_members: dict[int, Member] | None = None,
+    among: Audience | None = None,
 ) -> list[int]:
     """Who is told of ``kind``: active members holding its permission, who may see the row
-    (``scoped``: an order or conversation assigned to ``assignee_id``), and who did not mute it."""
+    (``scoped``: an order or conversation assigned to ``assignee_id``), and who did not mute it.
+    ``among``: the shop's :func:`audience` already read (one read for a batch of events)."""
     permission = KINDS[kind][1]
-    pool = shop_members if shop_members is not None else members(session, shop_id, only)
-    if only is not None:
-        wanted = set(only)
-        pool = {i: m for i, m in pool.items() if i in wanted}
-    allowed = [
+    pool = among if among is not None else audience(session, shop_id, only)
+    return [
         m.id
-        for m in pool.values()
+        for m, prefs in pool
         if (m.may_see(permission, assignee_id) if scoped else m.may_take(permission))
+        and prefs.wants(kind, status)
     ]
-    prefs = preferences_of(session, shop_id, allowed)
-    return [i for i in allowed if prefs[i].wants(kind, status)]
+
+
+def new_order_recipients(session: Session, shop_id: int, assignee_id: int | None) -> list[int]:
+    """Who is told of a new pending order assigned to ``assignee_id``: on the order's hot path, so
+    from the shop's cached audience (audience.py), and recorded with the order's own events."""
+    return recipients(session, shop_id, "order_new", assignee_id=assignee_id, among=AUDIENCE.get(session, shop_id))
 
 
 def notify(
@@ -108,6 +100,22 @@ def notify(
 ) -> list[int]:
     """One notification for each member of ``staff_ids`` (already chosen by :func:`recipients`),
     with its ``notification.created`` event; returns their ids. ``data``: no personal data."""
+    events = insert_notes(session, shop_id, staff_ids, kind, target_type, target_id, data)
+    log.record(session, shop_id, events)
+    return [e.entity_id for e in events]
+
+
+def insert_notes(
+    session: Session,
+    shop_id: int,
+    staff_ids: Iterable[int],
+    kind: str,
+    target_type: str,
+    target_id: int,
+    data: dict[str, Any] | None = None,
+) -> list[DomainEvent]:
+    """:func:`notify`'s rows, without recording their events: the caller records them (a new
+    order numbers them with its own, from one counter bump)."""
     ids = list(dict.fromkeys(staff_ids))
     if not ids:
         return []
@@ -127,21 +135,15 @@ def notify(
         }
         for staff_id in ids
     ]
-    made = [(row.id, row.staff_id) for row in session.execute(_INSERT, rows)]
-    log.record(
-        session,
-        shop_id,
-        [
-            DomainEvent(
-                CREATED,
-                "notification",
-                note_id,
-                {"staff_id": staff_id, "kind": kind, "target_type": target_type, "target_id": target_id, **data},
-            )
-            for note_id, staff_id in made
-        ],
-    )
-    return [note_id for note_id, _ in made]
+    return [
+        DomainEvent(
+            CREATED,
+            "notification",
+            row.id,
+            {"staff_id": row.staff_id, "kind": kind, "target_type": target_type, "target_id": target_id, **data},
+        )
+        for row in session.execute(_INSERT, rows)
+    ]
 
 
 def add_to_unread(session: Session, staff_id: int, kind: str, target_type: str, target_id: int) -> bool:
@@ -234,4 +236,6 @@ def do_set_preferences(session: Session, actor: Actor, muted: Iterable[str], sta
     else:
         row.muted, row.statuses = muted, statuses
     session.flush()
+    shop_id = actor.shop_id
+    after_commit(session, lambda: AUDIENCE.forget(shop_id))
     return Preferences(frozenset(muted), frozenset(statuses))

@@ -4,7 +4,8 @@
 same transaction: a notification commits or rolls back with the change it tells of. It reads only
 what it needs, and nothing at all for the events it does not watch (most of them).
 
-- a new pending order (placed, or a draft submitted): members who may see it;
+- a draft submitted (a new pending order; one placed directly is told by orders/create.py, whose
+  events are numbered together): members who may see it;
 - a payment recorded: members who may see the order;
 - an order reaching a status: the members who follow that status and may see the order;
 - low stock: members who may see products;
@@ -21,20 +22,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shangliao.assignment.members import members
 from shangliao.chat.models import Conversation
 from shangliao.notifications import service
 from shangliao.orders.models import Order
 
 STATUS_EVENTS = {f"order.{status}": status for status in service.FOLLOWABLE}
-ORDER_EVENTS = {"order.created", "order.pending", "order.paid", *STATUS_EVENTS}
+# A new order's own notifications are made by orders/create.py (numbered with its events);
+# a submitted draft's ("order.pending") here.
+ORDER_EVENTS = {"order.pending", "order.paid", *STATUS_EVENTS}
 WATCHED = ORDER_EVENTS | {"stock.low", "message.created"}
 
 
 def _order_kinds(row: dict[str, Any]) -> list[tuple[str, str | None]]:
-    kind, data = row["type"], row.get("data") or {}
-    if kind == "order.created":
-        return [("order_new", None)] if data.get("status") == "pending" else []
+    kind = row["type"]
     if kind == "order.pending":
         return [("order_new", None)]
     if kind == "order.paid":
@@ -53,8 +53,9 @@ def on_rows(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     shop_id = watched[0]["shop_id"]
     order_ids = {r["entity_id"] for r in watched if r["type"] in ORDER_EVENTS}
-    orders = (
-        {
+    orders: dict[int, tuple[int | None, str]] = {}
+    if order_ids:
+        orders = {
             oid: (assignee_id, number)
             for oid, assignee_id, number in session.execute(
                 select(Order.id, Order.assignee_id, Order.number).where(
@@ -62,16 +63,15 @@ def on_rows(session: Session, rows: list[dict[str, Any]]) -> None:
                 )
             )
         }
-        if order_ids
-        else {}
+    everyone = (
+        service.audience(session, shop_id) if orders or any(r["type"] == "stock.low" for r in watched) else []
     )
-    everyone = members(session, shop_id) if orders or any(r["type"] == "stock.low" for r in watched) else {}
     for row in watched:
         if row["type"] == "message.created":
             _message(session, shop_id, row)
         elif row["type"] == "stock.low":
             data = row.get("data") or {}
-            told = service.recipients(session, shop_id, "low_stock", scoped=False, shop_members=everyone)
+            told = service.recipients(session, shop_id, "low_stock", scoped=False, among=everyone)
             service.notify(
                 session,
                 shop_id,
@@ -85,7 +85,7 @@ def on_rows(session: Session, rows: list[dict[str, Any]]) -> None:
             assignee_id, number = orders[row["entity_id"]]
             for kind, status in _order_kinds(row):
                 told = service.recipients(
-                    session, shop_id, kind, assignee_id=assignee_id, status=status, shop_members=everyone
+                    session, shop_id, kind, assignee_id=assignee_id, status=status, among=everyone
                 )
                 data = {"number": number, **({"status": status} if status else {})}
                 service.notify(session, shop_id, told, kind, "order", row["entity_id"], data)

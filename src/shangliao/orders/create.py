@@ -32,6 +32,7 @@ from shangliao.customers.pii import Address, encrypt_address, phone_hashes
 from shangliao.events import log
 from shangliao.events.log import DomainEvent
 from shangliao.inventory import stock
+from shangliao.notifications import service as notifications
 from shangliao.orders import search_terms
 from shangliao.orders.idempotency import fingerprint
 from shangliao.orders.models import Order, OrderEvent, OrderItem, OrderTag
@@ -292,8 +293,11 @@ def do_create_order(
     status = Status.PENDING if placed else Status.DRAFT
     # The number's day is the counter's (rule 19 of docs/architecture.md), which may be later than
     # today's in the shop's zone: never build it from the clock.
+    # The members told of a new pending order: their notifications' events are numbered with the
+    # order's, from the same counter bump (one statement fewer on the hot path).
+    told = notifications.new_order_recipients(session, shop_id, assignee_id) if placed else []
     slot = counters.bump_order(
-        session, shop_id, events=1 + len(low_stock), day=order_day(now, actor.timezone)
+        session, shop_id, events=1 + len(low_stock) + len(told), day=order_day(now, actor.timezone)
     )
     full_hash, last4_hash = phone_hashes(keyring, address.phone) if address else (None, None)
     values = {
@@ -374,7 +378,10 @@ def do_create_order(
                 "created_at": now,
             },
         )
-    log.insert_rows(session, log.rows_for(shop_id, slot.last_event_seq, [created, *low_stock]))
+    notes = notifications.insert_notes(
+        session, shop_id, told, "order_new", "order", order_id, {"number": values["number"]}
+    )
+    log.insert_rows(session, log.rows_for(shop_id, slot.last_event_seq, [created, *low_stock, *notes]))
     if auto_assigned is not None:
         auto.tell_auto_assigned(session, shop_id, order_id, auto_assigned, values["number"])
     # The response is built from what was written, without ORM objects or re-reading the row.
