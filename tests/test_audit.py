@@ -197,7 +197,7 @@ def test_sign_in_sign_out_and_a_wrong_password_are_recorded(app, runtime, shop):
         "auth.signed_out",
         "auth.signed_in",
     ]
-    assert signed["data"] == {"via": "console"} and signed["who"] == "店主"
+    assert signed["data"] == {"via": "console"} and signed["who"] == signed["target_name"] == "店主"
     assert failed["data"]["username"] == shop.owner_username and failed["staff_id"] == shop.owner_id
     assert "not-the-password" not in str(page)
     assert {item["address"] for item in (failed, out, signed)} == {host}

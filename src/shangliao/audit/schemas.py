@@ -18,6 +18,9 @@ class AuditEntryOut(BaseModel):
     actor_type: str = Field(description="`staff`, `api`, `system` or `cli`.")
     target_type: str | None
     target_id: int | None
+    target_name: str | None = Field(
+        None, description="The member's display name when the target is a member."
+    )
     data: dict[str, Any] = Field(description="Ids, codes and changed keys; never personal data or secrets.")
     address: str | None = Field(description="The client's address, when the act came over HTTP.")
 

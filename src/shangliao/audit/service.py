@@ -89,11 +89,26 @@ def list_audit(session: Session, shop_id: int, timezone: str, query: AuditQuery)
     rows = session.execute(stmt).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    items = [entry_dict(row, name) for row, name in rows]
+    names = _staff_names(session, shop_id, {row.target_id for row, _ in rows if row.target_type == "staff"})
+    items = [
+        entry_dict(row, name, names.get(row.target_id) if row.target_type == "staff" else None)
+        for row, name in rows
+    ]
     return AuditPage(items, encode_cursor([rows[-1][0].id]) if more else None)
 
 
-def entry_dict(row: AuditEntry, who: str | None) -> dict[str, Any]:
+def _staff_names(session: Session, shop_id: int, ids: set[int | None]) -> dict[int, str]:
+    """The display names of the members a page's acts were done to (one query per page)."""
+    ids.discard(None)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Staff.id, Staff.display_name).where(Staff.shop_id == shop_id, Staff.id.in_(ids))
+    )
+    return {staff_id: name for staff_id, name in rows}
+
+
+def entry_dict(row: AuditEntry, who: str | None, target_name: str | None = None) -> dict[str, Any]:
     return {
         "id": row.id,
         "at": row.at,
@@ -104,6 +119,7 @@ def entry_dict(row: AuditEntry, who: str | None) -> dict[str, Any]:
         "actor_type": row.actor_type,
         "target_type": row.target_type,
         "target_id": row.target_id,
+        "target_name": target_name,
         "data": row.data or {},
         "address": row.address,
     }
