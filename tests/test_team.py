@@ -113,6 +113,14 @@ def test_another_shops_member_is_not_found(runtime, shop, other_shop):
     assert permissions(stranger) >= {"chat.write"}
 
 
+def test_another_shops_member_is_not_found_whatever_the_password(runtime, shop, other_shop):
+    stranger = make_member(runtime, other_shop, role="agent")
+
+    weak = shop.api.put(f"{MEMBERS}/{stranger.staff_id}/password", json={"password": "short"})
+
+    assert (weak.status_code, error_code(weak)) == (404, "team.member_not_found")
+
+
 def test_a_member_needs_a_strong_password_and_a_free_username(shop):
     taken = add_member(shop.api, role="agent")
 

@@ -34,6 +34,10 @@ def staff_named(runtime, username: str) -> dict:
         return {"display_name": row.display_name, "role": row.role, "active": row.active}
 
 
+def permissions_of(member: TestClient) -> set[str]:
+    return set(member.get("/api/v1/auth/me").json()["permissions"])
+
+
 def nav_links(html: str) -> list[str]:
     nav = html.split('<nav class="nav"', 1)[1].split("</nav>", 1)[0]
     return re.findall(r'<a href="([^"]+)"', nav)
@@ -69,6 +73,15 @@ def test_a_refusal_shows_the_reason_on_the_page(console, shop):
     assert r.status_code == 409
     assert "最后一位店主" in r.text or "last owner" in r.text
     assert 'action="/team/members"' in r.text  # the page, not a bare error
+
+
+def test_another_shops_member_is_not_found_on_the_page(runtime, console, other_shop):
+    stranger = make_member(runtime, other_shop, role="agent")
+
+    r = console.post(f"/team/members/{stranger.staff_id}/password", data={"password": "short"})
+
+    assert r.status_code == 404
+    assert permissions_of(stranger)
 
 
 def test_changing_a_role_and_deactivating_from_the_page(runtime, shop, console):

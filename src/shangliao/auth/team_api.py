@@ -104,6 +104,8 @@ def reset_password(
     rt: Runtime = Depends(get_runtime),
 ):
     """Set a member's password; their browser sessions are signed out."""
+    with rt.db.read() as session:  # another shop's member is a 404, whatever the password
+        team.access_member(session, actor, staff_id)
     hashed = prepare_password(body.password)
     with rt.db.write() as session:
         team.do_reset_password(session, actor, staff_id, hashed)

@@ -90,6 +90,7 @@ async def _act(
     *,
     max_fields: int = 50,
     password: bool = False,
+    member_id: int | None = None,
 ):
     """Run ``change(session, form)`` in a write unit, then go back to ``tab``; a refusal shows the
     tab with its reason. With ``password``, the form's password is checked and hashed before the
@@ -99,6 +100,9 @@ async def _act(
     def run():
         try:
             fields = dict(form)
+            if member_id is not None:  # another shop's member is a 404 before the form is judged
+                with rt.db.read() as session:
+                    team.access_member(session, actor, member_id)
             if password:
                 fields["password"] = prepare_password(str(form.get("password") or ""))
             with rt.db.write() as session:
@@ -193,7 +197,7 @@ async def reset_password(
     def change(session, form):
         team.do_reset_password(session, actor, staff_id, form.get("password"))
 
-    return await _act(request, rt, actor, "members", change, password=True)
+    return await _act(request, rt, actor, "members", change, password=True, member_id=staff_id)
 
 
 @router.post("/team/members/{staff_id}/deactivate")
