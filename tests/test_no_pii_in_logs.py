@@ -97,30 +97,39 @@ def journey(url: str, shop, tee, name: str) -> None:
         },
     )
     assert r.status_code == 201, r.text
-    api.post("/api/v1/customers/search", json={"q": PHONE})
-    api.post("/api/v1/orders/search", json={"q": PHONE[-4:]})
-    api.get("/api/v1/orders", params={"q": PHONE})
+    found = api.post("/api/v1/customers/search", json={"q": PHONE}).json()["items"]
+    assert [c["id"] for c in found] == [customer_id]
+    assert api.post("/api/v1/orders/search", json={"q": PHONE[-4:]}).status_code == 200
+    assert api.get("/api/v1/orders", params={"q": PHONE}).status_code == 422  # refused, yet logged
     api.get("/api/v1/customers", params={"q": name})
-    browser.get("/orders", params={"q": PHONE})
-    browser.get("/customers", params={"q": f"{name} {STREET}"})
+    assert browser.get("/orders", params={"q": PHONE}).status_code == 200
+    assert browser.get("/customers", params={"q": f"{name} {STREET}"}).status_code == 200
     # the chat, with the street and phone in a message, and smart paste of the same text
     conversation = api.post(f"/api/v1/customers/{customer_id}/conversation").json()
-    api.post(
-        f"/api/v1/conversations/{conversation['id']}/messages", json={"body": f"{name} {PHONE} {STREET}"}
-    )
-    api.post("/api/v1/addresses/parse", json={"text": f"{name} {PHONE} 上海市徐汇区{STREET}"})
+    said = {"body": f"{name} {PHONE} {STREET}"}
+    assert api.post(f"/api/v1/conversations/{conversation['id']}/messages", json=said).status_code == 201
+    pasted = api.post("/api/v1/addresses/parse", json={"text": f"{name} {PHONE} 上海市徐汇区{STREET}"})
+    assert pasted.status_code == 200 and pasted.json()["phone"] == PHONE
     # the shop page: a device introducing itself with the same phone
     device = httpx.Client(base_url=url, headers={"Origin": url}, timeout=10)
-    device.post(f"/s/{shop.slug}/api/visitor", json={"name": name, "phone": PHONE})
-    device.post(f"/s/{shop.slug}/api/messages", json={"body": f"寄到{STREET}"})
+    assert device.post(f"/s/{shop.slug}/api/visitor", json={"name": name, "phone": PHONE}).status_code == 200
+    assert device.post(f"/s/{shop.slug}/api/messages", json={"body": f"寄到{STREET}"}).status_code == 201
     # bad input carrying the values: refused, and each refusal may be logged
-    api.post("/api/v1/customers", json={"name": name, "phones": [PHONE + "9"], "unknown": STREET})
-    api.post("/api/v1/customers", json={"name": name * 20, "phones": [PHONE]})
-    api.post("/api/v1/orders", json={"items": [], "address": {**address, "phone": PHONE[:-1]}})
-    api.post("/api/v1/addresses/parse", json={"text": STREET * 500})
-    api.put(f"/api/v1/customers/{customer_id}/addresses/999999999", json={**address, "phone": "1" + PHONE})
-    api.post("/api/v1/customers", content=f'{{"name": "{name}", "phones": ["{PHONE}"'.encode())  # broken JSON
-    browser.post("/customers", data={"name": name, "phone": PHONE + "0", "detail": STREET})
+    refused = [
+        api.post("/api/v1/customers", json={"name": name, "phones": [PHONE + "9"], "unknown": STREET}),
+        api.post("/api/v1/customers", json={"name": name * 20, "phones": [PHONE]}),
+        api.post("/api/v1/customers", json={"name": name, "phones": [PHONE]}),  # the phone is taken
+        api.post("/api/v1/orders", json={"items": [], "address": {**address, "phone": PHONE[:-1]}}),
+        api.post("/api/v1/addresses/parse", json={"text": STREET * 500}),
+        api.put(
+            f"/api/v1/customers/{customer_id}/addresses/999999999", json={**address, "phone": "1" + PHONE}
+        ),
+        api.post("/api/v1/customers", content=f'{{"name": "{name}", "phones": ["{PHONE}"'.encode()),  # cut
+    ]
+    assert all(400 <= r.status_code < 500 for r in refused), " ".join(str(r.status_code) for r in refused)
+    # the console's form shows the refusal on the page it redraws
+    form = browser.post("/customers", data={"name": name, "phone": PHONE + "0", "detail": STREET})
+    assert form.status_code == 200 and "手机号" in form.text
 
 
 def test_no_log_line_holds_the_phone_street_or_name(server, captured, shop, tee):
