@@ -12,6 +12,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_tee_fixture,
     open_console,
 )
+from tests.support.chat_pages import expect
 from tests.support.orders import ADDRESS, act, make_order
 
 
@@ -127,5 +128,7 @@ def test_a_manual_order_with_a_pasted_address(browser, live, shop, tee):
     page.click("#new-order button.primary")
     page.wait_for_url(re.compile(r"/orders/\d+$"))
     assert page.locator("#order-detail").get_attribute("data-status") == "pending"
+    page.click("#order-detail p.address + .reveal [data-reveal]")  # 显示: the address is masked until then
+    expect()(page.locator(".address")).to_contain_text("文三路100号")
     address = page.locator(".address").inner_text()
     assert "李雷" in address and "浙江省杭州市西湖区" in address and "文三路100号" in address

@@ -11,6 +11,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_tee_fixture,
     open_console,
 )
+from tests.support.chat_pages import expect
 from tests.support.orders import make_order
 
 API = "/api/v1/customers"
@@ -83,6 +84,8 @@ def test_merge_a_duplicate_after_seeing_what_moves(browser, live, shop, tee):
     preview.locator("[data-confirm-merge]").click()
     page.wait_for_selector("#customer-profile .toast-ok")
     # then the kept customer has the duplicate's phone, address, tag and order
+    page.click("#customer-profile .reveal [data-reveal]")  # 显示: masked until then
+    expect()(page.locator("#customer-profile .phones")).to_contain_text("15900001111")
     profile = page.locator("#customer-profile").inner_text()
     assert "15900001111" in profile and "文三路100号" in profile and "老客" in profile
     assert page.locator(f"a[href='/orders/{order['id']}']").is_visible()
