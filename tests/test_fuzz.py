@@ -29,10 +29,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shangliao.catalog.models import ProductImage
+from tests.support.access import PNG
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
-from tests.test_access import PNG
 
 # Enough to reach every route's validation and services on each run; set SHANGLIAO_FUZZ_EXAMPLES
 # higher for a deeper local hunt (the cases stay derandomized: the same number, the same cases).
@@ -110,6 +110,15 @@ def seeded(runtime, shop) -> dict[str, int | str]:
         "template_id": shop.api.get("/api/v1/reply-templates").json()["items"][0]["id"],
         "image_id": photo["id"],
         "key": photo_key,
+        # The owner was told of the order placed above.
+        "notification_id": shop.api.get("/api/v1/notifications").json()["items"][0]["id"],
+        # The team's rows: a member, one of the shop's own roles, an open invitation link.
+        "staff_id": shop.api.post(
+            "/api/v1/team/members",
+            json={"username": f"fuzz_{shop.slug}", "password": "a long password", "role": "agent"},
+        ).json()["id"],
+        "role_id": shop.api.post("/api/v1/team/roles", json={"name": "fuzz", "permissions": []}).json()["id"],
+        "invitation_id": shop.api.post("/api/v1/team/invitations", json={"role": "agent"}).json()["id"],
     }
 
 
