@@ -466,6 +466,16 @@ def test_an_expired_or_revoked_invitation_lets_nobody_in(shop, anon, frozen):
     assert [error_code(accept(anon, i["url"])) for i in (expiring, revoked)] == ["team.invitation_gone"] * 2
 
 
+def test_the_links_of_a_deactivated_member_stop_working(runtime, shop, anon):
+    manager = make_member(runtime, shop, role="admin")
+    made = invite(manager)
+
+    shop.api.post(f"{MEMBERS}/{manager.staff_id}/deactivate")
+
+    r = accept(anon, made["url"])
+    assert (r.status_code, error_code(r)) == (404, "team.invitation_gone")
+
+
 def test_an_invitation_cannot_carry_more_than_its_maker_holds(runtime, shop):
     manager = make_member(runtime, shop, permissions=["team.manage", "orders.read"])
 

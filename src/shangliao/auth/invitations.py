@@ -103,10 +103,13 @@ def do_revoke_invitation(session: Session, actor: Actor, invitation_id: int) -> 
 
 
 def open_invitation(session: Session, raw: str) -> Invitation:
-    """The live invitation a link's secret names, or "gone" (unknown, used, revoked or expired:
-    one answer for all, so a link tells nobody which)."""
+    """The live invitation a link's secret names, or "gone" (unknown, used, revoked, expired, or
+    made by a member since deactivated: one answer for all, so a link tells nobody which)."""
     row = session.scalar(select(Invitation).where(Invitation.token_hash == digest(raw)))
     if row is None or row.accepted_at or row.revoked_at or row.expires_at <= clock.now():
+        raise _gone()
+    inviter = session.get(Staff, row.created_by) if row.created_by else None
+    if inviter is None or not inviter.active:  # a closed account's links close with it
         raise _gone()
     return row
 
