@@ -149,6 +149,7 @@ def test_export_holds_profile_orders_timeline_conversation_and_devices(app, runt
     # then it holds the profile, phones, addresses, the order with items, amounts and timeline,
     # and the conversation with what they wrote
     assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "private, no-store"
     data = r.json()
     assert data["format"] == "shangliao.customer-export/1"
     assert data["profile"]["name"] == person.name
@@ -204,7 +205,7 @@ def test_console_download_is_a_readable_printable_page(app, runtime, shop, tee, 
     # then it is a self-contained HTML attachment with their data in Chinese headings
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html")
-    assert "attachment" in r.headers["content-disposition"]
+    assert "attachment" in r.headers["content-disposition"] and "no-store" in r.headers["cache-control"]
     page = r.text
     assert person.name in page and person.phone in page and person.street in page
     assert "个人信息副本" in page and "订单" in page

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from shangliao.audit.log import record_audit
@@ -25,6 +26,8 @@ from shangliao.runtime import Runtime, get_runtime
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 EXPORTED = "customer.exported"
+# A copy of someone's whole file: no shared cache or browser history keeps it.
+NO_STORE = {"Cache-Control": "private, no-store"}
 
 
 def check_privacy_officer(actor: Actor) -> Actor:
@@ -74,7 +77,7 @@ def export_customer(
     """Everything the shop holds about the customer (PIPL art. 45), as JSON: profile, phones,
     addresses, orders with items, amounts and timeline, conversations with messages and attachment
     metadata, shop-page devices. Recorded in the audit log as `customer.exported`."""
-    return export_for(rt, actor, customer_id, as_format="json")
+    return JSONResponse(export_for(rt, actor, customer_id, as_format="json"), headers=NO_STORE)
 
 
 @router.post("/{customer_id}/erase")

@@ -19,7 +19,7 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import ShangliaoError
 from shangliao.core.schemas import PathId
 from shangliao.customers import service
-from shangliao.privacy.api import check_privacy_officer, export_for
+from shangliao.privacy.api import NO_STORE, check_privacy_officer, export_for
 from shangliao.privacy.erase import CONFIRM_WORD, OPEN_STATUSES, REASONS, do_erase_customer
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import in_thread, read_form
@@ -34,7 +34,7 @@ def officer(actor: Actor = Depends(staff("team.manage"))) -> Actor:
 
 def _download(body: bytes, media_type: str, filename: str) -> Response:
     disposition = f'attachment; filename="{filename}"'
-    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition, **NO_STORE})
 
 
 def _when(value: str | None) -> str:
