@@ -141,7 +141,7 @@ def _names_the_permission(r, need: Need, permission: str) -> bool:
         return False
     if need.path.startswith("/api/"):
         error = r.json()["error"]
-        named = error["details"].get("permission") == permission or permission in error["message"]
+        named = error["details"].get("permission") == permission and permission in error["message"]
         return error["code"] == "auth.forbidden" and named
     return 'data-code="auth.forbidden"' in r.text and permission in r.text  # the console's 403 page
 

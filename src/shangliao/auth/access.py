@@ -176,6 +176,7 @@ def check_permission(actor: Actor, permission: str) -> Actor:
         raise Forbidden(
             "auth.forbidden",
             N_("You do not have the permission to do this ({permission})."),
+            details={"permission": permission},  # for integrators to match on, in any language
             permission=permission,
         )
     return actor
