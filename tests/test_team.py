@@ -536,3 +536,42 @@ def test_passwords_are_hashed_before_the_writer_is_taken(runtime, shop, anon, mo
             event.remove(engine, name, fn)
 
     assert seen == [False, False, False]
+
+
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(runtime, shop):
+    import threading
+
+    from shangliao.auth import team
+    from shangliao.auth.actor import Actor
+    from shangliao.auth.permissions import permissions_for
+    from shangliao.core.errors import Conflict
+
+    second = add_member(shop.api, role="owner")
+
+    def owner(staff_id: int) -> Actor:
+        return Actor(shop.id, staff_id, "owner", permissions_for("owner"), "session")
+
+    outcome: list[object] = []
+
+    def demote_first() -> None:
+        try:
+            with runtime.db.write() as session:
+                team.do_change_role(session, owner(second["id"]), shop.owner_id, role="admin", role_id=None)
+            outcome.append("demoted")
+        except Conflict as exc:
+            outcome.append(exc.code)
+
+    # given the first owner demoting the second, not yet committed
+    with runtime.db.write() as session:
+        team.do_change_role(session, owner(shop.owner_id), second["id"], role="admin", role_id=None)
+        # when the second demotes the first meanwhile
+        racing = threading.Thread(target=demote_first)
+        racing.start()
+        racing.join(timeout=1)
+        assert racing.is_alive()  # it waits for the owners' rows (or the writer)
+    racing.join(timeout=30)
+
+    # then it sees it is the last owner now, and the shop keeps one
+    assert outcome == ["team.last_owner"]
+    owners = [m for m in shop.api.get(MEMBERS).json() if m["role"] == "owner" and m["active"]]
+    assert [m["id"] for m in owners] == [shop.owner_id]
