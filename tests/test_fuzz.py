@@ -112,6 +112,8 @@ def seeded(runtime, shop) -> dict[str, int | str]:
         "key": photo_key,
         # The owner was told of the order placed above.
         "notification_id": shop.api.get("/api/v1/notifications").json()["items"][0]["id"],
+        # The owner was told of the order placed above.
+        "notification_id": shop.api.get("/api/v1/notifications").json()["items"][0]["id"],
         # The team's rows: a member, one of the shop's own roles, an open invitation link.
         "staff_id": shop.api.post(
             "/api/v1/team/members",
