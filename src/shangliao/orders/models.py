@@ -14,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -36,6 +37,17 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
         # A member who sees only their own orders (data scope "assigned") walks this in page
         # order, like everyone else walks ix_orders_shop_created (orders/list_sql.py).
         Index("ix_orders_shop_assignee", "shop_id", "assignee_id", "created_at", "id"),
+        # ... and the unassigned ones, for a member who may pick them up: PostgreSQL does not walk
+        # "assignee_id IS NULL" of the index above in page order (it walks the shop's orders
+        # instead, reading every assigned one it passes), so they have a small index of their own.
+        Index(
+            "ix_orders_shop_unassigned",
+            "shop_id",
+            "created_at",
+            "id",
+            postgresql_where=text("assignee_id IS NULL"),
+            sqlite_where=text("assignee_id IS NULL"),
+        ),
         CheckConstraint("total >= 0", name="total_nonnegative"),
         CheckConstraint("discount >= 0 AND shipping_fee >= 0", name="fees_nonnegative"),
     )

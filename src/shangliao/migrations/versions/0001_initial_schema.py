@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 01:44:04.576361
+Create Date: 2026-12-07 02:20:28.593615
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -825,6 +825,13 @@ def upgrade() -> None:
             "ix_orders_shop_status_created", ["shop_id", "status", "created_at", "id"], unique=False
         )
         batch_op.create_index("ix_orders_shop_tracking", ["shop_id", "tracking_number"], unique=False)
+        batch_op.create_index(
+            "ix_orders_shop_unassigned",
+            ["shop_id", "created_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("assignee_id IS NULL"),
+            sqlite_where=sa.text("assignee_id IS NULL"),
+        )
         batch_op.create_index("uq_orders_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
         batch_op.create_index("uq_orders_shop_number", ["shop_id", "number"], unique=True)
 
@@ -1093,6 +1100,11 @@ def downgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("uq_orders_shop_number")
         batch_op.drop_index("uq_orders_shop_idempotency")
+        batch_op.drop_index(
+            "ix_orders_shop_unassigned",
+            postgresql_where=sa.text("assignee_id IS NULL"),
+            sqlite_where=sa.text("assignee_id IS NULL"),
+        )
         batch_op.drop_index("ix_orders_shop_tracking")
         batch_op.drop_index("ix_orders_shop_status_created")
         batch_op.drop_index("ix_orders_shop_phone")
