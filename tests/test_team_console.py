@@ -217,3 +217,13 @@ def test_order_pages_show_an_agent_edits_but_not_fulfilment(runtime, app, shop, 
     assert f'action="/orders/{order["id"]}/notes"' in detail and 'data-open="address-dialog"' in detail
     assert f'action="/orders/{order["id"]}/do/confirm"' not in detail  # confirming is fulfilment
     assert 'href="/orders/new"' in agent.get("/orders").text
+
+
+def test_an_admin_is_not_offered_to_change_an_owner(runtime, app, shop):
+    admin = member_console(app, runtime, shop, role="admin")
+
+    page = admin.get("/team").text
+
+    assert f'action="/team/members/{shop.owner_id}/role"' not in page
+    assert 'value="owner"' not in page  # nor the owner role in the pickers
+    assert 'action="/team/members"' in page
