@@ -262,3 +262,17 @@ def test_a_masked_saved_address_is_picked_by_id(app, runtime, shop, tee, agent):
     assert r.status_code == 200, r.text
     assert _hidden(r.text, SAVED_STREET, "13912345678")
     assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["address"]["detail"] == SAVED_STREET
+
+
+def test_agent_inbox_pages_never_carry_the_full_phone_or_street(app, runtime, shop, tee, agent):
+    # Given a conversation whose customer was sent their order's details card
+    conversation = open_conversation(runtime, shop, "张三", "13700001234")
+    order = make_order(shop, [(tee.variant_id, 1)], customer_id=conversation["customer_id"])
+    assert shop.api.post(f"/api/v1/orders/{order['id']}/checkpoints/details").status_code == 201
+    page = _console_as(app, agent.username)
+    # When the agent opens the conversation and its customer panel
+    for url in (f"/inbox/{conversation['id']}", f"/inbox/{conversation['id']}/panel"):
+        r = page.get(url)
+        # Then neither carries the customer's number nor the order's street
+        assert r.status_code == 200, (url, r.text[:300])
+        assert _hidden(r.text, "13700001234", PHONE, STREET), url
