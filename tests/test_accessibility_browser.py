@@ -45,6 +45,9 @@ CONSOLE_PAGES = {
     "customers": "/customers",
     "customer": "/customers/{customer_id}",
     "quick replies": "/replies",
+    "team members": "/team",
+    "team roles": "/team/roles",
+    "team invitations": "/team/invitations",
 }
 SHOP_PAGES = {
     "login": "/login",
