@@ -419,3 +419,68 @@ def test_another_shops_events_never_reach_a_member(runtime, app, client, shop, t
 
     # then every event the member heard is their own shop's
     assert {f["shop_id"] for f in seen} == {shop.id}
+
+
+def _answer_to(ws, frame: dict) -> dict | None:
+    """The socket's answer to ``frame`` (an ack or an error; None for a read or typing notice it
+    took without a word), past the events on the way: a ping sent after it marks the end."""
+    ws.send_text(json.dumps(frame))
+    ws.send_text(json.dumps({"type": "ping"}))
+    answer = None
+    for _ in range(500):
+        got = _frame(ws)
+        if got["type"] == "pong":
+            return answer
+        if got["type"] in ("ack", "error"):
+            answer = got
+    raise AssertionError("no pong")
+
+
+def test_a_socket_cannot_act_on_a_conversation_outside_the_members_scope(runtime, client, shop, tee):
+    # given an assigned-only member who may chat, and a conversation assigned to a colleague
+    member = make_member(
+        runtime,
+        shop,
+        permissions=["chat.read", "chat.write"],
+        data_scope=SCOPE_ASSIGNED,
+        sees_unassigned=True,
+    )
+    colleague = make_member(runtime, shop, role="agent")
+    theirs = dict(zip(("conversation_id", "order_id"), _chat_then_order(runtime, shop, tee), strict=True))
+    _assign(shop, theirs, colleague.staff_id)
+    conversation_id = theirs["conversation_id"]
+
+    # when they send, mark read or type into it over their socket
+    frames = [
+        {
+            "type": "send",
+            "conversation_id": conversation_id,
+            "body": "越权消息",
+            "client_id": "authz-00000001",
+        },
+        {"type": "read", "conversation_id": conversation_id, "seq": 1},
+        {"type": "typing", "conversation_id": conversation_id},
+    ]
+    with _socket(client, member) as ws:
+        answers = {frame["type"]: _answer_to(ws, frame) for frame in frames}
+
+    # then each is refused as if the conversation did not exist, and nothing was said in it
+    codes = {kind: (answer or {}).get("code") for kind, answer in answers.items()}
+    assert codes == dict.fromkeys(codes, "chat.conversation_not_found"), answers
+    messages = shop.api.get(f"/api/v1/conversations/{conversation_id}/messages").json()
+    assert "越权消息" not in [m["body"] for m in messages]
+
+
+def test_a_socket_frame_needs_the_permission_of_its_act(runtime, client, shop, tee):
+    # given a member who may read conversations but not write in them, and a conversation
+    member = make_member(runtime, shop, permissions=["chat.read"])
+    conversation_id, _ = _chat_then_order(runtime, shop, tee)
+
+    # when they send a message over their socket
+    frame = {"type": "send", "conversation_id": conversation_id, "body": "x", "client_id": "authz-00000002"}
+    with _socket(client, member) as ws:
+        answer = _answer_to(ws, frame) or {}
+
+    # then it is refused naming the permission
+    assert answer.get("code") == "auth.forbidden", answer
+    assert "chat.write" in answer["message"]
