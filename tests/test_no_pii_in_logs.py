@@ -48,6 +48,12 @@ def captured() -> Iterator[Captured]:
     handler = Captured()
     root = logging.getLogger()
     saved = {name: logging.getLogger(name).level for name in ("", "sqlalchemy")}
+    # Uvicorn's own logging config (applied by any server started earlier in this process) stops
+    # its loggers at their own handlers: let them reach the root here as well.
+    uvicorn = {name: logging.getLogger(name) for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}
+    propagate = {name: logger.propagate for name, logger in uvicorn.items()}
+    for logger in uvicorn.values():
+        logger.propagate = True
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)  # statement echo: see the docstring
@@ -57,6 +63,8 @@ def captured() -> Iterator[Captured]:
         root.removeHandler(handler)
         for name, level in saved.items():
             logging.getLogger(name).setLevel(level)
+        for name, logger in uvicorn.items():
+            logger.propagate = propagate[name]
 
 
 @pytest.fixture
