@@ -90,7 +90,9 @@ def test_an_assignee_must_be_an_active_member_whose_role_sees_the_row(runtime, s
     # And a conversation cannot go to a member who cannot read chats (a warehouse packer)
     packer = make_member(runtime, shop, role="warehouse")
     conversation = open_conversation(runtime, shop, "小王", "13900001111")
-    r = shop.api.put(f"/api/v1/conversations/{conversation['id']}/assignee", json={"assignee_id": packer.staff_id})
+    r = shop.api.put(
+        f"/api/v1/conversations/{conversation['id']}/assignee", json={"assignee_id": packer.staff_id}
+    )
     assert (r.status_code, r.json()["error"]["code"]) == (422, "assign.assignee_cannot_take")
 
 
@@ -146,7 +148,10 @@ def test_bulk_assigning_orders_changes_each_and_reports_each(runtime, shop, tee)
     ids = [o["id"] for o in orders] + [10**12]
 
     # When the owner assigns them all to the agent
-    r = shop.api.post("/api/v1/orders/batch", json={"order_ids": ids, "action": "assign", "params": {"assignee_id": agent.staff_id}})
+    r = shop.api.post(
+        "/api/v1/orders/batch",
+        json={"order_ids": ids, "action": "assign", "params": {"assignee_id": agent.staff_id}},
+    )
     assert r.status_code == 200, r.text
 
     # Then the real ones are the agent's, and the unknown one is reported alone
@@ -195,7 +200,9 @@ def test_bulk_assigning_conversations(runtime, shop):
     ids = [c["id"] for c in conversations] + [10**12]
 
     # When the owner gives them all to the agent
-    r = shop.api.post("/api/v1/conversations/assign", json={"conversation_ids": ids, "assignee_id": agent.staff_id})
+    r = shop.api.post(
+        "/api/v1/conversations/assign", json={"conversation_ids": ids, "assignee_id": agent.staff_id}
+    )
     assert r.status_code == 200, r.text
 
     # Then both are the agent's and the unknown one is reported as not found
@@ -206,7 +213,9 @@ def test_bulk_assigning_conversations(runtime, shop):
         assert shop.api.get(f"/api/v1/conversations/{c['id']}").json()["assignee_id"] == agent.staff_id
 
     # And an agent cannot hand conversations to someone else in bulk
-    r = agent.post("/api/v1/conversations/assign", json={"conversation_ids": ids[:1], "assignee_id": shop.owner_id})
+    r = agent.post(
+        "/api/v1/conversations/assign", json={"conversation_ids": ids[:1], "assignee_id": shop.owner_id}
+    )
     assert r.status_code == 403, r.text
 
 
@@ -280,7 +289,9 @@ def test_a_named_assignee_and_drafts_are_left_alone_by_round_robin(runtime, shop
 
     # When an order names its assignee and a draft is saved, then neither takes a turn
     assert make_order(shop, [(tee.variant_id, 1)], assignee_id=b.staff_id)["assignee_id"] == b.staff_id
-    draft = shop.api.post("/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 1}], "draft": True})
+    draft = shop.api.post(
+        "/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 1}], "draft": True}
+    )
     assert draft.status_code == 201, draft.text
     assert draft.json()["assignee_id"] is None
 
@@ -330,7 +341,9 @@ def test_the_setting_needs_settings_manage_and_refuses_other_shops_roles(runtime
     stranger = make_member(runtime, other_shop, permissions=["orders.read"])
     with runtime.db.read() as session:
         foreign_role = session.get(Staff, stranger.staff_id).role_id
-    r = shop.api.put("/api/v1/assignment/settings", json={"order": {"mode": "round_robin", "role_ids": [foreign_role]}})
+    r = shop.api.put(
+        "/api/v1/assignment/settings", json={"order": {"mode": "round_robin", "role_ids": [foreign_role]}}
+    )
     assert (r.status_code, r.json()["error"]["code"]) == (422, "assign.unknown_role")
     assert shop.api.get("/api/v1/assignment/settings").json()["order"]["mode"] == "off"
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from shangliao.auth.service import SESSION_COOKIE
 from shangliao.notifications.models import Notification
 from tests.support import sockets
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says, open_conversation
 from tests.support.orders import make_order
 from tests.support.sockets import next_event, staff_socket
-from tests.support.team import make_member
+from tests.support.team import MEMBER_PASSWORD, make_member
 
 client = sockets.client  # fixture
 
@@ -23,7 +25,9 @@ SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
 def kinds_of(runtime, staff_id: int) -> list[tuple[str, str, int]]:
     """The member's notifications, oldest first: (kind, target type, target id)."""
     with runtime.db.read() as session:
-        rows = session.scalars(select(Notification).where(Notification.staff_id == staff_id).order_by(Notification.id))
+        rows = session.scalars(
+            select(Notification).where(Notification.staff_id == staff_id).order_by(Notification.id)
+        )
         return [(n.kind, n.target_type, n.target_id) for n in rows]
 
 
@@ -56,7 +60,9 @@ def test_a_new_pending_order_reaches_those_who_may_see_it_only(runtime, shop, te
 
 def test_a_draft_is_nobodys_news_until_it_is_submitted(runtime, shop, tee):
     admin = make_member(runtime, shop, role="admin")
-    r = shop.api.post("/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 1}], "draft": True})
+    r = shop.api.post(
+        "/api/v1/orders", json={"items": [{"variant_id": tee.variant_id, "quantity": 1}], "draft": True}
+    )
     assert r.status_code == 201, r.text
     assert kinds_of(runtime, admin.staff_id) == []
 
@@ -96,7 +102,9 @@ def test_a_conversation_assigned_and_its_new_messages_coalesce_while_unread(runt
     agent = make_member(runtime, shop, role="agent")
     other = make_member(runtime, shop, role="agent")
     conversation = open_conversation(runtime, shop, "小周", "13800007777")
-    r = shop.api.put(f"/api/v1/conversations/{conversation['id']}/assignee", json={"assignee_id": agent.staff_id})
+    r = shop.api.put(
+        f"/api/v1/conversations/{conversation['id']}/assignee", json={"assignee_id": agent.staff_id}
+    )
     assert r.status_code == 200, r.text
 
     # When the customer writes three times
@@ -124,7 +132,12 @@ def test_the_shops_own_messages_and_unassigned_conversations_tell_nobody(runtime
     agent = make_member(runtime, shop, role="agent")
     conversation = open_conversation(runtime, shop, "小吴", "13800008888")
     customer_says(runtime, shop, conversation, "你好")  # unassigned: nobody's conversation
-    assert shop.api.post(f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "您好"}).status_code == 201
+    assert (
+        shop.api.post(
+            f"/api/v1/conversations/{conversation['id']}/messages", json={"body": "您好"}
+        ).status_code
+        == 201
+    )
     assert kinds_of(runtime, agent.staff_id) == []
     assert not [k for k in kinds_of(runtime, shop.owner_id) if k[0] == "message"]
 
@@ -146,9 +159,14 @@ def test_low_stock_reaches_those_who_see_products_only(runtime, shop):
 def test_followed_statuses_and_muted_kinds(runtime, shop, tee):
     # Given a member following "shipped" who muted new orders, and one who follows nothing
     follower = make_member(runtime, shop, role="admin")
-    r = follower.put("/api/v1/notifications/preferences", json={"muted": ["order_new"], "statuses": ["shipped"]})
+    r = follower.put(
+        "/api/v1/notifications/preferences", json={"muted": ["order_new"], "statuses": ["shipped"]}
+    )
     assert r.status_code == 200, r.text
-    assert follower.get("/api/v1/notifications/preferences").json() == {"muted": ["order_new"], "statuses": ["shipped"]}
+    assert follower.get("/api/v1/notifications/preferences").json() == {
+        "muted": ["order_new"],
+        "statuses": ["shipped"],
+    }
     bystander = make_member(runtime, shop, role="admin")
 
     # When an order is placed, confirmed and shipped
@@ -193,12 +211,30 @@ def test_read_read_all_and_pages(runtime, shop, tee):
     assert listed(other)["unread"] == 5
 
 
-def test_the_socket_shows_a_notification_to_its_member_only(runtime, shop, client):
-    # Given two agents with their staff sockets open
+def console_socket(client, app, member, after: int = 0):
+    """The member's console socket: signed in through the login form (a session; an API token's
+    socket is an integration and is not shown notifications), on the test's one event loop."""
+    login = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    r = login.post("/login", data={"username": member.username, "password": MEMBER_PASSWORD})
+    assert r.status_code == 303, r.text
+    cookie = f"{SESSION_COOKIE}={login.cookies[SESSION_COOKIE]}"
+    return client.websocket_connect(f"/api/v1/ws?after={after}", headers={"Cookie": cookie})
+
+
+def first_notification(ws) -> dict:
+    for _ in range(50):
+        frame = next_event(ws, "event")
+        if frame["event"] == "notification.created":
+            return frame
+    raise AssertionError("no notification")
+
+
+def test_the_socket_shows_a_notification_to_its_member_only(runtime, shop, app, client):
+    # Given two agents with their consoles' sockets open
     agent = make_member(runtime, shop, role="agent")
     other = make_member(runtime, shop, role="agent")
     conversation = open_conversation(runtime, shop, "小郑", "13800009999")
-    with staff_socket(client, shop, token=agent.token) as mine, staff_socket(client, shop, token=other.token) as theirs:
+    with console_socket(client, app, agent) as mine, console_socket(client, app, other) as theirs:
         for ws in (mine, theirs):
             ws.send_text(json.dumps({"type": "ping"}))
             next_event(ws, "pong")
@@ -209,17 +245,40 @@ def test_the_socket_shows_a_notification_to_its_member_only(runtime, shop, clien
         assert shop.api.put(url, json={"assignee_id": other.staff_id}).status_code == 200
 
         # Then each socket's first notification is its own member's
-        def first_notification(ws) -> dict:
-            for _ in range(50):
-                frame = next_event(ws, "event")
-                if frame["event"] == "notification.created":
-                    return frame
-            raise AssertionError("no notification")
-
         got = first_notification(mine)
-        assert (got["staff_id"], got["kind"], got["target_id"]) == (agent.staff_id, "conversation_assigned", conversation["id"])
+        assert (got["staff_id"], got["kind"], got["target_id"]) == (
+            agent.staff_id,
+            "conversation_assigned",
+            conversation["id"],
+        )
         got = first_notification(theirs)
         assert (got["staff_id"], got["kind"]) == (other.staff_id, "conversation_assigned")
+
+
+def test_an_api_tokens_socket_is_not_shown_notifications(runtime, shop, tee, client):
+    # Given the agent's API token socket (an integration, maybe with fewer permissions)
+    agent = make_member(runtime, shop, role="admin")
+    with staff_socket(client, shop, token=agent.token) as ws:
+        # When an order is placed (the admin is told of it) and then another event follows
+        order = make_order(shop, [(tee.variant_id, 1)])
+        frames = [next_event(ws, "event")]
+        while frames[-1].get("event") != "order.created":
+            frames.append(next_event(ws, "event"))
+
+    # Then the socket heard the order, and no notification
+    assert ("order_new", "order", order["id"]) in kinds_of(runtime, agent.staff_id)
+    assert "notification.created" not in [f["event"] for f in frames]
+
+
+def test_a_member_who_reads_orders_only_gets_their_notifications_replayed(runtime, shop, tee, app, client):
+    # Given a packer (orders, no chats) told of a new order while their console was closed
+    packer = make_member(runtime, shop, role="warehouse")
+    order = make_order(shop, [(tee.variant_id, 1)])
+
+    # When their console's socket opens from the start of the log, then it is replayed to them
+    with console_socket(client, app, packer) as ws:
+        got = first_notification(ws)
+    assert (got["staff_id"], got["kind"], got["target_id"]) == (packer.staff_id, "order_new", order["id"])
 
 
 # --- the console ---------------------------------------------------------------------------------
@@ -239,7 +298,9 @@ def test_the_console_lists_opens_and_reads_all(runtime, shop, tee, console):
     # When they open the newest, then they are taken to the order and it is read
     with runtime.db.read() as session:
         newest = session.scalars(
-            select(Notification.id).where(Notification.staff_id == shop.owner_id).order_by(Notification.id.desc())
+            select(Notification.id)
+            .where(Notification.staff_id == shop.owner_id)
+            .order_by(Notification.id.desc())
         ).first()
     r = console.post(f"/notifications/{newest}/open")
     assert (r.status_code, r.headers["location"]) == (303, f"/orders/{orders[1]['id']}")
@@ -269,7 +330,10 @@ def test_the_console_preferences_form(shop, console):
 
 def test_the_console_auto_assignment_settings(shop, console):
     # When the owner turns round-robin on for conversations among agents
-    r = console.post("/settings/assignment", data={"order_mode": "off", "conversation_mode": "round_robin", "conversation_role": ["agent"]})
+    r = console.post(
+        "/settings/assignment",
+        data={"order_mode": "off", "conversation_mode": "round_robin", "conversation_role": ["agent"]},
+    )
     assert r.status_code == 303, r.text
 
     # Then the setting holds it, and the page shows it

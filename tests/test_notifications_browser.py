@@ -43,7 +43,9 @@ def test_an_agent_sees_a_conversation_assigned_to_them_live_on_their_phone(brows
 
     # When the owner assigns the conversation to the agent
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {shop.token}"}) as owner:
-        r = owner.put(f"/api/v1/conversations/{conversation['id']}/assignee", json={"assignee_id": agent.staff_id})
+        r = owner.put(
+            f"/api/v1/conversations/{conversation['id']}/assignee", json={"assignee_id": agent.staff_id}
+        )
         assert r.status_code == 200, r.text
 
     # Then, without a reload, the badge counts one and a toast says a conversation is theirs

@@ -19,7 +19,9 @@ router = APIRouter(tags=["assignment"])
 
 @router.post("/conversations/assign")
 def assign_conversations(
-    body: conversations.BulkAssignIn, actor: Actor = Depends(staff("chat.write")), rt: Runtime = Depends(get_runtime)
+    body: conversations.BulkAssignIn,
+    actor: Actor = Depends(staff("chat.write")),
+    rt: Runtime = Depends(get_runtime),
 ) -> dict:
     """Give many conversations to one member (`null`: nobody), each on its own: the answer lists
     every conversation with its outcome. Giving them to someone else needs `orders.assign`."""

@@ -34,7 +34,11 @@ def tell_auto_assigned(session: Session, shop_id: int, order_id: int, assignee_i
 def on_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     for row in rows:
         data = row.get("data") or {}
-        if row["type"] == "message.created" and data.get("sender_type") == "customer" and data.get("seq") == 1:
+        if (
+            row["type"] == "message.created"
+            and data.get("sender_type") == "customer"
+            and data.get("seq") == 1
+        ):
             conversation = session.scalar(
                 select(Conversation).where(
                     Conversation.id == data.get("conversation_id"), Conversation.shop_id == row["shop_id"]

@@ -21,9 +21,7 @@ from shangliao.storage.database import Database
 MAX_BULK = 200
 
 
-def _record(
-    session: Session, conversation: Conversation, previous: int | None, by: int | None
-) -> None:
+def _record(session: Session, conversation: Conversation, previous: int | None, by: int | None) -> None:
     """The conversation's record of the move: who gave it (``by``; None for round-robin) from
     whom to whom. Ids only (rule 8 of docs/architecture.md)."""
     record(
@@ -72,7 +70,9 @@ def do_auto_assign_conversation(session: Session, conversation: Conversation) ->
 
 class BulkAssignIn(StrictModel):
     conversation_ids: list[int] = Field(
-        min_length=1, max_length=MAX_BULK, description=f"Up to {MAX_BULK} conversation ids; repeats count once."
+        min_length=1,
+        max_length=MAX_BULK,
+        description=f"Up to {MAX_BULK} conversation ids; repeats count once.",
     )
     assignee_id: int | None = Field(description="A member of the shop; null to unassign.", ge=1, le=MAX_ID)
 

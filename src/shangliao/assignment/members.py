@@ -38,7 +38,13 @@ class Member:
 
 # What makes a Member, for queries that add columns of their own (notifications/service.py).
 MEMBER_COLUMNS = (
-    Staff.id, Staff.role, Staff.role_id, Staff.active, Role.permissions, Role.data_scope, Role.sees_unassigned
+    Staff.id,
+    Staff.role,
+    Staff.role_id,
+    Staff.active,
+    Role.permissions,
+    Role.data_scope,
+    Role.sees_unassigned,
 )
 
 

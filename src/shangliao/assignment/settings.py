@@ -98,7 +98,9 @@ def do_set_auto_assign(session: Session, actor: Actor, body: AutoAssign) -> Auto
     if wanted:
         found = set(session.scalars(select(Role.id).where(Role.shop_id == shop_id, Role.id.in_(wanted))))
         if wanted - found:
-            raise Invalid("assign.unknown_role", N_("No such role."), details={"role_ids": sorted(wanted - found)})
+            raise Invalid(
+                "assign.unknown_role", N_("No such role."), details={"role_ids": sorted(wanted - found)}
+            )
     shop = session.get(Shop, shop_id)
     # A new dict: the JSON column notices an assignment, not a change inside the old one.
     shop.settings = {**(shop.settings or {}), KEY: body.model_dump()}

@@ -48,14 +48,18 @@ _INSERT = insert(_note).returning(_note.c.id, _note.c.staff_id, sort_by_paramete
 def preferences_of(session: Session, shop_id: int, staff_ids: Iterable[int]) -> dict[int, Preferences]:
     """Each member's preferences (the defaults for one who never chose)."""
     ids = list(staff_ids)
-    found = {
-        row.staff_id: Preferences(frozenset(row.muted or ()), frozenset(row.statuses or ()))
-        for row in session.scalars(
-            select(NotificationPreference).where(
-                NotificationPreference.shop_id == shop_id, NotificationPreference.staff_id.in_(ids)
+    found = (
+        {
+            row.staff_id: Preferences(frozenset(row.muted or ()), frozenset(row.statuses or ()))
+            for row in session.scalars(
+                select(NotificationPreference).where(
+                    NotificationPreference.shop_id == shop_id, NotificationPreference.staff_id.in_(ids)
+                )
             )
-        )
-    } if ids else {}
+        }
+        if ids
+        else {}
+    )
     return {i: found.get(i, Preferences()) for i in ids}
 
 
@@ -86,7 +90,9 @@ def recipients(
 def new_order_recipients(session: Session, shop_id: int, assignee_id: int | None) -> list[int]:
     """Who is told of a new pending order assigned to ``assignee_id``: on the order's hot path, so
     from the shop's cached audience (audience.py), and recorded with the order's own events."""
-    return recipients(session, shop_id, "order_new", assignee_id=assignee_id, among=AUDIENCE.get(session, shop_id))
+    return recipients(
+        session, shop_id, "order_new", assignee_id=assignee_id, among=AUDIENCE.get(session, shop_id)
+    )
 
 
 def notify(
@@ -140,7 +146,13 @@ def insert_notes(
             CREATED,
             "notification",
             row.id,
-            {"staff_id": row.staff_id, "kind": kind, "target_type": target_type, "target_id": target_id, **data},
+            {
+                "staff_id": row.staff_id,
+                "kind": kind,
+                "target_type": target_type,
+                "target_id": target_id,
+                **data,
+            },
         )
         for row in session.execute(_INSERT, rows)
     ]
@@ -184,13 +196,16 @@ def page(
 
 
 def unread_count(session: Session, actor: Actor) -> int:
-    return session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.staff_id == actor.staff_id,
-            Notification.shop_id == actor.shop_id,
-            Notification.read_at.is_(None),
+    return (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.staff_id == actor.staff_id,
+                Notification.shop_id == actor.shop_id,
+                Notification.read_at.is_(None),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def access_notification(session: Session, actor: Actor, notification_id: int) -> Notification:
@@ -226,12 +241,16 @@ def own_preferences(session: Session, actor: Actor) -> Preferences:
     return preferences_of(session, actor.shop_id, [actor.staff_id])[actor.staff_id]
 
 
-def do_set_preferences(session: Session, actor: Actor, muted: Iterable[str], statuses: Iterable[str]) -> Preferences:
+def do_set_preferences(
+    session: Session, actor: Actor, muted: Iterable[str], statuses: Iterable[str]
+) -> Preferences:
     row = session.get(NotificationPreference, actor.staff_id)
     muted, statuses = sorted(set(muted)), sorted(set(statuses))
     if row is None:
         session.add(
-            NotificationPreference(shop_id=actor.shop_id, staff_id=actor.staff_id, muted=muted, statuses=statuses)
+            NotificationPreference(
+                shop_id=actor.shop_id, staff_id=actor.staff_id, muted=muted, statuses=statuses
+            )
         )
     else:
         row.muted, row.statuses = muted, statuses

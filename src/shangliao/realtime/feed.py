@@ -72,6 +72,9 @@ class Subscriber:
     # unassigned rows with ``sees_unassigned``).
     data_scope: str = SCOPE_ALL
     sees_unassigned: bool = False
+    # A console session's socket is shown its member's notifications; an API token's is not (an
+    # integration, maybe given fewer permissions than the person: it reads GET /notifications).
+    hears_notifications: bool = False
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     # Set once when the socket must go (fell behind, signed out, ...): its session closes it with
     # ``end_code`` at once, even while a send to it is stuck.
@@ -83,8 +86,8 @@ class Subscriber:
         if payload.get("shop_id") != self.shop_id:
             return False
         if self.side == "staff":
-            if "staff_id" in payload:  # for one member only (a notification)
-                return payload["staff_id"] == self.staff_id
+            if "staff_id" in payload:  # for one member only (a notification), in their console
+                return self.hears_notifications and payload["staff_id"] == self.staff_id
             # Everything but an order's event that a socket is shown is the chat's.
             allowed = self.can_see_orders if payload["type"].startswith("order.") else self.can_see_chats
             return allowed and self._in_scope(payload)
@@ -269,7 +272,9 @@ def own_rows(subscriber: Subscriber) -> tuple[ColumnElement[bool], ...]:
     if subscriber.side == "staff":
         if subscriber.can_see_chats:
             return () if subscriber.can_see_orders else (EventLogEntry.entity_type != "order",)
-        return (EventLogEntry.entity_type == "order",) if subscriber.can_see_orders else (false(),)
+        # ... and their own notifications (may_see keeps another member's out).
+        seen = EventLogEntry.entity_type.in_(("order", "notification"))
+        return (seen,) if subscriber.can_see_orders else (false(),)
     entry = EventLogEntry
     messages = select(Message.id).where(
         Message.conversation_id == subscriber.conversation_id, Message.seq > subscriber.since_seq

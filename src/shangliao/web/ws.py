@@ -448,6 +448,7 @@ async def staff_ws(websocket: WebSocket, after: int = 0, signed: StaffCaller = D
         staff_id=actor.staff_id,
         data_scope=actor.data_scope,
         sees_unassigned=actor.sees_unassigned,
+        hears_notifications=actor.via == "session",
     )
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:

@@ -29,7 +29,11 @@ def assignment_page(
 ):
     with rt.db.read() as session:
         setting = auto_assign(session.get(Shop, actor.shop_id).settings)
-        custom = list(session.execute(select(Role.id, Role.name).where(Role.shop_id == actor.shop_id).order_by(Role.name)))
+        custom = list(
+            session.execute(
+                select(Role.id, Role.name).where(Role.shop_id == actor.shop_id).order_by(Role.name)
+            )
+        )
     return render(
         request,
         "assignment/settings.html",
@@ -51,14 +55,18 @@ async def save_assignment(
         target: {
             "mode": form.get(f"{target}_mode") or "off",
             "roles": list(form.getlist(f"{target}_role")),
-            "role_ids": [n for n in (whole_number(v) for v in form.getlist(f"{target}_role_id")) if n is not None],
+            "role_ids": [
+                n for n in (whole_number(v) for v in form.getlist(f"{target}_role_id")) if n is not None
+            ],
         }
         for target, _ in TARGETS
     }
     try:
         body = AutoAssign.model_validate(raw)
     except ValidationError as exc:
-        raise refused_fields(exc, "console.bad_assignment", N_("Some choices are not known: {fields}.")) from exc
+        raise refused_fields(
+            exc, "console.bad_assignment", N_("Some choices are not known: {fields}.")
+        ) from exc
 
     def save() -> None:
         with rt.db.write() as session:

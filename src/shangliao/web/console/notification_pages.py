@@ -36,7 +36,9 @@ def notifications_page(
         rows, next_before = service.page(session, actor, before_id=before, limit=PAGE, unread=unread)
         count = service.unread_count(session, actor)
         items = [notification_out(n) | {"title": title_of(n.kind, n.data or {}, n.count)} for n in rows]
-    older = f"/notifications?before={next_before}" + ("&unread=true" if unread else "") if next_before else None
+    older = (
+        f"/notifications?before={next_before}" + ("&unread=true" if unread else "") if next_before else None
+    )
     return render(
         request,
         "notifications/list.html",
@@ -78,7 +80,11 @@ async def open_notification(
 def _preferences_page(request: Request, rt: Runtime, actor: Actor, message: str | None = None):
     with rt.db.read() as session:
         prefs = service.own_preferences(session, actor)
-    kinds = [(kind, label) for kind, (label, permission) in service.KINDS.items() if permission in actor.permissions]
+    kinds = [
+        (kind, label)
+        for kind, (label, permission) in service.KINDS.items()
+        if permission in actor.permissions
+    ]
     statuses = [(s, STATUS_LABELS[Status(s)]) for s in service.FOLLOWABLE]
     return render(
         request,
@@ -94,7 +100,9 @@ def _preferences_page(request: Request, rt: Runtime, actor: Actor, message: str 
 
 
 @router.get("/notifications/preferences")
-def preferences_page(request: Request, actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)):
+def preferences_page(
+    request: Request, actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_runtime)
+):
     return _preferences_page(request, rt, actor)
 
 
@@ -110,7 +118,9 @@ async def save_preferences(
             muted=[k for k in service.KINDS if k not in heard], statuses=list(form.getlist("status"))
         )
     except ValidationError as exc:
-        raise refused_fields(exc, "console.bad_preferences", N_("Some choices are not known: {fields}.")) from exc
+        raise refused_fields(
+            exc, "console.bad_preferences", N_("Some choices are not known: {fields}.")
+        ) from exc
 
     def save() -> None:
         with rt.db.write() as session:
