@@ -19,8 +19,7 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.pagination import decode_cursor, decode_moment, encode_cursor
-from shangliao.core.phones import mask_mobile
-from shangliao.customers.masking import FULL, PiiView
+from shangliao.customers.masking import FULL, PiiView, mask_phone
 from shangliao.customers.models import Customer, CustomerAddress, CustomerPhone, CustomerTag
 from shangliao.customers.pii import (
     ADDRESS_FIELDS,
@@ -202,7 +201,8 @@ def customer_summary(keyring: Keyring, customer: Customer) -> CustomerSummary:
         name=customer.name,
         tags=customer.tags,
         blocked=customer.blocked,
-        phone=mask_mobile(decrypt_phone(keyring, primary.phone_enc)) if primary else None,
+        # A list row is masked for every reader (customers/masking.py); 显示 is on the profile.
+        phone=mask_phone(decrypt_phone(keyring, primary.phone_enc)) if primary else None,
         order_count=customer.order_count,
         total_spent=customer.total_spent,
         last_order_at=customer.last_order_at,
