@@ -41,6 +41,7 @@
         if (value !== null && value !== undefined) show(badge, value);
       });
       eventSeq = Math.max(eventSeq, counts.event_seq || 0);
+      readsChats = counts.chats_unread !== null && counts.chats_unread !== undefined;
       document.documentElement.dataset.alertsSeq = String(eventSeq);
       // For a page that shows the same numbers elsewhere (say the order list's tab counts).
       document.dispatchEvent(new CustomEvent("shangliao:counts", { detail: counts }));
@@ -174,19 +175,29 @@
     item.textContent = text;
     box.appendChild(item);
     setTimeout(function () { item.remove(); }, 8000);
+    return [text, link];
+  }
+
+  function notifyBrowser(text, link, id) {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
     if (document.visibilityState === "visible" && document.hasFocus()) return;
     try {
-      const shown = new Notification(T.notification, { body: text, tag: "shangliao-note-" + frame.notification_id });
+      const shown = new Notification(T.notification, { body: text, tag: "shangliao-note-" + id });
       shown.addEventListener("click", function () { window.focus(); window.location.href = link; shown.close(); });
     } catch (e) { /* some browsers only notify from a service worker */ }
   }
 
+  let readsChats = false; // set from /alerts: the customer's own message already rings for them
+
   function onNotification(frame) {
     if (toasted.has(frame.notification_id)) return;
     toasted.add(frame.notification_id);
+    const shown = toast(frame);
+    // A customer's message or shop-page order already rang (and notified) for one who reads
+    // chats: once is enough. Everything else, and everyone else, hears it here.
+    if (readsChats && (frame.kind === "order_new" || frame.kind === "message")) return;
     chime();
-    toast(frame);
+    notifyBrowser(shown[0], shown[1], frame.notification_id);
   }
 
   // --- the live feed ---------------------------------------------------------------------------
