@@ -121,6 +121,7 @@ def test_console_pages_of_out_of_scope_orders_and_conversations_are_404(
     assert console.get(f"/inbox/{theirs_chat}").status_code == 404
     listing = console.get("/orders").text
     assert theirs["number"] not in listing and mine["number"] in listing
+    assert console.get("/alerts").json()["orders_pending"] == 1  # the badge counts theirs only
 
 
 @pytest.mark.parametrize("sees_unassigned", [False, True])

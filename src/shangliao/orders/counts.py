@@ -32,9 +32,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from shangliao.auth.scope import Viewer
+from shangliao.auth.scope import Scope, Viewer
 from shangliao.core.crypto import Keyring
-from shangliao.orders.list_sql import matching_statement
+from shangliao.orders.list_sql import Spec, matching_statement
 from shangliao.orders.listing import OrderQuery, spec_for
 from shangliao.orders.models import Order, OrderStatusCount
 from shangliao.orders.state import Status
@@ -155,13 +155,27 @@ def status_counts(on: Session | Connection, shop_id: int) -> dict[str, int]:
     return counts
 
 
-def tab_counts(conn: Connection, keyring: Keyring, who: Viewer, timezone: str) -> dict[str, int]:
+def tab_counts(
+    conn: Connection, keyring: Keyring, who: Viewer, timezone: str, only: list[Status] | None = None
+) -> dict[str, int]:
     """Orders per tab as ``who`` sees the list: the maintained counts for a caller who sees the
-    whole shop; a limited member's own orders counted (they are not kept per member; the count
-    walks ``ix_orders_shop_assignee``, so it reads the member's orders, not the shop's)."""
+    whole shop; a limited member's own orders counted. Those are not kept per member: the count
+    reads ``ix_orders_shop_assignee_status`` alone (no order row), so it costs the member's share
+    of the shop's orders in index entries (docs/benchmarks.md, bench/authz.py). ``only`` counts
+    just those statuses' tabs (a badge): a range of that index as small as the tab."""
     if not who.limited:
         return status_counts(conn, who.shop_id)
-    return counts_matching(conn, keyring, who, timezone, OrderQuery())
+    every = OrderQuery(status=only or list(Status), archived="all")  # drafts too: they have a tab
+    mine = Scope(who.shop_id, who.staff_id, who.data_scope, sees_unassigned=False)
+    counts = _grouped(conn, spec_for(keyring, mine, timezone, every))
+    if who.sees_unassigned:
+        # Counted apart and added: "mine OR unassigned" in one statement reads the shop's index.
+        nobodys = spec_for(
+            keyring, Scope.whole_shop(who.shop_id), timezone, every.model_copy(update={"unassigned": True})
+        )
+        for key, n in _grouped(conn, nobodys).items():
+            counts[key] += n
+    return counts
 
 
 def counts_matching(
@@ -173,10 +187,15 @@ def counts_matching(
     Unlike :func:`status_counts` this counts the matching orders themselves; a search finds them
     from its indexes first, so it reads what the search finds, not the shop.
     """
-    counts = dict.fromkeys(TAB_KEYS, 0)
     spec = spec_for(
         keyring, who, timezone, query.model_copy(update={"status": [], "archived": "all", "cursor": None})
     )
+    return _grouped(conn, spec)
+
+
+def _grouped(conn: Connection, spec: Spec) -> dict[str, int]:
+    """The orders ``spec`` matches (unpaged), counted per tab."""
+    counts = dict.fromkeys(TAB_KEYS, 0)
     if spec.branches == ():  # a search that cannot match anything
         return counts
     archived = _o.archived_at.is_not(None)

@@ -48,6 +48,8 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
             postgresql_where=text("assignee_id IS NULL"),
             sqlite_where=text("assignee_id IS NULL"),
         ),
+        # A limited member's tab counts read this alone, never their order rows (orders/counts.py).
+        Index("ix_orders_shop_assignee_status", "shop_id", "assignee_id", "status", "archived_at"),
         CheckConstraint("total >= 0", name="total_nonnegative"),
         CheckConstraint("discount >= 0 AND shipping_fee >= 0", name="fees_nonnegative"),
     )

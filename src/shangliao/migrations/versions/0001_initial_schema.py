@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 02:20:28.593615
+Create Date: 2026-12-07 02:27:48.375780
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -817,6 +817,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_orders_shop_assignee", ["shop_id", "assignee_id", "created_at", "id"], unique=False
         )
+        batch_op.create_index(
+            "ix_orders_shop_assignee_status",
+            ["shop_id", "assignee_id", "status", "archived_at"],
+            unique=False,
+        )
         batch_op.create_index("ix_orders_shop_created", ["shop_id", "created_at", "id"], unique=False)
         batch_op.create_index("ix_orders_shop_customer", ["shop_id", "customer_id"], unique=False)
         batch_op.create_index("ix_orders_shop_last4", ["shop_id", "phone_last4_hash"], unique=False)
@@ -1111,6 +1116,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_shop_last4")
         batch_op.drop_index("ix_orders_shop_customer")
         batch_op.drop_index("ix_orders_shop_created")
+        batch_op.drop_index("ix_orders_shop_assignee_status")
         batch_op.drop_index("ix_orders_shop_assignee")
 
     op.drop_table("orders")
