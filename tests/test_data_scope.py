@@ -241,3 +241,23 @@ def test_a_colleagues_attachment_and_customer_conversation_are_not_found(runtime
     # then: both are missing for them, and there for the colleague
     assert download.status_code == 404 and opened.status_code == 404
     assert colleague.get(f"/api/v1/attachments/{attachment_id}").status_code == 200
+
+
+def test_order_events_reach_a_limited_member_only_for_their_orders(runtime, shop, client, three_orders):
+    # given: the member's socket, their order and the colleague's
+    member, _, mine, theirs, _ = three_orders
+    with staff_socket(client, shop, token=member.token) as ws:
+        # when: a note is added to the colleague's order, then to theirs
+        for order in (theirs, mine):
+            r = shop.api.post(f"/api/v1/orders/{order['id']}/notes", json={"body": "备注"})
+            assert r.status_code == 201, r.text
+        heard = []
+        while (
+            not heard
+            or heard[-1].get("event") != "order.note_added"
+            or heard[-1]["order"]["order_id"] != mine["id"]
+        ):
+            heard.append(sockets.next_event(ws, "event"))
+
+    # then: every order event they were shown (replayed or live) is of their own order
+    assert {e["order"]["order_id"] for e in heard if "order" in e} == {mine["id"]}

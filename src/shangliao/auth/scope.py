@@ -48,10 +48,6 @@ class Scope:
         jobs and seeds. Never for a staff member's request: pass their Actor."""
         return cls(shop_id)
 
-    @classmethod
-    def of(cls, who: Viewer) -> Scope:
-        return cls(who.shop_id, who.staff_id, who.data_scope, who.sees_unassigned)
-
     @property
     def limited(self) -> bool:
         return self.data_scope != SCOPE_ALL
