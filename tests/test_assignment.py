@@ -16,7 +16,7 @@ from shangliao.chat.models import Conversation
 from shangliao.core import clock
 from shangliao.events.models import EventLogEntry
 from tests.support.chat import customer_says, guest_client, guest_says, open_conversation
-from tests.support.orders import make_order
+from tests.support.orders import ADDRESS, make_order
 from tests.support.team import MEMBER_PASSWORD, make_member
 
 
@@ -384,3 +384,20 @@ def test_an_open_console_socket_marks_the_member_online(runtime, shop, app):
             # Then they are online
             with runtime.db.read() as session:
                 assert agent.staff_id in presence.online_ids(session, shop.id)
+
+
+def test_a_new_order_named_for_someone_follows_the_same_rules(runtime, shop, tee):
+    # Given an agent, a colleague and a member who cannot read orders
+    agent, colleague = make_member(runtime, shop, role="agent"), make_member(runtime, shop, role="agent")
+    chat_only = make_member(runtime, shop, permissions=["chat.read"])
+    body = {"items": [{"variant_id": tee.variant_id, "quantity": 1}], "address": ADDRESS}
+
+    # When the agent places an order for the colleague, then it needs orders.assign
+    r = agent.post("/api/v1/orders", json={**body, "assignee_id": colleague.staff_id})
+    assert r.status_code == 403, r.text
+    # When they place one for themselves, then it is theirs
+    r = agent.post("/api/v1/orders", json={**body, "assignee_id": agent.staff_id})
+    assert (r.status_code, r.json()["assignee_id"]) == (201, agent.staff_id)
+    # When the owner names someone whose role cannot see orders, then it is refused
+    r = shop.api.post("/api/v1/orders", json={**body, "assignee_id": chat_only.staff_id})
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "assign.assignee_cannot_take")

@@ -19,8 +19,8 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.assignment import auto
+from shangliao.assignment.apply import check_assignment
 from shangliao.auth.actor import Actor
-from shangliao.auth.models import Staff
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, NotFound
@@ -245,16 +245,6 @@ def _resolve_address(
     return customers.address_of(session, rt_keyring, shop_id, body.customer_id, body.address_id)
 
 
-def _check_assignee(session: Session, shop_id: int, assignee_id: int | None) -> None:
-    if assignee_id is None:
-        return
-    found = session.scalar(
-        select(Staff.id).where(Staff.id == assignee_id, Staff.shop_id == shop_id, Staff.active.is_(True))
-    )
-    if found is None:
-        raise NotFound("staff.not_found", N_("No such staff member."), details={"assignee_id": assignee_id})
-
-
 def do_create_order(
     session: Session,
     keyring: Keyring,
@@ -282,7 +272,8 @@ def do_create_order(
     address = _resolve_address(session, keyring, shop_id, body)
     if placed and address is None:
         raise Invalid("order.address_required", N_("An order needs a delivery address."))
-    _check_assignee(session, shop_id, body.assignee_id)
+    # A new order given to someone: the same rules as assigning it later (assignment/rules.py).
+    check_assignment(session, actor, shop_id, "order", None, body.assignee_id)
     customer_name = (
         _customer_name(session, shop_id, body.customer_id, placed=placed, now=now)
         if body.customer_id is not None
