@@ -401,3 +401,24 @@ def test_a_new_order_named_for_someone_follows_the_same_rules(runtime, shop, tee
     # When the owner names someone whose role cannot see orders, then it is refused
     r = shop.api.post("/api/v1/orders", json={**body, "assignee_id": chat_only.staff_id})
     assert (r.status_code, r.json()["error"]["code"]) == (422, "assign.assignee_cannot_take")
+
+
+def test_a_submitted_draft_takes_its_turn_and_its_assignee_is_told(runtime, shop, tee):
+    # Given round-robin on with one agent online, and a draft nobody has
+    round_robin(shop, "order", roles=["agent"])
+    agent = make_member(runtime, shop, role="agent")
+    online(runtime, shop, agent)
+    body = {"items": [{"variant_id": tee.variant_id, "quantity": 1}], "address": ADDRESS, "draft": True}
+    draft = shop.api.post("/api/v1/orders", json=body)
+    assert draft.status_code == 201, draft.text
+
+    # When the draft is submitted
+    r = shop.api.post(f"/api/v1/orders/{draft.json()['id']}/submit", json={})
+    assert r.status_code == 200, r.text
+
+    # Then it is the agent's, the timeline says the system gave it, and the agent is told
+    assert r.json()["assignee_id"] == agent.staff_id
+    moves = [e for e in timeline(shop, draft.json()["id"]) if e["kind"] == "assigned"]
+    assert [(m["actor_type"], m["data"]["to"]) for m in moves] == [("system", agent.staff_id)]
+    kinds = {n["kind"] for n in agent.get("/api/v1/notifications").json()["items"]}
+    assert kinds == {"order_assigned", "order_new"}
