@@ -1,4 +1,4 @@
-"""Use cases of a conversation: open it, send, recall, read, assign.
+"""Use cases of a conversation: open it, send, recall, read (assigning: assignment/conversations.py).
 
 Sending is a hot path (every chat message), so it runs as Core statements compiled once: look up a
 retried client id (holding the conversation's row lock), take the next ``seq`` under that lock
@@ -15,7 +15,6 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from shangliao.auth.models import Staff
 from shangliao.auth.scope import Viewer
 from shangliao.chat import chain
 from shangliao.chat.models import ChainCheckpoint, Conversation, Message
@@ -422,22 +421,6 @@ def do_mark_read(
         shop_id,
         [DomainEvent("conversation.read", "conversation", conversation_id, {"side": side, "seq": seq})],
     )
-    return conversation
-
-
-def do_assign(session: Session, who: Viewer, conversation_id: int, assignee_id: int | None) -> Conversation:
-    shop_id = who.shop_id
-    conversation = access_conversation(session, who, conversation_id)
-    if assignee_id is not None:
-        staff = session.scalar(select(Staff).where(Staff.id == assignee_id, Staff.shop_id == shop_id))
-        if staff is None or not staff.active:
-            raise NotFound("staff.not_found", N_("This staff member does not exist."))
-    previous, conversation.assignee_id = conversation.assignee_id, assignee_id
-    session.flush()
-    # The previous assignee too: their socket is shown the assignment that takes it off their
-    # screen (realtime/feed.py), though the conversation is out of their scope from now on.
-    data = {"assignee_id": assignee_id, "previous_assignee_id": previous}
-    record(session, shop_id, [DomainEvent("conversation.assigned", "conversation", conversation_id, data)])
     return conversation
 
 
