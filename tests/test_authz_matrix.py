@@ -177,6 +177,7 @@ def test_routes_for_any_member_let_in_a_member_whose_role_grants_nothing(app, ru
 
 @dataclass
 class Scoped:
+    shop: ShopFixture
     ids: dict[str, Any]  # the victim's order, conversation, message, attachment: a colleague's
     mine: dict[str, MemberClient]  # "limited" and "agent": assigned-only members
     own: dict[str, dict[str, int]]  # member → the order and conversation assigned to them
@@ -184,6 +185,8 @@ class Scoped:
 
 def _assign(shop: ShopFixture, ids: dict[str, Any], staff_id: int) -> None:
     for kind, key in (("orders", "order_id"), ("conversations", "conversation_id")):
+        if key not in ids:
+            continue
         r = shop.api.put(f"/api/v1/{kind}/{ids[key]}/assignee", json={"assignee_id": staff_id})
         assert r.status_code == 200, r.text
 
@@ -196,12 +199,17 @@ def scoped(runtime, app) -> Scoped:
     shop = make_shop(runtime, app)
     ids = make_victim(runtime, shop)
     colleague = make_member(runtime, shop, role="agent")
+    product = make_product(runtime, shop)
+    # the customer's own order, for the customer's pages (the victim's order is nobody's)
+    ids["customer_order_id"] = make_order(shop, [(product.variant_id, 1)], customer_id=ids["customer_id"])[
+        "id"
+    ]
     _assign(shop, ids, colleague.staff_id)
+    _assign(shop, {"order_id": ids["customer_order_id"]}, colleague.staff_id)
     members = {
         "limited": make_member(runtime, shop, permissions=ALL, data_scope=SCOPE_ASSIGNED),
         "agent": make_member(runtime, shop, role="agent"),
     }
-    product = make_product(runtime, shop)
     own = {}
     for name, member in members.items():
         customer_id, _ = make_customer(runtime, shop, name=f"客户{name}", phone=None, address=False)
@@ -212,7 +220,7 @@ def scoped(runtime, app) -> Scoped:
         }
         _assign(shop, mine, member.staff_id)
         own[name] = mine
-    return Scoped(ids, members, own)
+    return Scoped(shop, ids, members, own)
 
 
 def _scoped_needs(app) -> Iterator[Need]:
@@ -269,6 +277,28 @@ def test_lists_show_a_member_only_what_is_in_their_scope(scoped, who):
     # then theirs are there and the colleague's are not
     assert own["order_id"] in orders and scoped.ids["order_id"] not in orders
     assert own["conversation_id"] in conversations and scoped.ids["conversation_id"] not in conversations
+
+
+@pytest.mark.parametrize("who", ["limited", "agent"])
+def test_a_customers_pages_do_not_lead_a_member_to_a_colleagues_rows(scoped, who):
+    # given an assigned-only member, and a customer whose order and conversation are a colleague's
+    member, ids = scoped.mine[who], scoped.ids
+    customer = ids["customer_id"]
+
+    # when they open the customer's conversation, profile and orders
+    opened = member.post(f"/api/v1/customers/{customer}/conversation")
+    pages = [member.get(f"/customers/{customer}"), member.get(f"/customers/{customer}/orders")]
+    listed = member.get("/api/v1/orders", params={"customer_id": customer}).json()["items"]
+    theirs = [f"/orders/{ids['customer_order_id']}", f"/inbox/{ids['conversation_id']}"]
+
+    # then the conversation does not exist for them and nothing links to the colleague's rows
+    assert opened.status_code == 404, opened.text
+    for page in pages:
+        assert page.status_code == 200
+        assert [link for link in theirs if link in page.text] == []
+    assert ids["customer_order_id"] not in [o["id"] for o in listed]
+    # (the owner's profile does link the order: the checks above look for something that is there)
+    assert theirs[0] in scoped.shop.api.get(f"/customers/{customer}").text
 
 
 # --- the staff socket -----------------------------------------------------------------------------
