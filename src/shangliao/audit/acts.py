@@ -32,6 +32,7 @@ LABELS: dict[str, str] = {
     "team.role_deleted": N_("Role deleted"),
     "team.invitation_created": N_("Invitation created"),
     "team.invitation_accepted": N_("Invitation accepted"),
+    "team.invitation_revoked": N_("Invitation revoked"),
     "pii.revealed": N_("Personal data shown"),
     "keys.rotated": N_("Encryption keys rotated"),
     "keys.retired": N_("Encryption keys retired"),

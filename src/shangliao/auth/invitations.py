@@ -100,6 +100,16 @@ def do_revoke_invitation(session: Session, actor: Actor, invitation_id: int) -> 
         raise NotFound("team.invitation_not_found", N_("No such invitation."))
     if row.revoked_at is None and row.accepted_at is None:
         row.revoked_at = clock.now()
+        # Only a live link's revocation is an act; revoking a used or revoked one changes nothing.
+        record_audit(
+            session,
+            actor.shop_id,
+            "team.invitation_revoked",
+            actor=actor,
+            target_type="invitation",
+            target_id=row.id,
+            data={"role": row.role, "role_id": row.role_id},
+        )
 
 
 def open_invitation(session: Session, raw: str) -> Invitation:
