@@ -132,6 +132,30 @@ FIELD_LABELS = {
     "token_id": N_("Access token"),
     "timezone": N_("Time zone"),
     "lang": N_("Language"),
+    # The team: members, roles, invitations (auth/team_schemas.py).
+    "display_name": N_("Display name"),
+    "role": N_("Role"),
+    "role_id": N_("Role"),
+    "staff_id": N_("Member"),
+    "permissions": N_("Permissions"),
+    "data_scope": N_("Data scope"),
+    "sees_unassigned": N_("Also unassigned ones"),
+    "invitation_id": N_("Invitation link"),
+    # Assignment rules (assignment/settings.py) and bulk assignment.
+    "mode": N_("Auto-assignment"),
+    "order": N_("New pending orders"),
+    "conversation": N_("New conversations"),
+    "roles": N_("Who takes turns"),
+    "role_ids": N_("Who takes turns"),
+    "conversation_ids": N_("Conversations"),
+    # Notifications and their preferences.
+    "notification_id": N_("Notification"),
+    "before": N_("Page"),
+    "unread": N_("Unread"),
+    "muted": N_("What I am told of"),
+    "statuses": N_("Order statuses I follow"),
+    # A customer's erasure (privacy/api.py).
+    "confirm": N_("Confirmation"),
 }
 
 
