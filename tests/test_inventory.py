@@ -176,10 +176,17 @@ def test_adjusting_needs_the_inventory_permission(shop, runtime):
     ]
     hdr = {"Authorization": f"Bearer {token}"}
     assert shop.api.get(f"{API}/variants/{ids.variant_id}/movements", headers=hdr).status_code == 200
+    before = stock_and_ledger(runtime, ids.variant_id)
     r = shop.api.post(
         f"{API}/variants/{ids.variant_id}/stock-adjustments", json={"delta": 1, "reason": "x"}, headers=hdr
     )
-    assert r.status_code == 403 and r.json()["error"]["details"] == {}
+    # refused, naming the permission it lacks (integrators match on details), and nothing moved
+    assert r.status_code == 403
+    assert (r.json()["error"]["code"], r.json()["error"]["details"]) == (
+        "auth.forbidden",
+        {"permission": "inventory.adjust"},
+    )
+    assert stock_and_ledger(runtime, ids.variant_id) == before
 
 
 def test_another_shops_variant_cannot_be_adjusted(shop, other_shop, runtime):

@@ -363,6 +363,7 @@ def test_receipt_is_confirmed_only_once_shipped(client, shop, tee):
 @pytest.mark.parametrize("action", ["confirm", "cancel"])
 def test_a_customer_takes_only_the_steps_the_lifecycle_gives_customers(runtime, shop, tee, action):
     from shangliao.auth.actor import Actor
+    from shangliao.auth.scope import Scope
     from shangliao.core.errors import Forbidden, NotFound
     from shangliao.orders import actions
     from shangliao.orders.timeline import access_order
@@ -373,7 +374,7 @@ def test_a_customer_takes_only_the_steps_the_lifecycle_gives_customers(runtime, 
     params = {"reason": "changed_mind"} if action == "cancel" else {}
 
     with runtime.db.write() as session:
-        order = access_order(session, shop.id, placed["id"])
+        order = access_order(session, Scope.whole_shop(shop.id), placed["id"])
         # another customer: not found, whatever the step
         with pytest.raises(NotFound):
             actions.do_transition(session, Actor.customer(shop.id, customer_id + 1), order, action, params)
