@@ -11,9 +11,13 @@ from dataclasses import replace
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from shangliao.app import create_app
+from shangliao.audit.lockout import LOCK_AFTER
+from shangliao.audit.models import AuditEntry
 from shangliao.auth import passwords
+from shangliao.auth import service as auth_service
 from shangliao.auth.access import LOGIN_ATTEMPTS, LOGIN_FAILURES_PER_ADDRESS
 from shangliao.web.client_address import SERVER_OPTIONS, trusted_proxies
 from shangliao.web.rate_limits import RateLimits
@@ -71,14 +75,49 @@ def test_a_read_only_token_is_refused_an_order_before_the_writer(runtime, app, s
     assert begun == []
 
 
-def test_a_failed_sign_in_opens_no_write_transaction(runtime, app, shop):
-    client = _from(app, _address())
+def _audit_rows(runtime, staff_id: int) -> int:
+    with runtime.db.read() as session:
+        return session.scalar(select(func.count()).where(AuditEntry.staff_id == staff_id))
+
+
+def test_guesses_at_unknown_usernames_and_at_a_locked_account_open_no_write_transaction(runtime, app, shop):
+    # given the owner's account locked by wrong passwords (audit/lockout.py), each from its own address
+    for _ in range(LOCK_AFTER):
+        _sign_in(_from(app, _address()), shop.owner_username, "wrong-wrong")
+
+    # when made-up usernames are guessed, and the locked account is guessed at again
+    with writer_transactions(runtime) as begun:
+        unknown = [_sign_in(_from(app, _address()), f"u{uuid.uuid4().hex[:12]}", "x" * 8) for _ in range(3)]
+        locked = [_sign_in(_from(app, _address()), shop.owner_username, "wrong-wrong") for _ in range(3)]
+
+    # then each is refused, and none of them reached the writer (rule 16 of docs/architecture.md)
+    assert [r.json()["error"]["code"] for r in unknown] == ["auth.bad_credentials"] * 3
+    assert [r.json()["error"]["code"] for r in locked] == ["auth.locked"] * 3
+    assert begun == []
+
+
+def test_a_wrong_password_for_a_real_account_writes_one_unit_after_the_password_check(
+    runtime, app, shop, monkeypatch
+):
+    # given the moment the password is checked noted among the writer's transactions
+    real_verify = auth_service.verify_password
+    audited = _audit_rows(runtime, shop.owner_id)
 
     with writer_transactions(runtime) as begun:
-        r = _sign_in(client, shop.owner_username, "wrong-wrong")
 
+        def noted_verify(password_hash, password):
+            begun.append("argon2")
+            return real_verify(password_hash, password)
+
+        monkeypatch.setattr(auth_service, "verify_password", noted_verify)
+        # when a wrong password is given for the owner's account
+        r = _sign_in(_from(app, _address()), shop.owner_username, "wrong-wrong")
+
+    # then it is refused; argon2 ran before the writer was asked for anything, and the one unit
+    # that followed (on SQLite's single writer) recorded the failure for the lock-out's count
     assert r.status_code == 401 and r.json()["error"]["code"] == "auth.bad_credentials"
-    assert begun == []
+    assert begun == (["argon2", 1] if runtime.db.is_sqlite else ["argon2"])
+    assert _audit_rows(runtime, shop.owner_id) == audited + 1
 
 
 def test_a_sign_in_writes_only_its_session(runtime, app, shop):
