@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from shangliao.assignment import round_robin
 from shangliao.assignment.apply import check_assignment, tell_assignee
+from shangliao.assignment.creator import creator_takes
 from shangliao.auth.actor import Actor
 from shangliao.chat.models import Conversation
 from shangliao.chat.service import access_conversation
@@ -66,6 +67,22 @@ def do_auto_assign_conversation(session: Session, conversation: Conversation) ->
     session.flush()
     _record(session, conversation, None, None)
     tell_assignee(session, None, conversation.shop_id, "conversation", conversation.id, chosen)
+
+
+def claim_opened_conversation(session: Session, actor: Actor, conversation: Conversation) -> None:
+    """A limited member who opens a customer's conversation to write first takes it when nobody
+    has it and nobody wrote in it yet (unassigned, it would be out of their sight at once; one
+    with messages stays where it is: opening is not a way into an unassigned history)."""
+    if conversation.assignee_id is not None or conversation.message_count:
+        return
+    taker = creator_takes(actor, None)
+    if taker is None:
+        return
+    check_assignment(session, actor, conversation.shop_id, "conversation", None, taker)
+    conversation.assignee_id = taker
+    conversation.updated_at = clock.now()
+    session.flush()
+    _record(session, conversation, None, actor.staff_id)
 
 
 class BulkAssignIn(StrictModel):

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from shangliao.assignment.conversations import do_assign_conversation
+from shangliao.assignment.conversations import claim_opened_conversation, do_assign_conversation
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import card_photos, cards, service
@@ -91,6 +91,7 @@ def open_conversation(
     One assigned to someone else is not found for a member who sees only their own."""
     with rt.db.write() as session:
         conversation = service.do_open_conversation(session, actor.shop_id, customer_id)
+        claim_opened_conversation(session, actor, conversation)
         if not actor.may_see_assignee(conversation.assignee_id):
             raise NotFound("chat.conversation_not_found", N_("This conversation does not exist."))
         return conversation_out(conversation, _customer_name(session, conversation), None)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from shangliao.assignment import auto
 from shangliao.assignment.apply import check_assignment
+from shangliao.assignment.creator import creator_takes
 from shangliao.auth.actor import Actor
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
@@ -263,10 +264,14 @@ def do_create_order(
     shop_id = actor.shop_id
     placed = not body.draft
     now = clock.now()
+    # A limited member who names nobody takes the order (draft or not): unassigned, it would be
+    # out of their sight at once (assignment/creator.py).
+    taken = creator_takes(actor, body.assignee_id)
+    named = body.assignee_id if taken is None else taken
     # Round-robin, when the shop turned it on, gives a new pending order nobody was named for.
     # First, before the stock rows' locks: a draft's submission takes the pointer's lock first too.
-    assignee_id = auto.auto_assignee(session, shop_id, body.assignee_id) if placed else body.assignee_id
-    auto_assigned = assignee_id if assignee_id != body.assignee_id else None
+    assignee_id = auto.auto_assignee(session, shop_id, named) if placed else named
+    auto_assigned = assignee_id if assignee_id != named else None
     priced_order = quote(session, shop_id, body.items, body.shipping_fee, body.discount, hold=placed)
     found, priced, total = priced_order.found, priced_order.priced, priced_order.total
     address = _resolve_address(session, keyring, shop_id, body)
@@ -354,21 +359,22 @@ def do_create_order(
         order_id,
         {"number": values["number"], "status": status.value, "total": total},
     )
-    if auto_assigned is not None:
-        _INSERT_TIMELINE.execute(
-            conn,
-            {
-                "shop_id": shop_id,
-                "order_id": order_id,
-                "kind": "assigned",
-                "actor_type": "system",
-                "actor_id": None,
-                "from_status": None,
-                "to_status": None,
-                "data": {"from": None, "to": auto_assigned, "auto": True},
-                "created_at": now,
-            },
-        )
+    for given, by in ((taken, actor), (auto_assigned, None)):
+        if given is not None:  # who gave it: the creator themself, or the system (round-robin)
+            _INSERT_TIMELINE.execute(
+                conn,
+                {
+                    "shop_id": shop_id,
+                    "order_id": order_id,
+                    "kind": "assigned",
+                    "actor_type": by.actor_type if by else "system",
+                    "actor_id": by.person_id if by else None,
+                    "from_status": None,
+                    "to_status": None,
+                    "data": {"from": None, "to": given, **({} if by else {"auto": True})},
+                    "created_at": now,
+                },
+            )
     notes = notifications.insert_notes(
         session, shop_id, told, "order_new", "order", order_id, {"number": values["number"]}
     )
