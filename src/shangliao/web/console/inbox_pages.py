@@ -18,6 +18,7 @@ from sqlalchemy import exists, select
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
+from shangliao.auth.models import Staff
 from shangliao.auth.scope import within_scope
 from shangliao.chat import service as chat
 from shangliao.chat.cards import opened_message
@@ -180,6 +181,8 @@ def _which(value: str) -> str:
 def _list_context(session, actor: Actor, which: str, cursor: str | None) -> dict[str, Any]:
     page, next_cursor = inbox(session, actor, which, cursor, PAGE_SIZE)
     names = dict(staff_of(session, actor.shop_id, active_only=False))
+    # Whom the bulk assignment offers (the rules refuse one whose role cannot read chats, clearly).
+    assignable = staff_of(session, actor.shop_id) if "orders.assign" in actor.permissions else []
     claimed = _claiming(session, actor, [c.customer_id for c, _, _ in page])
     return {
         "rows": [
@@ -188,6 +191,7 @@ def _list_context(session, actor: Actor, which: str, cursor: str | None) -> dict
         "next_cursor": next_cursor,
         "which": which,
         "tabs": TABS,
+        "assignable": assignable,
         "event_seq": head_seq(session, actor.shop_id),
     }
 
@@ -210,6 +214,13 @@ def _order_view(o: Order) -> dict[str, Any]:
         "can_send_details": not archived and o.status in DETAILS_STATUSES,
         "unpaid": o.total - o.paid_amount,
     }
+
+
+def _assignee_name(session, conversation: Conversation) -> str:
+    if conversation.assignee_id is None:
+        return ""
+    member = session.get(Staff, conversation.assignee_id)
+    return member.display_name if member is not None else ""
 
 
 def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation) -> dict[str, Any]:
@@ -245,6 +256,7 @@ def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation
         "claims": [c.out(rt.keyring) for c in claims],
         "can_link": "customers.write" in actor.permissions,
         "customer_name": customer.name,
+        "assignee_name": _assignee_name(session, conversation),
         "can_see_orders": can_see_orders,
         "orders": [_order_view(o) for o in orders],
         "staff": staff_of(session, actor.shop_id),
@@ -271,7 +283,7 @@ def _boot(session, keyring, actor: Actor, conversation: Conversation, which: str
     are opened as the socket sends them (the address as the customer's device shows it)."""
     last_seq = head_seq(session, actor.shop_id)
     history = chat.messages_of(session, conversation, None, None, HISTORY)
-    shown = [opened_message(keyring, message_out(m), public=True) for m in history]
+    shown = [opened_message(session, keyring, message_out(m), public=True) for m in history]
     orders = _referenced_orders(session, actor.shop_id, shown) if "orders.read" in actor.permissions else {}
     return {
         "conversation_id": conversation.id,

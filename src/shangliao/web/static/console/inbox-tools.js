@@ -406,7 +406,13 @@
     if (asked !== panelAsked) return;
     const panel = document.getElementById("inbox-panel");
     if (document.querySelector("dialog[open]")) { panelWanted = true; return; }
-    if (fresh && panel) { panel.replaceWith(fresh); syncReplyOrders(); }
+    if (fresh && panel) { panel.replaceWith(fresh); syncReplyOrders(); showAssignee(fresh); }
+  }
+
+  // The chat's header names who handles it, as the freshly drawn panel says.
+  function showAssignee(panel) {
+    const head = document.getElementById("chat-assignee");
+    if (head && panel.dataset.assignee) head.textContent = panel.dataset.assignee;
   }
 
   document.addEventListener("close", function () {
@@ -450,6 +456,7 @@
       await api("/api/v1/conversations/" + state.convId + "/assignee",
         { method: "PUT", json: { assignee_id: value ? Number(value) : null } });
       toast("ok", T.saved);
+      refreshPanel();
     } catch (e) { toast("error", e.message); }
   }
 
