@@ -122,6 +122,9 @@ def site(runtime, app, shop):
     )
     assert placed.status_code == 201, placed.text
     template = shop.api.get("/api/v1/reply-templates").json()["items"][0]
+    # An open invitation link: its page (/join/{token}) is what a newcomer opens, signed out.
+    invitation = shop.api.post("/api/v1/team/invitations", json={"role": "agent"})
+    assert invitation.status_code == 201, invitation.text
     ids = {
         "shop": shop.slug,
         "order_id": order["id"],
@@ -132,6 +135,7 @@ def site(runtime, app, shop):
         "conversation_id": conversation["id"],
         "template_id": template["id"],
         "token": token,
+        "invitation_token": invitation.json()["url"].rsplit("/join/", 1)[1],
     }
     return staff, guest, ids, placed.json()["order"]["id"]
 
@@ -153,9 +157,11 @@ def test_every_page_and_fragment_carries_the_policy_and_needs_no_inline_script(a
     seen = 0
     for path in page_paths(app):
         values = {**ids, "order_id": guest_order_id} if path.startswith("/s/") else ids
+        if path.startswith("/join/"):  # its {token} is an invitation's, not a product link's
+            values = {**ids, "token": ids["invitation_token"]}
         # A new route with a new parameter fails here until it gets a value above.
         url = path.format(**values) + ("?" + QUERIES[path].format(**values) if path in QUERIES else "")
-        client = guest if path.startswith("/s/") else staff
+        client = guest if path.startswith(("/s/", "/join/")) else staff
         for headers in ({}, HTMX):
             r = client.get(url, headers=headers)
             assert r.status_code in (200, 303), f"{url} {headers}: {r.status_code} {r.text[:200]}"
