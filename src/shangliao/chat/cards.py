@@ -4,18 +4,23 @@ The snapshot is evidence ("this is the price you were shown"); the live state of
 (status, tracking) comes to the page from the order's own events.
 
 A card of the order details for the customer to check carries the delivery address. Message data
-is stored as sent (and hashed into the chain), so the address goes in sealed, as the order keeps it
-(rule 12 of docs/architecture.md): ``open_card`` opens it only for whoever may read the conversation, when rendering.
+is stored as sent (and hashed into the chain), so the address goes in sealed (rule 12 of
+docs/architecture.md), under the conversation's data key (``chat/card_keys.py``): a rotation
+re-wraps that key and an erasure forgets it, neither touching the message. ``open_card`` opens it
+only for whoever may read the conversation, when rendering; once erased it reads
+:data:`ERASED_ADDRESS`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from shangliao.auth.scope import Scope, Viewer
 from shangliao.catalog.service import access_product, cover_thumbnail
+from shangliao.chat import card_keys
 from shangliao.chat.models import Conversation
 from shangliao.chat.schemas import MessageIn
 from shangliao.core.crypto import Keyring
@@ -23,7 +28,7 @@ from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import DEFAULT_LOCALE, N_, gettext
 from shangliao.core.money import format_yuan
 from shangliao.customers.masking import FULL, PiiView
-from shangliao.customers.pii import address_dict, public_address
+from shangliao.customers.pii import ADDRESS_FIELDS, ORDERS, address_context, address_dict, public_address
 from shangliao.inventory import stock
 from shangliao.orders.couriers import COURIERS, courier_name
 from shangliao.orders.create import check_amounts, price_lines
@@ -33,6 +38,9 @@ from shangliao.orders.state import Status
 from shangliao.orders.timeline import access_order, sealed, unseal
 
 SEALED_ADDRESS = "address_sealed"
+# What an erased card address reads: the placeholder erasure stores for names (data, like them).
+ERASED_MARK = "已删除"
+ERASED_ADDRESS: dict[str, str] = {name: "" for name in ADDRESS_FIELDS} | {"receiver": ERASED_MARK}
 
 
 def product_card(session: Session, shop_id: int, product_id: int) -> dict[str, Any]:
@@ -66,15 +74,20 @@ def order_card(session: Session, who: Viewer, order_id: int) -> dict[str, Any]:
     return order_snapshot(access_order(session, who, order_id))
 
 
-def details_card(order: Order) -> dict[str, Any]:
-    """Everything the customer should check before the order ships, the address sealed."""
+def details_card(session: Session, keyring: Keyring, order: Order, conversation_id: int) -> dict[str, Any]:
+    """Everything the customer should check before the order ships, the address sealed under the
+    conversation's data key (never the order's own blob: that one rotates and is erased)."""
+    address = None
+    if order.address_enc is not None:
+        plain = keyring.decrypt(order.address_enc, address_context(ORDERS))
+        address = card_keys.seal(session, keyring, order.shop_id, conversation_id, plain)
     return {
         **order_snapshot(order),
         "items_total": order.items_total,
         "shipping_fee": order.shipping_fee,
         "discount": order.discount,
         "remark": order.remark,
-        SEALED_ADDRESS: sealed(order.address_enc),
+        SEALED_ADDRESS: sealed(address),
     }
 
 
@@ -92,17 +105,40 @@ def tracking_card(order: Order, locale: str) -> dict[str, Any]:
     }
 
 
+def card_address(session: Session | None, keyring: Keyring, blob: bytes) -> dict[str, str] | None:
+    """A card's sealed address in full; ``None`` once erased. A card sealed before data keys
+    existed holds a key-ring blob bound to the orders table, and opens with the ring. ``session``
+    may be ``None`` only where no card of the new format can be (it reads the data key)."""
+    if not card_keys.is_card_blob(blob):
+        return address_dict(keyring, blob)
+    assert session is not None, "a card sealed under a data key is opened with a session"
+    plain = card_keys.open_blob(session, keyring, blob)
+    if plain is None:
+        return None
+    data = orjson.loads(plain)
+    return {name: data.get(name, "") for name in ADDRESS_FIELDS}
+
+
 def open_card(
-    keyring: Keyring, data: dict[str, Any], *, public: bool = False, view: PiiView = FULL
+    session: Session | None,
+    keyring: Keyring,
+    data: dict[str, Any],
+    *,
+    public: bool = False,
+    view: PiiView = FULL,
 ) -> dict[str, Any]:
     """A card's data as its reader sees it, a sealed address opened into ``address``: for staff as
     their ``view`` reads it (customers/masking.py); for the customer's device (``public``) only as
-    much as ``pii.public_address`` shows."""
+    much as ``pii.public_address`` shows; :data:`ERASED_ADDRESS` (``address_erased``) once the
+    customer was erased."""
     if SEALED_ADDRESS not in data:
         return data
     opened = {k: v for k, v in data.items() if k != SEALED_ADDRESS}
     blob = unseal(data[SEALED_ADDRESS])
-    full = address_dict(keyring, blob) if blob else None
+    full = card_address(session, keyring, blob) if blob else None
+    if blob and full is None:
+        opened["address"], opened["address_erased"] = dict(ERASED_ADDRESS), True
+        return opened
     opened["address"] = public_address(full) if full and public else view.address(full)
     return opened
 
@@ -114,11 +150,12 @@ SHOWN_SHIPPING = N_("Shipping: {amount}")
 SHOWN_DISCOUNT = N_("Discount: -{amount}")
 SHOWN_TOTAL = N_("Total: {amount}")
 SHOWN_ADDRESS = N_("Deliver to: {receiver} {phone} {region}")
+SHOWN_ADDRESS_ERASED = N_("Deliver to: (erased)")
 SHOWN_REMARK = N_("Remark: {remark}")
 SHOWN_TRACKING = N_("Tracking number: {carrier} {number}")
 
 
-def shown_parts(keyring: Keyring, data: dict[str, Any], body: str) -> list[str]:
+def shown_parts(session: Session | None, keyring: Keyring, data: dict[str, Any], body: str) -> list[str]:
     """What a checkpoint message shows the customer, part by part and in order: the note sent, then
     the card as it was sent (the stored snapshot, never today's order), the address as the
     customer's device shows it. Both pages draw exactly these lines, so the merchant's screen shows
@@ -144,8 +181,11 @@ def shown_parts(keyring: Keyring, data: dict[str, Any], body: str) -> list[str]:
         parts.append(say(SHOWN_TOTAL, amount=format_yuan(data["total"])))
     blob = unseal(data.get(SEALED_ADDRESS))
     if blob:
-        address = public_address(address_dict(keyring, blob))
-        parts.append(say(SHOWN_ADDRESS, **address).strip())
+        full = card_address(session, keyring, blob)
+        if full is None:
+            parts.append(say(SHOWN_ADDRESS_ERASED))
+        else:
+            parts.append(say(SHOWN_ADDRESS, **public_address(full)).strip())
     if data.get("remark"):
         parts.append(say(SHOWN_REMARK, remark=data["remark"]))
     if data.get("tracking_number"):
@@ -156,14 +196,19 @@ def shown_parts(keyring: Keyring, data: dict[str, Any], body: str) -> list[str]:
 
 
 def opened_message(
-    keyring: Keyring, out: dict[str, Any], *, public: bool = False, view: PiiView = FULL
+    session: Session | None,
+    keyring: Keyring,
+    out: dict[str, Any],
+    *,
+    public: bool = False,
+    view: PiiView = FULL,
 ) -> dict[str, Any]:
     """``views.message_out(...)`` with its card opened (see ``open_card``) for a reader with
     ``view``; a checkpoint's card also carries ``shown``, the lines both pages draw (see
     ``shown_parts``: what the customer's device showed, which masks the phone and the street)."""
-    data = open_card(keyring, out["data"], public=public, view=view)
+    data = open_card(session, keyring, out["data"], public=public, view=view)
     if out["data"].get("checkpoint") and out["kind"] == "order_card":
-        data = {**data, "shown": shown_parts(keyring, out["data"], out["body"])}
+        data = {**data, "shown": shown_parts(session, keyring, out["data"], out["body"])}
     return {**out, "data": data}
 
 

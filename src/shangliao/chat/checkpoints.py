@@ -201,7 +201,8 @@ def do_send_checkpoint(
     # The language it was written in: the card's lines are drawn in it on both sides, for good.
     mark = {"order_id": order.id, "checkpoint": kind, "locale": locale}
     if kind == "details":
-        message_kind, body, data = "order_card", gettext(DETAILS_NOTE, locale), cards.details_card(order)
+        data = cards.details_card(session, keyring, order, conversation_id)
+        message_kind, body = "order_card", gettext(DETAILS_NOTE, locale)
     elif kind == "tracking":
         data = cards.tracking_card(order, locale)
         message_kind = "order_card"

@@ -176,3 +176,19 @@ class Attachment(IdMixin, EvidenceScoped, Base):
     width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class ConversationKey(EvidenceScoped, Base):
+    """A conversation's data key, which seals the addresses its cards carry (``chat/card_keys.py``),
+    wrapped under the key ring. One per conversation (``id`` is the conversation's id); erasing the
+    customer empties ``wrapped``, so those addresses can no longer be opened while the messages
+    (and their chain) stay as sent."""
+
+    __tablename__ = "conversation_keys"
+
+    id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="RESTRICT"), primary_key=True, autoincrement=False
+    )
+    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -114,4 +114,4 @@ def send_checkpoint(
         order = access_order(session, actor, order_id)
         check_permission(actor, "orders.read")
         sent = checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
-        return JSONResponse(opened_message(rt.keyring, message_out(sent), view=view_for(actor)), status_code=201)
+        return JSONResponse(opened_message(session, rt.keyring, message_out(sent), view=view_for(actor)), status_code=201)

@@ -2,13 +2,16 @@
 
 Encrypted columns (each names its key, ``core/crypto.py``): customer phones and addresses, the
 order's address snapshot, the address snapshots in the order timeline (``address_changed``), and
-the sealed address of a chat details card. Keyed hashes follow the ciphertext of their own row
+the data keys of conversations (``chat/card_keys.py``, wrapped), and the sealed address of a chat
+details card sent before data keys existed. Keyed hashes follow the ciphertext of their own row
 (phones, orders) or are rewritten with it (devices' typed and claimed phones, phone codes), see
 ``keys_rotate.py``. Chat checkpoints and the shops' chain lists are signed under a key too.
 
 A chat card's sealed address is hashed into its conversation's chain as sent (rule 13 of
-docs/architecture.md), so no rotation rewrites it: it keeps naming its key, and that key stays in
-the ring while any card needs it (``keys retire`` says so).
+docs/architecture.md), so no rotation rewrites it. A card sealed under its conversation's data key
+depends on the ring only through the wrapped key, which a rotation re-wraps; a card sealed before
+(under the ring itself) keeps naming its master key, and that key stays in the ring while any such
+card needs it (``keys retire`` says so).
 """
 
 from __future__ import annotations
@@ -20,8 +23,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, Table, case, func, inspect, select
 from sqlalchemy.orm import Session
 
+from shangliao.chat import card_keys
 from shangliao.chat.cards import SEALED_ADDRESS
-from shangliao.chat.models import Message
+from shangliao.chat.models import ConversationKey, Message
 from shangliao.core.crypto import LEGACY, KeyMissing, Keyring, blob_key_id
 from shangliao.core.i18n import N_
 from shangliao.customers.models import CustomerAddress, CustomerPhone
@@ -56,6 +60,9 @@ COLUMNS = (
     Column(CustomerPhone.__table__, "phone_enc", PHONE_CONTEXT),
     Column(CustomerAddress.__table__, "data_enc", address_context(CUSTOMER_ADDRESSES)),
     Column(Order.__table__, "address_enc", address_context(ORDERS)),
+    # Each row's blob is bound to its own conversation id too (``card_keys.wrap_context``); the
+    # context here only serves pre-key-id values, which wrapped keys never are.
+    Column(ConversationKey.__table__, "wrapped", card_keys.WRAPPED_LABEL.encode()),
 )
 TIMELINE_LABEL = "order_events.data"
 CARDS_LABEL = "messages.data"
@@ -135,9 +142,10 @@ def timeline_seals(session: Session) -> Iterator[bytes]:
 
 
 def card_seals(session: Session) -> Iterator[bytes]:
+    """The cards' addresses sealed under the ring itself (before data keys): those pin their key."""
     for data in session.scalars(select(Message.data).where(Message.kind == "order_card")):
         blob = unseal((data or {}).get(SEALED_ADDRESS))
-        if blob:
+        if blob and not card_keys.is_card_blob(blob):
             yield blob
 
 

@@ -26,7 +26,7 @@ import orjson
 from sqlalchemy import ColumnElement, Row, Table, func, select, update
 from sqlalchemy.orm import Session
 
-from shangliao.chat import chain
+from shangliao.chat import card_keys, chain
 from shangliao.chat.models import ChainCheckpoint, ChainManifest, Visitor
 from shangliao.core.crypto import Keyring
 from shangliao.core.keys_data import (
@@ -47,7 +47,7 @@ BATCH = 500
 ROTATED_ACT = "keys.rotated"
 RETIRED_ACT = "keys.retired"
 
-_PHONES, _ADDRESSES, _ORDERS = (c.table for c in COLUMNS)
+_PHONES, _ADDRESSES, _ORDERS, _DATA_KEYS = (c.table for c in COLUMNS)
 _ORDER_CONTEXT = address_context(ORDERS)
 
 # (shop_id, old full hash) -> new full hash, for the devices and codes of a batch's phones.
@@ -107,6 +107,13 @@ def _order(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     return new
 
 
+def _data_key(keyring: Keyring, row: Row) -> dict[str, Any] | None:
+    # Re-wrapped only: the data key itself (and so every card sealed under it) stays as it is.
+    if keyring.is_current(row.wrapped):
+        return None
+    return {"wrapped": keyring.reencrypt(row.wrapped, card_keys.wrap_context(row.id))}
+
+
 def _timeline(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     data = dict(row.data or {})
     changed = False
@@ -142,6 +149,15 @@ PASSES = (
         _order,
         guard="address_enc",
         where=lambda: _ORDERS.c.address_enc.is_not(None),
+    ),
+    # An erasure empties a wrapped key meanwhile: the guard keeps it erased.
+    Pass(
+        "conversation_keys",
+        _DATA_KEYS,
+        ("wrapped",),
+        _data_key,
+        guard="wrapped",
+        where=lambda: _DATA_KEYS.c.wrapped.is_not(None),
     ),
     # The timeline is append-only: nothing but this rewrites a row, so no guard is needed.
     Pass(
@@ -198,7 +214,8 @@ class Rotation:
 
     @property
     def left(self) -> dict[str, int]:
-        """Values under any other key, by key id, leaving out chat cards (never rewritten)."""
+        """Values under any other key, by key id, leaving out chat cards sealed under the ring
+        (never rewritten; cards sealed under data keys count through ``conversation_keys``)."""
         out: Counter[str] = Counter()
         for place, counts in self.usage.by_place.items():
             if place != CARDS_LABEL:

@@ -5,15 +5,19 @@ Anonymised: the customer's name (to :data:`PLACEHOLDER`) and note; their phones 
 orders the name snapshot, the encrypted address snapshot and its phone hashes; the address
 snapshots of the timeline's ``address_changed`` entries; the order list's name search terms; their
 shop-page devices (revoked, the phone hashes they typed or claimed cleared), other devices'
-claims on their phones, and the phone codes sent for them.
+claims on their phones, the phone codes sent for them, and the data keys of their conversations
+(``chat/card_keys.py``): the addresses the order cards sent to them carry are sealed under those
+keys, so with the keys gone no one can open them, while the cards themselves stay as sent.
 
 Kept: the customer row itself (orders and conversations point at it), order amounts, items,
 statuses and every timeline entry (its PII fields read ``None`` and the entry says ``erased``), and
 the conversations as they are. Chat messages are evidence: each message's hash covers its body
 and data (``chat/chain.py``), so editing a body would break the chain that ``shangliao chat
-verify`` checks. What the customer typed into the chat, and the sealed address on an order card
-sent to them, therefore stay; the record that says who they are does not (docs/chat.md
-"Erasure").
+verify`` checks. What the customer typed into the chat therefore stays, and so do the order
+cards' sealed addresses, unreadable once their keys are gone (crypto-shredding, docs/chat.md
+"Erasure"); the record that says who they are does not. A card sent before data keys existed is
+sealed under the key ring and still opens: its address outlives the erasure until that key is
+retired.
 
 Refused while the customer has an order between pending and shipped: the shop still needs the
 address to deliver it (and the customer to receive it). Drafts are erased with the rest.
@@ -32,7 +36,8 @@ from sqlalchemy.orm import Session
 
 from shangliao.audit.log import record_audit
 from shangliao.auth.actor import Actor
-from shangliao.chat.models import Visitor
+from shangliao.chat import card_keys
+from shangliao.chat.models import Conversation, Visitor
 from shangliao.core import clock
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
@@ -73,6 +78,7 @@ class Erasure:
     timeline_entries: int
     devices: int
     phone_codes: int
+    card_keys: int
 
 
 def check_confirmation(customer: Customer, confirm: str, reason: str) -> None:
@@ -225,7 +231,13 @@ def do_erase_customer(
         session.flush()
     orders, entries = _erase_orders(session, actor.shop_id, customer_id)
     devices, codes = _erase_devices(session, actor.shop_id, customer_id, hashes)
-    erasure = Erasure(customer_id, phones, addresses, orders, entries, devices, codes)
+    conversations = session.scalars(
+        select(Conversation.id).where(
+            Conversation.shop_id == actor.shop_id, Conversation.customer_id == customer_id
+        )
+    ).all()
+    keys = card_keys.erase(session, actor.shop_id, list(conversations))
+    erasure = Erasure(customer_id, phones, addresses, orders, entries, devices, codes, keys)
     # Consoles showing the customer or their orders re-read them; the log entry holds ids only.
     record(session, actor.shop_id, [DomainEvent(ERASED, "customer", customer_id, {})])
     record_audit(

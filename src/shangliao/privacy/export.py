@@ -74,11 +74,11 @@ def _attachment(a: Attachment) -> dict[str, Any]:
     }
 
 
-def _message(keyring: Keyring, m: Message) -> dict[str, Any]:
+def _message(session: Session, keyring: Keyring, m: Message) -> dict[str, Any]:
     """As staff read it, an order card's sealed address opened (the person gets their address,
     not ciphertext)."""
     out = {k: _iso(v) if isinstance(v, datetime) else v for k, v in message_out(m).items() if k != "replayed"}
-    out["data"] = open_card(keyring, out["data"])
+    out["data"] = open_card(session, keyring, out["data"])
     return out
 
 
@@ -104,7 +104,7 @@ def _conversations(
                 "status": c.status,
                 "merged_into_id": c.merged_into_id,
                 "last_message_at": _iso(c.last_message_at),
-                "messages": [_message(keyring, m) for m in messages],
+                "messages": [_message(session, keyring, m) for m in messages],
                 "attachments": [_attachment(a) for a in attachments],
             }
         )

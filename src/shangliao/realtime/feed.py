@@ -135,13 +135,13 @@ class Subscriber:
 
 
 def message_payload(
-    keyring: Keyring, m: Message, customer_id: int, assignee_id: int | None
+    session: Session | None, keyring: Keyring, m: Message, customer_id: int, assignee_id: int | None
 ) -> dict[str, Any]:
     # One payload goes to the shop's sockets and the customer's alike: a card's address shows as the
     # customer may see it (staff read it whole over HTTP). The conversation's assignee decides which
     # limited members see it (their socket drops it before sending; the customer's never sends it).
     return {
-        "message": opened_message(keyring, message_out(m), public=True),
+        "message": opened_message(session, keyring, message_out(m), public=True),
         "customer_id": customer_id,
         "assignee_id": assignee_id,
     }
@@ -203,7 +203,7 @@ def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> 
                 continue
             if kind == "message.created" and message.kind == "recall":
                 continue  # a recall entry shows as the recalled message's own event
-            out.append(base | message_payload(keyring, message, customer_id, assignee_id))
+            out.append(base | message_payload(session, keyring, message, customer_id, assignee_id))
         elif kind in CONVERSATION_EVENTS:
             conversation = conversations.get(entity_id)
             if conversation is None or conversation.shop_id != row["shop_id"]:

@@ -37,6 +37,7 @@ from anyio import to_thread
 
 from shangliao.auth.caller_cache import STAFF_CHANGED_EVENT
 from shangliao.auth.service import CREDENTIAL_REVOKED
+from shangliao.chat.cards import SEALED_ADDRESS
 from shangliao.core.crypto import Keyring
 from shangliao.customers.merge import MERGED
 from shangliao.events.bus import RESYNC, Bus
@@ -213,9 +214,11 @@ class Hub:
             if found is None:
                 break
             sent, customer_id, assignee_id = found
+            if SEALED_ADDRESS in (sent.data or {}):
+                break  # its address opens with its conversation's key, read off the loop (_load)
             if sent.kind != "recall":  # a recall entry shows as the recalled message's own event
                 base = {"shop_id": shop_id, "seq": row["seq"], "type": row["type"]}
-                shown.append(base | message_payload(self.keyring, sent, customer_id, assignee_id))
+                shown.append(base | message_payload(None, self.keyring, sent, customer_id, assignee_id))
             after += 1
         self._delivered[shop_id] = after
         self._forget(shop_id, after)

@@ -138,7 +138,9 @@ def guest_messages(
         after = None if after_seq is None else max(after_seq, guest.since_seq)
         listed = service.messages_of(session, conversation, after, before_seq, limit)
         return [
-            opened_message(rt.keyring, message_out(m), public=True) for m in listed if m.seq > guest.since_seq
+            opened_message(session, rt.keyring, message_out(m), public=True)
+            for m in listed
+            if m.seq > guest.since_seq
         ]
 
 

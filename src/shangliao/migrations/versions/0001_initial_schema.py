@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 02:27:48.375780
+Create Date: 2026-12-07 02:55:52.887706
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -117,6 +117,30 @@ def upgrade() -> None:
     with op.batch_alter_table("event_log", schema=None) as batch_op:
         batch_op.create_index("uq_event_log_shop_seq", ["shop_id", "seq"], unique=True)
 
+    op.create_table(
+        "order_assignee_counts",
+        sa.Column(
+            "shop_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column(
+            "assignee_key",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=False,
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.Column("n", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_order_assignee_counts_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint(
+            "shop_id", "assignee_key", "status", "archived", name=op.f("pk_order_assignee_counts")
+        ),
+    )
     op.create_table(
         "order_search_terms",
         sa.Column(
@@ -718,6 +742,26 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "conversation_keys",
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False
+        ),
+        sa.Column("wrapped", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("erased_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["id"],
+            ["conversations.id"],
+            name=op.f("fk_conversation_keys_id_conversations"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_conversation_keys_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_conversation_keys")),
+    )
+    op.create_table(
         "messages",
         sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
@@ -816,11 +860,6 @@ def upgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(
             "ix_orders_shop_assignee", ["shop_id", "assignee_id", "created_at", "id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_orders_shop_assignee_status",
-            ["shop_id", "assignee_id", "status", "archived_at"],
-            unique=False,
         )
         batch_op.create_index("ix_orders_shop_created", ["shop_id", "created_at", "id"], unique=False)
         batch_op.create_index("ix_orders_shop_customer", ["shop_id", "customer_id"], unique=False)
@@ -1116,7 +1155,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_shop_last4")
         batch_op.drop_index("ix_orders_shop_customer")
         batch_op.drop_index("ix_orders_shop_created")
-        batch_op.drop_index("ix_orders_shop_assignee_status")
         batch_op.drop_index("ix_orders_shop_assignee")
 
     op.drop_table("orders")
@@ -1125,6 +1163,7 @@ def downgrade() -> None:
         batch_op.drop_index("uq_messages_conversation_client")
 
     op.drop_table("messages")
+    op.drop_table("conversation_keys")
     with op.batch_alter_table("chain_checkpoints", schema=None) as batch_op:
         batch_op.drop_index("uq_chain_checkpoints_conversation_seq")
 
@@ -1219,6 +1258,7 @@ def downgrade() -> None:
     op.drop_table("products")
     op.drop_table("order_status_counts")
     op.drop_table("order_search_terms")
+    op.drop_table("order_assignee_counts")
     with op.batch_alter_table("event_log", schema=None) as batch_op:
         batch_op.drop_index("uq_event_log_shop_seq")
 

@@ -68,11 +68,13 @@ def _chat(
     return {
         "conversation_id": conversation.id,
         "linked": order.conversation_id == conversation.id,
-        "messages": [_line(keyring, m, customer_name or "", staff_names) for m in messages],
+        "messages": [_line(session, keyring, m, customer_name or "", staff_names) for m in messages],
     }
 
 
-def _line(keyring: Keyring, m: Message, customer_name: str, staff_names: dict[int, str]) -> dict[str, Any]:
+def _line(
+    session: Session, keyring: Keyring, m: Message, customer_name: str, staff_names: dict[int, str]
+) -> dict[str, Any]:
     """One message as a line of the panel: who, when, and its text or a summary of its card; a
     checkpoint, the lines the inbox and the customer's page draw (``shown_parts``), so all three
     show what the customer saw."""
@@ -90,7 +92,9 @@ def _line(keyring: Keyring, m: Message, customer_name: str, staff_names: dict[in
     line["card"] = CARD_NAMES.get(m.kind)
     line["summary"] = _summary(m.kind, data)
     line["shown"] = (
-        shown_parts(keyring, data, m.body) if m.kind == "order_card" and data.get("checkpoint") else None
+        shown_parts(session, keyring, data, m.body)
+        if m.kind == "order_card" and data.get("checkpoint")
+        else None
     )
     line["number"] = data.get("number", "")
     line["link"] = f"/api/v1/attachments/{data['attachment_id']}" if "attachment_id" in data else None
