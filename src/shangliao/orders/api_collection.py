@@ -120,7 +120,7 @@ async def order_counts(
     member who sees only their own orders has those counted)."""
     actor = caller.actor
     return JSONResponse(
-        await rt.db.read_in_thread(lambda conn: tab_counts(conn, rt.keyring, actor, actor.timezone))
+        await rt.db.read_in_thread(lambda conn: tab_counts(conn, actor))
     )
 
 

@@ -32,88 +32,119 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from shangliao.auth.scope import Scope, Viewer
+from shangliao.auth.scope import Viewer
 from shangliao.core.crypto import Keyring
 from shangliao.orders.list_sql import Spec, matching_statement
 from shangliao.orders.listing import OrderQuery, spec_for
-from shangliao.orders.models import Order, OrderStatusCount
+from shangliao.orders.models import Order, OrderAssigneeCount, OrderStatusCount
 from shangliao.orders.state import Status
 from shangliao.storage.prepared import Prepared
 
 ARCHIVED = "archived"
 TAB_KEYS: tuple[str, ...] = (*(s.value for s in Status), ARCHIVED)
 
-_SQLITE_COUNT_NEW = """
-    INSERT INTO order_status_counts (shop_id, status, archived, n)
-    VALUES (NEW.shop_id, NEW.status, NEW.archived_at IS NOT NULL, 1)
-    ON CONFLICT (shop_id, status, archived) DO UPDATE SET n = n + 1;"""
-_SQLITE_UNCOUNT_OLD = """
-    UPDATE order_status_counts SET n = n - 1
-    WHERE shop_id = OLD.shop_id AND status = OLD.status AND archived = (OLD.archived_at IS NOT NULL);"""
 
-SQLITE_TRIGGERS = (
-    f"""CREATE TRIGGER order_status_counts_insert AFTER INSERT ON orders
-BEGIN{_SQLITE_COUNT_NEW}
-END""",
-    f"""CREATE TRIGGER order_status_counts_update AFTER UPDATE OF shop_id, status, archived_at ON orders
-WHEN OLD.shop_id IS NOT NEW.shop_id OR OLD.status IS NOT NEW.status
+class _Counted:
+    """One table of counts the triggers keep: its key columns (each read from the order row
+    ``{r}``, NEW or OLD) and the order columns whose change moves a count."""
+
+    def __init__(self, table: str, keys: dict[str, str], watched: tuple[str, ...]) -> None:
+        self.table, self.keys, self.watched = table, keys, watched
+
+    def key(self, row: str) -> dict[str, str]:
+        return {column: expr.format(r=row) for column, expr in self.keys.items()}
+
+    def sqlite(self) -> tuple[str, ...]:
+        cols = ", ".join(self.keys)
+        count_new = f"""
+    INSERT INTO {self.table} ({cols}, n) VALUES ({", ".join(self.key("NEW").values())}, 1)
+    ON CONFLICT ({cols}) DO UPDATE SET n = n + 1;"""
+        where_old = " AND ".join(f"{c} = {e}" for c, e in self.key("OLD").items())
+        uncount_old = f"""
+    UPDATE {self.table} SET n = n - 1 WHERE {where_old};"""
+        moved = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in self.watched if c != "archived_at")
+        t = self.table
+        return (
+            f"CREATE TRIGGER {t}_insert AFTER INSERT ON orders\nBEGIN{count_new}\nEND",
+            f"""CREATE TRIGGER {t}_update AFTER UPDATE OF {", ".join(self.watched)} ON orders
+WHEN {moved}
     OR (OLD.archived_at IS NULL) <> (NEW.archived_at IS NULL)
-BEGIN{_SQLITE_UNCOUNT_OLD}{_SQLITE_COUNT_NEW}
+BEGIN{uncount_old}{count_new}
 END""",
-    f"""CREATE TRIGGER order_status_counts_delete AFTER DELETE ON orders
-BEGIN{_SQLITE_UNCOUNT_OLD}
-END""",
-)
+            f"CREATE TRIGGER {t}_delete AFTER DELETE ON orders\nBEGIN{uncount_old}\nEND",
+        )
 
-# PostgreSQL counts inserts once per statement, from the statement's new rows: a bulk COPY of
-# 50,000 orders moves each count once, where a row trigger would update the same count row
-# 50,000 times in one transaction (each update a new row version the next one must step over).
-POSTGRES_TRIGGERS = (
-    """CREATE FUNCTION order_status_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+    def postgres(self) -> tuple[str, ...]:
+        t, cols = self.table, ", ".join(self.keys)
+        conflict = f"ON CONFLICT ({cols}) DO UPDATE SET n = {t}.n"
+        grouped = ", ".join(str(i) for i in range(1, len(self.keys) + 1))
+        where_old = " AND ".join(f"{c} = {e}" for c, e in self.key("OLD").items())
+        moved = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in self.watched if c != "archived_at")
+        return (
+            f"""CREATE FUNCTION {t}_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- The shops' counter rows first, always (see orders/counts.py): no deadlock with transitions.
     PERFORM 1 FROM shop_counters WHERE shop_id IN (SELECT shop_id FROM inserted)
         ORDER BY shop_id FOR UPDATE;
-    INSERT INTO order_status_counts (shop_id, status, archived, n)
-    SELECT shop_id, status, archived_at IS NOT NULL, count(*) FROM inserted GROUP BY 1, 2, 3
-    ON CONFLICT (shop_id, status, archived) DO UPDATE SET n = order_status_counts.n + excluded.n;
+    INSERT INTO {t} ({cols}, n)
+    SELECT {", ".join(self.key("inserted").values())}, count(*) FROM inserted GROUP BY {grouped}
+    {conflict} + excluded.n;
     RETURN NULL;
 END
 $$""",
-    """CREATE FUNCTION order_status_counts_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+            f"""CREATE FUNCTION {t}_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- The shop's counter row first, always (see orders/counts.py): no deadlock with order creates.
     PERFORM 1 FROM shop_counters WHERE shop_id = OLD.shop_id FOR UPDATE;
-    UPDATE order_status_counts SET n = n - 1
-    WHERE shop_id = OLD.shop_id AND status = OLD.status AND archived = (OLD.archived_at IS NOT NULL);
+    UPDATE {t} SET n = n - 1 WHERE {where_old};
     IF TG_OP = 'UPDATE' THEN
         PERFORM 1 FROM shop_counters WHERE shop_id = NEW.shop_id FOR UPDATE;
-        INSERT INTO order_status_counts (shop_id, status, archived, n)
-        VALUES (NEW.shop_id, NEW.status, NEW.archived_at IS NOT NULL, 1)
-        ON CONFLICT (shop_id, status, archived) DO UPDATE SET n = order_status_counts.n + 1;
+        INSERT INTO {t} ({cols}, n) VALUES ({", ".join(self.key("NEW").values())}, 1)
+        {conflict} + 1;
     END IF;
     RETURN NULL;
 END
 $$""",
-    """CREATE TRIGGER order_status_counts_insert AFTER INSERT ON orders
-REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION order_status_counts_inserted()""",
-    """CREATE TRIGGER order_status_counts_update AFTER UPDATE OF shop_id, status, archived_at ON orders
-FOR EACH ROW WHEN (OLD.shop_id IS DISTINCT FROM NEW.shop_id OR OLD.status IS DISTINCT FROM NEW.status
+            f"""CREATE TRIGGER {t}_insert AFTER INSERT ON orders
+REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION {t}_inserted()""",
+            f"""CREATE TRIGGER {t}_update AFTER UPDATE OF {", ".join(self.watched)} ON orders
+FOR EACH ROW WHEN ({moved}
     OR (OLD.archived_at IS NULL) <> (NEW.archived_at IS NULL))
-EXECUTE FUNCTION order_status_counts_moved()""",
-    """CREATE TRIGGER order_status_counts_delete AFTER DELETE ON orders
-FOR EACH ROW EXECUTE FUNCTION order_status_counts_moved()""",
-)
+EXECUTE FUNCTION {t}_moved()""",
+            f"""CREATE TRIGGER {t}_delete AFTER DELETE ON orders
+FOR EACH ROW EXECUTE FUNCTION {t}_moved()""",
+        )
 
-TRIGGER_NAMES = ("order_status_counts_insert", "order_status_counts_update", "order_status_counts_delete")
+    def drop(self, dialect: str) -> tuple[str, ...]:
+        names = tuple(f"{self.table}_{what}" for what in ("insert", "update", "delete"))
+        if dialect == "sqlite":
+            return tuple(f"DROP TRIGGER IF EXISTS {name}" for name in names)
+        return (
+            *(f"DROP TRIGGER IF EXISTS {name} ON orders" for name in names),
+            *(f"DROP FUNCTION IF EXISTS {self.table}_{f}()" for f in ("inserted", "moved")),
+        )
+
+
+_SHOP_KEY = {"shop_id": "{r}.shop_id", "status": "{r}.status", "archived": "({r}.archived_at IS NOT NULL)"}
+# The shop's tabs, and each assignee's (0: nobody's) for a limited member's tabs. The second
+# moves on a reassignment too; the first does not (the shop's count stays).
+COUNTED = (
+    _Counted("order_status_counts", _SHOP_KEY, ("shop_id", "status", "archived_at")),
+    _Counted(
+        "order_assignee_counts",
+        {"shop_id": "{r}.shop_id", "assignee_key": "coalesce({r}.assignee_id, 0)", **_SHOP_KEY},
+        ("shop_id", "assignee_id", "status", "archived_at"),
+    ),
+)
+# PostgreSQL counts inserts once per statement, from the statement's new rows: a bulk COPY of
+# 50,000 orders moves each count once, where a row trigger would update the same count row
+# 50,000 times in one transaction (each update a new row version the next one must step over).
+SQLITE_TRIGGERS = tuple(sql for table in COUNTED for sql in table.sqlite())
+POSTGRES_TRIGGERS = tuple(sql for table in COUNTED for sql in table.postgres())
+TRIGGER_NAMES = tuple(f"{t.table}_{what}" for t in COUNTED for what in ("insert", "update", "delete"))
 # What dropping the triggers takes; dropping ``orders`` drops them as well (not the functions).
 DROP = {
-    "sqlite": tuple(f"DROP TRIGGER IF EXISTS {name}" for name in TRIGGER_NAMES),
-    "postgresql": (
-        *(f"DROP TRIGGER IF EXISTS {name} ON orders" for name in TRIGGER_NAMES),
-        "DROP FUNCTION IF EXISTS order_status_counts_inserted()",
-        "DROP FUNCTION IF EXISTS order_status_counts_moved()",
-    ),
+    dialect: tuple(sql for t in COUNTED for sql in t.drop(dialect)) for dialect in ("sqlite", "postgresql")
 }
 CREATE = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}
 
@@ -137,8 +168,25 @@ def drop_triggers(execute: Callable[[str], Any], dialect: str) -> None:
 
 
 _c = OrderStatusCount.__table__.c
+_a = OrderAssigneeCount.__table__.c
 _o = Order.__table__.c
 _COUNTS = Prepared(select(_c.status, _c.archived, _c.n).where(_c.shop_id == bindparam("shop_id")))
+# A limited member's: theirs, and nobody's (key 0) when they see the unassigned (else theirs twice,
+# which the IN reads once): two ranges of the primary key, at most 28 rows.
+_ASSIGNEE_COUNTS = Prepared(
+    select(_a.status, _a.archived, _a.n).where(
+        _a.shop_id == bindparam("shop_id"), _a.assignee_key.in_([bindparam("mine"), bindparam("also")])
+    )
+)
+NOBODY = 0  # order_assignee_counts.assignee_key of the unassigned orders
+
+
+def _tabs(rows: Any) -> dict[str, int]:
+    counts = dict.fromkeys(TAB_KEYS, 0)
+    for status, archived, n in rows:
+        key = ARCHIVED if archived else status
+        counts[key] = counts.get(key, 0) + n
+    return counts
 
 
 def status_counts(on: Session | Connection, shop_id: int) -> dict[str, int]:
@@ -146,36 +194,20 @@ def status_counts(on: Session | Connection, shop_id: int) -> dict[str, int]:
 
     Reads at most 14 rows, whatever the number of orders. Every key is present (0 when none).
     """
-    counts = dict.fromkeys(TAB_KEYS, 0)
     conn = on.connection() if isinstance(on, Session) else on
-    rows = _COUNTS.rows(conn, {"shop_id": shop_id})
-    for status, archived, n in rows:
-        key = ARCHIVED if archived else status
-        counts[key] = counts.get(key, 0) + n
-    return counts
+    return _tabs(_COUNTS.rows(conn, {"shop_id": shop_id}))
 
 
-def tab_counts(
-    conn: Connection, keyring: Keyring, who: Viewer, timezone: str, only: list[Status] | None = None
-) -> dict[str, int]:
-    """Orders per tab as ``who`` sees the list: the maintained counts for a caller who sees the
-    whole shop; a limited member's own orders counted. Those are not kept per member: the count
-    reads ``ix_orders_shop_assignee_status`` alone (no order row), so it costs the member's share
-    of the shop's orders in index entries (docs/benchmarks.md, bench/authz.py). ``only`` counts
-    just those statuses' tabs (a badge): a range of that index as small as the tab."""
+def tab_counts(conn: Connection, who: Viewer) -> dict[str, int]:
+    """Orders per tab as ``who`` sees the list: the shop's maintained counts for a caller who sees
+    the whole shop; for a limited member, the counts kept per assignee, theirs (plus nobody's when
+    they see the unassigned). Either way a few rows, whatever the number of orders
+    (bench/authz.py)."""
     if not who.limited:
         return status_counts(conn, who.shop_id)
-    every = OrderQuery(status=only or list(Status), archived="all")  # drafts too: they have a tab
-    mine = Scope(who.shop_id, who.staff_id, who.data_scope, sees_unassigned=False)
-    counts = _grouped(conn, spec_for(keyring, mine, timezone, every))
-    if who.sees_unassigned:
-        # Counted apart and added: "mine OR unassigned" in one statement reads the shop's index.
-        nobodys = spec_for(
-            keyring, Scope.whole_shop(who.shop_id), timezone, every.model_copy(update={"unassigned": True})
-        )
-        for key, n in _grouped(conn, nobodys).items():
-            counts[key] += n
-    return counts
+    mine = who.staff_id or 0  # no member id (never for a limited caller): nobody's at most
+    also = NOBODY if who.sees_unassigned else mine
+    return _tabs(_ASSIGNEE_COUNTS.rows(conn, {"shop_id": who.shop_id, "mine": mine, "also": also}))
 
 
 def counts_matching(
@@ -210,29 +242,33 @@ def _grouped(conn: Connection, spec: Spec) -> dict[str, int]:
     return counts
 
 
-def counted(session: Session, shop_id: int) -> dict[tuple[str, bool], int]:
-    """The shop's orders counted the slow way (``COUNT(*) … GROUP BY``): what the counts must equal."""
+def _count_key(by_assignee: bool) -> list[Any]:
     archived = Order.archived_at.is_not(None)
-    rows = session.execute(
-        select(Order.status, archived, func.count())
-        .where(Order.shop_id == shop_id)
-        .group_by(Order.status, archived)
-    )
-    return {(status, bool(flag)): n for status, flag, n in rows}
+    who = [func.coalesce(Order.assignee_id, NOBODY)] if by_assignee else []
+    return [*who, Order.status, archived]
 
 
-def maintained(session: Session, shop_id: int) -> dict[tuple[str, bool], int]:
+def counted(session: Session, shop_id: int, *, by_assignee: bool = False) -> dict[tuple, int]:
+    """The shop's orders counted the slow way (``COUNT(*) … GROUP BY``): what the counts must equal.
+    Keys ``(status, archived)``, or ``(assignee_key, status, archived)`` ``by_assignee``."""
+    key = _count_key(by_assignee)
+    rows = session.execute(select(*key, func.count()).where(Order.shop_id == shop_id).group_by(*key))
+    return {(*k[:-1], bool(k[-1])): n for *k, n in rows}
+
+
+def maintained(session: Session, shop_id: int, *, by_assignee: bool = False) -> dict[tuple, int]:
     """The maintained counts, zero rows left out (comparable with :func:`counted`)."""
+    table = OrderAssigneeCount if by_assignee else OrderStatusCount
+    key = [table.assignee_key] if by_assignee else []  # type: ignore[attr-defined]
     rows = session.execute(
-        select(OrderStatusCount.status, OrderStatusCount.archived, OrderStatusCount.n).where(
-            OrderStatusCount.shop_id == shop_id, OrderStatusCount.n != 0
-        )
+        select(*key, table.status, table.archived, table.n).where(table.shop_id == shop_id, table.n != 0)
     )
-    return {(status, bool(flag)): n for status, flag, n in rows}
+    return {(*k[:-1], bool(k[-1])): n for *k, n in rows}
 
 
 def recount(session: Session, shop_id: int) -> None:
-    """Rebuild the shop's counts from its orders: a repair, e.g. after the triggers were lost.
+    """Rebuild the shop's counts (and its per-assignee ones) from its orders: a repair, e.g.
+    after the triggers were lost.
 
     Takes the shop's counter row first, like the triggers, so no order of the shop changes
     meanwhile on PostgreSQL (SQLite's writer is alone anyway).
@@ -240,10 +276,14 @@ def recount(session: Session, shop_id: int) -> None:
     from shangliao.shops.models import ShopCounter
 
     session.execute(select(ShopCounter.shop_id).where(ShopCounter.shop_id == shop_id).with_for_update())
-    session.execute(delete(OrderStatusCount).where(OrderStatusCount.shop_id == shop_id))
-    rows = [
-        {"shop_id": shop_id, "status": status, "archived": archived, "n": n}
-        for (status, archived), n in counted(session, shop_id).items()
-    ]
-    if rows:
-        session.execute(insert(OrderStatusCount), rows)
+    for table, columns in (
+        (OrderStatusCount, ("status", "archived")),
+        (OrderAssigneeCount, ("assignee_key", "status", "archived")),
+    ):
+        session.execute(delete(table).where(table.shop_id == shop_id))
+        found = counted(session, shop_id, by_assignee=table is OrderAssigneeCount)
+        rows = [
+            {"shop_id": shop_id, **dict(zip(columns, key, strict=True)), "n": n} for key, n in found.items()
+        ]
+        if rows:
+            session.execute(insert(table), rows)

@@ -48,8 +48,6 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
             postgresql_where=text("assignee_id IS NULL"),
             sqlite_where=text("assignee_id IS NULL"),
         ),
-        # A limited member's tab counts read this alone, never their order rows (orders/counts.py).
-        Index("ix_orders_shop_assignee_status", "shop_id", "assignee_id", "status", "archived_at"),
         CheckConstraint("total >= 0", name="total_nonnegative"),
         CheckConstraint("discount >= 0 AND shipping_fee >= 0", name="fees_nonnegative"),
     )
@@ -239,6 +237,26 @@ class OrderStatusCount(ShopScoped, Base):
     shop_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    archived: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OrderAssigneeCount(ShopScoped, Base):
+    """The same counts per assignee (``assignee_key`` 0: nobody's), for a limited member's tabs.
+
+    Kept by the triggers that keep ``order_status_counts`` (``orders/counts.py``), so a member who
+    sees only their own orders (and maybe the unassigned) reads a few rows too, however many
+    orders they hold. 0 rather than NULL: a primary key column cannot be NULL, and staff ids
+    start at 1.
+    """
+
+    __tablename__ = "order_assignee_counts"
+
+    shop_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    assignee_key: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     archived: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, default=0)

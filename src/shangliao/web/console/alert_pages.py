@@ -30,9 +30,7 @@ def alert_counts(actor: Actor = Depends(signed_in()), rt: Runtime = Depends(get_
     with rt.db.read() as session:
         seq = head_seq(session, actor.shop_id)
         orders = (
-            tab_counts(session.connection(), rt.keyring, actor, actor.timezone, [Status.PENDING])[
-                Status.PENDING.value
-            ]
+            tab_counts(session.connection(), actor)[Status.PENDING.value]
             if "orders.read" in actor.permissions
             else None
         )

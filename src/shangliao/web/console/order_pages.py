@@ -133,7 +133,7 @@ def tab_counts(conn, rt: Runtime, actor: Actor, filters: dict[str, str], query: 
     otherwise the orders matching the search and filters, counted per tab."""
     if any(v for k, v in filters.items() if k != "tab"):
         return counts_matching(conn, rt.keyring, actor, actor.timezone, query)
-    return order_counts.tab_counts(conn, rt.keyring, actor, actor.timezone)
+    return order_counts.tab_counts(conn, actor)
 
 
 def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery:
