@@ -8,8 +8,6 @@ import random
 import uuid
 
 import pytest
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
 from shangliao.chat import card_keys
@@ -17,9 +15,10 @@ from shangliao.chat.cards import SEALED_ADDRESS, opened_message
 from shangliao.chat.models import ConversationKey, Message
 from shangliao.chat.views import message_out
 from shangliao.customers.masking import mask_address
-from shangliao.customers.pii import ORDERS, address_context, public_address
+from shangliao.customers.pii import public_address
 from shangliao.orders.models import Order
 from shangliao.orders.timeline import unseal
+from tests.support.cards import ring_opens
 from tests.support.customers import SAMPLE_ADDRESS
 from tests.support.orders import act, make_order
 from tests.support.team import make_member
@@ -47,20 +46,6 @@ def stored_cards(runtime, conversation_id: int) -> list[dict]:
             select(Message).where(Message.conversation_id == conversation_id, Message.kind == "order_card")
         )
         return [message_out(m) for m in found]
-
-
-def ring_opens(keyring, blob: bytes) -> bool:
-    """Whether any key of the ring decrypts a card blob, bound to the card's header or to the
-    orders' context (what a copy of the order's blob would be bound to)."""
-    head, nonce, body = blob[:9], blob[9:21], blob[21:]
-    for key in keyring.keys:
-        for context in (head, address_context(ORDERS), b""):
-            try:
-                AESGCM(key.encryption_key).decrypt(nonce, body, context)
-            except InvalidTag:
-                continue
-            return True
-    return False
 
 
 def staff_card(client, conversation_id: int) -> dict:

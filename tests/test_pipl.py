@@ -12,6 +12,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from shangliao.audit.models import AuditEntry
+from shangliao.chat.models import ConversationKey, Message
 from shangliao.cli.main import app as cli
 from shangliao.config import get_settings
 from shangliao.customers.models import CustomerAddress, CustomerPhone
@@ -19,6 +20,7 @@ from shangliao.customers.pii import CUSTOMER_ADDRESSES, address_dict, decrypt_ph
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.timeline import unseal
 from shangliao.storage.base import all_models
+from tests.support.cards import ring_opens
 from tests.support.chat import customer_says, guest_client
 from tests.support.console import sign_in
 from tests.support.customers import SAMPLE_ADDRESS
@@ -281,6 +283,46 @@ def test_chat_verify_passes_after_erasure(app, runtime, shop, tee, person, monke
         get_settings.cache_clear()
     # then every chain verifies
     assert result.exit_code == 0, result.output
+
+
+def test_erasure_leaves_no_card_address_that_opens(app, runtime, shop, tee, person):
+    # given a customer whose order's details card was sent to them, read in full before
+    shop_with_history(app, runtime, shop, tee, person)
+    conversation_id = shop.api.post(f"/api/v1/customers/{person.customer_id}/conversation").json()["id"]
+
+    def stored_cards() -> list[dict]:
+        with runtime.db.read() as session:
+            return list(
+                session.scalars(
+                    select(Message.data).where(
+                        Message.conversation_id == conversation_id, Message.kind == "order_card"
+                    )
+                )
+            )
+
+    def staff_cards() -> list[dict]:
+        r = shop.api.get(f"/api/v1/conversations/{conversation_id}/messages")
+        assert r.status_code == 200, r.text
+        return [m["data"] for m in r.json() if m["kind"] == "order_card"]
+
+    before = stored_cards()
+    assert [c["address"]["detail"] for c in staff_cards()] == [person.street]
+    # when the owner erases them
+    assert erase(shop, person).status_code == 200
+    # then the cards are stored byte for byte as sent, yet no key of the ring opens their address
+    assert stored_cards() == before
+    for data in before:
+        assert not ring_opens(runtime.keyring, unseal(data["address_sealed"]))
+    with runtime.db.read() as session:
+        assert session.get(ConversationKey, conversation_id).wrapped is None
+    # and staff, the customer's page and the export read the address as erased
+    [card] = staff_cards()
+    assert card["address_erased"] is True and card["address"]["receiver"] == "已删除"
+    assert not found(person.secrets(), str(card))
+    assert "收货人：已删除" in card["shown"]
+    export = shop.api.get(f"/api/v1/customers/{person.customer_id}/export").json()
+    [exported] = [m for c in export["conversations"] for m in c["messages"] if m["kind"] == "order_card"]
+    assert exported["data"]["address_erased"] is True
 
 
 def test_erasure_is_recorded_without_personal_data(app, runtime, shop, tee, person):
