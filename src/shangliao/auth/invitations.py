@@ -4,7 +4,10 @@ it picks a username and password and joins the shop with that role.
 The link's secret is 256-bit random and only its SHA-256 is stored (like a credential's). A link
 works once, until it expires or is revoked; accepting it marks it used in the same transaction
 that creates the account, with a conditional update, so two people opening it at once cannot both
-join. The role is checked against the inviter's grant when the link is made (auth/team.py rules).
+join. The role is checked against the inviter's grant when the link is made (auth/team.py rules),
+and again, against the grant they hold by then, when it is opened or accepted: a link made by a
+member since demoted is gone, and lowering a member's role or closing their account revokes the
+pending links they could no longer make.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from shangliao.auth.team import (
     choose_role,
     custom_choice,
     join,
+    member_actor,
 )
 from shangliao.core import clock
-from shangliao.core.errors import NotFound
+from shangliao.core.errors import Forbidden, NotFound
 from shangliao.core.i18n import N_
 
 INVITATION_DAYS = 7  # how long a link works unless another lifetime is asked for
@@ -121,7 +125,50 @@ def open_invitation(session: Session, raw: str) -> Invitation:
     inviter = session.get(Staff, row.created_by) if row.created_by else None
     if inviter is None or not inviter.active:  # a closed account's links close with it
         raise _gone()
+    if not may_still_grant(session, inviter, invitation_role(session, row)):
+        raise _gone()  # the inviter was demoted (or the role widened) since: they could not make it now
     return row
+
+
+def may_still_grant(session: Session, inviter: Staff, choice: RoleChoice) -> bool:
+    """Whether ``inviter``, with the role they hold now, could still make a link for ``choice``:
+    the rules of the making (auth/team.py) against their current grant, not the one they had."""
+    try:
+        now = member_actor(session, inviter)
+        check_owner_change(now, choice.role)
+        check_within_own(now, choice.grant)
+    except Forbidden:
+        return False
+    return True
+
+
+def revoke_links_beyond(session: Session, member: Staff) -> list[int]:
+    """Revoke the pending links ``member`` made that they could no longer make (all of them once
+    the account is closed); called when their role is lowered or they are deactivated."""
+    revoked = [
+        row
+        for row in session.scalars(
+            select(Invitation).where(
+                Invitation.shop_id == member.shop_id,
+                Invitation.created_by == member.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.revoked_at.is_(None),
+            )
+        )
+        if not member.active or not _grantable(session, member, row)
+    ]
+    now = clock.now()
+    for row in revoked:
+        row.revoked_at = now
+    session.flush()
+    return [row.id for row in revoked]
+
+
+def _grantable(session: Session, member: Staff, row: Invitation) -> bool:
+    try:
+        return may_still_grant(session, member, invitation_role(session, row))
+    except NotFound:  # its custom role is gone: nothing left to grant
+        return False
 
 
 def do_accept_invitation(

@@ -144,6 +144,22 @@ def member_role(session: Session, member: Staff) -> RoleChoice:
     return custom_choice(row) if row else RoleChoice(CUSTOM, None, Grant(frozenset()), "")
 
 
+def member_actor(session: Session, member: Staff) -> Actor:
+    """``member`` as they would act signed in now, with their role's whole current grant (to
+    re-check something they did earlier against what they hold today)."""
+    grant = member_role(session, member).grant
+    return Actor(
+        shop_id=member.shop_id,
+        staff_id=member.id,
+        role=member.role,
+        permissions=grant.permissions,
+        via="session",
+        display_name=member.display_name,
+        data_scope=grant.data_scope,
+        sees_unassigned=grant.sees_unassigned,
+    )
+
+
 def access_role(session: Session, shop_id: int, role_id: int) -> Role:
     row = session.get(Role, role_id)
     if row is None or row.shop_id != shop_id:
@@ -384,7 +400,7 @@ def do_change_role(
         "team.member_role_changed",
         "staff",
         member.id,
-        _role_data(choice) | {"before": _role_data(before)},
+        _role_data(choice) | {"before": _role_data(before)} | _links_closed(session, member),
     )
     return member
 
@@ -410,7 +426,7 @@ def do_deactivate(session: Session, actor: Actor, staff_id: int) -> Staff:
     member.active = False
     session.flush()
     _revoke_where(session, Credential.staff_id == member.id, Credential.revoked_at.is_(None))
-    _audit(session, actor, "team.member_deactivated", "staff", member.id)
+    _audit(session, actor, "team.member_deactivated", "staff", member.id, _links_closed(session, member))
     return member
 
 
@@ -424,6 +440,16 @@ def do_reactivate(session: Session, actor: Actor, staff_id: int) -> Staff:
     session.flush()
     _audit(session, actor, "team.member_reactivated", "staff", member.id)
     return member
+
+
+def _links_closed(session: Session, member: Staff) -> dict[str, Any]:
+    """Revoke the pending invitation links ``member`` could no longer make; their ids for the audit
+    entry of the change that closed them (none: nothing added)."""
+    # Imported here: invitations.py builds on this module's rules.
+    from shangliao.auth.invitations import revoke_links_beyond
+
+    revoked = revoke_links_beyond(session, member)
+    return {"invitations_revoked": revoked} if revoked else {}
 
 
 def _role_data(choice: RoleChoice) -> dict[str, Any]:

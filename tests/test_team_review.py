@@ -1,0 +1,77 @@
+"""Reviewer findings on the team (issue 12): an invitation link follows its maker's grant as it is
+now, team ids beyond the database's range are "not found", and a manager cannot touch the tokens
+of a member holding more than they do."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from shangliao.audit.models import AuditEntry
+from tests.support.team import make_member
+from tests.test_team import INVITATIONS, MEMBERS, ROLES, accept, error_code, invite
+
+TOKENS = "/api/v1/auth/tokens"
+
+
+def audit_data(runtime, shop_id: int, act: str) -> dict:
+    with runtime.db.read() as session:
+        return session.scalars(
+            select(AuditEntry.data)
+            .where(AuditEntry.shop_id == shop_id, AuditEntry.act == act)
+            .order_by(AuditEntry.id.desc())
+        ).first()
+
+
+# --- 1. a link carries no more than its maker holds today -----------------------------------------
+
+
+def test_a_demoted_admins_admin_link_is_revoked_and_their_agent_link_still_works(runtime, shop, anon):
+    # given an admin who made a link for an admin and one for an agent
+    admin = make_member(runtime, shop, role="admin")
+    for_admin, for_agent = invite(admin, role="admin"), invite(admin, role="agent")
+
+    # when the owner makes them an agent
+    r = shop.api.put(f"{MEMBERS}/{admin.staff_id}/role", json={"role": "agent"})
+
+    # then the admin link is gone (revoked, recorded with the change); the agent one still joins
+    assert r.status_code == 200, r.text
+    gone = accept(anon, for_admin["url"])
+    assert (gone.status_code, error_code(gone)) == (404, "team.invitation_gone")
+    assert [i["id"] for i in shop.api.get(INVITATIONS).json()] == [for_agent["id"]]
+    assert audit_data(runtime, shop.id, "team.member_role_changed")["invitations_revoked"] == [for_admin["id"]]
+    joined = accept(anon, for_agent["url"])
+    assert (joined.status_code, joined.json()["role"]) == (201, "agent")
+
+
+def test_a_link_is_gone_once_its_role_grants_more_than_its_maker_holds(runtime, shop, anon):
+    # given a manager of a custom role who invites to a role within their own
+    manager = make_member(runtime, shop, permissions=["team.manage", "orders.read"])
+    role = shop.api.post(ROLES, json={"name": "reader", "permissions": ["orders.read"]}).json()
+    made = invite(manager, role=None, role_id=role["id"])
+
+    # when the owner widens that role beyond the manager's grant (no change to the manager)
+    widened = shop.api.put(
+        f"{ROLES}/{role['id']}", json={"name": "reader", "permissions": ["orders.read", "orders.write"]}
+    )
+
+    # then opening or accepting the link answers as for an expired one, and nobody joined
+    assert widened.status_code == 200, widened.text
+    r = accept(anon, made["url"])
+    assert (r.status_code, error_code(r)) == (404, "team.invitation_gone")
+    page = anon.get(f"/join/{made['url'].rsplit('/', 1)[1]}")
+    assert page.status_code == 404
+    assert audit_data(runtime, shop.id, "team.invitation_accepted") is None
+
+
+def test_deactivating_a_member_revokes_their_pending_links(runtime, shop):
+    # given an admin with a pending link
+    admin = make_member(runtime, shop, role="admin")
+    made = invite(admin)
+
+    # when the owner closes their account
+    assert shop.api.post(f"{MEMBERS}/{admin.staff_id}/deactivate").status_code == 200
+
+    # then the link is no longer pending, even were the account opened again
+    assert shop.api.post(f"{MEMBERS}/{admin.staff_id}/reactivate").status_code == 200
+    assert shop.api.get(INVITATIONS).json() == []
+    assert audit_data(runtime, shop.id, "team.member_deactivated")["invitations_revoked"] == [made["id"]]
