@@ -355,6 +355,7 @@ def test_demo_seeds_once_prints_the_login_and_serves(cli, monkeypatch, uvicorn_c
     for result in (first, again):
         assert "http://127.0.0.1:8000" in result.output
         assert seeding.DEMO_PASSWORD in result.output
+        assert "demo-xiaowang" in result.output and "夜班小陈" in result.output  # the team's logins
     assert "exists already" in again.output
     assert len(uvicorn_calls) == 2
 

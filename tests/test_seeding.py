@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from shangliao.audit.models import AuditEntry
+from shangliao.auth.models import Role, Staff
+from shangliao.auth.passwords import verify_password
 from shangliao.auth.scope import Scope
 from shangliao.catalog.models import Variant
 from shangliao.chat.checkpoints import checkpoints_of
@@ -15,6 +18,7 @@ from shangliao.demo.bulk import seed_bulk
 from shangliao.demo.shop import STEP_CATALOG, STEP_ORDERS, STEP_TIDY, seed_demo
 from shangliao.events.models import EventLogEntry
 from shangliao.inventory.models import StockMovement
+from shangliao.notifications.models import Notification
 from shangliao.orders import counts
 from shangliao.orders.listing import OrderQuery, list_orders
 from shangliao.orders.models import Order, OrderSearchTerm
@@ -106,7 +110,49 @@ def test_demo_shop_has_orders_in_many_states(runtime, orders):
     _check_search_terms(runtime, shop_id)
     assert {"completed", "cancelled", "shipped"} <= set(by_status)
     assert sum(by_status.values()) > orders * 0.8
+    _check_team(runtime, shop_id, f"u{slug}")
     _check_chats(runtime, shop_id)
+
+
+def _check_team(runtime, shop_id: int, owner_username: str) -> None:
+    """The demo team: 小王, 老李, 阿芳 and a night shift member on an assigned-only custom role,
+    signing in with the demo password, each given work through the services (so notified, and
+    the owner's acts are in the audit log)."""
+    with runtime.db.read() as s:
+        members = {
+            m.username: m for m in s.scalars(select(Staff).where(Staff.shop_id == shop_id, Staff.role != "owner"))
+        }
+        night = s.scalar(select(Role).where(Role.shop_id == shop_id))
+        assert {u: (m.display_name, m.role) for u, m in members.items()} == {
+            f"{owner_username}-xiaowang": ("客服小王", "agent"),
+            f"{owner_username}-laoli": ("仓库老李", "warehouse"),
+            f"{owner_username}-afang": ("财务阿芳", "finance"),
+            f"{owner_username}-xiaochen": ("夜班小陈", "custom"),
+        }
+        assert (night.name, night.data_scope, night.sees_unassigned) == ("夜班客服", "assigned", False)
+        assert "customers.pii" not in night.permissions and {"chat.write", "orders.write"} <= set(night.permissions)
+        assert members[f"{owner_username}-xiaochen"].role_id == night.id
+        wang_hash = members[f"{owner_username}-xiaowang"].password_hash
+        wang, chen = members[f"{owner_username}-xiaowang"].id, members[f"{owner_username}-xiaochen"].id
+        given = dict(
+            s.execute(
+                select(Order.assignee_id, func.count()).where(Order.shop_id == shop_id).group_by(Order.assignee_id)
+            ).all()
+        )
+        chats = dict(
+            s.execute(
+                select(Conversation.assignee_id, func.count())
+                .where(Conversation.shop_id == shop_id)
+                .group_by(Conversation.assignee_id)
+            ).all()
+        )
+        told = s.scalar(select(func.count()).select_from(Notification).where(Notification.shop_id == shop_id))
+        acts = set(s.scalars(select(AuditEntry.act).where(AuditEntry.shop_id == shop_id)))
+    assert given.get(wang, 0) > 0 and given.get(chen, 0) > 0
+    assert chats.get(wang, 0) == 2 and chats.get(chen, 0) == 1
+    assert told >= 3
+    assert verify_password(wang_hash, "shangliao-demo")  # the demo password, as the banner says
+    assert {"team.role_created", "team.member_created"} <= acts
 
 
 def _check_chats(runtime, shop_id: int) -> None:
@@ -119,7 +165,7 @@ def _check_chats(runtime, shop_id: int) -> None:
             select(Order).where(Order.shop_id == shop_id, Order.conversation_id.is_not(None))
         ).all()
         assert [(o.channel, o.status) for o in born] == [("chat", "shipped")]
-        done = {c["kind"] for c in checkpoints_of(s, born[0]) if c["done"]}
+        done = {c["kind"] for c in checkpoints_of(s, Scope.whole_shop(shop_id), born[0]) if c["done"]}
         assert done == {"details", "tracking", "inspect"}  # photos are left for the merchant to try
     assert verify(runtime.db, runtime.keyring, shop_id) == []
 

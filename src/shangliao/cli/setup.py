@@ -138,6 +138,7 @@ def demo(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> No
     The URL and the demo login are printed before the server starts.
     """
     from shangliao.cli import seeding  # filled in later than the rest of the CLI; keep it lazy
+    from shangliao.demo.team import team_logins
 
     s = settings()
     initialise(s)
@@ -155,6 +156,8 @@ def demo(host: HostOption = DEFAULT_HOST, port: PortOption = DEFAULT_PORT) -> No
                     f"[bold]{t(N_('Open'))}[/]  {url}",
                     f"[bold]{t(N_('Shop'))}[/]  {slug}",
                     f"[bold]{t(N_('Login'))}[/]  {username} / {password}",
+                    # The demo team signs in with the same password (demo/team.py).
+                    *(f"[bold]{name}[/]  {member} / {password}" for member, name in team_logins(username)),
                     f"[bold]{t(N_('Customers chat at'))}[/]  {url}/s/{slug}",
                     f"[bold]API[/]  {url}/api/v1/docs",
                 ]

@@ -23,6 +23,7 @@ from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer
 from shangliao.demo import names
 from shangliao.demo.chats import seed_chats
+from shangliao.demo.team import seed_team
 from shangliao.orders import actions, edits
 from shangliao.orders.archive import archive_older_than
 from shangliao.orders.cancel_reasons import CANCEL_REASONS, OTHER
@@ -242,9 +243,11 @@ def seed_demo(
     finally:
         clock.freeze(None)
     progress(STEP_ORDERS, orders, orders)
-    progress(STEP_TIDY, 0, 2)
+    progress(STEP_TIDY, 0, 3)
     # Orders finished two months ago are out of the way, as a tidy merchant would have them.
     archive_older_than(rt.db, actor.shop_id, now - timedelta(days=60))
-    progress(STEP_TIDY, 1, 2)
+    progress(STEP_TIDY, 1, 3)
     seed_chats(rt, actor, customer_ids[:5], now)
-    progress(STEP_TIDY, 2, 2)
+    progress(STEP_TIDY, 2, 3)
+    seed_team(rt, actor, username, password)
+    progress(STEP_TIDY, 3, 3)
