@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from shangliao.auth.permissions import SCOPE_ALL
-from shangliao.core.schemas import StrictModel
+from shangliao.core.schemas import MAX_ID, StrictModel
 
 
 class RoleRef(StrictModel):
@@ -17,7 +17,9 @@ class RoleRef(StrictModel):
     role: str | None = Field(
         default=None, max_length=32, description="owner, admin, agent, warehouse, finance"
     )
-    role_id: int | None = Field(default=None, ge=1, description="The id of one of the shop's own roles.")
+    role_id: int | None = Field(
+        default=None, ge=1, le=MAX_ID, description="The id of one of the shop's own roles."
+    )
 
     @model_validator(mode="after")
     def _one_of(self):

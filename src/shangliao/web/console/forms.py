@@ -17,6 +17,7 @@ from shangliao.core.errors import Invalid
 from shangliao.core.field_labels import field_names
 from shangliao.core.i18n import N_
 from shangliao.core.money import MAX_AMOUNT
+from shangliao.core.schemas import MAX_ID
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.nul_bytes import check_form
 
@@ -74,6 +75,13 @@ def whole_number(text: str) -> int | None:
     """``text`` as a whole number if it is ASCII digits, else None: ``"²".isdigit()`` is true, yet
     ``int("²")`` raises, so a crafted form would get a 500 instead of the answer to a non-number."""
     return int(text) if text.isascii() and text.isdigit() else None
+
+
+def row_id(text: str) -> int | None:
+    """``text`` as a row id: a whole number the database's ids can hold, else None (a bigger one
+    would overflow the query's parameter: a 500 instead of "not found")."""
+    number = whole_number(text)
+    return number if number is not None and number <= MAX_ID else None
 
 
 def form_version(form: FormData) -> int | None:

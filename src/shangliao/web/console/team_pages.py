@@ -25,7 +25,7 @@ from shangliao.core.errors import ShangliaoError
 from shangliao.core.schemas import PathId
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
-from shangliao.web.console.forms import in_thread, read_form, whole_number
+from shangliao.web.console.forms import in_thread, read_form, row_id, whole_number
 from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +42,7 @@ def role_value(role: dict[str, Any]) -> str:
 def picked_role(value: str) -> tuple[str | None, int | None]:
     """A role picker's value as (built-in key, custom role id); a bad id is a role nobody has."""
     if value.startswith(CUSTOM_PREFIX):
-        return None, whole_number(value[len(CUSTOM_PREFIX) :]) or 0
+        return None, row_id(value[len(CUSTOM_PREFIX) :]) or 0
     return value, None
 
 
