@@ -17,16 +17,25 @@ from typer.testing import CliRunner, Result
 
 from shangliao.app import create_app
 from shangliao.audit.models import AuditEntry
+from shangliao.chat import service
+from shangliao.chat.cards import SEALED_ADDRESS
 from shangliao.chat.chain import checkpoint_message
-from shangliao.chat.models import ChainCheckpoint, Visitor
+from shangliao.chat.models import ChainCheckpoint, ConversationKey, Visitor
 from shangliao.cli.main import app as cli_app
 from shangliao.config import Settings, get_settings
 from shangliao.core import keys, keys_rotate
 from shangliao.core.crypto import Key, KeyMissing, Keyring, blob_key_id, key_id
-from shangliao.core.keys_data import CARDS_LABEL, MissingKeyError, card_seals, timeline_seals
+from shangliao.core.keys_data import (
+    CARDS_LABEL,
+    SIGNED,
+    MissingKeyError,
+    card_seals,
+    timeline_seals,
+)
 from shangliao.customers.models import CustomerAddress, CustomerPhone
 from shangliao.customers.pii import PHONE_CONTEXT
 from shangliao.orders.models import Order
+from shangliao.orders.timeline import sealed
 from shangliao.runtime import Runtime
 from shangliao.storage import migrate
 from tests.support.backends import database_url
@@ -38,6 +47,7 @@ from tests.support.shops import make_shop
 FIRST = bytes(range(32))  # the installation's original key (a one-line key file, as `init` writes)
 FIRST_ID = key_id(FIRST)
 PHONES = ["13912340001", "13912340002", "13912340003", "13912340004"]
+CARD_KEYS = "conversation_keys"
 
 
 class Crash(Exception):
@@ -146,7 +156,9 @@ def api(install: Install, filled: Filled):
 
 
 def key_ids(install: Install) -> dict[str, set[str | None]]:
-    """The key id every stored value names, per place (None: a pre-key-id value)."""
+    """The key id every stored value names, per place (None: a pre-key-id value). ``CARDS_LABEL``:
+    cards sealed under the ring itself, before data keys; ``CARD_KEYS``: conversations' data keys,
+    under which cards seal their addresses now."""
     rt = install.runtime()
     try:
         with rt.db.read() as s:
@@ -156,6 +168,12 @@ def key_ids(install: Install) -> dict[str, set[str | None]]:
                 "orders": {blob_key_id(b) for b in s.scalars(select(Order.address_enc))},
                 "order_events": {blob_key_id(b) for b in timeline_seals(s)},
                 CARDS_LABEL: {blob_key_id(b) for b in card_seals(s)},
+                CARD_KEYS: {
+                    blob_key_id(b)
+                    for b in s.scalars(
+                        select(ConversationKey.wrapped).where(ConversationKey.wrapped.is_not(None))
+                    )
+                },
             }
     finally:
         rt.close()
@@ -183,7 +201,9 @@ def search_finds_everyone(client) -> None:
 def test_values_under_the_first_key_read_after_a_new_key_and_new_values_use_the_new_key(install):
     # Given data written under the first key
     filled = fill(install)
-    assert all(ids == {FIRST_ID} for ids in key_ids(install).values())
+    ids = key_ids(install)
+    assert ids.pop(CARDS_LABEL) == set()  # the card sealed its address under its conversation's key
+    assert all(found == {FIRST_ID} for found in ids.values())
 
     # When a new key is made
     result = install.ok("keys", "new")
@@ -247,13 +267,14 @@ def test_a_crashed_rotation_leaves_everything_readable_and_a_rerun_moves_every_v
     # When it runs again to the end
     result = install.ok("keys", "rotate", "--batch", "2")
 
-    # Then every value names the new key (chat cards stay as sent: the chain hashes them)
+    # Then every value names the new key, the card's data key re-wrapped under it (the card
+    # itself stays as sent: the chain hashes it), and the first key is free to retire
     assert f"Every value now uses key {new_id}" in result.output
     ids = key_ids(install)
-    for place in ("customer_phones", "customer_addresses", "orders", "order_events"):
+    for place in ("customer_phones", "customer_addresses", "orders", "order_events", CARD_KEYS):
         assert ids[place] == {new_id}, place
-    assert ids[CARDS_LABEL] == {FIRST_ID}
-    assert "chat card" in result.output
+    assert ids[CARDS_LABEL] == set()
+    assert f"keys retire {FIRST_ID}" in result.output and "chat card" not in result.output
 
     # And search still finds everyone, the claiming device still matches the phone it claimed,
     # the chat history still verifies (checkpoints re-signed), and the rotation is in the audit log
@@ -316,16 +337,155 @@ def test_retire_refuses_while_a_value_uses_the_key_and_drops_it_once_none_does(i
         rt.close()
 
 
-def test_a_chat_card_keeps_its_key_in_the_ring(install):
-    # Given a details card sent under the first key, and a finished rotation
+def stop_before_the_signatures(label: str, rows: int) -> None:
+    """Kills a rotation once every ciphertext moved (the timeline is the last of them) and before
+    any signature is re-signed."""
+    if label == "order_events":
+        raise Crash
+
+
+def sign_with_the_first_key(install: Install) -> int:
+    """Signs every chain checkpoint and chain list with the first key, as a server started before
+    `keys new` does; returns how many."""
+    first = Keyring.from_masters([FIRST])
+    rt = install.runtime()
+    try:
+        with rt.db.write() as s:
+            n = 0
+            for signed in SIGNED:
+                t = signed.table
+                for row in s.execute(select(t.c.id, *(t.c[c] for c in signed.columns))).all():
+                    sig = first.sign(signed.message(row))
+                    s.execute(update(t).where(t.c.id == row.id).values(signature=sig))
+                    n += 1
+    finally:
+        rt.close()
+    return n
+
+
+def test_retire_refuses_while_chat_signatures_use_the_key(install):
+    # Given a chat with signed checkpoints under the first key, a new key, and a rotation killed
+    # after every ciphertext moved but before the signatures
     fill(install)
     install.ok("keys", "new")
+    rt = install.runtime()
+    try:
+        with pytest.raises(Crash):
+            keys_rotate.rotate(rt.db, rt.keyring, batch=1, after_batch=stop_before_the_signatures)
+    finally:
+        rt.close()
+
+    # When the first key is retired: refused, naming the signatures, and the ring is unchanged
+    refused = install.cli("keys", "retire", FIRST_ID)
+    assert refused.exit_code == 1, refused.output
+    assert FIRST_ID in refused.output and "chat checkpoints" in refused.output
+    assert FIRST_ID in install.ring().ids
+    # and status says where the key is still used
+    status = install.ok("keys", "status")
+    assert f"chain_checkpoints.signature: 1 under key {FIRST_ID}" in status.output
+    assert "run `shangliao keys rotate`" in status.output
+    install.ok("chat", "verify")
+
+    # When the rotation finishes, the key retires and the chat history still verifies
     install.ok("keys", "rotate")
+    install.ok("keys", "retire", FIRST_ID)
+    install.ok("chat", "verify")
+
+
+def test_signatures_an_old_server_makes_during_a_rotation_are_left_over_and_named(install, monkeypatch):
+    # Given a chat signed under the first key, a new key, and a server not restarted since, which
+    # signs with the first key again once the rotation re-signed (stood in for after the last pass)
+    fill(install)
+    install.ok("keys", "new")
+    new_id = install.ring().current.hex_id
+    real = keys_rotate._run_pass
+
+    def pass_then_old_server_signs(db, keyring, p, batch, after_batch):
+        moved = real(db, keyring, p, batch, after_batch)
+        if p.label == SIGNED[-1].table.name:
+            sign_with_the_first_key(install)
+        return moved
+
+    monkeypatch.setattr(keys_rotate, "_run_pass", pass_then_old_server_signs)
+
+    # When the operator rotates
+    result = install.cli("keys", "rotate")
+
+    # Then it fails, asks for a restart, and says where the signatures left under the old key are
+    assert result.exit_code == 1, result.output
+    assert "restart the server" in result.output
+    assert f"chain_checkpoints.signature: 1 under key {FIRST_ID}" in result.output
+    assert f"chain_manifests.signature: 1 under key {FIRST_ID}" in result.output
+    assert install.cli("keys", "retire", FIRST_ID).exit_code == 1
+
+    # When the server is restarted (it signs with the new key) and the rotation runs again
+    monkeypatch.setattr(keys_rotate, "_run_pass", real)
+    result = install.ok("keys", "rotate")
+
+    # Then every signature is under the new key, the first key retires, and the history verifies
+    assert f"Every value now uses key {new_id}" in result.output
+    install.ok("keys", "retire", FIRST_ID)
+    install.ok("chat", "verify")
+
+
+def card_address(install: Install, filled: Filled) -> dict:
+    """The address on the details card of the order ``fill`` sent it for, as the owner reads it."""
+    rt, client = api(install, filled)
+    try:
+        customer_id = client.get(f"/api/v1/orders/{filled.order_ids[1]}").json()["customer_id"]
+        conversation = client.post(f"/api/v1/customers/{customer_id}/conversation").json()
+        r = client.get(f"/api/v1/conversations/{conversation['id']}/messages")
+        assert r.status_code == 200, r.text
+        [card] = [m for m in r.json() if m["kind"] == "order_card" and "address" in m["data"]]
+        return card["data"]["address"]
+    finally:
+        rt.close()
+
+
+def test_a_chat_card_sealed_under_its_conversations_key_lets_the_old_key_retire(install):
+    # Given a details card sent under the first key, and a finished rotation
+    filled = fill(install)
+    install.ok("keys", "new")
+    install.ok("keys", "rotate")
+
+    # When the first key is retired
+    install.ok("keys", "retire", FIRST_ID)
+
+    # Then the ring holds the new key alone, the card's address still opens, and the chain verifies
+    assert FIRST_ID not in install.ring().ids
+    assert card_address(install, filled)["phone"] == PHONES[1]
+    install.ok("chat", "verify")
+
+
+def test_a_chat_card_sealed_under_the_ring_keeps_its_key(install):
+    # Given a details card sent before data keys existed (its address sealed under the first key
+    # of the ring, the order's own blob copied in), and a finished rotation
+    filled = fill(install)
+    rt = install.runtime()
+    try:
+        with rt.db.write() as s:
+            order = s.get(Order, filled.order_ids[1])
+            service.do_send(
+                s,
+                rt.keyring,
+                order.shop_id,
+                order.conversation_id,
+                sender_type="staff",
+                sender_id=None,
+                kind="order_card",
+                data={"order_id": order.id, SEALED_ADDRESS: sealed(order.address_enc)},
+            )
+    finally:
+        rt.close()
+    install.ok("keys", "new")
+    result = install.ok("keys", "rotate")
+    assert "chat card" in result.output
 
     # When the first key is retired: refused (the card's address is kept as sent)
     refused = install.cli("keys", "retire", FIRST_ID)
     assert refused.exit_code == 1, refused.output
     assert FIRST_ID in install.ring().ids
+    assert key_ids(install)[CARDS_LABEL] == {FIRST_ID}
 
 
 # --- start-up ---------------------------------------------------------------------------------------
