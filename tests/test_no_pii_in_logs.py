@@ -152,3 +152,20 @@ def test_no_log_line_holds_the_phone_street_or_name(server, captured, shop, tee)
     forms = {key: {value, quote(value), quote_plus(value)} for key, value in secrets.items()}  # as in a URL
     leaks = {key: [line for line in captured.lines if any(f in line for f in forms[key])] for key in secrets}
     assert {key: lines for key, lines in leaks.items() if lines} == {}
+
+
+def test_no_log_line_holds_an_invitation_links_secret(server, captured, shop):
+    # given an invitation link (its secret joins the shop: a credential)
+    secret = shop.api.post("/api/v1/team/invitations", json={"role": "agent"}).json()["url"].rsplit("/", 1)[1]
+    invitee = httpx.Client(base_url=server, headers={"Origin": server}, follow_redirects=False, timeout=10)
+
+    # when the invitee opens the page, joins through the form, and opens the spent link again
+    assert invitee.get(f"/join/{secret}").status_code == 200
+    username = f"joiner_{uuid.uuid4().hex[:8]}"
+    joined = invitee.post(f"/join/{secret}", data={"username": username, "password": OWNER_PASSWORD})
+    assert joined.status_code == 303, joined.text[:300]
+    assert invitee.get(f"/join/{secret}", params={"from": "wechat"}).status_code == 404
+
+    # then the access log has those requests, with the secret in none of its lines
+    assert any("/join/[redacted]" in line for line in captured.lines if line.startswith("uvicorn.access"))
+    assert [line for line in captured.lines if secret in line] == []
