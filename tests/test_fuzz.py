@@ -197,3 +197,23 @@ def test_a_console_role_picker_beyond_the_database_is_a_role_not_found(console, 
     # Then the page answers that there is no such role
     assert r.status_code == 404, r.text[:500]
     assert "没有这个角色" in r.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "\t" + "张" * 64},  # 65 characters as sent; 64 once the tab is stripped
+        {"name": "张三", "tags": ["VIP" + "x" * 29 + " "]},
+    ],
+)
+def test_text_longer_than_its_limit_is_refused_even_when_whitespace_pads_it(shop, body):
+    # Given the published limit of a customer's name (64) and of a tag (32)
+    before = shop.api.get("/api/v1/customers").json()["items"]
+
+    # When a body sends one character more, the extra one being whitespace that would be stripped
+    r = shop.api.post("/api/v1/customers", json=body)
+
+    # Then it is the 422 the schema promises (the fuzzer's negative check), and no customer is made
+    assert r.status_code == 422, r.text
+    assert {e["type"] for e in r.json()["error"]["details"]["errors"]} == {"string_too_long"}
+    assert shop.api.get("/api/v1/customers").json()["items"] == before
