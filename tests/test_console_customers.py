@@ -106,7 +106,11 @@ def test_the_profile_shows_phones_addresses_figures_and_orders_newest_first(cons
     html = page.text
     # the phone and the street masked until 显示 (customers/reveal.py)
     assert "138****5678" in html and "13812345678" not in html and "科技园南路 88 号" not in html
-    assert "只收顺丰" in html and "老客" in html and f'data-reveal="/api/v1/customers/{customer_id}/reveal"' in html
+    assert (
+        "只收顺丰" in html
+        and "老客" in html
+        and f'data-reveal="/api/v1/customers/{customer_id}/reveal"' in html
+    )
     assert re.search(r'data-figure="orders">2<', html)
     numbers = re.findall(r'href="/orders/(\d+)" class="number"', html)
     assert numbers == [str(newer["id"]), str(older["id"])] and str(stranger["id"]) not in numbers

@@ -168,7 +168,11 @@ BEYOND_MAX_ID = 2**63
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("POST", "/api/v1/team/members", {"username": "huge_id", "password": "a long password", "role_id": BEYOND_MAX_ID}),
+        (
+            "POST",
+            "/api/v1/team/members",
+            {"username": "huge_id", "password": "a long password", "role_id": BEYOND_MAX_ID},
+        ),
         ("PUT", "/api/v1/team/members/{staff_id}/role", {"role_id": BEYOND_MAX_ID}),
         ("POST", "/api/v1/team/invitations", {"role_id": BEYOND_MAX_ID}),
     ],
@@ -185,7 +189,10 @@ def test_a_team_body_with_an_id_beyond_the_database_is_refused_as_invalid(shop, 
 @pytest.mark.parametrize(
     ("path", "form"),
     [
-        ("/team/members", {"username": "huge_id", "password": "a long password", "role": f"custom:{BEYOND_MAX_ID}"}),
+        (
+            "/team/members",
+            {"username": "huge_id", "password": "a long password", "role": f"custom:{BEYOND_MAX_ID}"},
+        ),
         ("/team/members/{staff_id}/role", {"role": f"custom:{BEYOND_MAX_ID}"}),
         ("/team/invitations", {"role": f"custom:{BEYOND_MAX_ID}", "days": str(BEYOND_MAX_ID)}),
     ],

@@ -99,7 +99,9 @@ def test_a_chat_born_order_takes_the_chat_address_and_ships_to_the_customers_pho
     # when the merchant saves it and submits the draft
     dialog.locator("button.primary").click()
     # (masked on the page until 显示, which reads it in full: customers/reveal.py)
-    expect()(staff.locator("#order-detail p.address")).to_contain_text("浙江省杭州市西湖区 ****", timeout=WAIT)
+    expect()(staff.locator("#order-detail p.address")).to_contain_text(
+        "浙江省杭州市西湖区 ****", timeout=WAIT
+    )
     staff.locator("#order-detail p.address + .reveal [data-reveal]").click()
     expect()(staff.locator("#order-detail p.address")).to_contain_text("文三路100号华星大厦5楼", timeout=WAIT)
     staff.locator(f"#order-detail form[action='/orders/{order_id}/do/submit'] button").click()

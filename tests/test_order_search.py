@@ -125,7 +125,9 @@ def test_pages_of_a_filtered_search_walk_every_match_once(runtime, shop, product
     assert keys == sorted(keys, reverse=sort.startswith("-"))
     with runtime.db.snapshot() as conn:
         query = OrderQuery(status=["pending"], amount_min=800, q="李")
-        assert all_matching_ids(conn, runtime.keyring, Scope.whole_shop(shop.id), shop.timezone, query) == set(expected)
+        assert all_matching_ids(
+            conn, runtime.keyring, Scope.whole_shop(shop.id), shop.timezone, query
+        ) == set(expected)
 
 
 def test_a_text_matching_several_ways_pages_without_repeats(runtime, shop, product):

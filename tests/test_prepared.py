@@ -129,7 +129,9 @@ def test_a_page_of_orders_is_read_at_one_moment(runtime, shop, product):
     assert [(i.quantity, i.amount) for i in items] == [(1, order["items_total"])]
     # and the edit did commit: the next read sees it whole
     with runtime.db.snapshot() as conn:
-        (after,) = list_orders(conn, runtime.keyring, Scope.whole_shop(shop.id), shop.timezone, OrderQuery()).orders
+        (after,) = list_orders(
+            conn, runtime.keyring, Scope.whole_shop(shop.id), shop.timezone, OrderQuery()
+        ).orders
     assert after.items_total == 2 * order["items_total"]
 
 

@@ -141,9 +141,7 @@ def role_grant(
         return builtin_grant(role)
     if data_scope is None:  # the row is gone: nothing (deleting a held role is refused anyway)
         return Grant(frozenset())
-    return Grant(
-        frozenset(permissions or ()) & frozenset(PERMISSIONS), data_scope, bool(sees_unassigned)
-    )
+    return Grant(frozenset(permissions or ()) & frozenset(PERMISSIONS), data_scope, bool(sees_unassigned))
 
 
 def check_password_strength(password: str) -> None:

@@ -163,7 +163,9 @@ def _flush_phones(session: Session) -> None:
 # ``view`` is the reader's (customers/masking.py: ``view_for(actor)`` for a staff route); the
 # default reads in full for the system itself and the customer's own data export.
 def phone_out(keyring: Keyring, row: CustomerPhone, view: PiiView = FULL) -> PhoneOut:
-    return PhoneOut(id=row.id, phone=view.phone(decrypt_phone(keyring, row.phone_enc)), is_primary=row.is_primary)
+    return PhoneOut(
+        id=row.id, phone=view.phone(decrypt_phone(keyring, row.phone_enc)), is_primary=row.is_primary
+    )
 
 
 def address_out(keyring: Keyring, row: CustomerAddress, view: PiiView = FULL) -> AddressOut:
