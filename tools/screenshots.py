@@ -1,10 +1,9 @@
 """Screenshots of the main pages for the README: zh_CN, a 1366 px desktop and a 390 px phone.
 
 Starts ``shangliao demo`` on a temporary data folder (the demo shop takes about a minute to seed),
-signs in as the demo owner, and saves ``docs/screenshots/<page>-<desktop|phone>.png``. It first
-makes a small team (an assigned-only custom role 夜班客服 and three members, three orders and a
-conversation given to the night agent), so the Team page, the audit log and the agent's own view
-(their notifications, their orders with phones masked) have something to show. Chromium
+signs in as the demo owner, and saves ``docs/screenshots/<page>-<desktop|phone>.png``; then signs in
+as the demo's night agent (an assigned-only role) for their notifications, and on a phone their
+orders, phones masked. Chromium
 comes from /usr/bin/chromium (or SHANGLIAO_CHROMIUM), driven by Playwright (the test extras). The
 pages are Chinese: a Chinese font must be installed (``apt-get install fonts-noto-cjk``), or every
 character would be an empty box; the tool refuses to start without one.
@@ -41,21 +40,9 @@ VIEWPORTS = {
     "desktop": {"viewport": {"width": 1366, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
 }
-# The team made for the shots: the night agent holds an assigned-only custom role (no customers.pii,
-# so they read phones masked); the others hold built-in roles, to fill the roles' member counts.
-AGENT, AGENT_PASSWORD = "night-agent", "shangliao-night-1"
-NIGHT_ROLE = {
-    "name": "夜班客服",
-    "permissions": ["orders.read", "orders.write", "chat.read", "chat.write"],
-    "data_scope": "assigned",
-    "sees_unassigned": False,
-}
-MEMBERS = (
-    {"username": AGENT, "display_name": "夜班小王"},
-    {"username": "warehouse-li", "display_name": "仓库老李", "role": "warehouse"},
-    {"username": "finance-chen", "display_name": "财务小陈", "role": "finance"},
-)
-AGENT_ORDERS = 3
+# The demo's night agent (shangliao/demo/team.py): an assigned-only custom role without
+# customers.pii, given a few orders and a conversation; the demo's members share its password.
+AGENT = f"{DEMO_USER}-xiaochen"
 SEED_TIMEOUT = 600  # seconds: seeding the demo shop takes about a minute on a quiet machine
 
 
@@ -143,41 +130,6 @@ def pages_to_shoot(page: Page) -> dict[str, str]:
     }
 
 
-def api(response) -> dict | list:
-    """A JSON answer of the demo's API, or stop with what it said."""
-    if not response.ok:
-        raise SystemExit(f"{response.url} answered {response.status}: {response.text()}")
-    return response.json()
-
-
-def make_team(page: Page) -> None:
-    """The night agent's role and the members (kept when already there: ``--url`` may be run twice),
-    then three of the newest orders and the newest conversation given to the agent, through the
-    API as the signed-in owner (the console's cookie; same origin)."""
-    origin = {"Origin": page.url.split("/orders")[0]}
-    roles = {r["name"]: r["id"] for r in api(page.request.get("/api/v1/team/roles")) if r["id"]}
-    if NIGHT_ROLE["name"] not in roles:
-        made = api(page.request.post("/api/v1/team/roles", data=NIGHT_ROLE, headers=origin))
-        roles[NIGHT_ROLE["name"]] = made["id"]
-    members = {m["username"]: m["id"] for m in api(page.request.get("/api/v1/team/members"))}
-    for member in MEMBERS:
-        if member["username"] not in members:
-            role = {"role": member["role"]} if "role" in member else {"role_id": roles[NIGHT_ROLE["name"]]}
-            body = {**member, **role, "password": AGENT_PASSWORD}
-            made = api(page.request.post("/api/v1/team/members", data=body, headers=origin))
-            members[member["username"]] = made["id"]
-    agent = {"assignee_id": members[AGENT]}
-    page.goto("/orders")
-    hrefs = page.eval_on_selector_all(
-        "#order-rows a.number", "links => links.map(a => a.getAttribute('href'))"
-    )
-    for href in hrefs[:AGENT_ORDERS]:
-        api(page.request.put(f"/api/v1{href}/assignee", data=agent, headers=origin))
-    chat = first_link(page, "/inbox", r"/inbox/\d+")
-    conversation = chat.rsplit("/", 1)[1]
-    api(page.request.put(f"/api/v1/conversations/{conversation}/assignee", data=agent, headers=origin))
-
-
 def sign_in(page: Page, username: str, password: str) -> None:
     page.goto("/login")
     page.fill("input[name=username]", username)
@@ -190,7 +142,7 @@ def shoot_agent(browser, url: str, options: dict, size: str) -> list[Path]:
     """What the night agent sees: their notifications, and on a phone their orders, masked."""
     context = browser.new_context(base_url=url, locale="zh-CN", **options)
     page = context.new_page()
-    sign_in(page, AGENT, AGENT_PASSWORD)
+    sign_in(page, AGENT, DEMO_PASSWORD)
     saved = []
     if size == "phone":
         saved.append(save(page, "agent-orders", size))
@@ -223,8 +175,6 @@ def shoot(url: str) -> list[Path]:
             page.goto("/login")
             saved.append(save(page, "login", size))
             sign_in(page, DEMO_USER, DEMO_PASSWORD)
-            if size == "desktop":
-                make_team(page)
             for name, path in pages_to_shoot(page).items():
                 page.goto(path)
                 saved.append(save(page, name, size))
