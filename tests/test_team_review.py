@@ -4,9 +4,11 @@ of a member holding more than they do."""
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from shangliao.audit.models import AuditEntry
+from tests.support.orders import make_order
 from tests.support.team import make_member
 from tests.test_team import INVITATIONS, MEMBERS, ROLES, accept, error_code, invite
 
@@ -20,6 +22,12 @@ def audit_data(runtime, shop_id: int, act: str) -> dict:
             .where(AuditEntry.shop_id == shop_id, AuditEntry.act == act)
             .order_by(AuditEntry.id.desc())
         ).first()
+
+
+def notifications_of(client: TestClient) -> dict:
+    r = client.get("/api/v1/notifications")
+    assert r.status_code == 200, r.text
+    return r.json()
 
 
 # --- 1. a link carries no more than its maker holds today -----------------------------------------
@@ -75,3 +83,40 @@ def test_deactivating_a_member_revokes_their_pending_links(runtime, shop):
     assert shop.api.post(f"{MEMBERS}/{admin.staff_id}/reactivate").status_code == 200
     assert shop.api.get(INVITATIONS).json() == []
     assert audit_data(runtime, shop.id, "team.member_deactivated")["invitations_revoked"] == [made["id"]]
+
+
+# --- 4. notifications are re-checked when read --------------------------------------------------------
+
+
+def test_a_token_narrowed_to_the_catalog_is_shown_no_order_notifications(runtime, shop, tee):
+    # given an admin told of a new order, and a token of theirs narrowed to the catalog
+    admin = make_member(runtime, shop, role="admin")
+    order = make_order(shop, [(tee.variant_id, 1)])
+    assert [n["target_id"] for n in notifications_of(admin)["items"]] == [order["id"]]
+    r = admin.post(TOKENS, json={"name": "catalog sync", "scopes": ["catalog.read"]})
+    assert r.status_code == 201, r.text
+    narrowed = TestClient(admin.app, headers={"Authorization": f"Bearer {r.json()['token']}"})
+
+    # when the narrowed token reads the notifications
+    seen = notifications_of(narrowed)
+
+    # then the order's notification is neither listed nor counted
+    assert (seen["items"], seen["unread"]) == ([], 0)
+
+
+def test_an_order_assigned_away_leaves_a_limited_members_notifications(runtime, shop, tee):
+    # given an assigned-only member told of an order assigned to them
+    first = make_member(runtime, shop, permissions=["orders.read"], data_scope="assigned")
+    second = make_member(runtime, shop, permissions=["orders.read"], data_scope="assigned")
+    order = make_order(shop, [(tee.variant_id, 1)])
+    assign = f"/api/v1/orders/{order['id']}/assignee"
+    assert shop.api.put(assign, json={"assignee_id": first.staff_id}).status_code == 200
+    assert notifications_of(first)["unread"] == 1
+
+    # when the owner gives the order to someone else
+    assert shop.api.put(assign, json={"assignee_id": second.staff_id}).status_code == 200
+
+    # then it is out of the first member's list and count (the second's shows it)
+    seen = notifications_of(first)
+    assert (seen["items"], seen["unread"]) == ([], 0)
+    assert [n["target_id"] for n in notifications_of(second)["items"]] == [order["id"]]

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
+from shangliao.auth.scope import within_scope
+from shangliao.chat.models import Conversation
 from shangliao.core import clock
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
@@ -22,6 +24,7 @@ from shangliao.events import log
 from shangliao.events.log import DomainEvent
 from shangliao.notifications.audience import AUDIENCE, Audience, Preferences, audience
 from shangliao.notifications.models import Notification, NotificationPreference
+from shangliao.orders.models import Order
 from shangliao.orders.state import Status
 from shangliao.storage.hooks import after_commit
 
@@ -178,13 +181,35 @@ def add_to_unread(session: Session, staff_id: int, kind: str, target_type: str, 
 # --- the member's own ------------------------------------------------------------------------------
 
 
+def _shown(actor: Actor) -> list[ColumnElement[bool]]:
+    """Which of the member's notifications they may still be shown, checked as they are read: a
+    notification was made for the grant the member held then, and a role, a narrowed token or an
+    assignment may have changed since. Kinds whose permission the caller holds now (KINDS), and
+    for an assigned-only member, orders and conversations still in their data scope."""
+    kinds = [kind for kind, (_label, permission) in KINDS.items() if permission in actor.permissions]
+    shown = [
+        Notification.staff_id == actor.staff_id,
+        Notification.shop_id == actor.shop_id,
+        Notification.kind.in_(kinds),
+    ]
+    if actor.limited:
+        for model, target_type in ((Order, "order"), (Conversation, "conversation")):
+            in_scope = (
+                select(model.id)
+                .where(model.id == Notification.target_id, model.shop_id == actor.shop_id)
+                .where(*within_scope(actor, model.assignee_id))
+                .exists()
+            )
+            shown.append(or_(Notification.target_type != target_type, in_scope))
+    return shown
+
+
 def page(
     session: Session, actor: Actor, *, before_id: int | None, limit: int, unread: bool = False
 ) -> tuple[list[Notification], int | None]:
-    """The member's notifications, newest first, ``limit`` at a time (keyset on id)."""
-    query = select(Notification).where(
-        Notification.staff_id == actor.staff_id, Notification.shop_id == actor.shop_id
-    )
+    """The member's notifications they may still be shown (:func:`_shown`), newest first,
+    ``limit`` at a time (keyset on id)."""
+    query = select(Notification).where(*_shown(actor))
     if before_id is not None:
         query = query.where(Notification.id < before_id)
     if unread:
@@ -198,11 +223,7 @@ def page(
 def unread_count(session: Session, actor: Actor) -> int:
     return (
         session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.staff_id == actor.staff_id,
-                Notification.shop_id == actor.shop_id,
-                Notification.read_at.is_(None),
-            )
+            select(func.count(Notification.id)).where(*_shown(actor), Notification.read_at.is_(None))
         )
         or 0
     )
