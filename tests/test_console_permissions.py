@@ -117,3 +117,24 @@ def test_the_order_page_offers_the_assign_control_per_the_rules(runtime, app, sh
     assert '<select name="assignee_id">' not in agents and "分配给我" in agents
     assert f'action="/orders/{order["id"]}/assign"' in agents
     assert f'action="/orders/{order["id"]}/assign"' not in packers and "分配给我" not in packers
+
+
+# --- read-only pages ----------------------------------------------------------------------------
+
+
+def test_a_member_without_catalog_write_sees_the_product_read_only(runtime, app, shop, console, tee):
+    path = f"/products/{tee.product_id}"
+    reader = member_console(app, runtime, shop, role="finance")  # catalog.read, not catalog.write
+
+    page = reader.get(path).text
+
+    # then every field sits in a disabled fieldset, with nothing to save, upload or add
+    form = page.split('id="product-edit"', 1)[1].split("</form>", 1)[0]
+    assert '<fieldset class="stack" disabled>' in form and "<button" not in form
+    for offered in (f'action="/products/{tee.product_id}/photos"', 'id="variant-add"', 'type="file"'):
+        assert offered not in page, offered
+    # and the owner edits the same page
+    owners = console.get(path).text.split('id="product-edit"', 1)[1].split("</form>", 1)[0]
+    assert '<fieldset class="stack" disabled>' not in owners and "<button" in owners
+    assert reader.post(path, data={"name": "改名"}).status_code == 403
+
