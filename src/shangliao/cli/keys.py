@@ -23,6 +23,10 @@ app = typer.Typer(
 )
 
 
+SIGNS = N_(
+    "Key {id} still signs {n} chat checkpoints and chain lists: run `shangliao keys rotate` first. "
+    "A server started before the current key was made signs with the old one: restart it, then rotate."
+)
 CARDS_KEEP_KEY = N_(
     "Key {id} still opens {n} chat card addresses, kept as sent (the chat history is evidence): "
     "keep it in the ring."
@@ -61,6 +65,8 @@ def status() -> None:
                 else N_("  {place}: {n} under key {id}")
             )
             say(message, place=place, n=n, id=kid)
+    for place, n in sorted(found.unsigned.items()):
+        say(N_("  {place}: {n} signed by no key of the ring: run `shangliao chat verify`"), place=place, n=n)
     _say_whats_next(ring.current.hex_id, found)
 
 
@@ -126,6 +132,7 @@ def rotate(
                 "the new key): restart the server and run `shangliao keys rotate` again."
             )
         )
+        _say_left(result)
         raise typer.Exit(1)
     say(N_("Every value now uses key {id}."), id=result.current)
     cards = result.usage.by_place.get(keys_data.CARDS_LABEL, {})
@@ -136,19 +143,34 @@ def rotate(
             say(N_("Key {id} is no longer used: keep a backup, then `shangliao keys retire {id}`."), id=kid)
 
 
+def _say_left(result: keys_rotate.Rotation) -> None:
+    """Where the values still under older keys are, signatures included."""
+    for place, counts in sorted(result.usage.by_place.items()):
+        if place == keys_data.CARDS_LABEL:
+            continue
+        for kid, n in sorted(counts.items()):
+            if n and kid != result.current:
+                say(N_("  {place}: {n} under key {id}"), place=place, n=n, id=kid)
+
+
 @app.command("retire")
 @reports_errors
 def retire(
     key_id: Annotated[str, typer.Argument(help="The id of the older key to drop (see `keys status`).")],
 ) -> None:
-    """Drop an older key from the key ring; refused while any stored value still uses it."""
+    """Drop an older key from the key ring; refused while any stored value still uses it (or any
+    chat checkpoint or chain list is still signed with it)."""
     kid = key_id.strip().lower()
     with open_runtime(keys_needed=False) as rt:
         found = _in_use(rt)
         in_use = found.total(kid)
         on_cards = found.by_place.get(keys_data.CARDS_LABEL, {}).get(kid, 0)
+        signed = in_use - found.total(kid, besides=keys_data.SIGNED_LABELS)
         if in_use and in_use == on_cards:
             fail(t(CARDS_KEEP_KEY, id=kid, n=on_cards))
+        if in_use and in_use == signed:
+            # Dropping it now would make every one of them a break that `chat verify` reports.
+            fail(t(SIGNS, id=kid, n=signed))
         if in_use:
             fail(
                 t(

@@ -5,7 +5,9 @@ order's address snapshot, the address snapshots in the order timeline (``address
 the data keys of conversations (``chat/card_keys.py``, wrapped), and the sealed address of a chat
 details card sent before data keys existed. Keyed hashes follow the ciphertext of their own row
 (phones, orders) or are rewritten with it (devices' typed and claimed phones, phone codes), see
-``keys_rotate.py``. Chat checkpoints and the shops' chain lists are signed under a key too.
+``keys_rotate.py``. Chat checkpoints and the shops' chain lists are signed under a key too: an
+HMAC names no key, so each signature is checked against the ring's keys to find its signer
+(``SIGNED``); a key that signed any stays in use, or ``shangliao chat verify`` would report them.
 
 A chat card's sealed address is hashed into its conversation's chain as sent (rule 13 of
 docs/architecture.md), so no rotation rewrites it. A card sealed under its conversation's data key
@@ -17,15 +19,16 @@ card needs it (``keys retire`` says so).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, Table, case, func, inspect, select
+from sqlalchemy import Engine, Row, Table, case, func, inspect, select
 from sqlalchemy.orm import Session
 
 from shangliao.chat import card_keys
 from shangliao.chat.cards import SEALED_ADDRESS
-from shangliao.chat.models import ConversationKey, Message
+from shangliao.chat.chain import checkpoint_message, manifest_message
+from shangliao.chat.models import ChainCheckpoint, ChainManifest, ConversationKey, Message
 from shangliao.core.crypto import LEGACY, KeyMissing, Keyring, blob_key_id
 from shangliao.core.i18n import N_
 from shangliao.customers.models import CustomerAddress, CustomerPhone
@@ -68,6 +71,34 @@ TIMELINE_LABEL = "order_events.data"
 CARDS_LABEL = "messages.data"
 
 
+@dataclass(frozen=True)
+class Signed:
+    """A signed table: the columns its signed message is made of, and how it is made."""
+
+    table: Table
+    columns: tuple[str, ...]
+    message: Callable[[Row], bytes]
+
+    @property
+    def label(self) -> str:
+        return f"{self.table.name}.signature"
+
+
+SIGNED = (
+    Signed(
+        ChainCheckpoint.__table__,
+        ("shop_id", "conversation_id", "seq", "hash"),
+        lambda r: checkpoint_message(r.shop_id, r.conversation_id, r.seq, r.hash),
+    ),
+    Signed(
+        ChainManifest.__table__,
+        ("shop_id", "generation", "heads"),
+        lambda r: manifest_message(r.shop_id, r.generation, r.heads),
+    ),
+)
+SIGNED_LABELS = tuple(s.label for s in SIGNED)
+
+
 def key_of(keyring: Keyring, blob: bytes, context: bytes) -> str:
     """The id of the key a value is under. A pre-key-id value does not say: the ring's key that
     opens it is the one (``UNKNOWN_ID`` when none does)."""
@@ -86,10 +117,12 @@ def key_of(keyring: Keyring, blob: bytes, context: bytes) -> str:
 @dataclass
 class Usage:
     """How many values use each key id, per place (``legacy`` counts pre-key-id values, whatever
-    their key: a rotation rewrites them)."""
+    their key: a rotation rewrites them; ``unsigned`` counts signatures no key of the ring made,
+    forged or by a retired key, which no rotation mends: ``shangliao chat verify`` reports them)."""
 
     by_place: dict[str, Counter[str]] = field(default_factory=dict)
     legacy: Counter[str] = field(default_factory=Counter)
+    unsigned: Counter[str] = field(default_factory=Counter)
 
     def add(self, place: str, kid: str, n: int = 1) -> None:
         self.by_place.setdefault(place, Counter())[kid] += n
@@ -124,7 +157,20 @@ def usage(session: Session, keyring: Keyring) -> Usage:
         _add(found, keyring, TIMELINE_LABEL, blob, address_context(ORDERS))
     for blob in card_seals(session):
         _add(found, keyring, CARDS_LABEL, blob, address_context(ORDERS))
+    for s in SIGNED:
+        _count_signers(session, keyring, found, s)
     return found
+
+
+def _count_signers(session: Session, keyring: Keyring, found: Usage, s: Signed) -> None:
+    # Current key first in the ring: once rotated, one HMAC a row.
+    stmt = select(*(s.table.c[c] for c in s.columns), s.table.c.signature)
+    for row in session.execute(stmt.execution_options(yield_per=1000)):
+        signer = keyring.signer(s.message(row), bytes(row.signature))
+        if signer is None:
+            found.unsigned[s.label] += 1
+        else:
+            found.add(s.label, signer.hex_id)
 
 
 def _add(found: Usage, keyring: Keyring, place: str, blob: bytes, context: bytes) -> None:

@@ -26,13 +26,14 @@ import orjson
 from sqlalchemy import ColumnElement, Row, Table, func, select, update
 from sqlalchemy.orm import Session
 
-from shangliao.chat import card_keys, chain
-from shangliao.chat.models import ChainCheckpoint, ChainManifest, Visitor
+from shangliao.chat import card_keys
+from shangliao.chat.models import Visitor
 from shangliao.core.crypto import Keyring
 from shangliao.core.keys_data import (
     ADDRESS_CHANGED,
     CARDS_LABEL,
     COLUMNS,
+    SIGNED,
     TIMELINE_SEALS,
     Usage,
     usage,
@@ -167,19 +168,10 @@ PASSES = (
         _timeline,
         where=lambda: OrderEvent.__table__.c.kind == ADDRESS_CHANGED,
     ),
-    Pass(
-        "chain_checkpoints",
-        ChainCheckpoint.__table__,
-        ("shop_id", "conversation_id", "seq", "hash", "signature"),
-        _resign(lambda r: chain.checkpoint_message(r.shop_id, r.conversation_id, r.seq, r.hash)),
-        guard="signature",
-    ),
-    Pass(
-        "chain_manifests",
-        ChainManifest.__table__,
-        ("shop_id", "generation", "heads", "signature"),
-        _resign(lambda r: chain.manifest_message(r.shop_id, r.generation, r.heads)),
-        guard="signature",
+    # Chat checkpoints and the shops' chain lists: re-signed, counted by signer (``keys_data``).
+    *(
+        Pass(s.table.name, s.table, (*s.columns, "signature"), _resign(s.message), guard="signature")
+        for s in SIGNED
     ),
 )
 
