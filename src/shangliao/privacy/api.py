@@ -22,10 +22,14 @@ from shangliao.core.schemas import PathId, StrictModel
 from shangliao.privacy.erase import Erasure, Reason, do_erase_customer
 from shangliao.privacy.export import customer_export
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.rate_limits import RateLimits
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 EXPORTED = "customer.exported"
+# Per member, like a reveal (customers/reveal.py): a few data-subject requests a day, each maybe
+# downloaded as HTML and JSON, fit easily; walking the customer list through copies does not.
+EXPORTS = "30/hour"
 # A copy of someone's whole file: no shared cache or browser history keeps it.
 NO_STORE = {"Cache-Control": "private, no-store"}
 
@@ -45,9 +49,16 @@ def privacy_officer(actor: Actor = Depends(staff("team.manage"))) -> Actor:
     return check_privacy_officer(actor)
 
 
+def check_export_rate(limits: RateLimits, actor: Actor) -> None:
+    """Count one export of this member's (429 past :data:`EXPORTS`), before anything is read."""
+    limits.check(EXPORTS, "export", str(actor.shop_id), str(actor.staff_id or 0))
+
+
 def export_for(rt: Runtime, actor: Actor, customer_id: int, *, as_format: str) -> dict[str, Any]:
     """Read the customer's data, then record that it was handed out (one unit each: the read
-    never holds the writer). Shared by the API and the console's downloads."""
+    never holds the writer). Shared by the API and the console's downloads, so both count
+    against one limit."""
+    check_export_rate(rt.limits, actor)
     with rt.db.read() as session:
         data = customer_export(session, rt.keyring, actor.shop_id, customer_id)
     with rt.db.write() as session:
@@ -76,7 +87,8 @@ def export_customer(
 ):
     """Everything the shop holds about the customer (PIPL art. 45), as JSON: profile, phones,
     addresses, orders with items, amounts and timeline, conversations with messages and attachment
-    metadata, shop-page devices. Recorded in the audit log as `customer.exported`."""
+    metadata, shop-page devices. Recorded in the audit log as `customer.exported`; limited per
+    member per hour (429 `rate.limited`), counted with the console's downloads."""
     return JSONResponse(export_for(rt, actor, customer_id, as_format="json"), headers=NO_STORE)
 
 
