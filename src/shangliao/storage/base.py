@@ -48,6 +48,7 @@ class EvidenceScoped(ShopScoped):
 
 def all_models() -> MetaData:
     """Import every domain's models so ``Base.metadata`` is complete (Alembic, tests)."""
+    from shangliao.assignment import models as _assignment  # noqa: F401
     from shangliao.audit import models as _audit  # noqa: F401
     from shangliao.auth import models as _auth  # noqa: F401
     from shangliao.catalog import models as _catalog  # noqa: F401
@@ -55,6 +56,7 @@ def all_models() -> MetaData:
     from shangliao.customers import models as _customers  # noqa: F401
     from shangliao.events import models as _events  # noqa: F401
     from shangliao.inventory import models as _inventory  # noqa: F401
+    from shangliao.notifications import models as _notifications  # noqa: F401
     from shangliao.orders import models as _orders  # noqa: F401
     from shangliao.replies import models as _replies  # noqa: F401
     from shangliao.shops import models as _shops  # noqa: F401
