@@ -163,7 +163,7 @@ def send_message(
     `client_id`, a retried send returns the first one (with `replayed: true`) instead of sending twice."""
     with card_photos.discarded_on_failure() as kept, rt.db.write() as session:
         conversation = service.access_conversation(session, actor, conversation_id)
-        data = cards.card_data(session, conversation, body)
+        data = cards.card_data(session, actor, conversation, body)
         photo = None
         if body.kind == "product_card":  # its photo is kept with the conversation, as evidence
             photo = card_photos.keep_cover(

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from shangliao.auth.scope import Scope, Viewer
+from shangliao.auth.scope import Viewer
 from shangliao.catalog.service import access_product, cover_thumbnail
 from shangliao.chat import card_keys
 from shangliao.chat.models import Conversation
@@ -128,9 +128,9 @@ def open_card(
     view: PiiView = FULL,
 ) -> dict[str, Any]:
     """A card's data as its reader sees it, a sealed address opened into ``address``: for staff as
-    their ``view`` reads it (customers/masking.py); for the customer's device (``public``) only as
-    much as ``pii.public_address`` shows; :data:`ERASED_ADDRESS` (``address_erased``) once the
-    customer was erased."""
+    their ``view`` reads it (customers/masking.py); ``public``, only as much as the customer's
+    device is shown (``as_shown``: staff reading it so still pass their ``view``);
+    :data:`ERASED_ADDRESS` (``address_erased``) once the customer was erased."""
     if SEALED_ADDRESS not in data:
         return data
     opened = {k: v for k, v in data.items() if k != SEALED_ADDRESS}
@@ -139,8 +139,16 @@ def open_card(
     if blob and full is None:
         opened["address"], opened["address_erased"] = dict(ERASED_ADDRESS), True
         return opened
-    opened["address"] = public_address(full) if full and public else view.address(full)
+    opened["address"] = as_shown(full, view) if full and public else view.address(full)
     return opened
+
+
+def as_shown(full: dict[str, str], view: PiiView = FULL) -> dict[str, str]:
+    """The address as the customer's device showed it (``pii.public_address``), read by ``view``:
+    the customer's own device (``FULL``) keeps the receiver's name, a member without
+    ``customers.pii`` reads it masked like everywhere else."""
+    shown = public_address(full)
+    return {**shown, "receiver": view.name(shown["receiver"]) or ""}
 
 
 # The parts of a checkpoint card, in the language the checkpoint was sent in.
@@ -155,11 +163,14 @@ SHOWN_REMARK = N_("Remark: {remark}")
 SHOWN_TRACKING = N_("Tracking number: {carrier} {number}")
 
 
-def shown_parts(session: Session | None, keyring: Keyring, data: dict[str, Any], body: str) -> list[str]:
+def shown_parts(
+    session: Session | None, keyring: Keyring, data: dict[str, Any], body: str, *, view: PiiView = FULL
+) -> list[str]:
     """What a checkpoint message shows the customer, part by part and in order: the note sent, then
     the card as it was sent (the stored snapshot, never today's order), the address as the
     customer's device shows it. Both pages draw exactly these lines, so the merchant's screen shows
-    what the customer saw (rule 13 of docs/architecture.md keeps the message itself unchanged)."""
+    what the customer saw (rule 13 of docs/architecture.md keeps the message itself unchanged),
+    read by the member's ``view`` (``as_shown``: the receiver masked without the permission)."""
     locale = data.get("locale") or DEFAULT_LOCALE
 
     def say(message: str, **params: Any) -> str:
@@ -185,7 +196,7 @@ def shown_parts(session: Session | None, keyring: Keyring, data: dict[str, Any],
         if full is None:
             parts.append(say(SHOWN_ADDRESS_ERASED))
         else:
-            parts.append(say(SHOWN_ADDRESS, **public_address(full)).strip())
+            parts.append(say(SHOWN_ADDRESS, **as_shown(full, view)).strip())
     if data.get("remark"):
         parts.append(say(SHOWN_REMARK, remark=data["remark"]))
     if data.get("tracking_number"):
@@ -208,16 +219,15 @@ def opened_message(
     ``shown_parts``: what the customer's device showed, which masks the phone and the street)."""
     data = open_card(session, keyring, out["data"], public=public, view=view)
     if out["data"].get("checkpoint") and out["kind"] == "order_card":
-        data = {**data, "shown": shown_parts(session, keyring, out["data"], out["body"])}
+        data = {**data, "shown": shown_parts(session, keyring, out["data"], out["body"], view=view)}
     return {**out, "data": data}
 
 
-def customers_order(session: Session, conversation: Conversation, order_id: int) -> Order:
-    """One of this conversation's customer's orders: another customer's is not found here, like
-    another shop's."""
-    # The conversation is the gate (its caller passed access_conversation with their scope): any
-    # order of its customer may be shown in it.
-    order = access_order(session, Scope.whole_shop(conversation.shop_id), order_id)
+def customers_order(session: Session, who: Viewer, conversation: Conversation, order_id: int) -> Order:
+    """One of this conversation's customer's orders in ``who``'s scope: another customer's, or a
+    colleague's order for a member who sees only their own, is not found here, like another
+    shop's (a card copies the order into the chat: the conversation alone is no gate to it)."""
+    order = access_order(session, who, order_id)
     if order.customer_id != conversation.customer_id:
         raise NotFound("order.not_found", N_("No such order."))
     return order
@@ -261,14 +271,15 @@ def quote_card(session: Session, shop_id: int, items: list[ItemIn]) -> dict[str,
     return {"items": [{k: row[k] for k in keep} for row in priced.rows], "total": priced.items_total}
 
 
-def card_data(session: Session, conversation: Conversation, body: MessageIn) -> dict[str, Any]:
-    """The snapshot a card message carries (the schema made sure its ids/lines are present)."""
+def card_data(session: Session, who: Viewer, conversation: Conversation, body: MessageIn) -> dict[str, Any]:
+    """The snapshot a card message carries (the schema made sure its ids/lines are present), of
+    an order in ``who``'s scope."""
     if body.kind == "product_card":
         return product_card(session, conversation.shop_id, body.product_id)  # type: ignore[arg-type]
     if body.kind == "order_card":
-        return order_snapshot(customers_order(session, conversation, body.order_id))  # type: ignore[arg-type]
+        return order_snapshot(customers_order(session, who, conversation, body.order_id))  # type: ignore[arg-type]
     if body.kind == "payment_request":
-        order = customers_order(session, conversation, body.order_id)  # type: ignore[arg-type]
+        order = customers_order(session, who, conversation, body.order_id)  # type: ignore[arg-type]
         return payment_request(order, body.amount)
     if body.kind == "quote_card":
         return quote_card(session, conversation.shop_id, body.items)  # type: ignore[arg-type]

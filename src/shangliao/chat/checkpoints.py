@@ -17,7 +17,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from shangliao.assignment.conversations import claim_opened_conversation
 from shangliao.auth.actor import Actor
+from shangliao.auth.scope import Scope, Viewer
 from shangliao.chat import cards, service
 from shangliao.chat.models import Conversation, Message
 from shangliao.core.crypto import Keyring
@@ -103,23 +105,29 @@ def _evidence(session: Session, order: Order, conversation_id: int) -> dict[str,
     return found
 
 
-def checkpoints_of(session: Session, order: Order) -> list[dict[str, Any]]:
-    """The four checkpoints in order: done (with the message), due now, sendable from here now."""
+def checkpoints_of(session: Session, viewer: Viewer, order: Order) -> list[dict[str, Any]]:
+    """The four checkpoints in order: done (with the message), due now, sendable from here now.
+    Whether one was sent, and when, is the order's; which conversation and message hold it only
+    ``viewer`` who may open that conversation is told (the order may be theirs, the talk a
+    colleague's: rule 21 of docs/architecture.md)."""
     conversation_id = conversation_id_of(session, order)
     evidence = _evidence(session, order, conversation_id) if conversation_id else {}
+    if conversation_id is not None and not service.may_open_conversation(session, viewer, conversation_id):
+        conversation_id = None
     status = Status(order.status)
     out = []
     for kind, label in CHECKPOINTS:
-        message = evidence.get(kind)
+        found = evidence.get(kind)
+        message = found if conversation_id is not None else None
         out.append(
             {
                 "kind": kind,
                 "label": gettext(label),
-                "done": message is not None,
+                "done": found is not None,
                 "due": status in DUE[kind],
                 "message_id": message.id if message else None,
                 "seq": message.seq if message else None,
-                "at": message.created_at if message else None,
+                "at": found.created_at if found else None,
                 "conversation_id": message.conversation_id if message else conversation_id,
                 "can_send": _refusal(order, kind) is None,
             }
@@ -197,6 +205,12 @@ def do_send_checkpoint(
     """Send the order details, the tracking number or the inspection reminder to the customer."""
     check_sendable(order, kind)
     conversation_id = ensure_conversation(session, order)
+    # It is written into the conversation: one out of the member's scope is not found (rule 21),
+    # even for their own order; one just opened for them (nobody's, empty) is theirs, as when
+    # they open it to write first.
+    conversation = service.access_conversation(session, Scope.whole_shop(order.shop_id), conversation_id)
+    claim_opened_conversation(session, actor, conversation)
+    service.access_conversation(session, actor, conversation_id)
     locale = shop_locale(session, order.shop_id)
     # The language it was written in: the card's lines are drawn in it on both sides, for good.
     mark = {"order_id": order.id, "checkpoint": kind, "locale": locale}

@@ -22,6 +22,7 @@ from shangliao.auth.actor import Actor
 from shangliao.catalog.models import Product, Variant, alias_list, spec_label
 from shangliao.catalog.service import on_offer
 from shangliao.chat.models import Conversation, Message
+from shangliao.chat.service import may_open_conversation
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
@@ -292,8 +293,9 @@ def draft_warnings(session: Session, order: Order) -> list[dict[str, Any]]:
     return warnings
 
 
-def source_of(session: Session, order: Order) -> dict[str, Any] | None:
-    """The customer's message an order was drafted from, when it was made from the chat."""
+def source_of(session: Session, viewer: Actor, order: Order) -> dict[str, Any] | None:
+    """The customer's message an order was drafted from, when it was made from the chat and its
+    conversation is in ``viewer``'s scope (the order may be theirs, the talk a colleague's)."""
     data = session.scalar(
         select(OrderEvent.data).where(OrderEvent.order_id == order.id, OrderEvent.kind == "created").limit(1)
     )
@@ -304,6 +306,8 @@ def source_of(session: Session, order: Order) -> dict[str, Any] | None:
         select(Message).where(Message.id == message_id, Message.shop_id == order.shop_id)
     )
     if message is None:
+        return None
+    if not may_open_conversation(session, viewer, message.conversation_id):
         return None
     recalled = message.recalled_at is not None
     return {

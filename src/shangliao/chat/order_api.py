@@ -46,10 +46,10 @@ class CheckpointOut(BaseModel):
     label: str
     done: bool
     due: bool = Field(description="Expected by now, given the order's status.")
-    message_id: int | None
+    message_id: int | None = Field(description="None when not sent, or its conversation is out of the caller's scope.")
     seq: int | None
     at: datetime | None
-    conversation_id: int | None
+    conversation_id: int | None = Field(description="None when the conversation is out of the caller's scope.")
     can_send: bool = Field(description="`POST …/checkpoints/{kind}` would send it now.")
 
 
@@ -97,7 +97,7 @@ def order_checkpoints(
     sent, each with its message, and which are due."""
     with rt.db.read() as session:
         order = access_order(session, actor, order_id)
-        return {"items": checkpoints.checkpoints_of(session, order)}
+        return {"items": checkpoints.checkpoints_of(session, actor, order)}
 
 
 @router.post("/orders/{order_id}/checkpoints/{kind}", response_model=MessageOut, status_code=201)

@@ -303,6 +303,16 @@ def access_conversation(
     return conversation
 
 
+def may_open_conversation(session: Session, who: Viewer, conversation_id: int) -> bool:
+    """Whether ``access_conversation`` would let ``who`` open it: for what an order shows of its
+    chat (the order may be in a member's scope while its conversation is a colleague's)."""
+    try:
+        access_conversation(session, who, conversation_id)
+    except NotFound:
+        return False
+    return True
+
+
 def do_recall(
     session: Session,
     keyring: Keyring,

@@ -26,10 +26,11 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from shangliao.auth.permissions import SCOPE_ALL
-from shangliao.chat.cards import opened_message, order_summary
+from shangliao.chat.cards import SEALED_ADDRESS, opened_message, order_summary
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.views import message_out
 from shangliao.core.crypto import Keyring
+from shangliao.customers.masking import MASKED, PiiView
 from shangliao.events.bus import to_wire
 from shangliao.events.models import EventLogEntry
 from shangliao.orders.couriers import tracking_url
@@ -75,6 +76,8 @@ class Subscriber:
     # A console session's socket is shown its member's notifications; an API token's is not (an
     # integration, maybe given fewer permissions than the person: it reads GET /notifications).
     hears_notifications: bool = False
+    # How a staff socket's member reads personal data (customers/masking.py ``view_for``).
+    view: PiiView = MASKED
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     # Set once when the socket must go (fell behind, signed out, ...): its session closes it with
     # ``end_code`` at once, even while a send to it is stuck.
@@ -108,6 +111,18 @@ class Subscriber:
             kind == "typing" and payload.get("side") == "customer"
         )
 
+    def shown(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``payload`` (one it ``may_see``) as this socket sends it: a customer's device is never
+        told which member works the row; a member who may not read personal data in full is
+        sent the message with the card's receiver masked."""
+        if self.side != "staff":
+            return {k: v for k, v in payload.items() if k not in STAFF_ONLY_KEYS and k != MASKED_MESSAGE}
+        if MASKED_MESSAGE not in payload:
+            return payload
+        masked = payload[MASKED_MESSAGE]
+        shown = {k: v for k, v in payload.items() if k != MASKED_MESSAGE}
+        return shown if self.view.full else shown | {"message": masked}
+
     def _in_scope(self, payload: dict[str, Any]) -> bool:
         if self.data_scope == SCOPE_ALL:
             return True
@@ -140,11 +155,17 @@ def message_payload(
     # One payload goes to the shop's sockets and the customer's alike: a card's address shows as the
     # customer may see it (staff read it whole over HTTP). The conversation's assignee decides which
     # limited members see it (their socket drops it before sending; the customer's never sends it).
-    return {
-        "message": opened_message(session, keyring, message_out(m), public=True),
+    # A card with an address also carries it as a member without customers.pii reads it (the
+    # receiver masked): each socket sends the one its reader may see (``Subscriber.shown``).
+    out = message_out(m)
+    payload = {
+        "message": opened_message(session, keyring, out, public=True),
         "customer_id": customer_id,
         "assignee_id": assignee_id,
     }
+    if SEALED_ADDRESS in (m.data or {}):
+        payload[MASKED_MESSAGE] = opened_message(session, keyring, out, public=True, view=MASKED)
+    return payload
 
 
 def order_card_state(order: Order) -> dict[str, Any]:
@@ -163,6 +184,9 @@ CONVERSATION_EVENTS = ("conversation.read", "conversation.assigned", "conversati
 ASSIGNMENT_EVENTS = frozenset({"conversation.assigned", "order.assigned"})
 # What only the shop's sockets use (which member a row is assigned to): never sent to a customer.
 STAFF_ONLY_KEYS = ("assignee_id", "previous_assignee_id")
+# A message as a member without customers.pii is shown it (see ``message_payload``): never sent
+# as such, it replaces ``message`` for them.
+MASKED_MESSAGE = "masked_message"
 
 
 def _ids(rows: list[dict[str, Any]], wanted) -> set[int]:

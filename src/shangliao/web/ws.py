@@ -49,7 +49,8 @@ from shangliao.chat.schemas import SocketFrame
 from shangliao.core import clock
 from shangliao.core.errors import Forbidden, ShangliaoError, TooManyRequests, Unauthorized
 from shangliao.core.i18n import N_, current_locale
-from shangliao.realtime.feed import POLICY, STAFF_ONLY_KEYS, TRY_LATER, Subscriber, events_after
+from shangliao.customers.masking import view_for
+from shangliao.realtime.feed import POLICY, TRY_LATER, Subscriber, events_after
 from shangliao.realtime.hub import Hub
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_at
 
@@ -314,8 +315,7 @@ class Session:
             if seq <= self.last_seq:
                 return  # already sent by the replay
             self.last_seq = seq
-        if self.subscriber.side == "customer":  # which member works the row is the shop's business
-            payload = {k: v for k, v in payload.items() if k not in STAFF_ONLY_KEYS}
+        payload = self.subscriber.shown(payload)
         # "type" says what kind of frame this is; "event" what happened.
         await self.send({**payload, "type": "event", "event": payload["type"]})
 
@@ -449,6 +449,7 @@ async def staff_ws(websocket: WebSocket, after: int = 0, signed: StaffCaller = D
         data_scope=actor.data_scope,
         sees_unassigned=actor.sees_unassigned,
         hears_notifications=actor.via == "session",
+        view=view_for(actor),
     )
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:

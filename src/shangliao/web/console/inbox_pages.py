@@ -28,6 +28,7 @@ from shangliao.chat.views import message_out
 from shangliao.core.i18n import N_, current_locale, gettext
 from shangliao.core.schemas import PathId
 from shangliao.customers import service as customers
+from shangliao.customers.masking import view_for
 from shangliao.customers.models import Customer
 from shangliao.orders.cancel_reasons import CANCEL_REASONS
 from shangliao.orders.couriers import COURIERS
@@ -283,7 +284,8 @@ def _boot(session, keyring, actor: Actor, conversation: Conversation, which: str
     are opened as the socket sends them (the address as the customer's device shows it)."""
     last_seq = head_seq(session, actor.shop_id)
     history = chat.messages_of(session, conversation, None, None, HISTORY)
-    shown = [opened_message(session, keyring, message_out(m), public=True) for m in history]
+    view = view_for(actor)
+    shown = [opened_message(session, keyring, message_out(m), public=True, view=view) for m in history]
     orders = _referenced_orders(session, actor.shop_id, shown) if "orders.read" in actor.permissions else {}
     return {
         "conversation_id": conversation.id,

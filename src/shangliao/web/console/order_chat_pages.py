@@ -20,6 +20,7 @@ from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
 from shangliao.core.schemas import PathId
+from shangliao.customers.masking import PiiView, view_for
 from shangliao.customers.models import Customer
 from shangliao.orders.models import Order
 from shangliao.orders.timeline import access_order
@@ -45,13 +46,13 @@ def order_chat_context(session: Session, keyring: Keyring, actor: Actor, order: 
     conversation_id = checkpoints.conversation_id_of(session, order)
     can_read_chat = "chat.read" in actor.permissions
     return {
-        "checkpoints": checkpoints.checkpoints_of(session, order),
+        "checkpoints": checkpoints.checkpoints_of(session, actor, order),
         "can_send_checkpoints": "chat.write" in actor.permissions and order.archived_at is None,
         "chat": _chat(session, keyring, actor, order, conversation_id)
         if can_read_chat and conversation_id
         else None,
         "can_read_chat": can_read_chat,
-        "chat_source": drafts.source_of(session, order) if can_read_chat else None,
+        "chat_source": drafts.source_of(session, actor, order) if can_read_chat else None,
     }
 
 
@@ -68,12 +69,19 @@ def _chat(
     return {
         "conversation_id": conversation.id,
         "linked": order.conversation_id == conversation.id,
-        "messages": [_line(session, keyring, m, customer_name or "", staff_names) for m in messages],
+        "messages": [
+            _line(session, keyring, m, customer_name or "", staff_names, view_for(actor)) for m in messages
+        ],
     }
 
 
 def _line(
-    session: Session, keyring: Keyring, m: Message, customer_name: str, staff_names: dict[int, str]
+    session: Session,
+    keyring: Keyring,
+    m: Message,
+    customer_name: str,
+    staff_names: dict[int, str],
+    view: PiiView,
 ) -> dict[str, Any]:
     """One message as a line of the panel: who, when, and its text or a summary of its card; a
     checkpoint, the lines the inbox and the customer's page draw (``shown_parts``), so all three
@@ -92,7 +100,7 @@ def _line(
     line["card"] = CARD_NAMES.get(m.kind)
     line["summary"] = _summary(m.kind, data)
     line["shown"] = (
-        shown_parts(session, keyring, data, m.body)
+        shown_parts(session, keyring, data, m.body, view=view)
         if m.kind == "order_card" and data.get("checkpoint")
         else None
     )

@@ -13,6 +13,7 @@ from shangliao.addresses.book import address_choices
 from shangliao.auth.access import staff, staff_acting
 from shangliao.auth.actor import Actor
 from shangliao.chat.drafts import draft_warnings
+from shangliao.chat.service import may_open_conversation
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
@@ -83,13 +84,14 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         # 显示 (static/console/reveal.js) where the page shows a mask the reader may lift.
         "can_reveal": may_reveal(actor) and not pii.full,
         # The addresses the customer gave already, offered in the address dialog (radio cards); the
-        # one read from their chat only to staff who may read the chat; saved ones masked go by id.
+        # one read from their chat only to staff who may read that chat (a member's order may be
+        # in a colleague's conversation: rule 21); saved ones masked go by id.
         "address_choices": address_choices(
             session,
             rt.keyring,
             actor.shop_id,
             order.customer_id,
-            order.conversation_id if "chat.read" in actor.permissions else None,
+            order.conversation_id if _reads_chat(session, actor, order.conversation_id) else None,
             pii,
         )
         if open_order and status in BEFORE_SHIPPING
@@ -122,6 +124,14 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "payment_labels": dict(PAYMENT_STATUSES),
         **order_chat_context(session, rt.keyring, actor, order),
     }
+
+
+def _reads_chat(session, actor: Actor, conversation_id: int | None) -> bool:
+    return (
+        conversation_id is not None
+        and "chat.read" in actor.permissions
+        and may_open_conversation(session, actor, conversation_id)
+    )
 
 
 def _timeline_row(row: dict, at, authors: dict[int, str], customer_name: str | None) -> dict:
