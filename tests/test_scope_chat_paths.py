@@ -20,6 +20,7 @@ from tests.support.customers import make_customer
 from tests.support.orders import ADDRESS, make_order
 from tests.support.sockets import guest_socket, next_message, staff_socket
 from tests.support.team import MEMBER_PASSWORD, make_member
+from tests.test_chat_attachments import png
 
 client = sockets.client  # fixture
 
@@ -162,6 +163,25 @@ def test_a_card_of_a_colleagues_order_is_not_found(runtime, shop, tee, client, k
     assert [m["data"].get("order_id") for m in _messages(shop, conversation_id) if m["kind"] == kind] == [
         mine["id"]
     ]
+
+
+def test_a_photo_for_a_colleagues_order_is_not_found(runtime, shop, tee, client):
+    # Given the member's conversation, whose customer has an order of a colleague
+    member, colleague = _limited(runtime, shop), _limited(runtime, shop)
+    r = client.post(f"/s/{shop.slug}/api/visitor", json={"name": "顾客", "phone": "13911114444"})
+    customer_id, conversation_id = r.json()["customer_id"], r.json()["conversation_id"]
+    _assign(shop, "conversations", conversation_id, member.staff_id)
+    theirs = make_order(shop, [(tee.variant_ids[0], 1)], customer_id=customer_id)
+    _assign(shop, "orders", theirs["id"], colleague.staff_id)
+    # When the member sends a photo linked to it (the "product photos" checkpoint)
+    r = member.post(
+        f"/api/v1/conversations/{conversation_id}/attachments",
+        files={"file": ("photo.png", png(), "application/octet-stream")},
+        data={"order_id": str(theirs["id"])},
+    )
+    # Then it is not found, and the conversation holds no photo
+    assert r.status_code == 404 and r.json()["error"]["code"] == "order.not_found", r.text
+    assert [m for m in _messages(shop, conversation_id) if m["kind"] == "image"] == []
 
 
 # --- the receiver's name ----------------------------------------------------------------------------

@@ -176,6 +176,7 @@ async def staff_upload(
         return _store(
             rt, upload, actor.shop_id, conversation_id,
             sender_type="staff", sender_id=actor.staff_id, client_id=fields.client_id, order_id=fields.order_id,
+            sender=actor,
         )  # fmt: skip
 
     return await _upload_and_send(request, rt, StaffUploadFields, send)

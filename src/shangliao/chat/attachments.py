@@ -22,7 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shangliao.auth.scope import Scope, Viewer, within_scope
+from shangliao.auth.scope import Viewer, within_scope
 from shangliao.chat import service
 from shangliao.chat.attachment_types import Sniffed, display_name, sniff
 from shangliao.chat.models import Attachment, Conversation, Message
@@ -278,6 +278,7 @@ def do_send_attachment(
     sender_id: int | None,
     client_id: str | None = None,
     order_id: int | None = None,
+    sender: Viewer | None = None,
 ) -> Sent:
     """Store the upload and send it as an ``image`` or ``file`` message, idempotent per
     ``client_id`` (a retry returns the first message and stores nothing).
@@ -295,7 +296,10 @@ def do_send_attachment(
         )  # fmt: skip
     extra: dict[str, Any] = {}
     if order_id is not None:
-        extra = _order_data(session, conversation, order_id, examined)
+        # The order is looked up in the sender's scope (a member's photo of a colleague's order is
+        # not found); only staff name one.
+        assert sender is not None, "a message linked to an order names its sender's scope"
+        extra = _order_data(session, sender, conversation, order_id, examined)
     sniffed = examined.sniffed
     attachment = Attachment(
         shop_id=shop_id,
@@ -342,11 +346,11 @@ def _sent_before(session: Session, conversation_id: int, client_id: str) -> bool
     )
 
 
-def _order_data(session: Session, conversation: Any, order_id: int, examined: Examined) -> dict:
-    """An order of this conversation's customer: a photo sent with it is the dispute checkpoint
-    "product photos before shipping"."""
-    # The conversation is the gate (see chat/cards.py customers_order).
-    order = access_order(session, Scope.whole_shop(conversation.shop_id), order_id)
+def _order_data(session: Session, who: Viewer, conversation: Any, order_id: int, examined: Examined) -> dict:
+    """An order of this conversation's customer in ``who``'s scope (see chat/cards.py
+    customers_order): a photo sent with it is the dispute checkpoint "product photos before
+    shipping"."""
+    order = access_order(session, who, order_id)
     if order.customer_id != conversation.customer_id:
         raise NotFound("order.not_found", N_("No such order."))
     if examined.sniffed.type.kind == "image":
