@@ -220,6 +220,22 @@ def test_a_limited_members_first_page_walks_the_assignee_index(runtime, shop, th
         assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan  # no sort of their orders
 
 
+@pytest.mark.parametrize("sees_unassigned", [False, True])
+def test_a_limited_members_tab_walks_their_range_of_that_status(runtime, shop, three_orders, sees_unassigned):
+    sqlite_only(runtime)
+    # given: a member, and the console's first tab (待确认)
+    member = _member(runtime, shop, sees_unassigned=sees_unassigned)
+
+    # when: the database plans the tab's first page
+    plan = page_plan(runtime, shop, {"status": ["pending"]}, client=member)
+
+    # then: it walks (shop, assignee, status, created) in page order, not their every order
+    # filtered by status (25 rows read per pending order at a million, all when none is pending)
+    assert "ix_orders_shop_assignee_status" in plan, plan
+    if not sees_unassigned:
+        assert "TEMP B-TREE" not in plan, plan
+
+
 def test_a_colleagues_attachment_and_customer_conversation_are_not_found(runtime, shop, client):
     # given: a photo sent in a colleague's conversation, and the member's own conversation
     member = _member(runtime, shop, sees_unassigned=False)

@@ -37,12 +37,25 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
         # A member who sees only their own orders (data scope "assigned") walks this in page
         # order, like everyone else walks ix_orders_shop_created (orders/list_sql.py).
         Index("ix_orders_shop_assignee", "shop_id", "assignee_id", "created_at", "id"),
+        # ... and a tab of it (the console opens on 待确认), in page order like the shop's tab is
+        # on ix_orders_shop_status_created: without it the walk above filtered the status, reading
+        # 25 orders for each pending one, all of the member's when none was pending.
+        Index("ix_orders_shop_assignee_status", "shop_id", "assignee_id", "status", "created_at", "id"),
         # ... and the unassigned ones, for a member who may pick them up: PostgreSQL does not walk
         # "assignee_id IS NULL" of the index above in page order (it walks the shop's orders
         # instead, reading every assigned one it passes), so they have a small index of their own.
         Index(
             "ix_orders_shop_unassigned",
             "shop_id",
+            "created_at",
+            "id",
+            postgresql_where=text("assignee_id IS NULL"),
+            sqlite_where=text("assignee_id IS NULL"),
+        ),
+        Index(
+            "ix_orders_shop_unassigned_status",
+            "shop_id",
+            "status",
             "created_at",
             "id",
             postgresql_where=text("assignee_id IS NULL"),

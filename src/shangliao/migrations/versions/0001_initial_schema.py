@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 02:55:52.887706
+Create Date: 2026-12-07 03:13:35.460136
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -861,6 +861,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_orders_shop_assignee", ["shop_id", "assignee_id", "created_at", "id"], unique=False
         )
+        batch_op.create_index(
+            "ix_orders_shop_assignee_status",
+            ["shop_id", "assignee_id", "status", "created_at", "id"],
+            unique=False,
+        )
         batch_op.create_index("ix_orders_shop_created", ["shop_id", "created_at", "id"], unique=False)
         batch_op.create_index("ix_orders_shop_customer", ["shop_id", "customer_id"], unique=False)
         batch_op.create_index("ix_orders_shop_last4", ["shop_id", "phone_last4_hash"], unique=False)
@@ -872,6 +877,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_orders_shop_unassigned",
             ["shop_id", "created_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("assignee_id IS NULL"),
+            sqlite_where=sa.text("assignee_id IS NULL"),
+        )
+        batch_op.create_index(
+            "ix_orders_shop_unassigned_status",
+            ["shop_id", "status", "created_at", "id"],
             unique=False,
             postgresql_where=sa.text("assignee_id IS NULL"),
             sqlite_where=sa.text("assignee_id IS NULL"),
@@ -1145,6 +1157,11 @@ def downgrade() -> None:
         batch_op.drop_index("uq_orders_shop_number")
         batch_op.drop_index("uq_orders_shop_idempotency")
         batch_op.drop_index(
+            "ix_orders_shop_unassigned_status",
+            postgresql_where=sa.text("assignee_id IS NULL"),
+            sqlite_where=sa.text("assignee_id IS NULL"),
+        )
+        batch_op.drop_index(
             "ix_orders_shop_unassigned",
             postgresql_where=sa.text("assignee_id IS NULL"),
             sqlite_where=sa.text("assignee_id IS NULL"),
@@ -1155,6 +1172,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_shop_last4")
         batch_op.drop_index("ix_orders_shop_customer")
         batch_op.drop_index("ix_orders_shop_created")
+        batch_op.drop_index("ix_orders_shop_assignee_status")
         batch_op.drop_index("ix_orders_shop_assignee")
 
     op.drop_table("orders")
