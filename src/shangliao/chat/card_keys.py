@@ -29,6 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from shangliao.chat.models import ConversationKey
+from shangliao.chat.service import lock_conversation
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 
@@ -65,6 +66,10 @@ def _sealing_key(session: Session, keyring: Keyring, shop_id: int, conversation_
     """The conversation's data key, made (and stored wrapped) on its first card; after an erasure
     a fresh one, so later cards open while the earlier ones stay erased."""
     row = session.get(ConversationKey, conversation_id)
+    if row is None or row.wrapped is None:
+        # Two first cards at once must not both make a key: the second waits, then finds the first's.
+        lock_conversation(session, shop_id, conversation_id)
+        row = session.get(ConversationKey, conversation_id, populate_existing=True)
     if row is not None and row.wrapped is not None:
         return _unwrap(keyring, bytes(row.wrapped), conversation_id)
     fresh = os.urandom(DATA_KEY_BYTES)
