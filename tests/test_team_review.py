@@ -8,6 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from shangliao.audit.models import AuditEntry
+from shangliao.auth.models import Credential
+from shangliao.auth.service import digest
 from tests.support.orders import make_order
 from tests.support.team import make_member
 from tests.test_team import INVITATIONS, MEMBERS, ROLES, accept, error_code, invite
@@ -120,3 +122,49 @@ def test_an_order_assigned_away_leaves_a_limited_members_notifications(runtime, 
     seen = notifications_of(first)
     assert (seen["items"], seen["unread"]) == ([], 0)
     assert [n["target_id"] for n in notifications_of(second)["items"]] == [order["id"]]
+
+
+# --- 5. the invitation link's label; tokens of a member holding more --------------------------------
+
+
+def test_a_bad_invitation_token_is_named_as_the_invitation_link(anon):
+    # given a Chinese reader, when the token of an accepted invitation is too long
+    r = anon.post(
+        "/api/v1/invitations/accept",
+        json={"token": "x" * 129, "username": "someone", "password": "a long password"},
+        headers={"Accept-Language": "zh-CN"},
+    )
+
+    # then the refusal names the invitation link, not a product link
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert "邀请链接" in message and "商品链接" not in message
+
+
+def test_an_admin_neither_lists_nor_revokes_the_owners_tokens(runtime, shop):
+    # given an admin, and a token each of the owner and of an agent
+    admin = make_member(runtime, shop, role="admin")
+    agent = make_member(runtime, shop, role="agent")
+    owners = shop.api.post(TOKENS, json={"name": "owner's erp"}).json()
+    agents = agent_token_id(runtime, agent)
+
+    # when the admin lists the tokens and revokes the owner's and the agent's
+    listed = {t["id"] for t in admin.get(TOKENS).json()}
+    refused = admin.delete(f"{TOKENS}/{owners['id']}")
+    allowed = admin.delete(f"{TOKENS}/{agents}")
+
+    # then the owner's token is neither listed nor revoked (404, as for no such token) and still
+    # works; the agent's is the admin's to manage
+    assert owners["id"] not in listed and agents in listed
+    assert (refused.status_code, error_code(refused)) == (404, "token.not_found")
+    assert TestClient(shop.api.app, headers={"Authorization": f"Bearer {owners['token']}"}).get(
+        "/api/v1/auth/me"
+    ).status_code == 200
+    assert allowed.status_code == 204
+    assert agent.get("/api/v1/auth/me").status_code == 401
+
+
+def agent_token_id(runtime, member) -> int:
+    """The id of the API token a test member calls with."""
+    with runtime.db.read() as session:
+        return session.scalar(select(Credential.id).where(Credential.token_hash == digest(member.token)))

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
 from shangliao.audit.log import record_audit
-from shangliao.auth import service
+from shangliao.auth import service, team
 from shangliao.auth.access import (
     clear_session_cookie,
     public,
@@ -79,7 +79,12 @@ def list_tokens(actor: Actor = Depends(staff("team.manage")), rt: Runtime = Depe
             .where(Credential.shop_id == actor.shop_id, Credential.kind == "token")
             .order_by(Credential.id.desc())
         )
-        return [TokenOut.model_validate(r, from_attributes=True) for r in rows]
+        # Only tokens of members the caller may manage (auth/team.py): not the owner's for an admin.
+        return [
+            TokenOut.model_validate(r, from_attributes=True)
+            for r in rows
+            if team.token_manageable(session, actor, r)
+        ]
 
 
 @router.post("/tokens", response_model=TokenCreatedOut, status_code=201)
@@ -112,6 +117,7 @@ def revoke_token(
     token_id: PathId, actor: Actor = Depends(staff("team.manage")), rt: Runtime = Depends(get_runtime)
 ):
     with rt.db.write() as session:
+        team.access_token(session, actor, token_id)  # a token the caller may not manage is a 404
         if service.do_revoke_token(session, actor, token_id):
             record_audit(
                 session,

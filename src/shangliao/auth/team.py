@@ -37,6 +37,7 @@ from shangliao.auth.permissions import (
     check_permission_names,
 )
 from shangliao.auth.service import _revoke_where, do_create_staff, do_set_password, role_grant
+from shangliao.auth.service import access_token as _access_any_token
 from shangliao.core.errors import Conflict, Forbidden, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.events.log import DomainEvent, record
@@ -100,6 +101,32 @@ def check_may_manage(session: Session, actor: Actor, member: Staff) -> None:
     by someone who holds at least what they hold."""
     check_owner_change(actor, member.role)
     check_within_own(actor, member_role(session, member).grant)
+
+
+def may_manage(session: Session, actor: Actor, member: Staff) -> bool:
+    """:func:`check_may_manage` as a yes or no (for lists that leave out what the actor may not touch)."""
+    try:
+        check_may_manage(session, actor, member)
+    except Forbidden:
+        return False
+    return True
+
+
+def token_manageable(session: Session, actor: Actor, cred: Credential) -> bool:
+    """Whether ``actor`` may see and revoke the API token ``cred``: their own, or one of a member
+    they may manage (an admin does not touch the owner's tokens, nor anyone's holding more)."""
+    if cred.staff_id == actor.staff_id:
+        return True
+    holder = session.get(Staff, cred.staff_id)
+    return holder is not None and may_manage(session, actor, holder)
+
+
+def access_token(session: Session, actor: Actor, token_id: int) -> Credential:
+    """One of the shop's API tokens the actor may manage; any other is "no such token" (404)."""
+    cred = _access_any_token(session, actor, token_id)
+    if not token_manageable(session, actor, cred):
+        raise NotFound("token.not_found", N_("No such API token."))
+    return cred
 
 
 def check_not_last_owner(session: Session, member: Staff) -> None:

@@ -159,23 +159,34 @@ FIELD_LABELS = {
 }
 
 
-def field_label(path: str) -> str:
-    """The label msgid for ``path`` ("address.phone", "items.0.quantity"): its deepest known part.
+# A field whose name means something else on one route (by the request's path): there the route's
+# label wins over the shared one.
+ROUTE_LABELS: dict[str, dict[str, str]] = {
+    # An invitation link's secret, not a product's share link (the "token" of the shop page).
+    "/api/v1/invitations/accept": {"token": N_("Invitation link")},
+}
+
+
+def field_label(path: str, route: str | None = None) -> str:
+    """The label msgid for ``path`` ("address.phone", "items.0.quantity"): its deepest known part
+    (as the route at path ``route`` names it, if it has its own label for it).
 
     Every field of every request has a label (``tests/test_fix_address.py`` walks them all); the
     machine name is only a last resort, for a field added without one."""
     parts = [p for p in str(path).split(".") if p and not p.isdigit()]
+    own = ROUTE_LABELS.get(route or "", {})
     for part in reversed(parts):
-        if part in FIELD_LABELS:
-            return FIELD_LABELS[part]
+        label = own.get(part) or FIELD_LABELS.get(part)
+        if label:
+            return label
     return parts[-1] if parts else str(path)
 
 
-def field_names(paths: Iterable[str]) -> MsgList:
+def field_names(paths: Iterable[str], route: str | None = None) -> MsgList:
     """The fields as a message parameter, each translated and joined when the message is shown."""
     labels: list[str] = []
     for path in paths:
-        label = field_label(path)
+        label = field_label(path, route)
         if label and label not in labels:
             labels.append(label)
     return MsgList(labels)

@@ -206,7 +206,10 @@ def install(app: FastAPI, page_errors: PageErrors | None = None) -> None:
             gettext(
                 N_("Some fields are missing or invalid: {fields}."),
                 _locale(request),
-                fields=field_names(".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()),
+                fields=field_names(
+                    (".".join(str(p) for p in e.get("loc", ())[1:]) for e in exc.errors()),
+                    request.url.path,
+                ),
             ),
             {"errors": _clean_validation_errors(list(exc.errors()))},
         )
