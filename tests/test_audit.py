@@ -280,3 +280,49 @@ def test_record_audit_takes_the_clock(runtime, shop, frozen):
     frozen(None)
     with runtime.db.read() as session:
         assert session.get(AuditEntry, entry_id).at == moment
+
+
+def test_a_role_change_reads_in_words_on_the_page_and_stays_raw_in_the_api(shop, console):
+    # Given a custom role made for all of the shop, then narrowed to assigned orders only
+    made = shop.api.post(
+        "/api/v1/team/roles",
+        json={"name": "夜班客服", "permissions": ["orders.read"], "data_scope": "all"},
+    )
+    assert made.status_code == 201, made.text
+    changed = shop.api.put(
+        f"/api/v1/team/roles/{made.json()['id']}",
+        json={"name": "夜班客服", "permissions": ["orders.read", "chat.read"], "data_scope": "assigned"},
+    )
+    assert changed.status_code == 200, changed.text
+
+    # When the owner opens 操作日志 for role changes, in Chinese and in English
+    zh = console.get("/audit", params={"act": "team.role_changed"})
+    en = console.get("/audit", params={"act": "team.role_changed"}, headers={"Accept-Language": "en"})
+    (raw, *_) = audit(shop, act="team.role_changed")["items"]
+
+    # Then each key and value reads in words, the permissions by their labels, the old grant too
+    assert "数据范围：仅分配给本人的订单和会话" in zh.text
+    assert "也可见未分配的：否" in zh.text
+    assert "权限：查看订单、查看会话" in zh.text or "权限：查看会话、查看订单" in zh.text
+    assert "修改前：" in zh.text and "数据范围：店铺全部数据" in zh.text
+    assert "sees_unassigned" not in zh.text and "False" not in zh.text and "orders.read" not in zh.text
+    assert "Data scope: Only orders and conversations assigned to them" in en.text
+    assert "Also unassigned ones: No" in en.text
+    # And the API keeps the raw codes for integrators
+    assert raw["data"]["data_scope"] == "assigned" and raw["data"]["sees_unassigned"] is False
+    assert raw["data"]["before"]["data_scope"] == "all"
+
+
+def test_a_members_role_change_names_the_roles_not_their_ids(runtime, shop, console):
+    # Given an agent moved to a custom role of the shop
+    member = make_member(runtime, shop, role="agent")
+    role = shop.api.post("/api/v1/team/roles", json={"name": "仓库夜班", "permissions": ["orders.read"]})
+    answer = shop.api.put(f"/api/v1/team/members/{member.staff_id}/role", json={"role_id": role.json()["id"]})
+    assert answer.status_code == 200, answer.text
+
+    # When the owner opens 操作日志 for members' role changes
+    page = console.get("/audit", params={"act": "team.member_role_changed"})
+
+    # Then the entry names the new role and the old one, with no id or None shown
+    assert "角色：仓库夜班" in page.text and "修改前：角色：客服" in page.text
+    assert "role_id" not in page.text and "None" not in page.text

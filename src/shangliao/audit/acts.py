@@ -53,6 +53,32 @@ GROUPS: dict[str, str] = {
 }
 
 
+# The words for an entry's data keys that are not request fields (core/field_labels.py names
+# those), or that mean something else in the log: audit/details.py looks here first.
+DETAIL_LABELS: dict[str, str] = {
+    "before": N_("Before"),
+    "name": N_("Name"),
+    "expires_at": N_("Expires"),
+    "invited_by": N_("Invited by"),
+    "invitations_revoked": N_("Invitation links revoked"),
+    "fields": N_("What was shown"),
+    "changed": N_("Changed settings"),
+    "setting": N_("Setting"),
+    "format": N_("Format"),
+    "failures": N_("Wrong passwords in a row"),
+    "minutes": N_("Locked for (minutes)"),
+    "via": N_("Signed in with"),
+    "key_id": N_("Current key"),
+    "moved": N_("Rows re-encrypted"),
+    "done": N_("Finished"),
+    "orders": N_("Orders"),
+    "timeline_entries": N_("Order timeline entries"),
+    "devices": N_("Devices"),
+    "phone_codes": N_("Verification codes"),
+    "card_keys": N_("Chat card keys"),
+}
+
+
 def label(act: str, locale: str | None = None) -> str:
     """The act's readable name in ``locale`` (the request's by default); its code when unknown."""
     text = LABELS.get(act)
