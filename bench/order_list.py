@@ -199,11 +199,14 @@ def sql_ms(db_path: Path, statements: list[tuple[str, object]], repeat: int) -> 
 _P50 = re.compile(r"^\s*50%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 
 
-def wrk_get_p50(url: str, token: str, *, seconds: int, label: str) -> tuple[float, int]:
-    """Median latency (ms) and request count of one connection GETting ``url`` for ``seconds``."""
+def wrk_get_p50(
+    url: str, token: str, *, seconds: int, label: str, header: str | None = None
+) -> tuple[float, int]:
+    """Median latency (ms) and request count of one connection GETting ``url`` for ``seconds``,
+    with ``token`` as a bearer (or ``header`` instead, e.g. a console session's cookie)."""
     cmd = [
         "taskset", "-c", LOAD_CORE, "wrk", "-t1", "-c1", f"-d{seconds}s", "--timeout", "10s",
-        "--latency", "-H", f"Authorization: Bearer {token}", url,
+        "--latency", "-H", header or f"Authorization: Bearer {token}", url,
     ]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
     if done.returncode != 0:
