@@ -22,9 +22,11 @@ from shangliao.audit.acts import DETAIL_LABELS
 from shangliao.auth.models import Role, Staff
 from shangliao.auth.permissions import BUILTIN_ROLES, DATA_SCOPES, PERMISSIONS
 from shangliao.core.field_labels import FIELD_LABELS
-from shangliao.core.i18n import current_locale, gettext
+from shangliao.core.i18n import N_, current_locale, gettext
 
 NONE = "—"
+# Where a sign-in came from (auth/access.py).
+SIGN_IN_VIA = {"console": N_("Console"), "api": N_("API")}
 # Keys whose values are ids of the shop's members.
 STAFF_KEYS = ("invited_by", "staff_id")
 # Keys whose values are request field names (what was shown, which settings changed).
@@ -98,6 +100,13 @@ def _one(key: str, names: Names) -> Callable[[Any], str]:
         return lambda i: names.staff.get(i, f"#{i}")
     if key in FIELD_KEYS:
         return _label_of(FIELD_LABELS)
+    if key == "reason":
+        # Imported here: the erasure module is large and only its reasons' labels are needed.
+        from shangliao.privacy.erase import REASONS
+
+        return _label_of(REASONS)
+    if key == "via":
+        return _label_of(SIGN_IN_VIA)
     if key == "expires_at":
         return lambda v: _when(v, names)
     return str
