@@ -22,6 +22,7 @@ from shangliao.core.schemas import PathId, StrictModel
 from shangliao.privacy.erase import Erasure, Reason, do_erase_customer
 from shangliao.privacy.export import customer_export
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.errors import ErrorBody
 from shangliao.web.rate_limits import RateLimits
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -81,7 +82,10 @@ class EraseIn(StrictModel):
     )
 
 
-@router.get("/{customer_id}/export")
+@router.get(
+    "/{customer_id}/export",
+    responses={429: {"model": ErrorBody, "description": "Too many exports; see Retry-After"}},
+)
 def export_customer(
     customer_id: PathId, actor: Actor = Depends(privacy_officer), rt: Runtime = Depends(get_runtime)
 ):
