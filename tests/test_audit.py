@@ -305,6 +305,7 @@ def test_a_role_change_reads_in_words_on_the_page_and_stays_raw_in_the_api(shop,
     assert "也可见未分配的：否" in zh.text
     assert "权限：查看订单、查看会话" in zh.text or "权限：查看会话、查看订单" in zh.text
     assert "修改前：" in zh.text and "数据范围：店铺全部数据" in zh.text
+    assert "<span>夜班客服</span>" in zh.text  # the role changed, by its name
     assert "sees_unassigned" not in zh.text and "False" not in zh.text and "orders.read" not in zh.text
     assert "Data scope: Only orders and conversations assigned to them" in en.text
     assert "Also unassigned ones: No" in en.text

@@ -125,6 +125,31 @@ def readable(data: dict[str, Any], names: Names) -> list[tuple[str, str]]:
     return pairs
 
 
+# What an act was done to, in words; a customer or an order stays a number (its name is PII).
+TARGETS = {
+    "staff": N_("Member"),
+    "role": N_("Role"),
+    "invitation": N_("Invitation link"),
+    "token": N_("Access token"),
+    "customer": N_("Customer"),
+    "order": N_("Order"),
+    "shop": N_("Shop"),
+}
+
+
+def target_text(item: dict[str, Any], names: Names) -> str:
+    """The entry's target: a member's or role's name, else its kind and number ("" for none)."""
+    kind, target_id = item.get("target_type"), item.get("target_id")
+    if item.get("target_name"):
+        return item["target_name"]
+    if kind == "role" and target_id in names.roles:
+        return names.roles[target_id]
+    if not kind:
+        return ""
+    label = gettext(TARGETS[kind]) if kind in TARGETS else kind
+    return label if kind == "shop" or target_id is None else f"{label} #{target_id}"
+
+
 def _walk(data: dict[str, Any], key: str) -> Iterable[Any]:
     for k, v in data.items():
         if k == key:
@@ -137,6 +162,7 @@ def names_for(session: Session, shop_id: int, timezone: str, items: list[dict[st
     """The names a page of entries needs (rule 4: the shop's own rows only)."""
     staff_ids = {i for r in items for k in STAFF_KEYS for i in _walk(r["data"], k) if isinstance(i, int)}
     role_ids = {i for r in items for i in _walk(r["data"], "role_id") if isinstance(i, int)}
+    role_ids |= {r["target_id"] for r in items if r.get("target_type") == "role" and r.get("target_id")}
     staff = (
         dict(
             session.execute(

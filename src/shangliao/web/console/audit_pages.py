@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 
 from shangliao.audit.acts import GROUPS, LABELS
-from shangliao.audit.details import names_for, readable
+from shangliao.audit.details import names_for, readable, target_text
 from shangliao.audit.service import AuditQuery, list_audit, members
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
@@ -34,7 +34,10 @@ def audit_page(
         people = members(session, actor.shop_id)
         names = names_for(session, actor.shop_id, actor.timezone, page.items)
     # The API keeps the raw data; the page reads it in words (audit/details.py).
-    rows = [{**item, "details": readable(item["data"], names)} for item in page.items]
+    rows = [
+        {**item, "details": readable(item["data"], names), "target": target_text(item, names)}
+        for item in page.items
+    ]
     older = f"/audit?{urlencode({**raw, 'cursor': page.next_cursor})}" if page.next_cursor else None
     return render(
         request,
