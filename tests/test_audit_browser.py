@@ -29,6 +29,8 @@ def test_the_owner_reads_and_filters_the_audit_log(browser, live, shop, viewport
     rows = page.locator("tr.audit-row")
     assert rows.count() == 2
     assert "修改店铺设置" in rows.nth(0).inner_text() and "登录" in rows.nth(1).inner_text()
+    # with what changed in words, not data keys
+    assert "修改的设置：名称" in rows.nth(0).inner_text() and "changed" not in rows.nth(0).inner_text()
 
     # and on a phone each act is a card as wide as the list, the table's head hidden; on a
     # desktop the columns sit side by side under their head
