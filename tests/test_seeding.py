@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -13,6 +15,7 @@ from shangliao.catalog.models import Variant
 from shangliao.chat.checkpoints import checkpoints_of
 from shangliao.chat.models import Conversation
 from shangliao.chat.verify import verify
+from shangliao.core import clock
 from shangliao.customers.models import Customer
 from shangliao.demo.bulk import seed_bulk
 from shangliao.demo.shop import STEP_CATALOG, STEP_ORDERS, STEP_TIDY, seed_demo
@@ -147,10 +150,21 @@ def _check_team(runtime, shop_id: int, owner_username: str) -> None:
             ).all()
         )
         told = s.scalar(select(func.count()).select_from(Notification).where(Notification.shop_id == shop_id))
+        # Ninety days of orders do not open the demo with thousands of unread notifications.
+        unread_old = s.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.shop_id == shop_id,
+                Notification.read_at.is_(None),
+                Notification.created_at < clock.now() - timedelta(days=1),
+            )
+        )
         acts = set(s.scalars(select(AuditEntry.act).where(AuditEntry.shop_id == shop_id)))
     assert given.get(wang, 0) > 0 and given.get(chen, 0) > 0
     assert chats.get(wang, 0) == 2 and chats.get(chen, 0) == 1
     assert told >= 3
+    assert unread_old == 0
     assert verify_password(wang_hash, "shangliao-demo")  # the demo password, as the banner says
     assert {"team.role_created", "team.member_created"} <= acts
 
