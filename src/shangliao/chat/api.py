@@ -147,7 +147,9 @@ def list_messages(
     with rt.db.read() as session:
         conversation = service.access_conversation(session, actor, conversation_id)
         return [
-            cards.opened_message(session, rt.keyring, message_out(m), view=view_for(actor))
+            cards.opened_message(
+                session, rt.keyring, message_out(m), view=view_for(actor), shown_view=cards.card_view(actor)
+            )
             for m in service.messages_of(session, conversation, after_seq, before_seq, limit)
         ]
 
@@ -185,7 +187,11 @@ def send_message(
         if photo is not None:
             photo.sent(session, sent)
         return cards.opened_message(
-            session, rt.keyring, message_out(sent, replayed=sent.replayed), view=view_for(actor)
+            session,
+            rt.keyring,
+            message_out(sent, replayed=sent.replayed),
+            view=view_for(actor),
+            shown_view=cards.card_view(actor),
         )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from shangliao.auth.actor import Actor
 from shangliao.auth.scope import Viewer
 from shangliao.catalog.service import access_product, cover_thumbnail
 from shangliao.chat import card_keys
@@ -27,7 +28,7 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import DEFAULT_LOCALE, N_, gettext
 from shangliao.core.money import format_yuan
-from shangliao.customers.masking import FULL, PiiView
+from shangliao.customers.masking import FULL, MASKED, PiiView, may_reveal
 from shangliao.customers.pii import ADDRESS_FIELDS, ORDERS, address_context, address_dict, public_address
 from shangliao.inventory import stock
 from shangliao.orders.couriers import COURIERS, courier_name
@@ -143,6 +144,13 @@ def open_card(
     return opened
 
 
+def card_view(actor: Actor) -> PiiView:
+    """How a member reads a card as the customer saw it (``as_shown``, ``shown_parts``): that is
+    the customer's own data with the phone and street already hidden, so a member holding
+    ``customers.pii`` reads the receiver's name whole, one without it masked."""
+    return FULL if may_reveal(actor) else MASKED
+
+
 def as_shown(full: dict[str, str], view: PiiView = FULL) -> dict[str, str]:
     """The address as the customer's device showed it (``pii.public_address``), read by ``view``:
     the customer's own device (``FULL``) keeps the receiver's name, a member without
@@ -213,13 +221,16 @@ def opened_message(
     *,
     public: bool = False,
     view: PiiView = FULL,
+    shown_view: PiiView | None = None,
 ) -> dict[str, Any]:
     """``views.message_out(...)`` with its card opened (see ``open_card``) for a reader with
     ``view``; a checkpoint's card also carries ``shown``, the lines both pages draw (see
-    ``shown_parts``: what the customer's device showed, which masks the phone and the street)."""
+    ``shown_parts``: what the customer's device showed, which masks the phone and the street),
+    read by ``shown_view`` (staff: ``card_view``; default ``view``)."""
     data = open_card(session, keyring, out["data"], public=public, view=view)
     if out["data"].get("checkpoint") and out["kind"] == "order_card":
-        data = {**data, "shown": shown_parts(session, keyring, out["data"], out["body"], view=view)}
+        lines = shown_parts(session, keyring, out["data"], out["body"], view=shown_view or view)
+        data = {**data, "shown": lines}
     return {**out, "data": data}
 
 

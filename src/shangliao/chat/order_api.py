@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from shangliao.auth.access import check_permission, staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import checkpoints, drafts, service
-from shangliao.chat.cards import opened_message
+from shangliao.chat.cards import card_view, opened_message
 from shangliao.chat.schemas import MessageOut
 from shangliao.chat.views import message_out
 from shangliao.core.schemas import PathId
@@ -114,4 +114,7 @@ def send_checkpoint(
         order = access_order(session, actor, order_id)
         check_permission(actor, "orders.read")
         sent = checkpoints.do_send_checkpoint(session, rt.keyring, actor, order, kind)
-        return JSONResponse(opened_message(session, rt.keyring, message_out(sent), view=view_for(actor)), status_code=201)
+        opened = opened_message(
+            session, rt.keyring, message_out(sent), view=view_for(actor), shown_view=card_view(actor)
+        )
+        return JSONResponse(opened, status_code=201)

@@ -76,7 +76,7 @@ class Subscriber:
     # A console session's socket is shown its member's notifications; an API token's is not (an
     # integration, maybe given fewer permissions than the person: it reads GET /notifications).
     hears_notifications: bool = False
-    # How a staff socket's member reads personal data (customers/masking.py ``view_for``).
+    # How a staff socket's member reads a card as the customer saw it (chat/cards.py ``card_view``).
     view: PiiView = MASKED
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
     # Set once when the socket must go (fell behind, signed out, ...): its session closes it with

@@ -45,11 +45,11 @@ from shangliao.auth.access import AccessRule, check_permission, check_same_origi
 from shangliao.auth.actor import Actor
 from shangliao.auth.scope import Scope, Viewer
 from shangliao.chat import rates, service
+from shangliao.chat.cards import card_view
 from shangliao.chat.schemas import SocketFrame
 from shangliao.core import clock
 from shangliao.core.errors import Forbidden, ShangliaoError, TooManyRequests, Unauthorized
 from shangliao.core.i18n import N_, current_locale
-from shangliao.customers.masking import view_for
 from shangliao.realtime.feed import POLICY, TRY_LATER, Subscriber, events_after
 from shangliao.realtime.hub import Hub
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_at
@@ -449,7 +449,7 @@ async def staff_ws(websocket: WebSocket, after: int = 0, signed: StaffCaller = D
         data_scope=actor.data_scope,
         sees_unassigned=actor.sees_unassigned,
         hears_notifications=actor.via == "session",
-        view=view_for(actor),
+        view=card_view(actor),
     )
 
     async def handle(frame: SocketFrame) -> dict[str, Any] | None:

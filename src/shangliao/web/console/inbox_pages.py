@@ -21,14 +21,13 @@ from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
 from shangliao.auth.scope import within_scope
 from shangliao.chat import service as chat
-from shangliao.chat.cards import opened_message
+from shangliao.chat.cards import card_view, opened_message
 from shangliao.chat.inbox import in_list, inbox, last_messages
 from shangliao.chat.models import Conversation, Message
 from shangliao.chat.views import message_out
 from shangliao.core.i18n import N_, current_locale, gettext
 from shangliao.core.schemas import PathId
 from shangliao.customers import service as customers
-from shangliao.customers.masking import view_for
 from shangliao.customers.models import Customer
 from shangliao.orders.cancel_reasons import CANCEL_REASONS
 from shangliao.orders.couriers import COURIERS
@@ -284,7 +283,7 @@ def _boot(session, keyring, actor: Actor, conversation: Conversation, which: str
     are opened as the socket sends them (the address as the customer's device shows it)."""
     last_seq = head_seq(session, actor.shop_id)
     history = chat.messages_of(session, conversation, None, None, HISTORY)
-    view = view_for(actor)
+    view = card_view(actor)
     shown = [opened_message(session, keyring, message_out(m), public=True, view=view) for m in history]
     orders = _referenced_orders(session, actor.shop_id, shown) if "orders.read" in actor.permissions else {}
     return {

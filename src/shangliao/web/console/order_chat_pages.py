@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 from shangliao.auth.access import check_permission, staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import checkpoints, drafts, service
-from shangliao.chat.cards import shown_parts
+from shangliao.chat.cards import card_view, shown_parts
 from shangliao.chat.models import Message
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
 from shangliao.core.schemas import PathId
-from shangliao.customers.masking import PiiView, view_for
+from shangliao.customers.masking import PiiView
 from shangliao.customers.models import Customer
 from shangliao.orders.models import Order
 from shangliao.orders.timeline import access_order
@@ -70,7 +70,7 @@ def _chat(
         "conversation_id": conversation.id,
         "linked": order.conversation_id == conversation.id,
         "messages": [
-            _line(session, keyring, m, customer_name or "", staff_names, view_for(actor)) for m in messages
+            _line(session, keyring, m, customer_name or "", staff_names, card_view(actor)) for m in messages
         ],
     }
 
