@@ -21,7 +21,8 @@ def test_the_owners_nav_fits_on_one_line_of_a_phone(browser, live, shop):
     page.goto(live[0] + "/inbox")
 
     links = page.eval_on_selector_all(
-        ".nav a", "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top]; })"
+        ".nav a",
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.right, r.top]; })",
     )
     topbar = page.eval_on_selector(".topbar", "e => e.getBoundingClientRect().height")
     keep_screenshot(page, "inbox-nav", PHONE)

@@ -58,7 +58,9 @@ def test_the_inbox_offers_bulk_assignment_to_who_may_assign(runtime, app, shop, 
 
     # then the owner may pick rows and a member to give them to; the agent sees no such thing
     assert 'id="inbox-bulk"' in owners and "inbox-bulk.js" in owners
-    assert f'class="row-pick" form="inbox-bulk" name="conversation_ids" value="{conversation["id"]}"' in owners
+    assert (
+        f'class="row-pick" form="inbox-bulk" name="conversation_ids" value="{conversation["id"]}"' in owners
+    )
     assert f'<option value="{shop.owner_id}">' in owners.split('id="inbox-bulk"', 1)[1].split("</form>", 1)[0]
     assert 'id="inbox-bulk"' not in agents and "row-pick" not in agents and "inbox-bulk.js" not in agents
 
@@ -137,4 +139,3 @@ def test_a_member_without_catalog_write_sees_the_product_read_only(runtime, app,
     owners = console.get(path).text.split('id="product-edit"', 1)[1].split("</form>", 1)[0]
     assert '<fieldset class="stack" disabled>' not in owners and "<button" in owners
     assert reader.post(path, data={"name": "改名"}).status_code == 403
-

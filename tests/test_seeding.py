@@ -123,7 +123,8 @@ def _check_team(runtime, shop_id: int, owner_username: str) -> None:
     the owner's acts are in the audit log)."""
     with runtime.db.read() as s:
         members = {
-            m.username: m for m in s.scalars(select(Staff).where(Staff.shop_id == shop_id, Staff.role != "owner"))
+            m.username: m
+            for m in s.scalars(select(Staff).where(Staff.shop_id == shop_id, Staff.role != "owner"))
         }
         night = s.scalar(select(Role).where(Role.shop_id == shop_id))
         assert {u: (m.display_name, m.role) for u, m in members.items()} == {
@@ -133,13 +134,17 @@ def _check_team(runtime, shop_id: int, owner_username: str) -> None:
             f"{owner_username}-xiaochen": ("夜班小陈", "custom"),
         }
         assert (night.name, night.data_scope, night.sees_unassigned) == ("夜班客服", "assigned", False)
-        assert "customers.pii" not in night.permissions and {"chat.write", "orders.write"} <= set(night.permissions)
+        assert "customers.pii" not in night.permissions and {"chat.write", "orders.write"} <= set(
+            night.permissions
+        )
         assert members[f"{owner_username}-xiaochen"].role_id == night.id
         wang_hash = members[f"{owner_username}-xiaowang"].password_hash
         wang, chen = members[f"{owner_username}-xiaowang"].id, members[f"{owner_username}-xiaochen"].id
         given = dict(
             s.execute(
-                select(Order.assignee_id, func.count()).where(Order.shop_id == shop_id).group_by(Order.assignee_id)
+                select(Order.assignee_id, func.count())
+                .where(Order.shop_id == shop_id)
+                .group_by(Order.assignee_id)
             ).all()
         )
         chats = dict(
@@ -200,6 +205,12 @@ def test_bulk_seed_is_consistent(runtime):
             .order_by(Order.created_at.desc(), Order.id.desc())
             .limit(1)
         ).one()
-        page = list_orders(s.connection(), runtime.keyring, Scope.whole_shop(shop_id), "Asia/Shanghai", OrderQuery(q=name[1:]))
+        page = list_orders(
+            s.connection(),
+            runtime.keyring,
+            Scope.whole_shop(shop_id),
+            "Asia/Shanghai",
+            OrderQuery(q=name[1:]),
+        )
         assert page.orders[0].id == newest
         assert all(name[1:] in o.customer_name for o in page.orders)

@@ -97,8 +97,7 @@ def test_an_assigned_only_agent_on_a_phone_sees_their_orders_masked_and_a_conver
     # Given a shop with six pending orders (each its own phone) and a customer's conversation
     url, runtime, _app = live
     orders = [
-        make_order(shop, [(tee.variant_id, 1)], address={**ADDRESS, "phone": phone_of(n)})
-        for n in range(6)
+        make_order(shop, [(tee.variant_id, 1)], address={**ADDRESS, "phone": phone_of(n)}) for n in range(6)
     ]
     theirs, others = orders[:2], orders[2:]
     conversation = open_conversation(runtime, shop, "小林", CUSTOMER_PHONE)

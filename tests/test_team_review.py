@@ -48,7 +48,9 @@ def test_a_demoted_admins_admin_link_is_revoked_and_their_agent_link_still_works
     gone = accept(anon, for_admin["url"])
     assert (gone.status_code, error_code(gone)) == (404, "team.invitation_gone")
     assert [i["id"] for i in shop.api.get(INVITATIONS).json()] == [for_agent["id"]]
-    assert audit_data(runtime, shop.id, "team.member_role_changed")["invitations_revoked"] == [for_admin["id"]]
+    assert audit_data(runtime, shop.id, "team.member_role_changed")["invitations_revoked"] == [
+        for_admin["id"]
+    ]
     joined = accept(anon, for_agent["url"])
     assert (joined.status_code, joined.json()["role"]) == (201, "agent")
 
@@ -157,9 +159,12 @@ def test_an_admin_neither_lists_nor_revokes_the_owners_tokens(runtime, shop):
     # works; the agent's is the admin's to manage
     assert owners["id"] not in listed and agents in listed
     assert (refused.status_code, error_code(refused)) == (404, "token.not_found")
-    assert TestClient(shop.api.app, headers={"Authorization": f"Bearer {owners['token']}"}).get(
-        "/api/v1/auth/me"
-    ).status_code == 200
+    assert (
+        TestClient(shop.api.app, headers={"Authorization": f"Bearer {owners['token']}"})
+        .get("/api/v1/auth/me")
+        .status_code
+        == 200
+    )
     assert allowed.status_code == 204
     assert agent.get("/api/v1/auth/me").status_code == 401
 

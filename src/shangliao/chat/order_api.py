@@ -46,10 +46,14 @@ class CheckpointOut(BaseModel):
     label: str
     done: bool
     due: bool = Field(description="Expected by now, given the order's status.")
-    message_id: int | None = Field(description="None when not sent, or its conversation is out of the caller's scope.")
+    message_id: int | None = Field(
+        description="None when not sent, or its conversation is out of the caller's scope."
+    )
     seq: int | None
     at: datetime | None
-    conversation_id: int | None = Field(description="None when the conversation is out of the caller's scope.")
+    conversation_id: int | None = Field(
+        description="None when the conversation is out of the caller's scope."
+    )
     can_send: bool = Field(description="`POST …/checkpoints/{kind}` would send it now.")
 
 

@@ -119,9 +119,7 @@ async def order_counts(
     transaction of every change, so this reads a few rows however many orders the shop has (a
     member who sees only their own orders has those counted)."""
     actor = caller.actor
-    return JSONResponse(
-        await rt.db.read_in_thread(lambda conn: tab_counts(conn, actor))
-    )
+    return JSONResponse(await rt.db.read_in_thread(lambda conn: tab_counts(conn, actor)))
 
 
 @router.post("/search", response_model=OrderPage)
