@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from shangliao.core import clock
 from shangliao.storage.base import Base, EvidenceScoped, IdMixin
+from shangliao.storage.triggers import execute_for_dialect
 from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
 
 TABLE = "audit_log"
@@ -77,19 +78,13 @@ DROP = {
 }
 
 
-def _statements(table: dict[str, tuple[str, ...]], dialect: str) -> tuple[str, ...]:
-    try:
-        return table[dialect]
-    except KeyError:
-        raise RuntimeError(f"the audit log has no append-only triggers for {dialect}") from None
+_MISSING = "the audit log has no append-only triggers"
 
 
 def create_triggers(execute: Callable[[str], Any], dialect: str) -> None:
     """Install the append-only triggers with ``execute(sql)`` (a migration's ``op.execute``)."""
-    for sql in _statements(CREATE, dialect):
-        execute(sql)
+    execute_for_dialect(execute, CREATE, dialect, missing=_MISSING)
 
 
 def drop_triggers(execute: Callable[[str], Any], dialect: str) -> None:
-    for sql in _statements(DROP, dialect):
-        execute(sql)
+    execute_for_dialect(execute, DROP, dialect, missing=_MISSING)

@@ -39,6 +39,7 @@ from shangliao.orders.listing import OrderQuery, spec_for
 from shangliao.orders.models import Order, OrderAssigneeCount, OrderStatusCount
 from shangliao.orders.state import Status
 from shangliao.storage.prepared import Prepared
+from shangliao.storage.triggers import execute_for_dialect
 
 ARCHIVED = "archived"
 TAB_KEYS: tuple[str, ...] = (*(s.value for s in Status), ARCHIVED)
@@ -149,22 +150,16 @@ DROP = {
 CREATE = {"sqlite": SQLITE_TRIGGERS, "postgresql": POSTGRES_TRIGGERS}
 
 
-def _statements(table: dict[str, tuple[str, ...]], dialect: str) -> tuple[str, ...]:
-    try:
-        return table[dialect]
-    except KeyError:
-        raise RuntimeError(f"order status counts have no triggers for {dialect}") from None
+_MISSING = "order status counts have no triggers"
 
 
 def create_triggers(execute: Callable[[str], Any], dialect: str) -> None:
     """Install the triggers with ``execute(sql)`` (a migration's ``op.execute``)."""
-    for sql in _statements(CREATE, dialect):
-        execute(sql)
+    execute_for_dialect(execute, CREATE, dialect, missing=_MISSING)
 
 
 def drop_triggers(execute: Callable[[str], Any], dialect: str) -> None:
-    for sql in _statements(DROP, dialect):
-        execute(sql)
+    execute_for_dialect(execute, DROP, dialect, missing=_MISSING)
 
 
 _c = OrderStatusCount.__table__.c
