@@ -47,8 +47,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from harness import BenchFailure, check_quiet, require_tools, serve, server_env
-from order_list import _biggest_bulk_shop, build, wrk_get_p50
+from harness import BenchFailure, check_quiet, require_tools
+from order_list import _biggest_bulk_shop, build, serve_shangliao_on_each, wrk_get_p50
 from shangliao.auth import service as auth
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Role, Staff
@@ -234,16 +234,7 @@ def measure(data: Path, headers: dict[str, dict[str, dict[str, str]]], args) -> 
     callers = [("large", c) for c in CALLERS] + [("small", "agent")]
     targets = [(name, surface, caller) for surface in SURFACES for name, caller in callers]
     with ExitStack() as stack:
-        urls = {
-            name: stack.enter_context(
-                serve(
-                    "shangliao.app:serving_app",
-                    env=server_env({"SHANGLIAO_DATA_DIR": str(data / name)}),
-                    log_path=data / name / "bench-authz-server.log",
-                )
-            ).url
-            for name in ("small", "large")
-        }
+        urls = serve_shangliao_on_each(stack, data, ("small", "large"), "bench-authz-server.log")
         for name, surface, caller in targets:
             header = headers[name][surface][caller]
             wrk_get_p50(

@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -230,6 +231,23 @@ def save_statements(request: Request, path: Path) -> None:
     path.write_text(json.dumps([[sql, [encode(v) for v in params]] for sql, params in request.statements]))
 
 
+def serve_shangliao_on_each(
+    stack: ExitStack, data: Path, names: Iterable[str], log_name: str
+) -> dict[str, str]:
+    """Start Shangliao on each named data folder below ``data``, one after another (each stops with
+    ``stack``), logging to ``log_name`` in its folder: each name's base URL."""
+    return {
+        name: stack.enter_context(
+            serve(
+                "shangliao.app:serving_app",
+                env=server_env({"SHANGLIAO_DATA_DIR": str(data / name)}),
+                log_path=data / name / log_name,
+            )
+        ).url
+        for name in names
+    }
+
+
 @contextmanager
 def servers(data: Path, requests: dict[str, Request]):
     """Shangliao on each data folder, and the floor app on the large one, all on core 0 at once."""
@@ -238,16 +256,7 @@ def servers(data: Path, requests: dict[str, Request]):
     save_statements(requests["large"], statements)
     floor_env = server_env({"FLOOR_STATEMENTS": str(statements), "FLOOR_DB": str(large / "shangliao.db")})
     with ExitStack() as stack:
-        urls = {
-            name: stack.enter_context(
-                serve(
-                    "shangliao.app:serving_app",
-                    env=server_env({"SHANGLIAO_DATA_DIR": str(data / name)}),
-                    log_path=data / name / "bench-server.log",
-                )
-            ).url
-            for name in requests
-        }
+        urls = serve_shangliao_on_each(stack, data, requests, "bench-server.log")
         urls["floor"] = stack.enter_context(
             serve(
                 "list_floor_app:create_app",
