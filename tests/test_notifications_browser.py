@@ -9,25 +9,14 @@ import re
 import httpx
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
-    PHONE,
     browser_fixture,
     live_fixture,
     live_shop_fixture,
+    sign_in_member_on_phone,
 )
 from tests.support.chat import open_conversation
 from tests.support.chat_pages import WAIT, expect
-from tests.support.team import MEMBER_PASSWORD, make_member
-
-
-def sign_in_on_phone(browser, live, username: str):
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(live[0] + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", MEMBER_PASSWORD)
-    page.click("form[action='/login'] button")
-    page.wait_for_url(re.compile(r"/(orders|inbox)"))
-    return page
+from tests.support.team import make_member
 
 
 def test_an_agent_sees_a_conversation_assigned_to_them_live_on_their_phone(browser, live, shop):
@@ -35,7 +24,7 @@ def test_an_agent_sees_a_conversation_assigned_to_them_live_on_their_phone(brows
     url, runtime, _app = live
     agent = make_member(runtime, shop, role="agent")
     conversation = open_conversation(runtime, shop, "小林", "13900006666")
-    page = sign_in_on_phone(browser, live, agent.username)
+    page = sign_in_member_on_phone(browser, live, agent.username, lands_on=r"/(orders|inbox)")
     page.wait_for_function("() => document.documentElement.dataset.alertsSeq !== undefined")
     badge = page.locator("#nav-notifications")
     expect()(badge).to_have_text("")

@@ -19,6 +19,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_shop_fixture,
     live_tee_fixture,
     open_console,
+    sign_in_member_on_phone,
 )
 from tests.support.chat import open_conversation
 from tests.support.chat_pages import WAIT, expect
@@ -75,17 +76,6 @@ def bulk_assign(page, orders: list[dict], assignee: str) -> None:
         expect()(page.locator(f"#order-row-{order['id']}")).to_contain_text(assignee, timeout=WAIT)
 
 
-def sign_in_on_phone(browser, live, username: str):
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.goto(live[0] + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", MEMBER_PASSWORD)
-    page.click("form[action='/login'] button")
-    page.wait_for_url(re.compile(r"/orders$"))
-    return page
-
-
 def listed_order_ids(page) -> set[int]:
     ids = page.eval_on_selector_all("#order-rows tr.order-row", "rows => rows.map(r => r.id)")
     return {int(i.removeprefix("order-row-")) for i in ids}
@@ -115,7 +105,7 @@ def test_an_assigned_only_agent_on_a_phone_sees_their_orders_masked_and_a_conver
     bulk_assign(owner, others, "店主")
 
     # Then the member, signed in on a phone, sees exactly their two orders, and nothing they may not use
-    agent = sign_in_on_phone(browser, live, username)
+    agent = sign_in_member_on_phone(browser, live, username)
     assert listed_order_ids(agent) == {o["id"] for o in theirs}
     nav = agent.locator("nav.nav")
     assert nav.locator("a[href='/orders']").count() == 1 and nav.locator("a[href='/inbox']").count() == 1

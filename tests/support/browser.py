@@ -24,6 +24,7 @@ from tests.support.catalog import make_product
 from tests.support.chromium import CHROMIUM_ARGS, chromium_path
 from tests.support.live import serve
 from tests.support.shops import OWNER_PASSWORD, make_shop
+from tests.support.team import MEMBER_PASSWORD
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
@@ -156,4 +157,17 @@ def open_console(browser, live, shop, *, viewport=None):
     page.fill("input[name=password]", OWNER_PASSWORD)
     page.click("form[action='/login'] button")
     page.wait_for_url(re.compile(r"/orders$"))
+    return page
+
+
+def sign_in_member_on_phone(browser, live, username: str, *, lands_on: str = r"/orders$"):
+    """A fresh phone context (touch, zh-CN) of the member ``username`` (password ``MEMBER_PASSWORD``)
+    signed in through the login form, once the page the console opens matches ``lands_on``."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(live[0] + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", MEMBER_PASSWORD)
+    page.click("form[action='/login'] button")
+    page.wait_for_url(re.compile(lands_on))
     return page
