@@ -140,26 +140,20 @@ def _resign(message: Callable[[Row], bytes]) -> Callable[[Keyring, Row], dict[st
     return rewrite
 
 
+def _nullable_sealed_column(
+    label: str, table: Table, column: str, rewrite: Callable[[Keyring, Row], dict[str, Any] | None]
+) -> Pass:
+    """A pass over one sealed column that may be NULL: its NULL rows are not read, and a row is
+    written only while the column still holds what was read."""
+    return Pass(label, table, (column,), rewrite, guard=column, where=lambda: table.c[column].is_not(None))
+
+
 PASSES = (
     Pass("customer_phones", _PHONES, ("shop_id", "phone_enc", "phone_hash"), _phone, guard="phone_enc"),
     Pass("customer_addresses", _ADDRESSES, ("data_enc",), _address, guard="data_enc"),
-    Pass(
-        "orders",
-        _ORDERS,
-        ("address_enc",),
-        _order,
-        guard="address_enc",
-        where=lambda: _ORDERS.c.address_enc.is_not(None),
-    ),
+    _nullable_sealed_column("orders", _ORDERS, "address_enc", _order),
     # An erasure empties a wrapped key meanwhile: the guard keeps it erased.
-    Pass(
-        "conversation_keys",
-        _DATA_KEYS,
-        ("wrapped",),
-        _data_key,
-        guard="wrapped",
-        where=lambda: _DATA_KEYS.c.wrapped.is_not(None),
-    ),
+    _nullable_sealed_column("conversation_keys", _DATA_KEYS, "wrapped", _data_key),
     # The timeline is append-only: nothing but this rewrites a row, so no guard is needed.
     Pass(
         "order_events",
