@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from shangliao.auth.actor import Actor
 from shangliao.auth.permissions import SCOPE_ASSIGNED
@@ -14,6 +14,7 @@ from shangliao.orders import counts
 from shangliao.orders.models import OrderAssigneeCount
 from tests.support.catalog import make_product
 from tests.support.orders import ADDRESS, act, make_order
+from tests.support.sql import statements_sent
 from tests.support.team import make_member
 from tests.test_order_counts import PARAMS
 
@@ -106,27 +107,19 @@ def test_a_limited_members_counts_read_count_rows_not_orders(runtime, shop, prod
     member = _member(runtime, shop, sees_unassigned=True)
     _place(member, product)
     make_order(shop, [(product.variant_id, 1)])
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, *_):
-        sent.append(statement)
 
     # when: their tabs are counted
-    event.listen(runtime.db.reader, "before_cursor_execute", record)
-    try:
-        with runtime.db.read() as session:
-            actor = Actor(
-                shop.id,
-                member.staff_id,
-                "custom",
-                frozenset(PERMISSIONS),
-                "token",
-                data_scope=SCOPE_ASSIGNED,
-                sees_unassigned=True,
-            )
-            tabs = counts.tab_counts(session.connection(), actor)
-    finally:
-        event.remove(runtime.db.reader, "before_cursor_execute", record)
+    with statements_sent(runtime.db.reader) as sent, runtime.db.read() as session:
+        actor = Actor(
+            shop.id,
+            member.staff_id,
+            "custom",
+            frozenset(PERMISSIONS),
+            "token",
+            data_scope=SCOPE_ASSIGNED,
+            sees_unassigned=True,
+        )
+        tabs = counts.tab_counts(session.connection(), actor)
 
     # then: theirs and the unassigned one, from one query of the count rows, none of orders
     queries = [s for s in sent if s.lstrip().upper().startswith("SELECT")]

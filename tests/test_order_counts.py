@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import event, text, update
+from sqlalchemy import text, update
 
 from shangliao.core import clock
 from shangliao.orders import counts
@@ -17,6 +17,7 @@ from shangliao.orders.models import OrderStatusCount
 from tests.support.catalog import make_product
 from tests.support.live import serve
 from tests.support.orders import ADDRESS, act, make_order
+from tests.support.sql import statements_sent
 
 SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
 PARAMS = {"ship": SHIP, "cancel": {"reason": "out_of_stock"}}
@@ -82,18 +83,10 @@ def test_counts_follow_a_random_mix_of_changes(runtime, shop, product):
 def test_reading_the_counts_does_not_count_orders(runtime, shop, product):
     # given a shop with orders
     make_order(shop, [(product.variant_id, 1)])
-    sent: list[str] = []
-
-    def record(_conn, _cursor, statement, *_):
-        sent.append(statement)
 
     # when the counts are read
-    event.listen(runtime.db.reader, "before_cursor_execute", record)
-    try:
-        with runtime.db.read() as session:
-            tabs = counts.status_counts(session, shop.id)
-    finally:
-        event.remove(runtime.db.reader, "before_cursor_execute", record)
+    with statements_sent(runtime.db.reader) as sent, runtime.db.read() as session:
+        tabs = counts.status_counts(session, shop.id)
 
     # then one query read the count rows (SQLite's reader also sends a BEGIN), none read orders
     queries = [s for s in sent if s.lstrip().upper().startswith("SELECT")]
