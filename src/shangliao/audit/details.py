@@ -158,27 +158,23 @@ def _walk(data: dict[str, Any], key: str) -> Iterable[Any]:
             yield from _walk(v, key)
 
 
+def _shop_names(
+    session: Session, model: type[Staff | Role], name: Any, shop_id: int, ids: set[int]
+) -> dict[int, str]:
+    """``{id: name}`` of the shop's ``model`` rows among ``ids`` (``name``: its column to show, e.g.
+    ``Staff.display_name``); no query when there are none."""
+    if not ids:
+        return {}
+    return dict(
+        session.execute(select(model.id, name).where(model.shop_id == shop_id, model.id.in_(ids))).all()
+    )
+
+
 def names_for(session: Session, shop_id: int, timezone: str, items: list[dict[str, Any]]) -> Names:
     """The names a page of entries needs (rule 4: the shop's own rows only)."""
     staff_ids = {i for r in items for k in STAFF_KEYS for i in _walk(r["data"], k) if isinstance(i, int)}
     role_ids = {i for r in items for i in _walk(r["data"], "role_id") if isinstance(i, int)}
     role_ids |= {r["target_id"] for r in items if r.get("target_type") == "role" and r.get("target_id")}
-    staff = (
-        dict(
-            session.execute(
-                select(Staff.id, Staff.display_name).where(Staff.shop_id == shop_id, Staff.id.in_(staff_ids))
-            ).all()
-        )
-        if staff_ids
-        else {}
-    )
-    roles = (
-        dict(
-            session.execute(
-                select(Role.id, Role.name).where(Role.shop_id == shop_id, Role.id.in_(role_ids))
-            ).all()
-        )
-        if role_ids
-        else {}
-    )
+    staff = _shop_names(session, Staff, Staff.display_name, shop_id, staff_ids)
+    roles = _shop_names(session, Role, Role.name, shop_id, role_ids)
     return Names(staff, roles, timezone)
