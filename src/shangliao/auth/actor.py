@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shangliao.auth.permissions import SCOPE_ALL
+from shangliao.auth.scope import AssigneeRule
 
 
 @dataclass(frozen=True)
-class Actor:
+class Actor(AssigneeRule):
     shop_id: int
     staff_id: int | None  # None for a customer acting on their own orders from the shop page
     role: str
@@ -30,17 +31,6 @@ class Actor:
         return cls(
             shop_id, None, "customer", frozenset(), "visitor", timezone=timezone, customer_id=customer_id
         )
-
-    @property
-    def limited(self) -> bool:
-        """True when the member sees only what is assigned to them (rows outside are 404)."""
-        return self.data_scope != SCOPE_ALL
-
-    def may_see_assignee(self, assignee_id: int | None) -> bool:
-        """Whether an order or conversation assigned to ``assignee_id`` is in this caller's scope."""
-        if not self.limited:
-            return True
-        return assignee_id == self.staff_id or (assignee_id is None and self.sees_unassigned)
 
     @property
     def actor_type(self) -> str:

@@ -33,8 +33,28 @@ class Viewer(Protocol):
     def may_see_assignee(self, assignee_id: int | None) -> bool: ...
 
 
+class AssigneeRule:
+    """Who may see a row by its assignee, from ``data_scope``, ``staff_id`` and ``sees_unassigned``:
+    the one rule an :class:`~shangliao.auth.actor.Actor` and a :class:`Scope` both follow."""
+
+    staff_id: int | None
+    data_scope: str
+    sees_unassigned: bool
+
+    @property
+    def limited(self) -> bool:
+        """True when only what is assigned to ``staff_id`` is seen (rows outside are 404)."""
+        return self.data_scope != SCOPE_ALL
+
+    def may_see_assignee(self, assignee_id: int | None) -> bool:
+        """Whether an order or conversation assigned to ``assignee_id`` is in this caller's scope."""
+        if not self.limited:
+            return True
+        return assignee_id == self.staff_id or (assignee_id is None and self.sees_unassigned)
+
+
 @dataclass(frozen=True)
-class Scope:
+class Scope(AssigneeRule):
     """A data scope without a person: the whole shop, or (for tests and workers) a member's."""
 
     shop_id: int
@@ -47,15 +67,6 @@ class Scope:
         """The shop acting for itself: its page's customers (who are scoped by their own rules),
         jobs and seeds. Never for a staff member's request: pass their Actor."""
         return cls(shop_id)
-
-    @property
-    def limited(self) -> bool:
-        return self.data_scope != SCOPE_ALL
-
-    def may_see_assignee(self, assignee_id: int | None) -> bool:
-        if not self.limited:
-            return True
-        return assignee_id == self.staff_id or (assignee_id is None and self.sees_unassigned)
 
 
 def assigned_condition(who: Viewer, column: ColumnElement) -> ColumnElement[bool] | None:
