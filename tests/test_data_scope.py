@@ -47,10 +47,10 @@ def _assign_conversation(shop, conversation_id: int, staff_id: int | None) -> No
     assert r.status_code == 200, r.text
 
 
-@pytest.fixture
-def three_orders(runtime, shop, tee):
-    """Orders assigned to the member, to a colleague, and to nobody."""
-    member = _member(runtime, shop, sees_unassigned=False)
+def _member_colleague_and_three_orders(runtime, shop, tee, *, sees_unassigned: bool):
+    """A limited member (seeing the unassigned with ``sees_unassigned``), a limited colleague, and
+    orders assigned to the member, to the colleague, and to nobody."""
+    member = _member(runtime, shop, sees_unassigned=sees_unassigned)
     colleague = _member(runtime, shop, sees_unassigned=False)
     variant = tee.variant_ids[0]
     mine, theirs, nobodys = (make_order(shop, [(variant, 1)]) for _ in range(3))
@@ -59,17 +59,20 @@ def three_orders(runtime, shop, tee):
     return member, colleague, mine, theirs, nobodys
 
 
+@pytest.fixture
+def three_orders(runtime, shop, tee):
+    """Orders assigned to the member, to a colleague, and to nobody."""
+    return _member_colleague_and_three_orders(runtime, shop, tee, sees_unassigned=False)
+
+
 @pytest.mark.parametrize("sees_unassigned", [False, True])
 def test_orders_out_of_scope_are_missing_by_id_in_lists_counts_and_search(
     runtime, shop, tee, sees_unassigned
 ):
     # given: a member who sees their own orders (and, with the switch, the unassigned ones)
-    member = _member(runtime, shop, sees_unassigned=sees_unassigned)
-    colleague = _member(runtime, shop, sees_unassigned=False)
-    variant = tee.variant_ids[0]
-    mine, theirs, nobodys = (make_order(shop, [(variant, 1)]) for _ in range(3))
-    _assign_order(shop, mine["id"], member.staff_id)
-    _assign_order(shop, theirs["id"], colleague.staff_id)
+    member, _, mine, theirs, nobodys = _member_colleague_and_three_orders(
+        runtime, shop, tee, sees_unassigned=sees_unassigned
+    )
     visible = {mine["id"]} | ({nobodys["id"]} if sees_unassigned else set())
 
     # when: the member asks for each order, the list, the counts and a search
