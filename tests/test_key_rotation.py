@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -233,6 +233,17 @@ def test_values_under_the_first_key_read_after_a_new_key_and_new_values_use_the_
 # --- rotation ---------------------------------------------------------------------------------------
 
 
+def rotate_until_crash(install: Install, after_batch: Callable[[str, int], None]) -> None:
+    """A rotation in batches of one row on a fresh runtime, killed when ``after_batch`` raises
+    :class:`Crash` (it must)."""
+    rt = install.runtime()
+    try:
+        with pytest.raises(Crash):
+            keys_rotate.rotate(rt.db, rt.keyring, batch=1, after_batch=after_batch)
+    finally:
+        rt.close()
+
+
 def test_a_crashed_rotation_leaves_everything_readable_and_a_rerun_moves_every_value(install):
     # Given data under the first key, and a new key
     filled = fill(install)
@@ -247,12 +258,7 @@ def test_a_crashed_rotation_leaves_everything_readable_and_a_rerun_moves_every_v
         if len(batches) == 3:
             raise Crash
 
-    rt = install.runtime()
-    try:
-        with pytest.raises(Crash):
-            keys_rotate.rotate(rt.db, rt.keyring, batch=1, after_batch=crash_after_three)
-    finally:
-        rt.close()
+    rotate_until_crash(install, crash_after_three)
 
     # Then the phones are half moved, and everything reads and is found meanwhile
     assert key_ids(install)["customer_phones"] == {FIRST_ID, new_id}
@@ -368,12 +374,7 @@ def test_retire_refuses_while_chat_signatures_use_the_key(install):
     # after every ciphertext moved but before the signatures
     fill(install)
     install.ok("keys", "new")
-    rt = install.runtime()
-    try:
-        with pytest.raises(Crash):
-            keys_rotate.rotate(rt.db, rt.keyring, batch=1, after_batch=stop_before_the_signatures)
-    finally:
-        rt.close()
+    rotate_until_crash(install, stop_before_the_signatures)
 
     # When the first key is retired: refused, naming the signatures, and the ring is unchanged
     refused = install.cli("keys", "retire", FIRST_ID)
