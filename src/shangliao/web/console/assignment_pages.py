@@ -4,7 +4,6 @@ pending orders and new conversations, and which roles take turns."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -16,7 +15,12 @@ from shangliao.auth.permissions import BUILTIN_ROLES
 from shangliao.core.i18n import N_
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
-from shangliao.web.console.forms import in_thread, read_form, refused_fields, whole_number
+from shangliao.web.console.forms import (
+    read_form,
+    refused_fields,
+    save_then_show_saved,
+    whole_number,
+)
 from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -68,9 +72,6 @@ async def save_assignment(
             exc, "console.bad_assignment", N_("Some choices are not known: {fields}.")
         ) from exc
 
-    def save() -> None:
-        with rt.db.write() as session:
-            do_set_auto_assign(session, actor, body)
-
-    await in_thread(save)
-    return RedirectResponse("/settings/assignment?saved=1", status_code=303)
+    return await save_then_show_saved(
+        rt, lambda session: do_set_auto_assign(session, actor, body), "/settings/assignment"
+    )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import partial
 from typing import Any, TypeVar
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from shangliao.auth.access import staff
@@ -35,6 +38,20 @@ async def read_form(request: Request, *, max_fields: int = 50, max_part_size: in
 async def in_thread(fn, *args, **kwargs):
     """Forms are read on the event loop (async); the database work runs on a worker thread."""
     return await to_thread.run_sync(partial(fn, *args, **kwargs))
+
+
+async def save_then_show_saved(
+    rt: Runtime, write: Callable[[Session], object], page: str
+) -> RedirectResponse:
+    """Run ``write(session)`` in one write unit off the event loop, then send the browser back to
+    the settings ``page`` with ``?saved=1`` (a 303: a reload does not post the form again)."""
+
+    def save() -> None:
+        with rt.db.write() as session:
+            write(session)
+
+    await in_thread(save)
+    return RedirectResponse(f"{page}?saved=1", status_code=303)
 
 
 def yuan_to_fen(value: str, field: str) -> int | None:

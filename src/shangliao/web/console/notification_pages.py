@@ -17,7 +17,7 @@ from shangliao.notifications.schemas import PreferencesIn
 from shangliao.notifications.views import link_of, notification_out, title_of
 from shangliao.orders.state import STATUS_LABELS, Status
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.forms import in_thread, read_form, refused_fields
+from shangliao.web.console.forms import in_thread, read_form, refused_fields, save_then_show_saved
 from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -122,9 +122,8 @@ async def save_preferences(
             exc, "console.bad_preferences", N_("Some choices are not known: {fields}.")
         ) from exc
 
-    def save() -> None:
-        with rt.db.write() as session:
-            service.do_set_preferences(session, actor, body.muted, body.statuses)
-
-    await in_thread(save)
-    return RedirectResponse("/notifications/preferences?saved=1", status_code=303)
+    return await save_then_show_saved(
+        rt,
+        lambda session: service.do_set_preferences(session, actor, body.muted, body.statuses),
+        "/notifications/preferences",
+    )
