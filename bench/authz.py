@@ -47,7 +47,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from harness import BenchFailure, check_quiet, require_tools
+from harness import BenchFailure, require_tools, warn_if_busy
 from order_list import _biggest_bulk_shop, build, serve_shangliao_on_each, wrk_get_p50
 from shangliao.auth import service as auth
 from shangliao.auth.actor import Actor
@@ -255,9 +255,7 @@ def measure(data: Path, headers: dict[str, dict[str, dict[str, str]]], args) -> 
 
 def run(args: argparse.Namespace) -> None:
     require_tools()
-    busy = check_quiet()
-    if busy:
-        print(f"# warning: before the run, {busy}")
+    warn_if_busy()
     data = Path(args.data)
     print(
         f"# {date.today().isoformat()} data in {data}; GET {LIST_URL} and {CONSOLE_URL};"

@@ -50,6 +50,13 @@ def check_quiet() -> str | None:
     return None
 
 
+def warn_if_busy() -> None:
+    """Say before a run that the figures will be noisy, when :func:`check_quiet` finds the cores busy."""
+    busy = check_quiet()
+    if busy:
+        print(f"# warning: before the run, {busy}")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -57,13 +57,13 @@ from harness import (
     POST_JSON_LUA,
     BenchFailure,
     Server,
-    check_quiet,
     cpu_seconds,
     folder_options,
     parse_wrk,
     require_tools,
     serve,
     server_env,
+    warn_if_busy,
     wrk_post,
 )
 from raw_order import RawOrder, copy_database, orders_per_second, statements
@@ -270,9 +270,7 @@ def run(args: argparse.Namespace) -> None:
     try:
         fstype = filesystem_of(workdir)
         print(f"# {date.today().isoformat()} data in {workdir} ({fstype}); server on core 0, wrk on core 1")
-        busy = check_quiet()
-        if busy:
-            print(f"# warning: before the run, {busy}")
+        warn_if_busy()
         if fstype == "tmpfs":
             print("# warning: tmpfs makes fsync free, so FULL and NORMAL cannot differ here; use --dir")
         seeded, sent = seed(workdir / "seed")

@@ -61,12 +61,12 @@ from sqlalchemy import event, func, select
 from harness import (
     LOAD_CORE,
     BenchFailure,
-    check_quiet,
     folder_options,
     parse_wrk,
     require_tools,
     serve,
     server_env,
+    warn_if_busy,
 )
 from shangliao.auth import service as auth
 from shangliao.auth.actor import Actor
@@ -294,9 +294,7 @@ def measure(data: Path, requests: dict[str, Request], url: str, args) -> dict[st
 
 def run(args: argparse.Namespace) -> None:
     require_tools()
-    busy = check_quiet()
-    if busy:
-        print(f"# warning: before the run, {busy}")
+    warn_if_busy()
     temporary = args.data is None
     data = Path(tempfile.mkdtemp(prefix="shangliao-list-", dir=args.dir)) if temporary else Path(args.data)
     url = f"{LIST_URL}?{urlencode(QUERY | ({'q': args.q} if args.q else {}))}"
