@@ -4,6 +4,7 @@ from the inbox panel with one click; where SMS is set up, the shop page links it
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -70,6 +71,12 @@ def test_a_texted_code_links_the_phone_from_the_shop_page(browser, live, shop, o
     page.fill("#compose-text", "验证好了")
     page.press("#compose-text", "Enter")
     expect()(page.locator("#messages")).to_contain_text("验证好了", timeout=WAIT)
-    history = shop.api.get(f"/api/v1/conversations/{owner.conversation_id}/messages").json()
+    # (the page draws a sent message before the server has stored it: ask until it has, bounded)
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        history = shop.api.get(f"/api/v1/conversations/{owner.conversation_id}/messages").json()
+        if len(history) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert [m["body"] for m in history] == ["在吗", "验证好了"]
     context.close()
