@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, str] = {
     "orders.export": N_("Export orders"),
     "payments.record": N_("Record payments"),
     "payments.manage": N_("Configure payment methods"),
+    "payments.refund": N_("Record refunds"),
+    "aftersales.manage": N_("Handle after-sales requests (refunds, returns, exchanges)"),
+    "invoices.manage": N_("Issue invoices"),
     "analytics.read": N_("View the dashboard and analysis"),
     "automation.manage": N_("Manage automation rules"),
     "chat.read": N_("View conversations"),
@@ -97,6 +100,7 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
                     "orders.write",
                     "orders.cancel",
                     "payments.record",
+                    "aftersales.manage",
                     "chat.read",
                     "chat.write",
                     "chat.templates",
@@ -116,6 +120,8 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
                     "inventory.adjust",
                     "orders.read",
                     "orders.fulfil",
+                    # Returned parcels arrive at the warehouse: it confirms them and restocks.
+                    "aftersales.manage",
                     "customers.pii",
                 )
             ),
@@ -133,6 +139,8 @@ BUILTIN_ROLES: dict[str, BuiltinRole] = {
                     "orders.export",
                     "payments.record",
                     "payments.manage",
+                    "payments.refund",
+                    "invoices.manage",
                     "analytics.read",
                 )
             ),

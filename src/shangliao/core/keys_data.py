@@ -35,6 +35,8 @@ from shangliao.customers.models import CustomerAddress, CustomerPhone
 from shangliao.customers.pii import CUSTOMER_ADDRESSES, ORDERS, PHONE_CONTEXT, address_context
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.timeline import unseal
+from shangliao.payments.methods import SECRETS_CONTEXT
+from shangliao.payments.models import PaymentMethod
 
 UNKNOWN_ID = "unknown"  # a pre-key-id value no key of the ring opens
 ADDRESS_CHANGED = "address_changed"
@@ -66,6 +68,8 @@ COLUMNS = (
     # Each row's blob is bound to its own conversation id too (``card_keys.wrap_context``); the
     # context here only serves pre-key-id values, which wrapped keys never are.
     Column(ConversationKey.__table__, "wrapped", card_keys.WRAPPED_LABEL.encode()),
+    # A shop's payment credentials (APIv3 key, private keys, gateway secret): payments/methods.py.
+    Column(PaymentMethod.__table__, "secrets_enc", SECRETS_CONTEXT),
 )
 TIMELINE_LABEL = "order_events.data"
 CARDS_LABEL = "messages.data"

@@ -41,6 +41,7 @@ from shangliao.core.keys_data import (
 from shangliao.customers.pii import ORDERS, PHONE_CONTEXT, address_context, phone_hashes
 from shangliao.orders.models import OrderEvent
 from shangliao.orders.timeline import sealed, unseal
+from shangliao.payments.methods import SECRETS_CONTEXT
 from shangliao.storage.database import Database
 from shangliao.storefront.models import PhoneCode
 
@@ -48,7 +49,7 @@ BATCH = 500
 ROTATED_ACT = "keys.rotated"
 RETIRED_ACT = "keys.retired"
 
-_PHONES, _ADDRESSES, _ORDERS, _DATA_KEYS = (c.table for c in COLUMNS)
+_PHONES, _ADDRESSES, _ORDERS, _DATA_KEYS, _PAYMENT_METHODS = (c.table for c in COLUMNS)
 _ORDER_CONTEXT = address_context(ORDERS)
 
 # (shop_id, old full hash) -> new full hash, for the devices and codes of a batch's phones.
@@ -115,6 +116,12 @@ def _data_key(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     return {"wrapped": keyring.reencrypt(row.wrapped, card_keys.wrap_context(row.id))}
 
 
+def _payment_secrets(keyring: Keyring, row: Row) -> dict[str, Any] | None:
+    if keyring.is_current(row.secrets_enc):
+        return None
+    return {"secrets_enc": keyring.reencrypt(row.secrets_enc, SECRETS_CONTEXT)}
+
+
 def _timeline(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     data = dict(row.data or {})
     changed = False
@@ -154,6 +161,8 @@ PASSES = (
     _nullable_sealed_column("orders", _ORDERS, "address_enc", _order),
     # An erasure empties a wrapped key meanwhile: the guard keeps it erased.
     _nullable_sealed_column("conversation_keys", _DATA_KEYS, "wrapped", _data_key),
+    # A merchant may save new credentials meanwhile: the guard keeps what they saved.
+    _nullable_sealed_column("payment_methods", _PAYMENT_METHODS, "secrets_enc", _payment_secrets),
     # The timeline is append-only: nothing but this rewrites a row, so no guard is needed.
     Pass(
         "order_events",

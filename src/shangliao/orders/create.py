@@ -86,6 +86,8 @@ _NOT_YET = dict.fromkeys(
         "cancelled_at",
         "paid_at",
         "archived_at",
+        "delivered_at",
+        "invoice_status",
     )
 )
 
@@ -313,6 +315,9 @@ def do_create_order(
         "total": total,
         "paid_amount": 0,
         "refunded_amount": 0,
+        "shipping_fee_overridden": False,
+        "trade_seq": 0,
+        "aftersales_open": 0,
         "remark": body.remark,
         "assignee_id": assignee_id,
         "version": 1,

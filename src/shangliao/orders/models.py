@@ -87,8 +87,19 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
     refunded_amount: Mapped[int] = mapped_column(Integer, default=0)
     remark: Mapped[str] = mapped_column(Text, default="")
     assignee_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="SET NULL"))
+    # The first parcel's courier and number (shipping/parcels.py keeps them): lists, search and
+    # the tracking card read them here; every parcel is a row of ``parcels``.
     carrier_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
     tracking_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # Set by a hand price change (改价) of the fee: the shipping template no longer recomputes it.
+    shipping_fee_overridden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How many payment attempts and hand-recorded payments the order has had: each takes the next
+    # out_trade_no suffix (rule 6 of docs/architecture.md, orders/payments.py next_trade_no).
+    trade_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # After-sales requests still open (aftersales/): while any is, the order is not completed.
+    aftersales_open: Mapped[int] = mapped_column(Integer, default=0)
+    # None, "requested" or "issued" (invoices/): the list's invoice filter reads it.
+    invoice_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # A code of orders/cancel_reasons.py (shown in the reader's language); "other" comes with the
     # words staff typed in cancel_note, which any listed reason may carry too.
     cancel_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
@@ -101,6 +112,8 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When the last parcel was signed for (by hand, or the customer's 确认收货).
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -191,6 +204,8 @@ class Payment(IdMixin, EvidenceScoped, Base):
         Index("uq_payments_shop_trade_no", "shop_id", "out_trade_no", unique=True),
         Index("uq_payments_shop_idempotency", "shop_id", "idempotency_key", unique=True),
         Index("ix_payments_order", "order_id"),
+        # A provider's transaction is recorded once, however often it is notified (payments/).
+        Index("uq_payments_shop_transaction", "shop_id", "method", "transaction_id", unique=True),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
 
@@ -205,6 +220,43 @@ class Payment(IdMixin, EvidenceScoped, Base):
     note: Mapped[str] = mapped_column(Text, default="")
     # A retried request finds its payment by key; the hash refuses the key with another request
     # (orders/idempotency.py, as for an order).
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    idempotency_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    # "manual" (recorded by staff), "proof" (from the customer's screenshot, recorded by staff) or
+    # "provider" (a verified notification; ``transaction_id`` is the provider's id).
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempt_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("payment_attempts.id", ondelete="RESTRICT"), nullable=True
+    )
+
+
+class Refund(IdMixin, EvidenceScoped, Base):
+    """Money given back (orders/refunds.py): by hand, or from a provider's refund notification.
+    The order's ``refunded_amount`` is their sum and never exceeds what was paid."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        Index("ix_refunds_order", "order_id"),
+        Index("uq_refunds_shop_out_refund_no", "shop_id", "out_refund_no", unique=True),
+        Index("uq_refunds_shop_idempotency", "shop_id", "idempotency_key", unique=True),
+        Index("uq_refunds_shop_transaction", "shop_id", "method", "transaction_id", unique=True),
+        CheckConstraint("amount > 0", name="refund_amount_positive"),
+    )
+
+    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="RESTRICT"))
+    # The after-sales request it settles, if any (aftersales/).
+    aftersale_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    method: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    out_refund_no: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(16), default="manual")
+    transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recorded_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="RESTRICT"))
+    refunded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     idempotency_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.core import clock
@@ -39,6 +39,13 @@ def payment_status_sql():
     )
 
 
+def next_trade_no(order: Order) -> str:
+    """The next ``out_trade_no`` of ``order``: payment attempts and hand-recorded payments share
+    one per-order sequence (``Order.trade_seq``), so no two ever carry the same number."""
+    order.trade_seq = (order.trade_seq or 0) + 1
+    return payment_trade_no(order.number, order.trade_seq)
+
+
 def find_by_idempotency_key(session: Session, shop_id: int, key: str) -> Payment | None:
     return session.scalar(select(Payment).where(Payment.shop_id == shop_id, Payment.idempotency_key == key))
 
@@ -52,9 +59,12 @@ def do_record_payment(
     reference: str,
     note: str,
     paid_at,
-    actor_id: int,
+    actor_id: int | None,
     idempotency_key: str | None = None,
     idempotency_hash: bytes | None = None,
+    source: str = "manual",
+    transaction_id: str | None = None,
+    attempt_id: int | None = None,
 ) -> Payment:
     """Record money received. Overpaying is refused: the merchant must correct the amount first.
 
@@ -70,7 +80,6 @@ def do_record_payment(
             outstanding=format_yuan(outstanding),
             details={"outstanding": outstanding},
         )
-    attempts = session.scalar(select(func.count(Payment.id)).where(Payment.order_id == order.id)) or 0
     now = clock.now()
     payment = Payment(
         shop_id=order.shop_id,
@@ -79,12 +88,15 @@ def do_record_payment(
         amount=amount,
         reference=reference,
         note=note,
-        out_trade_no=payment_trade_no(order.number, attempts + 1),
+        out_trade_no=next_trade_no(order),
         recorded_by=actor_id,
         paid_at=paid_at or now,
         created_at=now,
         idempotency_key=idempotency_key,
         idempotency_hash=idempotency_hash,
+        source=source,
+        transaction_id=transaction_id,
+        attempt_id=attempt_id,
     )
     session.add(payment)
     order.paid_amount += amount

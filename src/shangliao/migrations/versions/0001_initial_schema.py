@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 03:13:35.460136
+Create Date: 2026-12-07 04:43:46.346121
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -181,6 +181,26 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("shop_id", "status", "archived", name=op.f("pk_order_status_counts")),
     )
+    op.create_table(
+        "payment_methods",
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("settings", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("secrets_enc", sa.LargeBinary(), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_payment_methods_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_methods")),
+    )
+    with op.batch_alter_table("payment_methods", schema=None) as batch_op:
+        batch_op.create_index("uq_payment_methods_shop_kind", ["shop_id", "kind"], unique=True)
+
     op.create_table(
         "products",
         sa.Column("name", sa.String(length=120), nullable=False),
@@ -816,6 +836,10 @@ def upgrade() -> None:
         sa.Column("assignee_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("carrier_code", sa.String(length=16), nullable=True),
         sa.Column("tracking_number", sa.String(length=40), nullable=True),
+        sa.Column("shipping_fee_overridden", sa.Boolean(), nullable=False),
+        sa.Column("trade_seq", sa.Integer(), nullable=False),
+        sa.Column("aftersales_open", sa.Integer(), nullable=False),
+        sa.Column("invoice_status", sa.String(length=16), nullable=True),
         sa.Column("cancel_reason", sa.String(length=32), nullable=True),
         sa.Column("cancel_note", sa.String(length=200), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
@@ -825,6 +849,7 @@ def upgrade() -> None:
         sa.Column("confirmed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("shipped_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("completed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancelled_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("paid_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("archived_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -1042,38 +1067,74 @@ def upgrade() -> None:
         batch_op.create_index("ix_order_tags_shop_tag", ["shop_id", "tag", "order_id"], unique=False)
 
     op.create_table(
-        "payments",
+        "payment_attempts",
         sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("out_trade_no", sa.String(length=32), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("code_url", sa.Text(), nullable=True),
+        sa.Column("error", sa.String(length=200), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("paid_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_payment_attempts_attempt_amount_positive")),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_payment_attempts_order_id_orders"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_payment_attempts_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_attempts")),
+    )
+    with op.batch_alter_table("payment_attempts", schema=None) as batch_op:
+        batch_op.create_index("ix_payment_attempts_order", ["order_id", "id"], unique=False)
+        batch_op.create_index("uq_payment_attempts_shop_trade_no", ["shop_id", "out_trade_no"], unique=True)
+
+    op.create_table(
+        "refunds",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("aftersale_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("amount", sa.Integer(), nullable=False),
         sa.Column("reference", sa.String(length=64), nullable=False),
-        sa.Column("out_trade_no", sa.String(length=32), nullable=False),
-        sa.Column("recorded_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("paid_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("out_refund_no", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("transaction_id", sa.String(length=64), nullable=True),
+        sa.Column("recorded_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("refunded_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("idempotency_key", sa.String(length=128), nullable=True),
         sa.Column("idempotency_hash", sa.LargeBinary(length=32), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.CheckConstraint("amount > 0", name=op.f("ck_payments_amount_positive")),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_refunds_refund_amount_positive")),
         sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_payments_order_id_orders"), ondelete="RESTRICT"
+            ["order_id"], ["orders.id"], name=op.f("fk_refunds_order_id_orders"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["recorded_by"], ["staff.id"], name=op.f("fk_payments_recorded_by_staff"), ondelete="RESTRICT"
+            ["recorded_by"], ["staff.id"], name=op.f("fk_refunds_recorded_by_staff"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_payments_shop_id_shops"), ondelete="RESTRICT"
+            ["shop_id"], ["shops.id"], name=op.f("fk_refunds_shop_id_shops"), ondelete="RESTRICT"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
     )
-    with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.create_index("ix_payments_order", ["order_id"], unique=False)
-        batch_op.create_index("uq_payments_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
-        batch_op.create_index("uq_payments_shop_trade_no", ["shop_id", "out_trade_no"], unique=True)
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.create_index("ix_refunds_order", ["order_id"], unique=False)
+        batch_op.create_index("uq_refunds_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
+        batch_op.create_index("uq_refunds_shop_out_refund_no", ["shop_id", "out_refund_no"], unique=True)
+        batch_op.create_index(
+            "uq_refunds_shop_transaction", ["shop_id", "method", "transaction_id"], unique=True
+        )
 
     op.create_table(
         "stock_movements",
@@ -1111,6 +1172,52 @@ def upgrade() -> None:
         batch_op.create_index("ix_stock_movements_order", ["order_id"], unique=False)
         batch_op.create_index("ix_stock_movements_variant", ["variant_id", "id"], unique=False)
 
+    op.create_table(
+        "payments",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("out_trade_no", sa.String(length=32), nullable=False),
+        sa.Column("recorded_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("paid_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
+        sa.Column("idempotency_hash", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("transaction_id", sa.String(length=64), nullable=True),
+        sa.Column("attempt_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_payments_amount_positive")),
+        sa.ForeignKeyConstraint(
+            ["attempt_id"],
+            ["payment_attempts.id"],
+            name=op.f("fk_payments_attempt_id_payment_attempts"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_payments_order_id_orders"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"], ["staff.id"], name=op.f("fk_payments_recorded_by_staff"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_payments_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
+    )
+    with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.create_index("ix_payments_order", ["order_id"], unique=False)
+        batch_op.create_index("uq_payments_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
+        batch_op.create_index("uq_payments_shop_trade_no", ["shop_id", "out_trade_no"], unique=True)
+        batch_op.create_index(
+            "uq_payments_shop_transaction", ["shop_id", "method", "transaction_id"], unique=True
+        )
+
     # Triggers keeping order_status_counts; one set per database, both in orders/counts.py.
     order_counts.create_triggers(op.execute, op.get_context().dialect.name)
     # The audit log is append-only in the database too (audit/models.py).
@@ -1120,17 +1227,30 @@ def upgrade() -> None:
 def downgrade() -> None:
     audit_models.drop_triggers(op.execute, op.get_context().dialect.name)
     order_counts.drop_triggers(op.execute, op.get_context().dialect.name)
-    with op.batch_alter_table("stock_movements", schema=None) as batch_op:
-        batch_op.drop_index("ix_stock_movements_variant")
-        batch_op.drop_index("ix_stock_movements_order")
-
-    op.drop_table("stock_movements")
     with op.batch_alter_table("payments", schema=None) as batch_op:
+        batch_op.drop_index("uq_payments_shop_transaction")
         batch_op.drop_index("uq_payments_shop_trade_no")
         batch_op.drop_index("uq_payments_shop_idempotency")
         batch_op.drop_index("ix_payments_order")
 
     op.drop_table("payments")
+    with op.batch_alter_table("stock_movements", schema=None) as batch_op:
+        batch_op.drop_index("ix_stock_movements_variant")
+        batch_op.drop_index("ix_stock_movements_order")
+
+    op.drop_table("stock_movements")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_index("uq_refunds_shop_transaction")
+        batch_op.drop_index("uq_refunds_shop_out_refund_no")
+        batch_op.drop_index("uq_refunds_shop_idempotency")
+        batch_op.drop_index("ix_refunds_order")
+
+    op.drop_table("refunds")
+    with op.batch_alter_table("payment_attempts", schema=None) as batch_op:
+        batch_op.drop_index("uq_payment_attempts_shop_trade_no")
+        batch_op.drop_index("ix_payment_attempts_order")
+
+    op.drop_table("payment_attempts")
     with op.batch_alter_table("order_tags", schema=None) as batch_op:
         batch_op.drop_index("ix_order_tags_shop_tag")
 
@@ -1274,6 +1394,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_products_shop_active")
 
     op.drop_table("products")
+    with op.batch_alter_table("payment_methods", schema=None) as batch_op:
+        batch_op.drop_index("uq_payment_methods_shop_kind")
+
+    op.drop_table("payment_methods")
     op.drop_table("order_status_counts")
     op.drop_table("order_search_terms")
     op.drop_table("order_assignee_counts")
