@@ -21,6 +21,7 @@ from shangliao.orders.cancel_reasons import check_cancel_reason
 from shangliao.orders.create import count_on_customer, hold_move
 from shangliao.orders.models import Order, OrderItem, OrderNote, OrderTag
 from shangliao.orders.payments import do_record_payment
+from shangliao.orders.refunds import do_record_refund
 from shangliao.orders.state import FINAL, HOLDS_STOCK, Status, Transition, transition_for
 from shangliao.orders.timeline import check_not_archived, check_version, record_change
 
@@ -277,5 +278,38 @@ def do_mark_paid(session: Session, actor: Actor, order: Order, **payment: Any) -
             "paid_after": order.paid_amount,
         },
         event_data={"payment_id": p.id, "amount": p.amount, "paid_amount": order.paid_amount},
+    )
+    return order
+
+
+def do_refund(session: Session, actor: Actor | None, order: Order, **refund: Any) -> Order:
+    """Record a refund of ``order`` (by staff, or a provider's notification when ``actor`` is None)
+    on its timeline; ``refund`` are ``do_record_refund``'s fields (an ``aftersale_id`` among them
+    when an after-sales request settles)."""
+    check_not_archived(order)
+    before = order.refunded_amount
+    r = do_record_refund(session, order, actor_id=actor.staff_id if actor else None, **refund)
+    session.flush()
+    record_change(
+        session,
+        order,
+        actor,
+        "refunded",
+        data={
+            "refund_id": r.id,
+            "method": r.method,
+            "amount": r.amount,
+            "reference": r.reference,
+            "out_refund_no": r.out_refund_no,
+            "aftersale_id": r.aftersale_id,
+            "refunded_before": before,
+            "refunded_after": order.refunded_amount,
+        },
+        event_data={
+            "refund_id": r.id,
+            "amount": r.amount,
+            "refunded_amount": order.refunded_amount,
+            "aftersale_id": r.aftersale_id,
+        },
     )
     return order

@@ -60,6 +60,7 @@ def all_models() -> MetaData:
     from shangliao.orders import models as _orders  # noqa: F401
     from shangliao.payments import models as _payments  # noqa: F401
     from shangliao.replies import models as _replies  # noqa: F401
+    from shangliao.shipping import models as _shipping  # noqa: F401
     from shangliao.shops import models as _shops  # noqa: F401
     from shangliao.storefront import models as _storefront  # noqa: F401
 

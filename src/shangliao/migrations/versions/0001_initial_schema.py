@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 04:43:46.346121
+Create Date: 2026-12-07 04:47:21.465709
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -1067,6 +1067,38 @@ def upgrade() -> None:
         batch_op.create_index("ix_order_tags_shop_tag", ["shop_id", "tag", "order_id"], unique=False)
 
     op.create_table(
+        "parcels",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("aftersale_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("carrier_code", sa.String(length=16), nullable=False),
+        sa.Column("tracking_number", sa.String(length=40), nullable=False),
+        sa.Column("shipped_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("shipped_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("delivered_by", sa.String(length=16), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_parcels_order_id_orders"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shipped_by"], ["staff.id"], name=op.f("fk_parcels_shipped_by_staff"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_parcels_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_parcels")),
+    )
+    with op.batch_alter_table("parcels", schema=None) as batch_op:
+        batch_op.create_index("ix_parcels_order", ["order_id", "seq"], unique=False)
+        batch_op.create_index("ix_parcels_shop_tracking", ["shop_id", "tracking_number"], unique=False)
+        batch_op.create_index("uq_parcels_order_seq", ["order_id", "seq"], unique=True)
+
+    op.create_table(
         "payment_attempts",
         sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
@@ -1173,6 +1205,43 @@ def upgrade() -> None:
         batch_op.create_index("ix_stock_movements_variant", ["variant_id", "id"], unique=False)
 
     op.create_table(
+        "parcel_items",
+        sa.Column("parcel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("spec", sa.String(length=255), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_parcel_items_parcel_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["order_item_id"],
+            ["order_items.id"],
+            name=op.f("fk_parcel_items_order_item_id_order_items"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["parcel_id"], ["parcels.id"], name=op.f("fk_parcel_items_parcel_id_parcels"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_parcel_items_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["variants.id"],
+            name=op.f("fk_parcel_items_variant_id_variants"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_parcel_items")),
+    )
+    with op.batch_alter_table("parcel_items", schema=None) as batch_op:
+        batch_op.create_index("ix_parcel_items_order_item", ["order_item_id"], unique=False)
+        batch_op.create_index("ix_parcel_items_parcel", ["parcel_id"], unique=False)
+
+    op.create_table(
         "payments",
         sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("method", sa.String(length=16), nullable=False),
@@ -1234,6 +1303,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_payments_order")
 
     op.drop_table("payments")
+    with op.batch_alter_table("parcel_items", schema=None) as batch_op:
+        batch_op.drop_index("ix_parcel_items_parcel")
+        batch_op.drop_index("ix_parcel_items_order_item")
+
+    op.drop_table("parcel_items")
     with op.batch_alter_table("stock_movements", schema=None) as batch_op:
         batch_op.drop_index("ix_stock_movements_variant")
         batch_op.drop_index("ix_stock_movements_order")
@@ -1251,6 +1325,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_payment_attempts_order")
 
     op.drop_table("payment_attempts")
+    with op.batch_alter_table("parcels", schema=None) as batch_op:
+        batch_op.drop_index("uq_parcels_order_seq")
+        batch_op.drop_index("ix_parcels_shop_tracking")
+        batch_op.drop_index("ix_parcels_order")
+
+    op.drop_table("parcels")
     with op.batch_alter_table("order_tags", schema=None) as batch_op:
         batch_op.drop_index("ix_order_tags_shop_tag")
 

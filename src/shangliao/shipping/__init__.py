@@ -1,0 +1,1 @@
+"""What leaves the shop: parcels (split shipments, delivery per parcel) and shipping-fee templates."""
