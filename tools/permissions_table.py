@@ -30,7 +30,7 @@ class Need:
     path: str
     action: str | None  # ``staff_acting`` routes: the action; the staff socket: the feed
     permissions: tuple[str, ...]  # all of them (none: any signed-in member)
-    any_of: bool = False  # the staff socket: one of its feeds' permissions lets a member in
+    any_of: bool = False  # the staff socket, ``staff_any`` routes: one of the permissions lets a member in
 
     def allows(self, granted: frozenset[str]) -> bool:
         if self.any_of:
@@ -58,6 +58,8 @@ def needs(app) -> Iterator[Need]:
         for method in sorted(route.methods - {"HEAD"}):
             if method == "WEBSOCKET":
                 yield Need(method, route.path, None, tuple(p for _, p in rule.by_action), any_of=True)
+            elif rule.any_of:
+                yield Need(method, route.path, None, rule.any_of, any_of=True)
             elif rule.by_action:
                 in_path = "{action}" in route.path
                 for action, permission in rule.by_action:

@@ -40,6 +40,8 @@ class AccessRule:
     # For routes that take one of several actions: (action, permission) pairs; ``permission``
     # is then what any caller needs at least (see :func:`staff_acting`).
     by_action: tuple[tuple[str, str], ...] = ()
+    # For routes any of several permissions opens (see :func:`staff_any`); ``permission`` is None.
+    any_of: tuple[str, ...] = ()
 
 
 def credential_from(request: HTTPConnection) -> tuple[str, str] | None:
@@ -147,6 +149,23 @@ def staff(permission: str):
 
     require_staff.access = AccessRule("staff", permission)  # type: ignore[attr-defined]
     return require_staff
+
+
+def staff_any(*permissions: str):
+    """Staff holding at least one of ``permissions`` (a settings page two areas share, what the
+    members recording payments and those configuring them both read); refused naming the first."""
+    unknown = set(permissions) - set(PERMISSIONS)
+    if unknown or not permissions:
+        raise ValueError(f"unknown permissions {sorted(unknown)}")
+
+    def require_staff_any(request: Request) -> Actor:
+        actor = resolve_actor(request)
+        if not actor.permissions & set(permissions):
+            check_permission(actor, permissions[0])
+        return actor
+
+    require_staff_any.access = AccessRule("staff", None, any_of=permissions)  # type: ignore[attr-defined]
+    return require_staff_any
 
 
 def staff_acting(permissions: Mapping[str, str], *, base: str = "orders.read"):
