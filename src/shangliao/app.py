@@ -16,6 +16,7 @@ from shangliao.config import Settings, get_settings
 from shangliao.notifications.audience import AUDIENCE
 from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
+from shangliao.shipping import parcel_api
 from shangliao.storefront import api as storefront_api
 from shangliao.storefront import claims_api as storefront_claims_api
 from shangliao.storefront import orders_api as storefront_orders_api
@@ -38,6 +39,7 @@ from shangliao.web.console import (
     order_edit_pages,
     order_new_pages,
     order_pages,
+    parcel_pages,
     privacy_pages,
     product_edit_pages,
     product_pages,
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(attachment_api.router)
     app.include_router(attachment_api.guest_router)
     app.include_router(storefront_orders_api.router)
+    app.include_router(parcel_api.shop_router)
     app.include_router(storefront_claims_api.router)
     app.include_router(storefront_pages.router)
     # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
@@ -113,6 +116,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         order_detail_pages,
         order_chat_pages,
         order_edit_pages,
+        parcel_pages,
         product_pages,
         product_edit_pages,
         customer_pages,

@@ -24,6 +24,7 @@ from shangliao.orders.payments import do_record_payment
 from shangliao.orders.refunds import do_record_refund
 from shangliao.orders.state import FINAL, HOLDS_STOCK, Status, Transition, transition_for
 from shangliao.orders.timeline import check_not_archived, check_version, record_change
+from shangliao.shipping import parcels
 
 _STAMP = {
     Status.PENDING: "submitted_at",
@@ -95,8 +96,6 @@ def _stock_effects(session: Session, actor: Actor, order: Order, target: Status)
         for item in order.items:
             if item.variant_id is not None:
                 moves.append(hold_move(item.variant_id, item.quantity, presale=item.backorder > 0))
-    elif target == Status.SHIPPED:
-        moves = held_moves(order.items, "deduct")
     elif target == Status.CANCELLED and Status(order.status) in HOLDS_STOCK:
         moves = held_moves(order.items, "release")
     if not moves:
@@ -132,6 +131,7 @@ def do_transition(
         check_permission(actor, t.permission)
     if t.target == Status.CANCELLED:  # checked before anything moves: a bad code changes nothing
         cancel_code, cancel_note = check_cancel_reason(params.get("reason"), params.get("reason_note"))
+        parcels.check_nothing_shipped(session, order)  # cancel is for before shipping
     now = clock.now()
     auto_assigned = None
     if t.target == Status.PENDING:
@@ -147,9 +147,13 @@ def do_transition(
     _stock_effects(session, actor, order, t.target)
     data: dict[str, Any] = {}
     if t.target == Status.SHIPPED:
-        order.carrier_code = params["carrier_code"]
-        order.tracking_number = params["tracking_number"]
-        data = {"carrier_code": order.carrier_code, "tracking_number": order.tracking_number}
+        # shipping/parcels.py: a parcel of the items asked (all that is left by default) deducts
+        # their stock; one leaving items behind is its own step and the order waits for the rest.
+        data, done = parcels.ship_parcel(session, actor, order, params)
+        if not done:
+            return order
+    elif t.target == Status.COMPLETED:
+        parcels.deliver_rest(session, actor, order)  # completion always comes after delivery
     elif t.target == Status.CANCELLED:
         order.cancel_reason, order.cancel_note = cancel_code, cancel_note
         data = {"reason": cancel_code, **({"reason_note": cancel_note} if cancel_note else {})}
@@ -166,7 +170,7 @@ def do_transition(
         to_status=t.target.value,
         data=data,
         event_type=f"order.{t.target.value}",
-        event_data=data,
+        event_data=parcels.event_data(data),
     )
     if auto_assigned is not None:  # set above, so the new order's notifications see its assignee
         record_change(

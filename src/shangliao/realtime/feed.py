@@ -51,6 +51,8 @@ REPLAY_MAX = 10_000
 # tags (the shop's own business: even the bare fact of a note must not reach the customer).
 CUSTOMER_ORDER_EVENTS = frozenset(
     {"order.created", "order.paid", "order.items_changed", "order.price_changed", "order.address_changed"}
+    # Parcels leaving and arriving (shipping/parcels.py): the card shows each.
+    | {"order.parcel_shipped", "order.parcel_delivered"}
     | {f"order.{status.value}" for status in Status}
 )
 

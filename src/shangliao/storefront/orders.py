@@ -43,6 +43,7 @@ from shangliao.orders.payments import payment_status
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.orders.state import STATUS_LABELS, Status
 from shangliao.orders.timeline import access_order, events_of
+from shangliao.shipping import parcels
 from shangliao.storefront.visitors import (
     Guest,
     do_add_device,
@@ -455,11 +456,18 @@ def do_request_order(
     )
 
 
-def do_confirm_receipt(session: Session, guest: Guest, timezone: str, order_id: int) -> Order:
+def do_confirm_receipt(
+    session: Session, guest: Guest, timezone: str, order_id: int, *, parcel_id: int | None = None
+) -> Order:
     """The customer says the parcel arrived: shipped → completed, on the timeline as theirs (the
-    lifecycle lets a customer take this one step on their own order)."""
+    lifecycle lets a customer take this one step on their own order). With ``parcel_id`` only that
+    parcel is signed for, and the order completes once every parcel has (shipping/parcels.py)."""
     order = access_guest_order(session, guest, order_id, lock=True)
     customer = Actor.customer(guest.shop_id, guest.customer_id, timezone)
+    if parcel_id is not None:
+        parcels.do_mark_delivered(session, customer, order, parcel_id)
+        if order.status != Status.SHIPPED.value or not parcels.all_delivered(session, order):
+            return order
     return actions.do_transition(session, customer, order, "complete", {})
 
 

@@ -21,6 +21,7 @@ from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
 from shangliao.privacy import api as privacy_api
 from shangliao.replies import api as replies_api
+from shangliao.shipping import parcel_api
 from shangliao.shops import api as shops_api
 from shangliao.web.errors import ERROR_RESPONSES
 
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 for domain in (
     orders_collection_api,
     orders_api,
+    parcel_api,
     assignment_api,  # before chat's: /conversations/assign is not a conversation's id
     chat_api,
     chat_order_api,

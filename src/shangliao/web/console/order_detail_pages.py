@@ -32,6 +32,7 @@ from shangliao.orders.state import (
 from shangliao.orders.timeline import access_order, author_of, details_of, events_of, notes_of
 from shangliao.orders.views import event_dict, order_dict
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.shipping import parcels
 from shangliao.web.console.address_form import fields_for
 from shangliao.web.console.forms import whole_number
 from shangliao.web.console.order_chat_pages import order_chat_context
@@ -59,6 +60,8 @@ EVENT_LABELS = {
     "items_changed": N_("Items changed"),
     "price_changed": N_("Price changed"),
     "paid": N_("Payment recorded"),
+    "parcel_shipped": N_("Parcel shipped"),
+    "parcel_delivered": N_("Parcel signed for"),
     "archived": N_("Archived"),
     "restored": N_("Restored from the archive"),
 }
@@ -122,6 +125,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "staff_names": staff_names,
         "authors": authors,
         "payment_labels": dict(PAYMENT_STATUSES),
+        "shipment": parcels.shipment_view(session, order),  # orders/_parcels.html, the ship dialog
         **order_chat_context(session, rt.keyring, actor, order),
     }
 
