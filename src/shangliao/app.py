@@ -21,6 +21,7 @@ from shangliao.storefront import api as storefront_api
 from shangliao.storefront import claims_api as storefront_claims_api
 from shangliao.storefront import orders_api as storefront_orders_api
 from shangliao.storefront import pages as storefront_pages
+from shangliao.storefront import pay_api as storefront_pay_api
 from shangliao.storefront import sms
 from shangliao.web import access_log, api, client_address, docs, errors, health, ws
 from shangliao.web.console import (
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(attachment_api.router)
     app.include_router(attachment_api.guest_router)
     app.include_router(storefront_orders_api.router)
+    app.include_router(storefront_pay_api.router)
     app.include_router(parcel_api.shop_router)
     app.include_router(storefront_claims_api.router)
     app.include_router(storefront_pages.router)

@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     # Where one-time codes for the shop page go (storefront/sms.py): empty = no SMS, codes are not
     # offered; "file:<path>" = a local fake gateway appending each message to a file (tests, demo).
     sms_gateway: str = Field(default="", description="SMS provider for one-time codes; empty: none.")
+    # Where native payment QR codes are asked for (payments/native.py); tests point them at a fake.
+    wechatpay_api_base: str = Field(
+        default="https://api.mch.weixin.qq.com", description="WeChat Pay API v3 base URL."
+    )
+    alipay_gateway: str = Field(
+        default="https://openapi.alipay.com/gateway.do", description="Alipay OpenAPI gateway."
+    )
 
     @property
     def resolved_database_url(self) -> str:

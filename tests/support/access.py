@@ -197,4 +197,5 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         "role_id": bystander.role_id,
         "invitation_id": invitation.json()["id"],
         "notification_id": notification_id,
+        "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
     }

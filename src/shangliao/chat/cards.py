@@ -37,6 +37,7 @@ from shangliao.orders.models import Order
 from shangliao.orders.schemas import ItemIn
 from shangliao.orders.state import Status
 from shangliao.orders.timeline import access_order, sealed, unseal
+from shangliao.payments.checkout import offered_kinds
 
 SEALED_ADDRESS = "address_sealed"
 # What an erased card address reads: the placeholder erasure stores for names (data, like them).
@@ -291,7 +292,8 @@ def card_data(session: Session, who: Viewer, conversation: Conversation, body: M
         return order_snapshot(customers_order(session, who, conversation, body.order_id))  # type: ignore[arg-type]
     if body.kind == "payment_request":
         order = customers_order(session, who, conversation, body.order_id)  # type: ignore[arg-type]
-        return payment_request(order, body.amount)
+        # The ways of paying offered stay on the card, so staff read what the customer was shown.
+        return payment_request(order, body.amount) | {"methods": offered_kinds(session, conversation.shop_id)}
     if body.kind == "quote_card":
         return quote_card(session, conversation.shop_id, body.items)  # type: ignore[arg-type]
     return {}

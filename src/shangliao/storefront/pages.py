@@ -19,6 +19,7 @@ from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import PathId
 from shangliao.orders.models import Order
+from shangliao.payments import checkout
 from shangliao.realtime.feed import head_seq
 from shangliao.shops.service import access_shop_by_slug
 from shangliao.storefront import orders as go
@@ -207,6 +208,7 @@ def order_page(request: Request, order_id: PathId, visit: Visit = Depends(shop_v
             order: Order = go.access_guest_order(session, visit.guest, order_id)
             shown = go.public_order(order, rt.keyring)
             timeline = go.public_timeline(session, order)
+            pay = checkout.how_to_pay(session, order)  # drawn by shop/_pay.html and pay.js
     except NotFound:
         return _not_found(request, visit.shop, N_("No such order."))
     return _page(
@@ -215,6 +217,7 @@ def order_page(request: Request, order_id: PathId, visit: Visit = Depends(shop_v
         visit,
         order=shown,
         timeline=timeline,
+        pay=pay,
         status_text=gettext(go.CUSTOMER_STATUS[shown["status"]]),
         customer_status=go.CUSTOMER_STATUS,
         config={"order_id": shown["id"]},

@@ -33,6 +33,7 @@ from shangliao.orders.cancel_reasons import CANCEL_REASONS
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.models import Order
 from shangliao.orders.state import STATUS_LABELS, Status, allowed_actions
+from shangliao.payments.checkout import METHOD_LABELS
 from shangliao.realtime.feed import head_seq, order_card_state
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.storefront.claims import claiming, claims_of
@@ -93,6 +94,8 @@ JS_TEXT = {
     "payment_request": N_("Payment request"),
     "amount_due": N_("Amount due"),
     "paid": N_("Paid"),
+    "offered": N_("Offered: {methods}"),
+    **{f"method_{kind}": label for kind, label in METHOD_LABELS.items()},
     "quote": N_("Quote"),
     "send_card": N_("Send card"),
     "add": N_("Add"),

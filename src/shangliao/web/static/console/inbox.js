@@ -475,6 +475,7 @@
     head.append(el("span", "muted small", T.payment_request + " "), number);
     card.append(head, el("div", "card-total", T.amount_due + " " + yuan(d.amount || 0)));
     card.append(el("div", "muted small", T.total + " " + yuan(d.total || 0) + " · " + T.paid + " " + yuan(d.paid_amount || 0)));
+    if (d.methods && d.methods.length) card.append(el("div", "muted small card-methods", T.offered.replace("{methods}", d.methods.map(function (k) { return T["method_" + k] || k; }).join("、"))));
     if (note) card.append(el("p", "text", note));
     return card;
   }

@@ -94,6 +94,7 @@
   // (which rewrite an order card's status) leave them as they were sent.
   function paymentCard(data, note) {
     const card = el("div", "order-card pay-card");
+    card.dataset.payOrder = Number(data.order_id); // pay.js adds how to pay and follows the order
     const head = el("div", "card-head");
     head.append(el("span", "muted small", T.payment_request), el("span", "number small", data.number || ""));
     const due = el("p", "line total");
@@ -338,6 +339,7 @@
         }, 4000);
       } else if (kind && kind.startsWith("order.") && frame.order) {
         updateCards(frame.order);
+        document.dispatchEvent(new CustomEvent("shop:order", { detail: frame })); // pay.js listens
       }
     }
 
