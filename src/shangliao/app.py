@@ -14,6 +14,7 @@ from shangliao.auth.caller_cache import CALLERS
 from shangliao.chat import attachment_api
 from shangliao.config import Settings, get_settings
 from shangliao.notifications.audience import AUDIENCE
+from shangliao.payments import api as payments_api
 from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
 from shangliao.shipping import parcel_api
@@ -45,6 +46,7 @@ from shangliao.web.console import (
     product_edit_pages,
     product_pages,
     reply_pages,
+    settings_pages,
     team_pages,
 )
 from shangliao.web.locale import LocaleMiddleware
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(storefront_api.router)
     app.include_router(attachment_api.router)
     app.include_router(attachment_api.guest_router)
+    app.include_router(payments_api.guest_router)  # a shop's 收款码 for its customers
     app.include_router(storefront_orders_api.router)
     app.include_router(storefront_pay_api.router)
     app.include_router(parcel_api.shop_router)
@@ -128,6 +131,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         customer_profile_pages,
         reply_pages,
         team_pages,
+        settings_pages,
         audit_pages,
         auth_pages,
     ):

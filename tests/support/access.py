@@ -80,6 +80,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/conversations/assign"): {"conversation_ids": [1], "assignee_id": None},
     ("PUT", "/api/v1/assignment/settings"): {},
     ("PUT", "/api/v1/notifications/preferences"): {},
+    ("PUT", "/api/v1/payment-methods/{kind}"): {"enabled": False},
 }
 
 # Console forms, for the same reason.

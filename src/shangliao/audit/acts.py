@@ -39,6 +39,7 @@ LABELS: dict[str, str] = {
     "customer.exported": N_("Customer data exported"),
     "customer.erased": N_("Customer data erased"),
     "export.orders": N_("Orders exported"),
+    "payments.method_changed": N_("Payment method changed"),
 }
 
 # The act filter's groups: a prefix matches every act under it ("auth." = all sign-in acts).
@@ -50,6 +51,7 @@ GROUPS: dict[str, str] = {
     "settings.": N_("Settings"),
     "keys.": N_("Keys"),
     "export.": N_("Exports"),
+    "payments.": N_("Payments"),
 }
 
 

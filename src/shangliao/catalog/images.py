@@ -83,8 +83,9 @@ class Encoded:
         return self.files[0].stat().st_size
 
 
-def encode(upload: Upload, uploads_dir: Path) -> Encoded:
-    """The upload as a clean photo and thumbnail, or a refusal (and nothing left on disk)."""
+def encode(upload: Upload, uploads_dir: Path, *, lossless: bool = False) -> Encoded:
+    """The upload as a clean photo and thumbnail, or a refusal (and nothing left on disk).
+    ``lossless`` keeps it PNG (a payment QR code's sharp edges, payments/api.py)."""
     sniffed = examine(upload).sniffed  # the attachments' checks: type from the bytes, allow-list
     if sniffed.type.kind != "image":
         raise _not_a_photo()
@@ -106,7 +107,7 @@ def encode(upload: Upload, uploads_dir: Path) -> Encoded:
     alpha = upright.mode in ("RGBA", "LA", "PA") or "transparency" in upright.info
     clean = upright.convert("RGBA" if alpha else "RGB")
     clean.info = {}  # EXIF, XMP, comments, ICC: nothing of the original's metadata is written
-    fmt, mime, suffix = ("PNG", "image/png", "png") if alpha else ("JPEG", "image/jpeg", "jpg")
+    fmt, mime, suffix = ("PNG", "image/png", "png") if alpha or lossless else ("JPEG", "image/jpeg", "jpg")
     incoming = uploads_dir / INCOMING
     files: list[Path] = []
     sizes: list[tuple[int, int]] = []

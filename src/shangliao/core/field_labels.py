@@ -156,6 +156,26 @@ FIELD_LABELS = {
     "statuses": N_("Order statuses I follow"),
     # A customer's erasure (privacy/api.py).
     "confirm": N_("Confirmation"),
+    # Payment methods (payments/schemas.py).
+    "enabled": N_("Switched on"),
+    "settings": N_("Settings"),
+    "secrets": N_("Keys and secrets"),
+    "mchid": N_("Merchant id (mchid)"),
+    "appid": N_("AppID"),
+    "merchant_serial": N_("Merchant certificate serial"),
+    "platform_keys": N_("Platform certificates or public keys"),
+    "apiv3_key": N_("APIv3 key"),
+    "merchant_private_key": N_("Merchant API private key"),
+    "app_id": N_("Alipay app_id"),
+    "seller_id": N_("Seller id (PID)"),
+    "alipay_public_key": N_("Alipay public key"),
+    "app_private_key": N_("App private key"),
+    "account_name": N_("Account name"),
+    "bank": N_("Bank"),
+    "account_number": N_("Account number"),
+    "branch": N_("Branch"),
+    "hmac_secret": N_("HMAC secret"),
+    "static_code": N_("Payment code image"),
 }
 
 

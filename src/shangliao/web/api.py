@@ -19,6 +19,7 @@ from shangliao.inventory import api as inventory_api
 from shangliao.notifications import api as notifications_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
+from shangliao.payments import api as payments_api
 from shangliao.privacy import api as privacy_api
 from shangliao.replies import api as replies_api
 from shangliao.shipping import parcel_api
@@ -48,6 +49,7 @@ for domain in (
     notifications_api,
     audit_api,
     addresses_api,
+    payments_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).
