@@ -20,6 +20,7 @@ from shangliao.runtime import Runtime
 from shangliao.shipping import parcel_api
 from shangliao.storefront import api as storefront_api
 from shangliao.storefront import claims_api as storefront_claims_api
+from shangliao.storefront import invoice_api as storefront_invoice_api
 from shangliao.storefront import orders_api as storefront_orders_api
 from shangliao.storefront import pages as storefront_pages
 from shangliao.storefront import pay_api as storefront_pay_api
@@ -35,6 +36,7 @@ from shangliao.web.console import (
     customer_pages,
     customer_profile_pages,
     inbox_pages,
+    invoice_pages,
     notification_pages,
     order_chat_pages,
     order_detail_pages,
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(storefront_pay_api.router)
     app.include_router(parcel_api.shop_router)
     app.include_router(storefront_claims_api.router)
+    app.include_router(storefront_invoice_api.router)
     app.include_router(storefront_pages.router)
     # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
     # which would otherwise take it.
@@ -121,6 +124,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         order_detail_pages,
         order_chat_pages,
         order_edit_pages,
+        invoice_pages,
         parcel_pages,
         product_pages,
         product_edit_pages,

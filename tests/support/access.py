@@ -37,6 +37,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("PUT", "/api/v1/orders/{order_id}/assignee"): {"assignee_id": None},
     ("POST", "/api/v1/orders/{order_id}/tags"): {"add": ["x"]},
     ("POST", "/api/v1/orders/{order_id}/notes"): {"body": "x"},
+    ("POST", "/api/v1/orders/{order_id}/invoice"): {"title_type": "personal", "title": "张三", "email": "a@example.com"},
+    ("POST", "/api/v1/orders/{order_id}/invoice/issue"): {"invoice_number": "1"},
     ("PATCH", "/api/v1/products/{product_id}"): {"name": "x"},
     ("POST", "/api/v1/products/{product_id}/variants"): {
         "sku": "ACCESS-1",
@@ -87,6 +89,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
 SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
+    ("POST", "/orders/{order_id}/invoice"): {"title_type": "personal", "title": "张三", "email": "a@example.com"},
+    ("POST", "/orders/{order_id}/invoice/issue"): {"invoice_number": "1"},
     ("POST", "/orders/{order_id}/tags"): {"add": "x"},
     ("POST", "/orders/{order_id}/edit/address"): {
         "receiver": "张三",

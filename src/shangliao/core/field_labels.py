@@ -176,6 +176,13 @@ FIELD_LABELS = {
     "branch": N_("Branch"),
     "hmac_secret": N_("HMAC secret"),
     "static_code": N_("Payment code image"),
+    # Invoices (invoices/service.py) and the order list's invoice filter.
+    "title_type": N_("Invoice title type"),
+    "tax_id": N_("Tax id"),
+    "email": N_("Email"),
+    "invoice_number": N_("Invoice number"),
+    "issued_at": N_("Issued on"),
+    "invoice": N_("Invoice"),
 }
 
 

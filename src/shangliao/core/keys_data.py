@@ -33,6 +33,8 @@ from shangliao.core.crypto import LEGACY, KeyMissing, Keyring, blob_key_id
 from shangliao.core.i18n import N_
 from shangliao.customers.models import CustomerAddress, CustomerPhone
 from shangliao.customers.pii import CUSTOMER_ADDRESSES, ORDERS, PHONE_CONTEXT, address_context
+from shangliao.invoices.models import InvoiceRequest
+from shangliao.invoices.service import EMAIL_CONTEXT
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.timeline import unseal
 from shangliao.payments.methods import SECRETS_CONTEXT
@@ -70,6 +72,8 @@ COLUMNS = (
     Column(ConversationKey.__table__, "wrapped", card_keys.WRAPPED_LABEL.encode()),
     # A shop's payment credentials (APIv3 key, private keys, gateway secret): payments/methods.py.
     Column(PaymentMethod.__table__, "secrets_enc", SECRETS_CONTEXT),
+    # The email an invoice is sent to (invoices/service.py).
+    Column(InvoiceRequest.__table__, "email_enc", EMAIL_CONTEXT),
 )
 TIMELINE_LABEL = "order_events.data"
 CARDS_LABEL = "messages.data"

@@ -39,6 +39,8 @@ from shangliao.core.keys_data import (
     usage,
 )
 from shangliao.customers.pii import ORDERS, PHONE_CONTEXT, address_context, phone_hashes
+from shangliao.invoices.models import InvoiceRequest
+from shangliao.invoices.service import EMAIL_CONTEXT
 from shangliao.orders.models import OrderEvent
 from shangliao.orders.timeline import sealed, unseal
 from shangliao.payments.methods import SECRETS_CONTEXT
@@ -49,7 +51,8 @@ BATCH = 500
 ROTATED_ACT = "keys.rotated"
 RETIRED_ACT = "keys.retired"
 
-_PHONES, _ADDRESSES, _ORDERS, _DATA_KEYS, _PAYMENT_METHODS = (c.table for c in COLUMNS)
+# Columns added later name their tables themselves (their passes below).
+_PHONES, _ADDRESSES, _ORDERS, _DATA_KEYS, _PAYMENT_METHODS, *_ = (c.table for c in COLUMNS)
 _ORDER_CONTEXT = address_context(ORDERS)
 
 # (shop_id, old full hash) -> new full hash, for the devices and codes of a batch's phones.
@@ -122,6 +125,12 @@ def _payment_secrets(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     return {"secrets_enc": keyring.reencrypt(row.secrets_enc, SECRETS_CONTEXT)}
 
 
+def _invoice_email(keyring: Keyring, row: Row) -> dict[str, Any] | None:
+    if keyring.is_current(row.email_enc):
+        return None
+    return {"email_enc": keyring.reencrypt(row.email_enc, EMAIL_CONTEXT)}
+
+
 def _timeline(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     data = dict(row.data or {})
     changed = False
@@ -163,6 +172,8 @@ PASSES = (
     _nullable_sealed_column("conversation_keys", _DATA_KEYS, "wrapped", _data_key),
     # A merchant may save new credentials meanwhile: the guard keeps what they saved.
     _nullable_sealed_column("payment_methods", _PAYMENT_METHODS, "secrets_enc", _payment_secrets),
+    # A customer may change their request meanwhile: the guard keeps what they saved.
+    Pass("invoice_requests", InvoiceRequest.__table__, ("email_enc",), _invoice_email, guard="email_enc"),
     # The timeline is append-only: nothing but this rewrites a row, so no guard is needed.
     Pass(
         "order_events",

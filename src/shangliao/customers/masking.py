@@ -58,6 +58,21 @@ def mask_address(address: dict[str, Any] | None) -> dict[str, Any] | None:
     return out
 
 
+def mask_email(email: str | None) -> str | None:
+    """``zhangsan@qq.com`` → ``zh****@qq.com``: the mailbox's provider stays, the person does not."""
+    if not email or "@" not in email:
+        return MASK if email else email
+    local, domain = email.rsplit("@", 1)
+    return local[:2] + MASK + "@" + domain
+
+
+def mask_tax_id(tax_id: str | None) -> str | None:
+    """``91330106MA2AXXXX1Q`` → ``9133****1Q``: enough to tell two companies' ids apart."""
+    if not tax_id:
+        return tax_id
+    return tax_id[:4] + MASK + tax_id[-2:]
+
+
 def is_masked_address(address: dict[str, Any] | None) -> bool:
     """True for an address that came out of :func:`mask_address`: a form must not save it back."""
     return bool(address) and address.get("detail") == MASK
@@ -77,6 +92,12 @@ class PiiView:
 
     def address(self, address: dict[str, Any] | None) -> dict[str, Any] | None:
         return address if self.full else mask_address(address)
+
+    def email(self, email: str | None) -> str | None:
+        return email if self.full else mask_email(email)
+
+    def tax_id(self, tax_id: str | None) -> str | None:
+        return tax_id if self.full else mask_tax_id(tax_id)
 
 
 FULL = PiiView(full=True)

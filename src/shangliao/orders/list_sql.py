@@ -65,6 +65,8 @@ FILTERS: dict[str, Callable[..., ColumnElement[bool]]] = {
     "amount_max": lambda v: _o.total <= v,
     "channel": lambda v: _o.channel == v,
     "payment_status": lambda v: payment_status_sql() == v,
+    # Few orders ask for an invoice: ix_orders_shop_invoice holds only theirs, in page order.
+    "invoice": lambda v: _o.invoice_status == v,
     "unassigned": lambda: _o.assignee_id.is_(None),
     "assignee": lambda v: _o.assignee_id == v,
     # The tag's orders from its index, rather than a probe for each order of the shop.

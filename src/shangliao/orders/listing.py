@@ -67,6 +67,9 @@ class OrderQuery(StrictModel):
     amount_max: int | None = Field(None, ge=0, le=MAX_AMOUNT, description="Maximum order total, in fen.")
     channel: Channel | None = None
     payment_status: PaymentStatus | None = None
+    invoice: Literal["requested", "issued"] | None = Field(
+        None, description="`requested`: an invoice asked for, not issued yet (待开票); `issued`: 已开票."
+    )
     assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
     unassigned: bool = Field(False, description="Only orders nobody is assigned to.")
     tag: str | None = Field(None, min_length=1, max_length=32)
@@ -187,6 +190,7 @@ def _filters(timezone: str, query: OrderQuery) -> list[Condition]:
         ("amount_max", query.amount_max),
         ("channel", query.channel),
         ("payment_status", query.payment_status),
+        ("invoice", query.invoice),
         ("assignee", query.assignee_id),
         ("tag", query.tag or None),
         ("customer", query.customer_id),

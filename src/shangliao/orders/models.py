@@ -41,6 +41,16 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
         # on ix_orders_shop_status_created: without it the walk above filtered the status, reading
         # 25 orders for each pending one, all of the member's when none was pending.
         Index("ix_orders_shop_assignee_status", "shop_id", "assignee_id", "status", "created_at", "id"),
+        # The list's 发票 filter (待开票 / 已开票): only the orders that asked for an invoice.
+        Index(
+            "ix_orders_shop_invoice",
+            "shop_id",
+            "invoice_status",
+            "created_at",
+            "id",
+            postgresql_where=text("invoice_status IS NOT NULL"),
+            sqlite_where=text("invoice_status IS NOT NULL"),
+        ),
         # ... and the unassigned ones, for a member who may pick them up: PostgreSQL does not walk
         # "assignee_id IS NULL" of the index above in page order (it walks the shop's orders
         # instead, reading every assigned one it passes), so they have a small index of their own.

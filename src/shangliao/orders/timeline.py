@@ -135,6 +135,7 @@ BY_API_OF = N_("{name} (API)")
 BY_CUSTOMER = N_("Customer")
 BY_CUSTOMER_NAMED = N_("Customer {name}")
 FORMER_STAFF = N_("A former colleague")
+INVOICE_NUMBER = N_("No. {number}")
 
 
 def author_of(row: dict[str, Any], staff_names: dict[int, str], customer_name: str | None) -> str:
@@ -179,6 +180,8 @@ def details_of(row: dict[str, Any], staff_names: dict[int, str]) -> list[str]:
             return staff_names.get(staff_id) or gettext(FORMER_STAFF)
 
         parts.append(gettext(FROM_TO, old=who(data.get("from")), new=who(data.get("to"))))
+    if row["kind"] == "invoice_issued" and data.get("invoice_number"):
+        parts.append(gettext(INVOICE_NUMBER, number=data["invoice_number"]))
     if row["kind"] == "tagged":
         if data.get("added"):
             parts.append(gettext(TAGS_ADDED, tags="、".join(data["added"])))

@@ -16,6 +16,7 @@ from shangliao.customers import api as customers_api
 from shangliao.customers import api_merge as customers_merge_api
 from shangliao.customers import api_reveal as customers_reveal_api
 from shangliao.inventory import api as inventory_api
+from shangliao.invoices import api as invoices_api
 from shangliao.notifications import api as notifications_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
@@ -32,6 +33,7 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 for domain in (
     orders_collection_api,
     orders_api,
+    invoices_api,
     parcel_api,
     assignment_api,  # before chat's: /conversations/assign is not a conversation's id
     chat_api,

@@ -893,6 +893,13 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_orders_shop_created", ["shop_id", "created_at", "id"], unique=False)
         batch_op.create_index("ix_orders_shop_customer", ["shop_id", "customer_id"], unique=False)
+        batch_op.create_index(
+            "ix_orders_shop_invoice",
+            ["shop_id", "invoice_status", "created_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("invoice_status IS NOT NULL"),
+            sqlite_where=sa.text("invoice_status IS NOT NULL"),
+        )
         batch_op.create_index("ix_orders_shop_last4", ["shop_id", "phone_last4_hash"], unique=False)
         batch_op.create_index("ix_orders_shop_phone", ["shop_id", "phone_hash"], unique=False)
         batch_op.create_index(
@@ -1025,6 +1032,53 @@ def upgrade() -> None:
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.create_index("ix_order_items_order", ["order_id", "position"], unique=False)
         batch_op.create_index("ix_order_items_variant", ["shop_id", "variant_id"], unique=False)
+
+    op.create_table(
+        "invoice_requests",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("title_type", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=100), nullable=False),
+        sa.Column("tax_id", sa.String(length=20), nullable=True),
+        sa.Column("email_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("requested_by", sa.String(length=16), nullable=False),
+        sa.Column("invoice_number", sa.String(length=40), nullable=True),
+        sa.Column("issued_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("issued_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("amount", sa.Integer(), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('requested', 'issued', 'cancelled')", name=op.f("ck_invoice_requests_status_known")
+        ),
+        sa.CheckConstraint(
+            "title_type IN ('personal', 'company')", name=op.f("ck_invoice_requests_title_type_known")
+        ),
+        sa.ForeignKeyConstraint(
+            ["issued_by"], ["staff.id"], name=op.f("fk_invoice_requests_issued_by_staff"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_invoice_requests_order_id_orders"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_invoice_requests_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_requests")),
+    )
+    with op.batch_alter_table("invoice_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_invoice_requests_order", ["order_id", "id"], unique=False)
+        batch_op.create_index(
+            "uq_invoice_requests_open_order",
+            ["order_id"],
+            unique=True,
+            postgresql_where=sa.text("status <> 'cancelled'"),
+            sqlite_where=sa.text("status <> 'cancelled'"),
+        )
 
     op.create_table(
         "order_notes",
@@ -1335,6 +1389,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_tags_shop_tag")
 
     op.drop_table("order_tags")
+    with op.batch_alter_table("invoice_requests", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_invoice_requests_open_order",
+            postgresql_where=sa.text("status <> 'cancelled'"),
+            sqlite_where=sa.text("status <> 'cancelled'"),
+        )
+        batch_op.drop_index("ix_invoice_requests_order")
+
+    op.drop_table("invoice_requests")
+
     with op.batch_alter_table("order_notes", schema=None) as batch_op:
         batch_op.drop_index("ix_order_notes_order")
 
@@ -1370,6 +1434,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_shop_status_created")
         batch_op.drop_index("ix_orders_shop_phone")
         batch_op.drop_index("ix_orders_shop_last4")
+        batch_op.drop_index(
+            "ix_orders_shop_invoice",
+            postgresql_where=sa.text("invoice_status IS NOT NULL"),
+            sqlite_where=sa.text("invoice_status IS NOT NULL"),
+        )
         batch_op.drop_index("ix_orders_shop_customer")
         batch_op.drop_index("ix_orders_shop_created")
         batch_op.drop_index("ix_orders_shop_assignee_status")

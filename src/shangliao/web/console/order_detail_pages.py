@@ -18,6 +18,7 @@ from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers.masking import form_address, may_reveal, order_view
+from shangliao.invoices.views import invoice_context
 from shangliao.orders import actions
 from shangliao.orders.archive import do_restore
 from shangliao.orders.cancel_reasons import CANCEL_REASONS, reason_text
@@ -64,6 +65,10 @@ EVENT_LABELS = {
     "parcel_delivered": N_("Parcel signed for"),
     "archived": N_("Archived"),
     "restored": N_("Restored from the archive"),
+    "invoice_requested": N_("Invoice requested"),
+    "invoice_updated": N_("Invoice request changed"),
+    "invoice_issued": N_("Invoice issued"),
+    "invoice_cancelled": N_("Invoice cancelled"),
 }
 
 
@@ -127,6 +132,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "payment_labels": dict(PAYMENT_STATUSES),
         "shipment": parcels.shipment_view(session, order),  # orders/_parcels.html, the ship dialog
         **order_chat_context(session, rt.keyring, actor, order),
+        **invoice_context(session, rt.keyring, actor, order),
     }
 
 

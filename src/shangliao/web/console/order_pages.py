@@ -74,6 +74,7 @@ FILTER_FIELDS = (
     "amount_max",
     "channel",
     "payment_status",
+    "invoice",
     "assignee",
     "tag",
 )
@@ -86,6 +87,7 @@ PAYMENT_STATUSES = (
     ("partially_refunded", N_("Partially refunded")),
     ("refunded", N_("Refunded")),
 )
+INVOICE_FILTERS = (("requested", N_("To invoice")), ("issued", N_("Invoiced")))
 BULK_ACTIONS = (
     ("confirm", N_("Confirm")),
     ("prepare", N_("To preparing")),
@@ -141,7 +143,7 @@ def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery
     raw: dict[str, Any] = {"archived": "true" if tab == "archived" else "false", "limit": 30}
     if tab not in ("all", "archived"):
         raw["status"] = [tab]
-    for name in ("q", "created_from", "created_to", "channel", "payment_status", "tag"):
+    for name in ("q", "created_from", "created_to", "channel", "payment_status", "invoice", "tag"):
         if filters[name]:
             raw[name] = filters[name]
     for name in ("amount_min", "amount_max"):
@@ -179,6 +181,7 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
             "tabs": TABS,
             "channels": CHANNELS,
             "payment_statuses": PAYMENT_STATUSES,
+            "invoice_filters": INVOICE_FILTERS,
             "payment_labels": dict(PAYMENT_STATUSES),
             # Only the actions the reader's role may take (the bulk route refuses the others).
             "bulk_actions": [
