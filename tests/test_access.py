@@ -70,3 +70,18 @@ def test_other_shops_get_404_for_every_id_route(app, victim, other_shop):
             assert r.status_code == 404, (method, route.path, r.status_code, r.text)
             checked += 1
     assert checked >= 10
+
+
+def test_provider_routes_refuse_unsigned_notifications(app, anon, shop):
+    # given every route declared provider() (a payment provider's notification: the signature is
+    # the credential), and the owner's token, which is no signature
+    routes = [r for r in http_routes(app) if r.rules[0].kind == "provider"]
+    wanted = {f"/api/v1/providers/{{shop}}/{k}" for k in ("wechat", "alipay", "gateway")}
+    assert {r.path for r in routes} >= wanted
+    for route in routes:
+        path = fill(route.path, {"shop": shop.slug})
+        for client in (anon, shop.api):
+            # when a notification arrives unsigned
+            r = client.post(path, content=b'{"type": "payment.succeeded"}')
+            # then it is refused before anything is applied
+            assert r.status_code in (400, 401), (route.path, r.status_code, r.text)

@@ -15,10 +15,12 @@ from shangliao.chat import attachment_api
 from shangliao.config import Settings, get_settings
 from shangliao.notifications.audience import AUDIENCE
 from shangliao.payments import api as payments_api
+from shangliao.payments import proof_api
 from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
 from shangliao.shipping import parcel_api
 from shangliao.storefront import api as storefront_api
+from shangliao.storefront import aftersales_api as storefront_aftersales_api
 from shangliao.storefront import claims_api as storefront_claims_api
 from shangliao.storefront import invoice_api as storefront_invoice_api
 from shangliao.storefront import orders_api as storefront_orders_api
@@ -27,6 +29,7 @@ from shangliao.storefront import pay_api as storefront_pay_api
 from shangliao.storefront import sms
 from shangliao.web import access_log, api, client_address, docs, errors, health, ws
 from shangliao.web.console import (
+    aftersales_pages,
     alert_pages,
     assignment_pages,
     audit_pages,
@@ -44,11 +47,14 @@ from shangliao.web.console import (
     order_new_pages,
     order_pages,
     parcel_pages,
+    payment_log_pages,
+    payment_pages,
     privacy_pages,
     product_edit_pages,
     product_pages,
     reply_pages,
     settings_pages,
+    shipping_pages,
     team_pages,
 )
 from shangliao.web.locale import LocaleMiddleware
@@ -106,10 +112,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(attachment_api.router)
     app.include_router(attachment_api.guest_router)
     app.include_router(payments_api.guest_router)  # a shop's 收款码 for its customers
+    app.include_router(proof_api.router)
+    app.include_router(proof_api.guest_router)
     app.include_router(storefront_orders_api.router)
     app.include_router(storefront_pay_api.router)
     app.include_router(parcel_api.shop_router)
     app.include_router(storefront_claims_api.router)
+    app.include_router(storefront_aftersales_api.router)
     app.include_router(storefront_invoice_api.router)
     app.include_router(storefront_pages.router)
     # /orders/new before /orders/{order_id} (and /products/new before /products/{product_id}),
@@ -125,7 +134,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         order_chat_pages,
         order_edit_pages,
         invoice_pages,
+        aftersales_pages,
         parcel_pages,
+        payment_pages,
+        payment_log_pages,
         product_pages,
         product_edit_pages,
         customer_pages,
@@ -136,6 +148,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         reply_pages,
         team_pages,
         settings_pages,
+        shipping_pages,
         audit_pages,
         auth_pages,
     ):

@@ -38,6 +38,7 @@ LABELS: dict[str, str] = {
     "keys.retired": N_("Encryption keys retired"),
     "customer.exported": N_("Customer data exported"),
     "customer.erased": N_("Customer data erased"),
+    "payments.notification_mismatch": N_("Payment notification not applied"),
     "export.orders": N_("Orders exported"),
     "payments.method_changed": N_("Payment method changed"),
 }
@@ -78,6 +79,10 @@ DETAIL_LABELS: dict[str, str] = {
     "devices": N_("Devices"),
     "phone_codes": N_("Verification codes"),
     "card_keys": N_("Chat card keys"),
+    "provider": N_("Payment provider"),
+    "number": N_("Order number"),
+    "out_trade_no": N_("Merchant trade number"),
+    "transaction_id": N_("Provider transaction id"),
 }
 
 

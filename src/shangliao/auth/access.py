@@ -245,6 +245,19 @@ def signed_in():
     return require_signed_in
 
 
+def provider():
+    """A payment provider's notification (payments/notify_api.py): no session nor token, the
+    signature over the body is the credential. The route verifies it (outside the writer, rule 16
+    of docs/architecture.md) and submits a write unit only for a verified notification; anything
+    else is refused 4xx in the provider's own answer shape."""
+
+    def signed_by_provider() -> None:
+        return None
+
+    signed_by_provider.access = AccessRule("provider")  # type: ignore[attr-defined]
+    return signed_by_provider
+
+
 def public():
     """Anyone, signed in or not: login, health, API docs."""
 

@@ -37,8 +37,10 @@ KINDS: dict[str, tuple[str, str]] = {
     "conversation_assigned": (N_("A conversation is assigned to me"), "chat.read"),
     "message": (N_("New message in my conversations"), "chat.read"),
     "payment": (N_("Payment recorded"), "orders.read"),
+    "payment_proof": (N_("A customer sent a payment proof"), "payments.record"),
     "low_stock": (N_("Low stock"), "catalog.read"),
     "order_status": (N_("An order reaches a status I follow"), "orders.read"),
+    "payment_alert": (N_("A payment notification needs a look"), "payments.record"),
 }
 # The statuses a member may follow (a draft is nobody's news; pending is "order_new").
 FOLLOWABLE = tuple(s.value for s in Status if s not in (Status.DRAFT, Status.PENDING))

@@ -8,7 +8,12 @@ from shangliao.core.i18n import N_, gettext
 from shangliao.notifications.models import Notification
 from shangliao.orders.state import STATUS_LABELS, Status
 
-_LINKS = {"order": "/orders/{id}", "conversation": "/inbox/{id}", "product": "/products/{id}"}
+_LINKS = {
+    "order": "/orders/{id}",
+    "conversation": "/inbox/{id}",
+    "product": "/products/{id}",
+    "payment_notification": "/payments/notifications",
+}
 # What each kind says, with the numbers its data holds (never a name: see models.py).
 TITLES = {
     "order_new": N_("New pending order {number}"),
@@ -17,8 +22,10 @@ TITLES = {
     "message": N_("New message in your conversation"),
     "messages": N_("{count} new messages in your conversation"),
     "payment": N_("Payment recorded on order {number}"),
+    "payment_proof": N_("Payment proof sent for order {number}"),
     "low_stock": N_("Low stock: {available} left"),
     "order_status": N_("Order {number} is now {status}"),
+    "payment_alert": N_("A payment notification for order {number} was not applied: please check"),
 }
 
 

@@ -132,6 +132,12 @@ def do_transition(
     if t.target == Status.CANCELLED:  # checked before anything moves: a bad code changes nothing
         cancel_code, cancel_note = check_cancel_reason(params.get("reason"), params.get("reason_note"))
         parcels.check_nothing_shipped(session, order)  # cancel is for before shipping
+    if t.target == Status.COMPLETED and order.aftersales_open > 0:  # aftersales/ settles it first
+        raise Conflict(
+            "order.aftersales_open",
+            N_("This order has an open after-sales request; settle it before completing the order."),
+            details={"aftersales_open": order.aftersales_open},
+        )
     now = clock.now()
     auto_assigned = None
     if t.target == Status.PENDING:
@@ -262,10 +268,12 @@ def do_tag(session: Session, actor: Actor, order: Order, add: list[str], remove:
     return order
 
 
-def do_mark_paid(session: Session, actor: Actor, order: Order, **payment: Any) -> Order:
+def do_mark_paid(session: Session, actor: Actor | None, order: Order, **payment: Any) -> Order:
+    """Record a payment of ``order`` on its timeline: by staff, or a provider's verified
+    notification when ``actor`` is None (payments/notifications.py)."""
     check_not_archived(order)
     before = order.paid_amount
-    p = do_record_payment(session, order, actor_id=actor.staff_id, **payment)
+    p = do_record_payment(session, order, actor_id=actor.staff_id if actor else None, **payment)
     session.flush()
     record_change(
         session,
@@ -316,4 +324,8 @@ def do_refund(session: Session, actor: Actor | None, order: Order, **refund: Any
             "aftersale_id": r.aftersale_id,
         },
     )
+    if r.aftersale_id is not None:  # late import: aftersales builds on this module
+        from shangliao.aftersales.service import settle_refund
+
+        settle_refund(session, actor, order, r)
     return order

@@ -136,6 +136,12 @@ BY_CUSTOMER = N_("Customer")
 BY_CUSTOMER_NAMED = N_("Customer {name}")
 FORMER_STAFF = N_("A former colleague")
 INVOICE_NUMBER = N_("No. {number}")
+# A payment or refund recorded by nobody: a provider's verified notification (payments/).
+BY_PROVIDER = {
+    "wechat": N_("WeChat Pay notification"),
+    "alipay": N_("Alipay notification"),
+    "gateway": N_("Payment gateway notification"),
+}
 
 
 def author_of(row: dict[str, Any], staff_names: dict[int, str], customer_name: str | None) -> str:
@@ -150,7 +156,8 @@ def author_of(row: dict[str, Any], staff_names: dict[int, str], customer_name: s
     if kind == "api":
         name = staff_names.get(person) if person is not None else None
         return gettext(BY_API_OF, name=name) if name else gettext(BY_API)
-    return gettext(BY_SYSTEM)
+    provider = (row.get("data") or {}).get("method") if row["kind"] in ("paid", "refunded") else None
+    return gettext(BY_PROVIDER.get(provider) or BY_SYSTEM)
 
 
 def details_of(row: dict[str, Any], staff_names: dict[int, str]) -> list[str]:
@@ -182,6 +189,10 @@ def details_of(row: dict[str, Any], staff_names: dict[int, str]) -> list[str]:
         parts.append(gettext(FROM_TO, old=who(data.get("from")), new=who(data.get("to"))))
     if row["kind"] == "invoice_issued" and data.get("invoice_number"):
         parts.append(gettext(INVOICE_NUMBER, number=data["invoice_number"]))
+    if row["kind"] == "aftersale":  # aftersales/: the request's number and its step
+        from shangliao.aftersales.words import STEPS, label
+
+        parts.append(f"{data.get('number', '')} {label(STEPS, data.get('step'))}".strip())
     if row["kind"] == "tagged":
         if data.get("added"):
             parts.append(gettext(TAGS_ADDED, tags="、".join(data["added"])))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from shangliao.addresses import api as addresses_api
+from shangliao.aftersales import api as aftersales_api
 from shangliao.assignment import api as assignment_api
 from shangliao.audit import api as audit_api
 from shangliao.auth import api as auth_api
@@ -20,10 +21,13 @@ from shangliao.invoices import api as invoices_api
 from shangliao.notifications import api as notifications_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
+from shangliao.orders import refund_api as orders_refund_api
 from shangliao.payments import api as payments_api
+from shangliao.payments import notify_api as payments_notify_api
 from shangliao.privacy import api as privacy_api
 from shangliao.replies import api as replies_api
 from shangliao.shipping import parcel_api
+from shangliao.shipping import templates_api as shipping_templates_api
 from shangliao.shops import api as shops_api
 from shangliao.web.errors import ERROR_RESPONSES
 
@@ -33,12 +37,14 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 for domain in (
     orders_collection_api,
     orders_api,
+    orders_refund_api,
     invoices_api,
     parcel_api,
     assignment_api,  # before chat's: /conversations/assign is not a conversation's id
     chat_api,
     chat_order_api,
     replies_api,
+    shipping_templates_api,
     auth_api,
     shops_api,
     catalog_api,
@@ -52,7 +58,11 @@ for domain in (
     audit_api,
     addresses_api,
     payments_api,
+    aftersales_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).
 router.include_router(addresses_api.public_router)
+# Payment providers' notifications (signed, no session) and the log of them.
+router.include_router(payments_notify_api.router)
+router.include_router(payments_notify_api.log_router)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 04:47:21.465709
+Create Date: 2026-12-07 05:09:34.962471
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -202,31 +202,32 @@ def upgrade() -> None:
         batch_op.create_index("uq_payment_methods_shop_kind", ["shop_id", "kind"], unique=True)
 
     op.create_table(
-        "products",
-        sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("aliases", sa.Text(), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("images", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-        sa.Column("options", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("presale", sa.Boolean(), nullable=False),
-        sa.Column("low_stock_threshold", sa.Integer(), nullable=False),
-        sa.Column("share_token", sa.String(length=32), nullable=False),
-        sa.Column("archived_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        "payment_notifications",
+        sa.Column("provider", sa.String(length=16), nullable=False),
+        sa.Column("received_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=True),
+        sa.Column("out_trade_no", sa.String(length=64), nullable=True),
+        sa.Column("transaction_id", sa.String(length=64), nullable=True),
+        sa.Column("amount", sa.Integer(), nullable=True),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("remote_address", sa.String(length=64), nullable=False),
+        sa.Column("body_digest", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.String(length=64), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_products_shop_id_shops"), ondelete="CASCADE"
+            ["shop_id"], ["shops.id"], name=op.f("fk_payment_notifications_shop_id_shops"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_notifications")),
     )
-    with op.batch_alter_table("products", schema=None) as batch_op:
-        batch_op.create_index("ix_products_shop_active", ["shop_id", "active", "id"], unique=False)
-        batch_op.create_index("uq_products_share_token", ["share_token"], unique=True)
+    with op.batch_alter_table("payment_notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_payment_notifications_shop", ["shop_id", "id"], unique=False)
+        batch_op.create_index(
+            "ix_payment_notifications_shop_outcome", ["shop_id", "outcome", "id"], unique=False
+        )
 
     op.create_table(
         "reply_templates",
@@ -271,6 +272,39 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_roles")),
         sa.UniqueConstraint("shop_id", "name", name=op.f("uq_roles_shop_id_name")),
     )
+    op.create_table(
+        "shipping_templates",
+        sa.Column("name", sa.String(length=40), nullable=False),
+        sa.Column("basis", sa.String(length=8), nullable=False),
+        sa.Column("first_units", sa.Integer(), nullable=False),
+        sa.Column("first_fee", sa.Integer(), nullable=False),
+        sa.Column("further_units", sa.Integer(), nullable=False),
+        sa.Column("further_fee", sa.Integer(), nullable=False),
+        sa.Column("province_rules", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("free_over_amount", sa.Integer(), nullable=True),
+        sa.Column("free_over_count", sa.Integer(), nullable=True),
+        sa.Column(
+            "excluded_provinces", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False
+        ),
+        sa.Column("is_default", sa.Boolean(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "first_units > 0 AND further_units > 0 AND first_fee >= 0 AND further_fee >= 0",
+            name=op.f("ck_shipping_templates_shipping_template_units"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_shipping_templates_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_shipping_templates")),
+    )
+    with op.batch_alter_table("shipping_templates", schema=None) as batch_op:
+        batch_op.create_index("uq_shipping_templates_shop_name", ["shop_id", "name"], unique=True)
+
     op.create_table(
         "shop_counters",
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -355,6 +389,42 @@ def upgrade() -> None:
         batch_op.create_index("ix_customer_tags_shop_tag", ["shop_id", "tag", "customer_id"], unique=False)
 
     op.create_table(
+        "products",
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("aliases", sa.Text(), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("images", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("options", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("presale", sa.Boolean(), nullable=False),
+        sa.Column("low_stock_threshold", sa.Integer(), nullable=False),
+        sa.Column("share_token", sa.String(length=32), nullable=False),
+        sa.Column("archived_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "shipping_template_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shipping_template_id"],
+            ["shipping_templates.id"],
+            name=op.f("fk_products_shipping_template_id_shipping_templates"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_products_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_products")),
+    )
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.create_index("ix_products_shop_active", ["shop_id", "active", "id"], unique=False)
+        batch_op.create_index("uq_products_share_token", ["share_token"], unique=True)
+
+    op.create_table(
         "staff",
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("display_name", sa.String(length=64), nullable=False),
@@ -382,40 +452,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_staff_role_id"), ["role_id"], unique=False)
-
-    op.create_table(
-        "variants",
-        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("sku", sa.String(length=64), nullable=False),
-        sa.Column("spec", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-        sa.Column("price", sa.Integer(), nullable=False),
-        sa.Column("on_hand", sa.BigInteger(), nullable=False),
-        sa.Column("reserved", sa.BigInteger(), nullable=False),
-        sa.Column("backorder", sa.BigInteger(), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("backorder >= 0", name=op.f("ck_variants_backorder_nonnegative")),
-        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_variants_on_hand_nonnegative")),
-        sa.CheckConstraint("on_hand >= reserved", name=op.f("ck_variants_available_nonnegative")),
-        sa.CheckConstraint("price >= 0", name=op.f("ck_variants_price_nonnegative")),
-        sa.CheckConstraint("reserved >= 0", name=op.f("ck_variants_reserved_nonnegative")),
-        sa.ForeignKeyConstraint(
-            ["product_id"], ["products.id"], name=op.f("fk_variants_product_id_products"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_variants_shop_id_shops"), ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_variants")),
-    )
-    with op.batch_alter_table("variants", schema=None) as batch_op:
-        batch_op.create_index("ix_variants_product", ["product_id", "position"], unique=False)
-        batch_op.create_index("uq_variants_shop_sku", ["shop_id", "sku"], unique=True)
 
     op.create_table(
         "visitors",
@@ -677,48 +713,6 @@ def upgrade() -> None:
         batch_op.create_index("ix_phone_codes_visitor", ["visitor_id", "id"], unique=False)
 
     op.create_table(
-        "product_images",
-        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("mime", sa.String(length=32), nullable=False),
-        sa.Column("size", sa.BigInteger(), nullable=False),
-        sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("storage_key", sa.String(length=64), nullable=False),
-        sa.Column("width", sa.Integer(), nullable=False),
-        sa.Column("height", sa.Integer(), nullable=False),
-        sa.Column("thumb_key", sa.String(length=64), nullable=False),
-        sa.Column("thumb_sha256", sa.String(length=64), nullable=False),
-        sa.Column("thumb_width", sa.Integer(), nullable=False),
-        sa.Column("thumb_height", sa.Integer(), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["product_id"],
-            ["products.id"],
-            name=op.f("fk_product_images_product_id_products"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_product_images_shop_id_shops"), ondelete="CASCADE"
-        ),
-        sa.ForeignKeyConstraint(
-            ["variant_id"],
-            ["variants.id"],
-            name=op.f("fk_product_images_variant_id_variants"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_images")),
-    )
-    with op.batch_alter_table("product_images", schema=None) as batch_op:
-        batch_op.create_index("ix_product_images_product", ["product_id", "position"], unique=False)
-        batch_op.create_index("uq_product_images_storage_key", ["storage_key"], unique=True)
-        batch_op.create_index("uq_product_images_thumb_key", ["thumb_key"], unique=True)
-
-    op.create_table(
         "staff_presence",
         sa.Column("staff_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("last_seen_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -733,6 +727,41 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("staff_presence", schema=None) as batch_op:
         batch_op.create_index("ix_staff_presence_shop_seen", ["shop_id", "last_seen_at"], unique=False)
+
+    op.create_table(
+        "variants",
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("spec", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("price", sa.Integer(), nullable=False),
+        sa.Column("on_hand", sa.BigInteger(), nullable=False),
+        sa.Column("reserved", sa.BigInteger(), nullable=False),
+        sa.Column("backorder", sa.BigInteger(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("weight_g", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("backorder >= 0", name=op.f("ck_variants_backorder_nonnegative")),
+        sa.CheckConstraint("on_hand >= 0", name=op.f("ck_variants_on_hand_nonnegative")),
+        sa.CheckConstraint("on_hand >= reserved", name=op.f("ck_variants_available_nonnegative")),
+        sa.CheckConstraint("price >= 0", name=op.f("ck_variants_price_nonnegative")),
+        sa.CheckConstraint("reserved >= 0", name=op.f("ck_variants_reserved_nonnegative")),
+        sa.ForeignKeyConstraint(
+            ["product_id"], ["products.id"], name=op.f("fk_variants_product_id_products"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_variants_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_variants")),
+    )
+    with op.batch_alter_table("variants", schema=None) as batch_op:
+        batch_op.create_index("ix_variants_product", ["product_id", "position"], unique=False)
+        batch_op.create_index("uq_variants_shop_sku", ["shop_id", "sku"], unique=True)
 
     op.create_table(
         "chain_checkpoints",
@@ -884,6 +913,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_orders_shop_aftersales",
+            ["shop_id", "created_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("aftersales_open > 0"),
+            sqlite_where=sa.text("aftersales_open > 0"),
+        )
+        batch_op.create_index(
             "ix_orders_shop_assignee", ["shop_id", "assignee_id", "created_at", "id"], unique=False
         )
         batch_op.create_index(
@@ -922,6 +958,48 @@ def upgrade() -> None:
         )
         batch_op.create_index("uq_orders_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
         batch_op.create_index("uq_orders_shop_number", ["shop_id", "number"], unique=True)
+
+    op.create_table(
+        "product_images",
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("mime", sa.String(length=32), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.Column("storage_key", sa.String(length=64), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("thumb_key", sa.String(length=64), nullable=False),
+        sa.Column("thumb_sha256", sa.String(length=64), nullable=False),
+        sa.Column("thumb_width", sa.Integer(), nullable=False),
+        sa.Column("thumb_height", sa.Integer(), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_product_images_product_id_products"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_product_images_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["variant_id"],
+            ["variants.id"],
+            name=op.f("fk_product_images_variant_id_variants"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_product_images")),
+    )
+    with op.batch_alter_table("product_images", schema=None) as batch_op:
+        batch_op.create_index("ix_product_images_product", ["product_id", "position"], unique=False)
+        batch_op.create_index("uq_product_images_storage_key", ["storage_key"], unique=True)
+        batch_op.create_index("uq_product_images_thumb_key", ["thumb_key"], unique=True)
 
     op.create_table(
         "attachments",
@@ -964,6 +1042,53 @@ def upgrade() -> None:
             "ix_attachments_shop_conversation", ["shop_id", "conversation_id", "id"], unique=False
         )
         batch_op.create_index("uq_attachments_storage_key", ["storage_key"], unique=True)
+
+    op.create_table(
+        "invoice_requests",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("title_type", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=100), nullable=False),
+        sa.Column("tax_id", sa.String(length=20), nullable=True),
+        sa.Column("email_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("requested_by", sa.String(length=16), nullable=False),
+        sa.Column("invoice_number", sa.String(length=40), nullable=True),
+        sa.Column("issued_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("issued_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("amount", sa.Integer(), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('requested', 'issued', 'cancelled')", name=op.f("ck_invoice_requests_status_known")
+        ),
+        sa.CheckConstraint(
+            "title_type IN ('personal', 'company')", name=op.f("ck_invoice_requests_title_type_known")
+        ),
+        sa.ForeignKeyConstraint(
+            ["issued_by"], ["staff.id"], name=op.f("fk_invoice_requests_issued_by_staff"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_invoice_requests_order_id_orders"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_invoice_requests_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_requests")),
+    )
+    with op.batch_alter_table("invoice_requests", schema=None) as batch_op:
+        batch_op.create_index("ix_invoice_requests_order", ["order_id", "id"], unique=False)
+        batch_op.create_index(
+            "uq_invoice_requests_open_order",
+            ["order_id"],
+            unique=True,
+            postgresql_where=sa.text("status <> 'cancelled'"),
+            sqlite_where=sa.text("status <> 'cancelled'"),
+        )
 
     op.create_table(
         "order_events",
@@ -1032,53 +1157,6 @@ def upgrade() -> None:
     with op.batch_alter_table("order_items", schema=None) as batch_op:
         batch_op.create_index("ix_order_items_order", ["order_id", "position"], unique=False)
         batch_op.create_index("ix_order_items_variant", ["shop_id", "variant_id"], unique=False)
-
-    op.create_table(
-        "invoice_requests",
-        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("title_type", sa.String(length=16), nullable=False),
-        sa.Column("title", sa.String(length=100), nullable=False),
-        sa.Column("tax_id", sa.String(length=20), nullable=True),
-        sa.Column("email_enc", sa.LargeBinary(), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("requested_by", sa.String(length=16), nullable=False),
-        sa.Column("invoice_number", sa.String(length=40), nullable=True),
-        sa.Column("issued_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("issued_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("amount", sa.Integer(), nullable=True),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("cancelled_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.CheckConstraint(
-            "status IN ('requested', 'issued', 'cancelled')", name=op.f("ck_invoice_requests_status_known")
-        ),
-        sa.CheckConstraint(
-            "title_type IN ('personal', 'company')", name=op.f("ck_invoice_requests_title_type_known")
-        ),
-        sa.ForeignKeyConstraint(
-            ["issued_by"], ["staff.id"], name=op.f("fk_invoice_requests_issued_by_staff"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_invoice_requests_order_id_orders"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_invoice_requests_shop_id_shops"), ondelete="RESTRICT"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_invoice_requests")),
-    )
-    with op.batch_alter_table("invoice_requests", schema=None) as batch_op:
-        batch_op.create_index("ix_invoice_requests_order", ["order_id", "id"], unique=False)
-        batch_op.create_index(
-            "uq_invoice_requests_open_order",
-            ["order_id"],
-            unique=True,
-            postgresql_where=sa.text("status <> 'cancelled'"),
-            sqlite_where=sa.text("status <> 'cancelled'"),
-        )
 
     op.create_table(
         "order_notes",
@@ -1259,6 +1337,68 @@ def upgrade() -> None:
         batch_op.create_index("ix_stock_movements_variant", ["variant_id", "id"], unique=False)
 
     op.create_table(
+        "aftersales",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("number", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=24), nullable=False),
+        sa.Column("customer_note", sa.Text(), nullable=False),
+        sa.Column("photos", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("requested_amount", sa.Integer(), nullable=False),
+        sa.Column("return_carrier", sa.String(length=16), nullable=True),
+        sa.Column("return_tracking", sa.String(length=40), nullable=True),
+        sa.Column("refund_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("parcel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("staff_message", sa.String(length=500), nullable=False),
+        sa.Column("card_message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("received_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("return_sent_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("returned_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("requested_amount >= 0", name=op.f("ck_aftersales_aftersale_amount_nonnegative")),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_aftersales_conversation_id_conversations"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["staff.id"], name=op.f("fk_aftersales_decided_by_staff"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_aftersales_order_id_orders"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["parcel_id"], ["parcels.id"], name=op.f("fk_aftersales_parcel_id_parcels"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["received_by"], ["staff.id"], name=op.f("fk_aftersales_received_by_staff"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["refund_id"], ["refunds.id"], name=op.f("fk_aftersales_refund_id_refunds"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_aftersales_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_aftersales")),
+    )
+    with op.batch_alter_table("aftersales", schema=None) as batch_op:
+        batch_op.create_index("ix_aftersales_order", ["order_id", "id"], unique=False)
+        batch_op.create_index("ix_aftersales_shop_status", ["shop_id", "status", "id"], unique=False)
+        batch_op.create_index("uq_aftersales_shop_number", ["shop_id", "number"], unique=True)
+
+    op.create_table(
         "parcel_items",
         sa.Column("parcel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("order_item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
@@ -1341,6 +1481,99 @@ def upgrade() -> None:
             "uq_payments_shop_transaction", ["shop_id", "method", "transaction_id"], unique=True
         )
 
+    op.create_table(
+        "aftersale_lines",
+        sa.Column("aftersale_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column(
+            "replacement_variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("restock", sa.Boolean(), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_aftersale_lines_aftersale_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["aftersale_id"],
+            ["aftersales.id"],
+            name=op.f("fk_aftersale_lines_aftersale_id_aftersales"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_item_id"],
+            ["order_items.id"],
+            name=op.f("fk_aftersale_lines_order_item_id_order_items"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["replacement_variant_id"],
+            ["variants.id"],
+            name=op.f("fk_aftersale_lines_replacement_variant_id_variants"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_aftersale_lines_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_aftersale_lines")),
+    )
+    with op.batch_alter_table("aftersale_lines", schema=None) as batch_op:
+        batch_op.create_index("ix_aftersale_lines_item", ["order_item_id"], unique=False)
+        batch_op.create_index("ix_aftersale_lines_request", ["aftersale_id"], unique=False)
+
+    op.create_table(
+        "payment_proofs",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("attachment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("note", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("payment_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("reviewed_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("reviewed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["attachment_id"],
+            ["attachments.id"],
+            name=op.f("fk_payment_proofs_attachment_id_attachments"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["messages.id"],
+            name=op.f("fk_payment_proofs_message_id_messages"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_payment_proofs_order_id_orders"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["payment_id"],
+            ["payments.id"],
+            name=op.f("fk_payment_proofs_payment_id_payments"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["reviewed_by"],
+            ["staff.id"],
+            name=op.f("fk_payment_proofs_reviewed_by_staff"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_payment_proofs_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_proofs")),
+    )
+    with op.batch_alter_table("payment_proofs", schema=None) as batch_op:
+        batch_op.create_index("ix_payment_proofs_order", ["order_id", "id"], unique=False)
+        batch_op.create_index("ix_payment_proofs_shop_status", ["shop_id", "status", "id"], unique=False)
+
     # Triggers keeping order_status_counts; one set per database, both in orders/counts.py.
     order_counts.create_triggers(op.execute, op.get_context().dialect.name)
     # The audit log is append-only in the database too (audit/models.py).
@@ -1350,6 +1583,16 @@ def upgrade() -> None:
 def downgrade() -> None:
     audit_models.drop_triggers(op.execute, op.get_context().dialect.name)
     order_counts.drop_triggers(op.execute, op.get_context().dialect.name)
+    with op.batch_alter_table("payment_proofs", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_proofs_shop_status")
+        batch_op.drop_index("ix_payment_proofs_order")
+
+    op.drop_table("payment_proofs")
+    with op.batch_alter_table("aftersale_lines", schema=None) as batch_op:
+        batch_op.drop_index("ix_aftersale_lines_request")
+        batch_op.drop_index("ix_aftersale_lines_item")
+
+    op.drop_table("aftersale_lines")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("uq_payments_shop_transaction")
         batch_op.drop_index("uq_payments_shop_trade_no")
@@ -1362,6 +1605,12 @@ def downgrade() -> None:
         batch_op.drop_index("ix_parcel_items_order_item")
 
     op.drop_table("parcel_items")
+    with op.batch_alter_table("aftersales", schema=None) as batch_op:
+        batch_op.drop_index("uq_aftersales_shop_number")
+        batch_op.drop_index("ix_aftersales_shop_status")
+        batch_op.drop_index("ix_aftersales_order")
+
+    op.drop_table("aftersales")
     with op.batch_alter_table("stock_movements", schema=None) as batch_op:
         batch_op.drop_index("ix_stock_movements_variant")
         batch_op.drop_index("ix_stock_movements_order")
@@ -1389,16 +1638,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_tags_shop_tag")
 
     op.drop_table("order_tags")
-    with op.batch_alter_table("invoice_requests", schema=None) as batch_op:
-        batch_op.drop_index(
-            "uq_invoice_requests_open_order",
-            postgresql_where=sa.text("status <> 'cancelled'"),
-            sqlite_where=sa.text("status <> 'cancelled'"),
-        )
-        batch_op.drop_index("ix_invoice_requests_order")
-
-    op.drop_table("invoice_requests")
-
     with op.batch_alter_table("order_notes", schema=None) as batch_op:
         batch_op.drop_index("ix_order_notes_order")
 
@@ -1412,11 +1651,26 @@ def downgrade() -> None:
         batch_op.drop_index("ix_order_events_order")
 
     op.drop_table("order_events")
+    with op.batch_alter_table("invoice_requests", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_invoice_requests_open_order",
+            postgresql_where=sa.text("status <> 'cancelled'"),
+            sqlite_where=sa.text("status <> 'cancelled'"),
+        )
+        batch_op.drop_index("ix_invoice_requests_order")
+
+    op.drop_table("invoice_requests")
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_index("uq_attachments_storage_key")
         batch_op.drop_index("ix_attachments_shop_conversation")
 
     op.drop_table("attachments")
+    with op.batch_alter_table("product_images", schema=None) as batch_op:
+        batch_op.drop_index("uq_product_images_thumb_key")
+        batch_op.drop_index("uq_product_images_storage_key")
+        batch_op.drop_index("ix_product_images_product")
+
+    op.drop_table("product_images")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index("uq_orders_shop_number")
         batch_op.drop_index("uq_orders_shop_idempotency")
@@ -1443,6 +1697,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_orders_shop_created")
         batch_op.drop_index("ix_orders_shop_assignee_status")
         batch_op.drop_index("ix_orders_shop_assignee")
+        batch_op.drop_index(
+            "ix_orders_shop_aftersales",
+            postgresql_where=sa.text("aftersales_open > 0"),
+            sqlite_where=sa.text("aftersales_open > 0"),
+        )
 
     op.drop_table("orders")
     with op.batch_alter_table("messages", schema=None) as batch_op:
@@ -1455,16 +1714,15 @@ def downgrade() -> None:
         batch_op.drop_index("uq_chain_checkpoints_conversation_seq")
 
     op.drop_table("chain_checkpoints")
+    with op.batch_alter_table("variants", schema=None) as batch_op:
+        batch_op.drop_index("uq_variants_shop_sku")
+        batch_op.drop_index("ix_variants_product")
+
+    op.drop_table("variants")
     with op.batch_alter_table("staff_presence", schema=None) as batch_op:
         batch_op.drop_index("ix_staff_presence_shop_seen")
 
     op.drop_table("staff_presence")
-    with op.batch_alter_table("product_images", schema=None) as batch_op:
-        batch_op.drop_index("uq_product_images_thumb_key")
-        batch_op.drop_index("uq_product_images_storage_key")
-        batch_op.drop_index("ix_product_images_product")
-
-    op.drop_table("product_images")
     with op.batch_alter_table("phone_codes", schema=None) as batch_op:
         batch_op.drop_index("ix_phone_codes_visitor")
 
@@ -1508,15 +1766,15 @@ def downgrade() -> None:
         batch_op.drop_index("ix_visitors_shop_claim")
 
     op.drop_table("visitors")
-    with op.batch_alter_table("variants", schema=None) as batch_op:
-        batch_op.drop_index("uq_variants_shop_sku")
-        batch_op.drop_index("ix_variants_product")
-
-    op.drop_table("variants")
     with op.batch_alter_table("staff", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_role_id"))
 
     op.drop_table("staff")
+    with op.batch_alter_table("products", schema=None) as batch_op:
+        batch_op.drop_index("uq_products_share_token")
+        batch_op.drop_index("ix_products_shop_active")
+
+    op.drop_table("products")
     with op.batch_alter_table("customer_tags", schema=None) as batch_op:
         batch_op.drop_index("ix_customer_tags_shop_tag")
 
@@ -1532,17 +1790,21 @@ def downgrade() -> None:
 
     op.drop_table("customer_addresses")
     op.drop_table("shop_counters")
+    with op.batch_alter_table("shipping_templates", schema=None) as batch_op:
+        batch_op.drop_index("uq_shipping_templates_shop_name")
+
+    op.drop_table("shipping_templates")
     op.drop_table("roles")
     with op.batch_alter_table("reply_templates", schema=None) as batch_op:
         batch_op.drop_index("uq_reply_templates_shop_shortcode")
         batch_op.drop_index("ix_reply_templates_shop_category")
 
     op.drop_table("reply_templates")
-    with op.batch_alter_table("products", schema=None) as batch_op:
-        batch_op.drop_index("uq_products_share_token")
-        batch_op.drop_index("ix_products_shop_active")
+    with op.batch_alter_table("payment_notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_notifications_shop_outcome")
+        batch_op.drop_index("ix_payment_notifications_shop")
 
-    op.drop_table("products")
+    op.drop_table("payment_notifications")
     with op.batch_alter_table("payment_methods", schema=None) as batch_op:
         batch_op.drop_index("uq_payment_methods_shop_kind")
 

@@ -43,6 +43,7 @@ LINKS: list[tuple[str, str, str, str]] = [
         N_("What providers told the shop"),
         "payments.record",
     ),
+    ("/settings/shipping", N_("Shipping templates"), N_("Shipping fees by pieces or weight, by province"), "shop.read"),
     (
         "/settings/assignment",
         N_("Auto-assignment"),
