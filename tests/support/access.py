@@ -34,6 +34,9 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("PUT", "/api/v1/orders/{order_id}/items"): {"items": [{"variant_id": 1, "quantity": 1}]},
     ("PATCH", "/api/v1/orders/{order_id}/price"): {"discount": 1},
     ("POST", "/api/v1/orders/{order_id}/payments"): {"method": "cash", "amount": 1},
+    ("POST", "/api/v1/orders/{order_id}/refunds"): {"method": "cash", "amount": 1},
+    ("POST", "/api/v1/orders/{order_id}/payment-proofs/{proof_id}/record"): {"method": "cash", "amount": 1},
+    ("POST", "/api/v1/orders/{order_id}/payment-proofs/{proof_id}/dismiss"): {"reason": "x"},
     ("PUT", "/api/v1/orders/{order_id}/assignee"): {"assignee_id": None},
     ("POST", "/api/v1/orders/{order_id}/tags"): {"add": ["x"]},
     ("POST", "/api/v1/orders/{order_id}/notes"): {"body": "x"},
@@ -89,6 +92,10 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
 SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
+    ("POST", "/orders/{order_id}/money/payments"): {"method": "cash", "amount": "0.01"},
+    ("POST", "/orders/{order_id}/money/refunds"): {"method": "cash", "amount": "0.01"},
+    ("POST", "/orders/{order_id}/money/proofs/{proof_id}/record"): {"method": "cash", "amount": "0.01"},
+    ("POST", "/orders/{order_id}/money/proofs/{proof_id}/dismiss"): {"reason": "x"},
     ("POST", "/orders/{order_id}/invoice"): {"title_type": "personal", "title": "张三", "email": "a@example.com"},
     ("POST", "/orders/{order_id}/invoice/issue"): {"invoice_number": "1"},
     ("POST", "/orders/{order_id}/tags"): {"add": "x"},
@@ -202,5 +209,18 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         "role_id": bystander.role_id,
         "invitation_id": invitation.json()["id"],
         "notification_id": notification_id,
+        "proof_id": _payment_proof(runtime, shop, order["id"], conversation["id"]),
         "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
     }
+
+def _payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
+    """A payment proof waiting on the victim's order (written directly: only a customer sends one)."""
+    from shangliao.payments.models import PaymentProof
+
+    upload = shop.api.post(f"/api/v1/conversations/{conversation_id}/attachments", files={"file": ("p.png", PNG)})
+    assert upload.status_code == 201, upload.text
+    with runtime.db.write() as session:
+        proof = PaymentProof(shop_id=shop.id, order_id=order_id, attachment_id=upload.json()["data"]["attachment_id"])
+        session.add(proof)
+        session.flush()
+        return proof.id

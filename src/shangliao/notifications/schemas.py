@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from shangliao.core.schemas import StrictModel
 
 Kind = Literal[
-    "order_new", "order_assigned", "conversation_assigned", "message", "payment", "low_stock", "order_status"
+    "order_new", "order_assigned", "conversation_assigned", "message", "payment", "payment_proof", "low_stock", "order_status"
 ]
 Followable = Literal["confirmed", "preparing", "shipped", "completed", "cancelled"]
 

@@ -29,7 +29,7 @@ from shangliao.orders.models import Order
 STATUS_EVENTS = {f"order.{status}": status for status in service.FOLLOWABLE}
 # A new order's own notifications are made by orders/create.py (numbered with its events);
 # a submitted draft's ("order.pending") here.
-ORDER_EVENTS = {"order.pending", "order.paid", *STATUS_EVENTS}
+ORDER_EVENTS = {"order.pending", "order.paid", "order.proof_uploaded", *STATUS_EVENTS}
 WATCHED = ORDER_EVENTS | {"stock.low", "message.created"}
 
 
@@ -39,6 +39,8 @@ def _order_kinds(row: dict[str, Any]) -> list[tuple[str, str | None]]:
         return [("order_new", None)]
     if kind == "order.paid":
         return [("payment", None)]
+    if kind == "order.proof_uploaded":
+        return [("payment_proof", None)]
     return [("order_status", STATUS_EVENTS[kind])]
 
 

@@ -53,6 +53,8 @@ CUSTOMER_ORDER_EVENTS = frozenset(
     {"order.created", "order.paid", "order.items_changed", "order.price_changed", "order.address_changed"}
     # Parcels leaving and arriving (shipping/parcels.py): the card shows each.
     | {"order.parcel_shipped", "order.parcel_delivered"}
+    # The card's money, and a payment proof the shop turned down (payments/proofs.py).
+    | {"order.refunded", "order.proof_dismissed"}
     | {f"order.{status.value}" for status in Status}
 )
 

@@ -237,6 +237,8 @@
           if (frame.seq <= eventSeq) return; // already counted
           eventSeq = frame.seq;
         }
+        // Parts of the page that redraw live (payments.js) hear this socket too, as on the inbox.
+        document.dispatchEvent(new CustomEvent("shangliao:event", { detail: frame }));
         onEvent(frame);
       } else if (frame.type === "resync") {
         // Too far behind to replay: the counts are read again and the socket goes on from there.
