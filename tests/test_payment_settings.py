@@ -488,3 +488,20 @@ def test_shop_payment_options_lists_what_a_customer_may_see(runtime, shop):
     assert by_kind["wechat"]["static_code_url"].startswith(f"/s/{shop.slug}/api/payment-codes/wechat?v=")
     assert by_kind["wechat"]["native"] is False and by_kind["wechat"]["label"] == "WeChat Pay"
     assert HMAC not in str(options)
+
+
+def test_the_demo_shop_offers_bank_transfer_and_a_drawn_payment_code(runtime, app, shop):
+    # given the demo's payment methods seeded onto a shop
+    from shangliao.demo.payments import BANK as DEMO_BANK
+    from shangliao.demo.payments import seed_payments
+
+    seed_payments(runtime, shop.actor)
+
+    # then a customer is offered the bank details and the WeChat Pay code, which is a real image
+    with runtime.db.read() as session:
+        by_kind = {o["kind"]: o for o in shop_payment_options(session, shop.id)}
+    assert by_kind["bank"]["bank"]["account_number"] == DEMO_BANK["account_number"]
+    guest = guest_client(app, shop, "演示顾客", "13800003333")
+    image = guest.get(by_kind["wechat"]["static_code_url"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(image.content)).size[0] >= 200

@@ -25,6 +25,7 @@ from shangliao.customers.schemas import CustomerIn
 from shangliao.customers.service import do_create_customer
 from shangliao.demo import names
 from shangliao.demo.chats import seed_chats
+from shangliao.demo.payments import seed_payments
 from shangliao.demo.team import seed_team
 from shangliao.notifications.models import Notification
 from shangliao.orders import actions, edits
@@ -253,6 +254,7 @@ def seed_demo(
     seed_chats(rt, actor, customer_ids[:5], now)
     progress(STEP_TIDY, 2, 3)
     seed_team(rt, actor, username, password)
+    seed_payments(rt, actor)  # bank details and a 收款码 for the customer's side
     _read_old_notifications(rt, actor.shop_id, now - timedelta(days=1))
     progress(STEP_TIDY, 3, 3)
 

@@ -125,16 +125,19 @@ async def upload_code(request: Request, rt: Runtime, actor: Actor, kind: str) ->
     limit = min(CODE_MAX_BYTES, rt.settings.max_upload_bytes)
     upload = await receive_upload(request, rt.settings.uploads_dir, limit, frozenset())
     try:
-        return await to_thread.run_sync(_store_code, rt, actor, kind, upload)
+        return await to_thread.run_sync(store_code, rt, actor, kind, upload)
     finally:
         upload.forget_temp()  # not awaited: this must run even when the request is being cancelled
 
 
-def _store_code(rt: Runtime, actor: Actor, kind: str, upload: Upload) -> PaymentMethod:
+def store_code(rt: Runtime, actor: Actor, kind: str, upload: Upload) -> PaymentMethod:
+    """Judge, re-encode and keep an upload as the method's code (the demo seeds one this way too).
+    Decoding runs here, outside the writer (rule 16); a refusal leaves no file behind."""
     if examine(upload).sniffed.type.mime not in CODE_TYPES:
         raise _not_a_code()
     try:
-        encoded = images.encode(upload, rt.settings.uploads_dir, lossless=True)  # outside the writer
+        # PNG whatever was sent: a QR's sharp edges survive, JPEG would blur them.
+        encoded = images.encode(upload, rt.settings.uploads_dir, lossless=True)
     except Invalid as exc:
         if exc.code == "product_image.not_image":
             raise _not_a_code() from None
