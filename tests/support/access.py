@@ -27,6 +27,7 @@ PNG = bytes.fromhex(
 # A valid body per route, so the request reaches the access check instead of stopping at validation.
 SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/orders/{order_id}/ship"): SHIP,
+    ("POST", "/api/v1/orders/{order_id}/parcels"): SHIP,
     ("POST", "/api/v1/customers/{customer_id}/merge"): {"other_id": 1},
     ("POST", "/api/v1/addresses/parse"): {"text": "张三 13812345678 浙江省杭州市西湖区文三路100号"},
     ("POST", "/api/v1/orders/{order_id}/cancel"): {"reason": "duplicate"},
@@ -91,6 +92,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
 # Console forms, for the same reason.
 SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
+    ("POST", "/orders/{order_id}/parcels"): {"version": "1", **SHIP},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
     ("POST", "/orders/{order_id}/money/payments"): {"method": "cash", "amount": "0.01"},
     ("POST", "/orders/{order_id}/money/refunds"): {"method": "cash", "amount": "0.01"},
@@ -209,9 +211,32 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         "role_id": bystander.role_id,
         "invitation_id": invitation.json()["id"],
         "notification_id": notification_id,
+        "parcel_id": _shipped_parcel(shop, product.variant_id),
         "proof_id": _payment_proof(runtime, shop, order["id"], conversation["id"]),
         "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
     }
+
+def _payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
+    """A payment proof waiting on the victim's order (written directly: only a customer sends one)."""
+    from shangliao.payments.models import PaymentProof
+
+    upload = shop.api.post(f"/api/v1/conversations/{conversation_id}/attachments", files={"file": ("p.png", PNG)})
+    assert upload.status_code == 201, upload.text
+    with runtime.db.write() as session:
+        proof = PaymentProof(shop_id=shop.id, order_id=order_id, attachment_id=upload.json()["data"]["attachment_id"])
+        session.add(proof)
+        session.flush()
+        return proof.id
+
+
+def _shipped_parcel(shop, variant_id: int) -> int:
+    """A parcel of a second order of the victim's, shipped (its first order stays pending)."""
+    order = make_order(shop, [(variant_id, 1)])
+    shop.api.post(f"/api/v1/orders/{order['id']}/confirm")
+    shipped = shop.api.post(f"/api/v1/orders/{order['id']}/parcels", json=SHIP)
+    assert shipped.status_code == 201, shipped.text
+    return shipped.json()["parcels"][0]["id"]
+
 
 def _payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
     """A payment proof waiting on the victim's order (written directly: only a customer sends one)."""

@@ -145,6 +145,18 @@ def parcel_delivered(
     return _change(rt, actor, order_id, sign)
 
 
+@shop_router.get("/orders/{order_id}/parcels")
+def my_parcels(
+    shop: str, order_id: PathId, guest: Guest = Depends(visitor()), rt: Runtime = Depends(get_runtime)
+) -> Any:
+    """Your order's parcels, and whether their arrival may still be confirmed (``open``)."""
+    with rt.db.read() as session:
+        order = go.access_guest_order(session, guest, order_id)
+        return JSONResponse(
+            {"parcels": parcels.public_parcels(session, order), "open": parcels.still_open(order)}
+        )
+
+
 @shop_router.post("/orders/{order_id}/parcels/{parcel_id}/receipt")
 def parcel_receipt(
     shop: str,

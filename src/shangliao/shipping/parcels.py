@@ -289,7 +289,7 @@ def do_mark_delivered(session: Session, actor: Actor, order: Order, parcel_id: i
     every parcel has arrived: ``storefront/orders.py do_confirm_receipt``)."""
     check_not_archived(order)
     parcel = access_parcel(session, order, parcel_id)
-    if Status(order.status) in FINAL:
+    if not still_open(order):
         raise Conflict("parcel.order_closed", N_("This order is closed; its parcels can no longer change."))
     if parcel.delivered_at is not None:
         raise Conflict("parcel.already_delivered", N_("This parcel was signed for already."))
@@ -311,7 +311,16 @@ def deliver_rest(session: Session, actor: Actor | None, order: Order) -> None:
         order.delivered_at = now
 
 
-def all_delivered(session: Session, order: Order) -> bool:
+def still_open(order: Order) -> bool:
+    """Whether the order's parcels may still be signed for."""
+    return order.archived_at is None and Status(order.status) not in FINAL
+
+
+def ready_to_complete(session: Session, order: Order) -> bool:
+    """The customer's last 确认收货 completes the order: shipped whole, every parcel signed for,
+    and no after-sales request open (that blocks completing, and must not undo the signature)."""
+    if Status(order.status) != Status.SHIPPED or order.aftersales_open:
+        return False
     parcels = parcels_of(session, order)
     return bool(parcels) and all(p.delivered_at is not None for p in parcels)
 

@@ -466,7 +466,7 @@ def do_confirm_receipt(
     customer = Actor.customer(guest.shop_id, guest.customer_id, timezone)
     if parcel_id is not None:
         parcels.do_mark_delivered(session, customer, order, parcel_id)
-        if order.status != Status.SHIPPED.value or not parcels.all_delivered(session, order):
+        if not parcels.ready_to_complete(session, order):
             return order
     return actions.do_transition(session, customer, order, "complete", {})
 
