@@ -87,6 +87,11 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("PUT", "/api/v1/assignment/settings"): {},
     ("PUT", "/api/v1/notifications/preferences"): {},
     ("PUT", "/api/v1/payment-methods/{kind}"): {"enabled": False},
+    ("POST", "/api/v1/aftersales/{aftersale_id}/refuse"): {"message": "x"},
+    ("POST", "/api/v1/aftersales/{aftersale_id}/approve"): {},
+    ("POST", "/api/v1/aftersales/{aftersale_id}/arrived"): {"lines": [{"line_id": 1, "restock": True}]},
+    ("POST", "/api/v1/aftersales/{aftersale_id}/refund"): {"method": "cash", "amount": 1},
+    ("POST", "/api/v1/aftersales/{aftersale_id}/ship"): SHIP,
 }
 
 # Console forms, for the same reason.
@@ -212,6 +217,7 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         "invitation_id": invitation.json()["id"],
         "notification_id": notification_id,
         "parcel_id": _shipped_parcel(shop, product.variant_id),
+        "aftersale_id": _aftersale(runtime, shop, order["id"]),
         "proof_id": _payment_proof(runtime, shop, order["id"], conversation["id"]),
         "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
     }
@@ -227,6 +233,21 @@ def _payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
         session.add(proof)
         session.flush()
         return proof.id
+
+
+def _aftersale(runtime, shop, order_id: int) -> int:
+    """An after-sales request on the victim's order (written directly: only a customer asks)."""
+    from shangliao.aftersales.models import AfterSale, AfterSaleLine
+    from shangliao.orders.models import OrderItem
+
+    with runtime.db.write() as session:
+        item = session.query(OrderItem).filter(OrderItem.order_id == order_id).first()
+        row = AfterSale(shop_id=shop.id, order_id=order_id, number="VICTIM-A01", kind="refund_only")
+        row.status, row.reason = "requested", "unwanted"
+        row.lines = [AfterSaleLine(shop_id=shop.id, order_item_id=item.id, quantity=1)]
+        session.add(row)
+        session.flush()
+        return row.id
 
 
 def _shipped_parcel(shop, variant_id: int) -> int:

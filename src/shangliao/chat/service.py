@@ -31,7 +31,7 @@ from shangliao.storage.prepared import Prepared
 Side = Literal["customer", "staff", "system"]
 KINDS = (
     "text", "image", "file", "product_card", "order_card", "payment_request", "quote_card", "system", "recall",
-    "order_request",
+    "order_request", "aftersale_card",
 )  # fmt: skip
 # Like the chat apps customers know: a message can be taken back for two minutes.
 RECALL_WINDOW = timedelta(minutes=2)
@@ -337,7 +337,7 @@ def do_recall(
         raise Forbidden("chat.recall_not_yours", N_("Only your own messages can be recalled."))
     if by_type == "staff" and message.sender_type == "customer":
         raise Forbidden("chat.recall_not_yours", N_("A customer's message cannot be recalled by the shop."))
-    if by_type == "customer" and message.kind == "order_card":
+    if by_type == "customer" and message.kind in ("order_card", "aftersale_card"):  # likewise a request's
         # The card of an order the customer placed is the order's record in the chat: hiding it
         # would not undo the order (cancelling does).
         raise Conflict(

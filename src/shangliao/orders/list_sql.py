@@ -67,6 +67,8 @@ FILTERS: dict[str, Callable[..., ColumnElement[bool]]] = {
     "payment_status": lambda v: payment_status_sql() == v,
     # Few orders ask for an invoice: ix_orders_shop_invoice holds only theirs, in page order.
     "invoice": lambda v: _o.invoice_status == v,
+    # Orders with an open after-sales request: ix_orders_shop_aftersales holds only theirs.
+    "aftersales": lambda v: _o.aftersales_open > 0,
     "unassigned": lambda: _o.assignee_id.is_(None),
     "assignee": lambda v: _o.assignee_id == v,
     # The tag's orders from its index, rather than a probe for each order of the shop.

@@ -70,6 +70,9 @@ class OrderQuery(StrictModel):
     invoice: Literal["requested", "issued"] | None = Field(
         None, description="`requested`: an invoice asked for, not issued yet (待开票); `issued`: 已开票."
     )
+    aftersales: Literal["open"] | None = Field(
+        None, description="`open`: only orders with an open after-sales request (售后)."
+    )
     assignee_id: int | None = Field(None, ge=1, le=MAX_ID)
     unassigned: bool = Field(False, description="Only orders nobody is assigned to.")
     tag: str | None = Field(None, min_length=1, max_length=32)
@@ -191,6 +194,7 @@ def _filters(timezone: str, query: OrderQuery) -> list[Condition]:
         ("channel", query.channel),
         ("payment_status", query.payment_status),
         ("invoice", query.invoice),
+        ("aftersales", query.aftersales),
         ("assignee", query.assignee_id),
         ("tag", query.tag or None),
         ("customer", query.customer_id),

@@ -41,6 +41,15 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
         # on ix_orders_shop_status_created: without it the walk above filtered the status, reading
         # 25 orders for each pending one, all of the member's when none was pending.
         Index("ix_orders_shop_assignee_status", "shop_id", "assignee_id", "status", "created_at", "id"),
+        # The list's 售后 tab: only the orders with an open after-sales request (aftersales/).
+        Index(
+            "ix_orders_shop_aftersales",
+            "shop_id",
+            "created_at",
+            "id",
+            postgresql_where=text("aftersales_open > 0"),
+            sqlite_where=text("aftersales_open > 0"),
+        ),
         # The list's 发票 filter (待开票 / 已开票): only the orders that asked for an invoice.
         Index(
             "ix_orders_shop_invoice",

@@ -51,6 +51,7 @@ REPLAY_MAX = 10_000
 # tags (the shop's own business: even the bare fact of a note must not reach the customer).
 CUSTOMER_ORDER_EVENTS = frozenset(
     {"order.created", "order.paid", "order.items_changed", "order.price_changed", "order.address_changed"}
+    | {"order.aftersale"}  # an after-sales step: its card redraws (aftersales/)
     # Parcels leaving and arriving (shipping/parcels.py): the card shows each.
     | {"order.parcel_shipped", "order.parcel_delivered"}
     # The card's money, and a payment proof the shop turned down (payments/proofs.py).
@@ -254,6 +255,7 @@ def payloads(session: Session, keyring: Keyring, rows: list[dict[str, Any]]) -> 
                 | {"order": order_card_state(order), "customer_id": order.customer_id}
                 | {"placed_at": order.created_at, "assignee_id": order.assignee_id}
                 | assignment
+                | ({"aftersale": data} if kind == "order.aftersale" else {})
             )
         elif kind == "notification.created":
             # For its member only (``staff_id``, see may_see): what it is about, ids and numbers.

@@ -48,6 +48,7 @@ class EvidenceScoped(ShopScoped):
 
 def all_models() -> MetaData:
     """Import every domain's models so ``Base.metadata`` is complete (Alembic, tests)."""
+    from shangliao.aftersales import models as _aftersales  # noqa: F401
     from shangliao.assignment import models as _assignment  # noqa: F401
     from shangliao.audit import models as _audit  # noqa: F401
     from shangliao.auth import models as _auth  # noqa: F401

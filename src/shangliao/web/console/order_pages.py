@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from shangliao.aftersales.service import open_orders
 from shangliao.auth.access import staff, staff_acting
 from shangliao.auth.actor import Actor
 from shangliao.auth.models import Staff
@@ -62,6 +63,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("completed", N_("Completed")),
     ("cancelled", N_("Cancelled")),
     ("archived", N_("Archived")),
+    ("aftersales", N_("After-sales")),  # open requests, whatever the order's status (aftersales/)
     ("all", N_("All")),
 )
 TAB_NAMES = frozenset(name for name, _ in TABS)
@@ -135,13 +137,15 @@ def tab_counts(conn, rt: Runtime, actor: Actor, filters: dict[str, str], query: 
     otherwise the orders matching the search and filters, counted per tab."""
     if any(v for k, v in filters.items() if k != "tab"):
         return counts_matching(conn, rt.keyring, actor, actor.timezone, query)
-    return order_counts.tab_counts(conn, actor)
+    return order_counts.tab_counts(conn, actor) | {"aftersales": open_orders(conn, actor)}
 
 
 def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery:
     tab = filters["tab"]
     raw: dict[str, Any] = {"archived": "true" if tab == "archived" else "false", "limit": 30}
-    if tab not in ("all", "archived"):
+    if tab == "aftersales":
+        raw["aftersales"] = "open"
+    elif tab not in ("all", "archived"):
         raw["status"] = [tab]
     for name in ("q", "created_from", "created_to", "channel", "payment_status", "invoice", "tag"):
         if filters[name]:

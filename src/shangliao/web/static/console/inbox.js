@@ -382,6 +382,7 @@
       case "order_request": return orderRequest(d);
       case "payment_request": return paymentCard(d, m.body);
       case "quote_card": return quoteCard(d, m.body);
+      case "aftersale_card": return aftersaleCard(d, m.body);
       default: return el("p", "text", m.body || m.kind);
     }
   }
@@ -463,6 +464,19 @@
     card.append(el("div", "live-tracking small"));
     if (note) card.append(el("p", "text", note));
     paintOrder(card, state.orders.get(d.order_id) || { status: d.status });
+    return card;
+  }
+
+  // An after-sales request: its state is read as it is now (the order page's 售后 panel acts on it).
+  function aftersaleCard(d, title) {
+    const card = el("div", "card-order card-aftersale");
+    const link = el("a", "number", title || d.number);
+    link.href = "/orders/" + Number(d.order_id) + "#order-aftersales";
+    const status = el("span", "card-status");
+    card.append(link, el("span", "", " "), status);
+    fetch("/api/v1/aftersales/" + Number(d.aftersale_id), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) { if (a) status.textContent = a.kind_label + " · " + a.status_label; });
     return card;
   }
 

@@ -231,6 +231,12 @@
         li.append(link);
       } else if (m.kind === "order_card") {
         li.append(orderCard(d, ""));
+      } else if (m.kind === "aftersale_card") {
+        // An after-sales request: aftersales.js fills it from the request as it is now, and redraws it.
+        const card = el("div", "order-card aftersale-card");
+        card.dataset.aftersale = d.aftersale_id;
+        card.append(el("div", "muted small", m.body), el("div", "aftersale-body"));
+        li.append(card);
       } else if (m.kind === "payment_request") {
         li.append(paymentCard(d, m.body));
       } else if (m.kind === "quote_card") {
@@ -251,7 +257,7 @@
     const RECALL_MS = 2 * 60 * 1000;
     function offerRecall(li, m) {
       const left = RECALL_MS - (Date.now() - Date.parse(m.created_at));
-      if (!m.id || m.kind === "order_request" || m.kind === "order_card" || left <= 0) return;
+      if (!m.id || ["order_request", "order_card", "aftersale_card"].includes(m.kind) || left <= 0) return;
       const button = el("button", "link small recall", T.recall);
       button.type = "button";
       button.addEventListener("click", async () => {
@@ -324,6 +330,7 @@
     const socketOpen = () => socket && socket.readyState === WebSocket.OPEN;
 
     function onEvent(frame) {
+      document.dispatchEvent(new CustomEvent("shop:event", { detail: frame })); // for aftersales.js
       if (typeof frame.seq === "number" && frame.seq > lastSeq) lastSeq = frame.seq;
       const kind = frame.event;
       if (kind === "message.created" || kind === "message.recalled") {
