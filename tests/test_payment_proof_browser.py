@@ -58,10 +58,12 @@ def test_a_proof_sent_on_a_phone_is_recorded_on_the_desktop_and_the_phone_shows_
 
     # when they record it, in one step
     dialog.locator("button.primary").click()
-    expect()(staff.locator(".order-money .toast-ok")).to_be_visible(timeout=WAIT)
     expect()(staff.locator(".order-money [data-payment-status]")).to_have_attribute(
-        "data-payment-status", "paid"
+        "data-payment-status", "paid", timeout=WAIT
     )
+    # and the whole order says so, the timeline too (the page redraws on the order's event)
+    expect()(staff.locator("#order-detail dl.amounts").first).to_contain_text("已付款", timeout=WAIT)
+    expect()(staff.locator("#order-detail .timeline")).to_contain_text("付款凭证已入账", timeout=WAIT)
     expect()(staff.locator(".order-money [data-proof] .badge")).to_have_text(re.compile("已入账"))
     staff.screenshot(path=f"{SHOTS}/console-proof-recorded.png", full_page=True)
 

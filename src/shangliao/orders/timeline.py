@@ -13,6 +13,7 @@ from shangliao.auth.scope import Viewer
 from shangliao.core import clock
 from shangliao.core.errors import Conflict, NotFound
 from shangliao.core.i18n import N_, current_locale, gettext
+from shangliao.core.money import format_yuan
 from shangliao.events import log
 from shangliao.events.log import DomainEvent
 from shangliao.orders.cancel_reasons import reason_text
@@ -187,6 +188,10 @@ def details_of(row: dict[str, Any], staff_names: dict[int, str]) -> list[str]:
             return staff_names.get(staff_id) or gettext(FORMER_STAFF)
 
         parts.append(gettext(FROM_TO, old=who(data.get("from")), new=who(data.get("to"))))
+    if row["kind"] in ("paid", "refunded") and data.get("amount"):
+        parts.append(format_yuan(data["amount"]))
+    if row["kind"] == "proof_dismissed" and data.get("reason"):
+        parts.append(data["reason"])
     if row["kind"] == "invoice_issued" and data.get("invoice_number"):
         parts.append(gettext(INVOICE_NUMBER, number=data["invoice_number"]))
     if row["kind"] == "aftersale":  # aftersales/: the request's number and its step

@@ -43,10 +43,25 @@
     root.querySelectorAll(".order-money[data-payments-url]:not([data-loaded])").forEach(load);
   }
 
+  // On the order page the whole order is drawn again (its header says the payment status too);
+  // elsewhere (the inbox panel) only the section.
+  function redrawOrderPage(id) {
+    const detail = document.getElementById("order-detail");
+    const slot = detail && detail.querySelector('.order-money[data-order-id="' + id + '"]');
+    if (!slot || !window.htmx) return false;
+    if (detail.querySelector("dialog[open]")) {
+      slot.dataset.stale = "1"; // drawn once the dialog closes (the section alone)
+      return true;
+    }
+    window.htmx.ajax("GET", "/orders/" + id, { target: "#order-detail", swap: "outerHTML" });
+    return true;
+  }
+
   document.addEventListener("shangliao:event", function (event) {
     const frame = event.detail || {};
     if (!LIVE.has(frame.event) || !frame.order) return;
     const id = String(frame.order.order_id);
+    if (redrawOrderPage(id)) return;
     document.querySelectorAll('.order-money[data-order-id="' + id + '"]').forEach(load);
   });
 
