@@ -10,7 +10,13 @@ from sqlalchemy import select
 from shangliao.payments import checkout, native
 from shangliao.payments.models import PaymentAttempt, PaymentMethod
 from tests.support.chat import guest_client
-from tests.support.fake_providers import BANK, configure_methods, fake_providers, point_settings_at
+from tests.support.fake_providers import (
+    BANK,
+    configure_methods,
+    fake_providers,
+    point_settings_at,
+    static_code,
+)
 from tests.support.orders import make_order
 
 
@@ -180,10 +186,12 @@ def test_how_to_pay_shows_bank_details_with_the_order_number_and_the_codes(runti
     assert view["transfer_note"] == order["number"]
     by_kind = {m["kind"]: m for m in view["methods"]}
     assert by_kind["bank"]["bank"] == BANK
+    code = static_code("wechat")["sha256"][:12]
     assert by_kind["wechat"] == {
         "kind": "wechat",
+        "label": "WeChat Pay",
         "native": True,
-        "static_code": "/s/static-code-wechat.png",
+        "static_code_url": f"/s/{shop.slug}/api/payment-codes/wechat?v={code}",
         "bank": None,
     }
     assert by_kind["alipay"]["native"] is True

@@ -31,18 +31,12 @@ from shangliao.orders.models import Order
 from shangliao.orders.payments import next_trade_no, payment_status
 from shangliao.orders.state import Status
 from shangliao.payments import methods, native
-from shangliao.payments.models import PaymentAttempt, PaymentMethod
+from shangliao.payments.models import PaymentAttempt
 
 # The methods a customer pays through from the order (a gateway has its own checkout page).
 CUSTOMER_KINDS = ("wechat", "alipay", "bank")
 NATIVE_KINDS = ("wechat", "alipay")
-METHOD_LABELS = {"wechat": N_("WeChat Pay"), "alipay": N_("Alipay"), "bank": N_("Bank transfer")}
-# What a native QR needs configured (settings, then sealed secrets) before it may be offered.
-NATIVE_NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "wechat": (("mchid", "appid", "merchant_serial"), ("merchant_private_key",)),
-    "alipay": (("app_id", "alipay_public_key"), ("app_private_key",)),
-}
-BANK_FIELDS = ("account_name", "bank", "account_number", "branch")
+METHOD_LABELS = {kind: methods.LABELS[kind] for kind in CUSTOMER_KINDS}
 # How long a native QR stays payable, and how much of that must be left to show it again instead
 # of asking the provider for a new one (the customer needs time to open the app and pay).
 ATTEMPT_MINUTES = 30
@@ -93,45 +87,10 @@ def is_payable(order: Order) -> bool:
     )
 
 
-def native_ready(row: PaymentMethod) -> bool:
-    """The merchant's API credentials look complete (the secrets themselves are opened only when a
-    QR is asked for)."""
-    needs = NATIVE_NEEDS.get(row.kind)
-    if needs is None:
-        return False
-    settings_needed, _ = needs
-    return all(row.settings.get(k) for k in settings_needed) and row.secrets_enc is not None
-
-
-def static_code_url(value: Any) -> str | None:
-    """The 收款码 image's address, as the settings keep it (a path, or a stored photo's fields)."""
-    if isinstance(value, str) and value.startswith("/"):
-        return value
-    if isinstance(value, dict):
-        for key in ("url", "src"):
-            if isinstance(value.get(key), str) and value[key].startswith("/"):
-                return value[key]
-    return None
-
-
-def method_option(row: PaymentMethod) -> dict[str, Any]:
-    """One enabled method as the customer may see it."""
-    option: dict[str, Any] = {"kind": row.kind, "native": False, "static_code": None, "bank": None}
-    if row.kind in NATIVE_KINDS:
-        option["native"] = native_ready(row)
-        option["static_code"] = static_code_url(row.settings.get("static_code"))
-    elif row.kind == "bank":
-        bank = {k: str(row.settings.get(k) or "") for k in BANK_FIELDS}
-        option["bank"] = bank if bank["account_number"] else None
-    return option
-
-
 def customer_options(session: Session, shop_id: int) -> list[dict[str, Any]]:
-    """The shop's enabled methods a customer can act on (a method with nothing to show is left out)."""
-    options = [
-        method_option(row) for row in methods.enabled_methods(session, shop_id) if row.kind in CUSTOMER_KINDS
-    ]
-    return [o for o in options if o["native"] or o["static_code"] or o["bank"]]
+    """The shop's enabled methods a customer can act on, as the payment settings describe them
+    (``methods.shop_payment_options``: kind, label, static_code_url, bank, native)."""
+    return [o for o in methods.shop_payment_options(session, shop_id) if o["kind"] in CUSTOMER_KINDS]
 
 
 def how_to_pay(session: Session, order: Order) -> dict[str, Any]:
@@ -204,7 +163,7 @@ def do_open_attempt(session: Session, keyring: Keyring, order: Order, kind: str)
     if kind not in NATIVE_KINDS:
         raise method_unavailable(kind)
     row = methods.find_method(session, order.shop_id, kind)
-    if row is None or not row.enabled or not native_ready(row):
+    if row is None or not row.enabled or not methods.native_ready(row):
         raise method_unavailable(kind)
     if not is_payable(order):
         raise not_payable(order)
@@ -216,7 +175,7 @@ def do_open_attempt(session: Session, keyring: Keyring, order: Order, kind: str)
     for attempt in earlier:
         attempt.status = "closed"
     secrets_ = methods.open_secrets(keyring, row)
-    if not all(secrets_.get(k) for k in NATIVE_NEEDS[kind][1]):
+    if not all(secrets_.get(k) for k in methods.NATIVE_NEEDS[kind][1]):
         raise method_unavailable(kind)
     attempt = PaymentAttempt(
         shop_id=order.shop_id,

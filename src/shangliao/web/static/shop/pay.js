@@ -115,9 +115,9 @@
     block.dataset.kind = option.kind;
     block.append(el("h3", "", label(option.kind)));
     if (option.bank) block.append(...bankBlock(option.bank, view));
-    if (option.static_code) {
+    if (option.static_code_url) {
       const img = el("img", "pay-static");
-      img.src = option.static_code;
+      img.src = option.static_code_url;
       img.alt = label(option.kind);
       img.loading = "lazy";
       block.append(img, el("p", "muted small", fill(T.static_hint, { method: label(option.kind) })));
