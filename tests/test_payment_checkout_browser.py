@@ -75,19 +75,23 @@ def test_the_customer_pays_from_the_payment_request_card(customer, staff, live, 
     order = make_order(shop, [(tee.variant_id, 2)], customer_id=customer_id)
     open_chat(staff, live, conversation_id)
 
-    # when the shop sends a payment request
-    asked = shop.api.post(
-        f"/api/v1/conversations/{conversation_id}/messages",
-        json={"kind": "payment_request", "order_id": order["id"], "body": "麻烦付一下款"},
-    )
-    assert asked.status_code == 201, asked.text
+    # when the shop sends the order's card and a payment request
+    for kind, body in (("order_card", "您的订单"), ("payment_request", "麻烦付一下款")):
+        sent = shop.api.post(
+            f"/api/v1/conversations/{conversation_id}/messages",
+            json={"kind": kind, "order_id": order["id"], "body": body},
+        )
+        assert sent.status_code == 201, sent.text
 
     # then the staff's card names the ways of paying the customer was offered
     expect()(staff.locator("#chat-list .card-payment .card-methods")).to_have_text(
         "已提供的付款方式：微信支付、支付宝、银行转账", timeout=WAIT
     )
 
-    # when the customer opens the card on the phone
+    # when the customer opens the payment request on the phone (the order's card offers the same)
+    order_card = customer.locator("#messages .order-card[data-order]")
+    customer.reload()  # the order's card knows it is unpaid from the customer's orders, read at start
+    expect()(order_card.locator(".pay-toggle")).to_be_visible(timeout=WAIT)
     card = customer.locator("#messages .pay-card")
     card.locator(".pay-toggle").click()
 
@@ -133,5 +137,6 @@ def test_the_customer_pays_from_the_payment_request_card(customer, staff, live, 
     expect()(card.locator(".pay-done")).to_have_text("已付款", timeout=WAIT)
     expect()(card.locator(".pay-method")).to_have_count(0)
     expect()(card.locator(".pay-toggle")).to_be_hidden()
+    expect()(order_card.locator(".pay-toggle")).to_be_hidden()
     expect()(order_page.locator("#pay .pay-done")).to_have_text("已付款", timeout=WAIT)
     expect()(order_page.locator("#pay .pay-method")).to_have_count(0)

@@ -148,6 +148,10 @@
 
   // --- the chat's payment-request cards -----------------------------------------------------------
 
+  const orderOf = (card) => card.dataset.payOrder || card.dataset.order;
+
+  // A payment request always offers 怎么付款; an order card only while its order is owed money
+  // (pay.css, by the data-payment-status shop.js sets from the customer's orders).
   function mountCard(card) {
     card.dataset.payMounted = "true";
     const toggle = el("button", "pay-toggle", T.how_to_pay);
@@ -160,7 +164,7 @@
         return;
       }
       toggle.disabled = true;
-      const view = await refresh(card.dataset.payOrder);
+      const view = await refresh(orderOf(card));
       toggle.disabled = false;
       if (!view) return;
       showOnCard(card, view, true);
@@ -171,17 +175,19 @@
   }
 
   function showOnCard(card, view, open) {
-    const box = card.querySelector(".pay-box");
-    const toggle = card.querySelector(".pay-toggle");
+    const box = card.querySelector(":scope > .pay-box");
+    const toggle = card.querySelector(":scope > .pay-toggle");
     draw(box, view);
+    card.dataset.paymentStatus = view.payment_status;
     toggle.hidden = !view.payable;
     if (view.payable) box.hidden = !open;
   }
 
   function mountAll(root) {
-    root.querySelectorAll(".pay-card[data-pay-order]:not([data-pay-mounted])").forEach(mountCard);
+    root.querySelectorAll(CARDS.map((c) => c + ":not([data-pay-mounted])").join(",")).forEach(mountCard);
   }
 
+  const CARDS = [".pay-card[data-pay-order]", ".order-card[data-order]"];
   const messages = document.getElementById("messages");
   if (messages) {
     mountAll(messages);
@@ -189,12 +195,13 @@
     document.addEventListener("shop:order", async (ev) => {
       const frame = ev.detail;
       const id = frame.order && frame.order.order_id;
-      const cards = document.querySelectorAll(`.pay-card[data-pay-order="${Number(id)}"]`);
+      const n = Number(id);
+      const cards = document.querySelectorAll(`.pay-card[data-pay-order="${n}"], .order-card[data-order="${n}"]`);
       if (!cards.length) return;
       const view = await refresh(id);
       if (!view) return;
       cards.forEach((card) => {
-        const box = card.querySelector(".pay-box");
+        const box = card.querySelector(":scope > .pay-box");
         if (box) showOnCard(card, view, !box.hidden);
       });
     });

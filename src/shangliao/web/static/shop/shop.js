@@ -147,6 +147,7 @@
       card.querySelector(".total-value").textContent = yuan(order.total);
     }
     card.querySelector(".receipt").hidden = !(status === "shipped" && !order.archived);
+    if (order.payment_status) card.dataset.paymentStatus = order.payment_status; // pay.css offers 怎么付款 by it
   }
 
   function updateCards(order) {
