@@ -84,8 +84,11 @@ class Server:
 
 
 @contextmanager
-def serve(app: str, *, env: dict[str, str], log_path: Path, app_dir: Path | None = None) -> Iterator[Server]:
-    """Run ``uvicorn <app> --factory`` on the server core; yield it once /healthz answers."""
+def serve(
+    app: str, *, env: dict[str, str], log_path: Path, app_dir: Path | None = None, start_timeout: float = 30.0
+) -> Iterator[Server]:
+    """Run ``uvicorn <app> --factory`` on the server core; yield it once /healthz answers (within
+    ``start_timeout`` seconds: a busy machine takes longer to import the app)."""
     port = free_port()
     cmd = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "uvicorn", app, "--factory"]
     if app_dir is not None:
@@ -95,7 +98,7 @@ def serve(app: str, *, env: dict[str, str], log_path: Path, app_dir: Path | None
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_healthy(url, proc, log_path)
+        _wait_healthy(url, proc, log_path, start_timeout)
         yield Server(url, proc.pid)  # taskset execs the server: same pid
         if proc.poll() is not None:
             raise BenchFailure(f"{app} exited during the run:\n{_tail(log_path)}")
