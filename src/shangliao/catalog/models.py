@@ -34,6 +34,10 @@ class Product(IdMixin, ShopScoped, TimestampMixin, Base):
     # Random token for the customer-facing share link (/s/<shop>/p/<token>); not guessable from ids.
     share_token: Mapped[str] = mapped_column(String(32))
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # 运费模板 (shipping/fees.py); None = the shop's default template.
+    shipping_template_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("shipping_templates.id", ondelete="SET NULL"), nullable=True
+    )
 
     variants: Mapped[list[Variant]] = relationship(
         back_populates="product", order_by="Variant.position", cascade="all, delete-orphan"
@@ -73,6 +77,8 @@ class Variant(IdMixin, ShopScoped, TimestampMixin, Base):
     backorder: Mapped[int] = mapped_column(BigInteger, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Grams, for a weight-based shipping template (shipping/fees.py); 0 = not weighed.
+    weight_g: Mapped[int] = mapped_column(Integer, default=0)
 
     product: Mapped[Product] = relationship(back_populates="variants")
 

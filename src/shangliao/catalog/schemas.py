@@ -42,11 +42,14 @@ OptionValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 Spec = Annotated[dict[OptionName, OptionValue], Field(max_length=MAX_OPTIONS)]
 Price = Annotated[int, Field(ge=0, le=100_000_000, description="Price in fen (1/100 yuan).")]
 Quantity = Annotated[int, Field(ge=0, le=10_000_000)]
+Weight = Annotated[int, Field(ge=0, le=1_000_000, description="Grams, for weight-based shipping; 0 = not weighed.")]
+# PATCH fields where null means something: no shipping template of its own (the shop's default).
+NULLABLE = frozenset({"shipping_template_id"})
 
 
 def _no_nulls(model: BaseModel) -> BaseModel:
     """A PATCH may leave a field out, but ``null`` for a field that cannot be empty is a mistake."""
-    nulls = sorted(name for name in model.model_fields_set if getattr(model, name) is None)
+    nulls = sorted(n for n in model.model_fields_set if getattr(model, n) is None and n not in NULLABLE)
     if nulls:
         raise ValueError(f"these fields cannot be null: {', '.join(nulls)}")
     return model
@@ -89,6 +92,7 @@ class VariantIn(StrictModel):
     price: Price
     on_hand: Quantity = Field(default=0, description="Initial stock, written to the ledger.")
     active: bool = True
+    weight_g: Weight = 0
 
 
 class ProductIn(StrictModel):
@@ -102,6 +106,7 @@ class ProductIn(StrictModel):
     presale: bool = False
     low_stock_threshold: Quantity = Field(default=0, description="0 turns low-stock alerts off.")
     active: bool = True
+    shipping_template_id: RowRef | None = Field(default=None, description="运费模板; null = the shop's default.")
     variants: list[VariantIn] = Field(min_length=1, max_length=MAX_VARIANTS)
 
 
@@ -115,6 +120,7 @@ class ProductPatch(StrictModel):
     presale: bool | None = None
     low_stock_threshold: Quantity | None = None
     active: bool | None = None
+    shipping_template_id: RowRef | None = Field(default=None, description="null = the shop's default.")
 
     @model_validator(mode="after")
     def refuse_nulls(self):
@@ -127,6 +133,7 @@ class VariantPatch(StrictModel):
     price: Price | None = None
     spec: Spec | None = None
     active: bool | None = None
+    weight_g: Weight | None = None
 
     @model_validator(mode="after")
     def refuse_nulls(self):
@@ -146,6 +153,7 @@ class VariantOut(BaseModel):
     backorder: int
     active: bool
     low_stock: bool = Field(description="Available stock is at or below the product's threshold.")
+    weight_g: int = 0
 
 
 class PhotoOut(BaseModel):
@@ -187,6 +195,7 @@ class ProductOut(BaseModel):
     presale: bool
     low_stock_threshold: int
     active: bool
+    shipping_template_id: int | None = None
     share_token: str
     price_min: int | None = Field(description="Lowest price of the active variants, in fen.")
     price_max: int | None

@@ -33,6 +33,7 @@ from shangliao.core.i18n import N_
 from shangliao.core.pagination import decode_cursor, encode_cursor
 from shangliao.events.log import DomainEvent, record
 from shangliao.inventory import stock
+from shangliao.shipping.templates import check_product_template
 
 INITIAL_STOCK_REASON = "initial stock"
 
@@ -159,6 +160,7 @@ def _new_variant(shop_id: int, data: VariantIn, position: int) -> Variant:
         backorder=0,
         active=data.active,
         position=position,
+        weight_g=data.weight_g,
     )
 
 
@@ -176,6 +178,7 @@ def do_create_product(session: Session, actor: Actor, data: ProductIn) -> Produc
     check_variants(data.options, data.variants)
     skus = [v.sku for v in data.variants]
     check_skus_free(session, actor.shop_id, skus)
+    check_product_template(session, actor.shop_id, data.shipping_template_id)
     product = Product(
         shop_id=actor.shop_id,
         name=data.name,
@@ -186,6 +189,7 @@ def do_create_product(session: Session, actor: Actor, data: ProductIn) -> Produc
         active=data.active,
         presale=data.presale,
         low_stock_threshold=data.low_stock_threshold,
+        shipping_template_id=data.shipping_template_id,
         share_token=secrets.token_urlsafe(16),
         variants=[_new_variant(actor.shop_id, v, i) for i, v in enumerate(data.variants)],
     )
@@ -217,6 +221,8 @@ def do_update_product(session: Session, actor: Actor, product: Product, patch: P
     values = patch.model_dump(exclude_unset=True)
     if "aliases" in values:
         values["aliases"] = ALIAS_SEPARATOR.join(values["aliases"])
+    if "shipping_template_id" in values:
+        check_product_template(session, actor.shop_id, values["shipping_template_id"])
     changed = _changed_fields(product, values)
     if changed:
         session.flush()
@@ -451,6 +457,7 @@ def variant_out(variant: Variant, threshold: int) -> VariantOut:
         backorder=variant.backorder,
         active=variant.active,
         low_stock=is_low(variant.available, threshold),
+        weight_g=variant.weight_g,
     )
 
 
@@ -519,6 +526,7 @@ def product_out(product: Product) -> ProductOut:
         presale=product.presale,
         low_stock_threshold=product.low_stock_threshold,
         active=product.active,
+        shipping_template_id=product.shipping_template_id,
         share_token=product.share_token,
         price_min=min(prices, default=None),
         price_max=max(prices, default=None),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from shangliao.catalog.models import Product, Variant, spec_label
@@ -20,6 +20,7 @@ from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.events.log import DomainEvent
 from shangliao.inventory.models import StockMovement
+from shangliao.shipping.models import ShippingTemplate
 from shangliao.storage.prepared import Prepared
 
 _v = Variant.__table__
@@ -55,6 +56,11 @@ class StockRow:
     presale: bool
     low_stock_threshold: int
     options: list
+    # For the shipping fee (shipping/fees.py), read here so placing an order in a shop without
+    # templates costs no statement more.
+    weight_g: int = 0
+    shipping_template_id: int | None = None
+    shop_has_templates: bool = False
 
     @property
     def available(self) -> int:
@@ -81,6 +87,9 @@ _READ = (
         _p.c.presale,
         _p.c.low_stock_threshold,
         _p.c.options,
+        _v.c.weight_g,
+        _p.c.shipping_template_id,
+        exists().where(ShippingTemplate.__table__.c.shop_id == bindparam("shop_id")),
     )
     .join(_p, _p.c.id == _v.c.product_id)
     .where(_v.c.shop_id == bindparam("shop_id"), _v.c.id.in_(bindparam("ids", expanding=True)))

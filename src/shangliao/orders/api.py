@@ -209,7 +209,10 @@ def replace_items(
     """Replace the items of a draft or pending order (stock holds follow)."""
     version = _version(body.version, if_match)
     return _change(
-        rt, actor, order_id, lambda s, o: edits.do_replace_items(s, actor, o, body.items, version=version)
+        rt,
+        actor,
+        order_id,
+        lambda s, o: edits.do_replace_items(s, actor, o, body.items, version=version, keyring=rt.keyring),
     )
 
 

@@ -40,6 +40,7 @@ from shangliao.orders.models import Order, OrderEvent, OrderItem, OrderTag
 from shangliao.orders.numbers import format_number, order_day
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.orders.state import Status
+from shangliao.shipping import fees
 from shangliao.shops import counters
 from shangliao.storage.prepared import Prepared
 
@@ -189,19 +190,33 @@ class Quote:
     shipping_fee: int
     discount: int
     total: int
+    # How the shop's 运费模板 priced the fee (not applied when the caller gave it or none applies).
+    fee: fees.FeeQuote = fees.NOT_APPLIED
 
 
 def quote(
-    session: Session, shop_id: int, lines: list[ItemIn], shipping_fee: int, discount: int, *, hold: bool
+    session: Session,
+    shop_id: int,
+    lines: list[ItemIn],
+    shipping_fee: int | None,
+    discount: int,
+    *,
+    hold: bool,
+    province: str | None = None,
 ) -> Quote:
     """Price ``lines`` as an order would be priced. Placing an order and the new-order page's
     running total (``hold=False``, in a read unit: no row locks) both go through here, so the total
-    shown is the total charged."""
+    shown is the total charged. ``shipping_fee`` None: the shop's templates price it for
+    ``province`` (``shipping/fees.py``; 0 when no template applies)."""
     read = stock.load if hold else stock.peek
     found = read(session, shop_id, [line.variant_id for line in lines])
     priced = price_lines(shop_id, lines, found, hold=hold)
+    fee = fees.NOT_APPLIED
+    if shipping_fee is None:
+        fee = fees.quote_for_order(session, shop_id, priced.rows, found, province)
+        shipping_fee = fee.fee
     total = check_amounts(priced.items_total, shipping_fee, discount)
-    return Quote(found, priced, shipping_fee, discount, total)
+    return Quote(found, priced, shipping_fee, discount, total, fee)
 
 
 def count_on_customer(session: Session, shop_id: int, customer_id: int, now) -> str:
@@ -274,9 +289,19 @@ def do_create_order(
     # First, before the stock rows' locks: a draft's submission takes the pointer's lock first too.
     assignee_id = auto.auto_assignee(session, shop_id, named) if placed else named
     auto_assigned = assignee_id if assignee_id != named else None
-    priced_order = quote(session, shop_id, body.items, body.shipping_fee, body.discount, hold=placed)
-    found, priced, total = priced_order.found, priced_order.priced, priced_order.total
     address = _resolve_address(session, keyring, shop_id, body)
+    # A fee the caller gave stands, and stays through later edits; otherwise the templates price it.
+    fee_given = "shipping_fee" in body.model_fields_set
+    priced_order = quote(
+        session,
+        shop_id,
+        body.items,
+        body.shipping_fee if fee_given else None,
+        body.discount,
+        hold=placed,
+        province=address.province if address else None,
+    )
+    found, priced, total = priced_order.found, priced_order.priced, priced_order.total
     if placed and address is None:
         raise Invalid("order.address_required", N_("An order needs a delivery address."))
     # A new order given to someone: the same rules as assigning it later (assignment/rules.py).
@@ -310,12 +335,12 @@ def do_create_order(
         "phone_hash": full_hash,
         "phone_last4_hash": last4_hash,
         "items_total": priced.items_total,
-        "shipping_fee": body.shipping_fee,
+        "shipping_fee": priced_order.shipping_fee,
         "discount": body.discount,
         "total": total,
         "paid_amount": 0,
         "refunded_amount": 0,
-        "shipping_fee_overridden": False,
+        "shipping_fee_overridden": fee_given,
         "trade_seq": 0,
         "aftersales_open": 0,
         "remark": body.remark,

@@ -9,7 +9,7 @@ from shangliao.auth.actor import Actor
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
-from shangliao.customers.pii import Address, encrypt_address, phone_hashes
+from shangliao.customers.pii import Address, decrypt_address, encrypt_address, phone_hashes
 from shangliao.events import log
 from shangliao.inventory import stock
 from shangliao.orders.actions import held_moves
@@ -18,6 +18,7 @@ from shangliao.orders.models import Order, OrderItem
 from shangliao.orders.schemas import ItemIn
 from shangliao.orders.state import BEFORE_SHIPPING, HOLDS_STOCK, Status
 from shangliao.orders.timeline import check_not_archived, check_version, record_change, sealed
+from shangliao.shipping import fees
 
 ITEMS_EDITABLE = frozenset({Status.DRAFT, Status.PENDING})
 
@@ -42,12 +43,34 @@ def do_change_address(
             ),
         )
     old = order.address_enc
+    # Another province may cost another fee, or not be delivered to (refused before any change).
+    fee = _template_fee(session, order, address.province)
     order.address_enc = encrypt_address(keyring, address)
     order.phone_hash, order.phone_last4_hash = phone_hashes(keyring, address.phone)
-    record_change(
-        session, order, actor, "address_changed", data={"old": sealed(old), "new": sealed(order.address_enc)}
-    )
+    data = {"old": sealed(old), "new": sealed(order.address_enc)}
+    if fee is not None and fee != order.shipping_fee:
+        data["shipping_fee"] = {"old": order.shipping_fee, "new": fee}
+        order.total = check_amounts(order.items_total, fee, order.discount)
+        order.shipping_fee = fee
+    record_change(session, order, actor, "address_changed", data=data)
     return order
+
+
+def _template_fee(session: Session, order: Order, province: str | None) -> int | None:
+    """The fee the shop's templates charge for the order's lines sent to ``province``; None when
+    the fee was set by hand (it is kept) or no template applies."""
+    if order.shipping_fee_overridden:
+        return None
+    rows = [{"variant_id": i.variant_id, "quantity": i.quantity, "amount": i.amount} for i in order.items]
+    found = stock.peek(session, order.shop_id, [r["variant_id"] for r in rows if r["variant_id"]])
+    quoted = fees.quote_for_order(session, order.shop_id, rows, found, province)
+    return quoted.fee if quoted.applied else None
+
+
+def _order_province(keyring: Keyring | None, order: Order) -> str | None:
+    if keyring is None or order.address_enc is None:
+        return None
+    return decrypt_address(keyring, order.address_enc).province
 
 
 def _item_summary(items: list[OrderItem] | list[dict]) -> list[dict]:
@@ -59,9 +82,17 @@ def _item_summary(items: list[OrderItem] | list[dict]) -> list[dict]:
 
 
 def do_replace_items(
-    session: Session, actor: Actor, order: Order, lines: list[ItemIn], *, version: int | None = None
+    session: Session,
+    actor: Actor,
+    order: Order,
+    lines: list[ItemIn],
+    *,
+    version: int | None = None,
+    keyring: Keyring | None = None,
 ) -> Order:
-    """Swap the item list of a draft or pending order; a pending order's stock holds follow."""
+    """Swap the item list of a draft or pending order; a pending order's stock holds follow. The
+    shipping fee follows the shop's templates unless it was set by hand (``keyring`` opens the
+    address for its province; without it the template's default fees apply)."""
     check_version(order, version)
     check_not_archived(order)
     status = Status(order.status)
@@ -70,6 +101,13 @@ def do_replace_items(
     holds = status in HOLDS_STOCK
     found = stock.load(session, order.shop_id, [line.variant_id for line in lines])
     priced = price_lines(order.shop_id, lines, found, hold=holds)
+    old_fee = order.shipping_fee
+    if not order.shipping_fee_overridden:
+        quoted = fees.quote_for_order(
+            session, order.shop_id, priced.rows, found, _order_province(keyring, order)
+        )
+        if quoted.applied:
+            order.shipping_fee = quoted.fee
     total = check_amounts(priced.items_total, order.shipping_fee, order.discount)
     if total < order.paid_amount:
         raise Conflict(
@@ -97,7 +135,12 @@ def do_replace_items(
         order,
         actor,
         "items_changed",
-        data={"old": old_summary, "new": _item_summary(priced.rows), "total": total},
+        data={
+            "old": old_summary,
+            "new": _item_summary(priced.rows),
+            "total": total,
+            **({"shipping_fee": {"old": old_fee, "new": order.shipping_fee}} if old_fee != order.shipping_fee else {}),
+        },
         event_data={"total": total},
     )
     return order
@@ -142,6 +185,9 @@ def do_change_price(
             item.unit_price, item.amount = price, price * item.quantity
     items_total = sum(i.amount for i in order.items)
     new_fee = order.shipping_fee if shipping_fee is None else shipping_fee
+    if shipping_fee is not None:
+        # 改价 of the fee is the merchant's word: later edits no longer re-price it from templates.
+        order.shipping_fee_overridden = True
     new_discount = order.discount if discount is None else discount
     total = check_amounts(items_total, new_fee, new_discount)
     order.items_total, order.shipping_fee, order.discount, order.total = (

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shangliao.core import clock
-from shangliao.storage.base import Base, EvidenceScoped, IdMixin
-from shangliao.storage.types import BigId, UTCDateTime
+from shangliao.storage.base import Base, EvidenceScoped, IdMixin, ShopScoped, TimestampMixin
+from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
 
 
 class Parcel(IdMixin, EvidenceScoped, Base):
@@ -57,3 +57,37 @@ class ParcelItem(IdMixin, EvidenceScoped, Base):
     name: Mapped[str] = mapped_column(String(120))
     spec: Mapped[str] = mapped_column(String(255), default="")
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class ShippingTemplate(IdMixin, ShopScoped, TimestampMixin, Base):
+    """运费模板: how a group of products is charged for delivery (``shipping/fees.py`` works it out).
+
+    ``basis`` "piece" counts pieces, "weight" grams. The default rule charges ``first_fee`` for the
+    first ``first_units`` and ``further_fee`` for each started ``further_units`` after that;
+    ``province_rules`` (``[{"provinces": ["330000", …], "first_fee": …, "further_fee": …}]``)
+    replace the two fees for their provinces (GB/T 2260 province codes, ``addresses/divisions.py``).
+    Settings, not evidence: an order keeps the fee it was charged, so a template may be deleted."""
+
+    __tablename__ = "shipping_templates"
+    __table_args__ = (
+        Index("uq_shipping_templates_shop_name", "shop_id", "name", unique=True),
+        CheckConstraint(
+            "first_units > 0 AND further_units > 0 AND first_fee >= 0 AND further_fee >= 0",
+            name="shipping_template_units",
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(String(40))
+    basis: Mapped[str] = mapped_column(String(8), default="piece")
+    first_units: Mapped[int] = mapped_column(Integer, default=1)
+    first_fee: Mapped[int] = mapped_column(Integer, default=0)
+    further_units: Mapped[int] = mapped_column(Integer, default=1)
+    further_fee: Mapped[int] = mapped_column(Integer, default=0)
+    province_rules: Mapped[list] = mapped_column(JsonDoc, default=list)
+    # 包邮: free when the group's goods reach this amount (fen) or this many pieces; None = never.
+    free_over_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    free_over_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # 不配送地区: province codes an order of these goods cannot be sent to.
+    excluded_provinces: Mapped[list] = mapped_column(JsonDoc, default=list)
+    # The shop's default: charged for products that name no template (one per shop at most).
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -140,7 +140,8 @@ async def edit_items(
     version = form_version(form)
 
     def replace(session, order):
-        edits.do_replace_items(session, actor, order, _edited_lines(session, order, form), version=version)
+        lines = _edited_lines(session, order, form)
+        edits.do_replace_items(session, actor, order, lines, version=version, keyring=rt.keyring)
 
     return await in_thread(change_order, request, rt, actor, order_id, replace, done=N_("Items changed."))
 

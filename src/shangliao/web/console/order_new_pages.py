@@ -114,7 +114,10 @@ async def quote_order(
             items, shipping_fee, discount = _lines_and_amounts(form)
             if items:
                 with rt.db.read() as session:
-                    shown = quote(session, actor.shop_id, items, shipping_fee, discount, hold=False)
+                    province = _province(session, rt, actor, form)
+                    shown = quote(
+                        session, actor.shop_id, items, shipping_fee, discount, hold=False, province=province
+                    )
         except ShangliaoError as exc:
             error = exc
         return render(request, "orders/_order_totals_body.html", quote=shown, error=error)
@@ -156,6 +159,17 @@ async def create_manual_order(
     return RedirectResponse(target, status_code=303)
 
 
+def _province(session, rt: Runtime, actor: Actor, form: FormData) -> str | None:
+    """The province the running total's fee is priced for (shipping/fees.py): the saved address
+    picked, else the typed one's; None prices the templates' default fees."""
+    customer_id = whole_number(str(form.get("customer_id") or ""))
+    picked = whole_number(str(form.get("address_id") or ""))
+    if customer_id is not None and picked is not None:
+        address = customers.address_of(session, rt.keyring, actor.shop_id, customer_id, picked)
+        return address.province if address else None
+    return str(form.get("province_code") or "") or None
+
+
 def item_lines(form: FormData) -> list[dict[str, Any]]:
     """The posted ``variant_id`` / ``quantity`` pairs (new-order form, and lines added to an order)."""
     variant_ids = form.getlist("variant_id")
@@ -167,19 +181,21 @@ def item_lines(form: FormData) -> list[dict[str, Any]]:
     ]
 
 
-def _lines_and_amounts(form: FormData) -> tuple[list[ItemIn], int, int]:
+def _lines_and_amounts(form: FormData) -> tuple[list[ItemIn], int | None, int]:
     """The lines, shipping fee and discount as ``_order_body`` reads them, for the running total."""
     try:
         items = [ItemIn.model_validate(line) for line in item_lines(form)]
     except ValidationError as exc:
         raise refused_fields(exc, *BAD_ORDER) from exc
     amounts = _amounts(form)
-    return items, amounts["shipping_fee"], amounts["discount"]
+    return items, amounts.get("shipping_fee"), amounts["discount"]
 
 
 def _amounts(form: FormData) -> dict[str, int]:
+    # A blank fee is left out, so the shop's 运费模板 price it (shipping/fees.py).
+    fee = yuan_to_fen(str(form.get("shipping_fee") or ""), "shipping_fee")
     return {
-        "shipping_fee": yuan_to_fen(str(form.get("shipping_fee") or ""), "shipping_fee") or 0,
+        **({"shipping_fee": fee} if fee is not None else {}),
         "discount": yuan_to_fen(str(form.get("discount") or ""), "discount") or 0,
     }
 

@@ -37,6 +37,7 @@ from shangliao.inventory.models import StockMovement
 from shangliao.inventory.schemas import MovementOut, StockAdjustmentIn
 from shangliao.orders.models import Order
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.shipping.templates import list_templates
 from shangliao.shops.models import Shop
 from shangliao.web.console.forms import in_thread, yuan_to_fen
 from shangliao.web.console.order_pages import staff_of
@@ -87,7 +88,8 @@ def edit_stamp(product: Product) -> str:
         product.presale,
         product.active,
         product.low_stock_threshold,
-        [(v.id, v.price, v.spec, v.active) for v in product.variants],
+        product.shipping_template_id,
+        [(v.id, v.price, v.spec, v.active, v.weight_g) for v in product.variants],
     ]
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -136,6 +138,7 @@ def _context(session: Session, request: Request, actor: Actor, product_id: int, 
     return {
         **summary(view),
         "stamp": edit_stamp(product),
+        "shipping_templates": [(t.id, t.name) for t in list_templates(session, actor.shop_id)],
         "share_url": f"{base}/s/{slug}/p/{view.share_token}",
         "reasons": ADJUST_REASONS,
         "can_write": "catalog.write" in actor.permissions,
@@ -246,7 +249,7 @@ async def save_product(
                 N_("Someone else changed this product meanwhile. Reload it and try again."),
             )
         try:
-            patch = ProductPatch.model_validate(product_fields(form))
+            patch = ProductPatch.model_validate({**product_fields(form), **template_field(form)})
         except ValidationError as exc:
             raise explain(exc) from exc
         changes = variant_changes(product, form)  # every row is checked before anything is written
@@ -267,10 +270,18 @@ def chosen_variant(product: Product, form: FormData, *, optional: bool = False) 
     return variant
 
 
+def template_field(form: FormData) -> dict[str, Any]:
+    """The product's 运费模板, when the form shows the choice ("" = the shop's default)."""
+    if "shipping_template_id" not in form:
+        return {}
+    return {"shipping_template_id": field(form, "shipping_template_id") or None}
+
+
 def variant_changes(product: Product, form: FormData) -> list[tuple[Any, VariantPatch]]:
     """The variant rows of the edit form that differ from what is stored, as patches."""
     ids = column(form, "variant_id", len(product.variants) + 1)
     prices = column(form, "variant_price", len(ids))
+    weights = column(form, "variant_weight", len(ids))
     specs = [column(form, name, len(ids)) for name in SPEC_FIELDS[: len(product.options)]]
     ticked = set(form.getlist("variant_active"))
     by_id = {str(v.id): v for v in product.variants}
@@ -293,6 +304,8 @@ def variant_changes(product: Product, form: FormData) -> list[tuple[Any, Variant
                 )
             spec[option] = values[i]
         wanted = {"price": price, "spec": spec, "active": raw_id in ticked}
+        if weights[i]:  # grams, for weight-based 运费模板; blank leaves it as it is
+            wanted["weight_g"] = whole_number(weights[i], FIELD_LABELS["weight_g"])
         values = {k: v for k, v in wanted.items() if getattr(variant, k) != v}
         if values:
             try:
