@@ -83,6 +83,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/customers/search"): {},
     ("POST", "/api/v1/products"): {"name": "x", "variants": [{"sku": "ACCESS-2", "price": 1}]},
     ("POST", "/api/v1/reply-templates"): {"shortcode": "access", "title": "x", "body": "x"},
+    ("POST", "/api/v1/shipping-templates"): {"name": "access"},
+    ("PUT", "/api/v1/shipping-templates/{shipping_template_id}"): {"name": "access put"},
     ("POST", "/api/v1/conversations/assign"): {"conversation_ids": [1], "assignee_id": None},
     ("PUT", "/api/v1/assignment/settings"): {},
     ("PUT", "/api/v1/notifications/preferences"): {},
@@ -99,6 +101,8 @@ SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
     ("POST", "/orders/{order_id}/parcels"): {"version": "1", **SHIP},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
+    ("POST", "/settings/shipping"): {"name": "access form", "first_units": "1", "further_units": "1"},
+    ("POST", "/settings/shipping/{shipping_template_id}"): {"name": "access edit"},
     ("POST", "/orders/{order_id}/money/payments"): {"method": "cash", "amount": "0.01"},
     ("POST", "/orders/{order_id}/money/refunds"): {"method": "cash", "amount": "0.01"},
     ("POST", "/orders/{order_id}/money/proofs/{proof_id}/record"): {"method": "cash", "amount": "0.01"},
@@ -220,6 +224,9 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         "aftersale_id": _aftersale(runtime, shop, order["id"]),
         "proof_id": _payment_proof(runtime, shop, order["id"], conversation["id"]),
         "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
+        "shipping_template_id": shop.api.post(
+            "/api/v1/shipping-templates", json={"name": "victim", "first_fee": 800}
+        ).json()["id"],
     }
 
 def _payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
