@@ -404,3 +404,38 @@ def test_a_rotation_moves_the_email_to_the_new_key():
     assert ring.decrypt(new["email_enc"], EMAIL_CONTEXT).decode() == EMAIL
     Row.email_enc = new["email_enc"]
     assert rows[0].rewrite(ring, Row) is None  # done: nothing more to move
+
+
+# --- the customer's data (PIPL) ---------------------------------------------------------------------
+
+
+def test_the_export_holds_the_request_and_an_erasure_removes_the_email_and_name(
+    runtime, shop, guest, guest_order
+):
+    # given the customer's personal request, on an order since cancelled
+    assert (
+        ask(guest, guest_order, {**PERSONAL, "title": "王小满"}, prefix=f"/s/{shop.slug}/api").status_code
+        == 200
+    )
+    act(shop, guest_order, "cancel", reason="duplicate")
+    # when the owner exports the customer's data
+    data = shop.api.get(f"/api/v1/customers/{guest.customer_id}/export").json()
+    # then the request is in it, email and all
+    [exported] = [o for o in data["orders"] if o["id"] == guest_order["id"]]
+    [invoice] = exported["invoices"]
+    assert invoice["email"] == EMAIL and invoice["title"] == "王小满" and invoice["status"] == "requested"
+    # when the customer is erased
+    r = shop.api.post(
+        f"/api/v1/customers/{guest.customer_id}/erase",
+        json={"confirm": "王小满", "reason": "customer_request"},
+    )
+    assert r.status_code == 200, r.text
+    # then the request keeps its place without the email or their name
+    with runtime.db.read() as session:
+        row = session.execute(
+            select(InvoiceRequest.email_enc, InvoiceRequest.title).where(
+                InvoiceRequest.order_id == guest_order["id"]
+            )
+        ).one()
+    assert row.email_enc is None and row.title == "已删除"
+    assert shop.api.get(f"/api/v1/orders/{guest_order['id']}/invoice").json()["invoice"]["email"] is None

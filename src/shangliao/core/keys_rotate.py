@@ -172,8 +172,8 @@ PASSES = (
     _nullable_sealed_column("conversation_keys", _DATA_KEYS, "wrapped", _data_key),
     # A merchant may save new credentials meanwhile: the guard keeps what they saved.
     _nullable_sealed_column("payment_methods", _PAYMENT_METHODS, "secrets_enc", _payment_secrets),
-    # A customer may change their request meanwhile: the guard keeps what they saved.
-    Pass("invoice_requests", InvoiceRequest.__table__, ("email_enc",), _invoice_email, guard="email_enc"),
+    # A customer may change their request meanwhile (or be erased): the guard keeps what they saved.
+    _nullable_sealed_column("invoice_requests", InvoiceRequest.__table__, "email_enc", _invoice_email),
     # The timeline is append-only: nothing but this rewrites a row, so no guard is needed.
     Pass(
         "order_events",

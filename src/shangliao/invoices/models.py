@@ -43,8 +43,9 @@ class InvoiceRequest(IdMixin, EvidenceScoped, Base):
     title: Mapped[str] = mapped_column(String(100))
     # A company's unified social credit code or taxpayer id; None for a personal title.
     tax_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    # Sealed (invoices/service.py EMAIL_CONTEXT); rotated by ``shangliao keys rotate``.
-    email_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    # Sealed (invoices/service.py EMAIL_CONTEXT); rotated by ``shangliao keys rotate``; None once
+    # the customer was erased (privacy/erase.py).
+    email_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="requested")
     # "customer" or "staff": who asked (staff may enter a request on the customer's behalf).
     requested_by: Mapped[str] = mapped_column(String(16), default="customer")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
@@ -23,7 +23,7 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import StrictModel
-from shangliao.customers.masking import PiiView
+from shangliao.customers.masking import FULL, PiiView
 from shangliao.invoices.models import InvoiceRequest
 from shangliao.orders.models import Order
 from shangliao.orders.state import Status
@@ -205,8 +205,9 @@ def do_cancel(session: Session, actor: Actor, order: Order) -> InvoiceRequest:
 # --- how a request reads ---------------------------------------------------------------------------
 
 
-def open_email(keyring: Keyring, row: InvoiceRequest) -> str:
-    return keyring.decrypt(row.email_enc, EMAIL_CONTEXT).decode()
+def open_email(keyring: Keyring, row: InvoiceRequest) -> str | None:
+    """The email in the clear; None once the customer was erased."""
+    return keyring.decrypt(row.email_enc, EMAIL_CONTEXT).decode() if row.email_enc else None
 
 
 def invoice_dict(keyring: Keyring, row: InvoiceRequest | None, view: PiiView) -> dict[str, Any] | None:
@@ -229,3 +230,40 @@ def invoice_dict(keyring: Keyring, row: InvoiceRequest | None, view: PiiView) ->
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
+
+
+def requests_of(session: Session, keyring: Keyring, order: Order) -> list[dict[str, Any]]:
+    """Every request of the order, cancelled ones too, in full: the customer's data export."""
+    rows = session.scalars(
+        select(InvoiceRequest)
+        .where(InvoiceRequest.order_id == order.id, InvoiceRequest.shop_id == order.shop_id)
+        .order_by(InvoiceRequest.id)
+    )
+    return [
+        {
+            k: v.isoformat() if isinstance(v, datetime) else v
+            for k, v in invoice_dict(keyring, row, FULL).items()
+        }
+        for row in rows
+    ]
+
+
+def erase_requests(session: Session, shop_id: int, order_ids: list[int], placeholder: str) -> int:
+    """An erased customer's requests (privacy/erase.py): the email goes, a personal title (their
+    name) becomes ``placeholder``; a company's title and tax id stay with the tax document."""
+    if not order_ids:
+        return 0
+    where = (InvoiceRequest.shop_id == shop_id, InvoiceRequest.order_id.in_(order_ids))
+    emails = session.execute(
+        update(InvoiceRequest)
+        .where(*where, InvoiceRequest.email_enc.is_not(None))
+        .values(email_enc=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(
+        update(InvoiceRequest)
+        .where(*where, InvoiceRequest.title_type == "personal")
+        .values(title=placeholder)
+        .execution_options(synchronize_session=False)
+    )
+    return emails

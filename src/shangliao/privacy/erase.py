@@ -44,6 +44,7 @@ from shangliao.core.i18n import N_
 from shangliao.customers import service as customers
 from shangliao.customers.models import Customer
 from shangliao.events.log import DomainEvent, record
+from shangliao.invoices.service import erase_requests
 from shangliao.orders.models import Order, OrderEvent, OrderSearchTerm
 from shangliao.orders.search_terms import NAME
 from shangliao.orders.state import Status
@@ -167,6 +168,7 @@ def _erase_orders(session: Session, shop_id: int, customer_id: int) -> tuple[int
     for entry in entries:
         # The entry keeps its place, kind, actor and time; only the sealed snapshots go.
         entry.data = {**entry.data, "old": None, "new": None, "erased": True}
+    erase_requests(session, shop_id, order_ids, PLACEHOLDER)  # invoices: the email, a personal title
     return len(order_ids), len(entries)
 
 

@@ -25,6 +25,7 @@ from shangliao.chat.views import message_out
 from shangliao.core import clock
 from shangliao.core.crypto import Keyring
 from shangliao.customers import service as customers
+from shangliao.invoices.service import requests_of
 from shangliao.orders.models import Order
 from shangliao.orders.timeline import events_of
 from shangliao.orders.views import event_dict, order_dict
@@ -56,6 +57,7 @@ def _orders(session: Session, keyring: Keyring, shop_id: int, customer_id: int) 
         data = {k: _iso(v) if isinstance(v, datetime) else v for k, v in data.items()}
         data.pop("allowed_actions", None)
         data["timeline"] = [event_dict(e, keyring) for e in events_of(session, order)]
+        data["invoices"] = requests_of(session, keyring, order)
         out.append(data)
     return out
 

@@ -1049,7 +1049,7 @@ def upgrade() -> None:
         sa.Column("title_type", sa.String(length=16), nullable=False),
         sa.Column("title", sa.String(length=100), nullable=False),
         sa.Column("tax_id", sa.String(length=20), nullable=True),
-        sa.Column("email_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("email_enc", sa.LargeBinary(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("requested_by", sa.String(length=16), nullable=False),
         sa.Column("invoice_number", sa.String(length=40), nullable=True),
