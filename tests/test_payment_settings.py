@@ -505,3 +505,74 @@ def test_the_demo_shop_offers_bank_transfer_and_a_drawn_payment_code(runtime, ap
     image = guest.get(by_kind["wechat"]["static_code_url"])
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(image.content)).size[0] >= 200
+
+
+# --- any input ----------------------------------------------------------------------------------------
+
+FIELDS = {
+    "wechat": ["mchid", "appid", "merchant_serial", "platform_keys"],
+    "alipay": ["app_id", "seller_id", "alipay_public_key"],
+    "bank": ["account_name", "bank", "account_number", "branch"],
+    "gateway": ["name"],
+}
+SECRETS = {
+    "wechat": ["apiv3_key", "merchant_private_key"],
+    "alipay": ["app_private_key"],
+    "bank": [],
+    "gateway": ["hmac_secret"],
+}
+
+
+def junk_text():
+    from hypothesis import strategies as st
+
+    pem = st.sampled_from(
+        [
+            "-----BEGIN PUBLIC KEY-----\n",
+            "-----BEGIN CERTIFICATE-----\n",
+            "-----BEGIN PRIVATE KEY-----\n",
+            "MIIB",
+            "",
+        ]
+    )
+    return st.one_of(
+        st.text(max_size=80),
+        st.builds(lambda head, body: head + body, pem, st.text(alphabet="AZaz09+/=\n 证", max_size=120)),
+    )
+
+
+@pytest.mark.parametrize("kind", list(FIELDS))
+def test_no_body_makes_a_server_error_and_a_refusal_stores_nothing(shop, kind):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    value = st.one_of(
+        junk_text(),
+        st.integers(),
+        st.none(),
+        st.lists(st.fixed_dictionaries({"public_key": junk_text()}), max_size=2),
+    )
+    bodies = st.fixed_dictionaries(
+        {},
+        optional={
+            "enabled": st.one_of(st.booleans(), st.text(max_size=3)),
+            "settings": st.dictionaries(st.sampled_from([*FIELDS[kind], "extra"]), value, max_size=4),
+            "secrets": st.dictionaries(
+                st.sampled_from([*SECRETS[kind], "extra"]), st.one_of(junk_text(), st.none()), max_size=2
+            ),
+        },
+    )
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body=bodies)
+    def run(body):
+        # when any body is sent
+        before = shop.api.get(f"{API}/{kind}").json()
+        r = shop.api.put(f"{API}/{kind}", json=body)
+        # then it is answered (saved, or refused with a code) and never with a 500
+        assert r.status_code in (200, 422), r.text
+        if r.status_code == 422:
+            assert r.json()["error"]["code"].startswith(("payment_method.", "request."))
+            assert shop.api.get(f"{API}/{kind}").json() == before
+
+    run()

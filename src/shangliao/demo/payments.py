@@ -32,7 +32,7 @@ def seed_payments(rt: Runtime, actor: Actor) -> None:
     """Bank transfer on with its details; WeChat Pay on with a static code image."""
     with rt.db.write() as session:
         payment_settings.do_put_method(
-            session, actor, rt.keyring, "bank", MethodIn(enabled=True, settings=BANK)
+            session, actor, rt.keyring, _checked("bank", enabled=True, settings=BANK)
         )
     incoming = rt.settings.uploads_dir / INCOMING
     incoming.mkdir(parents=True, exist_ok=True)
@@ -43,4 +43,8 @@ def seed_payments(rt: Runtime, actor: Actor) -> None:
     finally:
         temp.unlink(missing_ok=True)
     with rt.db.write() as session:
-        payment_settings.do_put_method(session, actor, rt.keyring, "wechat", MethodIn(enabled=True))
+        payment_settings.do_put_method(session, actor, rt.keyring, _checked("wechat", enabled=True))
+
+
+def _checked(kind: str, **body) -> payment_settings.CheckedMethod:
+    return payment_settings.check_method_in(kind, MethodIn(**body))

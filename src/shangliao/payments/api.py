@@ -104,9 +104,9 @@ def put_method(
     - `gateway`: settings `name`; secrets `hmac_secret` (at least 32 characters).
     """
     service.check_kind(kind)
-    service.check_method_in(kind, body)  # the keys are parsed here, outside the writer (rule 16)
+    checked = service.check_method_in(kind, body)  # keys parsed here, outside the writer (rule 16)
     with rt.db.write() as session:
-        method = service.do_put_method(session, actor, rt.keyring, kind, body)
+        method = service.do_put_method(session, actor, rt.keyring, checked)
         return service.method_out(kind, method)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets as random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -182,9 +183,19 @@ def _check_gateway(settings: dict[str, Any], secrets: dict[str, str]) -> None:
 _CHECKS = {"wechat": _check_wechat, "alipay": _check_alipay, "bank": _check_bank, "gateway": _check_gateway}
 
 
-def check_method_in(kind: str, body: MethodIn) -> tuple[dict[str, Any] | None, dict[str, str | None]]:
-    """``(settings or None when left out, secrets sent)`` read by the kind's models and checked;
-    keys come back in their normal form. Secrets sent as null stay None (removed when stored)."""
+@dataclass(frozen=True)
+class CheckedMethod:
+    """A body read and checked (keys parsed into their normal form), ready for :func:`do_put_method`:
+    checking parses RSA keys, which is slow work kept outside the writer (rule 16)."""
+
+    kind: str
+    enabled: bool | None
+    settings: dict[str, Any] | None  # None: keep the stored ones
+    secrets: dict[str, str | None]  # None: remove that secret
+
+
+def check_method_in(kind: str, body: MethodIn) -> CheckedMethod:
+    """The body read by the kind's models and checked. A secret sent as null or empty is removed."""
     settings_model, secrets_model = KIND_MODELS[kind]
     settings = None
     if body.settings is not None:
@@ -193,7 +204,8 @@ def check_method_in(kind: str, body: MethodIn) -> tuple[dict[str, Any] | None, d
     sent = _read(secrets_model, body.secrets or {}, "secrets").model_dump(exclude_unset=True)
     given = {k: v for k, v in sent.items() if v is not None and v != ""}
     _CHECKS[kind](settings if settings is not None else {}, given)
-    return settings, {**{k: None for k, v in sent.items() if v is None or v == ""}, **given}
+    removed: dict[str, str | None] = {k: None for k, v in sent.items() if v is None or v == ""}
+    return CheckedMethod(kind, body.enabled, settings, {**removed, **given})
 
 
 # --- storing --------------------------------------------------------------------------------------
@@ -220,11 +232,9 @@ def _row(session: Session, shop_id: int, kind: str) -> PaymentMethod:
     return method
 
 
-def do_put_method(
-    session: Session, actor: Actor, keyring: Keyring, kind: str, body: MethodIn
-) -> PaymentMethod:
-    """Create or replace the shop's ``kind`` method from a checked body (see :class:`MethodIn`)."""
-    settings, sent = check_method_in(kind, body)
+def do_put_method(session: Session, actor: Actor, keyring: Keyring, checked: CheckedMethod) -> PaymentMethod:
+    """Create or replace the shop's method from a checked body (see :class:`MethodIn`)."""
+    kind, settings, sent = checked.kind, checked.settings, checked.secrets
     method = _row(session, actor.shop_id, kind)
     before = dict(method.settings or {})
     kept = {k: before[k] for k in (STATIC_CODE,) if k in before}  # the image has its own route
@@ -233,7 +243,7 @@ def do_put_method(
     secrets = {k: v for k, v in ({**stored, **sent}).items() if v is not None}
     changed = _changed_keys({k: v for k, v in before.items() if k != SECRETS_SET}, new)
     changed += sorted(k for k in sent if stored.get(k) != secrets.get(k))
-    enabled = method.enabled if body.enabled is None else body.enabled
+    enabled = method.enabled if checked.enabled is None else checked.enabled
     if enabled:
         missing = [f for f in REQUIRED_TO_ENABLE.get(kind, ()) if not new.get(f)]
         if kind == "gateway" and "hmac_secret" not in secrets:

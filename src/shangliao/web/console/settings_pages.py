@@ -43,7 +43,12 @@ LINKS: list[tuple[str, str, str, str]] = [
         N_("What providers told the shop"),
         "payments.record",
     ),
-    ("/settings/shipping", N_("Shipping templates"), N_("Shipping fees by pieces or weight, by province"), "shop.read"),
+    (
+        "/settings/shipping",
+        N_("Shipping templates"),
+        N_("Shipping fees by pieces or weight, by province"),
+        "shop.read",
+    ),
     (
         "/settings/assignment",
         N_("Auto-assignment"),
@@ -152,9 +157,9 @@ async def save_method(
             method = find_method(session, actor.shop_id, kind)
             current = dict(method.settings or {}) if method else {}
         body = method_body(kind, form, current)
-        service.check_method_in(kind, body)  # keys parsed outside the writer (rule 16)
+        checked = service.check_method_in(kind, body)  # keys parsed outside the writer (rule 16)
         with rt.db.write() as session:
-            return service.method_out(kind, service.do_put_method(session, actor, rt.keyring, kind, body))
+            return service.method_out(kind, service.do_put_method(session, actor, rt.keyring, checked))
 
     return _card(request, await in_thread(save), saved=True)
 
