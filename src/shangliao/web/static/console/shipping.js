@@ -10,10 +10,20 @@
     }
   });
 
-  // The fee depends on the province: a new one (or a saved address picked) prices the total again.
-  document.addEventListener("change", function (event) {
-    if (!event.target.matches("select[name=province_code], input[name=address_id]")) return;
-    const totals = event.target.form && event.target.form.querySelector("#order-totals");
+  // The fee depends on the province: a new one (picked, a saved address chosen, or the fields
+  // filled by 智能地址识别) prices the total again.
+  function requote(form) {
+    const totals = form && form.querySelector("#order-totals");
     if (totals && window.htmx) window.htmx.trigger(totals, "quote");
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[name=province_code], input[name=address_id]")) requote(event.target.form);
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    const source = event.detail && event.detail.elt;
+    const fields = document.getElementById("address-fields");
+    if (fields && source && source.matches && source.matches("[data-recognise], #address-fields")) {
+      requote(fields.closest("form"));
+    }
   });
 })();
