@@ -7,6 +7,7 @@ import pytest
 
 from tests.support.access import SHIP
 from tests.support.catalog import make_product
+from tests.support.customers import make_customer
 from tests.support.orders import act, make_order, variant_stock
 from tests.support.team import make_member
 
@@ -246,3 +247,25 @@ def test_a_member_without_fulfil_cannot_ship_a_parcel(runtime, shop, two_lines):
     client = make_member(runtime, shop, permissions=["orders.read"])
     assert client.get(f"/api/v1/orders/{order['id']}/parcels").status_code == 200
     assert client.post(f"/api/v1/orders/{order['id']}/parcels", json=SHIP).status_code == 403
+
+
+def test_the_tracking_card_of_a_split_order_names_every_parcel(runtime, shop):
+    # given a customer's order shipped in two parcels
+    shirt = make_product(runtime, shop, name="衬衫", stock=10)
+    customer_id, _ = make_customer(runtime, shop, name="李四", phone="13900001111")
+    order = act(shop, make_order(shop, [(shirt.variant_id, 2)], customer_id=customer_id), "confirm")
+    ship(shop, order, [(order["items"][0], 1)])
+    ship(shop, order, courier=SF2)
+
+    # when staff send the tracking checkpoint to the customer
+    r = shop.api.post(f"/api/v1/orders/{order['id']}/checkpoints/tracking")
+
+    # then the card's lines give each parcel's courier and number
+    assert r.status_code == 201, r.text
+    shown = r.json()["data"]["shown"]
+    assert any(SHIP["tracking_number"] in line and "1" in line for line in shown)
+    assert any(SF2["tracking_number"] in line for line in shown)
+    assert [p["tracking_number"] for p in r.json()["data"]["parcels"]] == [
+        SHIP["tracking_number"],
+        SF2["tracking_number"],
+    ]

@@ -31,7 +31,7 @@ from shangliao.core.money import format_yuan
 from shangliao.customers.masking import FULL, MASKED, PiiView, may_reveal
 from shangliao.customers.pii import ADDRESS_FIELDS, ORDERS, address_context, address_dict, public_address
 from shangliao.inventory import stock
-from shangliao.orders.couriers import COURIERS, courier_name
+from shangliao.orders.couriers import COURIERS, courier_name, tracking_url
 from shangliao.orders.create import check_amounts, price_lines
 from shangliao.orders.models import Order
 from shangliao.orders.schemas import ItemIn
@@ -93,10 +93,11 @@ def details_card(session: Session, keyring: Keyring, order: Order, conversation_
     }
 
 
-def tracking_card(order: Order, locale: str) -> dict[str, Any]:
-    """The order with its courier and tracking number (the caller checked it has shipped)."""
+def tracking_card(order: Order, locale: str, parcels: list | None = None) -> dict[str, Any]:
+    """The order with its courier and tracking number (the caller checked it has shipped); an
+    order sent in several ``parcels`` (shipping/models.py) lists each one's as well."""
     courier = COURIERS.get(order.carrier_code or "")
-    return {
+    card = {
         **order_snapshot(order),
         "carrier_code": order.carrier_code,
         "carrier_name": courier_name(order.carrier_code, locale),
@@ -105,6 +106,17 @@ def tracking_card(order: Order, locale: str) -> dict[str, Any]:
         if courier and order.tracking_number
         else None,
     }
+    if parcels and len(parcels) > 1:
+        card["parcels"] = [
+            {
+                "seq": p.seq,
+                "carrier_name": courier_name(p.carrier_code, locale),
+                "tracking_number": p.tracking_number,
+                "tracking_url": tracking_url(p.carrier_code, p.tracking_number),
+            }
+            for p in parcels
+        ]
+    return card
 
 
 def card_address(session: Session | None, keyring: Keyring, blob: bytes) -> dict[str, str] | None:
@@ -170,6 +182,7 @@ SHOWN_ADDRESS = N_("Deliver to: {receiver} {phone} {region}")
 SHOWN_ADDRESS_ERASED = N_("Deliver to: (erased)")
 SHOWN_REMARK = N_("Remark: {remark}")
 SHOWN_TRACKING = N_("Tracking number: {carrier} {number}")
+SHOWN_PARCEL = N_("Parcel {n}: {carrier} {number}")
 
 
 def shown_parts(
@@ -208,7 +221,10 @@ def shown_parts(
             parts.append(say(SHOWN_ADDRESS, **as_shown(full, view)).strip())
     if data.get("remark"):
         parts.append(say(SHOWN_REMARK, remark=data["remark"]))
-    if data.get("tracking_number"):
+    for p in data.get("parcels") or []:  # an order sent in several parcels: each one's number
+        carrier = p["carrier_name"] or ""
+        parts.append(say(SHOWN_PARCEL, n=p["seq"], carrier=carrier, number=p["tracking_number"]))
+    if data.get("tracking_number") and not data.get("parcels"):
         parts.append(
             say(SHOWN_TRACKING, carrier=data.get("carrier_name") or "", number=data["tracking_number"])
         )

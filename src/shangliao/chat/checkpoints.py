@@ -27,6 +27,7 @@ from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import DEFAULT_LOCALE, N_, SUPPORTED_LOCALES, Msg, gettext
 from shangliao.orders.models import Order
 from shangliao.orders.state import STATUS_LABELS, Status
+from shangliao.shipping.parcels import parcels_of
 from shangliao.shops.models import Shop
 
 CHECKPOINTS: tuple[tuple[str, str], ...] = (
@@ -218,7 +219,7 @@ def do_send_checkpoint(
         data = cards.details_card(session, keyring, order, conversation_id)
         message_kind, body = "order_card", gettext(DETAILS_NOTE, locale)
     elif kind == "tracking":
-        data = cards.tracking_card(order, locale)
+        data = cards.tracking_card(order, locale, parcels_of(session, order))
         message_kind = "order_card"
         body = gettext(TRACKING_NOTE, locale, carrier=data["carrier_name"], number=order.tracking_number)
     else:

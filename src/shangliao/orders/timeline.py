@@ -178,6 +178,8 @@ def details_of(row: dict[str, Any], staff_names: dict[int, str]) -> list[str]:
     if data.get("tracking_number"):
         carrier = courier_name(data.get("carrier_code"), current_locale.get()) or ""
         parts.append(f"{carrier} {data['tracking_number']}".strip())
+    if data.get("parcel_id") and data.get("items"):  # a parcel's step (shipping/parcels.py): what it held
+        parts.append("、".join(f"{i['name']} × {i['quantity']}" for i in data["items"]))
     if row["kind"] == "status" and data.get("reason"):
         parts.append(gettext(CANCEL_REASON, reason=reason_text(data["reason"], data.get("reason_note"))))
     if row["kind"] == "assigned":
