@@ -4,10 +4,14 @@ refusals (too much money, a line asked twice, completing while a request is open
 
 from __future__ import annotations
 
+import re
+
 from shangliao.aftersales.service import blocks_completion
 from shangliao.orders.models import Order
 from shangliao.shipping.models import Parcel, ParcelItem
 from tests.support.aftersales import RETURN, buy, ledger
+from tests.support.chat import guest_client
+from tests.support.team import make_member
 
 
 def line(bought, index: int = 0, quantity: int | None = None, **extra) -> dict:
@@ -276,3 +280,62 @@ def test_bad_input_changes_nothing(runtime, app, shop):
     assert r.status_code == 422
     assert shop.api.get(f"/api/v1/aftersales?order_id={bought.order['id']}&status=all").json()["items"] == []
     assert bought.order_now()["status"] == "shipped"
+
+
+def test_other_shops_and_other_customers_get_404(runtime, app, shop, other_shop):
+    bought = buy(runtime, app, shop)
+    asked = bought.asked(kind="return_refund", reason="unwanted", lines=[line(bought)])
+    # another shop's staff
+    assert other_shop.api.get(f"/api/v1/aftersales/{asked['id']}").status_code == 404
+    r = other_shop.api.post(f"/api/v1/aftersales/{asked['id']}/approve", json={})
+    assert r.status_code == 404 and r.json()["error"]["code"] == "aftersale.not_found"
+    # another customer of the same shop, on their own device
+    stranger = guest_client(app, shop, "路人", "13900009999")
+    assert stranger.get(f"/s/{shop.slug}/api/aftersales/{asked['id']}").status_code == 404
+    assert stranger.post(f"/s/{shop.slug}/api/aftersales/{asked['id']}/withdraw", json={}).status_code == 404
+    r = stranger.post(
+        f"/s/{shop.slug}/api/orders/{bought.order['id']}/aftersales",
+        json={"kind": "refund_only", "reason": "unwanted", "lines": [line(bought)]},
+    )
+    assert r.status_code == 404
+    # ... and nothing changed
+    assert shop.api.get(f"/api/v1/aftersales/{asked['id']}").json()["status"] == "requested"
+
+
+def test_permissions_decide_who_acts(runtime, app, shop):
+    bought = buy(runtime, app, shop)
+    asked = bought.asked(kind="refund_only", reason="unwanted", lines=[line(bought)])
+    finance = make_member(runtime, shop, role="finance")
+    warehouse = make_member(runtime, shop, role="warehouse")
+    # finance may not decide, the warehouse may
+    r = bought.staff_step(asked, "approve", client=finance)
+    assert r.status_code == 403 and r.json()["error"]["details"]["permission"] == "aftersales.manage"
+    assert bought.staff_step(asked, "approve", client=warehouse).status_code == 200
+    # the warehouse may not refund, finance may
+    r = bought.staff_step(asked, "refund", client=warehouse, method="wechat")
+    assert r.status_code == 403 and r.json()["error"]["details"]["permission"] == "payments.refund"
+    assert bought.staff_step(asked, "refund", client=finance, method="wechat").status_code == 200
+
+
+def test_the_console_tab_and_panel(runtime, app, shop, console):
+    bought = buy(runtime, app, shop)
+    asked = bought.asked(kind="return_refund", reason="quality", note="有污渍", lines=[line(bought)])
+    # the 售后 tab counts and lists the order with an open request
+    page = console.get("/orders?tab=aftersales").text
+    assert bought.order["number"] in page
+    assert re.search(r'value="aftersales"[^>]*>\s*售后 <span class="count">1</span>', page)
+    # the order page's panel shows the request and the owner's buttons
+    panel = console.get(f"/orders/{bought.order['id']}/aftersales").text
+    assert asked["number"] in panel and "有污渍" in panel and "同意" in panel
+    # approving through the panel's form moves it on
+    r = console.post(
+        f"/orders/{bought.order['id']}/aftersales/{asked['id']}/approve",
+        data={"message": "好的", "version": str(asked["version"])},
+        headers={"HX-Request": "true"},
+    )
+    assert r.status_code == 200, r.text
+    assert shop.api.get(f"/api/v1/aftersales/{asked['id']}").json()["status"] == "awaiting_return"
+    # ... and a request of another order is not found through this one
+    other = buy(runtime, app, shop, phone="13900006666")
+    r = console.post(f"/orders/{other.order['id']}/aftersales/{asked['id']}/refuse", data={"message": "x"})
+    assert r.status_code == 404

@@ -73,7 +73,7 @@ EVENT_LABELS = {
     "invoice_updated": N_("Invoice request changed"),
     "invoice_issued": N_("Invoice issued"),
     "invoice_cancelled": N_("Invoice cancelled"),
-    "aftersale": N_("After-sales"),
+    "aftersale": N_("After-sales service"),
 }
 
 

@@ -63,7 +63,7 @@ TABS: tuple[tuple[str, str], ...] = (
     ("completed", N_("Completed")),
     ("cancelled", N_("Cancelled")),
     ("archived", N_("Archived")),
-    ("aftersales", N_("After-sales")),  # open requests, whatever the order's status (aftersales/)
+    ("aftersales", N_("After-sales service")),  # open requests, whatever the order's status (aftersales/)
     ("all", N_("All")),
 )
 TAB_NAMES = frozenset(name for name, _ in TABS)
