@@ -17,6 +17,9 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_tee_fixture,
     open_console,
 )
+from tests.support.catalog import make_product
+from tests.support.chat_pages import WAIT, fill_link_order, phone_context, share_link
+from tests.support.chat_pages import expect as expect_later
 
 
 def test_a_template_made_in_the_console_prices_a_new_order(browser, live, shop, tee):
@@ -66,3 +69,38 @@ def test_a_template_made_in_the_console_prices_a_new_order(browser, live, shop, 
     amounts = page.locator(".amounts").first
     expect(amounts).to_contain_text("¥40.00")
     expect(page.locator(".amounts dd.total").first).to_have_text("¥217.00")
+
+
+def test_the_customers_product_link_form_shows_the_fee_it_will_charge(browser, live, shop):
+    # given the shop charges ¥10 + ¥5 per further piece, in 浙江 ¥8 + ¥3
+    made = shop.api.post(
+        "/api/v1/shipping-templates",
+        json={
+            "name": "快递",
+            "first_fee": 1000,
+            "further_fee": 500,
+            "province_rules": [{"provinces": ["330000"], "first_fee": 800, "further_fee": 300}],
+        },
+    )
+    assert made.status_code == 201, made.text
+    product = make_product(live[1], shop, name="纯棉T恤", options=["颜色"], price=5900, stock=5)
+    context = phone_context(browser)
+    page = context.new_page()
+
+    # when a customer opens the product link (one piece, no address yet), then orders 2 to 浙江
+    page.goto(share_link(live, shop, product))
+    fee = page.locator("#order-shipping [data-shipping-fee]")
+    expect_later()(fee).to_have_text("¥10.00", timeout=WAIT)
+    expect_later()(page.locator("#order-total")).to_have_text("¥69.00", timeout=WAIT)
+    fill_link_order(page)  # one more piece, an address in 浙江
+
+    # then the form shows 浙江's fee and the total with it, and the order charges the same
+    expect_later()(fee).to_have_text("¥11.00", timeout=WAIT)
+    expect_later()(page.locator("#order-total")).to_have_text("¥129.00", timeout=WAIT)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    keep_screenshot(page, "shipping-link-order", PHONE)
+    page.click("#order-submit")
+    expect_later()(page.locator("#placed")).to_be_visible(timeout=WAIT)
+    orders = shop.api.get("/api/v1/orders").json()["items"]
+    assert [(o["shipping_fee"], o["total"]) for o in orders] == [(1100, 12900)]
+    context.close()

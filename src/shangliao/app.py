@@ -19,6 +19,7 @@ from shangliao.payments import proof_api
 from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
 from shangliao.shipping import parcel_api
+from shangliao.shipping import shop_api as shipping_shop_api
 from shangliao.storefront import api as storefront_api
 from shangliao.storefront import aftersales_api as storefront_aftersales_api
 from shangliao.storefront import claims_api as storefront_claims_api
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(proof_api.router)
     app.include_router(proof_api.guest_router)
     app.include_router(storefront_orders_api.router)
+    app.include_router(shipping_shop_api.router)
     app.include_router(storefront_pay_api.router)
     app.include_router(parcel_api.shop_router)
     app.include_router(storefront_claims_api.router)
