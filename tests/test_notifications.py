@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from shangliao.auth.service import SESSION_COOKIE
 from shangliao.notifications.models import Notification
+from shangliao.notifications.service import KINDS
 from tests.support import sockets
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says, open_conversation
@@ -323,7 +324,7 @@ def test_the_console_preferences_form(shop, console):
     # Then the other kinds are muted and shipped is followed
     prefs = shop.api.get("/api/v1/notifications/preferences").json()
     assert prefs["statuses"] == ["shipped"]
-    assert set(prefs["muted"]) == {"order_new", "message", "payment", "low_stock", "order_status"}
+    assert set(prefs["muted"]) == set(KINDS) - {"order_assigned", "conversation_assigned"}
     page = console.get("/notifications/preferences").text
     assert 'value="shipped" checked' in page and 'value="order_new" checked' not in page
 

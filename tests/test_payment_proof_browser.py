@@ -10,6 +10,7 @@ from PIL import Image
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
     DESKTOP,
+    PHONE,
     browser_fixture,
     live_fixture,
     live_shop_fixture,
@@ -72,3 +73,10 @@ def test_a_proof_sent_on_a_phone_is_recorded_on_the_desktop_and_the_phone_shows_
     expect()(customer.locator(".proof-item.proof-recorded")).to_have_count(1, timeout=WAIT)
     expect()(customer.locator("#proof-form")).to_be_hidden()
     customer.screenshot(path=f"{SHOTS}/shop-proof-paid.png", full_page=True)
+
+    # and a colleague on a phone reads the same section without scrolling sideways
+    phone = open_console(browser, live, shop, viewport=PHONE)
+    phone.goto(f"{live[0]}/orders/{order['id']}")
+    expect()(phone.locator(".order-money[data-loaded] [data-payment]")).to_have_count(1, timeout=WAIT)
+    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    phone.screenshot(path=f"{SHOTS}/console-money-phone.png", full_page=True)

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from shangliao.core.schemas import StrictModel
 
 Kind = Literal[
-    "order_new", "order_assigned", "conversation_assigned", "message", "payment", "payment_proof", "low_stock", "order_status"
-]
+    "order_new", "order_assigned", "conversation_assigned", "message", "payment", "payment_proof",
+    "payment_alert", "low_stock", "order_status",
+]  # fmt: skip
 Followable = Literal["confirmed", "preparing", "shipped", "completed", "cancelled"]
 
 
