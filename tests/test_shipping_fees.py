@@ -9,6 +9,7 @@ from shangliao.core.errors import Invalid
 from shangliao.orders.models import Order
 from shangliao.shipping.fees import FeeLine, compute_fee
 from tests.support.catalog import make_product
+from tests.support.chat import open_conversation
 from tests.support.orders import ADDRESS, make_order
 
 ZHEJIANG, XINJIANG, TIBET = "330000", "650000", "540000"
@@ -322,3 +323,17 @@ def test_a_product_names_and_drops_its_template(shop, piece_template, product):
     r = shop.api.patch(f"/api/v1/products/{product.product_id}", json={"shipping_template_id": None})
     assert r.status_code == 200 and r.json()["shipping_template_id"] is None
     assert make_order(shop, [(product.variant_id, 3)])["shipping_fee"] == 2000
+
+
+def test_an_order_drafted_in_the_chat_is_priced_unless_it_names_a_fee(runtime, shop, piece_template, product):
+    # given a conversation with a customer
+    conversation = open_conversation(runtime, shop, "小红", "13700001234")
+    url = f"/api/v1/conversations/{conversation['id']}/orders"
+    lines = [{"variant_id": product.variant_id, "quantity": 2}]
+    # when a draft of 2 is made without a fee, and another with 包邮 agreed
+    priced = shop.api.post(url, json={"items": lines})
+    agreed = shop.api.post(url, json={"items": lines, "shipping_fee": 0})
+    # then the first charges the template's default fees (no address yet), the second its own
+    assert priced.status_code == 201, priced.text
+    assert priced.json()["shipping_fee"] == 1500
+    assert agreed.json()["shipping_fee"] == 0 and overridden(runtime, agreed.json()["id"])
