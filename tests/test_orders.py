@@ -52,6 +52,7 @@ def test_full_lifecycle_moves_stock_and_records_every_step(runtime, shop, tee):
         ("pending", "confirmed"),
         ("confirmed", "preparing"),
         ("preparing", "shipped"),
+        (None, None),  # its one parcel signed for first: completion comes after delivery
         ("shipped", "completed"),
     ]
     with runtime.db.read() as s:
@@ -68,6 +69,7 @@ def test_full_lifecycle_moves_stock_and_records_every_step(runtime, shop, tee):
         "order.confirmed",
         "order.preparing",
         "order.shipped",
+        "order.parcel_delivered",
         "order.completed",
     ]
 
