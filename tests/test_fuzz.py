@@ -93,6 +93,7 @@ def seeded(runtime, shop) -> dict[str, int | str]:
     ).json()
     return {
         "shop": shop.slug,
+        "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
         "conversation_id": conversation["id"],
         "message_id": message["id"],
         "kind": "details",

@@ -128,6 +128,7 @@ def test_the_customer_pays_from_the_payment_request_card(customer, staff, live, 
     order_page = customer.context.new_page()
     order_page.goto(f"{live[0]}/s/{shop.slug}/orders/{order['id']}")
     expect()(order_page.locator("#pay .pay-method[data-kind=bank]")).to_contain_text(order["number"])
+    keep_screenshot(order_page, "payment-checkout-order", PHONE)
     paid = shop.api.post(
         f"/api/v1/orders/{order['id']}/payments", json={"method": "bank_transfer", "amount": 11800}
     )
