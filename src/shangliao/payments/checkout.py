@@ -3,7 +3,7 @@ customer may see them) and native QR attempts.
 
 The view is an allow-list like ``storefront/orders.py``: static 收款码 images, the bank account with
 the amount and the order number to write in the transfer note, and which methods can draw a native
-QR. Merchant ids, keys and the notification settings never leave this module.
+QR (``methods.shop_payment_options``). Merchant ids and keys are opened only to ask a provider.
 
 A native QR is asked in three steps so the provider's answer is never awaited inside the writer
 (rule 16 of docs/architecture.md): ``do_open_attempt`` (a unit: the order row locked, an open
