@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shangliao.audit.log import record_audit
@@ -223,8 +224,13 @@ def _audit(session: Session, actor: Actor, method: PaymentMethod, changed: list[
 
 
 def _row(session: Session, shop_id: int, kind: str) -> PaymentMethod:
-    """The shop's method of ``kind``, made (switched off, empty) if it has none yet."""
-    method = find_method(session, shop_id, kind)
+    """The shop's method of ``kind``, its row locked (two saves at once on PostgreSQL each read
+    the other's secrets, not the ones before), made switched off and empty if it has none yet."""
+    method = session.scalar(
+        select(PaymentMethod)
+        .where(PaymentMethod.shop_id == shop_id, PaymentMethod.kind == kind)
+        .with_for_update()
+    )
     if method is None:
         method = PaymentMethod(shop_id=shop_id, kind=kind, enabled=False, settings={})
         session.add(method)
