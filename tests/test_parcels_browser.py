@@ -72,6 +72,16 @@ def test_two_parcels_shipped_on_the_desktop_and_confirmed_on_the_phone(browser, 
     assert "纯棉T恤 × 1" in desk.inner_text("#order-parcels")
     assert desk.get_attribute("#order-detail", "data-status") == "confirmed"
 
+    # and on a phone the console's order page and its ship dialog fit the screen
+    pocket = open_console(browser, live, shop, viewport=PHONE)
+    pocket.goto(f"{live[0]}/orders/{order['id']}")
+    pocket.click("button[data-open=ship-dialog]")
+    pocket.wait_for_selector("#ship-dialog .parcel-pick")
+    width = pocket.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the order page scrolls sideways on a phone ({width}px)"
+    keep_screenshot(pocket, "parcels-ship-dialog", PHONE)
+    pocket.context.close()
+
     # when they ship the rest, the dialog proposing exactly what is left
     desk.click("button[data-open=ship-dialog]")
     assert desk.input_value(f"#ship-dialog input[name=ship_{shirts['id']}]") == "1"
