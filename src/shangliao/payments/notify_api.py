@@ -148,6 +148,9 @@ for _kind in READERS:
         dependencies=[Depends(provider())],
         response_class=Response,
         name=f"provider_notify_{_kind}",
+        # Not a client API: each answers in its provider's own words (docs/payments.md documents
+        # them), not the API's error shape the OpenAPI document promises.
+        include_in_schema=False,
     )
 
 
