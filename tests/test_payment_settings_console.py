@@ -104,3 +104,17 @@ def test_signed_out_visitors_of_the_settings_pages_go_to_sign_in(app):
     client = TestClient(app, follow_redirects=False)
     for path in ("/settings", "/settings/payments"):
         assert client.get(path).headers["location"].startswith("/login")
+
+
+def test_the_audit_log_reads_a_method_change_in_words_without_its_secrets(console):
+    # given WeChat Pay's APIv3 key saved through the page
+    form = {"mchid": "1900000109", "apiv3_key": APIV3}
+    assert console.post("/settings/payments/wechat", data=form, headers=HTMX).status_code == 200
+
+    # when the owner reads 操作日志
+    page = console.get("/audit")
+
+    # then the act and the changed settings are named in words, and the key is nowhere
+    assert page.status_code == 200
+    assert "收款方式已修改" in page.text and "APIv3 密钥" in page.text and "商户号 (mchid)" in page.text
+    assert APIV3 not in page.text
