@@ -98,6 +98,9 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
 
 # Console forms, for the same reason.
 SAMPLE_FORMS: dict[tuple[str, str], dict] = {
+    ("POST", "/orders/{order_id}/aftersales/{aftersale_id}/refund"): {"method": "cash", "amount": "0.01"},
+    ("POST", "/orders/{order_id}/aftersales/{aftersale_id}/refuse"): {"message": "x"},
+    ("POST", "/orders/{order_id}/aftersales/{aftersale_id}/ship"): SHIP,
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
     ("POST", "/orders/{order_id}/parcels"): {"version": "1", **SHIP},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},

@@ -146,18 +146,24 @@ def refund(
     actor: Actor = Depends(staff("payments.refund")),
     rt: Runtime = Depends(get_runtime),
 ):
-    """The refund in yuan as typed (blank: what the customer asked for)."""
-    if method not in REFUND_METHODS:
-        raise Invalid("aftersale.unknown_method", N_("Choose how the money was refunded."))
-    fen = yuan_to_fen(amount, "amount")
+    """The refund in yuan as typed (blank: what the customer asked for). The form is checked
+    once the request is found: another shop's id is a 404 whatever was typed."""
 
     def do(session, order, row):
+        if method not in REFUND_METHODS:
+            raise Invalid("aftersale.unknown_method", N_("Choose how the money was refunded."))
+        fen = yuan_to_fen(amount, "amount")
         service.check_version(row, version)
         service.check_refundable(row)
         actions.do_refund(
-            session, actor, order, method=method, amount=fen or row.requested_amount,
-            reference=reference.strip(), aftersale_id=row.id,
-        )  # fmt: skip
+            session,
+            actor,
+            order,
+            method=method,
+            amount=fen or row.requested_amount,
+            reference=reference.strip(),
+            aftersale_id=row.id,
+        )
 
     return _step(request, rt, actor, order_id, aftersale_id, do, N_("Refund recorded."))
 
