@@ -9,9 +9,11 @@ from sqlalchemy import select
 
 from shangliao.payments import checkout, native
 from shangliao.payments.models import PaymentAttempt, PaymentMethod
+from tests.support import provider_notify as pn
 from tests.support.chat import guest_client
 from tests.support.fake_providers import (
     BANK,
+    MERCHANT_PRIVATE,
     configure_methods,
     fake_providers,
     point_settings_at,
@@ -280,3 +282,42 @@ def test_outstanding_is_total_less_paid():
 
     # then ¥100 is owed and it can be paid
     assert checkout.outstanding(Row) == 10000 and checkout.is_payable(Row)
+
+
+def test_a_verified_notification_for_the_qr_pays_the_order(runtime, app, shop, guest, order, fake, anon):
+    # given a shop whose WeChat Pay can both draw a QR and verify its notifications
+    configure_methods(runtime, shop.id, kinds=("bank",))
+    platform = {"serial": pn.SERIAL, "public_key": pn.public_pem(pn.private_key("platform"))}
+    settings = {
+        "mchid": pn.MCHID,
+        "appid": pn.APPID,
+        "merchant_serial": pn.SERIAL,
+        "platform_keys": [platform],
+    }
+    secrets = {"apiv3_key": pn.APIV3_KEY, "merchant_private_key": MERCHANT_PRIVATE}
+    pn.set_method(runtime, shop.id, "wechat", {**settings, "secrets_set": sorted(secrets)}, secrets)
+    # when the customer asks for the QR and WeChat Pay says it was paid
+    trade_no = pay(shop, guest, order, "wechat").json()["out_trade_no"]
+    signed = pn.wechat_sign(pn.wechat_payment(trade_no, 11800, transaction_id="4200000077"))
+    told = anon.post(pn.url(shop.slug, "wechat"), content=signed.body, headers=signed.all_headers())
+    # then the order is paid through that attempt, and nothing is left to pay
+    assert told.status_code == 200, told.text
+    assert attempts(runtime, order["id"])[0][3] == "paid"
+    view = guest.get(f"/s/{shop.slug}/api/orders/{order['id']}/pay").json()
+    assert view["payable"] is False and view["payment_status"] == "paid"
+
+
+def test_an_alipay_public_key_pasted_bare_still_verifies_the_answer(runtime, shop, guest, order, fake):
+    # given the Alipay public key kept as Alipay's console shows it (base64, no PEM lines)
+    configure_methods(runtime, shop.id, kinds=("alipay",))
+    with runtime.db.write() as session:
+        row = session.scalar(
+            select(PaymentMethod).where(PaymentMethod.shop_id == shop.id, PaymentMethod.kind == "alipay")
+        )
+        bare = "".join(row.settings["alipay_public_key"].strip().splitlines()[1:-1])
+        row.settings = {**row.settings, "alipay_public_key": bare}
+    # when the customer asks for the Alipay QR
+    r = pay(shop, guest, order, "alipay")
+    # then the answer's signature checks out and the code is shown
+    assert r.status_code == 200, r.text
+    assert r.json()["code_url"] == fake.answered[0]

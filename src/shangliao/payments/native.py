@@ -25,9 +25,10 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from shangliao.payments import notice
 
 # Seconds a provider may take: the customer is waiting on the page, and a hung provider must not
 # hold a server thread for long.
@@ -79,12 +80,12 @@ def rsa_sign(private_pem: str, message: bytes) -> str:
     return base64.b64encode(key.sign(message, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
-def rsa_verify(public_pem: str, message: bytes, signature_b64: str) -> bool:
+def rsa_verify(public_text: str, message: bytes, signature_b64: str) -> bool:
+    """SHA256withRSA with the key as the merchant pasted it (PEM or Alipay's bare base64), checked
+    the way notifications are (payments/notice.py)."""
     try:
-        key = serialization.load_pem_public_key(public_pem.encode())
-        signature = base64.b64decode(signature_b64, validate=True)
-        key.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr,call-arg]
-    except (InvalidSignature, ValueError, TypeError, AttributeError):
+        notice.check_rsa_sha256(notice.load_public_key(public_text), message, signature_b64)
+    except notice.Refused:
         return False
     return True
 
