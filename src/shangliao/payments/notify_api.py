@@ -16,6 +16,7 @@ or a stale one is 401, an unreadable body 400, an ``out_trade_no`` the shop neve
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
@@ -63,14 +64,47 @@ class Received:
     log_refusal: bool = False
 
 
-def _verify(rt: Runtime, slug: str, kind: str, headers: Mapping[str, str], body: bytes) -> Received:
-    """In a worker thread: the shop's method (one read), its secrets, the signature, the body."""
+@dataclass(frozen=True)
+class _Method:
+    shop_id: int | None
+    enabled: bool
+    settings: dict[str, Any]
+    secrets: dict[str, Any]
+    until: float
+
+
+# A shop's method as last read, for METHOD_TTL seconds (like the caller cache, rule 16 of
+# docs/architecture.md): a provider's burst costs no read unit nor unsealing per notification. A
+# key removed from the settings is still trusted for at most that long.
+METHOD_TTL = 5.0
+_methods: dict[tuple[int, str, str], _Method] = {}
+
+
+def _method(rt: Runtime, slug: str, kind: str) -> _Method:
+    key = (id(rt), slug, kind)
+    found = _methods.get(key)
+    if found is not None and found.until > time.monotonic():
+        return found
     with rt.db.read() as session:
         shop_id = session.scalar(select(Shop.id).where(Shop.slug == slug))
         method = find_method(session, shop_id, kind) if shop_id is not None else None
-        enabled = method is not None and method.enabled
-        settings = dict(method.settings or {}) if method is not None else {}
-        secrets = open_secrets(rt.keyring, method) if method is not None else {}
+        found = _Method(
+            shop_id,
+            method is not None and method.enabled,
+            dict(method.settings or {}) if method is not None else {},
+            open_secrets(rt.keyring, method) if method is not None else {},
+            time.monotonic() + METHOD_TTL,
+        )
+    if len(_methods) > 10_000:  # made-up slugs must not grow it without end
+        _methods.clear()
+    _methods[key] = found
+    return found
+
+
+def _verify(rt: Runtime, slug: str, kind: str, headers: Mapping[str, str], body: bytes) -> Received:
+    """In a worker thread: the shop's method (cached), its secrets, the signature, the body."""
+    method = _method(rt, slug, kind)
+    shop_id, enabled, settings, secrets = method.shop_id, method.enabled, method.settings, method.secrets
     if shop_id is None:
         return Received(None)
     try:
