@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from shangliao.catalog.models import ProductImage
 from tests.support.access import PNG
+from tests.support.access import _aftersale as access_aftersale
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
@@ -121,6 +122,7 @@ def seeded(runtime, shop) -> dict[str, int | str]:
         "role_id": shop.api.post("/api/v1/team/roles", json={"name": "fuzz", "permissions": []}).json()["id"],
         "invitation_id": shop.api.post("/api/v1/team/invitations", json={"role": "agent"}).json()["id"],
         "shipping_template_id": shop.api.post("/api/v1/shipping-templates", json={"name": "fuzz"}).json()["id"],
+        "aftersale_id": access_aftersale(runtime, shop, order["id"]),
     }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from shangliao.aftersales import service
+from shangliao.aftersales import exchange, service
 from shangliao.aftersales.models import AfterSale
 from shangliao.aftersales.schemas import ArrivalIn, DecisionIn, RefundIn, ShipIn
 from shangliao.aftersales.views import staff_dict
@@ -21,7 +21,6 @@ from shangliao.auth.scope import within_scope
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId
-from shangliao.orders import actions
 from shangliao.orders.models import Order
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.responses import JSONResponse
@@ -152,17 +151,16 @@ def refund(
     """Record the money given back (by default what the customer asked for); it settles the request."""
 
     def step(session: Session, order: Order, row: AfterSale) -> None:
-        service.check_version(row, body.version)
-        service.check_refundable(row)
-        actions.do_refund(
+        service.do_refund_request(
             session,
             actor,
             order,
+            row,
             method=body.method,
-            amount=body.amount or row.requested_amount,
+            amount=body.amount,
             reference=body.reference,
             note=body.note,
-            aftersale_id=row.id,
+            version=body.version,
         )
 
     return change(rt, actor, aftersale_id, step)
@@ -180,7 +178,7 @@ def ship(
         rt,
         actor,
         aftersale_id,
-        lambda s, o, r: service.do_ship_exchange(
+        lambda s, o, r: exchange.do_ship_exchange(
             s, actor, o, r, body.carrier_code, body.tracking_number, body.version
         ),
     )

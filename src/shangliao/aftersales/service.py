@@ -40,7 +40,6 @@ from shangliao.orders.models import Order, OrderItem, Refund
 from shangliao.orders.refunds import refundable
 from shangliao.orders.state import Status
 from shangliao.orders.timeline import access_order, check_not_archived, record_change
-from shangliao.shipping.models import Parcel, ParcelItem
 
 OPEN = ("requested", "approved", "awaiting_return", "returned")
 CLOSED = ("refunded", "exchanged", "refused", "withdrawn")
@@ -112,7 +111,7 @@ def check_version(row: AfterSale, expected: int | None) -> None:
         )
 
 
-def _check_status(row: AfterSale, *allowed: str) -> None:
+def check_status(row: AfterSale, *allowed: str) -> None:
     if row.status not in allowed:
         raise Conflict(
             "aftersale.invalid_step",
@@ -342,11 +341,11 @@ def do_request(
         data={"aftersale_id": row.id, "order_id": order.id, "number": row.number, "kind": row.kind},
     )
     row.card_message_id = sent.id
-    _step(session, customer, order, row, "requested", amount=amount)
+    record_step(session, customer, order, row, "requested", amount=amount)
     return row
 
 
-def _step(
+def record_step(
     session: Session, actor: Actor | None, order: Order, row: AfterSale, step: str, **data: Any
 ) -> None:
     """The timeline row and the event both pages redraw the request's card from (ids, codes and
@@ -364,7 +363,7 @@ def _step(
     )
 
 
-def _close(order: Order, row: AfterSale, status: str) -> None:
+def close_request(order: Order, row: AfterSale, status: str) -> None:
     row.status = status
     row.closed_at = clock.now()
     order.aftersales_open = max(order.aftersales_open - 1, 0)
@@ -378,9 +377,9 @@ def do_withdraw(
 ) -> AfterSale:
     """The customer takes their request back, as long as the goods are not back at the shop."""
     check_version(row, version)
-    _check_status(row, "requested", "approved", "awaiting_return")
-    _close(order, row, "withdrawn")
-    _step(session, customer, order, row, "withdrawn")
+    check_status(row, "requested", "approved", "awaiting_return")
+    close_request(order, row, "withdrawn")
+    record_step(session, customer, order, row, "withdrawn")
     return row
 
 
@@ -395,11 +394,11 @@ def do_send_return(
 ) -> AfterSale:
     """The customer posted the goods back: courier and number (entered again to correct them)."""
     check_version(row, version)
-    _check_status(row, "awaiting_return")
+    check_status(row, "awaiting_return")
     check_tracking(carrier, tracking)
     row.return_carrier, row.return_tracking = carrier, tracking
     row.return_sent_at = clock.now()
-    _step(session, customer, order, row, "return_sent", carrier_code=carrier, tracking_number=tracking)
+    record_step(session, customer, order, row, "return_sent", carrier_code=carrier, tracking_number=tracking)
     return row
 
 
@@ -411,10 +410,10 @@ def do_approve(
 ) -> AfterSale:
     check_version(row, version)
     check_not_archived(order)
-    _check_status(row, "requested")
+    check_status(row, "requested")
     row.status = "approved" if row.kind == "refund_only" else "awaiting_return"
     row.staff_message, row.decided_by, row.decided_at = message, actor.staff_id, clock.now()
-    _step(session, actor, order, row, "approved")
+    record_step(session, actor, order, row, "approved")
     return row
 
 
@@ -422,7 +421,7 @@ def do_refuse(
     session: Session, actor: Actor, order: Order, row: AfterSale, message: str, version: int | None
 ) -> AfterSale:
     check_version(row, version)
-    _check_status(row, "requested")
+    check_status(row, "requested")
     if not message:
         raise Invalid(
             "aftersale.message_required",
@@ -430,8 +429,8 @@ def do_refuse(
             details={"fields": ["message"]},
         )
     row.staff_message, row.decided_by, row.decided_at = message, actor.staff_id, clock.now()
-    _close(order, row, "refused")
-    _step(session, actor, order, row, "refused")
+    close_request(order, row, "refused")
+    record_step(session, actor, order, row, "refused")
     return row
 
 
@@ -446,7 +445,7 @@ def do_confirm_arrival(
     """The returned parcel arrived: each line back into stock (a ``return`` ledger row) or not
     (damaged goods stay off the shelf)."""
     check_version(row, version)
-    _check_status(row, "awaiting_return")
+    check_status(row, "awaiting_return")
     known = {line.id for line in row.lines}
     if set(restock) != known:
         raise Invalid(
@@ -471,14 +470,51 @@ def do_confirm_arrival(
     )
     log.record(session, order.shop_id, low)
     row.status, row.received_by, row.returned_at = "returned", actor.staff_id, clock.now()
-    _step(session, actor, order, row, "returned", restocked=[line.id for line in row.lines if line.restock])
+    record_step(
+        session, actor, order, row, "returned", restocked=[line.id for line in row.lines if line.restock]
+    )
     return row
 
 
 def check_refundable(row: AfterSale) -> None:
     if row.kind not in REFUNDABLE:
         raise Conflict("aftersale.not_refundable", N_("An exchange is settled by shipping the replacement."))
-    _check_status(row, REFUNDABLE[row.kind])
+    check_status(row, REFUNDABLE[row.kind])
+
+
+def do_refund_request(
+    session: Session,
+    actor: Actor,
+    order: Order,
+    row: AfterSale,
+    *,
+    method: str,
+    amount: int | None,
+    reference: str = "",
+    note: str = "",
+    version: int | None = None,
+) -> None:
+    """Record the money given back for ``row`` (by default what the customer asked for) through
+    ``orders.actions.do_refund``, which settles the request (``settle_refund``)."""
+    from shangliao.orders.actions import do_refund  # late: orders.actions calls back into this module
+
+    check_version(row, version)
+    check_refundable(row)
+    amount = amount or row.requested_amount
+    if amount <= 0:
+        raise Invalid(
+            "aftersale.amount_required", N_("Say how much is refunded."), details={"fields": ["amount"]}
+        )
+    do_refund(
+        session,
+        actor,
+        order,
+        method=method,
+        amount=amount,
+        reference=reference,
+        note=note,
+        aftersale_id=row.id,
+    )
 
 
 def settle_refund(session: Session, actor: Actor | None, order: Order, refund: Refund) -> None:
@@ -493,94 +529,5 @@ def settle_refund(session: Session, actor: Actor | None, order: Order, refund: R
     if row is None or row.status not in OPEN:
         return
     row.refund_id = refund.id
-    _close(order, row, "refunded")
-    _step(session, actor, order, row, "refunded", refund_id=refund.id, amount=refund.amount)
-
-
-def do_ship_exchange(
-    session: Session,
-    actor: Actor,
-    order: Order,
-    row: AfterSale,
-    carrier: str,
-    tracking: str,
-    version: int | None,
-) -> AfterSale:
-    """Send the replacement: its own parcel (kind "exchange"), stock taken with the no-oversell
-    update (rule 10), the request closed."""
-    check_version(row, version)
-    if row.kind != "exchange":
-        raise Conflict("aftersale.not_exchange", N_("Only an exchange ships a replacement."))
-    _check_status(row, "returned")
-    check_tracking(carrier, tracking)
-    found = stock.load(
-        session,
-        order.shop_id,
-        [line.replacement_variant_id for line in row.lines if line.replacement_variant_id],
-    )
-    moves = []
-    for line in row.lines:
-        if line.replacement_variant_id not in found:
-            raise Conflict(
-                "aftersale.unknown_replacement",
-                N_("The replacement product is not on sale."),
-                details={"variant_id": line.replacement_variant_id},
-            )
-        moves.append(stock.Move(line.replacement_variant_id, "exchange", on_hand=-line.quantity))
-    low = stock.apply(
-        session,
-        order.shop_id,
-        moves,
-        order_id=order.id,
-        actor_id=actor.staff_id,
-        reason=f"exchange {row.number}",
-        before=found,
-    )
-    log.record(session, order.shop_id, low)
-    parcel = make_exchange_parcel(session, actor, order, row, carrier, tracking, found)
-    row.parcel_id = parcel.id
-    _close(order, row, "exchanged")
-    _step(session, actor, order, row, "exchanged", carrier_code=carrier, tracking_number=tracking)
-    return row
-
-
-def make_exchange_parcel(
-    session: Session,
-    actor: Actor,
-    order: Order,
-    row: AfterSale,
-    carrier: str,
-    tracking: str,
-    found: dict[int, stock.StockRow],
-) -> Parcel:
-    """The replacement's parcel, numbered after the order's other parcels, with a snapshot of
-    what it holds (no order line: the replacement was never sold as one)."""
-    seq = session.scalar(select(func.coalesce(func.max(Parcel.seq), 0)).where(Parcel.order_id == order.id))
-    parcel = Parcel(
-        shop_id=order.shop_id,
-        order_id=order.id,
-        seq=(seq or 0) + 1,
-        kind="exchange",
-        aftersale_id=row.id,
-        carrier_code=carrier,
-        tracking_number=tracking,
-        shipped_by=actor.staff_id,
-        shipped_at=clock.now(),
-    )
-    session.add(parcel)
-    session.flush()
-    for line in row.lines:
-        variant = found[line.replacement_variant_id]
-        session.add(
-            ParcelItem(
-                shop_id=order.shop_id,
-                parcel_id=parcel.id,
-                order_item_id=None,
-                variant_id=variant.variant_id,
-                name=variant.product_name[:120],
-                spec=variant.spec_label[:255],
-                quantity=line.quantity,
-            )
-        )
-    session.flush()
-    return parcel
+    close_request(order, row, "refunded")
+    record_step(session, actor, order, row, "refunded", refund_id=refund.id, amount=refund.amount)

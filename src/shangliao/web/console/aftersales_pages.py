@@ -11,7 +11,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
-from shangliao.aftersales import service
+from shangliao.aftersales import exchange, service
 from shangliao.aftersales.models import AfterSale
 from shangliao.aftersales.views import staff_dict
 from shangliao.auth.access import staff
@@ -19,7 +19,6 @@ from shangliao.auth.actor import Actor
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
-from shangliao.orders import actions
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.refunds import refundable
 from shangliao.orders.timeline import access_order
@@ -153,16 +152,15 @@ def refund(
         if method not in REFUND_METHODS:
             raise Invalid("aftersale.unknown_method", N_("Choose how the money was refunded."))
         fen = yuan_to_fen(amount, "amount")
-        service.check_version(row, version)
-        service.check_refundable(row)
-        actions.do_refund(
+        service.do_refund_request(
             session,
             actor,
             order,
+            row,
             method=method,
-            amount=fen or row.requested_amount,
+            amount=fen,
             reference=reference.strip(),
-            aftersale_id=row.id,
+            version=version,
         )
 
     return _step(request, rt, actor, order_id, aftersale_id, do, N_("Refund recorded."))
@@ -181,6 +179,6 @@ def ship(
 ):
     return _step(
         request, rt, actor, order_id, aftersale_id,
-        lambda s, o, r: service.do_ship_exchange(s, actor, o, r, carrier_code, tracking_number.strip(), version),
+        lambda s, o, r: exchange.do_ship_exchange(s, actor, o, r, carrier_code, tracking_number.strip(), version),
         N_("Replacement shipped."),
     )  # fmt: skip
