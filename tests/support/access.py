@@ -106,12 +106,12 @@ SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
     ("POST", "/settings/shipping"): {"name": "access form", "first_units": "1", "further_units": "1"},
     ("POST", "/settings/shipping/{shipping_template_id}"): {"name": "access edit"},
+    ("POST", "/orders/{order_id}/invoice"): {"title_type": "personal", "title": "张三", "email": "a@example.com"},
+    ("POST", "/orders/{order_id}/invoice/issue"): {"invoice_number": "1"},
     ("POST", "/orders/{order_id}/money/payments"): {"method": "cash", "amount": "0.01"},
     ("POST", "/orders/{order_id}/money/refunds"): {"method": "cash", "amount": "0.01"},
     ("POST", "/orders/{order_id}/money/proofs/{proof_id}/record"): {"method": "cash", "amount": "0.01"},
     ("POST", "/orders/{order_id}/money/proofs/{proof_id}/dismiss"): {"reason": "x"},
-    ("POST", "/orders/{order_id}/invoice"): {"title_type": "personal", "title": "张三", "email": "a@example.com"},
-    ("POST", "/orders/{order_id}/invoice/issue"): {"invoice_number": "1"},
     ("POST", "/orders/{order_id}/tags"): {"add": "x"},
     ("POST", "/orders/{order_id}/edit/address"): {
         "receiver": "张三",
@@ -223,26 +223,14 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         "role_id": bystander.role_id,
         "invitation_id": invitation.json()["id"],
         "notification_id": notification_id,
+        "proof_id": _payment_proof(runtime, shop, order["id"], conversation["id"]),
         "parcel_id": _shipped_parcel(shop, product.variant_id),
         "aftersale_id": _aftersale(runtime, shop, order["id"]),
-        "proof_id": _payment_proof(runtime, shop, order["id"], conversation["id"]),
         "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
         "shipping_template_id": shop.api.post(
             "/api/v1/shipping-templates", json={"name": "victim", "first_fee": 800}
         ).json()["id"],
     }
-
-def _payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
-    """A payment proof waiting on the victim's order (written directly: only a customer sends one)."""
-    from shangliao.payments.models import PaymentProof
-
-    upload = shop.api.post(f"/api/v1/conversations/{conversation_id}/attachments", files={"file": ("p.png", PNG)})
-    assert upload.status_code == 201, upload.text
-    with runtime.db.write() as session:
-        proof = PaymentProof(shop_id=shop.id, order_id=order_id, attachment_id=upload.json()["data"]["attachment_id"])
-        session.add(proof)
-        session.flush()
-        return proof.id
 
 
 def _aftersale(runtime, shop, order_id: int) -> int:

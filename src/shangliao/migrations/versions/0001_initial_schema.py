@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 05:09:34.962471
+Create Date: 2026-12-07 05:16:12.059641
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
