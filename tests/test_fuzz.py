@@ -121,7 +121,9 @@ def seeded(runtime, shop) -> dict[str, int | str]:
         ).json()["id"],
         "role_id": shop.api.post("/api/v1/team/roles", json={"name": "fuzz", "permissions": []}).json()["id"],
         "invitation_id": shop.api.post("/api/v1/team/invitations", json={"role": "agent"}).json()["id"],
-        "shipping_template_id": shop.api.post("/api/v1/shipping-templates", json={"name": "fuzz"}).json()["id"],
+        "shipping_template_id": shop.api.post("/api/v1/shipping-templates", json={"name": "fuzz"}).json()[
+            "id"
+        ],
         "aftersale_id": access_aftersale(runtime, shop, order["id"]),
     }
 

@@ -88,7 +88,7 @@ def render(app) -> str:
         "     tests/test_authz_matrix.py fails while this file is stale. -->",
         "",
         "Every staff route declares one permission (`staff(...)`), one per action for a route taking",
-        "several, or any of a few (`staff_any(...)`: \"a or b\"); `(signed in)` is any member of the",
+        'several, or any of a few (`staff_any(...)`: "a or b"); `(signed in)` is any member of the',
         "shop. A role without the permission gets 403 `auth.forbidden` naming it; a row outside the",
         "member's data scope is 404, like another shop's. A shop's own roles grant any set of these",
         "permissions with either data scope.",

@@ -20,8 +20,8 @@ from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
 from shangliao.shipping import parcel_api
 from shangliao.shipping import shop_api as shipping_shop_api
-from shangliao.storefront import api as storefront_api
 from shangliao.storefront import aftersales_api as storefront_aftersales_api
+from shangliao.storefront import api as storefront_api
 from shangliao.storefront import claims_api as storefront_claims_api
 from shangliao.storefront import invoice_api as storefront_invoice_api
 from shangliao.storefront import orders_api as storefront_orders_api

@@ -41,7 +41,11 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("PUT", "/api/v1/orders/{order_id}/assignee"): {"assignee_id": None},
     ("POST", "/api/v1/orders/{order_id}/tags"): {"add": ["x"]},
     ("POST", "/api/v1/orders/{order_id}/notes"): {"body": "x"},
-    ("POST", "/api/v1/orders/{order_id}/invoice"): {"title_type": "personal", "title": "张三", "email": "a@example.com"},
+    ("POST", "/api/v1/orders/{order_id}/invoice"): {
+        "title_type": "personal",
+        "title": "张三",
+        "email": "a@example.com",
+    },
     ("POST", "/api/v1/orders/{order_id}/invoice/issue"): {"invoice_number": "1"},
     ("PATCH", "/api/v1/products/{product_id}"): {"name": "x"},
     ("POST", "/api/v1/products/{product_id}/variants"): {
@@ -106,7 +110,11 @@ SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
     ("POST", "/settings/shipping"): {"name": "access form", "first_units": "1", "further_units": "1"},
     ("POST", "/settings/shipping/{shipping_template_id}"): {"name": "access edit"},
-    ("POST", "/orders/{order_id}/invoice"): {"title_type": "personal", "title": "张三", "email": "a@example.com"},
+    ("POST", "/orders/{order_id}/invoice"): {
+        "title_type": "personal",
+        "title": "张三",
+        "email": "a@example.com",
+    },
     ("POST", "/orders/{order_id}/invoice/issue"): {"invoice_number": "1"},
     ("POST", "/orders/{order_id}/money/payments"): {"method": "cash", "amount": "0.01"},
     ("POST", "/orders/{order_id}/money/refunds"): {"method": "cash", "amount": "0.01"},
@@ -261,10 +269,14 @@ def _payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
     """A payment proof waiting on the victim's order (written directly: only a customer sends one)."""
     from shangliao.payments.models import PaymentProof
 
-    upload = shop.api.post(f"/api/v1/conversations/{conversation_id}/attachments", files={"file": ("p.png", PNG)})
+    upload = shop.api.post(
+        f"/api/v1/conversations/{conversation_id}/attachments", files={"file": ("p.png", PNG)}
+    )
     assert upload.status_code == 201, upload.text
     with runtime.db.write() as session:
-        proof = PaymentProof(shop_id=shop.id, order_id=order_id, attachment_id=upload.json()["data"]["attachment_id"])
+        proof = PaymentProof(
+            shop_id=shop.id, order_id=order_id, attachment_id=upload.json()["data"]["attachment_id"]
+        )
         session.add(proof)
         session.flush()
         return proof.id

@@ -42,7 +42,9 @@ OptionValue = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 Spec = Annotated[dict[OptionName, OptionValue], Field(max_length=MAX_OPTIONS)]
 Price = Annotated[int, Field(ge=0, le=100_000_000, description="Price in fen (1/100 yuan).")]
 Quantity = Annotated[int, Field(ge=0, le=10_000_000)]
-Weight = Annotated[int, Field(ge=0, le=1_000_000, description="Grams, for weight-based shipping; 0 = not weighed.")]
+Weight = Annotated[
+    int, Field(ge=0, le=1_000_000, description="Grams, for weight-based shipping; 0 = not weighed.")
+]
 # PATCH fields where null means something: no shipping template of its own (the shop's default).
 NULLABLE = frozenset({"shipping_template_id"})
 
@@ -106,7 +108,9 @@ class ProductIn(StrictModel):
     presale: bool = False
     low_stock_threshold: Quantity = Field(default=0, description="0 turns low-stock alerts off.")
     active: bool = True
-    shipping_template_id: RowRef | None = Field(default=None, description="运费模板; null = the shop's default.")
+    shipping_template_id: RowRef | None = Field(
+        default=None, description="运费模板; null = the shop's default."
+    )
     variants: list[VariantIn] = Field(min_length=1, max_length=MAX_VARIANTS)
 
 

@@ -233,7 +233,9 @@ def do_order_from_chat(
     source = access_message(session, conversation, body.source_message_id) if body.source_message_id else None
     # A fee left out is priced by the shop's 运费模板 (shipping/fees.py), so it is not passed on.
     left_out = {"source_message_id"} | ({"shipping_fee"} - body.model_fields_set)
-    order = OrderCreate(**body.model_dump(exclude=left_out), customer_id=conversation.customer_id, channel="chat")
+    order = OrderCreate(
+        **body.model_dump(exclude=left_out), customer_id=conversation.customer_id, channel="chat"
+    )
     noted = {"source_message_id": source.id, "source_seq": source.seq} if source is not None else None
     return do_create_order(
         session, keyring, actor, order, conversation_id=conversation.id, created_data=noted

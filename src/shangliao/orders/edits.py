@@ -139,7 +139,11 @@ def do_replace_items(
             "old": old_summary,
             "new": _item_summary(priced.rows),
             "total": total,
-            **({"shipping_fee": {"old": old_fee, "new": order.shipping_fee}} if old_fee != order.shipping_fee else {}),
+            **(
+                {"shipping_fee": {"old": old_fee, "new": order.shipping_fee}}
+                if old_fee != order.shipping_fee
+                else {}
+            ),
         },
         event_data={"total": total},
     )
