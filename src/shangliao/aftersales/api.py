@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,7 +22,10 @@ from shangliao.auth.scope import within_scope
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId
+from shangliao.orders import idempotency
+from shangliao.orders.api import IdempotencyKey, _replayed
 from shangliao.orders.models import Order
+from shangliao.orders.refunds import find_by_idempotency_key
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.responses import JSONResponse
 
@@ -81,11 +85,14 @@ def get_aftersale(
 def change(
     rt: Runtime, actor: Actor, aftersale_id: int, step: Callable[[Session, Order, AfterSale], Any]
 ) -> Any:
-    """Run ``step`` on the request with its order locked, in one unit; answer the request after."""
+    """Run ``step`` on the request with its order locked, in one unit; answer the request after
+    (or what ``step`` answers, e.g. a replay that changed nothing)."""
     try:
         with rt.db.write() as session:
             row, order = service.access_aftersale(session, actor, aftersale_id, lock=True)
-            step(session, order, row)
+            answer = step(session, order, row)
+            if isinstance(answer, JSONResponse):
+                return answer
             session.flush()
             return JSONResponse(staff_dict(row, order))
     except StaleDataError as exc:
@@ -145,12 +152,28 @@ def arrived(
 def refund(
     aftersale_id: PathId,
     body: RefundIn,
+    idempotency_key: IdempotencyKey = None,
     actor: Actor = Depends(staff("payments.refund")),
     rt: Runtime = Depends(get_runtime),
 ) -> Any:
-    """Record the money given back (by default what the customer asked for); it settles the request."""
+    """Record the money given back (by default what the customer asked for); it settles the request.
+    With an ``Idempotency-Key`` (as ``POST /orders/{id}/refunds``), a retry records nothing more
+    and answers 200 with the request as it is now."""
+    request = idempotency.fingerprint(body, aftersale_id=aftersale_id) if idempotency_key else None
 
-    def step(session: Session, order: Order, row: AfterSale) -> None:
+    def replay(session: Session, order: Order, row: AfterSale) -> JSONResponse | None:
+        earlier = find_by_idempotency_key(session, actor.shop_id, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            return None
+        idempotency.check_same_request(earlier.idempotency_hash, request)
+        return _replayed(staff_dict(row, order))
+
+    def step(session: Session, order: Order, row: AfterSale) -> JSONResponse | None:
+        # Under the order's lock, before the checks: the retry of the refund that settled the
+        # request is answered, not refused because the request is closed.
+        answer = replay(session, order, row)
+        if answer is not None:
+            return answer
         service.do_refund_request(
             session,
             actor,
@@ -161,9 +184,22 @@ def refund(
             reference=body.reference,
             note=body.note,
             version=body.version,
+            idempotency_key=idempotency_key,
+            idempotency_hash=request,
         )
+        return None
 
-    return change(rt, actor, aftersale_id, step)
+    try:
+        return change(rt, actor, aftersale_id, step)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        with rt.db.read() as session:  # a copy with this key committed meanwhile
+            row, order = service.access_aftersale(session, actor, aftersale_id)
+            answer = replay(session, order, row)
+            if answer is None:
+                raise
+            return answer
 
 
 @router.post("/{aftersale_id}/ship")

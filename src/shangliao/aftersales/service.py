@@ -493,9 +493,12 @@ def do_refund_request(
     reference: str = "",
     note: str = "",
     version: int | None = None,
+    idempotency_key: str | None = None,
+    idempotency_hash: bytes | None = None,
 ) -> None:
     """Record the money given back for ``row`` (by default what the customer asked for) through
-    ``orders.actions.do_refund``, which settles the request (``settle_refund``)."""
+    ``orders.actions.do_refund``, which settles the request (``settle_refund``). A retry with an
+    ``idempotency_key`` is answered by the caller before this (``orders/idempotency.py``)."""
     from shangliao.orders.actions import do_refund  # late: orders.actions calls back into this module
 
     check_version(row, version)
@@ -514,6 +517,8 @@ def do_refund_request(
         reference=reference,
         note=note,
         aftersale_id=row.id,
+        idempotency_key=idempotency_key,
+        idempotency_hash=idempotency_hash,
     )
 
 

@@ -24,7 +24,7 @@ from shangliao.orders import actions, idempotency
 from shangliao.orders.api import IdempotencyKey, _change, _replayed
 from shangliao.orders.models import Order, Payment, Refund
 from shangliao.orders.payments import payment_status
-from shangliao.orders.refunds import refundable
+from shangliao.orders.refunds import find_by_idempotency_key, refundable
 from shangliao.orders.timeline import access_order
 from shangliao.orders.views import order_dict
 from shangliao.runtime import Runtime, get_runtime
@@ -44,10 +44,6 @@ class RefundIn(StrictModel):
     refunded_at: AwareDatetime | None = None
 
 
-def _find_refund(session: Session, shop_id: int, key: str) -> Refund | None:
-    return session.scalar(select(Refund).where(Refund.shop_id == shop_id, Refund.idempotency_key == key))
-
-
 @router.post("/{order_id}/refunds", status_code=201)
 def refund(
     order_id: PathId,
@@ -65,7 +61,7 @@ def refund(
         if idempotency_key is not None:
             # Under the order's lock, before the checks: a retry of the refund that emptied the
             # refundable amount is answered, not refused.
-            earlier = _find_refund(session, actor.shop_id, idempotency_key)
+            earlier = find_by_idempotency_key(session, actor.shop_id, idempotency_key)
             if earlier is not None:
                 idempotency.check_same_request(earlier.idempotency_hash, request)
                 return _replayed(order_dict(order, rt.keyring, order_view(actor, order.status)))
@@ -88,7 +84,7 @@ def refund(
         if idempotency_key is None:
             raise
         with rt.db.read() as session:  # a copy with this key committed meanwhile (another order)
-            earlier = _find_refund(session, actor.shop_id, idempotency_key)
+            earlier = find_by_idempotency_key(session, actor.shop_id, idempotency_key)
             if earlier is None:
                 raise
             idempotency.check_same_request(earlier.idempotency_hash, request)

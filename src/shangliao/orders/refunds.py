@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shangliao.core import clock
@@ -19,6 +19,11 @@ from shangliao.orders.models import Order, Refund
 def refundable(order: Order) -> int:
     """What may still be refunded: money received and not yet given back."""
     return max(order.paid_amount - order.refunded_amount, 0)
+
+
+def find_by_idempotency_key(session: Session, shop_id: int, key: str) -> Refund | None:
+    """The refund a retried request already made (``orders/idempotency.py``), if any."""
+    return session.scalar(select(Refund).where(Refund.shop_id == shop_id, Refund.idempotency_key == key))
 
 
 def refund_no(order: Order, n: int) -> str:

@@ -34,6 +34,7 @@ from typing import Literal
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from shangliao.aftersales.privacy import erase_notes
 from shangliao.audit.log import record_audit
 from shangliao.auth.actor import Actor
 from shangliao.chat import card_keys
@@ -169,6 +170,7 @@ def _erase_orders(session: Session, shop_id: int, customer_id: int) -> tuple[int
         # The entry keeps its place, kind, actor and time; only the sealed snapshots go.
         entry.data = {**entry.data, "old": None, "new": None, "erased": True}
     erase_requests(session, shop_id, order_ids, PLACEHOLDER)  # invoices: the email, a personal title
+    erase_notes(session, shop_id, order_ids)  # after-sales: the note the customer typed
     return len(order_ids), len(entries)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shangliao.aftersales.privacy import requests_of as aftersale_requests
 from shangliao.chat.cards import open_card
 from shangliao.chat.models import Attachment, Conversation, Message, Visitor
 from shangliao.chat.views import message_out
@@ -58,6 +59,7 @@ def _orders(session: Session, keyring: Keyring, shop_id: int, customer_id: int) 
         data.pop("allowed_actions", None)
         data["timeline"] = [event_dict(e, keyring) for e in events_of(session, order)]
         data["invoices"] = requests_of(session, keyring, order)
+        data["aftersales"] = aftersale_requests(session, order)  # with the customer's own notes
         out.append(data)
     return out
 
