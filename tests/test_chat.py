@@ -173,9 +173,10 @@ def test_a_payment_request_asks_for_the_unpaid_balance_by_default(runtime, shop,
         "amount": 4000,
         "total": 5000,
         "paid_amount": 1000,
+        "part": False,
         "methods": [],  # the ways of paying the shop offered (none set up here)
     }
-    assert part["data"]["amount"] == 1500
+    assert part["data"]["amount"] == 1500 and part["data"]["part"] is True
     assert [m["kind"] for m in messages(shop, conversation)] == ["payment_request", "payment_request"]
 
 

@@ -286,6 +286,9 @@ def payment_request(order: Order, amount: int | None) -> dict[str, Any]:
         "amount": unpaid if amount is None else amount,
         "total": order.total,
         "paid_amount": order.paid_amount,
+        # Asked for a part (its amount is what the card pays) or for all that is owed (the card
+        # pays whatever is owed when the customer opens it).
+        "part": amount is not None,
     }
 
 

@@ -78,6 +78,14 @@ def outstanding(order: Order) -> int:
     return max(order.total - order.paid_amount, 0)
 
 
+def to_pay(order: Order, asked: int | None = None) -> int:
+    """What the customer pays now: ``asked`` (a payment-request card's part of what is owed) while
+    it is no more than what is owed, else everything owed (the order page; a card whose amount was
+    paid meanwhile must not ask for more than the order still needs)."""
+    owed = outstanding(order)
+    return asked if asked is not None and 0 < asked <= owed else owed
+
+
 def is_payable(order: Order) -> bool:
     """A draft is not priced yet, a cancelled or archived order is over, a paid one owes nothing."""
     return (
@@ -93,15 +101,17 @@ def customer_options(session: Session, shop_id: int) -> list[dict[str, Any]]:
     return [o for o in methods.shop_payment_options(session, shop_id) if o["kind"] in CUSTOMER_KINDS]
 
 
-def how_to_pay(session: Session, order: Order) -> dict[str, Any]:
-    """The order's how-to-pay block (the order page, the payment-request card): nothing to pay once
-    it is paid, so the methods are listed only while something is owed."""
+def how_to_pay(session: Session, order: Order, asked: int | None = None) -> dict[str, Any]:
+    """The order's how-to-pay block (the order page, the payment-request card asking for ``asked``):
+    nothing to pay once it is paid, so the methods are listed only while something is owed.
+    ``amount`` is what the bank transfer and a native QR are for (``to_pay``)."""
     payable = is_payable(order)
     return {
         "order_id": order.id,
         "number": order.number,
         "payable": payable,
         "outstanding": outstanding(order),
+        "amount": to_pay(order, asked),
         "paid_amount": order.paid_amount,
         "payment_status": payment_status(order.total, order.paid_amount, order.refunded_amount),
         # What the customer writes in the transfer note so the shop can match the money.
@@ -156,8 +166,11 @@ def _reusable(attempt: PaymentAttempt, amount: int, now: datetime) -> bool:
     )
 
 
-def do_open_attempt(session: Session, keyring: Keyring, order: Order, kind: str) -> Opened:
-    """Take an attempt for the outstanding amount of ``order`` (locked by the caller) through
+def do_open_attempt(
+    session: Session, keyring: Keyring, order: Order, kind: str, asked: int | None = None
+) -> Opened:
+    """Take an attempt for what ``order`` (locked by the caller) is paid now (``to_pay``: a card's
+    ``asked`` part, or everything owed) through
     ``kind``'s native QR: the open one still good for the same amount, or a new ``out_trade_no``
     after closing the earlier ones (a changed amount or an expired code must not stay payable)."""
     if kind not in NATIVE_KINDS:
@@ -167,7 +180,7 @@ def do_open_attempt(session: Session, keyring: Keyring, order: Order, kind: str)
         raise method_unavailable(kind)
     if not is_payable(order):
         raise not_payable(order)
-    amount, now = outstanding(order), clock.now()
+    amount, now = to_pay(order, asked), clock.now()
     earlier = _open_attempts(session, order, kind)
     reuse = next((a for a in reversed(earlier) if _reusable(a, amount, now)), None)
     if reuse is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 
 from shangliao.core.schemas import PathId
 from shangliao.payments import checkout, native
@@ -27,19 +27,33 @@ router = shop_page_router()
 # plenty for someone switching between WeChat Pay and Alipay, and a script is cut off early.
 QR_REQUESTS = ("10/minute", "60/hour")
 NativeMethod = Annotated[Literal["wechat", "alipay"], Path(description="wechat or alipay")]
+# A payment-request card asks for part of what is owed: the card's amount (fen) rides along.
+Asked = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=100_000_000,
+        description="A payment request's amount in fen; omitted, or more than is owed now: all that is owed.",
+    ),
+]
 # What the provider shows the customer as the item paid for (WeChat allows 127 bytes).
 DESCRIPTION_CHARS = 40
 
 
 @router.get("/orders/{order_id}/pay")
 def how_to_pay(
-    shop: str, order_id: PathId, guest: Guest = Depends(visitor()), rt: Runtime = Depends(get_runtime)
+    shop: str,
+    order_id: PathId,
+    amount: Asked = None,
+    guest: Guest = Depends(visitor()),
+    rt: Runtime = Depends(get_runtime),
 ) -> Any:
-    """How to pay one of your orders: what is owed, the shop's ways of paying (bank details with
-    the order number for the transfer note, 收款码 images, native QR), none once it is paid."""
+    """How to pay one of your orders: what is owed, what to pay now (`amount`), the shop's ways of
+    paying (bank details with the order number for the transfer note, 收款码 images, native QR),
+    none once it is paid."""
     with rt.db.read() as session:
         order = go.access_guest_order(session, guest, order_id)
-        return JSONResponse(checkout.how_to_pay(session, order))
+        return JSONResponse(checkout.how_to_pay(session, order, amount))
 
 
 @router.post("/orders/{order_id}/pay/{method}")
@@ -48,15 +62,17 @@ def pay_native(
     order_id: PathId,
     method: NativeMethod,
     request: Request,
+    amount: Asked = None,
     guest: Guest = Depends(visitor()),
     rt: Runtime = Depends(get_runtime),
 ) -> Any:
-    """A QR to pay what is still owed with WeChat Pay or Alipay, drawn here from the provider's
-    ``code_url``. Asking again shows the same code while it is good for the same amount."""
+    """A QR to pay what is still owed (or a payment request's `amount` of it) with WeChat Pay or
+    Alipay, drawn here from the provider's ``code_url``. Asking again shows the same code while it
+    is good for the same amount."""
     check_customer_rate(rt, guest, "pay_qr", QR_REQUESTS)
     with rt.db.write() as session:
         order = go.access_guest_order(session, guest, order_id, lock=True)
-        opened = checkout.do_open_attempt(session, rt.keyring, order, method)
+        opened = checkout.do_open_attempt(session, rt.keyring, order, method, amount)
         shop_row = session.get(Shop, guest.shop_id)
         description = f"{shop_row.name} {order.number}"[:DESCRIPTION_CHARS]
         slug = shop_row.slug

@@ -2,7 +2,8 @@
    images and a native QR asked of WeChat Pay or Alipay, in the chat's payment-request cards
    (shop.js marks them with data-pay-order) and on the order page (#pay). Once the order is paid
    the block gives way to 已付款: the chat hears it on the socket (shop.js passes "shop:order"),
-   the order page asks again every few seconds while something is owed. */
+   the order page asks again every few seconds while something is owed. A payment request asking
+   for part of what is owed (its data-pay-amount) shows and pays that part; the order page, all. */
 (() => {
   "use strict";
   const textEl = document.getElementById("pay-text");
@@ -69,7 +70,7 @@
     row(list, T.bank, bank.bank, false);
     row(list, T.account_number, bank.account_number, bank.account_number.replace(/\s+/g, ""));
     row(list, T.branch, bank.branch, false);
-    row(list, T.amount, yuan(view.outstanding), (view.outstanding / 100).toFixed(2));
+    row(list, T.amount, yuan(view.amount), (view.amount / 100).toFixed(2));
     row(list, T.transfer_note, view.transfer_note, true);
     return [list, el("p", "muted small", T.note_hint)];
   }
@@ -85,7 +86,7 @@
     button.addEventListener("click", async () => {
       button.disabled = true;
       error.textContent = "";
-      const result = await call("POST", `/orders/${view.order_id}/pay/${kind}`);
+      const result = await call("POST", `/orders/${view.order_id}/pay/${kind}${asking(view.asked)}`);
       button.disabled = false;
       if (!result.ok) {
         qr.hidden = true;
@@ -137,18 +138,23 @@
       return;
     }
     const total = el("p", "line total");
-    total.append(el("span", "", T.amount_due), el("strong", "", yuan(view.outstanding)));
+    total.append(el("span", "", T.amount_due), el("strong", "", yuan(view.amount)));
     box.replaceChildren(el("h2", "pay-title", T.how_to_pay), total, ...view.methods.map((o) => methodBlock(o, view)));
   }
 
-  async function refresh(orderId) {
-    const result = await call("GET", `/orders/${orderId}/pay`);
-    return result.ok ? result.data : null;
+  // A payment request's part of what is owed (fen), passed on; the server falls back to all that is
+  // owed once the part is more than that (paid meanwhile).
+  const asking = (amount) => (amount ? `?amount=${Number(amount)}` : "");
+
+  async function refresh(orderId, asked) {
+    const result = await call("GET", `/orders/${orderId}/pay${asking(asked)}`);
+    return result.ok ? Object.assign(result.data, { asked: asked || null }) : null;
   }
 
   // --- the chat's payment-request cards -----------------------------------------------------------
 
   const orderOf = (card) => card.dataset.payOrder || card.dataset.order;
+  const askedOf = (card) => card.dataset.payAmount || null; // set by shop.js on a part's request
 
   // A payment request always offers 怎么付款; an order card only while its order is owed money
   // (pay.css, by the data-payment-status shop.js sets from the customer's orders).
@@ -164,7 +170,7 @@
         return;
       }
       toggle.disabled = true;
-      const view = await refresh(orderOf(card));
+      const view = await refresh(orderOf(card), askedOf(card));
       toggle.disabled = false;
       if (!view) return;
       showOnCard(card, view, true);
@@ -198,12 +204,15 @@
       const n = Number(id);
       const cards = document.querySelectorAll(`.pay-card[data-pay-order="${n}"], .order-card[data-order="${n}"]`);
       if (!cards.length) return;
-      const view = await refresh(id);
-      if (!view) return;
-      cards.forEach((card) => {
+      const views = new Map(); // one ask per amount: every card of the order may ask for its own part
+      for (const card of cards) {
         const box = card.querySelector(":scope > .pay-box");
-        if (box) showOnCard(card, view, !box.hidden);
-      });
+        if (!box) continue;
+        const asked = askedOf(card);
+        if (!views.has(asked)) views.set(asked, await refresh(id, asked));
+        const view = views.get(asked);
+        if (view) showOnCard(card, view, !box.hidden);
+      }
     });
   }
 

@@ -95,6 +95,7 @@
   function paymentCard(data, note) {
     const card = el("div", "order-card pay-card");
     card.dataset.payOrder = Number(data.order_id); // pay.js adds how to pay and follows the order
+    if (data.part !== false && data.amount) card.dataset.payAmount = Number(data.amount); // a part of what is owed
     const head = el("div", "card-head");
     head.append(el("span", "muted small", T.payment_request), el("span", "number small", data.number || ""));
     const due = el("p", "line total");
