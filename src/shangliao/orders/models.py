@@ -115,6 +115,9 @@ class Order(IdMixin, ShopScoped, TimestampMixin, Base):
     # How many payment attempts and hand-recorded payments the order has had: each takes the next
     # out_trade_no suffix (rule 6 of docs/architecture.md, orders/payments.py next_trade_no).
     trade_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Parcels of the order's own items sent so far (shipping/parcels.py ship_parcel counts them):
+    # lists and the API read 部分发货 from this and the status without reading the parcels.
+    parcels_shipped: Mapped[int] = mapped_column(Integer, default=0)
     # After-sales requests still open (aftersales/): while any is, the order is not completed.
     aftersales_open: Mapped[int] = mapped_column(Integer, default=0)
     # None, "requested" or "issued" (invoices/): the list's invoice filter reads it.
@@ -257,7 +260,9 @@ class Refund(IdMixin, EvidenceScoped, Base):
     __tablename__ = "refunds"
     __table_args__ = (
         Index("ix_refunds_order", "order_id"),
-        Index("uq_refunds_shop_out_refund_no", "shop_id", "out_refund_no", unique=True),
+        # Per order: a number typed in a provider's console (WeChat Pay, Alipay) need not name the
+        # order, so two orders may each carry a refund "1" (orders/refunds.py numbers the rest).
+        Index("uq_refunds_order_out_refund_no", "shop_id", "order_id", "out_refund_no", unique=True),
         Index("uq_refunds_shop_idempotency", "shop_id", "idempotency_key", unique=True),
         Index("uq_refunds_shop_transaction", "shop_id", "method", "transaction_id", unique=True),
         CheckConstraint("amount > 0", name="refund_amount_positive"),
@@ -270,9 +275,15 @@ class Refund(IdMixin, EvidenceScoped, Base):
     amount: Mapped[int] = mapped_column(Integer)
     reference: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    out_refund_no: Mapped[str] = mapped_column(String(40))
+    # Providers send up to 64 characters (payments/notice.py reads it with that limit).
+    out_refund_no: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(16), default="manual")
     transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The provider trade (payment attempt) the money went back through, when known: Alipay says
+    # how much was refunded per trade in all, so its new refund is that less this trade's refunds.
+    attempt_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("payment_attempts.id", ondelete="RESTRICT"), nullable=True
+    )
     recorded_by: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="RESTRICT"))
     refunded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

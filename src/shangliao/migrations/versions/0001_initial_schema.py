@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 05:16:12.059641
+Create Date: 2026-12-07 05:53:01.037986
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -867,6 +867,7 @@ def upgrade() -> None:
         sa.Column("tracking_number", sa.String(length=40), nullable=True),
         sa.Column("shipping_fee_overridden", sa.Boolean(), nullable=False),
         sa.Column("trade_seq", sa.Integer(), nullable=False),
+        sa.Column("parcels_shipped", sa.Integer(), nullable=False),
         sa.Column("aftersales_open", sa.Integer(), nullable=False),
         sa.Column("invoice_status", sa.String(length=16), nullable=True),
         sa.Column("cancel_reason", sa.String(length=32), nullable=True),
@@ -1261,46 +1262,6 @@ def upgrade() -> None:
         batch_op.create_index("uq_payment_attempts_shop_trade_no", ["shop_id", "out_trade_no"], unique=True)
 
     op.create_table(
-        "refunds",
-        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("aftersale_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("method", sa.String(length=16), nullable=False),
-        sa.Column("amount", sa.Integer(), nullable=False),
-        sa.Column("reference", sa.String(length=64), nullable=False),
-        sa.Column("note", sa.Text(), nullable=False),
-        sa.Column("out_refund_no", sa.String(length=40), nullable=False),
-        sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("transaction_id", sa.String(length=64), nullable=True),
-        sa.Column("recorded_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("refunded_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
-        sa.Column("idempotency_hash", sa.LargeBinary(length=32), nullable=True),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.CheckConstraint("amount > 0", name=op.f("ck_refunds_refund_amount_positive")),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_refunds_order_id_orders"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["recorded_by"], ["staff.id"], name=op.f("fk_refunds_recorded_by_staff"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_refunds_shop_id_shops"), ondelete="RESTRICT"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
-    )
-    with op.batch_alter_table("refunds", schema=None) as batch_op:
-        batch_op.create_index("ix_refunds_order", ["order_id"], unique=False)
-        batch_op.create_index("uq_refunds_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
-        batch_op.create_index("uq_refunds_shop_out_refund_no", ["shop_id", "out_refund_no"], unique=True)
-        batch_op.create_index(
-            "uq_refunds_shop_transaction", ["shop_id", "method", "transaction_id"], unique=True
-        )
-
-    op.create_table(
         "stock_movements",
         sa.Column("variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("kind", sa.String(length=24), nullable=False),
@@ -1335,68 +1296,6 @@ def upgrade() -> None:
     with op.batch_alter_table("stock_movements", schema=None) as batch_op:
         batch_op.create_index("ix_stock_movements_order", ["order_id"], unique=False)
         batch_op.create_index("ix_stock_movements_variant", ["variant_id", "id"], unique=False)
-
-    op.create_table(
-        "aftersales",
-        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("number", sa.String(length=40), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("reason", sa.String(length=24), nullable=False),
-        sa.Column("customer_note", sa.Text(), nullable=False),
-        sa.Column("photos", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
-        sa.Column("requested_amount", sa.Integer(), nullable=False),
-        sa.Column("return_carrier", sa.String(length=16), nullable=True),
-        sa.Column("return_tracking", sa.String(length=40), nullable=True),
-        sa.Column("refund_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("parcel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("staff_message", sa.String(length=500), nullable=False),
-        sa.Column("card_message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("received_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
-        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("decided_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("return_sent_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("returned_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
-        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.CheckConstraint("requested_amount >= 0", name=op.f("ck_aftersales_aftersale_amount_nonnegative")),
-        sa.ForeignKeyConstraint(
-            ["conversation_id"],
-            ["conversations.id"],
-            name=op.f("fk_aftersales_conversation_id_conversations"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["decided_by"], ["staff.id"], name=op.f("fk_aftersales_decided_by_staff"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["order_id"], ["orders.id"], name=op.f("fk_aftersales_order_id_orders"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["parcel_id"], ["parcels.id"], name=op.f("fk_aftersales_parcel_id_parcels"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["received_by"], ["staff.id"], name=op.f("fk_aftersales_received_by_staff"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["refund_id"], ["refunds.id"], name=op.f("fk_aftersales_refund_id_refunds"), ondelete="RESTRICT"
-        ),
-        sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_aftersales_shop_id_shops"), ondelete="RESTRICT"
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_aftersales")),
-    )
-    with op.batch_alter_table("aftersales", schema=None) as batch_op:
-        batch_op.create_index("ix_aftersales_order", ["order_id", "id"], unique=False)
-        batch_op.create_index("ix_aftersales_shop_status", ["shop_id", "status", "id"], unique=False)
-        batch_op.create_index("uq_aftersales_shop_number", ["shop_id", "number"], unique=True)
 
     op.create_table(
         "parcel_items",
@@ -1482,45 +1381,115 @@ def upgrade() -> None:
         )
 
     op.create_table(
-        "aftersale_lines",
-        sa.Column("aftersale_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("order_item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("quantity", sa.Integer(), nullable=False),
-        sa.Column(
-            "replacement_variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
-        ),
-        sa.Column("restock", sa.Boolean(), nullable=True),
+        "refunds",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("aftersale_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("method", sa.String(length=16), nullable=False),
+        sa.Column("amount", sa.Integer(), nullable=False),
+        sa.Column("reference", sa.String(length=64), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("out_refund_no", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("transaction_id", sa.String(length=64), nullable=True),
+        sa.Column("attempt_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("recorded_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("refunded_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
+        sa.Column("idempotency_hash", sa.LargeBinary(length=32), nullable=True),
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
         ),
         sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.CheckConstraint("quantity > 0", name=op.f("ck_aftersale_lines_aftersale_quantity_positive")),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_refunds_refund_amount_positive")),
         sa.ForeignKeyConstraint(
-            ["aftersale_id"],
-            ["aftersales.id"],
-            name=op.f("fk_aftersale_lines_aftersale_id_aftersales"),
+            ["attempt_id"],
+            ["payment_attempts.id"],
+            name=op.f("fk_refunds_attempt_id_payment_attempts"),
             ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["order_item_id"],
-            ["order_items.id"],
-            name=op.f("fk_aftersale_lines_order_item_id_order_items"),
-            ondelete="RESTRICT",
+            ["order_id"], ["orders.id"], name=op.f("fk_refunds_order_id_orders"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["replacement_variant_id"],
-            ["variants.id"],
-            name=op.f("fk_aftersale_lines_replacement_variant_id_variants"),
-            ondelete="SET NULL",
+            ["recorded_by"], ["staff.id"], name=op.f("fk_refunds_recorded_by_staff"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
-            ["shop_id"], ["shops.id"], name=op.f("fk_aftersale_lines_shop_id_shops"), ondelete="RESTRICT"
+            ["shop_id"], ["shops.id"], name=op.f("fk_refunds_shop_id_shops"), ondelete="RESTRICT"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_aftersale_lines")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refunds")),
     )
-    with op.batch_alter_table("aftersale_lines", schema=None) as batch_op:
-        batch_op.create_index("ix_aftersale_lines_item", ["order_item_id"], unique=False)
-        batch_op.create_index("ix_aftersale_lines_request", ["aftersale_id"], unique=False)
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.create_index("ix_refunds_order", ["order_id"], unique=False)
+        batch_op.create_index(
+            "uq_refunds_order_out_refund_no", ["shop_id", "order_id", "out_refund_no"], unique=True
+        )
+        batch_op.create_index("uq_refunds_shop_idempotency", ["shop_id", "idempotency_key"], unique=True)
+        batch_op.create_index(
+            "uq_refunds_shop_transaction", ["shop_id", "method", "transaction_id"], unique=True
+        )
+
+    op.create_table(
+        "aftersales",
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("number", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("reason", sa.String(length=24), nullable=False),
+        sa.Column("customer_note", sa.Text(), nullable=False),
+        sa.Column("photos", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("requested_amount", sa.Integer(), nullable=False),
+        sa.Column("return_carrier", sa.String(length=16), nullable=True),
+        sa.Column("return_tracking", sa.String(length=40), nullable=True),
+        sa.Column("refund_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("parcel_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("staff_message", sa.String(length=500), nullable=False),
+        sa.Column("card_message_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("decided_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("received_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("return_sent_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("returned_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("requested_amount >= 0", name=op.f("ck_aftersales_aftersale_amount_nonnegative")),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_aftersales_conversation_id_conversations"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["staff.id"], name=op.f("fk_aftersales_decided_by_staff"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_aftersales_order_id_orders"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["parcel_id"], ["parcels.id"], name=op.f("fk_aftersales_parcel_id_parcels"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["received_by"], ["staff.id"], name=op.f("fk_aftersales_received_by_staff"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["refund_id"], ["refunds.id"], name=op.f("fk_aftersales_refund_id_refunds"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_aftersales_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_aftersales")),
+    )
+    with op.batch_alter_table("aftersales", schema=None) as batch_op:
+        batch_op.create_index("ix_aftersales_order", ["order_id", "id"], unique=False)
+        batch_op.create_index("ix_aftersales_shop_status", ["shop_id", "status", "id"], unique=False)
+        batch_op.create_index("uq_aftersales_shop_number", ["shop_id", "number"], unique=True)
 
     op.create_table(
         "payment_proofs",
@@ -1574,6 +1543,47 @@ def upgrade() -> None:
         batch_op.create_index("ix_payment_proofs_order", ["order_id", "id"], unique=False)
         batch_op.create_index("ix_payment_proofs_shop_status", ["shop_id", "status", "id"], unique=False)
 
+    op.create_table(
+        "aftersale_lines",
+        sa.Column("aftersale_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("order_item_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column(
+            "replacement_variant_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("restock", sa.Boolean(), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.CheckConstraint("quantity > 0", name=op.f("ck_aftersale_lines_aftersale_quantity_positive")),
+        sa.ForeignKeyConstraint(
+            ["aftersale_id"],
+            ["aftersales.id"],
+            name=op.f("fk_aftersale_lines_aftersale_id_aftersales"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_item_id"],
+            ["order_items.id"],
+            name=op.f("fk_aftersale_lines_order_item_id_order_items"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["replacement_variant_id"],
+            ["variants.id"],
+            name=op.f("fk_aftersale_lines_replacement_variant_id_variants"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_aftersale_lines_shop_id_shops"), ondelete="RESTRICT"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_aftersale_lines")),
+    )
+    with op.batch_alter_table("aftersale_lines", schema=None) as batch_op:
+        batch_op.create_index("ix_aftersale_lines_item", ["order_item_id"], unique=False)
+        batch_op.create_index("ix_aftersale_lines_request", ["aftersale_id"], unique=False)
+
     # Triggers keeping order_status_counts; one set per database, both in orders/counts.py.
     order_counts.create_triggers(op.execute, op.get_context().dialect.name)
     # The audit log is append-only in the database too (audit/models.py).
@@ -1583,16 +1593,29 @@ def upgrade() -> None:
 def downgrade() -> None:
     audit_models.drop_triggers(op.execute, op.get_context().dialect.name)
     order_counts.drop_triggers(op.execute, op.get_context().dialect.name)
-    with op.batch_alter_table("payment_proofs", schema=None) as batch_op:
-        batch_op.drop_index("ix_payment_proofs_shop_status")
-        batch_op.drop_index("ix_payment_proofs_order")
-
-    op.drop_table("payment_proofs")
     with op.batch_alter_table("aftersale_lines", schema=None) as batch_op:
         batch_op.drop_index("ix_aftersale_lines_request")
         batch_op.drop_index("ix_aftersale_lines_item")
 
     op.drop_table("aftersale_lines")
+    with op.batch_alter_table("payment_proofs", schema=None) as batch_op:
+        batch_op.drop_index("ix_payment_proofs_shop_status")
+        batch_op.drop_index("ix_payment_proofs_order")
+
+    op.drop_table("payment_proofs")
+    with op.batch_alter_table("aftersales", schema=None) as batch_op:
+        batch_op.drop_index("uq_aftersales_shop_number")
+        batch_op.drop_index("ix_aftersales_shop_status")
+        batch_op.drop_index("ix_aftersales_order")
+
+    op.drop_table("aftersales")
+    with op.batch_alter_table("refunds", schema=None) as batch_op:
+        batch_op.drop_index("uq_refunds_shop_transaction")
+        batch_op.drop_index("uq_refunds_shop_idempotency")
+        batch_op.drop_index("uq_refunds_order_out_refund_no")
+        batch_op.drop_index("ix_refunds_order")
+
+    op.drop_table("refunds")
     with op.batch_alter_table("payments", schema=None) as batch_op:
         batch_op.drop_index("uq_payments_shop_transaction")
         batch_op.drop_index("uq_payments_shop_trade_no")
@@ -1605,24 +1628,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_parcel_items_order_item")
 
     op.drop_table("parcel_items")
-    with op.batch_alter_table("aftersales", schema=None) as batch_op:
-        batch_op.drop_index("uq_aftersales_shop_number")
-        batch_op.drop_index("ix_aftersales_shop_status")
-        batch_op.drop_index("ix_aftersales_order")
-
-    op.drop_table("aftersales")
     with op.batch_alter_table("stock_movements", schema=None) as batch_op:
         batch_op.drop_index("ix_stock_movements_variant")
         batch_op.drop_index("ix_stock_movements_order")
 
     op.drop_table("stock_movements")
-    with op.batch_alter_table("refunds", schema=None) as batch_op:
-        batch_op.drop_index("uq_refunds_shop_transaction")
-        batch_op.drop_index("uq_refunds_shop_out_refund_no")
-        batch_op.drop_index("uq_refunds_shop_idempotency")
-        batch_op.drop_index("ix_refunds_order")
-
-    op.drop_table("refunds")
     with op.batch_alter_table("payment_attempts", schema=None) as batch_op:
         batch_op.drop_index("uq_payment_attempts_shop_trade_no")
         batch_op.drop_index("ix_payment_attempts_order")
