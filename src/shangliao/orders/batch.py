@@ -27,6 +27,7 @@ from shangliao.orders.models import Order
 from shangliao.orders.schemas import clean_tags
 from shangliao.orders.state import TRANSITION_PERMISSIONS, TRANSITIONS, Status, transition_for
 from shangliao.orders.timeline import access_order, check_not_archived
+from shangliao.shipping import parcels
 from shangliao.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -206,7 +207,8 @@ def _check_one(session: Session, actor: Actor, order: Order, body: BatchIn) -> N
         archive.check_restorable(order)
     elif body.action in TRANSITIONS:
         check_not_archived(order)
-        transition_for(body.action, Status(order.status), body.transition_params())
+        if transition_for(body.action, Status(order.status), body.transition_params()).target == Status.CANCELLED:
+            parcels.check_nothing_shipped(session, order)  # as do_transition: goods on the road stay
     elif body.action == "archive":
         actions.check_archivable(order)
 

@@ -342,6 +342,7 @@ def do_create_order(
         "refunded_amount": 0,
         "shipping_fee_overridden": fee_given,
         "trade_seq": 0,
+        "parcels_shipped": 0,
         "aftersales_open": 0,
         "remark": body.remark,
         "assignee_id": assignee_id,

@@ -160,6 +160,7 @@ class OrderOut(BaseModel):
     carrier_code: str | None
     tracking_number: str | None
     tracking_url: str | None
+    partly_shipped: bool = Field(description="部分发货: confirmed or preparing, some parcels already sent.")
     cancel_reason: str | None = Field(description="A cancel reason code (see the cancel route).")
     cancel_note: str | None
     version: int

@@ -53,6 +53,11 @@ BEFORE_SHIPPING = frozenset({Status.DRAFT, *HOLDS_STOCK})
 FINAL = frozenset({Status.COMPLETED, Status.CANCELLED})
 
 
+def partly_shipped(status: str, parcels_shipped: int | None) -> bool:
+    """部分发货: a parcel left while the order still waits for others (the last one ships it)."""
+    return bool(parcels_shipped) and status in (Status.CONFIRMED, Status.PREPARING)
+
+
 def _need(params: dict[str, Any], *names: str) -> None:
     missing = [n for n in names if not params.get(n)]
     if missing:

@@ -14,7 +14,7 @@ from shangliao.orders.create import CreatedOrder
 from shangliao.orders.listing import Page
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.payments import payment_status
-from shangliao.orders.state import Status, allowed_actions
+from shangliao.orders.state import Status, allowed_actions, partly_shipped
 from shangliao.orders.timeline import unseal
 
 
@@ -79,7 +79,10 @@ def _render(order: Any, items: list[Any], tags: list[str], address: dict[str, st
     out["tracking_url"] = tracking_url(out["carrier_code"], out["tracking_number"])
     archived = out["archived_at"] is not None
     out["archived"] = archived
-    out["allowed_actions"] = [] if archived else _actions_of(out["status"])
+    out["partly_shipped"] = partly = partly_shipped(out["status"], order.parcels_shipped)
+    actions = () if archived else _actions_of(out["status"])
+    # Goods are on the road: cancelling is refused (shipping/parcels.py check_nothing_shipped).
+    out["allowed_actions"] = [a for a in actions if a != "cancel"] if partly else actions
     return out
 
 

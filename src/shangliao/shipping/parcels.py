@@ -1,7 +1,8 @@
 """Split shipments: an order leaves in one or several parcels, each signed for on its own.
 
 Each parcel holds some quantity of some order lines (``ParcelItem``); what a line still waits for
-is its quantity less what its parcels hold, so "partly shipped" is derived, never stored. Shipping
+is its quantity less what its parcels hold. "Partly shipped" is derived from the status and the
+order's count of parcels (``Order.parcels_shipped``, kept here), so a list needs no parcel read. Shipping
 a parcel deducts the held stock of exactly its items; the order becomes shipped with the parcel
 that holds the last of them (``orders/actions.py do_transition`` runs the lifecycle step, this
 module the parcel). Completion always comes after delivery: completing an order signs for the
@@ -25,7 +26,7 @@ from shangliao.events import log
 from shangliao.inventory import stock
 from shangliao.orders.couriers import courier_name, tracking_url
 from shangliao.orders.models import Order, OrderItem
-from shangliao.orders.state import FINAL, Status
+from shangliao.orders.state import FINAL, Status, partly_shipped
 from shangliao.orders.timeline import check_not_archived, record_change
 from shangliao.shipping.models import Parcel, ParcelItem
 
@@ -74,11 +75,6 @@ def shipped_by_line(session: Session, order: Order) -> dict[int, int]:
 def remaining_by_line(order: Order, shipped: dict[int, int]) -> dict[int, int]:
     """What each line still waits for, by order line id (zero for a line shipped whole)."""
     return {i.id: i.quantity - shipped.get(i.id, 0) for i in order.items}
-
-
-def partly_shipped(order: Order, shipped: dict[int, int]) -> bool:
-    """部分发货: some items left in a parcel while the order still waits for others."""
-    return Status(order.status) in (Status.CONFIRMED, Status.PREPARING) and any(shipped.values())
 
 
 def check_nothing_shipped(session: Session, order: Order) -> None:
@@ -184,6 +180,7 @@ def ship_parcel(session: Session, actor: Actor, order: Order, params: dict[str, 
         shipped_at=clock.now(),
     )
     session.add(parcel)
+    order.parcels_shipped = (order.parcels_shipped or 0) + 1  # 部分发货 in lists (orders/state.py)
     session.flush()
     session.add_all(
         ParcelItem(
@@ -353,7 +350,7 @@ def shipment_view(session: Session, order: Order, locale: str | None = None) -> 
     remaining = remaining_by_line(order, shipped)
     return {
         "parcels": [parcel_dict(p, items[p.id], locale) for p in parcels],
-        "partly_shipped": partly_shipped(order, shipped),
+        "partly_shipped": partly_shipped(order.status, order.parcels_shipped),
         "lines": [
             {
                 "order_item_id": i.id,

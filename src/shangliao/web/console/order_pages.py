@@ -39,6 +39,7 @@ from shangliao.orders.counts import counts_matching
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, matching_ids
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
+from shangliao.orders.state import partly_shipped
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import (
     filters_model,
@@ -218,6 +219,7 @@ def _row(order, items: list, tags: list[str], staff_names: dict[int, str]) -> di
         "first_item": items[0] if items else None,
         "more_items": sum(i.quantity for i in items) - (items[0].quantity if items else 0),
         "payment": payment_status(order.total, order.paid_amount, order.refunded_amount),
+        "partly_shipped": partly_shipped(order.status, order.parcels_shipped),
         "assignee": staff_names.get(order.assignee_id) if order.assignee_id else None,
     }
 
