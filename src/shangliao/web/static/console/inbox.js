@@ -304,6 +304,11 @@
     } else if (kind.indexOf("order.") === 0 && frame.order) {
       setOrderState(frame.order);
       if (frame.customer_id === state.customerId) refreshPanel();
+      // An after-sales step (aftersales/service.py record_step): its cards read the request again.
+      if (kind === "order.aftersale" && frame.aftersale) {
+        document.querySelectorAll('.card-aftersale[data-aftersale-id="' + Number(frame.aftersale.aftersale_id) + '"]')
+          .forEach(paintAftersale);
+      }
     }
   }
 
@@ -467,17 +472,29 @@
     return card;
   }
 
-  // An after-sales request: its state is read as it is now (the order page's 售后 panel acts on it).
+  // An after-sales request: its state is read as it is now (the order page's 售后 panel acts on it),
+  // and again on each of its steps (onEvent).
   function aftersaleCard(d, title) {
     const card = el("div", "card-order card-aftersale");
+    card.dataset.aftersaleId = Number(d.aftersale_id);
     const link = el("a", "number", title || d.number);
     link.href = "/orders/" + Number(d.order_id) + "#order-aftersales";
-    const status = el("span", "card-status");
-    card.append(link, el("span", "", " "), status);
-    fetch("/api/v1/aftersales/" + Number(d.aftersale_id), { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (a) { if (a) status.textContent = a.kind_label + " · " + a.status_label; });
+    card.append(link, el("span", "", " "), el("span", "card-status"));
+    paintAftersale(card);
     return card;
+  }
+
+  function paintAftersale(card) {
+    const turn = String((Number(card.dataset.turn) || 0) + 1); // two steps close together: the last wins
+    card.dataset.turn = turn;
+    fetch("/api/v1/aftersales/" + Number(card.dataset.aftersaleId), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) {
+        if (!a || card.dataset.turn !== turn) return;
+        card.dataset.status = a.status;
+        card.querySelector(".card-status").textContent = a.kind_label + " · " + a.status_label;
+      })
+      .catch(function () { /* offline: the next step or a reload paints it */ });
   }
 
   // Snapshots as sent: no data-order-id, so live order updates leave them alone.

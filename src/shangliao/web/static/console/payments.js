@@ -5,7 +5,8 @@
 (function () {
   "use strict";
   if (window.shangliaoPayments) return; // the partial is drawn once per order: one listener is enough
-  window.shangliaoPayments = true;
+  // Other live parts of the order page (aftersales.js) redraw it the same way.
+  window.shangliaoPayments = { redrawOrderPage: redrawOrderPage };
 
   const LIVE = new Set([
     "order.paid", "order.refunded", "order.proof_uploaded", "order.proof_recorded", "order.proof_dismissed",
