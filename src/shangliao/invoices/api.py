@@ -11,7 +11,7 @@ from shangliao.audit.log import record_audit
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.schemas import PathId
-from shangliao.customers.masking import FULL, view_for
+from shangliao.customers.masking import FULL
 from shangliao.customers.reveal import REVEALED, check_reveal_rate
 from shangliao.invoices import service
 from shangliao.invoices.service import InvoiceIn, IssueIn
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/orders", tags=["invoices"])
 
 
 def _answer(rt: Runtime, actor: Actor, row) -> JSONResponse:
-    return JSONResponse({"invoice": service.invoice_dict(rt.keyring, row, view_for(actor))})
+    return JSONResponse({"invoice": service.invoice_dict(rt.keyring, row, service.reader_view(actor))})
 
 
 def _change(rt: Runtime, actor: Actor, order_id: int, change) -> JSONResponse:
@@ -37,8 +37,9 @@ def _change(rt: Runtime, actor: Actor, order_id: int, change) -> JSONResponse:
 def invoice(
     order_id: PathId, actor: Actor = Depends(staff("orders.read")), rt: Runtime = Depends(get_runtime)
 ):
-    """The order's open invoice request (`invoice: null` without one); email and tax id masked
-    for a reader without `customers.pii`."""
+    """The order's open invoice request (`invoice: null` without one); email and tax id in full
+    for a member holding `invoices.manage` (they send the invoice), masked for a reader without
+    `customers.pii`."""
     with rt.db.read() as session:
         order = access_order(session, actor, order_id)
         return _answer(rt, actor, service.current_request(session, order))

@@ -23,13 +23,14 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import StrictModel
-from shangliao.customers.masking import FULL, PiiView
+from shangliao.customers.masking import FULL, PiiView, view_for
 from shangliao.invoices.models import InvoiceRequest
 from shangliao.orders.models import Order
 from shangliao.orders.state import Status
 from shangliao.orders.timeline import check_not_archived, record_change
 
 EMAIL_CONTEXT = b"invoice_requests.email"
+MANAGE = "invoices.manage"
 # A unified social credit code is 18 characters, older taxpayer ids 15 to 20: digits and capitals.
 TAX_ID_RE = re.compile(r"^[0-9A-Z]{15,20}$")
 # Enough to refuse a typo (no @, no domain, spaces); the mailbox itself is the customer's business.
@@ -202,12 +203,36 @@ def do_cancel(session: Session, actor: Actor, order: Order) -> InvoiceRequest:
     return row
 
 
+def cancel_with_order(session: Session, actor: Actor | None, order: Order) -> InvoiceRequest | None:
+    """An order cancelled (orders/actions.py) takes its invoice request still waiting to be issued
+    with it, as its own timeline step: nobody must issue an invoice for an order that is over. An
+    issued invoice stays: voiding it (红冲) happens outside Shangliao, then staff cancel it here."""
+    row = current_request(session, order)
+    if row is None or row.status != "requested":
+        return None
+    row.status, row.cancelled_at, row.updated_at = "cancelled", clock.now(), clock.now()
+    order.invoice_status = None
+    session.flush()
+    _record(session, order, actor, "invoice_cancelled", row, was="requested", by="order_cancelled")
+    return row
+
+
 # --- how a request reads ---------------------------------------------------------------------------
 
 
 def open_email(keyring: Keyring, row: InvoiceRequest) -> str | None:
     """The email in the clear; None once the customer was erased."""
     return keyring.decrypt(row.email_enc, EMAIL_CONTEXT).decode() if row.email_enc else None
+
+
+def reader_view(actor: Actor | None) -> PiiView:
+    """How ``actor`` reads a request's email and tax id. Purpose-bound (docs/architecture.md,
+    "Personal data on a need-to-know basis"): a member who issues invoices sends the invoice to
+    that email with that tax id on it, so ``invoices.manage`` reads both in full; anyone else as
+    ``masking.view_for`` says (masked without ``customers.pii``, or until 显示)."""
+    if actor is not None and MANAGE in actor.permissions:
+        return FULL
+    return view_for(actor)
 
 
 def invoice_dict(keyring: Keyring, row: InvoiceRequest | None, view: PiiView) -> dict[str, Any] | None:

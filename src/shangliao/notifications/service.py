@@ -41,6 +41,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "low_stock": (N_("Low stock"), "catalog.read"),
     "order_status": (N_("An order reaches a status I follow"), "orders.read"),
     "payment_alert": (N_("A payment notification needs a look"), "payments.record"),
+    "invoice_requested": (N_("An invoice is requested"), "invoices.manage"),
 }
 # The statuses a member may follow (a draft is nobody's news; pending is "order_new").
 FOLLOWABLE = tuple(s.value for s in Status if s not in (Status.DRAFT, Status.PENDING))

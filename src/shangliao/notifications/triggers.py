@@ -8,6 +8,7 @@ what it needs, and nothing at all for the events it does not watch (most of them
   events are numbered together): members who may see it;
 - a payment recorded: members who may see the order;
 - an order reaching a status: the members who follow that status and may see the order;
+- a new invoice request (invoices/service.py): the members who issue invoices and may see the order;
 - low stock: members who may see products;
 - a customer's message: the conversation's assignee, one notification per conversation while
   unread (later messages count into it).
@@ -30,6 +31,8 @@ STATUS_EVENTS = {f"order.{status}": status for status in service.FOLLOWABLE}
 # A new order's own notifications are made by orders/create.py (numbered with its events);
 # a submitted draft's ("order.pending") here.
 ORDER_EVENTS = {"order.pending", "order.paid", "order.proof_uploaded", *STATUS_EVENTS}
+# A new invoice request (invoices/service.py): told to the members who issue invoices.
+ORDER_EVENTS |= {"order.invoice_requested"}
 WATCHED = ORDER_EVENTS | {"stock.low", "message.created"}
 
 
@@ -41,6 +44,8 @@ def _order_kinds(row: dict[str, Any]) -> list[tuple[str, str | None]]:
         return [("payment", None)]
     if kind == "order.proof_uploaded":
         return [("payment_proof", None)]
+    if kind == "order.invoice_requested":
+        return [("invoice_requested", None)]
     return [("order_status", STATUS_EVENTS[kind])]
 
 

@@ -26,6 +26,7 @@ TITLES = {
     "low_stock": N_("Low stock: {available} left"),
     "order_status": N_("Order {number} is now {status}"),
     "payment_alert": N_("A payment notification for order {number} was not applied: please check"),
+    "invoice_requested": N_("An invoice is requested for order {number}"),
 }
 
 

@@ -17,6 +17,7 @@ from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.events import log
 from shangliao.inventory import stock
+from shangliao.invoices.service import cancel_with_order
 from shangliao.orders.cancel_reasons import check_cancel_reason
 from shangliao.orders.create import count_on_customer, hold_move
 from shangliao.orders.models import Order, OrderItem, OrderNote, OrderTag
@@ -178,6 +179,8 @@ def do_transition(
         event_type=f"order.{t.target.value}",
         event_data=parcels.event_data(data),
     )
+    if t.target == Status.CANCELLED:  # an invoice still to issue goes with the order (its own step)
+        cancel_with_order(session, actor, order)
     if auto_assigned is not None:  # set above, so the new order's notifications see its assignee
         record_change(
             session,

@@ -56,6 +56,9 @@ CUSTOMER_ORDER_EVENTS = frozenset(
     | {"order.parcel_shipped", "order.parcel_delivered"}
     # The card's money, and a payment proof the shop turned down (payments/proofs.py).
     | {"order.refunded", "order.proof_dismissed"}
+    # The invoice issued, or cancelled with its order (invoices/service.py): the order page's 发票
+    # redraws from its own read; the frame carries the order's card state only, no title or email.
+    | {"order.invoice_issued", "order.invoice_cancelled"}
     | {f"order.{status.value}" for status in Status}
 )
 

@@ -1,5 +1,8 @@
 /* 发票 on the customer's order page (shop/_invoice.html, storefront/invoice_api.py): read the order's
-   invoice request, ask for one or change it until the shop has issued it, then show its number. */
+   invoice request, ask for one or change it until the shop has issued it, then show its number.
+   While a request waits, the page asks again now and then (less often as time goes by), and at once
+   when a socket on the page hears "order.invoice_issued" (shop.js's "shop:order"), so the number
+   shows without a reload. */
 (() => {
   "use strict";
   const section = document.getElementById("invoice");
@@ -7,7 +10,8 @@
   if (!section || !configEl) return;
   const shop = JSON.parse(configEl.textContent).shop;
   const T = JSON.parse(document.getElementById("invoice-text").textContent);
-  const url = `/s/${shop}/api/orders/${Number(section.dataset.invoiceOrder)}/invoice`;
+  const orderId = Number(section.dataset.invoiceOrder);
+  const url = `/s/${shop}/api/orders/${orderId}/invoice`;
   const q = (sel) => section.querySelector(sel);
   const form = q(".invoice-form");
   const shown = q(".invoice-shown");
@@ -15,6 +19,11 @@
   const error = q(".invoice-error");
   const taxLabel = q(".invoice-tax");
   let current = null;
+  // How often a waiting request is read again: soon after it was asked, then up to once a minute.
+  const POLL_FIRST_MS = 5000;
+  const POLL_MAX_MS = 60000;
+  let pollMs = POLL_FIRST_MS;
+  let timer = null;
 
   const yuan = (fen) =>
     "¥" + (fen / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -88,6 +97,8 @@
         return;
       }
       draw(data);
+      pollMs = POLL_FIRST_MS; // just asked: the shop may issue it soon
+      follow();
     } catch (err) {
       error.textContent = T.failed;
     } finally {
@@ -104,9 +115,28 @@
     }
   }
 
+  // Read again while the request waits to be issued (not while the form is open: it keeps what is typed).
+  function follow() {
+    clearTimeout(timer);
+    if (!current || current.status !== "requested") return;
+    timer = setTimeout(async () => {
+      if (document.visibilityState === "visible" && form.hidden) await load();
+      pollMs = Math.min(pollMs * 1.5, POLL_MAX_MS);
+      follow();
+    }, pollMs);
+  }
+
+  document.addEventListener("shop:order", (ev) => {
+    const frame = ev.detail || {};
+    const order = frame.order || {};
+    if (String(frame.event || "").startsWith("order.invoice_") && Number(order.order_id) === orderId) {
+      load().then(follow);
+    }
+  });
+
   form.addEventListener("change", showTaxId);
   form.addEventListener("submit", send);
   open.addEventListener("click", edit);
   q(".invoice-change").addEventListener("click", edit);
-  load();
+  load().then(follow);
 })();
