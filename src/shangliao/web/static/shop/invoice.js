@@ -19,9 +19,9 @@
   const error = q(".invoice-error");
   const taxLabel = q(".invoice-tax");
   let current = null;
-  // How often a waiting request is read again: soon after it was asked, then up to once a minute.
+  // How often a waiting request is read again: soon after it was asked, then up to twice a minute.
   const POLL_FIRST_MS = 5000;
-  const POLL_MAX_MS = 60000;
+  const POLL_MAX_MS = 30000;
   let pollMs = POLL_FIRST_MS;
   let timer = null;
 
