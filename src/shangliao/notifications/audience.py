@@ -5,7 +5,8 @@ their roles and their preferences for each order would add a statement to the ho
 list that changes a few times a month. Like the caller cache (auth/caller_cache.py), an entry
 lives ``SECONDS`` at most and is dropped at once when a change is heard of: a member's role,
 activity or credentials (``auth.*`` events on the bus, from any process) or their preferences
-(here, after commit). Only the new-order path reads it; every other notification reads afresh.
+(here, after commit). Only the hot paths read it (a new pending order, a payment recorded:
+``service.cached_recipients``); every other notification reads afresh.
 """
 
 from __future__ import annotations

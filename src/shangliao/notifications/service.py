@@ -96,9 +96,14 @@ def recipients(
 def new_order_recipients(session: Session, shop_id: int, assignee_id: int | None) -> list[int]:
     """Who is told of a new pending order assigned to ``assignee_id``: on the order's hot path, so
     from the shop's cached audience (audience.py), and recorded with the order's own events."""
-    return recipients(
-        session, shop_id, "order_new", assignee_id=assignee_id, among=AUDIENCE.get(session, shop_id)
-    )
+    return cached_recipients(session, shop_id, "order_new", assignee_id)
+
+
+def cached_recipients(session: Session, shop_id: int, kind: str, assignee_id: int | None) -> list[int]:
+    """:func:`recipients` of an order's ``kind`` from the shop's cached audience (audience.py): the
+    hot paths, a new pending order and a payment (orders/create.py, payments/applied.py), whose
+    notifications are numbered with their own events."""
+    return recipients(session, shop_id, kind, assignee_id=assignee_id, among=AUDIENCE.get(session, shop_id))
 
 
 def notify(

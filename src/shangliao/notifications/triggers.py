@@ -6,7 +6,9 @@ what it needs, and nothing at all for the events it does not watch (most of them
 
 - a draft submitted (a new pending order; one placed directly is told by orders/create.py, whose
   events are numbered together): members who may see it;
-- a payment recorded: members who may see the order;
+- a payment recorded: told by whoever records it (orders/actions.py ``do_mark_paid``, and a
+  provider's notification in payments/applied.py), from the cached audience and numbered with the
+  payment's own event, so its hot path pays no read here;
 - an order reaching a status: the members who follow that status and may see the order;
 - a new invoice request (invoices/service.py): the members who issue invoices and may see the order;
 - low stock: members who may see products;
@@ -28,9 +30,10 @@ from shangliao.notifications import service
 from shangliao.orders.models import Order
 
 STATUS_EVENTS = {f"order.{status}": status for status in service.FOLLOWABLE}
-# A new order's own notifications are made by orders/create.py (numbered with its events);
-# a submitted draft's ("order.pending") here.
-ORDER_EVENTS = {"order.pending", "order.paid", "order.proof_uploaded", *STATUS_EVENTS}
+# A new order's own notifications are made by orders/create.py (numbered with its events), a
+# payment's by the code recording it ("order.paid": orders/actions.py, payments/applied.py); a
+# submitted draft's ("order.pending") here.
+ORDER_EVENTS = {"order.pending", "order.proof_uploaded", *STATUS_EVENTS}
 # A new invoice request (invoices/service.py): told to the members who issue invoices.
 ORDER_EVENTS |= {"order.invoice_requested"}
 WATCHED = ORDER_EVENTS | {"stock.low", "message.created"}
@@ -40,8 +43,6 @@ def _order_kinds(row: dict[str, Any]) -> list[tuple[str, str | None]]:
     kind = row["type"]
     if kind == "order.pending":
         return [("order_new", None)]
-    if kind == "order.paid":
-        return [("payment", None)]
     if kind == "order.proof_uploaded":
         return [("payment_proof", None)]
     if kind == "order.invoice_requested":

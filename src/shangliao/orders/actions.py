@@ -18,6 +18,7 @@ from shangliao.core.i18n import N_
 from shangliao.events import log
 from shangliao.inventory import stock
 from shangliao.invoices.service import cancel_with_order
+from shangliao.notifications import service as notifications
 from shangliao.orders.cancel_reasons import check_cancel_reason
 from shangliao.orders.create import count_on_customer, hold_move
 from shangliao.orders.models import Order, OrderItem, OrderNote, OrderTag
@@ -272,8 +273,9 @@ def do_tag(session: Session, actor: Actor, order: Order, add: list[str], remove:
 
 
 def do_mark_paid(session: Session, actor: Actor | None, order: Order, **payment: Any) -> Order:
-    """Record a payment of ``order`` on its timeline: by staff, or a provider's verified
-    notification when ``actor`` is None (payments/notifications.py)."""
+    """Record a payment of ``order`` on its timeline and tell the members who may see it: by staff
+    (or a provider's notification when ``actor`` is None; an applied one takes the Core path of
+    payments/applied.py, which writes the same rows)."""
     check_not_archived(order)
     before = order.paid_amount
     p = do_record_payment(session, order, actor_id=actor.staff_id if actor else None, **payment)
@@ -294,6 +296,9 @@ def do_mark_paid(session: Session, actor: Actor | None, order: Order, **payment:
         },
         event_data={"payment_id": p.id, "amount": p.amount, "paid_amount": order.paid_amount},
     )
+    # Told here, not by notifications/triggers.py: the provider's path numbers them with its event.
+    told = notifications.cached_recipients(session, order.shop_id, "payment", order.assignee_id)
+    notifications.notify(session, order.shop_id, told, "payment", "order", order.id, {"number": order.number})
     return order
 
 
