@@ -98,6 +98,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/api/v1/aftersales/{aftersale_id}/arrived"): {"lines": [{"line_id": 1, "restock": True}]},
     ("POST", "/api/v1/aftersales/{aftersale_id}/refund"): {"method": "cash", "amount": 1},
     ("POST", "/api/v1/aftersales/{aftersale_id}/ship"): SHIP,
+    ("POST", "/api/v1/aftersales/{aftersale_id}/link_refund"): {"refund_id": 1},
+    ("POST", "/api/v1/aftersales/{aftersale_id}/close"): {"message": "已线下处理"},
 }
 
 # Console forms, for the same reason.
@@ -105,6 +107,8 @@ SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/aftersales/{aftersale_id}/refund"): {"method": "cash", "amount": "0.01"},
     ("POST", "/orders/{order_id}/aftersales/{aftersale_id}/refuse"): {"message": "x"},
     ("POST", "/orders/{order_id}/aftersales/{aftersale_id}/ship"): SHIP,
+    ("POST", "/orders/{order_id}/aftersales/{aftersale_id}/link_refund"): {"refund_id": "1"},
+    ("POST", "/orders/{order_id}/aftersales/{aftersale_id}/close"): {"message": "已线下处理"},
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
     ("POST", "/orders/{order_id}/parcels"): {"version": "1", **SHIP},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},

@@ -12,9 +12,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from shangliao.aftersales import exchange, service
+from shangliao.aftersales import exchange, service, settle
 from shangliao.aftersales.models import AfterSale
-from shangliao.aftersales.schemas import ArrivalIn, DecisionIn, RefundIn, ShipIn
+from shangliao.aftersales.schemas import (
+    ApproveIn,
+    ArrivalIn,
+    CloseIn,
+    DecisionIn,
+    LinkRefundIn,
+    RefundIn,
+    ShipIn,
+)
 from shangliao.aftersales.views import staff_dict
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
@@ -105,16 +113,18 @@ def change(
 @router.post("/{aftersale_id}/approve")
 def approve(
     aftersale_id: PathId,
-    body: DecisionIn,
+    body: ApproveIn,
     actor: Actor = Depends(staff("aftersales.manage")),
     rt: Runtime = Depends(get_runtime),
 ) -> Any:
-    """Accept the request: a refund-only one waits for the refund, a return for the parcel."""
+    """Accept the request: a refund-only one waits for the refund, a return for the parcel; an
+    exchange may get another replacement (``replacements``) than the customer named."""
+    chosen = {r.line_id: r.variant_id for r in body.replacements}
     return change(
         rt,
         actor,
         aftersale_id,
-        lambda s, o, r: service.do_approve(s, actor, o, r, body.message, body.version),
+        lambda s, o, r: exchange.do_approve(s, actor, o, r, body.message, body.version, chosen),
     )
 
 
@@ -200,6 +210,39 @@ def refund(
             if answer is None:
                 raise
             return answer
+
+
+@router.post("/{aftersale_id}/link_refund")
+def link_refund(
+    aftersale_id: PathId,
+    body: LinkRefundIn,
+    actor: Actor = Depends(staff("payments.refund")),
+    rt: Runtime = Depends(get_runtime),
+) -> Any:
+    """Settle the request with a refund already on the order that no request claimed (a plain
+    refund, or a provider's notification): it closes as refunded, no new money."""
+    return change(
+        rt,
+        actor,
+        aftersale_id,
+        lambda s, o, r: settle.do_link_refund(s, actor, o, r, body.refund_id, body.version),
+    )
+
+
+@router.post("/{aftersale_id}/close")
+def close(
+    aftersale_id: PathId,
+    body: CloseIn,
+    actor: Actor = Depends(staff("payments.refund")),
+    rt: Runtime = Depends(get_runtime),
+) -> Any:
+    """Close a request waiting for its refund with no money recorded (已线下处理): ``message`` says how."""
+    return change(
+        rt,
+        actor,
+        aftersale_id,
+        lambda s, o, r: settle.do_close_offline(s, actor, o, r, body.message, body.version),
+    )
 
 
 @router.post("/{aftersale_id}/ship")

@@ -7,17 +7,61 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shangliao.aftersales import service
 from shangliao.aftersales.models import AfterSale
 from shangliao.aftersales.service import check_status, check_version, close_request, record_step
 from shangliao.auth.actor import Actor
 from shangliao.core import clock
-from shangliao.core.errors import Conflict
+from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import N_
 from shangliao.events import log
 from shangliao.inventory import stock
 from shangliao.orders.couriers import check_tracking
 from shangliao.orders.models import Order
 from shangliao.shipping.models import Parcel, ParcelItem
+
+
+def do_approve(
+    session: Session,
+    actor: Actor,
+    order: Order,
+    row: AfterSale,
+    message: str,
+    version: int | None,
+    replacements: dict[int, int],
+) -> AfterSale:
+    """Approve, first putting the shop's choice of replacement (line id → variant id) on the lines."""
+    check_version(row, version)
+    check_status(row, "requested")
+    choose_replacements(session, order, row, replacements)
+    return service.do_approve(session, actor, order, row, message, version)
+
+
+def choose_replacements(session: Session, order: Order, row: AfterSale, replacements: dict[int, int]) -> None:
+    """The shop may send another variant than the customer named: any on sale in the shop (another
+    size, or what the customer agreed to in the chat). Unlike the customer's own choice it may
+    cost more or less; that difference is settled by hand (a payment or a refund recorded on the
+    order), never here."""
+    if not replacements:
+        return
+    if row.kind != "exchange":
+        raise Invalid("aftersale.replacement_not_exchange", N_("Only an exchange names a replacement."))
+    lines = {line.id: line for line in row.lines}
+    unknown = sorted(set(replacements) - set(lines))
+    if unknown:
+        raise Invalid(
+            "aftersale.unknown_line", N_("This request has no such line."), details={"lines": unknown}
+        )
+    found = stock.peek(session, order.shop_id, replacements.values())
+    for line_id, variant_id in replacements.items():
+        variant = found.get(variant_id)
+        if variant is None or not (variant.active and variant.product_active):
+            raise Invalid(
+                "aftersale.unknown_replacement",
+                N_("The replacement product is not on sale."),
+                details={"variant_id": variant_id},
+            )
+        lines[line_id].replacement_variant_id = variant_id
 
 
 def do_ship_exchange(

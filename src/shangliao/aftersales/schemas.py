@@ -38,6 +38,31 @@ class DecisionIn(StrictModel):
     version: int | None = Version
 
 
+class ReplacementIn(StrictModel):
+    line_id: RowRef
+    variant_id: RowRef
+
+
+class ApproveIn(DecisionIn):
+    # An exchange: the shop may send another variant than the customer named (any on sale; a
+    # price difference is settled by hand, ``aftersales/exchange.py choose_replacements``).
+    replacements: list[ReplacementIn] = Field(default_factory=list, max_length=50)
+
+
+class LinkRefundIn(StrictModel):
+    """Settle the request with a refund already recorded on the order that no request claimed."""
+
+    refund_id: RowRef
+    version: int | None = Version
+
+
+class CloseIn(StrictModel):
+    """Close the request with no money through Shangliao (settled outside it); ``message`` says how."""
+
+    message: str = Field("", max_length=500)  # required: the use case says so (aftersale.message_required)
+    version: int | None = Version
+
+
 class ReturnIn(StrictModel):
     carrier_code: str = Field(min_length=1, max_length=16)
     tracking_number: str = Field(min_length=1, max_length=40)

@@ -8,6 +8,9 @@ States::
                ├─ refuse ──→ refused
                └─ withdraw (customer, before the goods are back) ─→ withdrawn
 
+A request waiting for its refund whose money went back another way is settled in
+``aftersales/settle.py``: link an unclaimed refund (→ refunded) or close it (→ settled_offline).
+
 Every step locks the order first (``access_order(..., lock=True)``), so two steps on one order
 run one after the other; it is recorded on the order's timeline (``order.aftersale`` event) and
 the request's card in the conversation redraws from the row. ``Order.aftersales_open`` counts
@@ -42,7 +45,8 @@ from shangliao.orders.state import Status
 from shangliao.orders.timeline import access_order, check_not_archived, record_change
 
 OPEN = ("requested", "approved", "awaiting_return", "returned")
-CLOSED = ("refunded", "exchanged", "refused", "withdrawn")
+# "settled_offline": closed with no money through Shangliao (aftersales/settle.py).
+CLOSED = ("refunded", "exchanged", "refused", "withdrawn", "settled_offline")
 # What a refund may settle: a refund-only request once approved, a return once it is back.
 REFUNDABLE = {"refund_only": "approved", "return_refund": "returned"}
 GOODS_BACK = ("return_refund", "exchange")
@@ -228,15 +232,29 @@ def _check_lines(session: Session, order: Order, body: AfterSaleIn) -> list[tupl
 
 
 def _check_replacements(session: Session, shop_id: int, picked: list[tuple[OrderItem, Any]]) -> None:
-    wanted = [line.replacement_variant_id or item.variant_id for item, line in picked]
-    found = stock.peek(session, shop_id, [v for v in wanted if v is not None])
-    for variant_id in wanted:
+    """The customer may swap for another variant of the same product at the same unit price (what
+    they paid, or what their own variant costs now): a dearer or another product is the shop's
+    call, made when approving (``exchange.choose_replacements``)."""
+    wanted = [(item, line.replacement_variant_id or item.variant_id) for item, line in picked]
+    ids = {v for _, v in wanted if v is not None} | {i.variant_id for i, _ in picked if i.variant_id}
+    found = stock.peek(session, shop_id, ids)
+    for item, variant_id in wanted:
         row = found.get(variant_id) if variant_id is not None else None
         if row is None or not (row.active and row.product_active):
             raise Invalid(
                 "aftersale.unknown_replacement",
                 N_("The replacement product is not on sale."),
                 details={"variant_id": variant_id},
+            )
+        own = found.get(item.variant_id) if item.variant_id is not None else None
+        if variant_id != item.variant_id and (
+            row.product_id != item.product_id or row.price not in {item.unit_price, own and own.price}
+        ):
+            raise Invalid(
+                "aftersale.replacement_mismatch",
+                N_("An exchange is for another variant of {name} at the same price."),
+                name=item.name,
+                details={"order_item_id": item.id, "variant_id": variant_id},
             )
 
 
@@ -499,10 +517,12 @@ def do_refund_request(
     """Record the money given back for ``row`` (by default what the customer asked for) through
     ``orders.actions.do_refund``, which settles the request (``settle_refund``). A retry with an
     ``idempotency_key`` is answered by the caller before this (``orders/idempotency.py``)."""
+    from shangliao.aftersales.settle import check_not_covered  # late: settle builds on this module
     from shangliao.orders.actions import do_refund  # late: orders.actions calls back into this module
 
     check_version(row, version)
     check_refundable(row)
+    check_not_covered(session, order, row)
     amount = amount or row.requested_amount
     if amount <= 0:
         raise Invalid(

@@ -28,6 +28,7 @@ STATUSES: dict[str, str] = {
     "exchanged": N_("Replacement sent"),
     "refused": N_("Refused"),
     "withdrawn": N_("Withdrawn"),
+    "settled_offline": N_("Settled outside the system"),
 }
 # What the customer must do (or wait for) next, shown on the card and the order page.
 NEXT_STEPS: dict[str, str] = {
@@ -40,6 +41,7 @@ NEXT_STEPS: dict[str, str] = {
     "exchanged": N_("Your replacement is on its way."),
     "refused": N_("The shop declined this request."),
     "withdrawn": N_("You withdrew this request."),
+    "settled_offline": N_("The shop settled this request with you directly."),
 }
 CARD_TITLE = N_("After-sales request {number}")
 STEPS: dict[str, str] = {
@@ -51,6 +53,8 @@ STEPS: dict[str, str] = {
     "returned": N_("Return received"),
     "refunded": N_("After-sales refunded"),
     "exchanged": N_("Replacement shipped"),
+    "refund_linked": N_("After-sales settled by an earlier refund"),
+    "closed_offline": N_("After-sales settled outside the system"),
 }
 
 

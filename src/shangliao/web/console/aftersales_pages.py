@@ -11,7 +11,7 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 
-from shangliao.aftersales import exchange, service
+from shangliao.aftersales import exchange, service, settle
 from shangliao.aftersales.models import AfterSale
 from shangliao.aftersales.views import staff_dict
 from shangliao.auth.access import staff
@@ -43,8 +43,15 @@ def panel(
     """The panel's content, loaded by the order page (nothing at all when the order has none)."""
     with rt.db.read() as session:
         order = access_order(session, actor, order_id)
-        rows = [staff_dict(r, order) for r in service.of_order(session, order)]
+        requests = service.of_order(session, order)
+        rows = [staff_dict(r, order) for r in requests]
         left = refundable(order)
+        unclaimed = [
+            {"id": u.id, "amount": u.amount, "method": u.method}
+            for u in settle.unclaimed_refunds(session, order)
+        ]
+        # aftersales/settle.py: which requests may be linked to a refund or closed with no money
+        settling = {r.id for r in requests if settle.offers_settling(r, unclaimed, left)}
     if not rows:
         return HTMLResponse("")
     return render(
@@ -53,6 +60,8 @@ def panel(
         order_id=order_id,
         requests=rows,
         refundable=left,
+        unclaimed=unclaimed,
+        settling=settling,
         couriers=COURIERS,
         methods=REFUND_METHODS,
     )
@@ -181,4 +190,43 @@ def ship(
         request, rt, actor, order_id, aftersale_id,
         lambda s, o, r: exchange.do_ship_exchange(s, actor, o, r, carrier_code, tracking_number.strip(), version),
         N_("Replacement shipped."),
+    )  # fmt: skip
+
+
+@router.post("/orders/{order_id}/aftersales/{aftersale_id}/link_refund")
+def link_refund(
+    order_id: PathId,
+    aftersale_id: PathId,
+    request: Request,
+    refund_id: Annotated[str, Form(max_length=18)] = "",
+    version: Version = None,
+    actor: Actor = Depends(staff("payments.refund")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Settle the request with a refund already on the order (aftersales/settle.py). The choice is
+    checked once the request is found (another shop's id is a 404 whatever was sent); no such
+    refund on this order is a 404 too."""
+    chosen = int(refund_id) if refund_id.isdigit() else 0
+    return _step(
+        request, rt, actor, order_id, aftersale_id,
+        lambda s, o, r: settle.do_link_refund(s, actor, o, r, chosen, version),
+        N_("After-sales request settled by the earlier refund."),
+    )  # fmt: skip
+
+
+@router.post("/orders/{order_id}/aftersales/{aftersale_id}/close")
+def close(
+    order_id: PathId,
+    aftersale_id: PathId,
+    request: Request,
+    message: Message = "",
+    version: Version = None,
+    actor: Actor = Depends(staff("payments.refund")),
+    rt: Runtime = Depends(get_runtime),
+):
+    """Close the request with no money recorded, saying how it was settled (已线下处理)."""
+    return _step(
+        request, rt, actor, order_id, aftersale_id,
+        lambda s, o, r: settle.do_close_offline(s, actor, o, r, message, version),
+        N_("After-sales request closed."),
     )  # fmt: skip
