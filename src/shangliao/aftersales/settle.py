@@ -9,9 +9,9 @@ could give the same money back twice. So the shop may
 * close the request with a word on how it was settled and no money (已线下处理), e.g. when the
   whole order was refunded already and nothing is left to refund;
 
-and the request's own refund step refuses while the unclaimed refunds already cover what the
-request asked, pointing to the link. Every step locks the order first, as the others do
-(``aftersales/service.py``), so one refund is never linked to two requests.
+and the request's own refund step refuses while unclaimed refunds recorded since the customer
+asked already cover what the request asked, pointing to the link. Every step locks the order
+first, as the others do (``aftersales/service.py``), so one refund is never linked to two requests.
 """
 
 from __future__ import annotations
@@ -51,9 +51,11 @@ def unclaimed_refunds(session: Session, order: Order) -> list[Refund]:
 
 
 def check_not_covered(session: Session, order: Order, row: AfterSale) -> None:
-    """Refuse the request's own refund while refunds no request claimed already add up to what it
-    asked: that money most likely went back for this very request (a provider notification)."""
-    unclaimed = unclaimed_refunds(session, order)
+    """Refuse the request's own refund while refunds no request claimed, recorded since the
+    customer asked, already add up to what it asked: that money most likely went back for this
+    very request (a provider notification). One recorded before the request was for something
+    else (the request then asks for what is left), so it does not count here."""
+    unclaimed = [r for r in unclaimed_refunds(session, order) if r.created_at >= row.created_at]
     total = sum(r.amount for r in unclaimed)
     if unclaimed and total >= row.requested_amount:
         raise Conflict(

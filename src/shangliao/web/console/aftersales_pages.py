@@ -21,10 +21,12 @@ from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.refunds import refundable
+from shangliao.orders.refund_method import paid_with
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import yuan_to_fen
 from shangliao.web.console.order_detail_pages import change_order
+from shangliao.web.console.payment_pages import METHODS
 from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -46,6 +48,7 @@ def panel(
         requests = service.of_order(session, order)
         rows = [staff_dict(r, order) for r in requests]
         left = refundable(order)
+        paid_method = paid_with(session, order)  # the refund form proposes the way the money came
         unclaimed = [
             {"id": u.id, "amount": u.amount, "method": u.method}
             for u in settle.unclaimed_refunds(session, order)
@@ -62,8 +65,10 @@ def panel(
         refundable=left,
         unclaimed=unclaimed,
         settling=settling,
+        method_words=METHODS,
         couriers=COURIERS,
         methods=REFUND_METHODS,
+        paid_method=paid_method,
     )
 
 
