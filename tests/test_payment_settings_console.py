@@ -19,12 +19,19 @@ def test_the_hub_is_in_the_nav_of_who_may_configure_and_links_their_pages(app, r
     assert "支付方式" in hub.text and 'href="/settings/payments"' in hub.text
     assert 'href="/settings/assignment"' in hub.text
 
-    # given an agent (neither settings.manage nor payments.manage)
+    # given an agent (neither settings.manage nor payments.manage, but payments.record)
     agent = make_member(runtime, shop, role="agent")
     page = agent.get("/orders")
-    # then no 设置 in their nav, and the hub refuses them
-    assert 'href="/settings"' not in page.text
-    assert agent.get("/settings").status_code == 403
+    # then 设置 leads them to the payment-notification log only
+    assert 'href="/settings"' in page.text
+    hub = agent.get("/settings")
+    assert hub.status_code == 200 and 'href="/payments/notifications"' in hub.text
+    assert 'href="/settings/payments"' not in hub.text and 'href="/settings/assignment"' not in hub.text
+
+    # given a member holding none of the hub's permissions, then no 设置 and the hub refuses them
+    reader = make_member(runtime, shop, permissions=["orders.read"])
+    assert 'href="/settings"' not in reader.get("/orders").text
+    assert reader.get("/settings").status_code == 403
 
     # given finance (payments.manage only): the hub shows 支付方式 and not the assignment page
     finance = make_member(runtime, shop, role="finance")

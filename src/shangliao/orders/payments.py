@@ -65,11 +65,13 @@ def do_record_payment(
     source: str = "manual",
     transaction_id: str | None = None,
     attempt_id: int | None = None,
+    out_trade_no: str | None = None,
 ) -> Payment:
     """Record money received. Overpaying is refused: the merchant must correct the amount first.
 
     A retried request (same ``idempotency_key``) must be answered before this is called: see
-    ``orders/idempotency.py``."""
+    ``orders/idempotency.py``. A payment through a provider's attempt passes the attempt's
+    ``out_trade_no`` (the number the provider was told); others take the order's next one."""
     if order.status in (Status.DRAFT, Status.CANCELLED):
         raise Conflict("payment.order_not_payable", N_("A draft or cancelled order cannot take a payment."))
     outstanding = order.total - order.paid_amount
@@ -88,7 +90,7 @@ def do_record_payment(
         amount=amount,
         reference=reference,
         note=note,
-        out_trade_no=next_trade_no(order),
+        out_trade_no=out_trade_no or next_trade_no(order),
         recorded_by=actor_id,
         paid_at=paid_at or now,
         created_at=now,

@@ -3,6 +3,7 @@ exceeds what was paid, and the payment status is derived from both sums (orders/
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -14,6 +15,10 @@ from shangliao.core.i18n import N_
 from shangliao.core.money import format_yuan
 from shangliao.customers.models import Customer
 from shangliao.orders.models import Order, Refund
+from shangliao.payments.models import PaymentAttempt
+
+# Providers whose refunds name the trade they went back through (payments/notifications.py).
+NATIVE_PROVIDERS = ("wechat", "alipay")
 
 
 def refundable(order: Order) -> int:
@@ -31,6 +36,34 @@ def refund_no(order: Order, n: int) -> str:
     return f"{order.number}R{n:02d}"
 
 
+def next_refund_no(session: Session, order: Order) -> str:
+    """The order's next own refund number, one past the highest taken under this order's form
+    (the caller holds the order's lock). Not a count: a provider's refund may arrive under a
+    number we would have given later (``…R05``), and counting would then hit it forever."""
+    taken = session.scalars(
+        select(Refund.out_refund_no).where(Refund.shop_id == order.shop_id, Refund.order_id == order.id)
+    )
+    own = re.compile(re.escape(order.number) + r"R([0-9]{1,6})")
+    highest = max((int(m.group(1)) for no in taken if (m := own.fullmatch(no))), default=0)
+    return refund_no(order, highest + 1)
+
+
+def provider_trade(session: Session, order: Order, method: str) -> int | None:
+    """The attempt a refund through ``method`` went back through when the order was paid through
+    that provider exactly once (a refund goes back the way the money came); None otherwise."""
+    paid = session.scalars(
+        select(PaymentAttempt.id)
+        .where(
+            PaymentAttempt.shop_id == order.shop_id,
+            PaymentAttempt.order_id == order.id,
+            PaymentAttempt.method == method,
+            PaymentAttempt.status == "paid",
+        )
+        .limit(2)
+    ).all()
+    return paid[0] if len(paid) == 1 else None
+
+
 def do_record_refund(
     session: Session,
     order: Order,
@@ -45,6 +78,7 @@ def do_record_refund(
     source: str = "manual",
     transaction_id: str | None = None,
     out_refund_no: str | None = None,
+    attempt_id: int | None = None,
     idempotency_key: str | None = None,
     idempotency_hash: bytes | None = None,
 ) -> Refund:
@@ -61,7 +95,8 @@ def do_record_refund(
             details={"refundable": left},
         )
     now = clock.now()
-    count = session.query(Refund).filter(Refund.order_id == order.id).count()
+    if attempt_id is None and method in NATIVE_PROVIDERS:
+        attempt_id = provider_trade(session, order, method)
     refund = Refund(
         shop_id=order.shop_id,
         order_id=order.id,
@@ -70,9 +105,10 @@ def do_record_refund(
         amount=amount,
         reference=reference,
         note=note,
-        out_refund_no=out_refund_no or refund_no(order, count + 1),
+        out_refund_no=out_refund_no or next_refund_no(session, order),
         source=source,
         transaction_id=transaction_id,
+        attempt_id=attempt_id,
         recorded_by=actor_id,
         refunded_at=refunded_at or now,
         created_at=now,

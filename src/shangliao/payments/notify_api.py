@@ -227,6 +227,6 @@ def list_route(
     (applied, duplicate, bad_signature, stale, mismatch, unknown_trade, malformed, ignored)."""
     with rt.db.read() as session:
         items, next_before = list_notifications(
-            session, actor.shop_id, outcome=query.outcome, before=query.before, limit=query.limit
+            session, actor, outcome=query.outcome, before=query.before, limit=query.limit
         )
     return {"items": items, "next_before": next_before}

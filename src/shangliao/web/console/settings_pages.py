@@ -56,7 +56,9 @@ LINKS: list[tuple[str, str, str, str]] = [
         "settings.manage",
     ),
 ]
-HUB_PERMISSIONS = ("settings.manage", "payments.manage")
+# Who reaches the hub: those who hold a permission of one of its entries (finance, who record
+# payments, find the payment-notification log there).
+HUB_PERMISSIONS = ("settings.manage", "payments.manage", "payments.record")
 
 # The form's plain fields per kind (secrets and keys are read apart: empty keeps what is stored).
 PLAIN_FIELDS = {
@@ -111,6 +113,8 @@ def payments_page(
         section="settings",
         methods=_methods(rt, actor),
         saved=False,
+        # Native QR needs the address providers notify (config.py public_base_url).
+        no_public_base=not rt.settings.public_base_url,
         **_card_context(),
     )
 
