@@ -12,8 +12,10 @@ from shangliao.payments.models import PaymentAttempt, PaymentMethod
 from tests.support import provider_notify as pn
 from tests.support.chat import guest_client
 from tests.support.fake_providers import (
+    ALIPAY_PUBLIC,
     BANK,
     MERCHANT_PRIVATE,
+    PLATFORM_SERIAL,
     configure_methods,
     fake_providers,
     point_settings_at,
@@ -176,8 +178,8 @@ def test_an_open_code_is_reused_and_closed_when_the_amount_changes(runtime, shop
     assert [r[3] for r in attempts(runtime, order["id"])] == ["closed", "open", "open"]
 
 
-def test_how_to_pay_shows_bank_details_with_the_order_number_and_the_codes(runtime, shop, guest, order):
-    # given a shop with bank transfer and 收款码 images
+def test_how_to_pay_shows_bank_details_with_the_order_number_and_the_codes(runtime, shop, guest, order, fake):
+    # given a shop with bank transfer and 收款码 images (and the server's public address, set by `fake`)
     configure_methods(runtime, shop.id)
     # when the customer reads how to pay
     r = guest.get(f"/s/{shop.slug}/api/orders/{order['id']}/pay")
@@ -288,11 +290,12 @@ def test_a_verified_notification_for_the_qr_pays_the_order(runtime, app, shop, g
     # given a shop whose WeChat Pay can both draw a QR and verify its notifications
     configure_methods(runtime, shop.id, kinds=("bank",))
     platform = {"serial": pn.SERIAL, "public_key": pn.public_pem(pn.private_key("platform"))}
+    answers = {"serial": PLATFORM_SERIAL, "public_key": ALIPAY_PUBLIC}  # the fake's answers' key
     settings = {
         "mchid": pn.MCHID,
         "appid": pn.APPID,
         "merchant_serial": pn.SERIAL,
-        "platform_keys": [platform],
+        "platform_keys": [platform, answers],
     }
     secrets = {"apiv3_key": pn.APIV3_KEY, "merchant_private_key": MERCHANT_PRIVATE}
     pn.set_method(runtime, shop.id, "wechat", {**settings, "secrets_set": sorted(secrets)}, secrets)

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -55,6 +55,23 @@ class Settings(BaseSettings):
     alipay_gateway: str = Field(
         default="https://openapi.alipay.com/gateway.do", description="Alipay OpenAPI gateway."
     )
+    # Where providers reach this server (payments/checkout.py builds each notify_url from it).
+    # Never taken from a request's Host header: any caller may send any Host, and the provider
+    # would then tell someone else that an order was paid. Empty: native QR is not offered.
+    public_base_url: str = Field(
+        default="",
+        description="The shop's public https address (https://shop.example.com); empty: no native QR.",
+    )
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_https(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (
+            not value.startswith("https://") or any(c in value for c in "?#@ ") or len(value) <= len("https://")
+        ):
+            raise ValueError("SHANGLIAO_PUBLIC_BASE_URL must be an https:// address without query or fragment")
+        return value
 
     @property
     def resolved_database_url(self) -> str:

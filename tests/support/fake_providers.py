@@ -1,7 +1,8 @@
 """A local stand-in for WeChat Pay's and Alipay's order APIs (an outside service, not our code):
 a tiny HTTP server that checks each request's signature with the test's merchant key, as the
-provider would, and answers like the provider (a native ``code_url``, a precreated ``qr_code``
-signed with the test's "Alipay" key) or, when a test says so, with an error, garbage or silence.
+provider would, and answers like the provider (a native ``code_url`` signed with the test's
+WeChat Pay platform key under ``Wechatpay-Serial``, a precreated ``qr_code`` signed with the test's
+"Alipay" key) or, when a test says so, with an error, garbage, a forged signature or silence.
 
 ``configure_methods`` gives a shop WeChat Pay, Alipay and bank transfer with those keys."""
 
@@ -24,7 +25,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from shangliao.payments import native
+from shangliao.core import clock
+from shangliao.payments import native, wechat
 from shangliao.payments.methods import seal_secrets
 from shangliao.payments.models import PaymentMethod
 
@@ -47,6 +49,10 @@ MERCHANT_KEY, MERCHANT_PRIVATE, MERCHANT_PUBLIC = _pem_pair()
 ALIPAY_KEY, ALIPAY_PRIVATE, ALIPAY_PUBLIC = _pem_pair()
 MCHID, APPID, SERIAL = "1900000109", "wxd678efh567hg6787", "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
 ALIPAY_APP_ID, SELLER_ID = "2021000123456789", "2088102147948060"
+# The WeChat Pay platform key (its public half in the method's platform_keys) signs its answers.
+PLATFORM_SERIAL, PLATFORM_KEY = "PUB_KEY_ID_0114", ALIPAY_KEY
+# Where tests say the server is reached from outside (config.py public_base_url).
+PUBLIC_BASE_URL = "https://shop.example.test"
 BANK = {
     "account_name": "杭州小铺商贸有限公司",
     "bank": "招商银行",
@@ -76,7 +82,8 @@ def _auth_fields(header: str) -> dict[str, str]:
 
 @dataclass
 class FakeProviders:
-    """What the fake answers (``mode``: ok | error | garbage | slow | tampered) and what it saw."""
+    """What the fake answers (``mode``: ok | error | garbage | slow | tampered | forged) and what it
+    saw. ``forged``: WeChat Pay's answer signed by a key that is not the platform's."""
 
     url: str = ""
     mode: str = "ok"
@@ -90,7 +97,23 @@ class FakeProviders:
 
     # --- WeChat Pay -----------------------------------------------------------------------------
 
-    def wechat(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    def wechat(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, dict[str, str]]:
+        status, answer = self._wechat(path, headers, body)
+        return status, answer, self._wechat_signed(answer)
+
+    def _wechat_signed(self, answer: bytes) -> dict[str, str]:
+        """The headers WeChat Pay signs an answer with (payments/wechat.py checks them)."""
+        timestamp, nonce = str(int(clock.now().timestamp())), secrets.token_hex(16)
+        key = MERCHANT_KEY if self.mode == "forged" else PLATFORM_KEY
+        signature = key.sign(wechat.signed_message(timestamp, nonce, answer), padding.PKCS1v15(), hashes.SHA256())
+        return {
+            "Wechatpay-Timestamp": timestamp,
+            "Wechatpay-Nonce": nonce,
+            "Wechatpay-Signature": base64.b64encode(signature).decode(),
+            "Wechatpay-Serial": PLATFORM_SERIAL,
+        }
+
+    def _wechat(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         fields = _auth_fields(headers.get("authorization", ""))
         message = native.wechat_message(
             "POST", path, fields.get("timestamp", ""), fields.get("nonce_str", ""), body.decode()
@@ -145,14 +168,17 @@ def fake_providers() -> Iterator[FakeProviders]:
             if state.mode == "slow":
                 time.sleep(state.delay)
             headers = {k.lower(): v for k, v in self.headers.items()}
+            signed: dict[str, str] = {}
             if self.path == native.WECHAT_NATIVE_PATH:
-                status, answer = state.wechat(self.path, headers, body)
+                status, answer, signed = state.wechat(self.path, headers, body)
             elif self.path == "/gateway.do":
                 status, answer = state.alipay(body)
             else:
                 status, answer = 404, b"{}"
             try:
                 self.send_response(status)
+                for name, value in signed.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
@@ -176,10 +202,16 @@ def fake_providers() -> Iterator[FakeProviders]:
 
 
 def point_settings_at(settings, fake: FakeProviders) -> dict[str, str]:
-    """Aim the runtime's provider URLs at the fake; answers the old values to put back."""
-    old = {"wechatpay_api_base": settings.wechatpay_api_base, "alipay_gateway": settings.alipay_gateway}
+    """Aim the runtime's provider URLs at the fake and set the public address notify URLs are built
+    from (config.py ``public_base_url``); answers the old values to put back."""
+    old = {
+        "wechatpay_api_base": settings.wechatpay_api_base,
+        "alipay_gateway": settings.alipay_gateway,
+        "public_base_url": settings.public_base_url,
+    }
     settings.wechatpay_api_base = fake.url
     settings.alipay_gateway = fake.url + "/gateway.do"
+    settings.public_base_url = PUBLIC_BASE_URL
     return old
 
 
@@ -200,7 +232,7 @@ def configure_methods(
                 "mchid": MCHID,
                 "appid": APPID,
                 "merchant_serial": SERIAL,
-                "platform_keys": [{"serial": "PUB_KEY_ID_0114", "public_key": ALIPAY_PUBLIC}],
+                "platform_keys": [{"serial": PLATFORM_SERIAL, "public_key": ALIPAY_PUBLIC}],
             },
             {"apiv3_key": "a" * 32, "merchant_private_key": MERCHANT_PRIVATE},
         ),

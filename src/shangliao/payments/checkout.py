@@ -95,13 +95,16 @@ def is_payable(order: Order) -> bool:
     )
 
 
-def customer_options(session: Session, shop_id: int) -> list[dict[str, Any]]:
+def customer_options(session: Session, shop_id: int, public_base_url: str | None = None) -> list[dict[str, Any]]:
     """The shop's enabled methods a customer can act on, as the payment settings describe them
     (``methods.shop_payment_options``: kind, label, static_code_url, bank, native)."""
-    return [o for o in methods.shop_payment_options(session, shop_id) if o["kind"] in CUSTOMER_KINDS]
+    options = methods.shop_payment_options(session, shop_id, public_base_url=public_base_url)
+    return [o for o in options if o["kind"] in CUSTOMER_KINDS]
 
 
-def how_to_pay(session: Session, order: Order, asked: int | None = None) -> dict[str, Any]:
+def how_to_pay(
+    session: Session, order: Order, asked: int | None = None, public_base_url: str | None = None
+) -> dict[str, Any]:
     """The order's how-to-pay block (the order page, the payment-request card asking for ``asked``):
     nothing to pay once it is paid, so the methods are listed only while something is owed.
     ``amount`` is what the bank transfer and a native QR are for (``to_pay``)."""
@@ -116,7 +119,7 @@ def how_to_pay(session: Session, order: Order, asked: int | None = None) -> dict
         "payment_status": payment_status(order.total, order.paid_amount, order.refunded_amount),
         # What the customer writes in the transfer note so the shop can match the money.
         "transfer_note": order.number,
-        "methods": customer_options(session, order.shop_id) if payable else [],
+        "methods": customer_options(session, order.shop_id, public_base_url) if payable else [],
     }
 
 
@@ -208,8 +211,16 @@ def do_open_attempt(
     )
 
 
-def notify_url(public_base: str, shop_slug: str, kind: str) -> str:
-    return public_base.rstrip("/") + NOTIFY_PATH.format(shop=shop_slug, kind=kind)
+def notify_url(settings: Settings, shop_slug: str, kind: str) -> str:
+    """Where the provider notifies: the configured public address only, never the request's Host
+    (any caller may send any Host). Without it no native QR is offered (``require_public_base``)."""
+    return settings.public_base_url.rstrip("/") + NOTIFY_PATH.format(shop=shop_slug, kind=kind)
+
+
+def require_public_base(settings: Settings, kind: str) -> None:
+    """A native QR needs a notify_url: refused (as an unavailable method) while none is set."""
+    if not settings.public_base_url:
+        raise method_unavailable(kind)
 
 
 def ask_provider(settings: Settings, opened: Opened, description: str, notify: str) -> str:

@@ -84,7 +84,9 @@ def native_ready(method: PaymentMethod) -> bool:
     return all(settings.get(k) for k in needs[0]) and held.issuperset(needs[1])
 
 
-def shop_payment_options(session: Session, shop_id: int) -> list[dict[str, Any]]:
+def shop_payment_options(
+    session: Session, shop_id: int, *, public_base_url: str | None = None
+) -> list[dict[str, Any]]:
     """How a customer of the shop may pay, plain data for the pages that draw it (checkout, the
     payment-request card, the customer's order card). One dict per enabled method that has
     something to offer, in the order the shop set them up::
@@ -97,7 +99,9 @@ def shop_payment_options(session: Session, shop_id: int) -> list[dict[str, Any]]
          "native": bool}                 # a native QR may be asked of the provider
 
     A WeChat Pay or Alipay method with neither a static code nor complete credentials, and a
-    gateway (reached by its own checkout, not shown as a choice) are left out. Nothing secret
+    gateway (reached by its own checkout, not shown as a choice) are left out. ``native`` is
+    False without the server's ``public_base_url`` (config.py): the provider could not be told
+    where to notify, and a request's Host header is not trusted for it. Nothing secret
     is ever in it: it is what any customer of the shop may see.
     """
     methods = enabled_methods(session, shop_id)
@@ -108,7 +112,7 @@ def shop_payment_options(session: Session, shop_id: int) -> list[dict[str, Any]]
     for method in methods:
         settings = method.settings or {}
         code = settings.get(STATIC_CODE) if method.kind in CODE_KINDS else None
-        native = native_ready(method)
+        native = bool(public_base_url) and native_ready(method)
         bank = {k: settings.get(k) for k in BANK_FIELDS} if method.kind == "bank" else None
         if method.kind == "gateway" or (method.kind in CODE_KINDS and not (code or native)):
             continue

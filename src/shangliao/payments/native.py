@@ -5,8 +5,9 @@ Both requests are signed with the merchant's own private key (RSA-SHA256, PKCS#1
 ``cryptography`` alone: the SDKs would fetch certificates over the network at construction, and
 the signing is a few lines. Alipay's answer is verified with the Alipay public key the merchant
 configured, so a tampered answer never becomes a QR the customer pays into. WeChat Pay's answer
-travels over TLS from the configured base URL; the QR only names the trade, and the money is
-credited through the verified notification (payments/wechat.py), never through this answer.
+is verified as its notifications are (payments/wechat.py ``check_signature``: the platform key its
+``Wechatpay-Serial`` names, and the clock window); an unverified one is no QR. Either way the money
+is credited through the verified notification, never through this answer.
 
 These functions do network I/O and nothing else: the caller runs them outside the writer and the
 event loop (rule 16 of docs/architecture.md) and records what came back in its own unit.
@@ -28,7 +29,7 @@ import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from shangliao.payments import notice
+from shangliao.payments import notice, wechat
 
 # Seconds a provider may take: the customer is waiting on the page, and a hung provider must not
 # hold a server thread for long.
@@ -154,6 +155,10 @@ def wechat_native(
     data = _json(answer)
     if answer.status_code != 200:
         raise ProviderError(f"wechat.{data.get('code') or answer.status_code}: {data.get('message') or ''}")
+    try:
+        wechat.check_signature(answer.headers, answer.content, settings)
+    except notice.Refused as exc:
+        raise ProviderError(f"wechat.answer_{exc.reason.removeprefix('notify.')}") from exc
     code_url = data.get("code_url")
     if not isinstance(code_url, str) or not code_url.startswith("weixin://"):
         raise ProviderError("wechat.no_code_url")

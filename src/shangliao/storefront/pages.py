@@ -208,7 +208,7 @@ def order_page(request: Request, order_id: PathId, visit: Visit = Depends(shop_v
             order: Order = go.access_guest_order(session, visit.guest, order_id)
             shown = go.public_order(order, rt.keyring)
             timeline = go.public_timeline(session, order)
-            pay = checkout.how_to_pay(session, order)  # drawn by shop/_pay.html and pay.js
+            pay = checkout.how_to_pay(session, order, public_base_url=rt.settings.public_base_url)  # shop/_pay.html, pay.js
     except NotFound:
         return _not_found(request, visit.shop, N_("No such order."))
     return _page(

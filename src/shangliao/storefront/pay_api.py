@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query
 
 from shangliao.core.schemas import PathId
 from shangliao.payments import checkout, native
@@ -53,7 +53,7 @@ def how_to_pay(
     none once it is paid."""
     with rt.db.read() as session:
         order = go.access_guest_order(session, guest, order_id)
-        return JSONResponse(checkout.how_to_pay(session, order, amount))
+        return JSONResponse(checkout.how_to_pay(session, order, amount, rt.settings.public_base_url))
 
 
 @router.post("/orders/{order_id}/pay/{method}")
@@ -61,7 +61,6 @@ def pay_native(
     shop: str,
     order_id: PathId,
     method: NativeMethod,
-    request: Request,
     amount: Asked = None,
     guest: Guest = Depends(visitor()),
     rt: Runtime = Depends(get_runtime),
@@ -70,6 +69,7 @@ def pay_native(
     Alipay, drawn here from the provider's ``code_url``. Asking again shows the same code while it
     is good for the same amount."""
     check_customer_rate(rt, guest, "pay_qr", QR_REQUESTS)
+    checkout.require_public_base(rt.settings, method)
     with rt.db.write() as session:
         order = go.access_guest_order(session, guest, order_id, lock=True)
         opened = checkout.do_open_attempt(session, rt.keyring, order, method, amount)
@@ -78,7 +78,7 @@ def pay_native(
         slug = shop_row.slug
     if opened.code_url is not None:
         return JSONResponse(checkout.attempt_out(opened, opened.code_url))
-    notify = checkout.notify_url(str(request.base_url), slug, method)
+    notify = checkout.notify_url(rt.settings, slug, method)
     code_url, error = None, None
     try:
         code_url = checkout.ask_provider(rt.settings, opened, description, notify)
