@@ -26,7 +26,7 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid
 from shangliao.core.i18n import DEFAULT_LOCALE, N_, SUPPORTED_LOCALES, Msg, gettext
 from shangliao.orders.models import Order
-from shangliao.orders.state import STATUS_LABELS, Status
+from shangliao.orders.state import STATUS_LABELS, Status, partly_shipped
 from shangliao.shipping.parcels import parcels_of
 from shangliao.shops.models import Shop
 
@@ -57,6 +57,7 @@ DETAILS_NOTE = N_(
     "If anything is wrong, tell us before we ship."
 )
 TRACKING_NOTE = N_("Your order has shipped with {carrier}, tracking number {number}.")
+TRACKING_NOTE_PARCELS = N_("Your order was sent in {count} parcels; each one's tracking number is below.")
 INSPECT_NOTE = N_(
     "When your parcel arrives, please open it and check the goods in front of the courier before "
     "signing for it. If anything is damaged or missing, refuse it or tell us right away."
@@ -153,7 +154,9 @@ def _refusal(order: Order, kind: str) -> Invalid | Conflict | None:
             status=Msg(STATUS_LABELS[status]),
             details={"status": status.value},
         )
-    if kind == "tracking" and (status not in _SHIPPED or not order.tracking_number):
+    # A parcel that left ahead of the rest (部分发货) has its number to send already.
+    shipped = status in _SHIPPED or partly_shipped(status.value, order.parcels_shipped)
+    if kind == "tracking" and (not shipped or not order.tracking_number):
         return Conflict(
             "chat.checkpoint_not_shipped",
             N_("This order has not been shipped yet, so there is no tracking number to send."),
@@ -165,6 +168,15 @@ def _refusal(order: Order, kind: str) -> Invalid | Conflict | None:
             N_("This order has no customer, so there is nobody to send it to."),
         )
     return None
+
+
+def may_send(session: Session, viewer: Viewer, order: Order, kind: str, conversation_id: int) -> bool:
+    """Whether ``viewer`` may send ``kind`` for ``order`` into its conversation now (a button shows)."""
+    return (
+        order.archived_at is None
+        and _refusal(order, kind) is None
+        and service.may_open_conversation(session, viewer, conversation_id)
+    )
 
 
 def check_sendable(order: Order, kind: str) -> None:
@@ -219,9 +231,13 @@ def do_send_checkpoint(
         data = cards.details_card(session, keyring, order, conversation_id)
         message_kind, body = "order_card", gettext(DETAILS_NOTE, locale)
     elif kind == "tracking":
-        data = cards.tracking_card(order, locale, parcels_of(session, order))
+        sent = parcels_of(session, order)
+        data = cards.tracking_card(order, locale, sent)
         message_kind = "order_card"
-        body = gettext(TRACKING_NOTE, locale, carrier=data["carrier_name"], number=order.tracking_number)
+        if len(sent) > 1:  # the card lists each parcel's number (cards.shown_parts)
+            body = gettext(TRACKING_NOTE_PARCELS, locale, count=len(sent))
+        else:
+            body = gettext(TRACKING_NOTE, locale, carrier=data["carrier_name"], number=order.tracking_number)
     else:
         message_kind, body, data = "text", gettext(INSPECT_NOTE, locale), {}
     return service.do_send(

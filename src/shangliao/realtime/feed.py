@@ -183,6 +183,8 @@ def order_card_state(order: Order) -> dict[str, Any]:
         "carrier_code": order.carrier_code,
         "tracking_number": order.tracking_number,
         "tracking_url": tracking_url(order.carrier_code, order.tracking_number),
+        # More than one: the card reads each parcel's number (inbox.js, shop.js), not the first's alone.
+        "parcels_shipped": order.parcels_shipped,
         "archived": order.archived_at is not None,
     }
 

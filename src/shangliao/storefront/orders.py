@@ -3,7 +3,7 @@
 Everything here answers a customer, so it is written as an allow-list: a product shows its name,
 pictures and sellable variants (whether they can be had, never how many are in the warehouse);
 an order shows its lines, amounts, public status and delivery, and only the public steps of its
-timeline (created, status changes, payments). Notes, tags, assignees, cancel reasons, the staff
+timeline (``progress.py``: status changes, payments, parcels, after-sales). Notes, tags, assignees, cancel reasons, the staff
 who acted and the street address never leave this module.
 
 A device knows its customer by a phone number someone typed (``visitors.py``), which proves
@@ -35,15 +35,21 @@ from shangliao.core.pagination import encode_cursor
 from shangliao.core.schemas import RowRef, StrictModel
 from shangliao.customers.pii import Address, Mobile, address_dict, phone_hashes, phone_lookups, public_address
 from shangliao.orders import actions
-from shangliao.orders.couriers import courier_name, tracking_url
 from shangliao.orders.create import do_create_order, find_by_idempotency_key
 from shangliao.orders.idempotency import check_same_request, fingerprint
 from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.payments import payment_status
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.orders.state import STATUS_LABELS, Status
-from shangliao.orders.timeline import access_order, events_of
+from shangliao.orders.timeline import access_order
 from shangliao.shipping import parcels
+from shangliao.storefront.progress import (  # noqa: F401 (read as go.* by the pages and the API)
+    AFTERSALE_STEPS,
+    PUBLIC_STEPS,
+    delivery,
+    public_step,
+    public_timeline,
+)
 from shangliao.storefront.visitors import (
     Guest,
     do_add_device,
@@ -60,8 +66,6 @@ CUSTOMER_STATUS: dict[str, str] = {
     Status.PENDING.value: N_("Waiting for the shop to confirm"),
     **{s.value: STATUS_LABELS[s] for s in Status if s not in (Status.DRAFT, Status.PENDING)},
 }
-# Timeline rows a customer may see; everything else (notes, tags, assignment, edits) is the shop's.
-PUBLIC_STEPS = frozenset({"created", "status", "paid"})
 PAGE_SIZE = 20
 
 
@@ -232,18 +236,6 @@ def order_address(keyring: Keyring, order: Order) -> dict[str, str] | None:
     return public_address(address_dict(keyring, order.address_enc)) if order.address_enc else None
 
 
-def delivery(carrier_code: str | None, tracking_number: str | None) -> dict[str, Any] | None:
-    if not tracking_number:
-        return None
-    return {
-        "carrier_code": carrier_code,
-        "carrier_zh": courier_name(carrier_code, "zh_CN"),
-        "carrier_en": courier_name(carrier_code, "en"),
-        "tracking_number": tracking_number,
-        "tracking_url": tracking_url(carrier_code, tracking_number),
-    }
-
-
 def public_order(order: Order, keyring: Keyring) -> dict[str, Any]:
     """An order as its customer sees it (the order page, the card, the API)."""
     return {
@@ -269,35 +261,13 @@ def public_order(order: Order, keyring: Keyring) -> dict[str, Any]:
         "paid_amount": order.paid_amount,
         "payment_status": payment_status(order.total, order.paid_amount, order.refunded_amount),
         "address": order_address(keyring, order),
-        "delivery": delivery(order.carrier_code, order.tracking_number),
+        "delivery": delivery(order.carrier_code, order.tracking_number),  # the first parcel's
+        "parcels_shipped": order.parcels_shipped,  # more than one: each one's is read (parcel_api.py)
         "can_confirm_receipt": order.status == Status.SHIPPED.value and order.archived_at is None,
         "created_at": order.created_at,
         "shipped_at": order.shipped_at,
         "completed_at": order.completed_at,
     }
-
-
-def public_step(event: OrderEvent) -> dict[str, Any] | None:
-    """A timeline row as the customer may read it, or None for the shop's own business."""
-    if event.kind not in PUBLIC_STEPS:
-        return None
-    step: dict[str, Any] = {
-        "kind": event.kind,
-        "status": event.to_status,
-        "by": "you" if event.actor_type == "customer" else "shop",
-        "at": event.created_at,
-        "delivery": None,
-        "amount": None,
-    }
-    if event.kind == "status" and event.to_status == Status.SHIPPED.value:
-        step["delivery"] = delivery(event.data.get("carrier_code"), event.data.get("tracking_number"))
-    elif event.kind == "paid":
-        step["amount"] = event.data.get("amount")
-    return step
-
-
-def public_timeline(session: Session, order: Order) -> list[dict[str, Any]]:
-    return [s for s in map(public_step, events_of(session, order)) if s is not None]
 
 
 # --- ordering ---------------------------------------------------------------------------------------

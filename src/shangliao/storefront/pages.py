@@ -41,6 +41,8 @@ SCRIPT_TEXT = {
     "order_request": N_("Order request"),
     "view_order": N_("View order"),
     "track": N_("Track the parcel"),
+    "parcel_n": N_("(parcel {n})"),  # an order card's numbers, one parcel after another (shop.js)
+    "parcel_separator": N_(", "),
     "confirm_receipt": N_("Confirm receipt"),
     "receipt_done": N_("Thank you! The order is completed."),
     "total": N_("Total"),
@@ -208,6 +210,7 @@ def order_page(request: Request, order_id: PathId, visit: Visit = Depends(shop_v
             order: Order = go.access_guest_order(session, visit.guest, order_id)
             shown = go.public_order(order, rt.keyring)
             timeline = go.public_timeline(session, order)
+            sent_parcels = go.parcels.public_parcels(session, order)  # shop/_delivery.html
             pay = checkout.how_to_pay(session, order, public_base_url=rt.settings.public_base_url)  # shop/_pay.html, pay.js
     except NotFound:
         return _not_found(request, visit.shop, N_("No such order."))
@@ -220,5 +223,7 @@ def order_page(request: Request, order_id: PathId, visit: Visit = Depends(shop_v
         pay=pay,
         status_text=gettext(go.CUSTOMER_STATUS[shown["status"]]),
         customer_status=go.CUSTOMER_STATUS,
+        aftersale_steps=go.AFTERSALE_STEPS,
+        sent_parcels=sent_parcels,
         config={"order_id": shown["id"]},
     )

@@ -79,6 +79,8 @@ JS_TEXT = {
     "failed": N_("Not sent"),
     "retry": N_("Retry"),
     "typing": N_("The customer is typing…"),
+    "parcel_n": N_("(parcel {n})"),  # an order card's numbers, one parcel after another (inbox.js)
+    "parcel_separator": N_(", "),
     "reconnecting": N_("Reconnecting…"),
     "load_earlier": N_("Load earlier messages"),
     "no_more": N_("This is the start of the conversation."),

@@ -48,6 +48,10 @@ def order_chat_context(session: Session, keyring: Keyring, actor: Actor, order: 
     return {
         "checkpoints": checkpoints.checkpoints_of(session, actor, order),
         "can_send_checkpoints": "chat.write" in actor.permissions and order.archived_at is None,
+        # 发送物流信息到聊天 on the parcels box: only into a conversation the member may open.
+        "can_send_tracking": "chat.write" in actor.permissions
+        and conversation_id is not None
+        and checkpoints.may_send(session, actor, order, "tracking", conversation_id),
         "chat": _chat(session, keyring, actor, order, conversation_id)
         if can_read_chat and conversation_id
         else None,

@@ -15,7 +15,7 @@ from shangliao.auth.actor import Actor
 from shangliao.chat.drafts import draft_warnings
 from shangliao.chat.service import may_open_conversation
 from shangliao.core.errors import Conflict, Invalid
-from shangliao.core.i18n import N_
+from shangliao.core.i18n import N_, gettext
 from shangliao.core.schemas import PathId
 from shangliao.customers.masking import form_address, may_reveal, order_view
 from shangliao.invoices.views import invoice_context
@@ -51,6 +51,9 @@ ACTION_BUTTONS = (
     ("complete", N_("Mark completed")),
     ("cancel", N_("Cancel order")),
 )
+CONTINUE_SHIPPING = N_("Continue shipping")
+LAST_PARCEL_SHIPPED = N_("Last parcel shipped, the whole order has shipped")
+PARCEL_N = N_("Parcel {n}")
 EVENT_LABELS = {
     "created": N_("Order created"),
     "status": N_("Status changed"),
@@ -110,6 +113,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         if open_order and status in BEFORE_SHIPPING
         else [],
         "o": view,
+        "aftersales_open": order.aftersales_open,  # 售后处理中 beside the status; archiving waits
         # Said before 提交订单 is pressed: a line off sale, short of stock, or presale.
         "draft_warnings": draft_warnings(session, order),
         "events": [
@@ -123,11 +127,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
             for n in notes_of(session, order)
         ],
         "created_at": order.created_at,
-        "buttons": [
-            (a, label)
-            for a, label in ACTION_BUTTONS
-            if a in view["allowed_actions"] and TRANSITION_PERMISSIONS.get(a) in actor.permissions
-        ],
+        "buttons": _buttons(actor, view["allowed_actions"], order.parcels_shipped),
         "couriers": list(COURIERS.values()),
         "cancel_reasons": CANCEL_REASONS,
         "event_labels": EVENT_LABELS,
@@ -141,6 +141,19 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
     }
 
 
+def _buttons(actor: Actor, allowed: list[str], parcels_shipped: int | None) -> list[tuple[str, str]]:
+    """The lifecycle buttons the member may press now. Once a parcel has left, preparing is behind
+    the order (no 开始备货) and shipping goes on with the rest (继续发货)."""
+    out = []
+    for action, label in ACTION_BUTTONS:
+        if action not in allowed or TRANSITION_PERMISSIONS.get(action) not in actor.permissions:
+            continue
+        if parcels_shipped and action == "prepare":
+            continue
+        out.append((action, CONTINUE_SHIPPING if parcels_shipped and action == "ship" else label))
+    return out
+
+
 def _reads_chat(session, actor: Actor, conversation_id: int | None) -> bool:
     return (
         conversation_id is not None
@@ -151,11 +164,19 @@ def _reads_chat(session, actor: Actor, conversation_id: int | None) -> bool:
 
 def _timeline_row(row: dict, at, authors: dict[int, str], customer_name: str | None) -> dict:
     """A timeline row with who did it and what changed, worded for the reader."""
+    details = details_of(row, authors)
+    label = EVENT_LABELS.get(row["kind"], row["kind"])
+    seq = (row.get("data") or {}).get("seq")
+    if row["kind"] == "status" and row.get("to_status") == Status.SHIPPED.value and seq and seq > 1:
+        # The last parcel of a split shipment is the order's own 已发货 step (shipping/parcels.py):
+        # it reads as that parcel leaving, and the order now shipped whole.
+        label, details = LAST_PARCEL_SHIPPED, [gettext(PARCEL_N, n=seq), *details]
     return {
         **row,
         "at": at,
         "author": author_of(row, authors, customer_name),
-        "details": details_of(row, authors),
+        "details": details,
+        "label": label,
     }
 
 

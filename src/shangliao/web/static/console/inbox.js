@@ -555,7 +555,24 @@
         a.rel = "noopener noreferrer";
         tracking.append(a);
       } else tracking.append(live.tracking_number);
+      if (live.parcels_shipped > 1 && live.order_id) paintParcels(tracking, live.order_id);
     }
+  }
+
+  // An order sent in several parcels: every parcel's number, "顺丰 SF1（包裹1）、中通 75（包裹2）"
+  // (shipping/parcel_api.py), instead of the first parcel's alone.
+  async function paintParcels(tracking, orderId) {
+    let parcels;
+    try { parcels = (await api("/api/v1/orders/" + Number(orderId) + "/parcels")).parcels; } catch (e) { return; }
+    if (!parcels || parcels.length < 2) return;
+    tracking.textContent = T.tracking + ": ";
+    parcels.forEach(function (p, i) {
+      if (i) tracking.append(T.parcel_separator);
+      tracking.append((boot.couriers[p.carrier_code] || p.carrier_code || "") + " ");
+      const a = el(p.tracking_url ? "a" : "span", null, p.tracking_number);
+      if (p.tracking_url) { a.href = p.tracking_url; a.target = "_blank"; a.rel = "noopener noreferrer"; }
+      tracking.append(a, T.parcel_n.replace("{n}", p.seq));
+    });
   }
 
   function setOrderState(order) {

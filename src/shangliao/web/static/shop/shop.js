@@ -147,8 +147,33 @@
     if (order.total !== undefined && card.querySelector(".total-value")) {
       card.querySelector(".total-value").textContent = yuan(order.total);
     }
-    card.querySelector(".receipt").hidden = !(status === "shipped" && !order.archived);
+    // Sent in several parcels: each one's number, and 确认收货 per parcel on the order page.
+    const split = order.parcels_shipped > 1;
+    card.querySelector(".receipt").hidden = !(status === "shipped" && !order.archived) || split;
+    if (split) showParcels(card, order.order_id || order.id);
     if (order.payment_status) card.dataset.paymentStatus = order.payment_status; // pay.css offers 怎么付款 by it
+  }
+
+  // "中通 SF1（包裹1）、顺丰 75（包裹2）" under the card, in place of the first parcel's link alone.
+  async function showParcels(card, orderId) {
+    const result = await call("GET", `/orders/${Number(orderId)}/parcels`);
+    const parcels = result.ok && result.data.parcels;
+    if (!parcels || parcels.length < 2) return;
+    const zh = (document.documentElement.lang || "").startsWith("zh");
+    let line = card.querySelector(".tracks");
+    if (!line) {
+      line = el("p", "tracks small");
+      card.querySelector(".card-actions").before(line);
+    }
+    line.replaceChildren();
+    parcels.forEach((p, i) => {
+      if (i) line.append(T.parcel_separator);
+      line.append(`${(zh ? p.carrier_zh : p.carrier_en) || p.carrier_code} `);
+      const number = el(p.tracking_url ? "a" : "span", "", p.tracking_number);
+      if (p.tracking_url) Object.assign(number, { href: p.tracking_url, target: "_blank", rel: "noopener noreferrer" });
+      line.append(number, T.parcel_n.replace("{n}", p.seq));
+    });
+    card.querySelector(".track").hidden = true;
   }
 
   function updateCards(order) {
