@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from shangliao.aftersales import words
 from shangliao.aftersales.models import AfterSale
 from shangliao.orders.couriers import courier_name, tracking_url
 from shangliao.orders.models import Order
+from shangliao.orders.refund_method import refund_words
 
 # What the shop may do next in each state (the console draws these buttons, the API checks again).
 STAFF_STEPS: dict[str, tuple[str, ...]] = {
@@ -24,6 +27,15 @@ def next_step(row: AfterSale) -> str:
     if row.status == "awaiting_return" and row.return_tracking:
         return "return_sent"
     return row.status
+
+
+def next_step_text(row: AfterSale, order: Order, step: str, locale: str | None) -> str:
+    """The customer's next step in words; a refund says 原路退回 only when it went back the way
+    they paid (orders/refund_method.py), else names the channel it took."""
+    session = object_session(row)
+    if step == "refunded" and session is not None:
+        return refund_words(session, order, row.refund_id, locale)
+    return words.label(words.NEXT_STEPS, step, locale)
 
 
 def staff_steps(row: AfterSale) -> list[str]:
@@ -49,7 +61,7 @@ def aftersale_dict(row: AfterSale, order: Order, locale: str | None = None) -> d
         "status_label": words.label(words.STATUSES, row.status, locale),
         "open": row.closed_at is None,
         "next_step": step,
-        "next_step_text": words.label(words.NEXT_STEPS, step, locale),
+        "next_step_text": next_step_text(row, order, step, locale),
         "reason": row.reason,
         "reason_label": words.label(words.REASONS, row.reason, locale),
         "note": row.customer_note,

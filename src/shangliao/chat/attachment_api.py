@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 
-from shangliao.auth.access import staff
+from shangliao.auth.access import staff, staff_any
 from shangliao.auth.actor import Actor
 from shangliao.chat import service
 from shangliao.chat.attachment_types import DOWNLOAD_MIMES, TYPES
@@ -37,7 +37,10 @@ from shangliao.chat.attachments import (
 from shangliao.chat.models import Attachment
 from shangliao.chat.schemas import ClientId, MessageOut
 from shangliao.chat.views import message_out
+from shangliao.core.errors import NotFound
+from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId, RowRef, StrictModel
+from shangliao.orders.evidence import access_evidence
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.storefront.api import shop_page_router, visitor
 from shangliao.storefront.visitors import Guest
@@ -229,6 +232,20 @@ def _download(request: Request, attachment: Attachment, path: Path) -> Response:
     return FileResponse(path, media_type=attachment.mime, headers=headers)
 
 
+def _staff_attachment(session: Any, actor: Actor, attachment_id: int) -> Attachment:
+    """Through the chat (chat.read, the conversation's scope), else as evidence of an order."""
+    refused: NotFound | None = None
+    if "chat.read" in actor.permissions:
+        try:
+            return access_attachment(session, actor, attachment_id)
+        except NotFound as exc:
+            refused = exc
+    attachment = access_evidence(session, actor, attachment_id)
+    if attachment is None:
+        raise refused or NotFound("attachment.not_found", N_("This file does not exist."))
+    return attachment
+
+
 @router.get(
     "/attachments/{attachment_id}",
     response_class=Response,
@@ -237,12 +254,14 @@ def _download(request: Request, attachment: Attachment, path: Path) -> Response:
 def staff_download(
     attachment_id: PathId,
     request: Request,
-    actor: Actor = Depends(staff("chat.read")),
+    actor: Actor = Depends(staff_any("chat.read", "orders.read")),
     rt: Runtime = Depends(get_runtime),
 ):
-    """A conversation's photo or file, recalled ones included (the shop keeps them as evidence)."""
+    """A conversation's photo or file, recalled ones included (the shop keeps them as evidence).
+    A payment proof's screenshot or an after-sales photo is also readable by who may see its
+    order (orders/evidence.py), without reading the chat."""
     with rt.db.read() as session:  # the row is read inside: the session forgets it when closed
-        attachment = access_attachment(session, actor, attachment_id)
+        attachment = _staff_attachment(session, actor, attachment_id)
         return _download(request, attachment, existing_file(rt.settings.uploads_dir, attachment))
 
 

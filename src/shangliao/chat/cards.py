@@ -64,11 +64,15 @@ def order_summary(order: Order) -> dict[str, Any]:
 
 
 def order_snapshot(order: Order) -> dict[str, Any]:
+    """The summary with its lines, and the shipping fee and discount that lead from the lines' sum
+    to the total (the cards draw 运费 and 优惠 lines from them)."""
     return {
         **order_summary(order),
         "items": [
             {"name": i.name, "spec": i.spec, "quantity": i.quantity, "amount": i.amount} for i in order.items
         ],
+        "shipping_fee": order.shipping_fee,
+        "discount": order.discount,
     }
 
 
@@ -86,8 +90,6 @@ def details_card(session: Session, keyring: Keyring, order: Order, conversation_
     return {
         **order_snapshot(order),
         "items_total": order.items_total,
-        "shipping_fee": order.shipping_fee,
-        "discount": order.discount,
         "remark": order.remark,
         SEALED_ADDRESS: sealed(address),
     }

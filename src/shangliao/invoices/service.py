@@ -134,6 +134,15 @@ def _record(session: Session, order: Order, actor: Actor | None, kind: str, row:
     )
 
 
+def fully_refunded(order: Order) -> bool:
+    """Everything paid went back: there is nothing left to invoice."""
+    return order.refunded_amount > 0 and order.paid_amount - order.refunded_amount <= 0
+
+
+def _fully_refunded() -> Conflict:
+    return Conflict("invoice.fully_refunded", N_("This order was fully refunded, so there is nothing to invoice."))
+
+
 def do_request(
     session: Session, keyring: Keyring, actor: Actor, order: Order, body: InvoiceIn
 ) -> InvoiceRequest:
@@ -146,6 +155,8 @@ def do_request(
     row = current_request(session, order)
     if row is not None and row.status == "issued":
         raise _already_issued()
+    if fully_refunded(order):
+        raise _fully_refunded()
     by = "customer" if actor.actor_type == "customer" else "staff"
     email_enc = keyring.encrypt(email.encode(), EMAIL_CONTEXT)
     if row is None:
@@ -175,6 +186,8 @@ def do_issue(
     if row.status == "issued":
         raise _already_issued()
     amount = order.paid_amount - order.refunded_amount
+    if fully_refunded(order):
+        raise _fully_refunded()
     if amount <= 0:
         raise Conflict(
             "invoice.nothing_paid", N_("Nothing is paid on this order yet, so there is nothing to invoice.")

@@ -199,6 +199,12 @@ def check_archivable(order: Order) -> None:
     check_not_archived(order)
     if Status(order.status) not in FINAL:
         raise Conflict("order.not_archivable", N_("Only completed or cancelled orders can be archived."))
+    if order.aftersales_open > 0:  # archived, its after-sales could no longer be settled
+        raise Conflict(
+            "order.aftersales_open_archive",
+            N_("This order has an open after-sales request; settle it before archiving the order."),
+            details={"aftersales_open": order.aftersales_open},
+        )
 
 
 def do_archive(session: Session, actor: Actor | None, order: Order) -> Order:

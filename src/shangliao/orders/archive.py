@@ -35,11 +35,12 @@ CHUNK = 500
 
 
 def archivable(shop_id: int | None, cutoff: datetime):
-    """Completed or cancelled, not yet archived, never restored, and finished before ``cutoff``
-    (a SQL predicate)."""
+    """Completed or cancelled, not yet archived, never restored, with no open after-sales request,
+    and finished before ``cutoff`` (a SQL predicate)."""
     clause = and_(
         Order.archived_at.is_(None),
         Order.restored_at.is_(None),
+        Order.aftersales_open == 0,  # an open after-sales request is settled first
         or_(
             and_(Order.status == Status.COMPLETED.value, Order.completed_at < cutoff),
             and_(Order.status == Status.CANCELLED.value, Order.cancelled_at < cutoff),

@@ -35,7 +35,8 @@ def _answer(session: Session, rt: Runtime, order: Order) -> JSONResponse:
             "invoice": service.invoice_dict(rt.keyring, row, FULL),
             "can_request": (row is None or row.status == "requested")
             and order.archived_at is None
-            and order.status not in ("draft", "cancelled"),
+            and order.status not in ("draft", "cancelled")
+            and not service.fully_refunded(order),
         }
     )
 

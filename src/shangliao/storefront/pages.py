@@ -46,6 +46,9 @@ SCRIPT_TEXT = {
     "confirm_receipt": N_("Confirm receipt"),
     "receipt_done": N_("Thank you! The order is completed."),
     "total": N_("Total"),
+    "shipping": N_("Shipping"),
+    "discount": N_("Discount"),
+    "pay_now": N_("Pay now"),
     "payment_request": N_("Payment for order"),
     "amount_due": N_("Amount due"),
     "quote": N_("Quote"),
@@ -182,6 +185,8 @@ def product_page(request: Request, token: str, visit: Visit = Depends(shop_visit
             # Who this device said it is fills the receiver: the phone is asked once, in the chat.
             contact = guest_contact(session, rt.keyring, visit.guest) if visit.guest else None
             addresses = go.offered_addresses(session, rt.keyring, visit.guest) if visit.guest else []
+            # 下单成功 links to the order page's how-to-pay block when the shop takes payments online.
+            pays = bool(checkout.offered_kinds(session, visit.shop.id))
     except NotFound:
         return _not_found(request, visit.shop, N_("This product is not on sale."))
     choices = option_choices(product)
@@ -193,7 +198,7 @@ def product_page(request: Request, token: str, visit: Visit = Depends(shop_visit
         choices=choices,
         contact=contact,
         addresses=addresses,
-        config={"product": product},
+        config={"product": product, "pays": pays},
     )
 
 

@@ -20,8 +20,8 @@ from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.orders.couriers import COURIERS
-from shangliao.orders.refunds import refundable
 from shangliao.orders.refund_method import paid_with
+from shangliao.orders.refunds import refundable
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import yuan_to_fen

@@ -92,6 +92,8 @@ JS_TEXT = {
     "open_draft": N_("Open the draft"),
     "tracking": N_("Tracking"),
     "total": N_("Total"),
+    "shipping": N_("Shipping"),
+    "discount": N_("Discount"),
     "remark": N_("Remark"),
     "payment_request": N_("Payment request"),
     "amount_due": N_("Amount due"),

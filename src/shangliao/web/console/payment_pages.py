@@ -26,6 +26,7 @@ from shangliao.core.schemas import PathId
 from shangliao.orders import actions
 from shangliao.orders.models import Order
 from shangliao.orders.refund_api import money_of
+from shangliao.orders.refund_method import METHODS, paid_with
 from shangliao.orders.timeline import access_order
 from shangliao.payments import proofs
 from shangliao.payments.methods import enabled_methods
@@ -36,14 +37,6 @@ from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
-# How money is recorded by hand (orders/schemas.py PaymentIn), as the merchant says it.
-METHODS = {
-    "wechat": N_("WeChat Pay"),
-    "alipay": N_("Alipay"),
-    "bank_transfer": N_("Bank transfer"),
-    "cash": N_("Cash"),
-    "other": N_("Other"),
-}
 # A shop's configured payment method (payments/models.py METHOD_KINDS) as a recording method.
 _KIND_METHOD = {"wechat": "wechat", "alipay": "alipay", "bank": "bank_transfer"}
 SOURCES = {
@@ -59,10 +52,11 @@ PROOF_STATUSES = {
 _MAX_TEXT = {"reference": 64, "note": 200, "reason": 200}
 
 
-def method_choices(session: Session, shop_id: int) -> list[tuple[str, str]]:
-    """The shop's enabled methods first (what its customers pay with), then cash and other."""
+def method_choices(session: Session, shop_id: int, paid: str | None = None) -> list[tuple[str, str]]:
+    """The shop's enabled methods first (what its customers pay with), then cash and other; the
+    method the order was ``paid`` with is offered even when the shop no longer takes it."""
     enabled = [_KIND_METHOD[m.kind] for m in enabled_methods(session, shop_id) if m.kind in _KIND_METHOD]
-    ordered = [*dict.fromkeys(enabled), "cash", "other"]
+    ordered = [*dict.fromkeys([*enabled, *([paid] if paid in METHODS else [])]), "cash", "other"]
     return [(m, METHODS[m]) for m in ordered]
 
 
@@ -70,18 +64,22 @@ def _section_context(session: Session, actor: Actor, order: Order) -> dict[str, 
     money = money_of(session, order)
     open_order = order.archived_at is None
     payable = open_order and order.status not in ("draft", "cancelled")
+    paid = paid_with(session, order)
     return {
         "order": order,
         "money": money,
         "proofs": [proofs.proof_dict(p) for p in proofs.proofs_of(session, order)],
-        "methods": method_choices(session, order.shop_id),
+        "methods": method_choices(session, order.shop_id, paid),
+        # A refund goes back the way the money came: its form proposes the latest payment's method.
+        "refund_method": paid,
         "method_labels": METHODS,
         "source_labels": SOURCES,
         "proof_labels": PROOF_STATUSES,
         "payment_labels": dict(PAYMENT_STATUSES),
         "can_record": payable and money["outstanding"] > 0 and "payments.record" in actor.permissions,
         "can_refund": open_order and money["refundable"] > 0 and "payments.refund" in actor.permissions,
-        "sees_photos": "chat.read" in actor.permissions,
+        # A proof's screenshot is evidence of the order: whoever reads the order sees it (orders/evidence.py).
+        "sees_photos": True,
     }
 
 

@@ -465,7 +465,11 @@
       paintOrder(card, state.orders.get(d.order_id) || { status: d.status });
       return card;
     }
-    card.append(head, itemsList(d.items), el("div", "card-total", T.total + " " + yuan(d.total || 0)));
+    card.append(head, itemsList(d.items));
+    // What leads from the lines' sum to the total: 运费, and 优惠 when there is one.
+    if (d.shipping_fee > 0) card.append(el("div", "card-extra small", T.shipping + " " + yuan(d.shipping_fee)));
+    if (d.discount > 0) card.append(el("div", "card-extra small", T.discount + " -" + yuan(d.discount)));
+    card.append(el("div", "card-total", T.total + " " + yuan(d.total || 0)));
     card.append(el("div", "live-tracking small"));
     if (note) card.append(el("p", "text", note));
     paintOrder(card, state.orders.get(d.order_id) || { status: d.status });

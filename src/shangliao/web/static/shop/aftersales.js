@@ -58,7 +58,9 @@
       box.append(amount);
     }
     if (a.staff_message) box.append(el("p", "small", `${T.shop_says}: ${a.staff_message}`));
-    if (a.return_tracking) {
+    // The order page's form says the parcel was sent (actionsFor); elsewhere this line does.
+    const sentShown = options && options.actions && a.status === "awaiting_return";
+    if (a.return_tracking && !sentShown) {
       box.append(el("p", "small muted", `${T.return_parcel}: ${a.return_carrier_name || a.return_carrier} ${a.return_tracking}`));
     }
     box.append(el("p", "aftersale-next small", a.next_step_text));
@@ -95,6 +97,22 @@
         if (!r.ok) error.textContent = errorText(r);
         else options.reload();
       });
+      if (a.return_tracking) {
+        // Sent already: say so, with 修改 reopening the form until the shop confirms arrival.
+        form.hidden = true;
+        const sent = el("p", "aftersale-return-sent small");
+        const parcel = `${a.return_carrier_name || a.return_carrier} ${a.return_tracking}`;
+        sent.append(el("span", "", T.return_sent.replace("{parcel}", parcel) + " "));
+        const change = el("button", "link small aftersale-return-change", T.change_return);
+        change.type = "button";
+        change.addEventListener("click", () => {
+          sent.hidden = true;
+          form.hidden = false;
+          input.focus();
+        });
+        sent.append(change);
+        box.append(sent);
+      }
       box.append(form);
     }
     if (["requested", "approved", "awaiting_return"].includes(a.status)) {

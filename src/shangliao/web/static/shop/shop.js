@@ -65,6 +65,14 @@
         lines.append(li);
       }
       card.append(lines);
+      // What leads from the lines' sum to the total: 运费, and 优惠 when there is one.
+      const extra = (label, text) => {
+        const line = el("p", "line extra");
+        line.append(el("span", "", label), el("span", "", text));
+        card.append(line);
+      };
+      if (data.shipping_fee > 0) extra(T.shipping, yuan(data.shipping_fee));
+      if (data.discount > 0) extra(T.discount, "-" + yuan(data.discount));
       if (data.total !== undefined) {
         const total = el("p", "line total");
         total.append(el("span", "", T.total), el("strong", "total-value", yuan(data.total)));
@@ -842,8 +850,14 @@
       form.hidden = true;
       const placed = $("placed");
       placed.hidden = false;
-      $("placed-card").replaceChildren(orderCard({ ...order, order_id: order.id }, ""));
+      const placedCard = orderCard({ ...order, order_id: order.id }, "");
+      placedCard.querySelector(".view").remove(); // the panel's own 查看订单 button is the one
+      $("placed-card").replaceChildren(placedCard);
       $("placed-link").href = `${base}/orders/${order.id}`;
+      // Still to pay and the shop takes payments: 去付款 opens the order page at its how-to-pay block.
+      const payLink = $("placed-pay");
+      payLink.hidden = !(cfg.pays && order.status !== "draft" && order.total > (order.paid_amount || 0));
+      payLink.href = `${base}/orders/${order.id}#pay`;
       // Where the customer is looking: the confirmation comes into view and takes the focus, so a
       // screen reader reads it out (the form they were in is gone).
       placed.scrollIntoView({ block: "start" });
