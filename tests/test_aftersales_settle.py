@@ -209,3 +209,37 @@ def test_the_console_panel_offers_link_and_close_only_when_the_money_went_back_e
     assert r.status_code == 200, r.text
     assert shop.api.get(f"/api/v1/aftersales/{asked['id']}").json()["status"] == "refunded"
     assert refund_rows(runtime, bought.order["id"]) == [(bought.order_now()["paid_amount"], asked["id"])]
+
+
+def test_a_provider_refund_notification_is_linked_not_refunded_again(runtime, app, shop, anon):
+    # given an order of 2 + 1 hoodies (¥150) paid through WeChat Pay, the 2 returned to the shop
+    from tests.support import provider_notify as pn
+    from tests.support.orders import act
+
+    bought = buy(runtime, app, shop, extra=1, pay=False, ship=False)
+    pn.configure_all(runtime, shop.id)
+    trade_no = pn.open_attempt(runtime, shop.id, bought.order["id"], "wechat", bought.order["total"])
+    paid = pn.wechat_sign(pn.wechat_payment(trade_no, bought.order["total"]))
+    assert (
+        anon.post(pn.url(shop.slug, "wechat"), content=paid.body, headers=paid.all_headers()).status_code
+        == 200
+    )
+    act(shop, bought.order, "confirm")
+    act(shop, bought.order, "ship", carrier_code="SF", tracking_number="SF1234567890")
+    asked = returned(bought)
+    # when the merchant refunds the ¥100 in WeChat Pay's console and the notification lands
+    told = pn.wechat_sign(
+        pn.wechat_refund(trade_no, 10000, bought.order["total"]), event_type="REFUND.SUCCESS"
+    )
+    assert (
+        anon.post(pn.url(shop.slug, "wechat"), content=told.body, headers=told.all_headers()).status_code
+        == 200
+    )
+    # then the request's own refund step does not record it again
+    r = bought.staff_step(asked, "refund", method="wechat")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "aftersale.refund_already_recorded"
+    refund_id = r.json()["error"]["details"]["unclaimed_refunds"][0]
+    # and linking the notified refund settles the request with the ¥100 counted once
+    assert bought.done(asked, "link_refund", refund_id=refund_id)["status"] == "refunded"
+    assert refund_rows(runtime, bought.order["id"]) == [(10000, asked["id"])]
+    assert bought.order_now()["refunded_amount"] == 10000
