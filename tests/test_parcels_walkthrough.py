@@ -245,3 +245,20 @@ def test_without_a_conversation_the_parcels_box_offers_no_sending(runtime, conso
 
     # then the parcels box has no 发送物流信息到聊天
     assert "发送物流信息到聊天" not in parcels_box(page)
+
+
+def test_the_ship_dialog_ships_an_unpaid_order_with_its_checkbox_ticked(console, shop, tee):
+    # given a confirmed order nobody paid yet
+    order = act(shop, make_order(shop, [(tee.variant_id, 2)]), "confirm")
+    line = order["items"][0]["id"]
+
+    # when the dialog posts 1 of the 2 shirts with 不收款也发货 ticked (ship_unpaid is no quantity)
+    form = {"version": order["version"], **SHIP, f"ship_{line}": "1", "ship_unpaid": "1"}
+    r = console.post(f"/orders/{order['id']}/parcels", data=form, headers=HTMX)
+
+    # then the parcel left with that one shirt
+    assert r.status_code == 200, r.text
+    parcels = shop.api.get(f"/api/v1/orders/{order['id']}/parcels").json()["parcels"]
+    assert [(p["tracking_number"], p["items"][0]["quantity"]) for p in parcels] == [
+        (SHIP["tracking_number"], 1)
+    ]

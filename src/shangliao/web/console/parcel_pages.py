@@ -24,19 +24,23 @@ SHIP = TRANSITION_PERMISSIONS["ship"]
 PREFIX = "ship_"
 
 
+def _is_line(key: str) -> bool:
+    """A quantity field: ``ship_`` and an id (``ship_unpaid``, the dialog's checkbox, is not one)."""
+    return key.startswith(PREFIX) and key.removeprefix(PREFIX).isdigit()
+
+
 def parcel_lines(form) -> list[dict[str, int]] | None:
     """The quantities of this parcel from the dialog; None when the form names no line (a form
     without the item list ships everything left, as the one-courier ship always did)."""
     asked = {}
-    for key, value in form.items():
-        if not key.startswith(PREFIX):
-            continue
+    lines = [(k, v) for k, v in form.items() if _is_line(k)]
+    for key, value in lines:
         item_id, quantity = whole_number(key.removeprefix(PREFIX)), whole_number(str(value).strip() or "0")
         if item_id is None or quantity is None:
             raise Invalid("parcel.bad_quantity", N_("A parcel holds at least one of each item it names."))
         if quantity:
             asked[item_id] = quantity
-    if not asked and any(k.startswith(PREFIX) for k in form):
+    if not asked and lines:
         raise Invalid("parcel.empty", N_("Put at least one item in the parcel."))
     return [{"order_item_id": i, "quantity": q} for i, q in asked.items()] or None
 
