@@ -169,7 +169,7 @@ def test_an_order_from_a_product_link_follows_confirm_and_ship_on_both_sides(cus
     expect()(track).to_be_visible(timeout=WAIT)
     expect()(track).to_contain_text("SF1234567890")
     expect()(track).to_have_attribute("href", re.compile("SF1234567890"))
-    expect()(panel_order.locator(".badge")).to_have_text("已发货", timeout=WAIT)
+    expect()(panel_order.locator(".badge.status-shipped")).to_have_text("已发货", timeout=WAIT)
     assert_not_reloaded(customer, customer_mark)
     assert_not_reloaded(staff, staff_mark)
     assert shop.api.get(f"/api/v1/orders/{order_id}").json()["status"] == "shipped"

@@ -171,7 +171,9 @@ def test_an_agent_records_payments_but_only_finance_refunds(runtime, shop, order
     assert sums(shop.api, order) == (4000, 1000, "partially_refunded")
 
 
-def test_hand_refunds_are_numbered_past_a_provider_refund_that_took_a_later_number(runtime, shop, anon, order):
+def test_hand_refunds_are_numbered_past_a_provider_refund_that_took_a_later_number(
+    runtime, shop, anon, order
+):
     # given an order paid by WeChat Pay, and a refund made in WeChat Pay's console under the number
     # Shangliao would have given the order's second refund
     from tests.support import provider_notify as pn
@@ -179,10 +181,16 @@ def test_hand_refunds_are_numbered_past_a_provider_refund_that_took_a_later_numb
     pn.configure_all(runtime, shop.id)
     trade_no = pn.open_attempt(runtime, shop.id, order["id"], "wechat", order["total"])
     paid = pn.wechat_sign(pn.wechat_payment(trade_no, order["total"]))
-    assert anon.post(pn.url(shop.slug, "wechat"), content=paid.body, headers=paid.all_headers()).status_code == 200
+    assert (
+        anon.post(pn.url(shop.slug, "wechat"), content=paid.body, headers=paid.all_headers()).status_code
+        == 200
+    )
     ahead = pn.wechat_refund(trade_no, 1000, order["total"]) | {"out_refund_no": f"{order['number']}R02"}
     told = pn.wechat_sign(ahead, event_type="REFUND.SUCCESS")
-    assert anon.post(pn.url(shop.slug, "wechat"), content=told.body, headers=told.all_headers()).status_code == 200
+    assert (
+        anon.post(pn.url(shop.slug, "wechat"), content=told.body, headers=told.all_headers()).status_code
+        == 200
+    )
     # when staff record two refunds by hand
     for amount in (500, 700):
         r = refund(shop.api, order, amount)

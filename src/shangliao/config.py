@@ -68,9 +68,13 @@ class Settings(BaseSettings):
     def _public_https(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         if value and (
-            not value.startswith("https://") or any(c in value for c in "?#@ ") or len(value) <= len("https://")
+            not value.startswith("https://")
+            or any(c in value for c in "?#@ ")
+            or len(value) <= len("https://")
         ):
-            raise ValueError("SHANGLIAO_PUBLIC_BASE_URL must be an https:// address without query or fragment")
+            raise ValueError(
+                "SHANGLIAO_PUBLIC_BASE_URL must be an https:// address without query or fragment"
+            )
         return value
 
     @property

@@ -105,7 +105,9 @@ class FakeProviders:
         """The headers WeChat Pay signs an answer with (payments/wechat.py checks them)."""
         timestamp, nonce = str(int(clock.now().timestamp())), secrets.token_hex(16)
         key = MERCHANT_KEY if self.mode == "forged" else PLATFORM_KEY
-        signature = key.sign(wechat.signed_message(timestamp, nonce, answer), padding.PKCS1v15(), hashes.SHA256())
+        signature = key.sign(
+            wechat.signed_message(timestamp, nonce, answer), padding.PKCS1v15(), hashes.SHA256()
+        )
         return {
             "Wechatpay-Timestamp": timestamp,
             "Wechatpay-Nonce": nonce,

@@ -172,7 +172,9 @@ def refund(
     request = idempotency.fingerprint(body, aftersale_id=aftersale_id) if idempotency_key else None
 
     def replay(session: Session, order: Order, row: AfterSale) -> JSONResponse | None:
-        earlier = find_by_idempotency_key(session, actor.shop_id, idempotency_key) if idempotency_key else None
+        earlier = (
+            find_by_idempotency_key(session, actor.shop_id, idempotency_key) if idempotency_key else None
+        )
         if earlier is None:
             return None
         idempotency.check_same_request(earlier.idempotency_hash, request)

@@ -140,7 +140,9 @@ def fully_refunded(order: Order) -> bool:
 
 
 def _fully_refunded() -> Conflict:
-    return Conflict("invoice.fully_refunded", N_("This order was fully refunded, so there is nothing to invoice."))
+    return Conflict(
+        "invoice.fully_refunded", N_("This order was fully refunded, so there is nothing to invoice.")
+    )
 
 
 def do_request(

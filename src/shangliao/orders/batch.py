@@ -207,7 +207,10 @@ def _check_one(session: Session, actor: Actor, order: Order, body: BatchIn) -> N
         archive.check_restorable(order)
     elif body.action in TRANSITIONS:
         check_not_archived(order)
-        if transition_for(body.action, Status(order.status), body.transition_params()).target == Status.CANCELLED:
+        if (
+            transition_for(body.action, Status(order.status), body.transition_params()).target
+            == Status.CANCELLED
+        ):
             parcels.check_nothing_shipped(session, order)  # as do_transition: goods on the road stay
     elif body.action == "archive":
         actions.check_archivable(order)

@@ -95,7 +95,9 @@ def is_payable(order: Order) -> bool:
     )
 
 
-def customer_options(session: Session, shop_id: int, public_base_url: str | None = None) -> list[dict[str, Any]]:
+def customer_options(
+    session: Session, shop_id: int, public_base_url: str | None = None
+) -> list[dict[str, Any]]:
     """The shop's enabled methods a customer can act on, as the payment settings describe them
     (``methods.shop_payment_options``: kind, label, static_code_url, bank, native)."""
     options = methods.shop_payment_options(session, shop_id, public_base_url=public_base_url)

@@ -216,7 +216,9 @@ def order_page(request: Request, order_id: PathId, visit: Visit = Depends(shop_v
             shown = go.public_order(order, rt.keyring)
             timeline = go.public_timeline(session, order)
             sent_parcels = go.parcels.public_parcels(session, order)  # shop/_delivery.html
-            pay = checkout.how_to_pay(session, order, public_base_url=rt.settings.public_base_url)  # shop/_pay.html, pay.js
+            pay = checkout.how_to_pay(
+                session, order, public_base_url=rt.settings.public_base_url
+            )  # shop/_pay.html, pay.js
     except NotFound:
         return _not_found(request, visit.shop, N_("No such order."))
     return _page(

@@ -56,9 +56,7 @@ def payment_log_page(
     before = request.query_params.get("before", "")
     before_id = int(before) if before.isdigit() and len(before) < 19 else None
     with rt.db.read() as session:
-        rows, next_before = list_notifications(
-            session, actor, outcome=outcome, before=before_id, limit=PAGE
-        )
+        rows, next_before = list_notifications(session, actor, outcome=outcome, before=before_id, limit=PAGE)
     query = {"outcome": outcome} if outcome else {}
     older = f"/payments/notifications?{urlencode({**query, 'before': next_before})}" if next_before else None
     return render(
