@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,8 +29,7 @@ from shangliao.auth.scope import within_scope
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId
-from shangliao.orders import idempotency
-from shangliao.orders.api import IdempotencyKey, _replayed
+from shangliao.orders.api import IdempotencyKey, IdempotentMoney
 from shangliao.orders.models import Order
 from shangliao.orders.refunds import find_by_idempotency_key
 from shangliao.runtime import Runtime, get_runtime
@@ -169,23 +167,11 @@ def refund(
     """Record the money given back (by default what the customer asked for); it settles the request.
     With an ``Idempotency-Key`` (as ``POST /orders/{id}/refunds``), a retry records nothing more
     and answers 200 with the request as it is now."""
-    request = idempotency.fingerprint(body, aftersale_id=aftersale_id) if idempotency_key else None
+    money = IdempotentMoney.of(
+        actor, idempotency_key, body, find_by_idempotency_key, aftersale_id=aftersale_id
+    )
 
-    def replay(session: Session, order: Order, row: AfterSale) -> JSONResponse | None:
-        earlier = (
-            find_by_idempotency_key(session, actor.shop_id, idempotency_key) if idempotency_key else None
-        )
-        if earlier is None:
-            return None
-        idempotency.check_same_request(earlier.idempotency_hash, request)
-        return _replayed(staff_dict(row, order))
-
-    def step(session: Session, order: Order, row: AfterSale) -> JSONResponse | None:
-        # Under the order's lock, before the checks: the retry of the refund that settled the
-        # request is answered, not refused because the request is closed.
-        answer = replay(session, order, row)
-        if answer is not None:
-            return answer
+    def record(session: Session, order: Order, row: AfterSale) -> None:
         service.do_refund_request(
             session,
             actor,
@@ -197,21 +183,18 @@ def refund(
             note=body.note,
             version=body.version,
             idempotency_key=idempotency_key,
-            idempotency_hash=request,
+            idempotency_hash=money.request,
         )
-        return None
 
-    try:
-        return change(rt, actor, aftersale_id, step)
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        with rt.db.read() as session:  # a copy with this key committed meanwhile
-            row, order = service.access_aftersale(session, actor, aftersale_id)
-            answer = replay(session, order, row)
-            if answer is None:
-                raise
-            return answer
+    def reread(session: Session) -> dict:
+        row, order = service.access_aftersale(session, actor, aftersale_id)
+        return staff_dict(row, order)
+
+    # A retry is answered under the order's lock, before the checks: the retry of the refund that
+    # settled the request is answered, not refused because the request is closed.
+    return money.record(
+        rt, lambda step: change(rt, actor, aftersale_id, step), record, lambda o, r: staff_dict(r, o), reread
+    )
 
 
 @router.post("/{aftersale_id}/link_refund")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from shangliao.auth.access import Caller, staff, staff_in_unit
@@ -55,6 +58,81 @@ IfMatch = Annotated[str | None, Header(alias="If-Match", description='The order 
 def _replayed(content) -> JSONResponse:
     """The answer to a retry (``orders/idempotency.py``): what the first attempt made, as it is now."""
     return JSONResponse(content, status_code=200, headers={"Idempotent-Replayed": "true"})
+
+
+@dataclass(frozen=True)
+class IdempotentMoney:
+    """The shape of a money route with an ``Idempotency-Key`` (rule 11 of docs/architecture.md):
+    recording a payment, a refund, an after-sales refund. ``find(session, shop_id, key)`` is the
+    record an earlier request with this key made; ``request`` is the body's fingerprint."""
+
+    shop_id: int
+    key: str | None
+    request: str | None
+    find: Callable[[Session, int, str], Any]
+
+    @classmethod
+    def of(cls, actor: Actor, key: str | None, body: Any, find, **ids: int) -> IdempotentMoney:
+        request = idempotency.fingerprint(body, **ids) if key else None
+        return cls(actor.shop_id, key, request, find)
+
+    def replay(self, session: Session, content: Callable[[], Any]) -> JSONResponse | None:
+        """The answer to a retry (``content()``, what it made as it is now), or None when no
+        earlier request used the key. Called under the order's lock, before the checks: a retry of
+        the payment or refund that settled the order is answered, not refused."""
+        if self.key is None:
+            return None
+        earlier = self.find(session, self.shop_id, self.key)
+        if earlier is None:
+            return None
+        idempotency.check_same_request(earlier.idempotency_hash, self.request)
+        return _replayed(content())
+
+    def record(
+        self,
+        rt: Runtime,
+        unit: Callable[[Callable[..., JSONResponse | None]], JSONResponse],
+        do: Callable[..., Any],
+        answer: Callable[..., Any],
+        reread: Callable[[Session], Any],
+    ) -> Any:
+        """The whole route. ``unit(step)`` runs ``step(session, *locked)`` in one write unit with
+        the order locked; there a retry is answered with ``answer(*locked)``, anything else is
+        recorded by ``do(session, *locked)``. When a copy with this key committed meanwhile (on
+        another order: the order locks did not meet), it is answered like a retry, ``reread``."""
+
+        def step(session: Session, *locked: Any) -> JSONResponse | None:
+            replayed = self.replay(session, lambda: answer(*locked))
+            if replayed is not None:
+                return replayed
+            do(session, *locked)
+            return None
+
+        try:
+            return unit(step)
+        except IntegrityError:
+            if self.key is None:
+                raise
+            with rt.db.read() as session:
+                replayed = self.replay(session, lambda: reread(session))
+                if replayed is None:
+                    raise
+                return replayed
+
+
+def _order_answer(rt: Runtime, actor: Actor, order) -> dict:
+    return order_dict(order, rt.keyring, order_view(actor, order.status))
+
+
+def _money_change(rt: Runtime, actor: Actor, order_id: int, money: IdempotentMoney, do) -> JSONResponse:
+    """An order's idempotent money route (a payment, a refund): ``do(session, order)`` records it."""
+    return money.record(
+        rt,
+        lambda step: _change(rt, actor, order_id, step, status_code=201),
+        do,
+        lambda order: _order_answer(rt, actor, order),
+        lambda session: _order_answer(rt, actor, access_order(session, actor, order_id)),
+    )
 
 
 def _version(body_version: int | None, if_match: str | None) -> int | None:
@@ -253,17 +331,16 @@ def mark_paid(
 ):
     """Record a payment received outside Shangliao (WeChat, Alipay, bank transfer, cash). With an
     ``Idempotency-Key``, a retried request records nothing more and answers 200 with the order."""
-    request = idempotency.fingerprint(body, order_id=order_id) if idempotency_key else None
+    money = IdempotentMoney.of(
+        actor, idempotency_key, body, payments.find_by_idempotency_key, order_id=order_id
+    )
 
-    def pay(session, order):
-        if idempotency_key is not None:
-            # Looked up under the order's lock, before the checks: a retry of a payment that
-            # settled the order would otherwise be refused as overpaying instead of answered.
-            earlier = payments.find_by_idempotency_key(session, actor.shop_id, idempotency_key)
-            if earlier is not None:
-                idempotency.check_same_request(earlier.idempotency_hash, request)
-                return _replayed(order_dict(order, rt.keyring, order_view(actor, order.status)))
-        actions.do_mark_paid(
+    return _money_change(
+        rt,
+        actor,
+        order_id,
+        money,
+        lambda session, order: actions.do_mark_paid(
             session,
             actor,
             order,
@@ -273,23 +350,9 @@ def mark_paid(
             note=body.note,
             paid_at=body.paid_at,
             idempotency_key=idempotency_key,
-            idempotency_hash=request,
-        )
-
-    try:
-        return _change(rt, actor, order_id, pay, status_code=201)
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        # A copy with this key committed meanwhile (on another order: the order locks did not
-        # meet): answered like an order's retry.
-        with rt.db.read() as session:
-            earlier = payments.find_by_idempotency_key(session, actor.shop_id, idempotency_key)
-            if earlier is None:
-                raise
-            idempotency.check_same_request(earlier.idempotency_hash, request)
-            order = access_order(session, actor, order_id)
-            return _replayed(order_dict(order, rt.keyring, order_view(actor, order.status)))
+            idempotency_hash=money.request,
+        ),
+    )
 
 
 @router.put("/{order_id}/assignee", response_model=OrderOut)

@@ -13,20 +13,17 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, Field
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.schemas import PathId, StrictModel
-from shangliao.customers.masking import order_view
-from shangliao.orders import actions, idempotency
-from shangliao.orders.api import IdempotencyKey, _change, _replayed
+from shangliao.orders import actions
+from shangliao.orders.api import IdempotencyKey, IdempotentMoney, _money_change
 from shangliao.orders.models import Order, Payment, Refund
 from shangliao.orders.payments import payment_status
 from shangliao.orders.refunds import find_by_idempotency_key, refundable
 from shangliao.orders.timeline import access_order
-from shangliao.orders.views import order_dict
 from shangliao.runtime import Runtime, get_runtime
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -55,17 +52,14 @@ def refund(
     """Record money given back outside Shangliao. More than paid − refunded is refused (409
     `refund.exceeds_refundable`). With an ``Idempotency-Key``, a retry records nothing more and
     answers 200 with the order."""
-    request = idempotency.fingerprint(body, order_id=order_id) if idempotency_key else None
+    money = IdempotentMoney.of(actor, idempotency_key, body, find_by_idempotency_key, order_id=order_id)
 
-    def give_back(session, order):
-        if idempotency_key is not None:
-            # Under the order's lock, before the checks: a retry of the refund that emptied the
-            # refundable amount is answered, not refused.
-            earlier = find_by_idempotency_key(session, actor.shop_id, idempotency_key)
-            if earlier is not None:
-                idempotency.check_same_request(earlier.idempotency_hash, request)
-                return _replayed(order_dict(order, rt.keyring, order_view(actor, order.status)))
-        actions.do_refund(
+    return _money_change(
+        rt,
+        actor,
+        order_id,
+        money,
+        lambda session, order: actions.do_refund(
             session,
             actor,
             order,
@@ -75,21 +69,9 @@ def refund(
             note=body.note,
             refunded_at=body.refunded_at,
             idempotency_key=idempotency_key,
-            idempotency_hash=request,
-        )
-
-    try:
-        return _change(rt, actor, order_id, give_back, status_code=201)
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
-        with rt.db.read() as session:  # a copy with this key committed meanwhile (another order)
-            earlier = find_by_idempotency_key(session, actor.shop_id, idempotency_key)
-            if earlier is None:
-                raise
-            idempotency.check_same_request(earlier.idempotency_hash, request)
-            order = access_order(session, actor, order_id)
-            return _replayed(order_dict(order, rt.keyring, order_view(actor, order.status)))
+            idempotency_hash=money.request,
+        ),
+    )
 
 
 def _iso(value: datetime | None) -> str | None:
