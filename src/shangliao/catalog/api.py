@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,12 +26,12 @@ from shangliao.catalog.schemas import (
     VariantOut,
     VariantPatch,
 )
+from shangliao.chat.attachment_api import UPLOAD_RESPONSES, file_responses, upload_body
 from shangliao.chat.attachments import SAFE_HEADERS, Upload, receive_upload, shop_folder
 from shangliao.core.errors import Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId, RowRef, StrictModel
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.errors import ErrorBody
 
 router = APIRouter(tags=["catalog"])
 # A photo's key as the server made it: 32 lowercase hex digits.
@@ -135,42 +134,17 @@ class PhotoUploadFields(StrictModel):
     variant_id: RowRef | None = None
 
 
-PHOTO_UPLOAD_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "A JPEG, PNG, GIF or WebP photo, judged from its bytes. It is "
-                            "stored re-encoded: turned upright, metadata (EXIF, GPS) removed.",
-                        },
-                        "variant_id": {
-                            "type": "integer",
-                            "minimum": 1,
-                            "maximum": MAX_ID,
-                            "description": "The variant the photo shows; left out for the whole product.",
-                        },
-                    },
-                    "additionalProperties": False,
-                }
-            }
-        },
-    }
-}
-PHOTO_FILE_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The photo (JPEG or PNG), shown inline.",
-        "content": {
-            m: {"schema": {"type": "string", "format": "binary"}} for m in ("image/jpeg", "image/png")
-        },
-    }
-}
+PHOTO_UPLOAD_DOC = upload_body(
+    "A JPEG, PNG, GIF or WebP photo, judged from its bytes. It is stored re-encoded: turned upright, "
+    "metadata (EXIF, GPS) removed.",
+    variant_id={
+        "type": "integer",
+        "minimum": 1,
+        "maximum": MAX_ID,
+        "description": "The variant the photo shows; left out for the whole product.",
+    },
+)
+PHOTO_FILE_DOC = file_responses("The photo (JPEG or PNG), shown inline.", ("image/jpeg", "image/png"))
 
 
 def _upload_fields(raw: dict[str, str]) -> PhotoUploadFields:
@@ -220,10 +194,7 @@ def _store_photo(rt: Runtime, actor: Actor, product_id: int, upload: Upload) -> 
     response_model=PhotoOut,
     status_code=201,
     openapi_extra=PHOTO_UPLOAD_DOC,
-    responses={
-        413: {"model": ErrorBody, "description": "The file is larger than the upload limit"},
-        429: {"model": ErrorBody, "description": "Too many uploads; see Retry-After"},
-    },
+    responses=UPLOAD_RESPONSES,
 )
 async def add_photo(
     product_id: PathId,

@@ -9,6 +9,7 @@ only inline (the four sniffed photo types), everything else as a download, never
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -65,14 +66,28 @@ class GuestUploadFields(StrictModel):
     client_id: ClientId = None
 
 
+def upload_body(file_description: str, **fields: dict[str, Any]) -> dict[str, Any]:
+    """A multipart upload's body for the OpenAPI schema (FastAPI only documents forms it parses
+    itself): the ``file`` and the form ``fields`` beside it. Chat attachments, payment proofs,
+    product photos and payment codes."""
+    file = {"type": "string", "format": "binary", "description": file_description}
+    schema = {
+        "type": "object",
+        "required": [FILE_FIELD],
+        "properties": {FILE_FIELD: file, **fields},
+        "additionalProperties": False,
+    }
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+def file_responses(description: str, mimes: Iterable[str]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answer of a route that serves a stored file (``mimes``: what it may be)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {200: {"description": description, "content": {mime: binary for mime in mimes}}}
+
+
 def _upload_body(fields: type[StrictModel]) -> dict[str, Any]:
-    """The multipart body for the OpenAPI schema (FastAPI only documents forms it parses itself)."""
     properties: dict[str, Any] = {
-        FILE_FIELD: {
-            "type": "string",
-            "format": "binary",
-            "description": "The photo or file. Its type is judged from its bytes, not its name.",
-        },
         "client_id": {
             "type": "string",
             "pattern": r"^[A-Za-z0-9_-]{8,64}$",
@@ -87,27 +102,17 @@ def _upload_body(fields: type[StrictModel]) -> dict[str, Any]:
             "description": "An order of this customer: a photo sent with it is the order's "
             "'product photos before shipping' checkpoint.",
         }
-    schema = {
-        "type": "object",
-        "required": [FILE_FIELD],
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+    return upload_body("The photo or file. Its type is judged from its bytes, not its name.", **properties)
 
 
 UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorBody, "description": "The file is larger than the upload limit"},
     429: {"model": ErrorBody, "description": "Too many uploads; see Retry-After"},
 }
-DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The file: photos inline, anything else as a download.",
-        "content": {
-            mime.split(";")[0]: {"schema": {"type": "string", "format": "binary"}} for mime in DOWNLOAD_MIMES
-        },
-    }
-}
+DOWNLOAD_RESPONSES = file_responses(
+    "The file: photos inline, anything else as a download.",
+    (mime.split(";")[0] for mime in DOWNLOAD_MIMES),
+)
 
 
 def _fields(model: type[StrictModel], raw: dict[str, str]) -> Any:

@@ -8,7 +8,6 @@ visitor of that shop, by their cookie). Provider notifications live in ``payment
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
@@ -17,6 +16,7 @@ from fastapi.responses import FileResponse, Response
 from shangliao.auth.access import staff, staff_any
 from shangliao.auth.actor import Actor
 from shangliao.catalog import images
+from shangliao.chat.attachment_api import file_responses, upload_body
 from shangliao.chat.attachments import SAFE_HEADERS, Upload, examine, receive_upload, shop_folder
 from shangliao.core.errors import Invalid, NotFound
 from shangliao.core.i18n import N_
@@ -39,34 +39,10 @@ CODE_MAX_BYTES = 4 * 1024 * 1024
 CODE_UPLOADS = "20/hour"
 CODE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 
-CODE_UPLOAD_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "A PNG, JPEG or WebP image of at most 4 MB, judged from its "
-                            "bytes; stored re-encoded, without its metadata.",
-                        }
-                    },
-                    "additionalProperties": False,
-                }
-            }
-        },
-    }
-}
-CODE_FILE_DOC: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "The payment code image (PNG), shown inline.",
-        "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-    }
-}
+CODE_UPLOAD_DOC = upload_body(
+    "A PNG, JPEG or WebP image of at most 4 MB, judged from its bytes; stored re-encoded, without its metadata."
+)
+CODE_FILE_DOC = file_responses("The payment code image (PNG), shown inline.", ("image/png",))
 
 
 @router.get("/payment-methods", response_model=MethodList)

@@ -16,8 +16,8 @@ from pydantic import Field
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
-from shangliao.chat.attachment_api import UPLOAD_RESPONSES, UPLOADS, _upload_and_send
-from shangliao.chat.attachments import FILE_FIELD, Upload
+from shangliao.chat.attachment_api import UPLOAD_RESPONSES, UPLOADS, _upload_and_send, upload_body
+from shangliao.chat.attachments import Upload
 from shangliao.core.schemas import PathId, StrictModel
 from shangliao.customers.masking import order_view
 from shangliao.orders.api import _change
@@ -44,29 +44,10 @@ class DismissIn(StrictModel):
     reason: str = Field(min_length=1, max_length=200, description="Why: the customer reads it.")
 
 
-_PROOF_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [FILE_FIELD],
-                    "additionalProperties": False,
-                    "properties": {
-                        FILE_FIELD: {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "A screenshot of the payment (JPEG, PNG, GIF or WebP); kept "
-                            "re-encoded, without its metadata.",
-                        },
-                        "note": {"type": "string", "maxLength": 200, "description": "A word for the shop."},
-                    },
-                }
-            }
-        },
-    }
-}
+_PROOF_BODY = upload_body(
+    "A screenshot of the payment (JPEG, PNG, GIF or WebP); kept re-encoded, without its metadata.",
+    note={"type": "string", "maxLength": 200, "description": "A word for the shop."},
+)
 
 
 # --- the customer's side ------------------------------------------------------------------------------
