@@ -86,38 +86,31 @@ def _step(
     return change_order(request, rt, actor, order_id, change, done=done)
 
 
-@router.post("/orders/{order_id}/aftersales/{aftersale_id}/approve")
-def approve(
-    order_id: PathId,
-    aftersale_id: PathId,
-    request: Request,
-    message: Message = "",
-    version: Version = None,
-    actor: Actor = Depends(staff("aftersales.manage")),
-    rt: Runtime = Depends(get_runtime),
-):
-    return _step(
-        request, rt, actor, order_id, aftersale_id,
-        lambda s, o, r: service.do_approve(s, actor, o, r, message.strip(), version),
-        N_("After-sales request approved."),
-    )  # fmt: skip
+def _message_form(action: str, permission: str, do: Callable, done: str) -> None:
+    """A form whose one field is a ``message`` to the customer: ``do(session, actor, order, row,
+    message, version)`` runs on the request."""
+
+    def route(
+        order_id: PathId,
+        aftersale_id: PathId,
+        request: Request,
+        message: Message = "",
+        version: Version = None,
+        actor: Actor = Depends(staff(permission)),
+        rt: Runtime = Depends(get_runtime),
+    ):
+        return _step(
+            request, rt, actor, order_id, aftersale_id,
+            lambda s, o, r: do(s, actor, o, r, message.strip(), version),
+            done,
+        )  # fmt: skip
+
+    route.__name__ = route.__qualname__ = action
+    router.post(f"/orders/{{order_id}}/aftersales/{{aftersale_id}}/{action}")(route)
 
 
-@router.post("/orders/{order_id}/aftersales/{aftersale_id}/refuse")
-def refuse(
-    order_id: PathId,
-    aftersale_id: PathId,
-    request: Request,
-    message: Message = "",
-    version: Version = None,
-    actor: Actor = Depends(staff("aftersales.manage")),
-    rt: Runtime = Depends(get_runtime),
-):
-    return _step(
-        request, rt, actor, order_id, aftersale_id,
-        lambda s, o, r: service.do_refuse(s, actor, o, r, message.strip(), version),
-        N_("After-sales request refused."),
-    )  # fmt: skip
+_message_form("approve", "aftersales.manage", service.do_approve, N_("After-sales request approved."))
+_message_form("refuse", "aftersales.manage", service.do_refuse, N_("After-sales request refused."))
 
 
 @router.post("/orders/{order_id}/aftersales/{aftersale_id}/arrived")
@@ -219,19 +212,5 @@ def link_refund(
     )  # fmt: skip
 
 
-@router.post("/orders/{order_id}/aftersales/{aftersale_id}/close")
-def close(
-    order_id: PathId,
-    aftersale_id: PathId,
-    request: Request,
-    message: Message = "",
-    version: Version = None,
-    actor: Actor = Depends(staff("payments.refund")),
-    rt: Runtime = Depends(get_runtime),
-):
-    """Close the request with no money recorded, saying how it was settled (已线下处理)."""
-    return _step(
-        request, rt, actor, order_id, aftersale_id,
-        lambda s, o, r: settle.do_close_offline(s, actor, o, r, message, version),
-        N_("After-sales request closed."),
-    )  # fmt: skip
+# Close the request with no money recorded, saying how it was settled (已线下处理).
+_message_form("close", "payments.refund", settle.do_close_offline, N_("After-sales request closed."))
