@@ -26,8 +26,6 @@ from shangliao.aftersales.views import staff_dict
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.auth.scope import within_scope
-from shangliao.core.errors import Conflict
-from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId
 from shangliao.orders.api import IdempotencyKey, IdempotentMoney
 from shangliao.orders.models import Order
@@ -102,10 +100,7 @@ def change(
             session.flush()
             return JSONResponse(staff_dict(row, order))
     except StaleDataError as exc:
-        raise Conflict(
-            "aftersale.version_conflict",
-            N_("Someone else changed this after-sales request meanwhile. Reload it and try again."),
-        ) from exc
+        raise service.changed_meanwhile() from exc
 
 
 @router.post("/{aftersale_id}/approve")

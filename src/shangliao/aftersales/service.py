@@ -106,13 +106,19 @@ def of_order(session: Session, order: Order) -> list[AfterSale]:
     )
 
 
+def changed_meanwhile(details: dict[str, Any] | None = None) -> Conflict:
+    """The request changed since the caller read it: an older ``version``, or a write that met
+    another (``StaleDataError``, answered so by the staff's and the customer's routes)."""
+    return Conflict(
+        "aftersale.version_conflict",
+        N_("Someone else changed this after-sales request meanwhile. Reload it and try again."),
+        details=details,
+    )
+
+
 def check_version(row: AfterSale, expected: int | None) -> None:
     if expected is not None and expected != row.version:
-        raise Conflict(
-            "aftersale.version_conflict",
-            N_("Someone else changed this after-sales request meanwhile. Reload it and try again."),
-            details={"version": row.version},
-        )
+        raise changed_meanwhile({"version": row.version})
 
 
 def check_status(row: AfterSale, *allowed: str) -> None:

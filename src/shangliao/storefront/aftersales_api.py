@@ -16,8 +16,8 @@ from shangliao.aftersales.models import AfterSale
 from shangliao.aftersales.schemas import AfterSaleIn, GuestVersionIn, ReturnIn
 from shangliao.aftersales.views import aftersale_dict
 from shangliao.auth.actor import Actor
-from shangliao.core.errors import Conflict, NotFound
-from shangliao.core.i18n import N_, current_locale
+from shangliao.core.errors import NotFound
+from shangliao.core.i18n import current_locale
 from shangliao.core.schemas import PathId
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.models import Order
@@ -107,10 +107,7 @@ def _change(rt: Runtime, guest: Guest, aftersale_id: int, step: Callable[..., An
             session.flush()
             return JSONResponse(aftersale_dict(row, order))
     except StaleDataError as exc:
-        raise Conflict(
-            "aftersale.version_conflict",
-            N_("Someone else changed this after-sales request meanwhile. Reload it and try again."),
-        ) from exc
+        raise service.changed_meanwhile() from exc
 
 
 @router.post("/aftersales/{aftersale_id}/withdraw")
