@@ -4,13 +4,13 @@ arrived and records the refund, and the request's card in the chat reads 已退�
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from tests.support.aftersales import SHIP
 from tests.support.browser import (  # noqa: F401 (fixtures)
     DESKTOP,
     PHONE,
     browser_fixture,
+    customer_phone,
+    fits,
     keep_screenshot,
     live_fixture,
     live_shop_fixture,
@@ -20,22 +20,6 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 )
 from tests.support.chat import Device
 from tests.support.orders import ADDRESS
-
-
-def customer_phone(browser, live, device: Device):
-    """The customer's phone (390×844, touch) carrying the device's visitor cookie."""
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
-    cookie = device.http.cookies.get("sl_visitor")
-    host = urlparse(live[0]).hostname
-    context.add_cookies(
-        [{"name": "sl_visitor", "value": cookie, "domain": host, "path": f"/s/{device.slug}"}]
-    )
-    return context.new_page()
-
-
-def fits(page) -> None:
-    width = page.evaluate("() => document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"the page scrolls sideways ({width}px)"
 
 
 def test_return_asked_on_a_phone_approved_received_and_refunded(browser, live, shop, tee, staff):

@@ -4,12 +4,12 @@ finance marks it issued on the order page on a desktop, the customer reads the n
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse
 
 from tests.support.browser import (  # noqa: F401 (fixtures)
     DESKTOP,
     PHONE,
     browser_fixture,
+    customer_phone,
     keep_screenshot,
     live_fixture,
     live_shop_fixture,
@@ -21,17 +21,6 @@ from tests.support.orders import ADDRESS
 from tests.support.team import MEMBER_PASSWORD, make_member
 
 TAX_ID = "91330106MA2AXXXX1Q"
-
-
-def customer_phone(browser, live, device: Device):
-    """The customer's phone (390×844, touch) carrying the device's visitor cookie."""
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
-    cookie = device.http.cookies.get("sl_visitor")
-    host = urlparse(live[0]).hostname
-    context.add_cookies(
-        [{"name": "sl_visitor", "value": cookie, "domain": host, "path": f"/s/{device.slug}"}]
-    )
-    return context.new_page()
 
 
 def sign_in(browser, live, username: str):

@@ -3,12 +3,11 @@ a desktop, the customer confirms each parcel on their phone, and the order page 
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 from tests.support.browser import (  # noqa: F401 (fixtures)
     DESKTOP,
     PHONE,
     browser_fixture,
+    customer_phone,
     keep_screenshot,
     live_fixture,
     live_shop_fixture,
@@ -19,17 +18,6 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 from tests.support.catalog import make_product
 from tests.support.chat import Device
 from tests.support.orders import ADDRESS
-
-
-def customer_phone(browser, live, device: Device):
-    """The customer's phone (390×844, touch) carrying the device's visitor cookie."""
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
-    cookie = device.http.cookies.get("sl_visitor")
-    host = urlparse(live[0]).hostname
-    context.add_cookies(
-        [{"name": "sl_visitor", "value": cookie, "domain": host, "path": f"/s/{device.slug}"}]
-    )
-    return context.new_page()
 
 
 def ship_from_dialog(desk, tracking: str, quantities: dict[int, int] | None = None) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from tests.support.aftersales import RETURN, SHIP
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser_fixture,
+    customer_phone,
+    fits,
     live_fixture,
     live_shop_fixture,
     live_tee_fixture,
@@ -13,7 +15,6 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
 )
 from tests.support.chat import Device
 from tests.support.orders import ADDRESS
-from tests.test_aftersales_browser import customer_phone, fits
 
 
 def placed(staff, device: Device, tee, **fields) -> dict:

@@ -11,6 +11,8 @@ import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
 
 import httpx
 import pytest
@@ -25,6 +27,9 @@ from tests.support.chromium import CHROMIUM_ARGS, chromium_path
 from tests.support.live import serve
 from tests.support.shops import OWNER_PASSWORD, make_shop
 from tests.support.team import MEMBER_PASSWORD
+
+if TYPE_CHECKING:
+    from tests.support.chat import Device
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
@@ -158,6 +163,24 @@ def open_console(browser, live, shop, *, viewport=None):
     page.click("form[action='/login'] button")
     page.wait_for_url(re.compile(r"/orders$"))
     return page
+
+
+def customer_phone(browser, live, device: Device):
+    """The customer's phone (390×844, touch) carrying the visitor cookie of ``device``
+    (tests/support/chat.py), so it reads that customer's orders on the shop pages."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, is_mobile=True, has_touch=True)
+    cookie = device.http.cookies.get("sl_visitor")
+    host = urlparse(live[0]).hostname
+    context.add_cookies(
+        [{"name": "sl_visitor", "value": cookie, "domain": host, "path": f"/s/{device.slug}"}]
+    )
+    return context.new_page()
+
+
+def fits(page) -> None:
+    """The page fits the phone's width: nothing scrolls sideways."""
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways ({width}px)"
 
 
 def sign_in_member_on_phone(browser, live, username: str, *, lands_on: str = r"/orders$"):
