@@ -4,7 +4,7 @@ arrived and records the refund, and the request's card in the chat reads 已退�
 
 from __future__ import annotations
 
-from tests.support.aftersales import SHIP
+from tests.support.aftersales import shipped_order
 from tests.support.browser import (  # noqa: F401 (fixtures)
     DESKTOP,
     PHONE,
@@ -19,27 +19,12 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     staff_api_fixture,
 )
 from tests.support.chat import Device
-from tests.support.orders import ADDRESS
 
 
 def test_return_asked_on_a_phone_approved_received_and_refunded(browser, live, shop, tee, staff):
     # given a customer's paid and shipped order of 2 T-shirts
     device = Device(live[0], shop.slug, "林小雨", "13900005555")
-    r = staff.post(
-        "/api/v1/orders",
-        json={
-            "items": [{"variant_id": tee.variant_id, "quantity": 2}],
-            "customer_id": device.customer_id,
-            "address": ADDRESS,
-        },
-    )
-    assert r.status_code == 201, r.text
-    order = r.json()
-    assert staff.post(
-        f"/api/v1/orders/{order['id']}/payments", json={"method": "wechat", "amount": order["total"]}
-    )
-    assert staff.post(f"/api/v1/orders/{order['id']}/confirm").status_code == 200
-    assert staff.post(f"/api/v1/orders/{order['id']}/ship", json=SHIP).status_code == 200
+    order = shipped_order(staff, tee, device, quantity=2)
     on_hand = staff.get(f"/api/v1/products/{tee.product_id}").json()["variants"][0]["on_hand"]
 
     # when the customer asks for a return and refund on their phone

@@ -4,7 +4,7 @@ when the request changes elsewhere (the customer withdraws, a colleague decides 
 
 from __future__ import annotations
 
-from tests.support.aftersales import SHIP
+from tests.support.aftersales import shipped_order
 from tests.support.browser import (  # noqa: F401 (fixtures)
     DESKTOP,
     PHONE,
@@ -16,27 +16,6 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     staff_api_fixture,
 )
 from tests.support.chat import Device
-from tests.support.orders import ADDRESS
-
-
-def shipped_order(staff, tee, device: Device) -> dict:
-    r = staff.post(
-        "/api/v1/orders",
-        json={
-            "items": [{"variant_id": tee.variant_id, "quantity": 1}],
-            "customer_id": device.customer_id,
-            "address": ADDRESS,
-        },
-    )
-    assert r.status_code == 201, r.text
-    order = r.json()
-    paid = staff.post(
-        f"/api/v1/orders/{order['id']}/payments", json={"method": "wechat", "amount": order["total"]}
-    )
-    assert paid.status_code == 201, paid.text
-    assert staff.post(f"/api/v1/orders/{order['id']}/confirm").status_code == 200
-    assert staff.post(f"/api/v1/orders/{order['id']}/ship", json=SHIP).status_code == 200
-    return order
 
 
 def ask_return(device: Device, order: dict) -> dict:

@@ -3,7 +3,7 @@ with 修改 reopening the form, and an order card in the chat shows its 运费 l
 
 from __future__ import annotations
 
-from tests.support.aftersales import RETURN, SHIP
+from tests.support.aftersales import RETURN, shipped_order
 from tests.support.browser import (  # noqa: F401 (fixtures)
     browser_fixture,
     customer_phone,
@@ -27,10 +27,7 @@ def placed(staff, device: Device, tee, **fields) -> dict:
 def test_a_sent_return_reads_as_sent_and_can_be_changed(browser, live, shop, tee, staff):
     # given a shipped order whose return the shop approved, and the customer sent the parcel
     device = Device(live[0], shop.slug, "寄回客", "13900008888")
-    order = placed(staff, device, tee)
-    staff.post(f"/api/v1/orders/{order['id']}/payments", json={"method": "wechat", "amount": order["total"]})
-    assert staff.post(f"/api/v1/orders/{order['id']}/confirm").status_code == 200
-    assert staff.post(f"/api/v1/orders/{order['id']}/ship", json=SHIP).status_code == 200
+    order = shipped_order(staff, tee, device, quantity=2)
     lines = [{"order_item_id": order["items"][0]["id"], "quantity": 2}]
     r = device.http.post(
         f"/s/{shop.slug}/api/orders/{order['id']}/aftersales",

@@ -19,6 +19,29 @@ SHIP = {"carrier_code": "SF", "tracking_number": "SF1234567890"}
 RETURN = {"carrier_code": "ZTO", "tracking_number": "ZT7788990011"}
 
 
+def shipped_order(staff, tee, device, quantity: int = 1) -> dict:
+    """On a live server (``staff``: its HTTP API, tests/support/browser.py): the customer of
+    ``device`` (tests/support/chat.py) bought ``quantity`` of ``tee``, paid by WeChat in full, and
+    the shop shipped it."""
+    r = staff.post(
+        "/api/v1/orders",
+        json={
+            "items": [{"variant_id": tee.variant_id, "quantity": quantity}],
+            "customer_id": device.customer_id,
+            "address": ADDRESS,
+        },
+    )
+    assert r.status_code == 201, r.text
+    order = r.json()
+    paid = staff.post(
+        f"/api/v1/orders/{order['id']}/payments", json={"method": "wechat", "amount": order["total"]}
+    )
+    assert paid.status_code == 201, paid.text
+    assert staff.post(f"/api/v1/orders/{order['id']}/confirm").status_code == 200
+    assert staff.post(f"/api/v1/orders/{order['id']}/ship", json=SHIP).status_code == 200
+    return order
+
+
 @dataclass
 class Bought:
     """A customer's paid order (``lines`` as the order answered them) and the product it holds."""
