@@ -96,7 +96,11 @@ def test_the_api_docs_start_from_a_static_file_under_the_policy(chromium_plain, 
     # When it loads
     page.goto(f"{live[0]}/api/v1/docs")
 
-    # Then Swagger UI lists the operations, and the browser refused nothing on the way
-    page.locator(".opblock-summary-path", has_text="/api/v1/orders").first.wait_for()
+    # Then Swagger UI lists the API's groups, folded; opening "orders" lists its operations; and the
+    # browser refused nothing on the way
+    page.locator(".opblock-tag", has_text="orders").first.wait_for()
+    assert page.locator(".opblock-tag").count() > 15
+    page.locator(".opblock-tag", has_text="orders").first.click()
+    page.locator(".opblock-summary-path", has_text="/api/v1/orders/{order_id}/refunds").wait_for()
     assert page.locator(".opblock").count() > 20
     assert chromium_plain.csp_violations[before:] == []

@@ -29,8 +29,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shangliao.catalog.models import ProductImage
-from tests.support.access import PNG
-from tests.support.access import _aftersale as access_aftersale
+from tests.support.access import PNG, requested_aftersale, shipped_parcel, waiting_payment_proof
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
@@ -124,7 +123,9 @@ def seeded(runtime, shop) -> dict[str, int | str]:
         "shipping_template_id": shop.api.post("/api/v1/shipping-templates", json={"name": "fuzz"}).json()[
             "id"
         ],
-        "aftersale_id": access_aftersale(runtime, shop, order["id"]),
+        "aftersale_id": requested_aftersale(runtime, shop, order["id"]),
+        "proof_id": waiting_payment_proof(runtime, shop, order["id"], conversation["id"]),
+        "parcel_id": shipped_parcel(shop, product.variant_id),  # of a second order: a 404 here
     }
 
 

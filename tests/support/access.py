@@ -235,9 +235,9 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         "role_id": bystander.role_id,
         "invitation_id": invitation.json()["id"],
         "notification_id": notification_id,
-        "proof_id": _payment_proof(runtime, shop, order["id"], conversation["id"]),
-        "parcel_id": _shipped_parcel(shop, product.variant_id),
-        "aftersale_id": _aftersale(runtime, shop, order["id"]),
+        "proof_id": waiting_payment_proof(runtime, shop, order["id"], conversation["id"]),
+        "parcel_id": shipped_parcel(shop, product.variant_id),
+        "aftersale_id": requested_aftersale(runtime, shop, order["id"]),
         "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
         "shipping_template_id": shop.api.post(
             "/api/v1/shipping-templates", json={"name": "victim", "first_fee": 800}
@@ -245,7 +245,7 @@ def make_victim(runtime, shop) -> dict[str, Any]:
     }
 
 
-def _aftersale(runtime, shop, order_id: int) -> int:
+def requested_aftersale(runtime, shop, order_id: int) -> int:
     """An after-sales request on the victim's order (written directly: only a customer asks)."""
     from shangliao.aftersales.models import AfterSale, AfterSaleLine
     from shangliao.orders.models import OrderItem
@@ -260,7 +260,7 @@ def _aftersale(runtime, shop, order_id: int) -> int:
         return row.id
 
 
-def _shipped_parcel(shop, variant_id: int) -> int:
+def shipped_parcel(shop, variant_id: int) -> int:
     """A parcel of a second order of the victim's, shipped (its first order stays pending)."""
     order = make_order(shop, [(variant_id, 1)])
     shop.api.post(f"/api/v1/orders/{order['id']}/confirm")
@@ -269,7 +269,7 @@ def _shipped_parcel(shop, variant_id: int) -> int:
     return shipped.json()["parcels"][0]["id"]
 
 
-def _payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
+def waiting_payment_proof(runtime, shop, order_id: int, conversation_id: int) -> int:
     """A payment proof waiting on the victim's order (written directly: only a customer sends one)."""
     from shangliao.payments.models import PaymentProof
 

@@ -196,6 +196,23 @@ FIELD_LABELS = {
     "invoice_number": N_("Invoice number"),
     "issued_at": N_("Issued on"),
     "invoice": N_("Invoice"),
+    "issued_on": N_("Issued on"),
+    # Proofs, refunds, parcels and after-sales (payments/proof_api.py, orders/refund_api.py,
+    # shipping/parcel_api.py, aftersales/api.py) and the order list's after-sales filter.
+    "proof_id": N_("Payment proof"),
+    "refund_id": N_("Refund"),
+    "refunded_at": N_("Refunded at"),
+    "parcel_id": N_("Parcel"),
+    "order_item_id": N_("Order line"),
+    "aftersale_id": N_("After-sales request"),
+    "aftersales": N_("Open after-sales"),
+    "line_id": N_("Order line"),
+    "lines": N_("Products concerned"),
+    "photos": N_("Photos of the problem"),
+    "message": N_("Message to the customer"),
+    "replacements": N_("Replacements"),
+    "replacement_variant_id": N_("Replacement"),
+    "restock": N_("Back into stock"),
 }
 
 

@@ -96,7 +96,8 @@ ORDER_COLUMNS = (
     "phone_hash", "phone_last4_hash", "items_total", "shipping_fee", "discount", "total",
     "paid_amount", "refunded_amount", "remark", "version", "created_at", "updated_at",
     "submitted_at", "paid_at", "confirmed_at", "shipped_at", "completed_at", "cancelled_at",
-    "carrier_code", "tracking_number", "cancel_reason",
+    "carrier_code", "tracking_number", "cancel_reason", "shipping_fee_overridden", "trade_seq",
+    "parcels_shipped", "aftersales_open",
 )  # fmt: skip
 ITEM_COLUMNS = (
     "shop_id", "order_id", "variant_id", "product_id", "sku", "name", "spec", "unit_price",
@@ -450,6 +451,9 @@ def _make_batch(
             when if "completed_at" in stamps else None, when if "cancelled_at" in stamps else None,
             "SF" if shipped else None, f"SF{rng.randrange(10**12):012d}" if shipped else None,
             "changed_mind" if status == "cancelled" else None,  # a code of orders/cancel_reasons.py
+            # A shipped order keeps its tracking on the order only: the bulk shop has no parcel rows
+            # (shipping/parcels.py), which the measured order list and search never read.
+            False, 0, 0, 0,
         ))  # fmt: skip
         out.items += [(shop_id, at, *line) for line in basket.lines]
         if held or shipped:

@@ -163,7 +163,7 @@ def _change(rt: Runtime, actor: Actor, order_id: PathId, change, *, status_code:
         ) from exc
 
 
-@router.post("", response_model=OrderOut, status_code=201)
+@router.post("", response_model=OrderOut, status_code=201, responses=idempotency.replayed(OrderOut))
 async def create_order(
     body: OrderCreate,
     idempotency_key: IdempotencyKey = None,
@@ -321,7 +321,9 @@ def change_price(
     )
 
 
-@router.post("/{order_id}/payments", response_model=OrderOut, status_code=201)
+@router.post(
+    "/{order_id}/payments", response_model=OrderOut, status_code=201, responses=idempotency.replayed(OrderOut)
+)
 def mark_paid(
     order_id: PathId,
     body: PaymentIn,

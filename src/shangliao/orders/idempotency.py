@@ -22,6 +22,16 @@ from shangliao.core.i18n import N_
 HEADER = "Idempotency-Key"
 
 
+def replayed(model: type[BaseModel] | None = None) -> dict[int | str, dict[str, Any]]:
+    """How a route that answers 201 documents the 200 of a retry (``responses=replayed(OrderOut)``):
+    the body is the route's own model, as it is now."""
+    answer: dict[str, Any] = {
+        "description": "A retry (same Idempotency-Key and body): what the first request made, as it is now.",
+        "headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}},
+    }
+    return {200: answer | ({"model": model} if model else {})}
+
+
 def fingerprint(body: BaseModel, **context: Any) -> bytes:
     """What a key promises: a replay carries the same body, sent to the same place (``context``:
     the path's ids)."""

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.schemas import PathId, StrictModel
-from shangliao.orders import actions
+from shangliao.orders import actions, idempotency
 from shangliao.orders.api import IdempotencyKey, IdempotentMoney, _money_change
 from shangliao.orders.models import Order, Payment, Refund
 from shangliao.orders.payments import payment_status
@@ -41,7 +41,7 @@ class RefundIn(StrictModel):
     refunded_at: AwareDatetime | None = None
 
 
-@router.post("/{order_id}/refunds", status_code=201)
+@router.post("/{order_id}/refunds", status_code=201, responses=idempotency.replayed())
 def refund(
     order_id: PathId,
     body: RefundIn,

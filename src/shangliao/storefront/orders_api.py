@@ -20,6 +20,7 @@ from shangliao.chat.views import message_out
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, PathId, RowRef, StrictModel
+from shangliao.orders import idempotency
 from shangliao.orders.schemas import ItemIn
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
@@ -94,7 +95,7 @@ def _timezone(session, shop_id: int) -> str:
     return session.get(Shop, shop_id).timezone
 
 
-@router.post("/orders", status_code=201, dependencies=[Depends(public())])
+@router.post("/orders", status_code=201, responses=idempotency.replayed(), dependencies=[Depends(public())])
 def order_from_link(
     shop: str,
     body: go.LinkOrderIn,
