@@ -125,6 +125,10 @@ def pages_to_shoot(page: Page) -> dict[str, str]:
         "team": "/team",
         "team-roles": "/team/roles",
         "audit": "/audit",
+        "settings": "/settings",
+        "payment-methods": "/settings/payments",
+        "shipping-templates": "/settings/shipping",
+        "payment-log": "/payments/notifications",
         "shop": f"/s/{DEMO_SLUG}",
         "share-link": f"/s/{DEMO_SLUG}/p/{token}",
     }

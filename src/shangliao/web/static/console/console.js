@@ -127,4 +127,40 @@
     const target = event.detail.target;
     document.querySelectorAll("dialog[open]").forEach(function (d) { if (!d.contains(target)) d.close(); });
   });
+
+  // On a phone the nav scrolls sideways (console.css): the page's own entry is kept in view (also
+  // once the counts arrive from alerts.js and widen the entries before it), and data-more says on
+  // which edges entries are hidden, for the fade there.
+  function followNav() {
+    const nav = document.querySelector(".topbar .nav");
+    if (!nav) return;
+    const current = nav.querySelector("[aria-current=page]");
+    let touched = false; // once the person scrolls it, the nav stays where they put it
+    const mark = function () {
+      const more = [];
+      if (nav.scrollLeft > 1) more.push("start");
+      if (nav.scrollLeft + nav.clientWidth < nav.scrollWidth - 1) more.push("end");
+      nav.dataset.more = more.join(" ");
+    };
+    const showCurrent = function () {
+      if (current && !touched && nav.scrollWidth > nav.clientWidth) {
+        const box = current.getBoundingClientRect();
+        const view = nav.getBoundingClientRect();
+        if (box.left < view.left || box.right > view.right) {
+          nav.scrollLeft += box.left + box.width / 2 - (view.left + view.width / 2);
+        }
+      }
+      mark();
+    };
+    showCurrent();
+    nav.addEventListener("scroll", mark, { passive: true });
+    nav.addEventListener("touchstart", function () { touched = true; }, { passive: true });
+    nav.addEventListener("wheel", function () { touched = true; }, { passive: true });
+    window.addEventListener("resize", showCurrent);
+    document.addEventListener("shangliao:counts", function () {
+      window.requestAnimationFrame(showCurrent); // after the badges are drawn
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", followNav);
+  else followNav();
 })();
