@@ -67,7 +67,8 @@ def staff(browser, live, shop):
 def test_the_customer_pays_from_the_payment_request_card(customer, staff, live, shop, fake):
     # given a shop taking WeChat Pay, Alipay and bank transfer, and a customer chatting on a phone
     configure_methods(live[1], shop.id)
-    place_static_code(live[1], shop.id, "wechat")
+    for kind in ("wechat", "alipay"):
+        place_static_code(live[1], shop.id, kind)
     introduce(customer, live, shop)
     conversation_id = shop.api.get("/api/v1/conversations").json()["items"][0]["id"]
     customer_id = shop.api.get(f"/api/v1/conversations/{conversation_id}").json()["customer_id"]
