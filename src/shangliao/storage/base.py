@@ -58,6 +58,7 @@ def all_models() -> MetaData:
     from shangliao.events import models as _events  # noqa: F401
     from shangliao.inventory import models as _inventory  # noqa: F401
     from shangliao.invoices import models as _invoices  # noqa: F401
+    from shangliao.jobs import models as _jobs  # noqa: F401
     from shangliao.notifications import models as _notifications  # noqa: F401
     from shangliao.orders import models as _orders  # noqa: F401
     from shangliao.payments import models as _payments  # noqa: F401

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 05:53:01.037986
+Create Date: 2026-12-07 13:45:58.415597
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -116,6 +116,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("event_log", schema=None) as batch_op:
         batch_op.create_index("uq_event_log_shop_seq", ["shop_id", "seq"], unique=True)
+
+    op.create_table(
+        "jobs",
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("kind", sa.String(length=48), nullable=False),
+        sa.Column("payload", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("due_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.String(length=300), nullable=True),
+        sa.Column("idempotency_key", sa.String(length=128), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_jobs_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
+    )
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_jobs_queued_due",
+            ["due_at", "id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'queued'"),
+            sqlite_where=sa.text("status = 'queued'"),
+        )
+        batch_op.create_index("ix_jobs_shop", ["shop_id", "id"], unique=False)
+        batch_op.create_index("uq_jobs_idempotency_key", ["idempotency_key"], unique=True)
 
     op.create_table(
         "order_assignee_counts",
@@ -1822,6 +1854,16 @@ def downgrade() -> None:
     op.drop_table("order_status_counts")
     op.drop_table("order_search_terms")
     op.drop_table("order_assignee_counts")
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index("uq_jobs_idempotency_key")
+        batch_op.drop_index("ix_jobs_shop")
+        batch_op.drop_index(
+            "ix_jobs_queued_due",
+            postgresql_where=sa.text("status = 'queued'"),
+            sqlite_where=sa.text("status = 'queued'"),
+        )
+
+    op.drop_table("jobs")
     with op.batch_alter_table("event_log", schema=None) as batch_op:
         batch_op.drop_index("uq_event_log_shop_seq")
 

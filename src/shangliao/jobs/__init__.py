@@ -1,0 +1,1 @@
+"""Background work that loses nothing (issue 14): durable jobs in the main database."""
