@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import sqlite3
 import stat
+import subprocess
 import sys
 import types
 from dataclasses import dataclass
@@ -308,6 +311,34 @@ def test_serve_refuses_several_workers_on_sqlite(cli, uvicorn_calls):
     assert result.exit_code == 2
     assert "needs PostgreSQL" in result.output
     assert uvicorn_calls == []
+
+
+def test_worker_refuses_sqlite(cli):
+    cli.ok("init")
+    result = cli("worker")
+    assert result.exit_code == 2
+    assert "needs PostgreSQL" in result.output and "shangliao serve" in result.output
+
+
+def test_on_postgresql_a_worker_runs_until_told_to_stop(cli, monkeypatch):
+    with postgres_database() as url:
+        monkeypatch.setenv("SHANGLIAO_DATABASE_URL", url)
+        cli.ok("init")
+        env = {**os.environ, "SHANGLIAO_WORKER_POLL_SECONDS": "0.2"}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "shangliao.cli.main", "worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            assert "Running background jobs" in process.stdout.readline()
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+        finally:
+            process.kill()
+        get_settings.cache_clear()
 
 
 def test_serve_runs_the_app_factory(cli, uvicorn_calls):

@@ -8,11 +8,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
 from shangliao.core import clock
 from shangliao.jobs import queue
 from shangliao.jobs.models import DONE, FAILED, QUEUED, Job
+from shangliao.jobs.worker import Worker
 
 RAN: list[int] = []  # the ids of the jobs run, in order
 
@@ -176,3 +178,38 @@ def test_two_workers_take_different_jobs(runtime):
     assert [j.status for j in parents] == [DONE, DONE]
     assert sorted(i for i in RAN if i in {p.id for p in parents}) == [p.id for p in parents]
     assert _follow_ups(runtime) == 2
+
+
+def test_the_worker_is_woken_by_a_commit_before_its_poll(runtime):
+    # given a worker that would look for work only every 30 s, idle
+    worker = Worker(runtime.db, poll_seconds=30)
+    worker.start()
+    try:
+        time.sleep(0.2)
+        # when a job is queued and something commits (the bus tells the worker)
+        _queue(runtime)
+        worker.on_event(None)
+
+        # then the job runs within moments, not at the next poll
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(RAN) < 2:
+            time.sleep(0.05)
+        assert len(RAN) == 2
+    finally:
+        worker.stop()
+    assert [j.status for j in _jobs(runtime)] == [DONE, DONE]
+
+
+def test_the_server_runs_due_jobs_in_process(app, runtime):
+    # given a job queued before the server starts
+    _queue(runtime)
+
+    # when the server runs (its lifespan starts the worker, SHANGLIAO_WORKER=inline by default)
+    with TestClient(app):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(RAN) < 2:
+            time.sleep(0.05)
+
+    # then the job ran, once
+    assert [j.status for j in _jobs(runtime)] == [DONE, DONE]
+    assert len(RAN) == 2

@@ -13,6 +13,7 @@ from shangliao import __version__
 from shangliao.auth.caller_cache import CALLERS
 from shangliao.chat import attachment_api
 from shangliao.config import Settings, get_settings
+from shangliao.jobs.worker import Worker
 from shangliao.notifications.audience import AUDIENCE
 from shangliao.payments import api as payments_api
 from shangliao.payments import proof_api
@@ -79,7 +80,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         forget_revoked = runtime.bus.subscribe(CALLERS.on_event)
         # ... and changes to a shop's members, the audience a new order tells (notifications/audience.py).
         forget_members = runtime.bus.subscribe(AUDIENCE.on_event)
+        # Due background jobs, in this process unless dedicated `shangliao worker`s run them.
+        worker = Worker(runtime.db, poll_seconds=runtime.settings.worker_poll_seconds)
+        stop_waking = runtime.bus.subscribe(worker.on_event)
+        if runtime.settings.worker == "inline":
+            worker.start()
         yield
+        stop_waking()
+        worker.stop()
         forget_revoked()
         forget_members()
         hub.close()

@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_pool_timeout: float = Field(default=5.0, gt=0)
     log_sql: bool = False
+    # Where due jobs run (jobs/worker.py): inside each server process ("inline"), or only in
+    # `shangliao worker` processes of their own ("off" for the servers; PostgreSQL only).
+    worker: Literal["inline", "off"] = Field(
+        default="inline", description="Run background jobs inside shangliao serve (inline) or not (off)."
+    )
+    worker_poll_seconds: float = Field(
+        default=1.0, ge=0.05, le=60, description="How often the job worker looks for due work."
+    )
     # Seconds before a refused credential or a rate-limited call is answered (web/errors.py).
     refusal_pause: float = Field(default=0.5, ge=0, le=5)
     # Addresses (or networks) of the reverse proxies in front of us: only their X-Forwarded-For is

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from shangliao import __version__
-from shangliao.cli import chat, db, keys, orders, roles, serving, setup, shops, users
+from shangliao.cli import chat, db, keys, orders, roles, serving, setup, shops, users, worker
 from shangliao.config import get_settings
 
 app = typer.Typer(
@@ -57,6 +57,7 @@ app.command("init")(setup.init)
 app.command("serve")(serving.serve)
 app.command("demo")(setup.demo)
 app.command("seed")(setup.seed)
+app.command("worker")(worker.worker)
 app.add_typer(db.app, name="db")
 app.add_typer(shops.app, name="shop")
 app.add_typer(users.app, name="user")
