@@ -91,7 +91,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def run_due(db: Database, *, limit: int = 50) -> int:
-    """Run up to ``limit`` due jobs, one transaction each; returns how many were claimed."""
+    """Run up to ``limit`` due jobs, one transaction each; returns how many were claimed.
+
+    An idle pass only reads: the writer (SQLite's one connection, shared with the requests' group
+    commit) is taken only once something is due."""
+    if not _anything_due(db):
+        return 0
     ran = 0
     while ran < limit:
         with db.write() as session:
@@ -101,6 +106,12 @@ def run_due(db: Database, *, limit: int = 50) -> int:
             _run(session, job)
         ran += 1
     return ran
+
+
+def _anything_due(db: Database) -> bool:
+    with db.snapshot() as conn:
+        due = select(Job.id).where(Job.status == QUEUED, Job.due_at <= clock.now()).limit(1)
+        return conn.execute(due).first() is not None
 
 
 def _claim(session: Session) -> Job | None:
