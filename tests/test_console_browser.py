@@ -137,3 +137,22 @@ def test_a_manual_order_with_a_pasted_address(browser, live, shop, tee):
     expect()(page.locator(".address")).to_contain_text("文三路100号")
     address = page.locator(".address").inner_text()
     assert "李雷" in address and "浙江省杭州市西湖区" in address and "文三路100号" in address
+
+
+def test_a_panel_loading_beside_an_open_dialog_leaves_it_open(browser, live, shop, tee):
+    # given the order page with 修改商品 open (the 售后 panel loads after the page, and again on
+    # every after-sales change: on a slow line, after the merchant opened a dialog)
+    order = make_order(shop, [(tee.variant_id, 1)])
+    page = open_console(browser, live, shop)
+    page.goto(f"{live[0]}/orders/{order['id']}")
+    page.wait_for_load_state("networkidle")
+    page.click("button[data-open=items-dialog]")
+
+    # when the 售后 panel is drawn again beside it
+    with page.expect_response(lambda r: r.url.endswith(f"/orders/{order['id']}/aftersales")):
+        page.evaluate("htmx.trigger(document.body, 'aftersale-changed')")
+    page.wait_for_timeout(100)  # the swap follows the answer
+
+    # then the dialog is still open, its search box usable
+    assert page.evaluate("document.getElementById('items-dialog').open")
+    page.fill("#items-dialog input[name=pq]", "T恤")

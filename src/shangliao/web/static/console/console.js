@@ -121,11 +121,15 @@
     if (event.key === "Enter" && event.target.matches("[data-pick-search]")) event.preventDefault();
   });
 
-  // A swap that replaced a dialog's contents closes it (the order page was redrawn); a swap inside
-  // an open dialog (the product picker of 修改商品) leaves it open.
+  // A swap that replaces what holds an open dialog closes it (the order page was redrawn); a swap
+  // inside the dialog (the product picker of 修改商品) or beside it (the 售后 panel loading after
+  // the page, a live count) leaves it open under the person's hands.
   document.addEventListener("htmx:beforeSwap", function (event) {
     const target = event.detail.target;
-    document.querySelectorAll("dialog[open]").forEach(function (d) { if (!d.contains(target)) d.close(); });
+    if (!target) return;
+    document.querySelectorAll("dialog[open]").forEach(function (d) {
+      if (target.contains(d) && !d.contains(target)) d.close();
+    });
   });
 
   // On a phone the nav scrolls sideways (console.css): the page's own entry is kept in view (also
