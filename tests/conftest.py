@@ -11,6 +11,7 @@ from shangliao.app import create_app
 from shangliao.config import Settings
 from shangliao.core import clock
 from shangliao.runtime import Runtime
+from shangliao.shops import settings_cache
 from shangliao.storage import migrate
 from tests.support.backends import database_url
 from tests.support.browser import no_csp_violations_fixture  # noqa: F401 (autouse: browser tests)
@@ -26,7 +27,11 @@ def runtime(request, tmp_path_factory) -> Runtime:
     folder = tmp_path_factory.mktemp(request.param)
     with database_url(request.param, folder) as url:
         # Refusals are answered at once here (test_refusal_pacing.py checks the pause).
-        settings = Settings(data_dir=folder / "data", database_url=url, secret_key="00" * 32, refusal_pause=0)
+        # No job worker in the servers tests start: a test runs the worker it means to (its timer
+        # would otherwise sign every test's conversations and sweep every shop mid-test).
+        settings = Settings(
+            data_dir=folder / "data", database_url=url, secret_key="00" * 32, refusal_pause=0, worker="off"
+        )
         migrate.upgrade(url)  # the same migrations an operator runs, on both databases
         rt = Runtime.build(settings)
         try:
@@ -66,6 +71,12 @@ def tee(runtime, shop):
 @pytest.fixture
 def other_shop(runtime: Runtime, app) -> ShopFixture:
     return make_shop(runtime, app)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings_cache() -> None:
+    """Shop ids repeat across the two backends' databases: no test sees another's cached settings."""
+    settings_cache.clear()
 
 
 @pytest.fixture

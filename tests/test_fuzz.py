@@ -231,3 +231,13 @@ def test_text_longer_than_its_limit_is_refused_even_when_whitespace_pads_it(shop
     assert r.status_code == 422, r.text
     assert {e["type"] for e in r.json()["error"]["details"]["errors"]} == {"string_too_long"}
     assert shop.api.get("/api/v1/customers").json()["items"] == before
+
+
+@pytest.mark.parametrize("shop_slug", ["%0A", "%09", "%0D"])
+def test_the_shop_pages_api_answers_json_whatever_the_slug_holds(anon, shop_slug):
+    # Given a slug the URL parser would strip (a newline, a tab, a carriage return: found by the fuzz)
+    r = anon.post(f"/s/{shop_slug}/api/orders/1/pay/wechat")
+
+    # Then the answer is still the API's JSON refusal, not the console's HTML page
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json"), r.text[:200]
+    assert r.json()["error"]["code"]

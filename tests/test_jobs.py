@@ -3,6 +3,7 @@ transaction as its effect, retried with backoff and then kept as failed; on SQLi
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from datetime import timedelta
@@ -11,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
+from shangliao.app import create_app
 from shangliao.core import clock
-from shangliao.jobs import queue
+from shangliao.jobs import periodic, queue
 from shangliao.jobs.models import DONE, FAILED, QUEUED, Job
 from shangliao.jobs.worker import Worker
 
@@ -35,6 +37,12 @@ def _follow_up(session, job):
 @queue.handler("test.noop")
 def _noop(session, job):
     RAN.append(job.id)
+
+
+@pytest.fixture(autouse=True)
+def no_timer(monkeypatch):
+    """The queue alone: the workers here run no periodic task (tests/test_scheduled.py does)."""
+    monkeypatch.setattr(periodic, "TASKS", {})
 
 
 @pytest.fixture(autouse=True)
@@ -182,7 +190,7 @@ def test_two_workers_take_different_jobs(runtime):
 
 def test_the_worker_is_woken_by_a_commit_before_its_poll(runtime):
     # given a worker that would look for work only every 30 s, idle
-    worker = Worker(runtime.db, poll_seconds=30)
+    worker = Worker(runtime, poll_seconds=30)
     worker.start()
     try:
         time.sleep(0.2)
@@ -200,16 +208,24 @@ def test_the_worker_is_woken_by_a_commit_before_its_poll(runtime):
     assert [j.status for j in _jobs(runtime)] == [DONE, DONE]
 
 
-def test_the_server_runs_due_jobs_in_process(app, runtime):
+def test_the_server_runs_due_jobs_in_process(runtime):
     # given a job queued before the server starts
     _queue(runtime)
+    inline = dataclasses.replace(runtime, settings=runtime.settings.model_copy(update={"worker": "inline"}))
 
     # when the server runs (its lifespan starts the worker, SHANGLIAO_WORKER=inline by default)
-    with TestClient(app):
+    with TestClient(create_app(runtime=inline)) as client:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and len(RAN) < 2:
             time.sleep(0.05)
+        ready = client.get("/readyz").json()
 
-    # then the job ran, once
+    # then the job ran, once, and readiness reports the worker passing
     assert [j.status for j in _jobs(runtime)] == [DONE, DONE]
     assert len(RAN) == 2
+    assert ready["status"] == "ready" and ready["worker"]["running"] is True
+    assert ready["worker"]["last_pass_seconds_ago"] is not None and ready["worker"]["degraded"] is False
+
+
+def test_readiness_says_when_no_worker_runs_here(anon):
+    assert anon.get("/readyz").json()["worker"] == {"running": False, "degraded": False}

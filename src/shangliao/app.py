@@ -21,6 +21,7 @@ from shangliao.realtime.hub import Hub
 from shangliao.runtime import Runtime
 from shangliao.shipping import parcel_api
 from shangliao.shipping import shop_api as shipping_shop_api
+from shangliao.shops import settings_cache
 from shangliao.storefront import aftersales_api as storefront_aftersales_api
 from shangliao.storefront import api as storefront_api
 from shangliao.storefront import claims_api as storefront_claims_api
@@ -58,6 +59,7 @@ from shangliao.web.console import (
     settings_pages,
     shipping_pages,
     team_pages,
+    workflow_pages,
 )
 from shangliao.web.locale import LocaleMiddleware
 from shangliao.web.nul_bytes import refuse_nul
@@ -80,16 +82,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         forget_revoked = runtime.bus.subscribe(CALLERS.on_event)
         # ... and changes to a shop's members, the audience a new order tells (notifications/audience.py).
         forget_members = runtime.bus.subscribe(AUDIENCE.on_event)
+        # ... and saved shop settings (auto-assignment, workflow) from this process's cache.
+        forget_settings = runtime.bus.subscribe(settings_cache.on_event)
         # Due background jobs, in this process unless dedicated `shangliao worker`s run them.
-        worker = Worker(runtime.db, poll_seconds=runtime.settings.worker_poll_seconds)
+        worker = Worker(runtime, poll_seconds=runtime.settings.worker_poll_seconds)
         stop_waking = runtime.bus.subscribe(worker.on_event)
         if runtime.settings.worker == "inline":
             worker.start()
+        _app.state.worker = worker  # /readyz reports on it
         yield
         stop_waking()
         worker.stop()
         forget_revoked()
         forget_members()
+        forget_settings()
         hub.close()
         if owns_runtime:
             runtime.close()
@@ -159,6 +165,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         team_pages,
         settings_pages,
         shipping_pages,
+        workflow_pages,
         audit_pages,
         auth_pages,
     ):

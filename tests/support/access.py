@@ -91,6 +91,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("PUT", "/api/v1/shipping-templates/{shipping_template_id}"): {"name": "access put"},
     ("POST", "/api/v1/conversations/assign"): {"conversation_ids": [1], "assignee_id": None},
     ("PUT", "/api/v1/assignment/settings"): {},
+    ("PUT", "/api/v1/workflow"): {},
+    ("PUT", "/api/v1/order-tags"): {"items": []},
     ("PUT", "/api/v1/notifications/preferences"): {},
     ("PUT", "/api/v1/payment-methods/{kind}"): {"enabled": False},
     ("POST", "/api/v1/aftersales/{aftersale_id}/refuse"): {"message": "x"},

@@ -9,8 +9,6 @@ both empty means every member whose role may see the row.
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any, Literal
 
 from pydantic import Field
@@ -25,8 +23,8 @@ from shangliao.auth.permissions import BUILTIN_ROLES
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import MAX_ID, StrictModel
+from shangliao.shops import settings_cache
 from shangliao.shops.models import Shop
-from shangliao.storage.hooks import after_commit
 
 KEY = "auto_assign"
 OFF, ROUND_ROBIN = "off", "round_robin"
@@ -62,30 +60,9 @@ def auto_assign(settings: dict[str, Any] | None) -> AutoAssign:
         return AutoAssign()
 
 
-# Every new order asks for the setting, and it rarely changes: each process keeps it for a few
-# seconds (like the caller cache, auth/caller_cache.py), dropped at once here when it is saved;
-# another process sees a change within CACHE_SECONDS.
-CACHE_SECONDS = 5.0
-_cache: dict[int, tuple[float, AutoAssign]] = {}
-_cache_lock = threading.Lock()
-
-
 def rule_for(session: Session, shop_id: int, target: str) -> AutoRule:
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(shop_id)
-    if cached is None or now - cached[0] > CACHE_SECONDS:
-        setting = auto_assign(session.scalar(select(Shop.settings).where(Shop.id == shop_id)))
-        with _cache_lock:
-            _cache[shop_id] = (now, setting)
-    else:
-        setting = cached[1]
-    return getattr(setting, target)
-
-
-def forget(shop_id: int) -> None:
-    with _cache_lock:
-        _cache.pop(shop_id, None)
+    """The setting for ``target`` (every new order asks: read through the shop settings cache)."""
+    return getattr(settings_cache.setting(session, shop_id, auto_assign), target)
 
 
 def do_set_auto_assign(session: Session, actor: Actor, body: AutoAssign) -> AutoAssign:
@@ -101,11 +78,7 @@ def do_set_auto_assign(session: Session, actor: Actor, body: AutoAssign) -> Auto
             raise Invalid(
                 "assign.unknown_role", N_("No such role."), details={"role_ids": sorted(wanted - found)}
             )
-    shop = session.get(Shop, shop_id)
-    # A new dict: the JSON column notices an assignment, not a change inside the old one.
-    shop.settings = {**(shop.settings or {}), KEY: body.model_dump()}
-    session.flush()
-    after_commit(session, lambda: forget(shop_id))
+    settings_cache.saved(session, session.get(Shop, shop_id), KEY, body.model_dump())
     record_audit(
         session, shop_id, SETTINGS_CHANGED, actor=actor, target_type="shop", target_id=shop_id,
         data={"setting": KEY},

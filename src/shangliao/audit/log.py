@@ -14,8 +14,9 @@ if TYPE_CHECKING:
 
 
 def actor_type_of(actor: Actor | None) -> str:
-    """The audit log's actor type: a console session is "staff", a token "api", else "system"."""
-    if actor is None:
+    """The audit log's actor type: a console session is "staff", a token "api", else "system"
+    (the shop's automation included)."""
+    if actor is None or actor.via == "automation":
         return "system"
     return "staff" if actor.via == "session" else "api"
 

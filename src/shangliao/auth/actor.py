@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shangliao.auth.permissions import SCOPE_ALL
+from shangliao.auth.permissions import PERMISSIONS, SCOPE_ALL
 from shangliao.auth.scope import AssigneeRule
 
 
@@ -14,7 +14,7 @@ class Actor(AssigneeRule):
     staff_id: int | None  # None for a customer acting on their own orders from the shop page
     role: str
     permissions: frozenset[str]
-    via: str  # "session", "token" or "visitor"
+    via: str  # "session", "token", "visitor", or "automation" (the shop's own rules and sweeps)
     display_name: str = ""
     timezone: str = "Asia/Shanghai"  # the shop's, for order numbers and local dates
     customer_id: int | None = None  # set when via == "visitor"
@@ -32,11 +32,26 @@ class Actor(AssigneeRule):
             shop_id, None, "customer", frozenset(), "visitor", timezone=timezone, customer_id=customer_id
         )
 
+    @classmethod
+    def automation(cls, shop_id: int, label: str, timezone: str = "Asia/Shanghai") -> Actor:
+        """The shop's automation (a rule, a scheduled sweep) acting under ``label``, a msgid or a
+        rule's name, which the timeline shows as 自动化：<label>. Every permission and the whole
+        shop: what it may do was checked when the merchant set it up."""
+        return cls(
+            shop_id,
+            None,
+            "automation",
+            frozenset(PERMISSIONS),
+            "automation",
+            display_name=label,
+            timezone=timezone,
+        )
+
     @property
     def actor_type(self) -> str:
-        """How the timeline labels this actor: a person in the console, an API integration, or
-        the customer."""
-        return {"session": "staff", "visitor": "customer"}.get(self.via, "api")
+        """How the timeline labels this actor: a person in the console, an API integration, the
+        customer, or the shop's automation."""
+        return {"session": "staff", "visitor": "customer", "automation": "automation"}.get(self.via, "api")
 
     @property
     def person_id(self) -> int | None:

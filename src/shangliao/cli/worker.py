@@ -27,10 +27,12 @@ def worker() -> None:
             code=USAGE_ERROR,
         )
     from shangliao.jobs.worker import Worker
+    from shangliao.shops import settings_cache
 
     with open_runtime() as rt:
-        running = Worker(rt.db, poll_seconds=rt.settings.worker_poll_seconds)
+        running = Worker(rt, poll_seconds=rt.settings.worker_poll_seconds)
         stop_waking = rt.bus.subscribe(running.on_event)
+        forget_settings = rt.bus.subscribe(settings_cache.on_event)  # rules read the shop's workflow
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             signal.signal(stop_signal, lambda *_: running.stop(timeout=0))
         say(N_("Running background jobs. Press Ctrl+C to stop."))
@@ -38,3 +40,4 @@ def worker() -> None:
             running.run_forever()
         finally:
             stop_waking()
+            forget_settings()

@@ -213,6 +213,14 @@ FIELD_LABELS = {
     "replacements": N_("Replacements"),
     "replacement_variant_id": N_("Replacement"),
     "restock": N_("Back into stock"),
+    # The shop's workflow and tag palette (orders/workflow.py, orders/tag_palette.py).
+    "require_payment_to_confirm": N_("Confirm only once paid"),
+    "skip_preparing": N_("Skip preparing"),
+    "expire_unpaid_hours": N_("Cancel unpaid orders after"),
+    "auto_complete_days": N_("Complete shipped orders after"),
+    "auto_archive_days": N_("Archive finished orders after"),
+    "manual_required": N_("Required on orders entered by hand"),
+    "color": N_("Colour"),
 }
 
 
@@ -221,6 +229,7 @@ FIELD_LABELS = {
 ROUTE_LABELS: dict[str, dict[str, str]] = {
     # An invitation link's secret, not a product's share link (the "token" of the shop page).
     "/api/v1/invitations/accept": {"token": N_("Invitation link")},
+    "/api/v1/order-tags": {"items": N_("Order tags"), "name": N_("Tag")},
 }
 
 

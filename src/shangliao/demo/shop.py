@@ -33,6 +33,7 @@ from shangliao.orders.archive import archive_older_than
 from shangliao.orders.cancel_reasons import CANCEL_REASONS, OTHER
 from shangliao.orders.create import do_create_order
 from shangliao.orders.schemas import OrderCreate
+from shangliao.orders.tag_palette import Palette, PaletteTag, do_set_palette
 from shangliao.orders.timeline import access_order
 from shangliao.runtime import Runtime
 from shangliao.shops.service import do_create_shop
@@ -133,6 +134,17 @@ def _make_customers(rt: Runtime, actor: Actor, rng: random.Random, count: int) -
     return ids
 
 
+# The shop's order tags and their colours (设置 → 流程设置), some orders carrying one.
+ORDER_TAGS = {"加急": "red", "大客户": "orange", "赠品": "green", "预售": "purple"}
+
+
+def _make_tag_palette(rt: Runtime, actor: Actor) -> None:
+    with rt.db.write() as session:
+        do_set_palette(
+            session, actor, Palette(items=[PaletteTag(name=n, color=c) for n, c in ORDER_TAGS.items()])
+        )
+
+
 # How far an order of a given age (days) has got: older orders are mostly finished.
 def _destiny(rng: random.Random, age_days: float) -> list[str]:
     if rng.random() < 0.01:
@@ -183,11 +195,12 @@ def _step(rt: Runtime, actor: Actor, rng: random.Random, order_id: int, step: st
 
 
 def _place(
-    rt: Runtime, actor: Actor, rng: random.Random, sellable, customer_id: int, draft: bool
+    rt: Runtime, actor: Actor, rng: random.Random, sellable, customer_id: int, draft: bool, tags: list[str]
 ) -> int | None:
     lines = rng.sample(sellable, k=rng.choice((1, 1, 1, 2, 2, 3)))
     body = OrderCreate(
         customer_id=customer_id,
+        tags=tags,
         draft=draft,
         remark=rng.choice(REMARKS),
         channel=rng.choice(["manual", "manual", "chat", "product_link"]),
@@ -234,6 +247,9 @@ def seed_demo(
     progress(STEP_CATALOG, 1, 2)
     customer_ids = _make_customers(rt, actor, rng, customers)
     progress(STEP_CATALOG, 2, 2)
+    _make_tag_palette(rt, actor)
+    # Tags drawn apart from the orders' own dice, so the rest of the demo stays as it was.
+    tagger = random.Random(seed + 14)
     now = clock.now()
     starts = sorted(now - timedelta(days=rng.uniform(0, days)) for _ in range(orders))
     try:
@@ -241,7 +257,10 @@ def seed_demo(
             progress(STEP_ORDERS, done, orders)
             clock.freeze(start)
             steps = _destiny(rng, (now - start).total_seconds() / 86400)
-            order_id = _place(rt, actor, rng, sellable, rng.choice(customer_ids), draft=steps == ["draft"])
+            tags = tagger.sample(list(ORDER_TAGS), k=tagger.choice((0, 0, 0, 0, 1)))
+            order_id = _place(
+                rt, actor, rng, sellable, rng.choice(customer_ids), draft=steps == ["draft"], tags=tags
+            )
             if order_id is not None and steps != ["draft"]:
                 _play(rt, actor, rng, order_id, steps, start, now)
     finally:

@@ -23,6 +23,11 @@ _INSERT = Prepared(insert(_log))
 WATCHERS: list[Callable[[Session, list[dict[str, Any]]], None]] = []
 
 
+# Set on a session (``session.info``) while an automation rule acts: how deep in a chain of rules
+# this change is (1 for a rule reacting to a person's change). Stamped on the events it writes.
+AUTOMATION_DEPTH = "automation_depth"
+
+
 @dataclass(frozen=True)
 class DomainEvent:
     """``data`` holds ids, statuses and amounts only, never PII (rule 8 of docs/architecture.md)."""
@@ -55,6 +60,10 @@ def insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Write already-numbered rows and announce them once the transaction commits."""
     if not rows:
         return
+    depth = session.info.get(AUTOMATION_DEPTH)
+    if depth:  # made by the shop's automation: rules triggered by rules stop at a depth
+        for row in rows:
+            row["data"] = {**row["data"], "auto": depth}
     _INSERT.executemany(session.connection(), rows)
     bus = session.info.get("bus")
     if bus is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shangliao.core import clock
@@ -18,6 +18,7 @@ from shangliao.storage.base import Base, IdMixin
 from shangliao.storage.types import BigId, JsonDoc, UTCDateTime
 
 QUEUED, DONE, FAILED = "queued", "done", "failed"
+RUNNING = "running"  # a periodic task's run, claimed and under way (jobs/periodic.py)
 
 
 class Job(IdMixin, Base):
@@ -49,3 +50,31 @@ class Job(IdMixin, Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConsumerCursor(Base):
+    """How far a consumer of the event log (rules, webhooks) has got in one shop's log: advanced
+    in the same transaction as the effects of the events it passed (jobs/consumers.py)."""
+
+    __tablename__ = "consumer_cursors"
+
+    consumer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Failed tries of the event after ``last_seq``: past MAX_TRIES it is skipped (logged), so one
+    # poisonous event never stops a shop's automation for good.
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class ConsumerEffect(Base):
+    """One effect of one consumer for one event (``action_key``: which rule's which action, say):
+    inserted before the effect is made, so a retry or a redelivery makes it at most once."""
+
+    __tablename__ = "consumer_effects"
+
+    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    consumer: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    action_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -75,10 +75,15 @@ def enqueue(
         "idempotency_key": key,
         "created_at": clock.now(),
     }
+    return insert_once(session, values)
+
+
+def insert_once(session: Session, values: dict[str, Any]) -> bool:
+    """Insert a jobs row unless its ``idempotency_key`` is taken; returns whether it went in."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(Job).values(**values)
-    if key is not None:
+    if values.get("idempotency_key") is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
     # RETURNING says whether a row went in (psycopg reports no rowcount for a skipped conflict).
     return session.execute(statement.returning(Job.id)).scalar() is not None

@@ -1,5 +1,6 @@
-"""The worker: a thread that runs due jobs (jobs/queue.py), woken at once by a committed event and
-otherwise every ``poll_seconds``.
+"""The worker: a thread that runs what is due, the periodic tasks (jobs/periodic.py, listed in
+jobs/tasks.py) and the queued jobs (jobs/queue.py), woken at once by a committed event and otherwise
+every ``poll_seconds``.
 
 It runs inside ``shangliao serve`` (``SHANGLIAO_WORKER=inline``, the default) and, on PostgreSQL,
 as ``shangliao worker`` processes of their own; SKIP LOCKED keeps any number of them from taking
@@ -14,15 +15,20 @@ import threading
 import time
 from typing import Any
 
-from shangliao.jobs import queue
-from shangliao.storage.database import Database
+from shangliao.jobs import consumers, queue
+from shangliao.jobs import tasks as _tasks  # noqa: F401 (registers the periodic tasks)
+from shangliao.jobs.periodic import Schedule
+from shangliao.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+STALLED_SECONDS = 120.0  # a pass this old means the worker is stuck (or one sweep is very long)
+
 
 class Worker:
-    def __init__(self, db: Database, *, poll_seconds: float = 1.0) -> None:
-        self.db = db
+    def __init__(self, runtime: Runtime, *, poll_seconds: float = 1.0) -> None:
+        self.db = runtime.db
+        self.schedule = Schedule(runtime)
         self.poll_seconds = poll_seconds
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -34,7 +40,10 @@ class Worker:
         self._wake.set()
 
     def run_once(self) -> int:
-        """One pass: every due job, a batch at a time. Returns how many jobs ran."""
+        """One pass: the periodic tasks whose period turned, the event-log consumers behind their
+        shop's head, then every due job, a batch at a time. Returns how many jobs ran."""
+        self.schedule.run_due()
+        consumers.run_all(self.db)
         ran = total = queue.run_due(self.db)
         while ran and not self._stop.is_set():
             ran = queue.run_due(self.db)
@@ -52,6 +61,19 @@ class Worker:
                 log.exception("the job worker's pass failed; trying again in %.1f s", self.poll_seconds)
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
+
+    def status(self) -> dict[str, Any]:
+        """For ``/readyz``: whether this process runs jobs and how long ago its last pass ended;
+        ``degraded`` when passes stopped (the thread died, or one pass has run for minutes)."""
+        if self._thread is None:
+            return {"running": False, "degraded": False}
+        age = None if self.last_tick is None else round(time.monotonic() - self.last_tick, 1)
+        stalled = age is not None and age > max(10 * self.poll_seconds, STALLED_SECONDS)
+        return {
+            "running": True,
+            "last_pass_seconds_ago": age,
+            "degraded": stalled or not self._thread.is_alive(),
+        }
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run_forever, name="shangliao-jobs", daemon=True)

@@ -26,6 +26,8 @@ from shangliao.orders.payments import do_record_payment
 from shangliao.orders.refunds import do_record_refund
 from shangliao.orders.state import FINAL, HOLDS_STOCK, Status, Transition, transition_for
 from shangliao.orders.timeline import check_not_archived, check_version, record_change
+from shangliao.orders.workflow import DEFAULT as DEFAULT_FLOW
+from shangliao.orders.workflow import FLOW_ACTIONS, paid_in_full, workflow_for
 from shangliao.shipping import parcels
 
 _STAMP = {
@@ -126,7 +128,9 @@ def do_transition(
     check_version(order, version)
     check_not_archived(order)
     current = Status(order.status)
-    t = transition_for(action, current, params)
+    # Only the steps a shop's workflow may close read its settings (cached; rarely a statement).
+    flow = workflow_for(session, order.shop_id) if action in FLOW_ACTIONS else DEFAULT_FLOW
+    t = transition_for(action, current, params, flow, paid_in_full=paid_in_full(order))
     if actor.via == "visitor":
         _check_customer_step(actor, order, t)
     else:

@@ -18,6 +18,7 @@ from shangliao.orders.counts import tab_counts
 from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders
 from shangliao.orders.schemas import OrderOut
 from shangliao.orders.views import page_dicts
+from shangliao.orders.workflow import workflow_for
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.query_params import query_docs, query_model
 from shangliao.web.responses import JSONResponse
@@ -87,7 +88,11 @@ async def _page(rt: Runtime, caller: Caller, query: OrderQuery) -> JSONResponse:
 
     def read(conn: Connection) -> dict[str, Any]:
         page = list_orders(conn, rt.keyring, actor, actor.timezone, query)
-        return {"items": page_dicts(page, rt.keyring, view_for(actor)), "next_cursor": page.next_cursor}
+        flow = workflow_for(conn, actor.shop_id)
+        return {
+            "items": page_dicts(page, rt.keyring, view_for(actor), flow=flow),
+            "next_cursor": page.next_cursor,
+        }
 
     return JSONResponse(await rt.db.read_in_thread(read))
 

@@ -2,9 +2,8 @@
 
 Orders completed or cancelled before the cutoff get ``archived_at``, each through
 ``actions.do_archive`` so it has its timeline row and its event like a manual archive (actor:
-the system). Work goes in chunks, one unit of work each: a big shop's first run neither holds one
-huge transaction (nor SQLite's single writer) for minutes, nor loses the chunks already done if it
-is interrupted; running it again simply carries on.
+the system, or the shop's automation for its auto-archive). Work goes in chunks
+(``orders/chunked.py``); running it again simply carries on.
 
 An archived order can be restored (:func:`do_restore`): it goes back to the list under the status
 it kept while archived, and its timeline says who brought it back. A restored order gets
@@ -18,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_
 from sqlalchemy.orm import Session
 
 from shangliao.auth.actor import Actor
@@ -26,12 +25,11 @@ from shangliao.core import clock
 from shangliao.core.errors import Conflict
 from shangliao.core.i18n import N_
 from shangliao.orders.actions import do_archive
+from shangliao.orders.chunked import CHUNK, each_in_chunks
 from shangliao.orders.models import Order
 from shangliao.orders.state import Status
 from shangliao.orders.timeline import record_change
 from shangliao.storage.database import Database
-
-CHUNK = 500
 
 
 def archivable(shop_id: int | None, cutoff: datetime):
@@ -56,38 +54,19 @@ def archive_older_than(
     *,
     chunk: int = CHUNK,
     progress: Callable[[int], None] | None = None,
+    actor: Actor | None = None,
 ) -> int:
-    """Archive the final orders of ``shop_id`` (every shop when ``None``) finished before ``cutoff``.
-
-    Returns how many were archived. ``progress`` is called with the running total after each chunk
-    (the CLI's progress bar).
+    """Archive the final orders of ``shop_id`` (every shop when ``None``) finished before ``cutoff``,
+    in chunks (orders/chunked.py), as ``actor`` (the system when None, the shop's automation for
+    its own auto-archive). Returns how many were archived; ``progress`` is called with the running
+    total after each chunk (the CLI's progress bar).
     """
     if cutoff.tzinfo is None:
         raise ValueError("cutoff must be timezone-aware")
-    done = 0
-    last_id = 0
-    while True:
-        with db.write() as session:
-            # Walking by id keeps each chunk's query cheap and guarantees the loop ends.
-            orders = list(
-                session.scalars(
-                    select(Order)
-                    .where(archivable(shop_id, cutoff), Order.id > last_id)
-                    .order_by(Order.id)
-                    .limit(chunk)
-                    .with_for_update(skip_locked=True)
-                )
-            )
-            for order in orders:
-                do_archive(session, None, order)
-        if not orders:
-            return done
-        done += len(orders)
-        last_id = orders[-1].id
-        if progress is not None:
-            progress(done)
-        if len(orders) < chunk:
-            return done
+    return each_in_chunks(
+        db, archivable(shop_id, cutoff), lambda session, order: do_archive(session, actor, order),
+        chunk=chunk, progress=progress,
+    )  # fmt: skip
 
 
 def check_restorable(order: Order) -> None:

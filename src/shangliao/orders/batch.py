@@ -27,6 +27,7 @@ from shangliao.orders.models import Order
 from shangliao.orders.schemas import clean_tags
 from shangliao.orders.state import TRANSITION_PERMISSIONS, TRANSITIONS, Status, transition_for
 from shangliao.orders.timeline import access_order, check_not_archived
+from shangliao.orders.workflow import paid_in_full, workflow_for
 from shangliao.shipping import parcels
 from shangliao.storage.database import Database
 
@@ -207,10 +208,15 @@ def _check_one(session: Session, actor: Actor, order: Order, body: BatchIn) -> N
         archive.check_restorable(order)
     elif body.action in TRANSITIONS:
         check_not_archived(order)
-        if (
-            transition_for(body.action, Status(order.status), body.transition_params()).target
-            == Status.CANCELLED
-        ):
+        flow = workflow_for(session, order.shop_id)
+        t = transition_for(
+            body.action,
+            Status(order.status),
+            body.transition_params(),
+            flow,
+            paid_in_full=paid_in_full(order),
+        )
+        if t.target == Status.CANCELLED:
             parcels.check_nothing_shipped(session, order)  # as do_transition: goods on the road stay
     elif body.action == "archive":
         actions.check_archivable(order)

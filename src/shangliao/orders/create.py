@@ -40,6 +40,7 @@ from shangliao.orders.models import Order, OrderEvent, OrderItem, OrderTag
 from shangliao.orders.numbers import format_number, order_day
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.orders.state import Status
+from shangliao.orders.workflow import Workflow, workflow_for
 from shangliao.shipping import fees
 from shangliao.shops import counters
 from shangliao.storage.prepared import Prepared
@@ -101,6 +102,7 @@ class CreatedOrder:
     items: list[SimpleNamespace]
     tags: list[str]
     address: Address | None
+    flow: Workflow  # the shop's workflow, for the steps the answer offers
 
 
 @dataclass(frozen=True)
@@ -289,6 +291,16 @@ def do_create_order(
     # First, before the stock rows' locks: a draft's submission takes the pointer's lock first too.
     assignee_id = auto.auto_assignee(session, shop_id, named) if placed else named
     auto_assigned = assignee_id if assignee_id != named else None
+    flow = workflow_for(session, shop_id)
+    if body.channel == "manual":  # what the shop asks of an order entered by hand
+        flow.check_manual(
+            {
+                "customer_id": body.customer_id,
+                "remark": body.remark,
+                "assignee_id": assignee_id,
+                "tags": body.tags,
+            }
+        )
     address = _resolve_address(session, keyring, shop_id, body)
     # A fee the caller gave stands, and stays through later edits; otherwise the templates price it.
     fee_given = "shipping_fee" in body.model_fields_set
@@ -418,4 +430,5 @@ def do_create_order(
         items=[SimpleNamespace(id=item_ids[row["position"]], **row) for row in priced.rows],
         tags=list(body.tags),
         address=address,
+        flow=flow,
     )

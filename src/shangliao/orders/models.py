@@ -189,6 +189,18 @@ class OrderTag(ShopScoped, Base):
     tag: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
+class ShopTag(Base):
+    """A tag of the shop's palette (orders/tag_palette.py): its colour and place in the list.
+    Orders keep their tags as free text; a tag not in the palette is drawn grey."""
+
+    __tablename__ = "shop_tags"
+
+    shop_id: Mapped[int] = mapped_column(BigId, ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    color: Mapped[str] = mapped_column(String(16))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class OrderEvent(IdMixin, EvidenceScoped, Base):
     """The timeline: append-only, one row per change, with who, when, from, to and what."""
 

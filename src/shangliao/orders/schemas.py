@@ -180,7 +180,10 @@ class OrderOut(BaseModel):
 class OrderEventOut(BaseModel):
     id: int
     kind: str
-    actor_type: str
+    actor_type: str = Field(
+        description="`staff`, `api`, `customer`, `system`, or `automation` (then `data.automation` names "
+        "the rule or scheduled step)."
+    )
     actor_id: int | None
     from_status: str | None
     to_status: str | None

@@ -16,6 +16,8 @@ from typing import Any
 from shangliao.core.errors import Invalid, ShangliaoError
 from shangliao.core.field_labels import field_names
 from shangliao.core.i18n import N_, Msg
+from shangliao.orders.workflow import DEFAULT as DEFAULT_FLOW
+from shangliao.orders.workflow import Workflow
 
 
 class Status(StrEnum):
@@ -123,8 +125,16 @@ TRANSITIONS: dict[str, Transition] = {
 TRANSITION_PERMISSIONS: dict[str, str] = {a: t.permission for a, t in TRANSITIONS.items()}
 
 
-def transition_for(action: str, current: Status, params: dict[str, Any]) -> Transition:
-    """The transition ``action`` from ``current``, guards checked; a clear refusal otherwise."""
+def transition_for(
+    action: str,
+    current: Status,
+    params: dict[str, Any],
+    flow: Workflow = DEFAULT_FLOW,
+    *,
+    paid_in_full: bool = True,
+) -> Transition:
+    """The transition ``action`` from ``current``, guards and the shop's workflow checked; a clear
+    refusal otherwise."""
     t = TRANSITIONS.get(action)
     if t is None:
         raise Invalid("order.unknown_action", N_("Unknown order action {action}."), action=action)
@@ -141,10 +151,20 @@ def transition_for(action: str, current: Status, params: dict[str, Any]) -> Tran
             current=Msg(STATUS_LABELS[current]),
             action=Msg(ACTION_LABELS[action]),
         )
+    refused = flow.refusal(action, paid_in_full=paid_in_full)
+    if refused is not None:
+        raise refused
     t.guard(params)
     return t
 
 
-def allowed_actions(current: Status) -> list[str]:
-    """What the console may offer for an order in ``current`` (the buttons it shows)."""
-    return [a for a, t in TRANSITIONS.items() if current in t.sources]
+def allowed_actions(
+    current: Status, flow: Workflow = DEFAULT_FLOW, *, paid_in_full: bool = True
+) -> list[str]:
+    """What the console may offer for an order in ``current`` (the buttons it shows), as the
+    shop's workflow has it."""
+    return [
+        a
+        for a, t in TRANSITIONS.items()
+        if current in t.sources and flow.refusal(a, paid_in_full=paid_in_full) is None
+    ]

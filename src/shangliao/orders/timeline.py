@@ -76,6 +76,8 @@ def record_change(
     """
     now = clock.now()
     order.updated_at = now
+    if actor is not None and actor.via == "automation":  # which rule or sweep, for author_of
+        data = {**(data or {}), "automation": actor.display_name}
     session.add(
         OrderEvent(
             shop_id=order.shop_id,
@@ -131,6 +133,7 @@ TAGS_ADDED = N_("Added: {tags}")
 TAGS_REMOVED = N_("Removed: {tags}")
 CANCEL_REASON = N_("Reason: {reason}")
 BY_SYSTEM = N_("System")
+BY_AUTOMATION = N_("Automation: {name}")
 BY_API = N_("API")
 BY_API_OF = N_("{name} (API)")
 BY_CUSTOMER = N_("Customer")
@@ -157,6 +160,8 @@ def author_of(row: dict[str, Any], staff_names: dict[int, str], customer_name: s
     if kind == "api":
         name = staff_names.get(person) if person is not None else None
         return gettext(BY_API_OF, name=name) if name else gettext(BY_API)
+    if kind == "automation":
+        return gettext(BY_AUTOMATION, name=gettext((row.get("data") or {}).get("automation") or ""))
     provider = (row.get("data") or {}).get("method") if row["kind"] in ("paid", "refunded") else None
     return gettext(BY_PROVIDER.get(provider) or BY_SYSTEM)
 

@@ -6,6 +6,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from shangliao.core.crypto import Keyring
 from shangliao.customers.masking import FULL, PiiView
 from shangliao.customers.pii import address_dict, decrypt_address
@@ -16,6 +18,7 @@ from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.payments import payment_status
 from shangliao.orders.state import Status, allowed_actions, partly_shipped
 from shangliao.orders.timeline import unseal
+from shangliao.orders.workflow import Workflow, paid_in_full, workflow_for
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -50,26 +53,36 @@ def item_dict(item: Any) -> dict[str, Any]:
 
 # ``view`` (customers/masking.py) is the caller's: a staff route passes ``view_for(actor)``; the
 # default reads in full for the system itself and the customer's own data export.
-def order_dict(order: Order, keyring: Keyring, view: PiiView = FULL) -> dict[str, Any]:
-    return _render(order, order.items, order.tags, _address(order, keyring, view))
+# The shop's workflow (``orders/workflow.py``) decides which steps ``allowed_actions`` offers: read
+# through the order's own session unless the caller has it at hand.
+def order_dict(
+    order: Order, keyring: Keyring, view: PiiView = FULL, *, flow: Workflow | None = None
+) -> dict[str, Any]:
+    if flow is None:
+        flow = workflow_for(object_session(order), order.shop_id)
+    return _render(order, order.items, order.tags, _address(order, keyring, view), flow)
 
 
-def page_dicts(page: Page, keyring: Keyring, view: PiiView = FULL) -> list[dict[str, Any]]:
+def page_dicts(page: Page, keyring: Keyring, view: PiiView = FULL, *, flow: Workflow) -> list[dict[str, Any]]:
     """The orders of a list page (rows with their items and tags beside them)."""
-    return [_render(o, page.items[o.id], page.tags[o.id], _address(o, keyring, view)) for o in page.orders]
+    return [
+        _render(o, page.items[o.id], page.tags[o.id], _address(o, keyring, view), flow) for o in page.orders
+    ]
 
 
 def created_order_dict(created: CreatedOrder, view: PiiView = FULL) -> dict[str, Any]:
     """The create hot path's answer: rendered from what was just written (no re-read, no decrypt)."""
     address = view.address(created.address.model_dump()) if created.address else None
-    return _render(created.row, created.items, created.tags, address)
+    return _render(created.row, created.items, created.tags, address, created.flow)
 
 
 def _address(order: Any, keyring: Keyring, view: PiiView) -> dict[str, str] | None:
     return view.address(address_dict(keyring, order.address_enc)) if order.address_enc else None
 
 
-def _render(order: Any, items: list[Any], tags: list[str], address: dict[str, str] | None) -> dict[str, Any]:
+def _render(
+    order: Any, items: list[Any], tags: list[str], address: dict[str, str] | None, flow: Workflow
+) -> dict[str, Any]:
     """An order as the API shows it (``OrderOut``)."""
     out = _picked(order, _ORDER_FIELDS)
     out["address"] = address
@@ -81,8 +94,10 @@ def _render(order: Any, items: list[Any], tags: list[str], address: dict[str, st
     out["archived"] = archived
     out["partly_shipped"] = partly = partly_shipped(out["status"], order.parcels_shipped)
     actions = () if archived else _actions_of(out["status"])
-    # Goods are on the road: cancelling is refused (shipping/parcels.py check_nothing_shipped).
-    out["allowed_actions"] = [a for a in actions if a != "cancel"] if partly else actions
+    closed = flow.closed(paid_in_full=paid_in_full(order))
+    if partly:  # goods are on the road: cancelling is refused (shipping/parcels.py check_nothing_shipped)
+        closed |= {"cancel"}
+    out["allowed_actions"] = [a for a in actions if a not in closed]
     return out
 
 

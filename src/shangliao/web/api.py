@@ -22,6 +22,7 @@ from shangliao.notifications import api as notifications_api
 from shangliao.orders import api as orders_api
 from shangliao.orders import api_collection as orders_collection_api
 from shangliao.orders import refund_api as orders_refund_api
+from shangliao.orders import workflow_api
 from shangliao.payments import api as payments_api
 from shangliao.payments import notify_api as payments_notify_api
 from shangliao.privacy import api as privacy_api
@@ -63,6 +64,7 @@ for domain in (
     addresses_api,
     payments_api,
     aftersales_api,
+    workflow_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).

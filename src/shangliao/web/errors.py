@@ -139,7 +139,9 @@ _SHOP_PAGE_API = re.compile(r"^/s/[^/]+/api/")
 
 
 def wants_json(request: Request) -> bool:
-    path = request.url.path
+    # The path as routed, not ``request.url.path``: building the URL drops tabs and newlines
+    # (urllib's URL cleaning), so ``/s/%0A/api/…`` would no longer look like the shop page's API.
+    path = request.scope["path"]
     return (
         path.startswith(("/api/", "/static/"))
         or path in ("/healthz", "/readyz")

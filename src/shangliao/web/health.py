@@ -45,18 +45,21 @@ async def healthz():
 @router.get("/readyz")
 async def readyz(request: Request):
     """Readiness: 503 while the database does not answer; 200 otherwise, with ``"degraded"`` when
-    Redis is away (writes go on; live updates across processes and shared rate limits wait)."""
+    Redis is away (writes go on; live updates across processes and shared rate limits wait) or
+    when this process's job worker stopped passing (scheduled work and rules wait)."""
     runtime = request.app.state.runtime
     database = await _probe(runtime.db)
     fanout = runtime.bus.status()
     limits = runtime.limits.status()
+    worker = getattr(request.app.state, "worker", None)
+    jobs = worker.status() if worker is not None else {"running": False, "degraded": False}
     if database != "ok":
         status = "unavailable"
-    elif fanout.get("degraded") or limits.get("degraded"):
+    elif fanout.get("degraded") or limits.get("degraded") or jobs["degraded"]:
         status = "degraded"
     else:
         status = "ready"
-    body = {"status": status, "database": database, "fanout": fanout, "rate_limits": limits}
+    body = {"status": status, "database": database, "fanout": fanout, "rate_limits": limits, "worker": jobs}
     return JSONResponse(body, status_code=503 if database != "ok" else 200)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 13:45:58.415597
+Create Date: 2026-12-07 15:50:21.991526
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -71,6 +71,32 @@ def upgrade() -> None:
     with op.batch_alter_table("chain_manifests", schema=None) as batch_op:
         batch_op.create_index("uq_chain_manifests_shop", ["shop_id"], unique=True)
 
+    op.create_table(
+        "consumer_cursors",
+        sa.Column("consumer", sa.String(length=32), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("last_seq", sa.BigInteger(), nullable=False),
+        sa.Column("errors", sa.Integer(), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_consumer_cursors_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("consumer", "shop_id", name=op.f("pk_consumer_cursors")),
+    )
+    op.create_table(
+        "consumer_effects",
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("consumer", sa.String(length=32), nullable=False),
+        sa.Column("event_seq", sa.BigInteger(), nullable=False),
+        sa.Column("action_key", sa.String(length=64), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_consumer_effects_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint(
+            "shop_id", "consumer", "event_seq", "action_key", name=op.f("pk_consumer_effects")
+        ),
+    )
     op.create_table(
         "customers",
         sa.Column("name", sa.String(length=64), nullable=False),
@@ -347,6 +373,17 @@ def upgrade() -> None:
             ["shop_id"], ["shops.id"], name=op.f("fk_shop_counters_shop_id_shops"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("shop_id", name=op.f("pk_shop_counters")),
+    )
+    op.create_table(
+        "shop_tags",
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("color", sa.String(length=16), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_shop_tags_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("shop_id", "name", name=op.f("pk_shop_tags")),
     )
     op.create_table(
         "customer_addresses",
@@ -1831,6 +1868,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customer_addresses_customer")
 
     op.drop_table("customer_addresses")
+    op.drop_table("shop_tags")
     op.drop_table("shop_counters")
     with op.batch_alter_table("shipping_templates", schema=None) as batch_op:
         batch_op.drop_index("uq_shipping_templates_shop_name")
@@ -1874,6 +1912,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customers_shop_id")
 
     op.drop_table("customers")
+    op.drop_table("consumer_effects")
+    op.drop_table("consumer_cursors")
     with op.batch_alter_table("chain_manifests", schema=None) as batch_op:
         batch_op.drop_index("uq_chain_manifests_shop")
 

@@ -30,8 +30,10 @@ from shangliao.orders.state import (
     TRANSITIONS,
     Status,
 )
+from shangliao.orders.tag_palette import colors_of
 from shangliao.orders.timeline import access_order, author_of, details_of, events_of, notes_of
 from shangliao.orders.views import event_dict, order_dict
+from shangliao.orders.workflow import paid_in_full, workflow_for
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.shipping import parcels
 from shangliao.web.console.address_form import fields_for
@@ -135,6 +137,11 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         "staff_names": staff_names,
         "authors": authors,
         "payment_labels": dict(PAYMENT_STATUSES),
+        # 先款后货: say why there is no 确认 button yet.
+        "waits_for_payment": "confirm"
+        in workflow_for(session, order.shop_id).closed(paid_in_full=paid_in_full(order))
+        and status == Status.PENDING,
+        "tag_colors": colors_of(session, actor.shop_id),  # chips in the palette's colours; names offered
         "shipment": parcels.shipment_view(session, order),  # orders/_parcels.html, the ship dialog
         **order_chat_context(session, rt.keyring, actor, order),
         **invoice_context(session, rt.keyring, actor, order),

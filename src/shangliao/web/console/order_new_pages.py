@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 
 from shangliao.addresses import divisions
 from shangliao.addresses.smart_paste import parse_address
+from shangliao.assignment.rules import ASSIGN
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.catalog import service as catalog
@@ -27,9 +28,12 @@ from shangliao.customers.masking import view_for
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.orders.create import do_create_order, quote
 from shangliao.orders.schemas import ItemIn, OrderCreate
+from shangliao.orders.tag_palette import palette
+from shangliao.orders.workflow import workflow_for
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.address_form import address_fields, address_from_form, check_filled
 from shangliao.web.console.forms import in_thread, read_form, refused_fields, whole_number, yuan_to_fen
+from shangliao.web.console.order_pages import staff_of
 from shangliao.web.render import is_htmx, render
 
 router = APIRouter(include_in_schema=False)
@@ -37,8 +41,24 @@ BAD_ORDER = ("console.bad_order", N_("Some order fields are missing or invalid: 
 
 
 @router.get("/orders/new")
-def new_order_page(request: Request, actor: Actor = Depends(staff("orders.write"))):
-    return render(request, "orders/new.html", section="orders", provinces=divisions.provinces(), address=None)
+def new_order_page(
+    request: Request, actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)
+):
+    with rt.db.read() as session:
+        required = workflow_for(session, actor.shop_id).manual_required
+        tags = palette(session, actor.shop_id).items
+        # Someone who may give orders to others picks here; anyone else takes what they make.
+        members = staff_of(session, actor.shop_id) if ASSIGN in actor.permissions else []
+    return render(
+        request,
+        "orders/new.html",
+        section="orders",
+        provinces=divisions.provinces(),
+        address=None,
+        required=required,
+        palette_tags=tags,
+        members=members,
+    )
 
 
 @router.post("/orders/new/customers")
@@ -200,6 +220,12 @@ def _amounts(form: FormData) -> dict[str, int]:
     }
 
 
+def _tags(form: FormData) -> list[str]:
+    """The palette tags ticked and any typed (separated by commas or spaces)."""
+    typed = str(form.get("other_tags") or "").replace("，", ",").replace(",", " ").split()
+    return list(dict.fromkeys([*(str(t) for t in form.getlist("tag")), *typed]))
+
+
 def _order_body(form: FormData) -> OrderCreate:
     """The form's fields as the API's ``OrderCreate``; its validation decides what is acceptable."""
     items = item_lines(form)
@@ -209,8 +235,12 @@ def _order_body(form: FormData) -> OrderCreate:
         "items": items,
         "channel": "manual",
         "remark": str(form.get("remark") or "").strip(),
+        "tags": _tags(form),
         **_amounts(form),
     }
+    assignee_id = whole_number(str(form.get("assignee_id") or ""))
+    if assignee_id is not None:
+        raw["assignee_id"] = assignee_id
     customer_id = whole_number(str(form.get("customer_id") or ""))
     if customer_id is not None:
         raw["customer_id"] = customer_id

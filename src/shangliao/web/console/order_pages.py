@@ -40,6 +40,9 @@ from shangliao.orders.listing import OrderQuery, is_full_phone, list_orders, mat
 from shangliao.orders.models import Order
 from shangliao.orders.payments import payment_status
 from shangliao.orders.state import partly_shipped
+from shangliao.orders.tag_palette import UNKNOWN as UNKNOWN_COLOR
+from shangliao.orders.tag_palette import colors_of
+from shangliao.orders.workflow import workflow_for
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import (
     filters_model,
@@ -177,7 +180,11 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
     with rt.db.read() as session:
         page = list_orders(session.connection(), rt.keyring, actor, actor.timezone, query)
         staff_names = dict(staff_of(session, actor.shop_id))
-        rows = [_row(order, page.items[order.id], page.tags[order.id], staff_names) for order in page.orders]
+        colors = colors_of(session, actor.shop_id)
+        rows = [
+            _row(order, page.items[order.id], page.tags[order.id], staff_names, colors)
+            for order in page.orders
+        ]
         context = {
             "filters": filters,
             "rows": rows,
@@ -188,14 +195,17 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
             "payment_statuses": PAYMENT_STATUSES,
             "invoice_filters": INVOICE_FILTERS,
             "payment_labels": dict(PAYMENT_STATUSES),
-            # Only the actions the reader's role may take (the bulk route refuses the others).
+            # Only the actions the reader's role may take (the bulk route refuses the others), and
+            # not a step the shop's workflow skips.
             "bulk_actions": [
                 (action, label)
                 for action, label in (ARCHIVED_BULK_ACTIONS if filters["tab"] == "archived" else BULK_ACTIONS)
                 if ACTION_PERMISSIONS.get(action) in actor.permissions
+                and not (action == "prepare" and workflow_for(session, actor.shop_id).skip_preparing)
             ],
             "max_batch": MAX_BATCH,
             "cancel_reasons": CANCEL_REASONS,
+            "palette_names": list(colors),  # offered when tagging or filtering by tag
         }
         if cursor is None:
             context["counts"] = tab_counts(session.connection(), rt, actor, filters, query)
@@ -211,11 +221,14 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
         return render(request, "orders/list.html", section="orders", oob=False, **context)
 
 
-def _row(order, items: list, tags: list[str], staff_names: dict[int, str]) -> dict[str, Any]:
-    """One row of the table, from a page of the list or from the ORM (after a bulk action)."""
+def _row(
+    order, items: list, tags: list[str], staff_names: dict[int, str], colors: dict[str, str]
+) -> dict[str, Any]:
+    """One row of the table, from a page of the list or from the ORM (after a bulk action); each
+    tag with its palette colour."""
     return {
         "order": order,
-        "tags": tags,
+        "tags": [(t, colors.get(t, UNKNOWN_COLOR)) for t in tags],
         "first_item": items[0] if items else None,
         "more_items": sum(i.quantity for i in items) - (items[0].quantity if items else 0),
         "payment": payment_status(order.total, order.paid_amount, order.refunded_amount),
@@ -289,7 +302,8 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
             .where(Order.shop_id == actor.shop_id, Order.id.in_(ids), *within_scope(actor, Order.assignee_id))
             .options(selectinload(Order.items), selectinload(Order.tag_rows))
         )
-        rows = [_row(o, list(o.items), [t.tag for t in o.tag_rows], staff_names) for o in orders]
+        colors = colors_of(session, actor.shop_id)
+        rows = [_row(o, list(o.items), [t.tag for t in o.tag_rows], staff_names, colors) for o in orders]
         counts = tab_counts(session.connection(), rt, actor, filters, query_from(filters))
         return render(  # inside the session: the rows' orders are read as the template shows them
             request,

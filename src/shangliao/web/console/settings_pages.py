@@ -50,6 +50,12 @@ LINKS: list[tuple[str, str, str, str]] = [
         "shop.read",
     ),
     (
+        "/settings/workflow",
+        N_("Order workflow"),
+        N_("Steps, automatic cancel and completion, required fields, tag colours"),
+        "settings.manage",
+    ),
+    (
         "/settings/assignment",
         N_("Auto-assignment"),
         N_("Who gets new orders and conversations"),

@@ -1,0 +1,148 @@
+"""Durable consumers of the event log: rules and webhooks read each shop's log in order, and the
+effects of the events they pass commit in the same transaction as their cursor.
+
+A crash before that commit leaves the cursor where it was: the events are delivered again and
+their effects made then, once. After the commit nothing is delivered again. An effect that must
+not repeat even on the paths that move no cursor (a retried action, a redelivery) first inserts
+its ``(consumer, event, action)`` key (:func:`once`) and acts only when the key is new.
+
+One unit handles at most ``BATCH`` events or about ``BATCH_SECONDS`` of work: on SQLite it holds the
+one writer, and a request waiting behind it waits one short unit. Each event runs in a savepoint;
+one that raises leaves nothing of itself, the events before it commit, and the next pass tries it
+again; after ``MAX_TRIES`` it is skipped and logged, so one poisonous event never stops a shop's
+automation. A consumer follows a shop from the moment it is switched on (:func:`follow`, at the
+log's head): history is never replayed.
+
+Locks are taken cursor → order → stock → counter; requests take order → stock → counter, so the
+two never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from shangliao.core import clock
+from shangliao.events.log import since
+from shangliao.events.models import EventLogEntry
+from shangliao.jobs.models import ConsumerCursor, ConsumerEffect
+from shangliao.shops.models import ShopCounter
+from shangliao.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+BATCH_SECONDS = 0.05
+MAX_TRIES = 5
+
+
+@dataclass(frozen=True)
+class Consumer:
+    name: str
+    handle: Callable[[Session, EventLogEntry], None]
+
+
+CONSUMERS: dict[str, Consumer] = {}
+
+
+def consumer(name: str) -> Callable[[Callable[[Session, EventLogEntry], None]], Callable]:
+    """Register ``handle(session, event)`` as the consumer ``name``."""
+
+    def register(handle: Callable[[Session, EventLogEntry], None]) -> Callable:
+        CONSUMERS[name] = Consumer(name, handle)
+        return handle
+
+    return register
+
+
+def _insert(session: Session):
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def follow(session: Session, name: str, shop_id: int) -> None:
+    """Have ``name`` read the shop's log from its head on (a no-op when it already does)."""
+    head = session.scalar(select(ShopCounter.event_seq).where(ShopCounter.shop_id == shop_id)) or 0
+    session.execute(
+        _insert(session)(ConsumerCursor)
+        .values(consumer=name, shop_id=shop_id, last_seq=head, errors=0, updated_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["consumer", "shop_id"])
+    )
+
+
+def once(session: Session, shop_id: int, name: str, event_seq: int, action_key: str) -> bool:
+    """Claim the effect ``action_key`` of ``name`` for event ``event_seq``: True the first time."""
+    statement = (
+        _insert(session)(ConsumerEffect)
+        .values(
+            shop_id=shop_id, consumer=name, event_seq=event_seq, action_key=action_key, created_at=clock.now()
+        )
+        .on_conflict_do_nothing(index_elements=["shop_id", "consumer", "event_seq", "action_key"])
+        .returning(ConsumerEffect.event_seq)
+    )
+    return session.execute(statement).first() is not None
+
+
+def behind(db: Database) -> list[tuple[str, int]]:
+    """The ``(consumer, shop)`` cursors short of their shop's head (read without the writer)."""
+    with db.snapshot() as conn:
+        rows = conn.execute(
+            select(ConsumerCursor.consumer, ConsumerCursor.shop_id)
+            .join(ShopCounter, ShopCounter.shop_id == ConsumerCursor.shop_id)
+            .where(ShopCounter.event_seq > ConsumerCursor.last_seq)
+        )
+        return [(name, shop_id) for name, shop_id in rows if name in CONSUMERS]
+
+
+def run_consumer(db: Database, name: str, shop_id: int) -> int:
+    """One unit of ``name`` over the shop's log; returns how many events it passed."""
+    handle = CONSUMERS[name].handle
+    with db.write() as session:
+        cursor = session.scalar(
+            select(ConsumerCursor)
+            .where(ConsumerCursor.consumer == name, ConsumerCursor.shop_id == shop_id)
+            .with_for_update(skip_locked=True)
+        )
+        if cursor is None:  # gone, or another worker has it in hand
+            return 0
+        deadline = time.monotonic() + BATCH_SECONDS
+        passed = 0
+        for event in since(session, shop_id, cursor.last_seq, BATCH):
+            try:
+                with session.begin_nested():
+                    handle(session, event)
+            except Exception:
+                cursor.errors += 1
+                if cursor.errors < MAX_TRIES:
+                    log.warning(
+                        "%s: event %s of shop %s failed (try %d)", name, event.seq, shop_id, cursor.errors
+                    )
+                    break
+                log.exception(
+                    "%s: event %s of shop %s skipped after %d tries", name, event.seq, shop_id, MAX_TRIES
+                )
+            cursor.last_seq, cursor.errors = event.seq, 0
+            passed += 1
+            if time.monotonic() > deadline:
+                break
+        cursor.updated_at = clock.now()
+        return passed
+
+
+def run_all(db: Database, *, max_units: int = 100) -> int:
+    """Bring every cursor behind its head forward (at most ``max_units`` units per call, so the
+    worker's other duties get their turn); returns how many events were passed."""
+    total = units = 0
+    for name, shop_id in behind(db):
+        while units < max_units:
+            units += 1
+            passed = run_consumer(db, name, shop_id)
+            total += passed
+            if passed == 0:  # caught up, held by another worker, or an event failing
+                break
+    return total
