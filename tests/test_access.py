@@ -59,10 +59,14 @@ def test_sockets_refuse_anonymous_callers(app, anon, shop):
     assert len(sockets) >= 2
 
 
+# Path parameters that name something every shop has alike (a preset rule's key), not a row.
+NAMES_NOT_IDS = {"preset"}
+
+
 def test_other_shops_get_404_for_every_id_route(app, victim, other_shop):
     checked = 0
     for route in http_routes(app):
-        if route.rules[0].kind != "staff" or not path_params(route.path):
+        if route.rules[0].kind != "staff" or not set(path_params(route.path)) - NAMES_NOT_IDS:
             continue
         path = fill(route.path, victim)
         for method in route.methods:

@@ -25,7 +25,7 @@ NAME = "test.echo"
 ACT = "test.echoed"  # the audit act each handled event leaves, one per event
 
 
-def echo(session, event) -> None:
+def echo(session, event, _rt=None) -> None:
     """The effect of one event: an audit row naming its seq (no unique key guards it)."""
     if event.type != "test.ping":
         return
@@ -67,15 +67,15 @@ def test_a_consumer_follows_from_the_head_and_passes_each_event_once(runtime, sh
     head = cursor_of(runtime, shop)
 
     ping(runtime, shop, 3)
-    run_all(runtime.db)
-    run_all(runtime.db)
+    run_all(runtime)
+    run_all(runtime)
 
     assert echoed(runtime, shop) == [head + 1, head + 2, head + 3]
     assert cursor_of(runtime, shop) >= head + 3
 
 
 def test_a_failing_event_leaves_nothing_and_is_skipped_after_its_tries(runtime, shop, monkeypatch, caplog):
-    def fragile(session, event):
+    def fragile(session, event, _rt):
         echo(session, event)
         if event.data.get("i") == 1:
             raise RuntimeError("cannot handle this one")
@@ -86,12 +86,12 @@ def test_a_failing_event_leaves_nothing_and_is_skipped_after_its_tries(runtime, 
     head = cursor_of(runtime, shop)
     ping(runtime, shop, 3)
 
-    run_all(runtime.db)
+    run_all(runtime)
     # the event before the failing one committed with the cursor; the failing one left nothing
     assert echoed(runtime, shop) == [head + 1] and cursor_of(runtime, shop) == head + 1
 
     for _ in range(consumers.MAX_TRIES):
-        run_all(runtime.db)
+        run_all(runtime)
     # after its tries it is skipped (and logged), and the shop's later events go on
     assert echoed(runtime, shop) == [head + 1, head + 3]
     assert "skipped after" in caplog.text
@@ -118,7 +118,7 @@ WORKER = textwrap.dedent(
 
     crash_at = int(os.environ.get("CRASH_AT", "0"))
 
-    def dying(session, event):
+    def dying(session, event, _rt):
         echo(session, event)
         session.flush()
         if crash_at and event.data.get("i") == crash_at:
@@ -127,7 +127,7 @@ WORKER = textwrap.dedent(
     consumers.CONSUMERS = {NAME: Consumer(NAME, dying)}
     settings = Settings(data_dir=sys.argv[1], database_url=sys.argv[2], secret_key="00" * 32, worker="off")
     runtime = Runtime.build(settings)
-    while consumers.run_all(runtime.db):
+    while consumers.run_all(runtime):
         pass
     runtime.close()
     """

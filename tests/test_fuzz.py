@@ -123,6 +123,11 @@ def seeded(runtime, shop) -> dict[str, int | str]:
         "shipping_template_id": shop.api.post("/api/v1/shipping-templates", json={"name": "fuzz"}).json()[
             "id"
         ],
+        "preset": "shipped_tracking",
+        "rule_id": shop.api.post(
+            "/api/v1/automation/rules",
+            json={"name": "fuzz", "trigger": "order_paid", "actions": [{"kind": "tag", "tag": "fuzz"}]},
+        ).json()["id"],
         "aftersale_id": requested_aftersale(runtime, shop, order["id"]),
         "proof_id": waiting_payment_proof(runtime, shop, order["id"], conversation["id"]),
         "parcel_id": shipped_parcel(shop, product.variant_id),  # of a second order: a 404 here

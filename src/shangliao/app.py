@@ -37,6 +37,7 @@ from shangliao.web.console import (
     assignment_pages,
     audit_pages,
     auth_pages,
+    automation_pages,
     customer_address_pages,
     customer_merge_pages,
     customer_pages,
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         settings_pages,
         shipping_pages,
         workflow_pages,
+        automation_pages,
         audit_pages,
         auth_pages,
     ):

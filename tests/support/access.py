@@ -93,6 +93,22 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     ("PUT", "/api/v1/assignment/settings"): {},
     ("PUT", "/api/v1/workflow"): {},
     ("PUT", "/api/v1/order-tags"): {"items": []},
+    ("POST", "/api/v1/automation/rules"): {
+        "name": "x",
+        "trigger": "order_paid",
+        "actions": [{"kind": "tag", "tag": "a"}],
+    },
+    ("PUT", "/api/v1/automation/rules/{rule_id}"): {
+        "name": "x",
+        "trigger": "order_paid",
+        "actions": [{"kind": "tag", "tag": "a"}],
+    },
+    ("PATCH", "/api/v1/automation/rules/{rule_id}"): {"enabled": False},
+    ("POST", "/api/v1/automation/rules/preview"): {
+        "name": "x",
+        "trigger": "order_paid",
+        "actions": [{"kind": "tag", "tag": "a"}],
+    },
     ("PUT", "/api/v1/notifications/preferences"): {},
     ("PUT", "/api/v1/payment-methods/{kind}"): {"enabled": False},
     ("POST", "/api/v1/aftersales/{aftersale_id}/refuse"): {"message": "x"},
@@ -243,6 +259,11 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         "method": "wechat",  # a native QR's provider (storefront/pay_api.py)
         "shipping_template_id": shop.api.post(
             "/api/v1/shipping-templates", json={"name": "victim", "first_fee": 800}
+        ).json()["id"],
+        "preset": "shipped_tracking",  # automation/presets.py
+        "rule_id": shop.api.post(
+            "/api/v1/automation/rules",
+            json={"name": "victim", "trigger": "order_paid", "actions": [{"kind": "tag", "tag": "v"}]},
         ).json()["id"],
     }
 

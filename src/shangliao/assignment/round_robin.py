@@ -44,11 +44,12 @@ def _locked_pointer(session: Session, shop_id: int, target: str) -> AssignPointe
     )
 
 
-def pick(session: Session, shop_id: int, target: Target) -> int | None:
+def pick(session: Session, shop_id: int, target: Target, *, forced: bool = False) -> int | None:
     """Whom a new ``target`` goes to under the shop's setting (None: off, or nobody online), and
-    move the pointer to them."""
+    move the pointer to them. ``forced`` (an automation rule's "assign round-robin"): take turns
+    even while the shop's own setting is off, among the roles it names."""
     rule = rule_for(session, shop_id, target)
-    if rule.mode != ROUND_ROBIN:
+    if rule.mode != ROUND_ROBIN and not forced:
         return None
     online = presence.online_ids(session, shop_id)
     if not online:

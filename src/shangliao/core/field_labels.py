@@ -111,6 +111,7 @@ FIELD_LABELS = {
     "free_over_count": N_("Free from pieces"),
     "excluded_provinces": N_("Not delivered to"),
     "shipping_template_id": N_("Shipping template"),
+    "rule_id": N_("Automation rule"),
     "weight_g": N_("Weight (grams)"),
     # Customers.
     "phones": N_("Mobile"),
@@ -221,6 +222,25 @@ FIELD_LABELS = {
     "auto_archive_days": N_("Archive finished orders after"),
     "manual_required": N_("Required on orders entered by hand"),
     "color": N_("Colour"),
+    # Automation rules (automation/schemas.py).
+    "trigger": N_("Trigger"),
+    "trigger_params": N_("Trigger"),
+    "keywords": N_("Keywords"),
+    "conditions": N_("Conditions"),
+    "match": N_("Match all or any"),
+    "product_ids": N_("Products"),
+    "skus": N_("SKUs"),
+    "min": N_("At least"),
+    "max": N_("At most"),
+    "channels": N_("Channels"),
+    "start": N_("From"),
+    "end": N_("Until"),
+    "actions": N_("Actions"),
+    "staff_ids": N_("Members"),
+    "round_robin": N_("Round robin"),
+    "delay_minutes": N_("Delay"),
+    "preset": N_("One-click rule"),
+    "state": N_("Payment"),
 }
 
 
@@ -230,6 +250,11 @@ ROUTE_LABELS: dict[str, dict[str, str]] = {
     # An invitation link's secret, not a product's share link (the "token" of the shop page).
     "/api/v1/invitations/accept": {"token": N_("Invitation link")},
     "/api/v1/order-tags": {"items": N_("Order tags"), "name": N_("Tag")},
+    "/api/v1/automation/rules": {
+        "items": N_("Conditions"),
+        "name": N_("Rule name"),
+        "tags": N_("Customer tags"),
+    },
 }
 
 

@@ -23,6 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,6 +36,9 @@ from shangliao.jobs.models import ConsumerCursor, ConsumerEffect
 from shangliao.shops.models import ShopCounter
 from shangliao.storage.database import Database
 
+if TYPE_CHECKING:
+    from shangliao.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
 BATCH = 200
@@ -42,19 +46,22 @@ BATCH_SECONDS = 0.05
 MAX_TRIES = 5
 
 
+Handle = Callable[[Session, EventLogEntry, "Runtime"], None]
+
+
 @dataclass(frozen=True)
 class Consumer:
     name: str
-    handle: Callable[[Session, EventLogEntry], None]
+    handle: Handle
 
 
 CONSUMERS: dict[str, Consumer] = {}
 
 
-def consumer(name: str) -> Callable[[Callable[[Session, EventLogEntry], None]], Callable]:
-    """Register ``handle(session, event)`` as the consumer ``name``."""
+def consumer(name: str) -> Callable[[Handle], Handle]:
+    """Register ``handle(session, event, runtime)`` as the consumer ``name``."""
 
-    def register(handle: Callable[[Session, EventLogEntry], None]) -> Callable:
+    def register(handle: Handle) -> Handle:
         CONSUMERS[name] = Consumer(name, handle)
         return handle
 
@@ -99,10 +106,10 @@ def behind(db: Database) -> list[tuple[str, int]]:
         return [(name, shop_id) for name, shop_id in rows if name in CONSUMERS]
 
 
-def run_consumer(db: Database, name: str, shop_id: int) -> int:
+def run_consumer(rt: Runtime, name: str, shop_id: int) -> int:
     """One unit of ``name`` over the shop's log; returns how many events it passed."""
     handle = CONSUMERS[name].handle
-    with db.write() as session:
+    with rt.db.write() as session:
         cursor = session.scalar(
             select(ConsumerCursor)
             .where(ConsumerCursor.consumer == name, ConsumerCursor.shop_id == shop_id)
@@ -115,7 +122,7 @@ def run_consumer(db: Database, name: str, shop_id: int) -> int:
         for event in since(session, shop_id, cursor.last_seq, BATCH):
             try:
                 with session.begin_nested():
-                    handle(session, event)
+                    handle(session, event, rt)
             except Exception:
                 cursor.errors += 1
                 if cursor.errors < MAX_TRIES:
@@ -134,14 +141,14 @@ def run_consumer(db: Database, name: str, shop_id: int) -> int:
         return passed
 
 
-def run_all(db: Database, *, max_units: int = 100) -> int:
+def run_all(rt: Runtime, *, max_units: int = 100) -> int:
     """Bring every cursor behind its head forward (at most ``max_units`` units per call, so the
     worker's other duties get their turn); returns how many events were passed."""
     total = units = 0
-    for name, shop_id in behind(db):
+    for name, shop_id in behind(rt.db):
         while units < max_units:
             units += 1
-            passed = run_consumer(db, name, shop_id)
+            passed = run_consumer(rt, name, shop_id)
             total += passed
             if passed == 0:  # caught up, held by another worker, or an event failing
                 break

@@ -28,8 +28,10 @@ from shangliao.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Job], None]
+Handler = Callable[..., None]
 HANDLERS: dict[str, Handler] = {}
+# Kinds whose handler also takes the runtime (its key ring, say): ``fn(session, job, runtime)``.
+WITH_RUNTIME: set[str] = set()
 
 # The wait before try n + 1 is BACKOFF_BASE · 2^(n-1), at most BACKOFF_CAP, ±20 % so that jobs
 # failing together (an outside service down) do not come back together.
@@ -37,13 +39,16 @@ BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register ``fn(session, job)`` as what runs a job of ``kind``."""
+def handler(kind: str, *, with_runtime: bool = False) -> Callable[[Handler], Handler]:
+    """Register ``fn(session, job)`` (``fn(session, job, runtime)`` ``with_runtime``) as what runs
+    a job of ``kind``."""
 
     def register(fn: Handler) -> Handler:
         if kind in HANDLERS and HANDLERS[kind] is not fn:
             raise ValueError(f"two handlers for job kind {kind!r}")
         HANDLERS[kind] = fn
+        if with_runtime:
+            WITH_RUNTIME.add(kind)
         return fn
 
     return register
@@ -95,7 +100,7 @@ def backoff(attempts: int) -> timedelta:
     return wait * random.uniform(0.8, 1.2)
 
 
-def run_due(db: Database, *, limit: int = 50) -> int:
+def run_due(db: Database, *, limit: int = 50, runtime: Any = None) -> int:
     """Run up to ``limit`` due jobs, one transaction each; returns how many were claimed.
 
     An idle pass only reads: the writer (SQLite's one connection, shared with the requests' group
@@ -108,7 +113,7 @@ def run_due(db: Database, *, limit: int = 50) -> int:
             job = _claim(session)
             if job is None:
                 break
-            _run(session, job)
+            _run(session, job, runtime)
         ran += 1
     return ran
 
@@ -129,14 +134,17 @@ def _claim(session: Session) -> Job | None:
     )
 
 
-def _run(session: Session, job: Job) -> None:
+def _run(session: Session, job: Job, runtime: Any) -> None:
     run = HANDLERS.get(job.kind)
     job.attempts += 1
     try:
         if run is None:
             raise LookupError(f"no handler for job kind {job.kind!r}")
         with session.begin_nested():
-            run(session, job)
+            if job.kind in WITH_RUNTIME:
+                run(session, job, runtime)
+            else:
+                run(session, job)
     except Exception as exc:  # any failure is the job's: retried, then kept as failed
         log.warning("job %s (%s) failed on try %d: %r", job.id, job.kind, job.attempts, exc)
         job.last_error = f"{type(exc).__name__}: {exc}"[:300]

@@ -22,3 +22,7 @@ def checkpoint_chats(rt: Runtime) -> int:
     """Sign the heads that moved and each shop's list of conversations (what `shangliao chat
     checkpoint` does by hand), recording the generations beside the data."""
     return sign_heads(rt.db, rt.keyring, None, generations_file=generations.path_in(rt.settings.data_dir))
+
+
+# Imported for what they register: the rules engine's consumer of the event log and its retries.
+from shangliao.automation import engine as _rules  # noqa: E402, F401

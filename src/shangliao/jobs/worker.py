@@ -27,6 +27,7 @@ STALLED_SECONDS = 120.0  # a pass this old means the worker is stuck (or one swe
 
 class Worker:
     def __init__(self, runtime: Runtime, *, poll_seconds: float = 1.0) -> None:
+        self.runtime = runtime
         self.db = runtime.db
         self.schedule = Schedule(runtime)
         self.poll_seconds = poll_seconds
@@ -43,10 +44,10 @@ class Worker:
         """One pass: the periodic tasks whose period turned, the event-log consumers behind their
         shop's head, then every due job, a batch at a time. Returns how many jobs ran."""
         self.schedule.run_due()
-        consumers.run_all(self.db)
-        ran = total = queue.run_due(self.db)
+        consumers.run_all(self.runtime)
+        ran = total = queue.run_due(self.db, runtime=self.runtime)
         while ran and not self._stop.is_set():
-            ran = queue.run_due(self.db)
+            ran = queue.run_due(self.db, runtime=self.runtime)
             total += ran
         self.last_tick = time.monotonic()
         return total

@@ -42,6 +42,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "order_status": (N_("An order reaches a status I follow"), "orders.read"),
     "payment_alert": (N_("A payment notification needs a look"), "payments.record"),
     "invoice_requested": (N_("An invoice is requested"), "invoices.manage"),
+    "automation": (N_("An automation rule tells me"), "orders.read"),
+    "automation_failed": (N_("An automation rule could not act"), "automation.manage"),
 }
 # The statuses a member may follow (a draft is nobody's news; pending is "order_new").
 FOLLOWABLE = tuple(s.value for s in Status if s not in (Status.DRAFT, Status.PENDING))

@@ -13,6 +13,7 @@ _LINKS = {
     "conversation": "/inbox/{id}",
     "product": "/products/{id}",
     "payment_notification": "/payments/notifications",
+    "automation_rule": "/automation/rules/{id}",
 }
 # What each kind says, with the numbers its data holds (never a name: see models.py).
 TITLES = {
@@ -27,6 +28,8 @@ TITLES = {
     "order_status": N_("Order {number} is now {status}"),
     "payment_alert": N_("A payment notification for order {number} was not applied: please check"),
     "invoice_requested": N_("An invoice is requested for order {number}"),
+    "automation": N_("Automation “{rule}”: order {number}"),
+    "automation_failed": N_("Automation “{rule}” could not act: see its log"),
 }
 
 
@@ -40,7 +43,12 @@ def title_of(kind: str, data: dict[str, Any], count: int = 1) -> str:
         return gettext(TITLES["messages"], count=count)
     status = data.get("status")
     label = gettext(STATUS_LABELS[Status(status)]) if status in {s.value for s in Status} else (status or "")
-    values = {"number": data.get("number", ""), "available": data.get("available", ""), "status": label}
+    values = {
+        "number": data.get("number", ""),
+        "available": data.get("available", ""),
+        "status": label,
+        "rule": data.get("rule", ""),
+    }
     return gettext(TITLES.get(kind, N_("Notification")), **values)
 
 

@@ -52,6 +52,7 @@ def all_models() -> MetaData:
     from shangliao.assignment import models as _assignment  # noqa: F401
     from shangliao.audit import models as _audit  # noqa: F401
     from shangliao.auth import models as _auth  # noqa: F401
+    from shangliao.automation import models as _automation  # noqa: F401
     from shangliao.catalog import models as _catalog  # noqa: F401
     from shangliao.chat import models as _chat  # noqa: F401
     from shangliao.customers import models as _customers  # noqa: F401

@@ -10,6 +10,7 @@ from shangliao.assignment import api as assignment_api
 from shangliao.audit import api as audit_api
 from shangliao.auth import api as auth_api
 from shangliao.auth import team_api
+from shangliao.automation import api as automation_api
 from shangliao.catalog import api as catalog_api
 from shangliao.chat import api as chat_api
 from shangliao.chat import order_api as chat_order_api
@@ -65,6 +66,7 @@ for domain in (
     payments_api,
     aftersales_api,
     workflow_api,
+    automation_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).

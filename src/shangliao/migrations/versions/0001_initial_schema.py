@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 15:50:21.991526
+Create Date: 2026-12-07 16:03:28.204234
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -53,6 +53,42 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("shop_id", "target", name=op.f("pk_assign_pointers")),
     )
+    op.create_table(
+        "automation_rules",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("trigger", sa.String(length=32), nullable=False),
+        sa.Column("trigger_params", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("conditions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("actions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("preset_key", sa.String(length=32), nullable=True),
+        sa.Column("active_from_seq", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_automation_rules_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_automation_rules")),
+    )
+    with op.batch_alter_table("automation_rules", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_automation_rules_shop_trigger", ["shop_id", "enabled", "trigger"], unique=False
+        )
+        batch_op.create_index(
+            "uq_automation_rules_shop_preset",
+            ["shop_id", "preset_key"],
+            unique=True,
+            postgresql_where=sa.text("preset_key IS NOT NULL"),
+            sqlite_where=sa.text("preset_key IS NOT NULL"),
+        )
+
     op.create_table(
         "chain_manifests",
         sa.Column("generation", sa.BigInteger(), nullable=False),
@@ -385,6 +421,38 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("shop_id", "name", name=op.f("pk_shop_tags")),
     )
+    op.create_table(
+        "automation_runs",
+        sa.Column("rule_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_seq", sa.BigInteger(), nullable=False),
+        sa.Column("event_type", sa.String(length=64), nullable=False),
+        sa.Column("entity_type", sa.String(length=32), nullable=False),
+        sa.Column("entity_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("order_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("depth", sa.Integer(), nullable=False),
+        sa.Column("matched", sa.Boolean(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("actions", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["rule_id"],
+            ["automation_rules.id"],
+            name=op.f("fk_automation_runs_rule_id_automation_rules"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_automation_runs_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_automation_runs")),
+    )
+    with op.batch_alter_table("automation_runs", schema=None) as batch_op:
+        batch_op.create_index("ix_automation_runs_shop_rule", ["shop_id", "rule_id", "id"], unique=False)
+        batch_op.create_index("uq_automation_runs_rule_event", ["rule_id", "event_seq"], unique=True)
+
     op.create_table(
         "customer_addresses",
         sa.Column("customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -1868,6 +1936,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_customer_addresses_customer")
 
     op.drop_table("customer_addresses")
+    with op.batch_alter_table("automation_runs", schema=None) as batch_op:
+        batch_op.drop_index("uq_automation_runs_rule_event")
+        batch_op.drop_index("ix_automation_runs_shop_rule")
+
+    op.drop_table("automation_runs")
     op.drop_table("shop_tags")
     op.drop_table("shop_counters")
     with op.batch_alter_table("shipping_templates", schema=None) as batch_op:
@@ -1918,5 +1991,14 @@ def downgrade() -> None:
         batch_op.drop_index("uq_chain_manifests_shop")
 
     op.drop_table("chain_manifests")
+    with op.batch_alter_table("automation_rules", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_automation_rules_shop_preset",
+            postgresql_where=sa.text("preset_key IS NOT NULL"),
+            sqlite_where=sa.text("preset_key IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_automation_rules_shop_trigger")
+
+    op.drop_table("automation_rules")
     op.drop_table("assign_pointers")
     op.drop_table("shops")
