@@ -113,22 +113,35 @@ def rules_fired(session: Session, event: EventLogEntry) -> list[AutomationRule]:
     fired = triggers_of(event)
     if not fired:
         return []
-    rules = session.scalars(
-        select(AutomationRule)
-        .where(
-            AutomationRule.shop_id == event.shop_id,
-            AutomationRule.enabled.is_(True),
-            AutomationRule.deleted_at.is_(None),
-            AutomationRule.trigger.in_(fired),
-            AutomationRule.active_from_seq < event.seq,
-        )
-        .order_by(AutomationRule.id)
-    ).all()
+    rules = [
+        r
+        for r in _enabled_rules(session, event.shop_id)
+        if r.trigger in fired and r.active_from_seq < event.seq
+    ]
     return [r for r in rules if params_hold(session, r, event)]
 
 
+def _enabled_rules(session: Session, shop_id: int) -> list[AutomationRule]:
+    """Read once per unit of work (a consumer's batch reads the shop's rules once, not per event)."""
+    cache = session.info.setdefault("automation_rules", {})
+    if shop_id not in cache:
+        cache[shop_id] = session.scalars(
+            select(AutomationRule)
+            .where(
+                AutomationRule.shop_id == shop_id,
+                AutomationRule.enabled.is_(True),
+                AutomationRule.deleted_at.is_(None),
+            )
+            .order_by(AutomationRule.id)
+        ).all()
+    return cache[shop_id]
+
+
 def _timezone(session: Session, shop_id: int) -> str:
-    return session.scalar(select(Shop.timezone).where(Shop.id == shop_id)) or "Asia/Shanghai"
+    cache = session.info.setdefault("automation_timezones", {})
+    if shop_id not in cache:
+        cache[shop_id] = session.scalar(select(Shop.timezone).where(Shop.id == shop_id)) or "Asia/Shanghai"
+    return cache[shop_id]
 
 
 @consumer(NAME)
