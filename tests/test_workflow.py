@@ -301,7 +301,9 @@ def test_the_settings_page_saves_the_workflow_and_the_palette(runtime, console, 
         {"name": "VIP", "color": "purple"},
     ]
     shown = console.get("/settings/workflow").text
-    assert 'value="加急"' in shown and "checked" in shown
+    assert 'value="加急"' in shown
+    assert re.search(r'name="skip_preparing" value="1" checked', shown)
+    assert not re.search(r'name="require_payment_to_confirm" value="1" checked', shown)
 
 
 def test_the_settings_page_refuses_a_bad_period_in_words(console, shop):

@@ -33,7 +33,7 @@ from shangliao.orders.cancel_reasons import CANCEL_REASONS
 from shangliao.orders.couriers import COURIERS
 from shangliao.orders.models import Order
 from shangliao.orders.state import STATUS_LABELS, Status, allowed_actions
-from shangliao.orders.workflow import paid_in_full, workflow_for
+from shangliao.orders.workflow import Workflow, paid_in_full, workflow_for
 from shangliao.payments.checkout import METHOD_LABELS
 from shangliao.realtime.feed import head_seq, order_card_state
 from shangliao.runtime import Runtime, get_runtime
@@ -209,9 +209,8 @@ def _in_filter(session, actor: Actor, c: Conversation, which: str) -> bool:
     return bool(session.scalar(select(exists().where(Conversation.id == c.id, *conditions))))
 
 
-def _order_view(session, o: Order) -> dict[str, Any]:
+def _order_view(o: Order, flow: Workflow) -> dict[str, Any]:
     archived = o.archived_at is not None
-    flow = workflow_for(session, o.shop_id)
     actions = [] if archived else allowed_actions(Status(o.status), flow, paid_in_full=paid_in_full(o))
     return {
         **order_card_state(o),
@@ -250,6 +249,7 @@ def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation
             .order_by(Order.id.desc())
             .limit(PANEL_ORDERS)
         ).all()
+    flow = workflow_for(session, actor.shop_id)  # once for the panel's orders
     return {
         # Plain values: the template is drawn after the session has closed.
         "conversation": {
@@ -267,7 +267,7 @@ def panel_context(session, rt: Runtime, actor: Actor, conversation: Conversation
         "customer_name": customer.name,
         "assignee_name": _assignee_name(session, conversation),
         "can_see_orders": can_see_orders,
-        "orders": [_order_view(session, o) for o in orders],
+        "orders": [_order_view(o, flow) for o in orders],
         "staff": staff_of(session, actor.shop_id),
         "can_chat": "chat.write" in actor.permissions,
         "can_order": "orders.write" in actor.permissions,

@@ -181,6 +181,7 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
         page = list_orders(session.connection(), rt.keyring, actor, actor.timezone, query)
         staff_names = dict(staff_of(session, actor.shop_id))
         colors = colors_of(session, actor.shop_id)
+        skips_preparing = workflow_for(session, actor.shop_id).skip_preparing
         rows = [
             _row(order, page.items[order.id], page.tags[order.id], staff_names, colors)
             for order in page.orders
@@ -201,7 +202,7 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
                 (action, label)
                 for action, label in (ARCHIVED_BULK_ACTIONS if filters["tab"] == "archived" else BULK_ACTIONS)
                 if ACTION_PERMISSIONS.get(action) in actor.permissions
-                and not (action == "prepare" and workflow_for(session, actor.shop_id).skip_preparing)
+                and not (action == "prepare" and skips_preparing)
             ],
             "max_batch": MAX_BATCH,
             "cancel_reasons": CANCEL_REASONS,
