@@ -14,7 +14,11 @@ run (issue 14).
 4. ``direct_eps``: on copy B, one unit of work per trigger event, in order, calling the functions
    the rules call (``do_transition``, ``do_tag`` + ``do_add_note``, ``do_send_checkpoint``).
 5. The two copies must hold the same effects (statuses, tags, notes, tracking messages), or the run
-   fails. The last line prints ``ratio=engine_eps/direct_eps`` (target >= 0.5).
+   fails. It prints ``ratio=engine_eps/direct_eps`` (target >= 0.5).
+6. The lag (``automation_lag.py``): a real server with its inline worker polling every second gets
+   ``--rate`` payments a second for ``--seconds`` seconds; each order's lag is its payment's commit
+   to the rule's confirm. Run woken by commits, then polling only. It prints ``lag_p99_ms`` and
+   ``lag_p99_ratio`` = p99 / the 1 s poll (target <= 2) for each.
 
 ``docs/benchmarks.md`` records results. Never run in CI.
 """
@@ -32,8 +36,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+import automation_lag
 from bench_shop import shop_with_owner
-from harness import BenchFailure, warn_if_busy
+from harness import LOAD_CORE, SERVER_CORE, BenchFailure, warn_if_busy
 from raw_order import copy_database
 from shangliao.auth.actor import Actor
 from shangliao.automation import presets
@@ -64,8 +69,11 @@ ADDRESS = {"receiver": "张三", "phone": "13812345678", "province": "浙江省"
 TAG, NOTE = "易碎", "加气泡膜"
 
 
+SECRET_KEY = "22" * 32
+
+
 def runtime_for(folder: Path) -> Runtime:
-    settings = Settings(data_dir=folder, secret_key="22" * 32, sqlite_synchronous="FULL", worker="off")
+    settings = Settings(data_dir=folder, secret_key=SECRET_KEY, sqlite_synchronous="FULL", worker="off")
     return Runtime.build(settings)
 
 
@@ -198,13 +206,30 @@ def effects(folder: Path) -> tuple:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=20.0, help="payments a second (lag half)")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long they come (lag half)")
+    parser.add_argument("--lag-only", action="store_true")
     args = parser.parse_args()
     warn_if_busy()
-    os.sched_setaffinity(0, {0})
     root = Path(tempfile.mkdtemp(prefix="bench-automation-"))
     try:
+        if not args.lag_only:
+            engine_half(root, args.orders)
+        lag_half(root, args.rate, args.seconds)
+        return 0
+    except BenchFailure as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        clock.freeze(None)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def engine_half(root: Path, orders: int) -> None:
+    os.sched_setaffinity(0, {int(SERVER_CORE)})
+    try:
         seeded = root / "seed"
-        triggers = seed(seeded, args.orders)
+        triggers = seed(seeded, orders)
         clock.freeze(clock.now() + timedelta(hours=2, minutes=1))  # the reminders are due
         copies = {}
         for name in ("engine", "direct"):
@@ -221,13 +246,25 @@ def main() -> int:
         print(f"trigger_events={triggers} effects={engine_effects}")
         print(f"engine_eps={engine_eps:.0f} direct_eps={direct_eps:.0f}")
         print(f"ratio={engine_eps / direct_eps:.2f}")
-        return 0
-    except BenchFailure as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
     finally:
         clock.freeze(None)
-        shutil.rmtree(root, ignore_errors=True)
+
+
+def lag_half(root: Path, rate: float, seconds: float) -> None:
+    """The server on its core, this process (the paced client) on the load core."""
+    os.sched_setaffinity(0, {int(LOAD_CORE)})
+    seeded = root / "lag-seed"
+    token, orders = automation_lag.seed(seeded, runtime_for, ADDRESS, int(rate * seconds))
+    print(f"lag: {len(orders)} payments at {rate:.0f}/s, worker poll {automation_lag.POLL_SECONDS:.0f} s")
+    for wake in (True, False):
+        lag = automation_lag.measure(
+            root, seeded, runtime_for, SECRET_KEY, orders, token, rate=rate, wake=wake
+        )
+        mode = "woken" if wake else "polling_only"
+        print(
+            f"{mode}: orders={lag.count} lag_p50_ms={lag.p50_ms:.0f} lag_p99_ms={lag.p99_ms:.0f} "
+            f"lag_max_ms={lag.max_ms:.0f} lag_p99_ratio={lag.p99_ms / 1000 / automation_lag.POLL_SECONDS:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ from shangliao.web.console import (
     settings_pages,
     shipping_pages,
     team_pages,
+    webhook_pages,
     workflow_pages,
 )
 from shangliao.web.locale import LocaleMiddleware
@@ -87,7 +88,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         forget_settings = runtime.bus.subscribe(settings_cache.on_event)
         # Due background jobs, in this process unless dedicated `shangliao worker`s run them.
         worker = Worker(runtime, poll_seconds=runtime.settings.worker_poll_seconds)
-        stop_waking = runtime.bus.subscribe(worker.on_event)
+        # Woken at once by a commit (and, with Redis, by other processes'); off, it only polls.
+        stop_waking = (
+            runtime.bus.subscribe(worker.on_event) if runtime.settings.worker_wake else (lambda: None)
+        )
         if runtime.settings.worker == "inline":
             worker.start()
         _app.state.worker = worker  # /readyz reports on it
@@ -168,6 +172,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         shipping_pages,
         workflow_pages,
         automation_pages,
+        webhook_pages,
         audit_pages,
         auth_pages,
     ):

@@ -45,6 +45,23 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(
         default=1.0, ge=0.05, le=60, description="How often the job worker looks for due work."
     )
+    # Outbound webhooks (webhooks/deliver.py, webhooks/ssrf.py). Private and loopback targets (and
+    # plain http) are refused unless allowed: a shop's URL must not reach into our own network.
+    webhook_allow_private: bool = Field(
+        default=False, description="Let webhooks go to private, loopback and link-local addresses (and http)."
+    )
+    webhook_timeout: float = Field(
+        default=5.0, ge=0.5, le=30, description="Seconds a webhook receiver has to answer."
+    )
+    webhook_concurrency: int = Field(
+        default=4, ge=1, le=32, description="Webhook sends in flight per worker."
+    )
+    webhook_disable_after_days: int = Field(
+        default=3, ge=1, le=30, description="Switch a webhook off after this many days of failures only."
+    )
+    # Off: the worker only polls (what a process without Redis sees of another's commits); the
+    # automation bench measures both.
+    worker_wake: bool = Field(default=True, description="Wake the job worker at once on a commit.")
     # Seconds before a refused credential or a rate-limited call is answered (web/errors.py).
     refusal_pause: float = Field(default=0.5, ge=0, le=5)
     # Addresses (or networks) of the reverse proxies in front of us: only their X-Forwarded-For is

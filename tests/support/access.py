@@ -109,6 +109,8 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
         "trigger": "order_paid",
         "actions": [{"kind": "tag", "tag": "a"}],
     },
+    ("POST", "/api/v1/webhooks"): {"url": "https://hooks.example.com/a", "topics": ["order"]},
+    ("PUT", "/api/v1/webhooks/{webhook_id}"): {"url": "https://hooks.example.com/b", "topics": ["order"]},
     ("PUT", "/api/v1/notifications/preferences"): {},
     ("PUT", "/api/v1/payment-methods/{kind}"): {"enabled": False},
     ("POST", "/api/v1/aftersales/{aftersale_id}/refuse"): {"message": "x"},
@@ -265,7 +267,29 @@ def make_victim(runtime, shop) -> dict[str, Any]:
             "/api/v1/automation/rules",
             json={"name": "victim", "trigger": "order_paid", "actions": [{"kind": "tag", "tag": "v"}]},
         ).json()["id"],
+        **webhook_with_delivery(runtime, shop),
     }
+
+
+def webhook_with_delivery(runtime, shop) -> dict[str, int]:
+    """A webhook of the victim's and one delivery to it (written directly: saving one through the
+    API resolves its host, and tests have no outside DNS)."""
+    from shangliao.webhooks.models import SECRET_CONTEXT, WebhookDelivery, WebhookSubscription
+
+    with runtime.db.write() as session:
+        sub = WebhookSubscription(
+            shop_id=shop.id, url="https://hooks.example.com/victim", topics=["order"],
+            secret_enc=runtime.keyring.encrypt(b"whsec_victim", SECRET_CONTEXT),
+        )  # fmt: skip
+        session.add(sub)
+        session.flush()
+        delivery = WebhookDelivery(
+            shop_id=shop.id, subscription_id=sub.id, event_id="evt_ping_victim", event_type="ping",
+            payload={"id": "evt_ping_victim", "type": "ping"}, status="dead",
+        )  # fmt: skip
+        session.add(delivery)
+        session.flush()
+        return {"webhook_id": sub.id, "delivery_id": delivery.id}
 
 
 def requested_aftersale(runtime, shop, order_id: int) -> int:

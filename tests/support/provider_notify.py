@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shangliao.core import signing
 from shangliao.orders.payments import next_trade_no
-from shangliao.payments import alipay, gateway, wechat
+from shangliao.payments import alipay, wechat
 from shangliao.payments.methods import find_method, seal_secrets
 from shangliao.payments.models import PaymentAttempt, PaymentMethod
 from shangliao.runtime import Runtime
@@ -225,7 +226,7 @@ def gateway_sign(
 ) -> Signed:
     raw = json.dumps(body).encode()
     stamp = int(time.time()) if timestamp is None else timestamp
-    return Signed({"X-Shangliao-Signature": gateway.sign(secret, stamp, raw)}, raw)
+    return Signed({"X-Shangliao-Signature": signing.sign(secret, stamp, raw)}, raw)
 
 
 def url(slug: str, kind: str) -> str:

@@ -20,17 +20,22 @@ from shangliao.automation.schemas import (
     ReplyAction,
     StatusAction,
     TagAction,
+    WebhookAction,
 )
 from shangliao.chat import service as chat
 from shangliao.chat.checkpoints import do_send_checkpoint, ensure_conversation
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_
+from shangliao.events.models import EventLogEntry
 from shangliao.notifications import service as notifications
 from shangliao.orders import actions as orders
 from shangliao.orders.models import Order
 from shangliao.replies.service import access_template, render
 from shangliao.replies.variables import values_for
+from shangliao.shops.models import Shop
+from shangliao.webhooks.models import WebhookSubscription
+from shangliao.webhooks.service import queue_event
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,7 @@ class Acting:
     event_seq: int
     order: Order | None
     conversation_id: int | None = None  # the conversation a message trigger came from
+    event: EventLogEntry | None = None
 
 
 def apply(ctx: Acting, index: int, action) -> None:
@@ -54,6 +60,9 @@ def apply(ctx: Acting, index: int, action) -> None:
         return
     if isinstance(action, ReplyAction):
         _reply(ctx, index, action)
+        return
+    if isinstance(action, WebhookAction):
+        _webhook(ctx, index, action)
         return
     order = ctx.order
     if order is None:
@@ -118,3 +127,16 @@ def _notify(ctx: Acting, action: NotifyAction) -> None:
     target_type, target_id = ("order", ctx.order.id) if ctx.order is not None else ("rule", ctx.rule_id)
     data = {"rule": ctx.rule_name, **({"number": ctx.order.number} if ctx.order is not None else {})}
     notifications.notify(session, shop_id, told, "automation", target_type, target_id, data)
+
+
+def _webhook(ctx: Acting, index: int, action: WebhookAction) -> None:
+    """The event, queued for the webhook (sent by the worker, signed and retried like any other)."""
+    session, shop_id = ctx.session, ctx.actor.shop_id
+    sub = session.get(WebhookSubscription, action.webhook_id)
+    if sub is None or sub.shop_id != shop_id or not sub.enabled or ctx.event is None:
+        raise Invalid("rule.webhook_off", N_("The rule's webhook is deleted or switched off."))
+    slug = session.scalar(select(Shop.slug).where(Shop.id == shop_id)) or ""
+    queue_event(
+        session, sub, ctx.event, slug, key=f"e{ctx.event_seq}.r{ctx.rule_id}.a{index}",
+        rule={"id": ctx.rule_id, "name": ctx.rule_name},
+    )  # fmt: skip

@@ -184,7 +184,7 @@ def run_rule(
     run.matched = True
     ctx = acts.Acting(
         session, keyring, Actor.automation(event.shop_id, rule.name, timezone), rule.id, rule.name,
-        event.seq, order, _conversation_of(event),
+        event.seq, order, _conversation_of(event), event,
     )  # fmt: skip
     run.actions = [_act(ctx, i, spec, depth) for i, spec in enumerate(rule.actions)]
     run.outcome = outcome_of(run.actions)
@@ -274,7 +274,7 @@ def retry(session: Session, job: Job, rt) -> None:
     timezone = _timezone(session, run.shop_id)
     ctx = acts.Acting(
         session, rt.keyring, Actor.automation(run.shop_id, rule.name, timezone), rule.id, rule.name,
-        run.event_seq, order, _conversation_of(event) if event is not None else None,
+        run.event_seq, order, _conversation_of(event) if event is not None else None, event,
     )  # fmt: skip
     result = _act(ctx, index, rule.actions[index], run.depth)
     last_try = job.attempts >= job.max_attempts

@@ -172,8 +172,22 @@ class NotifyAction(StrictModel):
     staff_ids: list[Id] = Field(min_length=1, max_length=20)
 
 
+class WebhookAction(StrictModel):
+    kind: Literal["webhook"]
+    webhook_id: Id = Field(
+        description="A webhook of the shop: the event is sent to it (signed, retried), whatever its topics."
+    )
+
+
 Action = Annotated[
-    StatusAction | TagAction | NoteAction | ReplyAction | MessageAction | AssignAction | NotifyAction,
+    StatusAction
+    | TagAction
+    | NoteAction
+    | ReplyAction
+    | MessageAction
+    | AssignAction
+    | NotifyAction
+    | WebhookAction,
     Field(discriminator="kind"),
 ]
 
@@ -185,6 +199,7 @@ ACTION_PERMISSIONS: dict[str, str] = {
     "message": "chat.write",
     "assign": "orders.assign",
     "notify": "orders.read",
+    "webhook": "automation.manage",
 }
 STATUS_PERMISSIONS = {
     "confirm": "orders.fulfil",

@@ -241,6 +241,10 @@ FIELD_LABELS = {
     "delay_minutes": N_("Delay"),
     "preset": N_("One-click rule"),
     "state": N_("Payment"),
+    "url": N_("Web address"),
+    "topics": N_("What to send"),
+    "webhook_id": N_("Webhook"),
+    "delivery_id": N_("Webhook delivery"),
 }
 
 

@@ -39,6 +39,8 @@ from shangliao.orders.models import Order, OrderEvent
 from shangliao.orders.timeline import unseal
 from shangliao.payments.methods import SECRETS_CONTEXT
 from shangliao.payments.models import PaymentMethod
+from shangliao.webhooks.models import SECRET_CONTEXT as WEBHOOK_SECRET_CONTEXT
+from shangliao.webhooks.models import WebhookSubscription
 
 UNKNOWN_ID = "unknown"  # a pre-key-id value no key of the ring opens
 ADDRESS_CHANGED = "address_changed"
@@ -74,6 +76,8 @@ COLUMNS = (
     Column(PaymentMethod.__table__, "secrets_enc", SECRETS_CONTEXT),
     # The email an invoice is sent to (invoices/service.py).
     Column(InvoiceRequest.__table__, "email_enc", EMAIL_CONTEXT),
+    # Webhooks' signing secrets (webhooks/service.py).
+    Column(WebhookSubscription.__table__, "secret_enc", WEBHOOK_SECRET_CONTEXT),
 )
 TIMELINE_LABEL = "order_events.data"
 CARDS_LABEL = "messages.data"

@@ -46,6 +46,8 @@ from shangliao.orders.timeline import sealed, unseal
 from shangliao.payments.methods import SECRETS_CONTEXT
 from shangliao.storage.database import Database
 from shangliao.storefront.models import PhoneCode
+from shangliao.webhooks.models import SECRET_CONTEXT as WEBHOOK_SECRET_CONTEXT
+from shangliao.webhooks.models import WebhookSubscription
 
 BATCH = 500
 ROTATED_ACT = "keys.rotated"
@@ -125,6 +127,12 @@ def _payment_secrets(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     return {"secrets_enc": keyring.reencrypt(row.secrets_enc, SECRETS_CONTEXT)}
 
 
+def _webhook_secret(keyring: Keyring, row: Row) -> dict[str, Any] | None:
+    if keyring.is_current(row.secret_enc):
+        return None
+    return {"secret_enc": keyring.reencrypt(row.secret_enc, WEBHOOK_SECRET_CONTEXT)}
+
+
 def _invoice_email(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     if keyring.is_current(row.email_enc):
         return None
@@ -174,6 +182,14 @@ PASSES = (
     _nullable_sealed_column("payment_methods", _PAYMENT_METHODS, "secrets_enc", _payment_secrets),
     # A customer may change their request meanwhile (or be erased): the guard keeps what they saved.
     _nullable_sealed_column("invoice_requests", InvoiceRequest.__table__, "email_enc", _invoice_email),
+    # A member may rotate the secret meanwhile: the guard keeps the new one.
+    Pass(
+        "webhook_subscriptions",
+        WebhookSubscription.__table__,
+        ("secret_enc",),
+        _webhook_secret,
+        guard="secret_enc",
+    ),
     # The timeline is append-only: nothing but this rewrites a row, so no guard is needed.
     Pass(
         "order_events",

@@ -9,6 +9,7 @@ from shangliao.chat.verify import sign_heads
 from shangliao.jobs.periodic import every
 from shangliao.orders.sweeps import SWEEP_EVERY, sweep_every_shop
 from shangliao.runtime import Runtime
+from shangliao.webhooks import deliver
 
 
 @every(SWEEP_EVERY, "orders.sweep")
@@ -24,5 +25,12 @@ def checkpoint_chats(rt: Runtime) -> int:
     return sign_heads(rt.db, rt.keyring, None, generations_file=generations.path_in(rt.settings.data_dir))
 
 
-# Imported for what they register: the rules engine's consumer of the event log and its retries.
+@every(timedelta(days=1), "webhooks.prune")
+def prune_webhooks(rt: Runtime) -> int:
+    """Forget webhook tries and finished deliveries older than 30 days."""
+    return deliver.prune(rt)
+
+
+# Imported for what they register: the consumers of the event log (rules and their retries, webhooks).
 from shangliao.automation import engine as _rules  # noqa: E402, F401
+from shangliao.webhooks import consumer as _webhooks  # noqa: E402, F401

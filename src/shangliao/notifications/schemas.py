@@ -12,6 +12,7 @@ from shangliao.core.schemas import StrictModel
 Kind = Literal[
     "order_new", "order_assigned", "conversation_assigned", "message", "payment", "payment_proof",
     "payment_alert", "low_stock", "order_status", "invoice_requested", "automation", "automation_failed",
+    "webhook_disabled",
 ]  # fmt: skip
 Followable = Literal["confirmed", "preparing", "shipped", "completed", "cancelled"]
 

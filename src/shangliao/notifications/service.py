@@ -44,6 +44,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "invoice_requested": (N_("An invoice is requested"), "invoices.manage"),
     "automation": (N_("An automation rule tells me"), "orders.read"),
     "automation_failed": (N_("An automation rule could not act"), "automation.manage"),
+    "webhook_disabled": (N_("A webhook is switched off after failing"), "automation.manage"),
 }
 # The statuses a member may follow (a draft is nobody's news; pending is "order_new").
 FOLLOWABLE = tuple(s.value for s in Status if s not in (Status.DRAFT, Status.PENDING))

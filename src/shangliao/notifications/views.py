@@ -14,6 +14,7 @@ _LINKS = {
     "product": "/products/{id}",
     "payment_notification": "/payments/notifications",
     "automation_rule": "/automation/rules/{id}",
+    "webhook": "/settings/webhooks#webhook-{id}",
 }
 # What each kind says, with the numbers its data holds (never a name: see models.py).
 TITLES = {
@@ -30,6 +31,7 @@ TITLES = {
     "invoice_requested": N_("An invoice is requested for order {number}"),
     "automation": N_("Automation “{rule}”: order {number}"),
     "automation_failed": N_("Automation “{rule}” could not act: see its log"),
+    "webhook_disabled": N_("Webhook {url} failed for {days} days and is switched off"),
 }
 
 

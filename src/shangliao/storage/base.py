@@ -67,5 +67,6 @@ def all_models() -> MetaData:
     from shangliao.shipping import models as _shipping  # noqa: F401
     from shangliao.shops import models as _shops  # noqa: F401
     from shangliao.storefront import models as _storefront  # noqa: F401
+    from shangliao.webhooks import models as _webhooks  # noqa: F401
 
     return Base.metadata

@@ -32,6 +32,7 @@ from shangliao.shipping import parcel_api
 from shangliao.shipping import templates_api as shipping_templates_api
 from shangliao.shops import api as shops_api
 from shangliao.web.errors import ERROR_RESPONSES
+from shangliao.webhooks import api as webhooks_api
 
 # NUL characters in paths, queries and forms are refused for the whole app (web/nul_bytes.py).
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -67,6 +68,7 @@ for domain in (
     aftersales_api,
     workflow_api,
     automation_api,
+    webhooks_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 16:03:28.204234
+Create Date: 2026-12-07 18:21:07.866566
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -422,6 +422,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("shop_id", "name", name=op.f("pk_shop_tags")),
     )
     op.create_table(
+        "webhook_subscriptions",
+        sa.Column("url", sa.String(length=2000), nullable=False),
+        sa.Column("description", sa.String(length=64), nullable=False),
+        sa.Column("secret_enc", sa.LargeBinary(), nullable=False),
+        sa.Column("topics", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("disabled_reason", sa.String(length=16), nullable=True),
+        sa.Column("active_from_seq", sa.BigInteger(), nullable=False),
+        sa.Column("failing_since", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_success_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_webhook_subscriptions_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_subscriptions")),
+    )
+    with op.batch_alter_table("webhook_subscriptions", schema=None) as batch_op:
+        batch_op.create_index("ix_webhook_subscriptions_shop", ["shop_id", "id"], unique=False)
+
+    op.create_table(
         "automation_runs",
         sa.Column("rule_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("event_seq", sa.BigInteger(), nullable=False),
@@ -619,6 +646,50 @@ def upgrade() -> None:
     with op.batch_alter_table("visitors", schema=None) as batch_op:
         batch_op.create_index("ix_visitors_shop_claim", ["shop_id", "claimed_phone_hash"], unique=False)
         batch_op.create_index("uq_visitors_token_hash", ["token_hash"], unique=True)
+
+    op.create_table(
+        "webhook_deliveries",
+        sa.Column("subscription_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("dedupe_key", sa.String(length=64), nullable=True),
+        sa.Column("event_seq", sa.BigInteger(), nullable=True),
+        sa.Column("event_id", sa.String(length=40), nullable=False),
+        sa.Column("event_type", sa.String(length=64), nullable=False),
+        sa.Column("rule_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("redelivery_of", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("payload", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_status", sa.Integer(), nullable=True),
+        sa.Column("last_duration_ms", sa.Integer(), nullable=True),
+        sa.Column("last_error", sa.String(length=300), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_webhook_deliveries_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["webhook_subscriptions.id"],
+            name=op.f("fk_webhook_deliveries_subscription_id_webhook_subscriptions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
+    )
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_webhook_deliveries_due",
+            ["status", "next_attempt_at"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('pending', 'sending')"),
+            sqlite_where=sa.text("status IN ('pending', 'sending')"),
+        )
+        batch_op.create_index("ix_webhook_deliveries_sub", ["shop_id", "subscription_id", "id"], unique=False)
+        batch_op.create_index("uq_webhook_deliveries_key", ["subscription_id", "dedupe_key"], unique=True)
 
     op.create_table(
         "audit_log",
@@ -899,6 +970,32 @@ def upgrade() -> None:
     with op.batch_alter_table("variants", schema=None) as batch_op:
         batch_op.create_index("ix_variants_product", ["product_id", "position"], unique=False)
         batch_op.create_index("uq_variants_shop_sku", ["shop_id", "sku"], unique=True)
+
+    op.create_table(
+        "webhook_attempts",
+        sa.Column("delivery_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("duration_ms", sa.Integer(), nullable=False),
+        sa.Column("error", sa.String(length=300), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["webhook_deliveries.id"],
+            name=op.f("fk_webhook_attempts_delivery_id_webhook_deliveries"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_webhook_attempts_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_attempts")),
+    )
+    with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
+        batch_op.create_index("ix_webhook_attempts_at", ["at"], unique=False)
+        batch_op.create_index("ix_webhook_attempts_delivery", ["delivery_id", "id"], unique=False)
 
     op.create_table(
         "chain_checkpoints",
@@ -1861,6 +1958,11 @@ def downgrade() -> None:
         batch_op.drop_index("uq_chain_checkpoints_conversation_seq")
 
     op.drop_table("chain_checkpoints")
+    with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_attempts_delivery")
+        batch_op.drop_index("ix_webhook_attempts_at")
+
+    op.drop_table("webhook_attempts")
     with op.batch_alter_table("variants", schema=None) as batch_op:
         batch_op.drop_index("uq_variants_shop_sku")
         batch_op.drop_index("ix_variants_product")
@@ -1908,6 +2010,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_audit_log_shop_act_id")
 
     op.drop_table("audit_log")
+    with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("uq_webhook_deliveries_key")
+        batch_op.drop_index("ix_webhook_deliveries_sub")
+        batch_op.drop_index(
+            "ix_webhook_deliveries_due",
+            postgresql_where=sa.text("status IN ('pending', 'sending')"),
+            sqlite_where=sa.text("status IN ('pending', 'sending')"),
+        )
+
+    op.drop_table("webhook_deliveries")
     with op.batch_alter_table("visitors", schema=None) as batch_op:
         batch_op.drop_index("uq_visitors_token_hash")
         batch_op.drop_index("ix_visitors_shop_claim")
@@ -1941,6 +2053,10 @@ def downgrade() -> None:
         batch_op.drop_index("ix_automation_runs_shop_rule")
 
     op.drop_table("automation_runs")
+    with op.batch_alter_table("webhook_subscriptions", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_subscriptions_shop")
+
+    op.drop_table("webhook_subscriptions")
     op.drop_table("shop_tags")
     op.drop_table("shop_counters")
     with op.batch_alter_table("shipping_templates", schema=None) as batch_op:

@@ -25,6 +25,7 @@ from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import in_thread, read_form, refused_fields, whole_number, yuan_to_fen
 from shangliao.web.console.order_pages import CHANNELS, staff_of
 from shangliao.web.render import render
+from shangliao.webhooks import service as webhooks
 
 router = APIRouter(include_in_schema=False)
 MANAGE = "automation.manage"
@@ -101,6 +102,9 @@ def _context(session, actor: Actor) -> dict[str, Any]:
             )
         ),
         "members": staff_of(session, shop_id),
+        "webhooks": [
+            (s.id, s.description or s.url) for s in webhooks.subscriptions_of(session, shop_id) if s.enabled
+        ],
     }
 
 
@@ -251,6 +255,8 @@ def rule_from_form(form: FormData) -> RuleIn:
     notify = [n for n in (whole_number(str(v)) for v in form.getlist("notify")) if n]
     if notify:
         actions.append({"kind": "notify", "staff_ids": notify})
+    if text.get("webhook_id"):
+        actions.append({"kind": "webhook", "webhook_id": whole_number(text["webhook_id"]) or 0})
     raw = {
         "name": text.get("name", ""),
         "trigger": text.get("trigger", ""),

@@ -56,6 +56,12 @@ LINKS: list[tuple[str, str, str, str]] = [
         "settings.manage",
     ),
     (
+        "/settings/webhooks",
+        N_("Webhooks"),
+        N_("Send orders, payments and stock events to other systems"),
+        "automation.manage",
+    ),
+    (
         "/settings/assignment",
         N_("Auto-assignment"),
         N_("Who gets new orders and conversations"),
@@ -64,7 +70,7 @@ LINKS: list[tuple[str, str, str, str]] = [
 ]
 # Who reaches the hub: those who hold a permission of one of its entries (finance, who record
 # payments, find the payment-notification log there).
-HUB_PERMISSIONS = ("settings.manage", "payments.manage", "payments.record")
+HUB_PERMISSIONS = ("settings.manage", "payments.manage", "payments.record", "automation.manage")
 
 # The form's plain fields per kind (secrets and keys are read apart: empty keeps what is stored).
 PLAIN_FIELDS = {

@@ -1,8 +1,15 @@
-// Small behaviours HTMX does not cover: dialogs, select-all with shift-click ranges, and the
+// Small behaviours HTMX does not cover: confirmations, dialogs, select-all with shift-click ranges, and the
 // bulk bar showing only the field its action needs.
 (function () {
   "use strict";
   let lastTicked = null;
+
+  // Any form with data-confirm asks first (delete a rule, a webhook, a shipping template, a
+  // member's access). Captured, so a button elsewhere (form="…") is asked about too.
+  document.addEventListener("submit", function (event) {
+    const question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  }, true);
 
   document.addEventListener("click", function (event) {
     const opener = event.target.closest("[data-open]");

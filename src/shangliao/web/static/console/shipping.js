@@ -2,14 +2,6 @@
 (function () {
   "use strict";
 
-  // Deleting a template asks first: its products fall back to the default one.
-  document.addEventListener("submit", function (event) {
-    const form = event.target;
-    if (form.matches(".shipping-edit form[data-confirm]") && !window.confirm(form.dataset.confirm)) {
-      event.preventDefault();
-    }
-  });
-
   // The fee depends on the province: a new one (picked, a saved address chosen, or the fields
   // filled by 智能地址识别) prices the total again.
   function requote(form) {

@@ -1,14 +1,7 @@
-// The Team page (templates/team/): ask before a form with data-confirm is sent, copy an invitation
-// link, and grey out "also unassigned" where a role sees the whole shop. No inline script (CSP).
+// The Team page (templates/team/): copy an invitation link, and grey out "also unassigned" where a
+// role sees the whole shop. No inline script (CSP).
 (function () {
   "use strict";
-
-  // A button elsewhere on the page (form="…") submits its form too: the event is the form's.
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    var question = form.getAttribute && form.getAttribute("data-confirm");
-    if (question && !window.confirm(question)) event.preventDefault();
-  }, true);
 
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-copy]");
