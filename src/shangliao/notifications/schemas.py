@@ -41,7 +41,7 @@ class ReadOut(BaseModel):
 
 
 class PreferencesIn(StrictModel):
-    muted: list[Kind] = Field(default_factory=list, max_length=10, description="Kinds not to be told of.")
+    muted: list[Kind] = Field(default_factory=list, max_length=20, description="Kinds not to be told of.")
     statuses: list[Followable] = Field(
         default_factory=list, max_length=10, description="Order statuses to be told of (`order_status`)."
     )
