@@ -82,6 +82,8 @@ def test_a_private_address_is_refused_in_words(console, shop):
         "/settings/webhooks", data={"url": "https://127.0.0.1/x", "topic": "order"}, headers=HTMX
     )
     assert r.status_code == 422 and "私有" in r.text
+    # the form swaps in the page's <main> (hx-select): the toast must be selected instead
+    assert (r.headers["HX-Retarget"], r.headers["HX-Reselect"]) == ("#toast", ".toast")
     r = console.post("/settings/webhooks", data={"url": "https://example.com/x"}, headers=HTMX)
     assert r.status_code == 422
     assert hooks(shop) == []

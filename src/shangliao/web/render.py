@@ -108,8 +108,8 @@ def page_error(request: Request, status: int, code: str, message: str) -> Respon
             return Response(status_code=204, headers={"HX-Redirect": target})
         return RedirectResponse(target, status_code=303)
     if htmx:
-        # Shown in the page's message area, whatever element the request meant to update.
+        # Shown in the page's message area, whatever element (and hx-select) the request meant.
         response = render(request, "_toast.html", status, message=message, code=code, kind="error")
-        response.headers.update({"HX-Retarget": "#toast", "HX-Reswap": "innerHTML"})
+        response.headers.update({"HX-Retarget": "#toast", "HX-Reswap": "innerHTML", "HX-Reselect": ".toast"})
         return response
     return render(request, "error.html", status, message=message, code=code, status=status)

@@ -30,7 +30,7 @@ RECENT = 8  # deliveries shown under each webhook
 TOPICS = (
     ("order", N_("Orders")),
     ("payment", N_("Payments and refunds")),
-    ("aftersales", N_("After-sales")),
+    ("aftersales", N_("After-sales requests")),
     ("message", N_("Chat messages")),
     ("stock", N_("Stock")),
 )
