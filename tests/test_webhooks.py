@@ -186,15 +186,21 @@ def until_settled(runtime, frozen, delivery_id: int, *, limit: int = 30) -> list
     raise AssertionError("still pending")
 
 
-def test_a_failing_endpoint_is_retried_on_the_schedule_and_dead_after_a_day(
-    shop, tee, receiver, private_ok, runtime, frozen
-):
+def failing_from_start(shop, tee, receiver, runtime, frozen, answer: int) -> tuple[dict, dict]:
+    """At START, a webhook whose receiver answers ``answer`` and an order's delivery queued for it."""
     frozen(START)
-    receiver.answer = 500
+    receiver.answer = answer
     hook = subscribe(shop, f"{receiver.url}/down")
     make_order(shop, [(tee.variant_id, 1)])
     consumers.run_all(runtime)
     [delivery] = deliveries(shop, hook["id"])
+    return hook, delivery
+
+
+def test_a_failing_endpoint_is_retried_on_the_schedule_and_dead_after_a_day(
+    shop, tee, receiver, private_ok, runtime, frozen
+):
+    hook, delivery = failing_from_start(shop, tee, receiver, runtime, frozen, 500)
 
     tries = until_settled(runtime, frozen, delivery["id"])
 
@@ -212,12 +218,7 @@ def test_a_webhook_failing_for_days_is_switched_off_and_the_owner_told(
     shop, tee, receiver, private_ok, runtime, frozen, monkeypatch
 ):
     monkeypatch.setattr(runtime.settings, "webhook_disable_after_days", 1)
-    frozen(START)
-    receiver.answer = 503
-    hook = subscribe(shop, f"{receiver.url}/flaky")
-    make_order(shop, [(tee.variant_id, 1)])
-    consumers.run_all(runtime)
-    [first] = deliveries(shop, hook["id"])
+    hook, first = failing_from_start(shop, tee, receiver, runtime, frozen, 503)
 
     until_settled(runtime, frozen, first["id"])  # a day of failures, then dead
     assert shop.api.get(f"/api/v1/webhooks/{hook['id']}").json()["failing_since"] is not None
