@@ -70,6 +70,12 @@ def test_the_owner_adds_a_webhook_and_watches_it_work(console, shop, tee, receiv
     )  # fmt: skip
     assert r.status_code == 303
     assert hooks(shop)[0]["enabled"] is False and hooks(shop)[0]["topics"] == ["payment"]
+    stale = console.post(
+        f"/settings/webhooks/{hook['id']}",
+        data={"url": hook["url"], "topic": "order", "enabled": "1", "version": str(hook["version"])},
+        headers=HTMX,
+    )  # a form drawn before that change is refused, not applied over it
+    assert stale.status_code == 409 and hooks(shop)[0]["topics"] == ["payment"]
     page = console.get("/settings/webhooks").text
     assert "Send a test" not in page and "发送测试" not in page  # off: nothing to send to
 

@@ -16,7 +16,7 @@ from shangliao.auth.actor import Actor
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.runtime import Runtime, get_runtime
-from shangliao.web.console.forms import in_thread, read_form, refused_fields
+from shangliao.web.console.forms import in_thread, read_form, refused_fields, whole_number
 from shangliao.web.render import render
 from shangliao.webhooks import service
 from shangliao.webhooks.models import WebhookDelivery
@@ -50,7 +50,9 @@ def _page(request: Request, rt: Runtime, actor: Actor, **extra: Any):
             sub.id: list(
                 session.scalars(
                     select(WebhookDelivery)
-                    .where(WebhookDelivery.shop_id == actor.shop_id, WebhookDelivery.subscription_id == sub.id)
+                    .where(
+                        WebhookDelivery.shop_id == actor.shop_id, WebhookDelivery.subscription_id == sub.id
+                    )
                     .order_by(WebhookDelivery.id.desc())
                     .limit(RECENT)
                 )
@@ -117,7 +119,8 @@ async def update_webhook(
     with rt.db.read() as session:  # another shop's id is a 404, whatever the form holds
         service.access_subscription(session, actor.shop_id, webhook_id)
     form = await read_form(request, max_fields=20)
-    body = _body(form, SubscriptionUpdate, enabled=form.get("enabled") == "1")
+    version = whole_number(str(form.get("version") or ""))  # the version the form was drawn from
+    body = _body(form, SubscriptionUpdate, enabled=form.get("enabled") == "1", version=version)
 
     def save() -> None:
         with rt.db.write() as session:
