@@ -40,7 +40,7 @@ def test_the_owner_adds_a_webhook_and_watches_it_work(console, shop, tee, receiv
     r = console.post(
         "/settings/webhooks", data={"description": "仓库ERP", "url": f"{receiver.url}/erp", "topic": ["order", "stock"]}
     )  # fmt: skip
-    assert r.status_code == 200
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "private, no-store"
     secret = secret_on(r.text)
     [hook] = hooks(shop)
     assert (hook["description"], hook["topics"]) == ("仓库ERP", ["order", "stock"])

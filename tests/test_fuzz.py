@@ -29,7 +29,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from shangliao.catalog.models import ProductImage
-from tests.support.access import PNG, requested_aftersale, shipped_parcel, waiting_payment_proof
+from tests.support.access import (
+    PNG,
+    requested_aftersale,
+    shipped_parcel,
+    waiting_payment_proof,
+    webhook_with_delivery,
+)
 from tests.support.catalog import make_product
 from tests.support.customers import make_customer
 from tests.support.orders import make_order
@@ -128,6 +134,7 @@ def seeded(runtime, shop) -> dict[str, int | str]:
             "/api/v1/automation/rules",
             json={"name": "fuzz", "trigger": "order_paid", "actions": [{"kind": "tag", "tag": "fuzz"}]},
         ).json()["id"],
+        **webhook_with_delivery(runtime, shop),
         "aftersale_id": requested_aftersale(runtime, shop, order["id"]),
         "proof_id": waiting_payment_proof(runtime, shop, order["id"], conversation["id"]),
         "parcel_id": shipped_parcel(shop, product.variant_id),  # of a second order: a 404 here

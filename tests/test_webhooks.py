@@ -23,7 +23,7 @@ from shangliao.core import clock
 from shangliao.jobs import consumers
 from shangliao.notifications.models import Notification
 from shangliao.webhooks import deliver, ssrf
-from shangliao.webhooks.models import WebhookAttempt, WebhookDelivery
+from shangliao.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from shangliao.webhooks.payload import topic_of
 from tests.support.live import serve
 from tests.support.orders import make_order
@@ -297,7 +297,7 @@ def test_a_worker_that_dies_between_send_and_record_sends_the_same_event_again(
     hook = subscribe(shop, f"{receiver.url}/k")
     make_order(shop, [(tee.variant_id, 1)])
     consumers.run_all(runtime)
-    [leased] = deliver.claim(runtime)
+    [leased] = deliver.claim(runtime, 4)
     import httpx
 
     with httpx.Client() as client:  # the POST goes out; then the process dies before recording it
@@ -380,6 +380,8 @@ def test_private_targets_are_refused_when_saved(shop, url):
         ("https:///nohost", "webhook.bad_url"),
         ("https://example.com:99999/x", "webhook.bad_url"),
         ("https://no-such-host.invalid/x", "webhook.unresolvable"),
+        ("https://example.com/a\x01b", "webhook.bad_url"),
+        ("https://exa mple.com/", "webhook.bad_url"),
     ],
 )
 def test_bad_addresses_are_refused(shop, url, code):
@@ -419,15 +421,36 @@ def test_a_name_must_resolve_to_public_addresses_only_and_is_sent_to_the_one_che
     mixed = fake_dns({"rebind.example.com": ["93.184.215.14", "127.0.0.1"]})
     with pytest.raises(Exception, match=r"webhook\.private_target"):
         ssrf.check_target("https://rebind.example.com/", allow_private=False, resolve=mixed)
-    mapped = fake_dns({"m.example.com": ["::ffff:10.1.2.3"]})
-    with pytest.raises(Exception, match=r"webhook\.private_target"):
-        ssrf.check_target("https://m.example.com/", allow_private=False, resolve=mapped)
+    for hidden in (
+        "::ffff:10.1.2.3",
+        "64:ff9b::a00:1",
+        "2002:7f00:1::",
+        "64:ff9b:1::5",
+        "::7f00:1",
+        "2001::1",
+    ):
+        # IPv4-mapped, NAT64 of 10.0.0.1, 6to4 of 127.0.0.1, local NAT64, IPv4-compatible, Teredo
+        with pytest.raises(Exception, match=r"webhook\.private_target"):
+            ssrf.check_target(
+                "https://m.example.com/", allow_private=False, resolve=fake_dns({"m.example.com": [hidden]})
+            )
+    nat64_public = fake_dns({"n.example.com": ["64:ff9b::5db8:d70e"]})  # 93.184.215.14
+    assert ssrf.check_target("https://n.example.com/", allow_private=False, resolve=nat64_public)
+    idn = ssrf.check_target(
+        "https://bücher.example/",
+        allow_private=False,
+        resolve=fake_dns({"xn--bcher-kva.example": ["93.184.215.14"]}),
+    )
+    assert idn.host_header == "xn--bcher-kva.example"  # sent as IDNA, as it was resolved
 
 
 def test_rotating_the_secret_signs_with_the_new_one_only(shop, tee, receiver, private_ok, runtime):
-    hook = subscribe(shop, f"{receiver.url}/rot")
+    made = shop.api.post("/api/v1/webhooks", json={"url": f"{receiver.url}/rot", "topics": ["order"]})
+    assert made.headers["Cache-Control"] == "private, no-store"  # it holds the secret
+    hook = made.json()
     r = shop.api.post(f"/api/v1/webhooks/{hook['id']}/rotate-secret")
     assert r.status_code == 200 and r.json()["secret"] != hook["secret"]
+    assert r.headers["Cache-Control"] == "private, no-store"
     make_order(shop, [(tee.variant_id, 1)])
     pass_once(runtime)
     [request] = receiver.requests
@@ -527,3 +550,38 @@ def test_old_tries_are_pruned(shop, tee, receiver, private_ok, runtime, frozen):
     with runtime.db.read() as session:
         assert session.scalar(select(func.count()).select_from(WebhookAttempt).where(
             WebhookAttempt.shop_id == shop.id)) == 0  # fmt: skip
+
+
+def test_a_webhook_whose_secret_cannot_be_read_stops_no_other(shop, tee, receiver, private_ok, runtime):
+    broken = subscribe(shop, f"{receiver.url}/broken")
+    fine = subscribe(shop, f"{receiver.url}/fine")
+    with runtime.db.write() as session:  # as if its key had left the ring
+        session.get(WebhookSubscription, broken["id"]).secret_enc = b"not a sealed value"
+    make_order(shop, [(tee.variant_id, 1)])
+    pass_once(runtime)
+    assert [r["path"] for r in receiver.requests] == ["/fine"]
+    assert deliveries(shop, fine["id"])[0]["status"] == "succeeded"
+    [dead] = deliveries(shop, broken["id"])
+    assert (dead["status"], dead["last_error"]) == ("dead", "secret_unreadable")
+
+
+def test_two_workers_send_each_delivery_once(shop, tee, receiver, private_ok, runtime):
+    """Two senders at once (SKIP LOCKED on PostgreSQL, the one writer on SQLite): each delivery
+    is leased by one of them and sent once."""
+    subscribe(shop, f"{receiver.url}/pair")
+    for _ in range(10):
+        make_order(shop, [(tee.variant_id, 1)])
+    consumers.run_all(runtime)
+
+    def drain():
+        while deliver.send_due(runtime):
+            pass
+
+    workers = [threading.Thread(target=drain) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+
+    ids = [b["id"] for b in receiver.bodies()]
+    assert len(ids) == 10 == len(set(ids))

@@ -72,7 +72,7 @@ class Worker:
         """Webhook deliveries, a batch after another while there are full batches, then a wait."""
         while not self._stop.is_set():
             try:
-                while deliver.send_due(self.runtime) == deliver.BATCH and not self._stop.is_set():
+                while deliver.send_due(self.runtime) and not self._stop.is_set():
                     pass
             except Exception:
                 log.exception("sending webhooks failed; trying again in %.1f s", self.poll_seconds)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
@@ -24,6 +24,7 @@ from shangliao.webhooks.schemas import (
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 MANAGE = "automation.manage"
+NO_STORE = {"Cache-Control": "private, no-store"}  # answers that hold a secret
 
 
 def subscription_out(sub: WebhookSubscription) -> dict:
@@ -47,10 +48,14 @@ def list_webhooks(
 
 @router.post("", response_model=SubscriptionMade, status_code=201)
 def create_webhook(
-    body: SubscriptionIn, actor: Actor = Depends(staff(MANAGE)), rt: Runtime = Depends(get_runtime)
+    body: SubscriptionIn,
+    response: Response,
+    actor: Actor = Depends(staff(MANAGE)),
+    rt: Runtime = Depends(get_runtime),
 ):
     """The answer holds the signing secret: the only time it is shown. Events after this moment
     are sent, never history."""
+    response.headers.update(NO_STORE)
     with rt.db.write() as session:
         sub, secret = service.do_create(
             session, rt.keyring, actor, body, allow_private=rt.settings.webhook_allow_private
@@ -93,9 +98,13 @@ def delete_webhook(
 
 @router.post("/{webhook_id}/rotate-secret")
 def rotate_secret(
-    webhook_id: PathId, actor: Actor = Depends(staff(MANAGE)), rt: Runtime = Depends(get_runtime)
+    webhook_id: PathId,
+    response: Response,
+    actor: Actor = Depends(staff(MANAGE)),
+    rt: Runtime = Depends(get_runtime),
 ) -> dict[str, str]:
     """A new signing secret, used from the next send on; the old one stops at once."""
+    response.headers.update(NO_STORE)
     with rt.db.write() as session:
         sub = service.access_subscription(session, actor.shop_id, webhook_id, lock=True)
         return {"secret": service.do_rotate_secret(session, rt.keyring, actor, sub)}

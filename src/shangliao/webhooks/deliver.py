@@ -1,11 +1,14 @@
 """Sending due webhook deliveries, outside any transaction, and recording what came of them.
 
-A send runs in three steps: a short unit claims due deliveries (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL) and takes a lease on each (status ``sending``, ``next_attempt_at`` moved to the lease's
-end, the try counted); the POSTs go out with no transaction open, a few at a time; a second unit
-records each outcome. A worker that dies between the two leaves the lease to run out, and the
-delivery is sent again with the same event id: at least once on the wire, which is why receivers
-deduplicate by ``id`` (docs/webhooks.md).
+A send runs in three steps: a short unit claims as many due deliveries as go out at once
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL) and takes a lease on each (status ``sending``,
+``next_attempt_at`` moved to the lease's end, the try counted); the POSTs go out together with no
+transaction open; each outcome is then recorded in a short unit of its own (the subscription
+locked before the delivery, the order the API's edits and deletes take). A worker that dies
+between the two leaves the lease to run out, and the delivery is sent again with the same event
+id: at least once on the wire, which is why receivers deduplicate by ``id`` (docs/webhooks.md).
+Connections are never reused: two hosts behind one address must each have their certificate
+checked against their own name.
 
 A 2xx is success; anything else (a redirect too: none is followed) is retried after 1, 2, 5, 10
 and 30 minutes, then 1, 2, 4 and 8 hours, then every 8 hours, each ±20 %, until the delivery is a
@@ -43,7 +46,6 @@ log = logging.getLogger(__name__)
 RETRY_MINUTES = (1, 2, 5, 10, 30, 60, 120, 240, 480)  # then every 480
 GIVE_UP_AFTER = timedelta(hours=24)
 KEEP_FOR = timedelta(days=30)
-BATCH = 20
 READ_AT_MOST = 4096  # of a response: enough to finish the exchange, none of it kept
 USER_AGENT = "Shangliao-Webhooks/1"
 
@@ -53,6 +55,7 @@ class Send:
     """What a send needs, read under the lease (no ORM object crosses into the sending threads)."""
 
     delivery_id: int
+    subscription_id: int
     url: str
     secret: str
     payload: dict[str, Any]
@@ -77,7 +80,9 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def lease(rt: Runtime) -> timedelta:
-    return timedelta(seconds=2 * rt.settings.webhook_timeout + 5)
+    """Long enough for one send: the timeout bounds each phase (connect, write, each read), so a
+    receiver that trickles its answer may take a few of them; DNS has no timeout of ours."""
+    return timedelta(seconds=6 * rt.settings.webhook_timeout + 10)
 
 
 def _due(session_or_conn):
@@ -97,8 +102,9 @@ def anything_due(rt: Runtime) -> bool:
         return conn.execute(_due(conn).limit(1)).first() is not None
 
 
-def claim(rt: Runtime, limit: int = BATCH) -> list[Send]:
-    """Lease up to ``limit`` due deliveries (pending, or sending with a lease run out)."""
+def claim(rt: Runtime, limit: int) -> list[Send]:
+    """Lease up to ``limit`` due deliveries (pending, or sending with a lease run out). One whose
+    secret cannot be read (a key missing from the ring) is dead at once, not retried for a day."""
     with rt.db.write() as session:
         ids = list(
             session.scalars(
@@ -111,11 +117,15 @@ def claim(rt: Runtime, limit: int = BATCH) -> list[Send]:
         sends = []
         for delivery in session.scalars(select(WebhookDelivery).where(WebhookDelivery.id.in_(ids))):
             sub = session.get(WebhookSubscription, delivery.subscription_id)
+            try:
+                secret = secret_of(rt.keyring, sub)
+            except Exception as exc:
+                log.error("webhook %s: its secret cannot be read (%s)", sub.id, type(exc).__name__)
+                delivery.status, delivery.last_error = DEAD, "secret_unreadable"
+                continue
             delivery.status, delivery.attempts = SENDING, delivery.attempts + 1
             delivery.next_attempt_at = clock.now() + lease(rt)
-            sends.append(
-                Send(delivery.id, sub.url, secret_of(rt.keyring, sub), delivery.payload, delivery.attempts)
-            )
+            sends.append(Send(delivery.id, sub.id, sub.url, secret, delivery.payload, delivery.attempts))
         return sends
 
 
@@ -153,15 +163,24 @@ def post(client: httpx.Client, send: Send, *, allow_private: bool) -> Outcome:
             return Outcome(response.status_code, took())
     except httpx.TimeoutException:
         return Outcome(None, took(), "timeout")
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # whatever the URL or the peer did, it is this try's failure only
         return Outcome(None, took(), f"{type(exc).__name__}: {exc}"[:300])
 
 
 def record(session: Session, rt: Runtime, send: Send, outcome: Outcome) -> None:
     """The try's row, and the delivery's and subscription's state after it."""
+    subs = WebhookSubscription.__table__
+    # The subscription first (FOR NO KEY UPDATE: the consumer's inserts only share its key), then
+    # the delivery: the order an edit or a delete of the subscription locks them in.
+    found = session.execute(
+        select(subs.c.enabled, subs.c.failing_since)
+        .where(subs.c.id == send.subscription_id)
+        .with_for_update(key_share=True)
+    ).first()
     delivery = session.get(WebhookDelivery, send.delivery_id, with_for_update=True)
-    if delivery is None:  # its subscription was deleted meanwhile
+    if found is None or delivery is None:  # the subscription was deleted meanwhile
         return
+    enabled, failing_since = found
     now = clock.now()
     session.add(
         WebhookAttempt(
@@ -176,8 +195,7 @@ def record(session: Session, rt: Runtime, send: Send, outcome: Outcome) -> None:
     )  # fmt: skip
     # The subscription's bookkeeping is written past the ORM: it is not a change of the
     # subscription's, and must not move the version a member's edit is checked against.
-    subs = WebhookSubscription.__table__
-    mark = update(subs).where(subs.c.id == delivery.subscription_id)
+    mark = update(subs).where(subs.c.id == send.subscription_id)
     if outcome.ok:
         delivery.status, delivery.delivered_at = SUCCEEDED, now
         session.execute(mark.values(last_success_at=now, failing_since=None))
@@ -187,11 +205,6 @@ def record(session: Session, rt: Runtime, send: Send, outcome: Outcome) -> None:
         delivery.status = DEAD
     else:
         delivery.status, delivery.next_attempt_at = PENDING, after
-    enabled, failing_since = session.execute(
-        select(subs.c.enabled, subs.c.failing_since)
-        .where(subs.c.id == delivery.subscription_id)
-        .with_for_update()
-    ).one()
     if failing_since is None:
         session.execute(mark.values(failing_since=now))
     elif enabled and now - failing_since >= timedelta(days=rt.settings.webhook_disable_after_days):
@@ -214,25 +227,30 @@ def _disable(session: Session, sub: WebhookSubscription, days: int) -> None:
     )
 
 
-def send_due(rt: Runtime, *, limit: int = BATCH) -> int:
-    """Send one batch of due deliveries; returns how many were tried."""
+def send_due(rt: Runtime) -> int:
+    """Send one batch of due deliveries (as many as go out at once); returns how many were tried."""
     if not anything_due(rt):
         return 0
-    sends = claim(rt, limit)
+    settings = rt.settings
+    sends = claim(rt, settings.webhook_concurrency)
     if not sends:
         return 0
-    settings = rt.settings
-    timeout = httpx.Timeout(settings.webhook_timeout)
-    with (
-        httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client,
-        ThreadPoolExecutor(min(settings.webhook_concurrency, len(sends))) as pool,
-    ):
+    client = httpx.Client(
+        timeout=httpx.Timeout(settings.webhook_timeout),
+        follow_redirects=False,
+        trust_env=False,  # HTTP(S)_PROXY would send it elsewhere than the address checked
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )
+    with client, ThreadPoolExecutor(len(sends)) as pool:
         outcomes = list(
             pool.map(lambda s: post(client, s, allow_private=settings.webhook_allow_private), sends)
         )
-    with rt.db.write() as session:
-        for send, outcome in zip(sends, outcomes, strict=True):
-            record(session, rt, send, outcome)
+    for send, outcome in zip(sends, outcomes, strict=True):
+        try:
+            with rt.db.write() as session:
+                record(session, rt, send, outcome)
+        except Exception:  # its lease runs out and it is tried again; the others are recorded
+            log.exception("recording webhook delivery %s failed", send.delivery_id)
     return len(sends)
 
 

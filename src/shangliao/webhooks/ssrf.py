@@ -54,29 +54,47 @@ def _refused(code: str, message: str, **params: object) -> Invalid:
 
 
 def parse(url: str, *, allow_private: bool) -> tuple[str, str, int, str]:
-    """``(scheme, host, port, path)`` of a URL fit to be a webhook's, or a 422 saying why not."""
+    """``(scheme, host, port, path)`` of a URL fit to be a webhook's, or a 422 saying why not. The
+    host comes back in its ASCII (IDNA) form, the one resolved and sent as ``Host``."""
+    url = url.strip()
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):  # spaces and control characters
+        raise _refused("webhook.bad_url", N_("This is not a web address."))
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
+        host = (parts.hostname or "").encode("idna").decode("ascii") if parts.hostname else ""
+    except (ValueError, UnicodeError) as exc:
         raise _refused("webhook.bad_url", N_("This is not a web address.")) from exc
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme not in schemes:
         raise _refused("webhook.https_only", N_("Webhooks are sent over https only."))
-    if not parts.hostname:
+    if not host:
         raise _refused("webhook.bad_url", N_("This is not a web address."))
     if parts.username is not None or parts.password is not None:
         raise _refused("webhook.userinfo", N_("A webhook address may not hold a user name or password."))
     if parts.fragment:
         raise _refused("webhook.bad_url", N_("This is not a web address."))
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80), path
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80), path
+
+
+# IPv6 prefixes that carry an IPv4 address a gateway may translate to: NAT64's well-known prefix
+# (its IPv4 in the last 32 bits) is judged by that address; the local-use NAT64 prefix, IPv4-
+# compatible addresses and Teredo are refused outright.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_REFUSED_V6 = tuple(ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::/96", "2001::/32"))
 
 
 def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is not global anyway
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in net for net in _REFUSED_V6):
+            return False
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
     return ip.is_global and not ip.is_multicast
 
 

@@ -19,6 +19,7 @@ from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import in_thread, read_form, refused_fields, whole_number
 from shangliao.web.render import render
 from shangliao.webhooks import service
+from shangliao.webhooks.api import NO_STORE
 from shangliao.webhooks.models import WebhookDelivery
 from shangliao.webhooks.schemas import SubscriptionIn, SubscriptionUpdate
 
@@ -69,7 +70,10 @@ def _page(request: Request, rt: Runtime, actor: Actor, **extra: Any):
             "done": None,
             "secret": None,
         }
-        return render(request, "settings/webhooks.html", section="settings", **(context | extra))
+        page = render(request, "settings/webhooks.html", section="settings", **(context | extra))
+    if extra.get("secret"):
+        page.headers.update(NO_STORE)  # the secret is on it: kept in no cache, shown once
+    return page
 
 
 @router.get(PAGE)
