@@ -532,3 +532,20 @@ def test_chat_verify_checks_the_bytes_of_sent_files_in_the_uploads_folder(cli):
 
     assert "intact" in intact.output
     assert changed.exit_code == 1 and "message 1: attachment changed" in changed.output
+
+
+def test_the_cli_exports_a_shop_with_a_progress_bar(cli):
+    """`shangliao orders export`: every order of the shop, unmasked, to the file named."""
+    cli.ok("init")
+    slug = re.search(r"Seeded shop (\S+) with", cli.ok("seed", "--orders", "30").output).group(1)
+    out = cli.data_dir / "orders.xlsx"
+
+    result = cli.ok("orders", "export", slug, "--out", str(out))
+
+    assert "Exported 30 orders" in result.output
+    from openpyxl import load_workbook
+
+    book = load_workbook(out, read_only=True)
+    assert sum(1 for _ in book["订单"].iter_rows(min_row=2)) == 30
+    bad = cli("orders", "export", slug, "--out", str(cli.data_dir / "orders.txt"))
+    assert bad.exit_code != 0 and ".xlsx" in bad.output

@@ -135,6 +135,7 @@ def seeded(runtime, shop) -> dict[str, int | str]:
             json={"name": "fuzz", "trigger": "order_paid", "actions": [{"kind": "tag", "tag": "fuzz"}]},
         ).json()["id"],
         **webhook_with_delivery(runtime, shop),
+        "export_id": shop.api.post("/api/v1/exports/orders", json={}).json()["id"],
         "aftersale_id": requested_aftersale(runtime, shop, order["id"]),
         "proof_id": waiting_payment_proof(runtime, shop, order["id"], conversation["id"]),
         "parcel_id": shipped_parcel(shop, product.variant_id),  # of a second order: a 404 here

@@ -42,6 +42,7 @@ from shangliao.web.console import (
     customer_merge_pages,
     customer_pages,
     customer_profile_pages,
+    export_pages,
     inbox_pages,
     invoice_pages,
     notification_pages,
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         inbox_pages,
         order_new_pages,
         order_pages,
+        export_pages,  # /orders/export… before /orders/{order_id}…
         order_detail_pages,
         order_chat_pages,
         order_edit_pages,

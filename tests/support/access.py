@@ -109,6 +109,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
         "trigger": "order_paid",
         "actions": [{"kind": "tag", "tag": "a"}],
     },
+    ("POST", "/api/v1/exports/orders"): {"format": "csv"},
     ("POST", "/api/v1/webhooks"): {"url": "https://hooks.example.com/a", "topics": ["order"]},
     ("PUT", "/api/v1/webhooks/{webhook_id}"): {"url": "https://hooks.example.com/b", "topics": ["order"]},
     ("PUT", "/api/v1/notifications/preferences"): {},
@@ -268,6 +269,7 @@ def make_victim(runtime, shop) -> dict[str, Any]:
             json={"name": "victim", "trigger": "order_paid", "actions": [{"kind": "tag", "tag": "v"}]},
         ).json()["id"],
         **webhook_with_delivery(runtime, shop),
+        "export_id": shop.api.post("/api/v1/exports/orders", json={}).json()["id"],
     }
 
 

@@ -245,6 +245,9 @@ FIELD_LABELS = {
     "topics": N_("What to send"),
     "webhook_id": N_("Webhook"),
     "delivery_id": N_("Webhook delivery"),
+    "export_id": N_("Export"),
+    "format": N_("File type"),
+    "query": N_("Filters"),
 }
 
 

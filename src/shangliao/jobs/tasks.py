@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from shangliao.chat import generations
 from shangliao.chat.verify import sign_heads
+from shangliao.exports import service as exports
 from shangliao.jobs.periodic import every
 from shangliao.orders.sweeps import SWEEP_EVERY, sweep_every_shop
 from shangliao.runtime import Runtime
@@ -29,6 +30,12 @@ def checkpoint_chats(rt: Runtime) -> int:
 def prune_webhooks(rt: Runtime) -> int:
     """Forget webhook tries and finished deliveries older than 30 days."""
     return deliver.prune(rt)
+
+
+@every(timedelta(hours=1), "exports.expire")
+def expire_exports(rt: Runtime) -> int:
+    """Exports nobody downloaded within a day: their files removed."""
+    return exports.expire(rt)
 
 
 # Imported for what they register: the consumers of the event log (rules and their retries, webhooks).

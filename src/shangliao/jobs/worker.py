@@ -1,7 +1,8 @@
 """The worker: a thread that runs what is due, the periodic tasks (jobs/periodic.py, listed in
 jobs/tasks.py), the consumers of the event log and the queued jobs (jobs/queue.py), woken at once
-by a committed event and otherwise every ``poll_seconds``; and a second thread that sends webhook
-deliveries (webhooks/deliver.py), so that a slow receiver never holds up the rules.
+by a committed event and otherwise every ``poll_seconds``; a second thread sends webhook deliveries
+(webhooks/deliver.py) and a third writes exports (exports/service.py), so that neither a slow
+receiver nor a million-row spreadsheet holds up the rules.
 
 It runs inside ``shangliao serve`` (``SHANGLIAO_WORKER=inline``, the default) and, on PostgreSQL,
 as ``shangliao worker`` processes of their own; SKIP LOCKED keeps any number of them from taking
@@ -16,6 +17,7 @@ import threading
 import time
 from typing import Any
 
+from shangliao.exports import service as exports
 from shangliao.jobs import consumers, queue
 from shangliao.jobs import tasks as _tasks  # noqa: F401 (registers the periodic tasks)
 from shangliao.jobs.periodic import Schedule
@@ -36,8 +38,7 @@ class Worker:
         self._wake = threading.Event()
         self._send_wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._sender: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.last_tick: float | None = None  # monotonic time of the last pass (readiness)
 
     def on_event(self, _event: Any) -> None:
@@ -60,51 +61,52 @@ class Worker:
     def run_forever(self) -> None:
         """Pass after pass until :meth:`stop`; a failing pass (the database away) is logged and the
         next one tries again."""
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("the job worker's pass failed; trying again in %.1f s", self.poll_seconds)
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
+        self._repeat(self.run_once, self._wake, "the job worker's pass", until_idle=False)
 
-    def send_forever(self) -> None:
-        """Webhook deliveries, a batch after another while there are full batches, then a wait."""
+    def _repeat(self, step, wake: threading.Event, what: str, *, until_idle: bool = True) -> None:
+        """``step()`` again while it finds work (``until_idle``), then a wait for ``wake`` or the
+        poll; a failure is logged and tried again after the wait."""
         while not self._stop.is_set():
             try:
-                while deliver.send_due(self.runtime) and not self._stop.is_set():
+                while step() and until_idle and not self._stop.is_set():
                     pass
             except Exception:
-                log.exception("sending webhooks failed; trying again in %.1f s", self.poll_seconds)
-            self._send_wake.wait(self.poll_seconds)
-            self._send_wake.clear()
+                log.exception("%s failed; trying again in %.1f s", what, self.poll_seconds)
+            wake.wait(self.poll_seconds)
+            wake.clear()
 
     def status(self) -> dict[str, Any]:
         """For ``/readyz``: whether this process runs jobs and how long ago its last pass ended;
-        ``degraded`` when passes stopped (the thread died, or one pass has run for minutes)."""
-        if self._thread is None:
+        ``degraded`` when passes stopped (a thread died, or one pass has run for minutes)."""
+        if not self._threads:
             return {"running": False, "degraded": False}
         age = None if self.last_tick is None else round(time.monotonic() - self.last_tick, 1)
         stalled = age is not None and age > max(10 * self.poll_seconds, STALLED_SECONDS)
         return {
             "running": True,
             "last_pass_seconds_ago": age,
-            "degraded": stalled
-            or not self._thread.is_alive()
-            or not (self._sender and self._sender.is_alive()),
+            "degraded": stalled or not all(t.is_alive() for t in self._threads),
         }
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self.run_forever, name="shangliao-jobs", daemon=True)
-        self._sender = threading.Thread(target=self.send_forever, name="shangliao-webhooks", daemon=True)
-        self._thread.start()
-        self._sender.start()
+        rt = self.runtime
+        loops = {
+            "shangliao-jobs": self.run_forever,
+            "shangliao-webhooks": lambda: self._repeat(
+                lambda: deliver.send_due(rt), self._send_wake, "sending webhooks"
+            ),
+            "shangliao-exports": lambda: self._repeat(
+                lambda: exports.run_next(rt), threading.Event(), "an export"
+            ),
+        }
+        self._threads = [threading.Thread(target=run, name=name, daemon=True) for name, run in loops.items()]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._wake.set()
         self._send_wake.set()
-        for thread in (self._thread, self._sender):
-            if thread is not None:
-                thread.join(timeout)
-        self._thread = self._sender = None
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []

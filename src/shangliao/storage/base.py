@@ -57,6 +57,7 @@ def all_models() -> MetaData:
     from shangliao.chat import models as _chat  # noqa: F401
     from shangliao.customers import models as _customers  # noqa: F401
     from shangliao.events import models as _events  # noqa: F401
+    from shangliao.exports import models as _exports  # noqa: F401
     from shangliao.inventory import models as _inventory  # noqa: F401
     from shangliao.invoices import models as _invoices  # noqa: F401
     from shangliao.jobs import models as _jobs  # noqa: F401

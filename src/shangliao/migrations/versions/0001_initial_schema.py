@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 18:21:07.866566
+Create Date: 2026-12-07 19:18:08.173568
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -178,6 +178,44 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("event_log", schema=None) as batch_op:
         batch_op.create_index("uq_event_log_shop_seq", ["shop_id", "seq"], unique=True)
+
+    op.create_table(
+        "exports",
+        sa.Column("requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("format", sa.String(length=8), nullable=False),
+        sa.Column("query", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("scope", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("full", sa.Boolean(), nullable=False),
+        sa.Column("locale", sa.String(length=8), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("rows_total", sa.Integer(), nullable=True),
+        sa.Column("rows_done", sa.Integer(), nullable=False),
+        sa.Column("size", sa.BigInteger(), nullable=True),
+        sa.Column("error", sa.String(length=300), nullable=True),
+        sa.Column("lease_until", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("downloaded_at", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_exports_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_exports")),
+    )
+    with op.batch_alter_table("exports", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_exports_due",
+            ["status", "id"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('queued', 'running')"),
+            sqlite_where=sa.text("status IN ('queued', 'running')"),
+        )
+        batch_op.create_index("ix_exports_shop_requester", ["shop_id", "requested_by", "id"], unique=False)
 
     op.create_table(
         "jobs",
@@ -2091,6 +2129,15 @@ def downgrade() -> None:
         )
 
     op.drop_table("jobs")
+    with op.batch_alter_table("exports", schema=None) as batch_op:
+        batch_op.drop_index("ix_exports_shop_requester")
+        batch_op.drop_index(
+            "ix_exports_due",
+            postgresql_where=sa.text("status IN ('queued', 'running')"),
+            sqlite_where=sa.text("status IN ('queued', 'running')"),
+        )
+
+    op.drop_table("exports")
     with op.batch_alter_table("event_log", schema=None) as batch_op:
         batch_op.drop_index("uq_event_log_shop_seq")
 
