@@ -218,9 +218,10 @@ def test_the_console_exports_the_lists_filters(console, shop, tee, runtime):
     job_id = int(r.text.split('data-export="')[1].split('"')[0])
     service.run_next(runtime)
     panel = console.get(f"/orders/exports/{job_id}").text
-    assert f"/orders/exports/{job_id}/file" in panel and "every 1s" not in panel
+    assert f"/orders/exports/{job_id}/file" in panel and "every 3s" in panel
     book = load_workbook(io.BytesIO(console.get(f"/orders/exports/{job_id}/file").content))
     assert [r[0].value for r in book["订单"].iter_rows(min_row=2)] == [confirmed["number"]]
+    assert "hx-trigger" not in console.get(f"/orders/exports/{job_id}").text  # downloaded: no more polling
     assert 'action="/orders/export"' in console.get("/orders").text
 
 
