@@ -30,5 +30,5 @@ def csv_text(text: str) -> str:
 
 
 def local_moment(moment: datetime | None, timezone: str) -> datetime | None:
-    """A time as the shop reads it, without its zone (a spreadsheet's dates have none)."""
-    return None if moment is None else clock.local(moment, timezone).replace(tzinfo=None)
+    """A time as the shop reads it, to the second, without its zone (a spreadsheet's dates have none)."""
+    return None if moment is None else clock.local(moment, timezone).replace(tzinfo=None, microsecond=0)
