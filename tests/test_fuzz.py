@@ -136,6 +136,10 @@ def seeded(runtime, shop) -> dict[str, int | str]:
         ).json()["id"],
         **webhook_with_delivery(runtime, shop),
         "export_id": shop.api.post("/api/v1/exports/orders", json={}).json()["id"],
+        "upload": shop.api.post(
+            "/api/v1/shipping-sheets/preview",
+            files={"file": ("s.csv", "订单编号,快递公司,物流单号\r\n1,顺丰,SF1234567890\r\n")},
+        ).json()["upload"],
         "aftersale_id": requested_aftersale(runtime, shop, order["id"]),
         "proof_id": waiting_payment_proof(runtime, shop, order["id"], conversation["id"]),
         "parcel_id": shipped_parcel(shop, product.variant_id),  # of a second order: a 404 here

@@ -59,6 +59,7 @@ from shangliao.web.console import (
     product_pages,
     reply_pages,
     settings_pages,
+    ship_sheet_pages,
     shipping_pages,
     team_pages,
     webhook_pages,
@@ -152,7 +153,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         inbox_pages,
         order_new_pages,
         order_pages,
-        export_pages,  # /orders/export… before /orders/{order_id}…
+        export_pages,  # /orders/export… and /orders/ship-sheet… before /orders/{order_id}…
+        ship_sheet_pages,
         order_detail_pages,
         order_chat_pages,
         order_edit_pages,

@@ -270,6 +270,10 @@ def make_victim(runtime, shop) -> dict[str, Any]:
         ).json()["id"],
         **webhook_with_delivery(runtime, shop),
         "export_id": shop.api.post("/api/v1/exports/orders", json={}).json()["id"],
+        "upload": shop.api.post(
+            "/api/v1/shipping-sheets/preview",
+            files={"file": ("s.csv", "订单编号,快递公司,物流单号\r\n1,顺丰,SF1234567890\r\n")},
+        ).json()["upload"],
     }
 
 

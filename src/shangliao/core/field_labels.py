@@ -248,6 +248,7 @@ FIELD_LABELS = {
     "export_id": N_("Export"),
     "format": N_("File type"),
     "query": N_("Filters"),
+    "upload": N_("Filled sheet"),
 }
 
 

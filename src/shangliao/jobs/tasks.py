@@ -10,6 +10,7 @@ from shangliao.exports import service as exports
 from shangliao.jobs.periodic import every
 from shangliao.orders.sweeps import SWEEP_EVERY, sweep_every_shop
 from shangliao.runtime import Runtime
+from shangliao.sheets import uploads
 from shangliao.webhooks import deliver
 
 
@@ -34,8 +35,9 @@ def prune_webhooks(rt: Runtime) -> int:
 
 @every(timedelta(hours=1), "exports.expire")
 def expire_exports(rt: Runtime) -> int:
-    """Exports nobody downloaded within a day: their files removed."""
-    return exports.expire(rt)
+    """Exports nobody downloaded within a day, and sheets previewed but not imported within the
+    hour: their files removed."""
+    return exports.expire(rt) + uploads.expire(rt)
 
 
 # Imported for what they register: the consumers of the event log (rules and their retries, webhooks).

@@ -41,6 +41,28 @@ COURIERS: dict[str, Courier] = {
     )
 }
 
+_GENERIC = ("速运", "速递", "快递", "物流", "快运")
+
+
+def courier_from_text(text: str | None) -> str | None:
+    """The courier a person's sheet names: its code (SF), its name (顺丰速运, SF Express) or the
+    name people say (顺丰, 中通, 邮政); None when it names none of them."""
+    given = (text or "").strip()
+    if not given:
+        return None
+    upper = given.upper()
+    for code, courier in COURIERS.items():
+        if upper in (code, courier.name_en.upper(), courier.name_zh.upper()):
+            return code
+    short = given.removeprefix("中国")
+    for suffix in _GENERIC:
+        short = short.removesuffix(suffix)
+    if len(short) < 2:
+        return None
+    found = [code for code, c in COURIERS.items() if c.name_zh.removeprefix("中国").startswith(short)]
+    return found[0] if len(found) == 1 else None
+
+
 # Waybill numbers are letters and digits (SF starts with "SF", J&T with "JT"); no spaces or symbols.
 TRACKING_RE = re.compile(r"^[A-Za-z0-9]{6,32}$")
 

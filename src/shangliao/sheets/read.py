@@ -54,21 +54,29 @@ def normal(header: Any) -> str:
 
 def _raw_rows(path: Path, checked: Checked) -> Iterator[tuple[int, list[Any]]]:
     if checked.kind == "xlsx":
-        book = load_workbook(path, read_only=True, data_only=True)
-        try:
-            sheet = next((ws for ws in book.worksheets if ws.sheet_state == "visible"), book.worksheets[0])
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, list(values)
-        finally:
-            book.close()
+        try:  # whatever a damaged part makes openpyxl raise (a parse error, a missing part) is the file's
+            book = load_workbook(path, read_only=True, data_only=True)
+            try:
+                sheet = next(
+                    (ws for ws in book.worksheets if ws.sheet_state == "visible"), book.worksheets[0]
+                )
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                    yield number, list(values)
+            finally:
+                book.close()
+        except Exception as exc:
+            raise Invalid("sheet.unreadable", N_("This workbook is damaged and cannot be read.")) from exc
         return
     text = path.read_bytes().decode(checked.encoding or "utf-8-sig")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    for number, values in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-        yield number, values
+    try:  # universal newlines: a lone CR (old Mac files) ends a line too
+        for number, values in enumerate(csv.reader(io.StringIO(text, newline=None), dialect), start=1):
+            yield number, values
+    except csv.Error as exc:
+        raise Invalid("sheet.bad_csv", N_("This CSV cannot be read: {reason}."), reason=str(exc)) from exc
 
 
 def _clean(value: Any) -> Any:
