@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from shangliao.jobs import periodic
-from shangliao.jobs.worker import Worker
 from tests.support.browser import (  # noqa: F401 (fixtures)
     VIEWPORTS,
     browser_fixture,
@@ -15,6 +13,7 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_fixture,
     live_shop_fixture,
     live_tee_fixture,
+    live_worker_fixture,
     open_console,
 )
 from tests.support.chat_pages import expect
@@ -23,19 +22,6 @@ from tests.test_fix_batch_browser import place_order
 from tests.test_webhooks import Receiver, documented_verify
 
 WAIT = 15_000
-
-
-@pytest.fixture
-def worker(live, monkeypatch):
-    """The job worker on the live server's runtime, woken by its commits, as `shangliao serve` runs it."""
-    monkeypatch.setattr(periodic, "TASKS", {})
-    runtime = live[1]
-    running = Worker(runtime, poll_seconds=0.5)
-    stop_waking = runtime.bus.subscribe(running.on_event)
-    running.start()
-    yield running
-    stop_waking()
-    running.stop()
 
 
 @VIEWPORTS

@@ -3,11 +3,8 @@ download, and the file holds the orders the list showed. On a desktop and on a p
 
 from __future__ import annotations
 
-import pytest
 from openpyxl import load_workbook
 
-from shangliao.jobs import periodic
-from shangliao.jobs.worker import Worker
 from tests.support.browser import (  # noqa: F401 (fixtures)
     VIEWPORTS,
     browser_fixture,
@@ -15,22 +12,13 @@ from tests.support.browser import (  # noqa: F401 (fixtures)
     live_fixture,
     live_shop_fixture,
     live_tee_fixture,
+    live_worker_fixture,
     open_console,
 )
 from tests.support.chat_pages import expect
 from tests.test_fix_batch_browser import place_order
 
 WAIT = 15_000
-
-
-@pytest.fixture
-def worker(live, monkeypatch):
-    """The worker on the live server's runtime (its export thread writes the file)."""
-    monkeypatch.setattr(periodic, "TASKS", {})
-    running = Worker(live[1], poll_seconds=0.3)
-    running.start()
-    yield running
-    running.stop()
 
 
 @VIEWPORTS

@@ -194,3 +194,20 @@ def sign_in_member_on_phone(browser, live, username: str, *, lands_on: str = r"/
     page.click("form[action='/login'] button")
     page.wait_for_url(re.compile(lands_on))
     return page
+
+
+@pytest.fixture(name="worker")
+def live_worker_fixture(live, monkeypatch):
+    """The job worker on the live server's runtime, woken by its commits, as `shangliao serve` runs
+    it (its timer off: the tests that mean to sweep run the sweeps themselves)."""
+    from shangliao.jobs import periodic
+    from shangliao.jobs.worker import Worker
+
+    monkeypatch.setattr(periodic, "TASKS", {})
+    runtime = live[1]
+    running = Worker(runtime, poll_seconds=0.5)
+    stop_waking = runtime.bus.subscribe(running.on_event)
+    running.start()
+    yield running
+    stop_waking()
+    running.stop()
