@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -197,7 +198,12 @@ def test_progress_and_a_dead_workers_export_taken_over(shop, tee, runtime, froze
     monkeypatch.setattr(service, "_mark", lambda rt, job, **v: (seen.append(v), real_mark(rt, job, **v)))
     assert service.run_next(runtime)
     assert seen[:3] == [{"rows_total": 5}, {"rows_done": 2}, {"rows_done": 4}]
-    assert shop.api.get(f"/api/v1/exports/{claimed.id}").json()["rows_done"] == 5
+    after = shop.api.get(f"/api/v1/exports/{claimed.id}").json()
+    assert (after["status"], after["rows_done"]) == ("done", 5)
+
+    service.run(runtime, claimed)  # the first worker wakes up and finishes late: it changes nothing
+    assert shop.api.get(f"/api/v1/exports/{claimed.id}").json() == after
+    assert service.file_of(runtime, claimed).exists() and not service.part_of(runtime, claimed).exists()
 
 
 def test_an_export_nobody_takes_expires_in_a_day(shop, tee, runtime, frozen):
@@ -206,6 +212,7 @@ def test_an_export_nobody_takes_expires_in_a_day(shop, tee, runtime, frozen):
     job = export(shop.api, runtime)
     path = service.file_of(runtime, _job(runtime, job["id"]))
     assert path.exists()
+    os.utime(path, (PLACED.timestamp(), PLACED.timestamp()))  # written then, as the clock has it
     frozen(PLACED + timedelta(hours=25))
     assert service.expire(runtime) >= 1
     assert not path.exists() and shop.api.get(f"/api/v1/exports/{job['id']}/file").status_code == 410
@@ -247,3 +254,16 @@ def test_the_audit_log_records_each_export(shop, tee, runtime):
     export(shop.api, runtime)
     entries = shop.api.get("/api/v1/audit", params={"act": "export.orders"}).json()["items"]
     assert entries and entries[0]["data"]["orders"] == 1 and entries[0]["data"]["format"] == "xlsx"
+
+
+def test_the_query_is_sealed_while_it_waits_and_dropped_once_written(shop, tee, runtime):
+    make_order(shop, [(tee.variant_id, 1)])
+    r = shop.api.post("/api/v1/exports/orders", json={"query": {"q": "13812345678"}})
+    with runtime.db.read() as session:
+        waiting = session.get(ExportJob, r.json()["id"])
+        assert b"13812345678" not in waiting.query_enc
+    while service.run_next(runtime):
+        pass
+    with runtime.db.read() as session:
+        done = session.get(ExportJob, r.json()["id"])
+        assert (done.status, done.rows_done, done.query_enc) == ("done", 1, None)

@@ -183,3 +183,26 @@ def test_openpyxl_parses_through_defusedxml():
     import openpyxl
 
     assert openpyxl.DEFUSEDXML is True  # entity expansion refused by the parser too, not only by guard
+
+
+def test_long_cells_and_padded_sheets_are_bounded(tmp_path, monkeypatch):
+    from shangliao.sheets import read
+
+    long = xlsx(tmp_path / "long.xlsx", [["订单编号", "物流单号"], ["1", "S" * 300]])
+    with pytest.raises(ShangliaoError) as caught:
+        read_table(long, guard.check(long), ALIASES)
+    assert caught.value.code == "sheet.cell_too_long" and "B2" in str(caught.value)
+
+    monkeypatch.setattr(read, "EMPTY_RUN", 10)
+    padded = xlsx(tmp_path / "padded.xlsx", [["订单编号"], ["1"], *[[None]] * 40, ["2"]])
+    assert [r.values["number"] for r in read_table(padded, guard.check(padded), ALIASES).rows] == ["1"]
+
+
+def test_couriers_as_sheets_name_them():
+    from shangliao.orders.couriers import courier_from_text
+
+    named = {"顺丰": "SF", "顺丰速运": "SF", "sf": "SF", "中通": "ZTO", "邮政速递": "EMS", "中国邮政": "YZPY",
+             "邮政快递包裹": "YZPY", "J&T Express": "JTSD", "京东物流": "JD", "德邦": "DBL"}  # fmt: skip
+    assert {text: courier_from_text(text) for text in named} == named
+    for other_company in ("中通快运", "顺丰快运", "德邦快运", "快递", "菜鸟", ""):
+        assert courier_from_text(other_company) is None

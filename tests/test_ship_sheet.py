@@ -169,3 +169,17 @@ def test_the_console_previews_and_ships(console, shop, tee, tmp_path):
     done = console.post(f"/orders/ship-sheet/{token}", headers=HTMX)
     assert done.status_code == 200 and "1" in done.text
     assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["status"] == "shipped"
+
+
+def test_rounded_waybills_and_two_imports_at_once(shop, tee, tmp_path):
+    rounded, order = confirmed(shop, tee), confirmed(shop, tee)
+    found = preview(shop.api, sheet(tmp_path, [
+        [rounded["number"], "顺丰", 1234567890123456789],  # a waybill Excel made a number: rounded
+        [order["number"], "顺丰", "sf1234567890"],
+    ]))  # fmt: skip
+    assert [r["problems"][0]["code"] for r in found["rows"] if r["problems"]] == ["sheet.ship.no_tracking"]
+
+    file = sheet(tmp_path, [[order["number"], "顺丰", "sf1234567890"]], name="one.xlsx")
+    first, second = preview(shop.api, file), preview(shop.api, file)  # two tabs, both previewed
+    assert shop.api.post(f"/api/v1/shipping-sheets/{first['upload']}").json() == {"shipped": 1, "already": 0}
+    assert shop.api.post(f"/api/v1/shipping-sheets/{second['upload']}").json() == {"shipped": 0, "already": 1}

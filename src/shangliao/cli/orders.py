@@ -100,7 +100,7 @@ def export(
     from shangliao.auth.scope import Scope
     from shangliao.customers.masking import FULL
     from shangliao.exports import rows
-    from shangliao.exports.service import write_file
+    from shangliao.exports.service import exported_query, write_file
     from shangliao.orders.listing import OrderQuery
 
     fmt = out.suffix.lower().lstrip(".")
@@ -112,7 +112,9 @@ def export(
         with rt.db.read() as session:
             found = access_shop_by_slug(session, shop)
             shop_id, timezone = found.id, found.timezone
-        reader = rows.Reader(rt.keyring, Scope.whole_shop(shop_id), timezone, query, FULL, lang)
+        reader = rows.Reader(
+            rt.keyring, Scope.whole_shop(shop_id), timezone, exported_query(query), FULL, lang
+        )
         with rt.db.snapshot() as conn:
             total = rows.count(conn, reader)
         with Progress(

@@ -33,6 +33,8 @@ from shangliao.core.crypto import LEGACY, KeyMissing, Keyring, blob_key_id
 from shangliao.core.i18n import N_
 from shangliao.customers.models import CustomerAddress, CustomerPhone
 from shangliao.customers.pii import CUSTOMER_ADDRESSES, ORDERS, PHONE_CONTEXT, address_context
+from shangliao.exports.models import QUERY_CONTEXT as EXPORT_QUERY_CONTEXT
+from shangliao.exports.models import ExportJob
 from shangliao.invoices.models import InvoiceRequest
 from shangliao.invoices.service import EMAIL_CONTEXT
 from shangliao.orders.models import Order, OrderEvent
@@ -76,6 +78,8 @@ COLUMNS = (
     Column(PaymentMethod.__table__, "secrets_enc", SECRETS_CONTEXT),
     # The email an invoice is sent to (invoices/service.py).
     Column(InvoiceRequest.__table__, "email_enc", EMAIL_CONTEXT),
+    # An export's query while it waits to be written (exports/service.py): a search may be a phone.
+    Column(ExportJob.__table__, "query_enc", EXPORT_QUERY_CONTEXT),
     # Webhooks' signing secrets (webhooks/service.py).
     Column(WebhookSubscription.__table__, "secret_enc", WEBHOOK_SECRET_CONTEXT),
 )

@@ -39,6 +39,8 @@ from shangliao.core.keys_data import (
     usage,
 )
 from shangliao.customers.pii import ORDERS, PHONE_CONTEXT, address_context, phone_hashes
+from shangliao.exports.models import QUERY_CONTEXT as EXPORT_QUERY_CONTEXT
+from shangliao.exports.models import ExportJob
 from shangliao.invoices.models import InvoiceRequest
 from shangliao.invoices.service import EMAIL_CONTEXT
 from shangliao.orders.models import OrderEvent
@@ -127,6 +129,12 @@ def _payment_secrets(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     return {"secrets_enc": keyring.reencrypt(row.secrets_enc, SECRETS_CONTEXT)}
 
 
+def _export_query(keyring: Keyring, row: Row) -> dict[str, Any] | None:
+    if keyring.is_current(row.query_enc):
+        return None
+    return {"query_enc": keyring.reencrypt(row.query_enc, EXPORT_QUERY_CONTEXT)}
+
+
 def _webhook_secret(keyring: Keyring, row: Row) -> dict[str, Any] | None:
     if keyring.is_current(row.secret_enc):
         return None
@@ -182,6 +190,8 @@ PASSES = (
     _nullable_sealed_column("payment_methods", _PAYMENT_METHODS, "secrets_enc", _payment_secrets),
     # A customer may change their request meanwhile (or be erased): the guard keeps what they saved.
     _nullable_sealed_column("invoice_requests", InvoiceRequest.__table__, "email_enc", _invoice_email),
+    # The worker drops the query when the file is written: the guard keeps it dropped.
+    _nullable_sealed_column("exports", ExportJob.__table__, "query_enc", _export_query),
     # A member may rotate the secret meanwhile: the guard keeps the new one.
     Pass(
         "webhook_subscriptions",

@@ -62,7 +62,7 @@ def request_export(rt: Runtime, actor: Actor, body: ExportIn) -> ExportJob:
     spec_for(rt.keyring, actor, actor.timezone, body.query)  # a bad query is refused now, not in the worker
     rt.limits.check(service.EXPORTS_PER_HOUR, "orders-export", str(actor.shop_id), str(actor.staff_id or 0))
     with rt.db.write() as session:
-        job = service.do_request(session, actor, body.query, body.format, current_locale.get())
+        job = service.do_request(session, rt.keyring, actor, body.query, body.format, current_locale.get())
         session.expunge(job)
         return job
 

@@ -41,26 +41,32 @@ COURIERS: dict[str, Courier] = {
     )
 }
 
-_GENERIC = ("速运", "速递", "快递", "物流", "快运")
+# What people and the platforms' sheets call each courier (besides its code and two names). Listed,
+# never guessed from a prefix: 中通快运, 顺丰快运 and 德邦快运 are other companies' freight arms, and
+# 邮政速递 is EMS while 邮政快递包裹 is China Post's parcel service.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "SF": ("顺丰", "顺丰快递", "顺丰速递"),
+    "ZTO": ("中通", "中通速递"),
+    "YTO": ("圆通", "圆通快递"),
+    "YD": ("韵达", "韵达速递"),
+    "STO": ("申通", "申通速递"),
+    "JTSD": ("极兔", "极兔快递", "J&T", "JT"),
+    "JD": ("京东", "京东快递"),
+    "EMS": ("邮政EMS", "邮政速递", "中国邮政速递", "邮政特快专递", "中国邮政速递物流"),
+    "YZPY": ("邮政", "邮政快递包裹", "邮政包裹", "中国邮政快递包裹", "邮政国内小包"),
+    "DBL": ("德邦", "德邦物流"),
+}
+_BY_NAME = {
+    name.upper(): code
+    for code, c in COURIERS.items()
+    for name in (code, c.name_zh, c.name_en, *ALIASES.get(code, ()))
+}
 
 
 def courier_from_text(text: str | None) -> str | None:
-    """The courier a person's sheet names: its code (SF), its name (顺丰速运, SF Express) or the
-    name people say (顺丰, 中通, 邮政); None when it names none of them."""
-    given = (text or "").strip()
-    if not given:
-        return None
-    upper = given.upper()
-    for code, courier in COURIERS.items():
-        if upper in (code, courier.name_en.upper(), courier.name_zh.upper()):
-            return code
-    short = given.removeprefix("中国")
-    for suffix in _GENERIC:
-        short = short.removesuffix(suffix)
-    if len(short) < 2:
-        return None
-    found = [code for code, c in COURIERS.items() if c.name_zh.removeprefix("中国").startswith(short)]
-    return found[0] if len(found) == 1 else None
+    """The courier a person's sheet names: its code (SF), a name (顺丰速运, SF Express) or a name
+    people say (顺丰, 中通, 邮政); None when it names none of them exactly."""
+    return _BY_NAME.get((text or "").strip().upper())
 
 
 # Waybill numbers are letters and digits (SF starts with "SF", J&T with "JT"); no spaces or symbols.

@@ -71,7 +71,7 @@ def import_upload(rt: Runtime, actor: Actor, token: str) -> dict[str, Any]:
             )
         shipped = shipping.do_ship(session, actor, lines)
     uploads.forget(path)
-    return {"shipped": shipped, "already": found["already"]}
+    return {"shipped": shipped, "already": sum(line.outcome == shipping.ALREADY for line in lines)}
 
 
 @router.post(

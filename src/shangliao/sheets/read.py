@@ -27,6 +27,9 @@ from shangliao.core.i18n import N_
 from shangliao.sheets.guard import Checked
 
 MAX_ROWS = 2000
+MAX_COLUMNS = 64  # columns read of each row: no sheet of ours needs more
+MAX_CELL = 256  # characters in one cell: a name, a number, an address line
+EMPTY_RUN = 1000  # empty rows in a row after which the sheet is taken to end
 HEADER_SEARCH = 10  # rows looked at for the header (a title row or two above it is common)
 _NOISE = re.compile(r"[\s*＊]|[（(][^）)]*[）)]")
 
@@ -60,7 +63,9 @@ def _raw_rows(path: Path, checked: Checked) -> Iterator[tuple[int, list[Any]]]:
                 sheet = next(
                     (ws for ws in book.worksheets if ws.sheet_state == "visible"), book.worksheets[0]
                 )
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                sheet.reset_dimensions()  # the size a file declares is not believed (A1:XFD1048576)
+                rows = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS)
+                for number, values in enumerate(rows, start=1):
                     yield number, list(values)
             finally:
                 book.close()
@@ -74,7 +79,7 @@ def _raw_rows(path: Path, checked: Checked) -> Iterator[tuple[int, list[Any]]]:
         dialect = csv.excel
     try:  # universal newlines: a lone CR (old Mac files) ends a line too
         for number, values in enumerate(csv.reader(io.StringIO(text, newline=None), dialect), start=1):
-            yield number, values
+            yield number, values[:MAX_COLUMNS]
     except csv.Error as exc:
         raise Invalid("sheet.bad_csv", N_("This CSV cannot be read: {reason}."), reason=str(exc)) from exc
 
@@ -100,6 +105,7 @@ def read_table(
     wanted = {normal(name): key for key, names in aliases.items() for name in (key, *names)}
     rows = _raw_rows(path, checked)
     table: Table | None = None
+    empty = 0
     for number, values in rows:
         if table is None:
             if number > HEADER_SEARCH:
@@ -112,7 +118,19 @@ def read_table(
             continue
         cells = {key: _clean(values[i]) if i < len(values) else None for key, i in table.columns.items()}
         if all(v is None for v in cells.values()):
+            empty += 1
+            if empty >= EMPTY_RUN:
+                break  # the rest is blank (or a file padded to make us walk a million empty rows)
             continue
+        empty = 0
+        for key, value in cells.items():
+            if isinstance(value, str) and len(value) > MAX_CELL:
+                raise Invalid(
+                    "sheet.cell_too_long",
+                    N_("Cell {cell} is too long (at most {n} characters)."),
+                    cell=f"{table.cell(key)}{number}",
+                    n=MAX_CELL,
+                )
         if len(table.rows) >= max_rows:
             raise Invalid("sheet.too_many_rows", N_("A sheet may have at most {n} rows."), n=max_rows)
         table.rows.append(Row(number, cells))

@@ -51,11 +51,18 @@ class Line:
         self.problems.append({"column": table.cell(key), "field": key, "code": code, "message": message})
 
 
+EXACT_DIGITS = 10**15  # a spreadsheet keeps 15 digits of a number; past that it has rounded it
+
+
 def text_of(value: Any) -> str | None:
-    """A cell as text: a number a spreadsheet made of an order number (26120700017, 2.6e10) whole."""
+    """A cell as text: a number a spreadsheet made of an order number (26120700017, 2.6e10) whole.
+    A number too long to be exact (a waybill typed into a number cell) is no value at all: it was
+    rounded before it reached us."""
     if value is None:
         return None
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if abs(value) >= EXACT_DIGITS or (isinstance(value, float) and not value.is_integer()):
+            return None
         value = int(value)
     return str(value).strip() or None
 
@@ -107,7 +114,7 @@ def _check(table, line: Line, values, orders, flow, seen: dict[str, int], locale
     if line.tracking_number is None:
         return refuse("tracking", "sheet.ship.no_tracking", N_("No waybill number."))
     if order.status in (Status.SHIPPED, Status.COMPLETED):
-        if (order.carrier_code, order.tracking_number) == (line.carrier_code, line.tracking_number):
+        if _same_parcel(order, line):
             line.outcome = ALREADY
             return None
         return refuse("number", "sheet.ship.shipped_otherwise", N_("Order {number} is shipped already, with {courier} {tracking}."),
@@ -123,6 +130,13 @@ def _check(table, line: Line, values, orders, flow, seen: dict[str, int], locale
     return None
 
 
+def _same_parcel(order: Order, line: Line) -> bool:
+    return (
+        order.carrier_code == line.carrier_code
+        and (order.tracking_number or "").upper() == line.tracking_number
+    )
+
+
 def _params(line: Line) -> dict[str, Any]:
     return {"carrier_code": line.carrier_code, "tracking_number": line.tracking_number}
 
@@ -133,13 +147,22 @@ def do_ship(session: Session, actor: Actor, lines: list[Line]) -> int:
         raise Invalid(
             "sheet.ship.problems", N_("Some rows cannot be shipped: fix them and upload the sheet again.")
         )
+    todo = {line.order_id: line for line in lines if line.outcome == SHIP}
+    # Locked in id order (two imports never wait on each other in a cycle) and read afresh: a
+    # second import of the same sheet running meanwhile finds them shipped, not stale.
+    orders = session.scalars(
+        select(Order)
+        .where(Order.id.in_(todo), Order.shop_id == actor.shop_id)
+        .order_by(Order.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
     shipped = 0
-    for line in lines:
-        if line.outcome != SHIP:
+    for order in orders:
+        line = todo[order.id]
+        if order.status in (Status.SHIPPED, Status.COMPLETED) and _same_parcel(order, line):
+            line.outcome = ALREADY
             continue
-        order = session.scalar(
-            select(Order).where(Order.id == line.order_id, Order.shop_id == actor.shop_id).with_for_update()
-        )
         actions.do_transition(session, actor, order, "ship", _params(line))
         shipped += 1
     return shipped

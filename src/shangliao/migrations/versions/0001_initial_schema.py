@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 19:18:08.173568
+Create Date: 2026-12-07 19:52:40.651565
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -184,7 +184,7 @@ def upgrade() -> None:
         sa.Column("requested_by", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("format", sa.String(length=8), nullable=False),
-        sa.Column("query", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("query_enc", sa.LargeBinary(), nullable=True),
         sa.Column("scope", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("full", sa.Boolean(), nullable=False),
         sa.Column("locale", sa.String(length=8), nullable=False),
@@ -192,6 +192,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("rows_total", sa.Integer(), nullable=True),
         sa.Column("rows_done", sa.Integer(), nullable=False),
+        sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=True),
         sa.Column("error", sa.String(length=300), nullable=True),
         sa.Column("lease_until", shangliao.storage.types.UTCDateTime(timezone=True), nullable=True),
