@@ -229,8 +229,8 @@ def test_the_console_exports_the_lists_filters(console, shop, tee, runtime):
     while service.run_next(runtime):
         pass
     panel = console.get(f"/orders/exports/{job_id}").text
-    assert f"/orders/exports/{job_id}/file" in panel and "every 3s" in panel
-    book = load_workbook(io.BytesIO(console.get(f"/orders/exports/{job_id}/file").content))
+    assert f"/api/v1/exports/{job_id}/file" in panel and "every 3s" in panel
+    book = load_workbook(io.BytesIO(console.get(f"/api/v1/exports/{job_id}/file").content))
     assert [r[0].value for r in book["订单"].iter_rows(min_row=2)] == [confirmed["number"]]
     assert "hx-trigger" not in console.get(f"/orders/exports/{job_id}").text  # downloaded: no more polling
     assert 'action="/orders/export"' in console.get("/orders").text

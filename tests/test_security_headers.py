@@ -136,6 +136,7 @@ def site(runtime, app, shop):
         "template_id": template["id"],
         "token": token,
         "invitation_token": invitation.json()["url"].rsplit("/join/", 1)[1],
+        "export_id": shop.api.post("/api/v1/exports/orders", json={}).json()["id"],
     }
     return staff, guest, ids, placed.json()["order"]["id"]
 

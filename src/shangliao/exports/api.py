@@ -90,7 +90,7 @@ def get_export(export_id: PathId, actor: Actor = Depends(staff(EXPORT)), rt: Run
 
 
 def download(rt: Runtime, actor: Actor, export_id: int) -> Response:
-    """The file, once (its record says so; the file is removed when sent). Shared with the console."""
+    """The file, once (its record says so; the file is removed when sent)."""
     with rt.db.write() as session:
         job = service.access_own(session, actor, export_id)
         path = service.do_take(session, rt, job)

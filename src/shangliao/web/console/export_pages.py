@@ -1,5 +1,6 @@
 """The order list's 导出: the list's current filters to a spreadsheet, written in the background
-with its progress on the page, then downloaded once."""
+with its progress on the page, then downloaded once (from the API's file route: the console's
+session is a credential there too)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
 from shangliao.core.schemas import PathId
 from shangliao.exports import service
-from shangliao.exports.api import EXPORT, ExportIn, download, request_export
+from shangliao.exports.api import EXPORT, ExportIn, request_export
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.web.console.forms import in_thread, read_form
 from shangliao.web.console.order_pages import filters_from, query_from
@@ -39,8 +40,3 @@ def export_progress(
     with rt.db.read() as session:
         job = service.access_own(session, actor, export_id)
         return render(request, "orders/_export.html", job=job)
-
-
-@router.get("/orders/exports/{export_id}/file")
-def export_file(export_id: PathId, actor: Actor = Depends(staff(EXPORT)), rt: Runtime = Depends(get_runtime)):
-    return download(rt, actor, export_id)
