@@ -167,7 +167,7 @@ def test_the_console_previews_and_ships(console, shop, tee, tmp_path):
     assert r.status_code == 200 and order["number"] in r.text
     token = r.text.split('data-upload="')[1].split('"')[0]
     done = console.post(f"/orders/ship-sheet/{token}", headers=HTMX)
-    assert done.status_code == 200 and "1" in done.text
+    assert done.status_code == 200 and "已发货 1 个订单。" in done.text
     assert shop.api.get(f"/api/v1/orders/{order['id']}").json()["status"] == "shipped"
 
 

@@ -85,7 +85,7 @@ def lease(rt: Runtime) -> timedelta:
     return timedelta(seconds=6 * rt.settings.webhook_timeout + 10)
 
 
-def _due(session_or_conn):
+def _due():
     return (
         select(WebhookDelivery.id)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -99,7 +99,7 @@ def _due(session_or_conn):
 
 def anything_due(rt: Runtime) -> bool:
     with rt.db.snapshot() as conn:
-        return conn.execute(_due(conn).limit(1)).first() is not None
+        return conn.execute(_due().limit(1)).first() is not None
 
 
 def claim(rt: Runtime, limit: int) -> list[Send]:
@@ -108,7 +108,7 @@ def claim(rt: Runtime, limit: int) -> list[Send]:
     with rt.db.write() as session:
         ids = list(
             session.scalars(
-                _due(session)
+                _due()
                 .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
                 .limit(limit)
                 .with_for_update(of=WebhookDelivery, skip_locked=True)
