@@ -4,6 +4,8 @@ under a token), then import by the token: every row shipped in one unit, or none
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -17,6 +19,7 @@ from shangliao.core.errors import Invalid
 from shangliao.core.i18n import current_locale
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.sheets import shipping, uploads
+from shangliao.sheets.guard import Checked
 from shangliao.sheets.read import read_table
 from shangliao.web.errors import ErrorBody
 
@@ -33,26 +36,38 @@ SHEET_UPLOADS = "30/hour"
 Token = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 
 
-async def preview_upload(request: Request, rt: Runtime, actor: Actor) -> dict[str, Any]:
-    """Receive the sheet, keep it, and say what importing it would do (shared with the console)."""
+async def receive_sheet(
+    request: Request, rt: Runtime, actor: Actor, describe: Callable[[FilePath, Checked], dict[str, Any]]
+) -> dict[str, Any]:
+    """Receive a sheet, keep it under a token, and answer ``describe(path, checked)`` (what importing
+    it would do) with the token; a sheet that cannot be read is not kept."""
     rt.limits.check(SHEET_UPLOADS, "sheet-upload", str(actor.shop_id), str(actor.staff_id or 0))
     upload = await receive_upload(request, rt.settings.uploads_dir, rt.settings.max_upload_bytes, frozenset())
-    locale = current_locale.get()
 
     def look() -> dict[str, Any]:
         token, path, checked = uploads.keep(rt, actor.shop_id, upload.temp)
         try:
-            table = read_table(path, checked, shipping.ALIASES, required=shipping.REQUIRED)
+            return {"upload": token, **describe(path, checked)}
         except Exception:
             uploads.forget(path)
             raise
-        with rt.db.read() as session:
-            return {"upload": token, **shipping.summary(shipping.plan(session, actor, table, locale))}
 
     try:
         return await to_thread.run_sync(look)
     finally:
         upload.forget_temp()
+
+
+async def preview_upload(request: Request, rt: Runtime, actor: Actor) -> dict[str, Any]:
+    """What importing the uploaded shipping sheet would do (shared with the console)."""
+    locale = current_locale.get()
+
+    def describe(path: FilePath, checked: Checked) -> dict[str, Any]:
+        table = read_table(path, checked, shipping.ALIASES, required=shipping.REQUIRED)
+        with rt.db.read() as session:
+            return shipping.summary(shipping.plan(session, actor, table, locale))
+
+    return await receive_sheet(request, rt, actor, describe)
 
 
 def import_upload(rt: Runtime, actor: Actor, token: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from shangliao.payments import notify_api as payments_notify_api
 from shangliao.privacy import api as privacy_api
 from shangliao.replies import api as replies_api
 from shangliao.sheets import api as sheets_api
+from shangliao.sheets import quote_api as quote_sheets_api
 from shangliao.shipping import parcel_api
 from shangliao.shipping import templates_api as shipping_templates_api
 from shangliao.shops import api as shops_api
@@ -73,6 +74,7 @@ for domain in (
     webhooks_api,
     exports_api,
     sheets_api,
+    quote_sheets_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).
