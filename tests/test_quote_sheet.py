@@ -5,13 +5,17 @@ databases."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
 from tests.support.catalog import make_product
+from tests.support.chat import guest_client, guest_says
 from tests.support.customers import make_customer
 from tests.support.team import make_member
+from tests.test_console import HTMX
 from tests.test_sheets import xlsx
 
 HEADER = ["商品名称", "规格", "数量", "单价", "收货人", "手机", "收货地址", "备注"]
@@ -49,12 +53,16 @@ def catalog(runtime, shop):
 
 def variant_ids(shop, product) -> dict[str, int]:
     found = shop.api.get(f"/api/v1/products/{product.product_id}").json()["variants"]
-    return {"/".join(v["spec"].values()) or "-": v["id"] for v in found}
+    return {_spec(v): v["id"] for v in found}
 
 
 def on_hand(shop, product) -> dict[str, int]:
     found = shop.api.get(f"/api/v1/products/{product.product_id}").json()["variants"]
-    return {"/".join(v["spec"].values()) or "-": v["available"] for v in found}
+    return {_spec(v): v["available"] for v in found}
+
+
+def _spec(variant: dict) -> str:
+    return "/".join(variant["spec"][k] for k in ("颜色", "尺码") if k in variant["spec"]) or "-"
 
 
 def test_a_quote_sheet_previews_and_becomes_one_order_per_recipient_once(shop, runtime, catalog, tmp_path):
@@ -197,3 +205,97 @@ def test_a_quote_card_needs_chat_write_and_is_sent_once(shop, runtime, catalog, 
     repeat = shop.api.post(f"/api/v1/quote-sheets/{again['upload']}", json={"customer_id": customer, "mode": "quote"})
     assert repeat.json()["already"] is True and repeat.json()["message_id"] == card["message_id"]
     assert shop.api.get("/api/v1/orders").json()["items"] == []  # a quote is no order (yet)
+
+
+# --- the customer accepts a quote card on the shop page (storefront/quotes.py) -------------------
+
+ADDRESS = {"receiver": "张三", "phone": "13812345678", "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路100号"}  # fmt: skip
+
+
+def send_quote(shop, conversation_id: int, lines: list[tuple[int, int, int | None]]) -> dict:
+    items = [{"variant_id": v, "quantity": q, **({"unit_price": p} if p is not None else {})} for v, q, p in lines]
+    r = shop.api.post(
+        f"/api/v1/conversations/{conversation_id}/messages",
+        json={"kind": "quote_card", "body": "老客户价", "items": items},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_a_customer_accepts_a_quote_once_at_the_quoted_prices(shop, app, runtime, catalog):
+    shirt, water = catalog
+    guest = guest_client(app, shop, "张三", "13812345678")
+    black_m = variant_ids(shop, shirt)["黑色/M"]
+    card = send_quote(shop, guest.conversation_id, [(black_m, 4, 4500), (variant_ids(shop, water)["-"], 1, None)])
+
+    page = guest.get(f"/s/{shop.slug}/quotes/{card['id']}")
+    assert page.status_code == 200 and "纯棉圆领T恤" in page.text and "¥216.00" in page.text  # 4×45 + 36
+
+    url = f"/s/{shop.slug}/api/quotes/{card['id']}/order"
+    assert guest.post(url, json={"remark": "x"}).status_code == 422  # no address: nothing made
+    placed = guest.post(url, json={"address": ADDRESS, "remark": "谢谢"})
+    assert placed.status_code == 201, placed.text
+    order = shop.api.get(f"/api/v1/orders/{placed.json()['order']['id']}").json()
+    assert (order["status"], order["channel"], order["customer_id"]) == ("pending", "quote", guest.customer_id)
+    assert [(i["quantity"], i["unit_price"]) for i in order["items"]] == [(4, 4500), (1, 3600)]
+    assert on_hand(shop, shirt)["黑色/M"] == 16
+
+    again = guest.post(url, json={"address": {**ADDRESS, "detail": "别处"}})
+    assert again.status_code == 200 and again.json()["order"]["id"] == order["id"]
+    assert len(shop.api.get("/api/v1/orders").json()["items"]) == 1
+    assert "查看订单" in guest.get(f"/s/{shop.slug}/quotes/{card['id']}").text  # the page shows the order now
+    kinds = [m["kind"] for m in shop.api.get(f"/api/v1/conversations/{guest.conversation_id}/messages").json()]
+    assert kinds.count("order_card") == 1
+
+
+def test_only_the_customers_own_quote_can_be_accepted(shop, other_shop, app, runtime, catalog):
+    shirt, water = catalog
+    mine = guest_client(app, shop, "张三", "13812345678")
+    stranger = guest_client(app, shop, "李四", "13987654321")
+    card = send_quote(shop, mine.conversation_id, [(variant_ids(shop, water)["-"], 1, 100)])
+    said = guest_says(shop, mine, "你好")
+    for who, message_id in ((stranger, card["id"]), (mine, said["id"]), (mine, 10**9)):
+        r = who.post(f"/s/{shop.slug}/api/quotes/{message_id}/order", json={"address": ADDRESS})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "quote.not_found"
+        assert who.get(f"/s/{shop.slug}/quotes/{message_id}").status_code == 404
+    theirs = guest_client(app, other_shop, "王五", "13700001111")
+    r = theirs.post(f"/s/{other_shop.slug}/api/quotes/{card['id']}/order", json={"address": ADDRESS})
+    assert r.status_code == 404
+    recalled = shop.api.post(f"/api/v1/conversations/{mine.conversation_id}/messages/{card['id']}/recall")
+    assert recalled.status_code == 200, recalled.text
+    r = mine.post(f"/s/{shop.slug}/api/quotes/{card['id']}/order", json={"address": ADDRESS})
+    assert r.status_code == 404
+    assert shop.api.get("/api/v1/orders").json()["items"] == []
+
+
+def test_a_quote_for_more_than_is_left_is_refused_kindly(shop, app, runtime, catalog):
+    shirt, water = catalog
+    guest = guest_client(app, shop, "张三", "13812345678")
+    card = send_quote(shop, guest.conversation_id, [(variant_ids(shop, water)["-"], 31, None)])  # 30 on hand
+    r = guest.post(f"/s/{shop.slug}/api/quotes/{card['id']}/order", json={"address": ADDRESS})
+    assert r.status_code == 409 and "农夫山泉" in r.json()["error"]["message"]
+    assert shop.api.get("/api/v1/orders").json()["items"] == []
+
+
+def test_the_console_picks_the_customer_previews_and_imports(console, shop, runtime, catalog, tmp_path):
+    customer, _ = make_customer(runtime, shop, name="批发商老王", phone="13900009999")
+    assert 'href="/orders/import"' in console.get("/orders").text
+    page = console.get(f"/orders/import?customer_id={customer}")
+    assert page.status_code == 200 and "批发商老王" in page.text and f'value="{customer}"' in page.text
+    found = console.post("/orders/import/customers", data={"cq": "老王"}, headers=HTMX)
+    assert f"/orders/import/customers/{customer}" in found.text
+
+    template = load_workbook(io.BytesIO(console.get("/orders/import/template.xlsx").content))
+    filled = [[c.value for c in row] for row in template.worksheets[0].iter_rows()]
+    assert filled[0][:4] == ["商品名称", "规格", "数量", "单价"]
+    path = xlsx(tmp_path / "filled.xlsx", filled)  # the template's own example row, as it comes
+    r = console.post("/orders/import/preview", files={"file": ("filled.xlsx", path.read_bytes(), XLSX)}, headers=HTMX)
+    assert r.status_code == 200 and "纯棉圆领T恤" in r.text and "¥105.00" in r.text  # 2 × 52.50
+    token = r.text.split('data-upload="')[1].split('"')[0]
+
+    refused = console.post(f"/orders/import/{token}", data={"mode": "merged"}, headers=HTMX)
+    assert refused.status_code == 422 and "先选择客户" in refused.text
+    done = console.post(f"/orders/import/{token}", data={"customer_id": customer, "mode": "merged"}, headers=HTMX)
+    assert done.status_code == 200 and "已生成 1 个订单" in done.text
+    orders = shop.api.get("/api/v1/orders").json()["items"]
+    assert len(orders) == 1 and orders[0]["customer_id"] == customer

@@ -57,6 +57,7 @@ from shangliao.web.console import (
     privacy_pages,
     product_edit_pages,
     product_pages,
+    quote_sheet_pages,
     reply_pages,
     settings_pages,
     ship_sheet_pages,
@@ -153,8 +154,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         inbox_pages,
         order_new_pages,
         order_pages,
-        export_pages,  # /orders/export… and /orders/ship-sheet… before /orders/{order_id}…
+        export_pages,  # /orders/export, /orders/ship-sheet, /orders/import… before /orders/{order_id}…
         ship_sheet_pages,
+        quote_sheet_pages,
         order_detail_pages,
         order_chat_pages,
         order_edit_pages,

@@ -51,14 +51,19 @@ def _folded(text: str) -> str:
     return fold(text).text.strip()
 
 
-def spec_words(text: str) -> set[str]:
-    """The words of a spec cell, option names dropped (颜色:红色;尺码:M → {红色, m})."""
-    words = set()
+def spec_parts(text: str) -> list[set[str]]:
+    """Each word of a spec cell with its spellings, option names dropped (颜色:红色;尺码:M →
+    [{红色, 红}, {m}])."""
+    parts = []
     for part in _SPEC_SPLIT.split(_folded(text)):
         value = _OPTION_NAMED.sub("", part).strip()
         if value:
-            words |= {value, _KIND_SUFFIX.sub("", value)}
-    return words
+            parts.append({value, _KIND_SUFFIX.sub("", value)})
+    return parts
+
+
+def spec_words(text: str) -> set[str]:
+    return set().union(*spec_parts(text))
 
 
 class Matcher:
@@ -100,10 +105,9 @@ class Matcher:
             fitting = [v for v in variants if _names_all(words, v)]
             if len(fitting) == 1:
                 return Match(fitting[0].variant_id, product_id, how)
-        said = spec_words(spec)
         # 红色 for a product of colours and sizes: which size? 粉色 when none is pink: no such one.
-        fits_some = not said or _names_some_option(said, variants)
-        return Match(None, product_id, None, WHICH_OPTION if fits_some else NO_SUCH_OPTION)
+        unknown = any(not _names_some_option(part, variants) for part in spec_parts(spec))
+        return Match(None, product_id, None, NO_SUCH_OPTION if unknown else WHICH_OPTION)
 
 
 def _spellings(value: str) -> set[str]:

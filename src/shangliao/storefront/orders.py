@@ -13,7 +13,7 @@ moment it joined, so typing a stranger's number shows none of their history.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -316,13 +316,14 @@ def check_variant_of(product: Product, variant_id: int) -> Variant:
     raise NotFound("variant.not_found", N_("This option of the product is not on sale."))
 
 
-def _friendly_stock(exc: Conflict, product_name: str) -> Conflict:
+def _friendly_stock(exc: Conflict, names: Mapping[int, str]) -> Conflict:
     """The staff's message names the SKU and the count in stock; the customer gets neither."""
+    variant_id = exc.details.get("variant_id")
     return Conflict(
         "stock.insufficient",
         N_("Not enough of {name} left for this quantity. Choose fewer or another option."),
-        name=product_name,
-        details={"variant_id": exc.details.get("variant_id")},
+        name=names.get(variant_id, ""),
+        details={"variant_id": variant_id},
     )
 
 
@@ -333,7 +334,7 @@ def do_order_from_link(
     timezone: str,
     body: OrderCreate,
     *,
-    product_name: str,
+    names: Mapping[int, str],
     idempotency_key: str | None,
 ) -> Order:
     """A pending order (stock held) in the customer's conversation, with its card posted there."""
@@ -345,7 +346,7 @@ def do_order_from_link(
         )
     except Conflict as exc:
         if exc.code == "stock.insufficient":
-            raise _friendly_stock(exc, product_name) from exc
+            raise _friendly_stock(exc, names) from exc
         raise
     card = cards.order_card(session, Scope.whole_shop(guest.shop_id), created.row.id)
     # The customer placed it, so the card is theirs: like any customer message it is unread for
@@ -506,7 +507,7 @@ def do_order_from_link_as_visitor(
         guest,
         shop.timezone,
         order_body,
-        product_name=product.name,
+        names={body.variant_id: product.name},
         idempotency_key=idempotency_key,
     )
     # The address goes on the customer's record too (once), so their next draft in the console and

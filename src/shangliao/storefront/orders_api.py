@@ -26,6 +26,7 @@ from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
 from shangliao.shops.service import access_shop_by_slug
 from shangliao.storefront import orders as go
+from shangliao.storefront import quotes
 from shangliao.storefront.api import (
     check_customer_rate,
     check_introduction_rate,
@@ -33,6 +34,7 @@ from shangliao.storefront.api import (
     shop_page_router,
     visitor,
 )
+from shangliao.storefront.quotes import QuoteOrderIn
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest
 from shangliao.web.client_address import client_address
 from shangliao.web.responses import JSONResponse
@@ -45,6 +47,8 @@ ORDERS = "20/hour"
 # Order requests per customer of a shop: each one drafts an order for staff to handle, so a few a
 # minute is plenty for a person and a flood is cut off within the hour as well.
 ORDER_REQUESTS = ("10/minute", "60/hour")
+# Orders from quote cards per customer: each holds stock, and a person accepts a few quotes a day.
+QUOTE_ORDERS = ("10/minute", "60/hour")
 ShareToken = Annotated[str, Path(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 # The customer's key, kept apart from the shop's keys by a prefix (``storefront.orders.idempotency_scope``).
 IdempotencyKey = Annotated[
@@ -192,3 +196,27 @@ def confirm_receipt(
         return JSONResponse(
             go.public_order(order, rt.keyring) | {"timeline": go.public_timeline(session, order)}
         )
+
+
+@router.post("/quotes/{message_id}/order", status_code=201)
+def accept_quote(
+    shop: str,
+    message_id: PathId,
+    body: QuoteOrderIn,
+    guest: Guest = Depends(visitor()),
+    rt: Runtime = Depends(get_runtime),
+) -> Any:
+    """Accept a quote card the shop sent you: its lines at the quoted prices become your pending
+    order (stock held) to the address given. Once per card: accepting it again answers 200 with the
+    order it made."""
+    check_customer_rate(rt, guest, "quote_order", QUOTE_ORDERS)
+    try:
+        with rt.db.write() as session:
+            order, replayed = quotes.do_accept_quote(
+                session, rt.keyring, guest, _timezone(session, guest.shop_id), message_id, body
+            )
+            out = {"order": go.public_order(order, rt.keyring)}
+    except IntegrityError as exc:  # two taps at once: the other one placed it; a retry finds it
+        raise Conflict("order.conflict", N_("The order could not be saved; please try again.")) from exc
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(out, status_code=200 if replayed else 201, headers=headers)

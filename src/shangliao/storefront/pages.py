@@ -23,6 +23,7 @@ from shangliao.payments import checkout
 from shangliao.realtime.feed import head_seq
 from shangliao.shops.service import access_shop_by_slug
 from shangliao.storefront import orders as go
+from shangliao.storefront import quotes
 from shangliao.storefront.visitors import VISITOR_COOKIE, Guest, guest_contact, guest_for
 from shangliao.web.render import render
 
@@ -52,6 +53,7 @@ SCRIPT_TEXT = {
     "payment_request": N_("Payment for order"),
     "amount_due": N_("Amount due"),
     "quote": N_("Quote"),
+    "accept_quote": N_("Accept and order"),
     "sold_out": N_("Sold out"),
     "presale": N_("Presale"),
     "no_products": N_("No products found."),
@@ -233,4 +235,36 @@ def order_page(request: Request, order_id: PathId, visit: Visit = Depends(shop_v
         aftersale_steps=go.AFTERSALE_STEPS,
         sent_parcels=sent_parcels,
         config={"order_id": shown["id"]},
+    )
+
+
+@router.get("/s/{shop}/quotes/{message_id}", response_class=HTMLResponse)
+def quote_page(request: Request, message_id: PathId, visit: Visit = Depends(shop_visit())):
+    """A quote the shop sent: its lines and total, the address, and "place the order" (or, once
+    accepted, the order it became)."""
+    if visit.shop is None:
+        return _not_found(request, None, N_("This shop does not exist."))
+    if visit.guest is None:
+        return _not_found(request, visit.shop, N_("Open this quote on the phone you chat with the shop on."))
+    rt = request.app.state.runtime
+    try:
+        with rt.db.read() as session:
+            message = quotes.access_quote(session, visit.guest, message_id)
+            quote = quotes.public_quote(message)
+            accepted = quotes.accepted_order(session, visit.guest, message)
+            accepted = go.public_order(accepted, rt.keyring) if accepted else None
+            contact = guest_contact(session, rt.keyring, visit.guest)
+            addresses = go.offered_addresses(session, rt.keyring, visit.guest)
+            pays = bool(checkout.offered_kinds(session, visit.shop.id))
+    except NotFound:
+        return _not_found(request, visit.shop, N_("No such quote."))
+    return _page(
+        request,
+        "shop/quote.html",
+        visit,
+        quote=quote,
+        accepted=accepted,
+        contact=contact,
+        addresses=addresses,
+        config={"quote_id": quote["id"], "pays": pays},
     )

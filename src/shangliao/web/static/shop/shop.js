@@ -118,7 +118,7 @@
     return card;
   }
 
-  function quoteCard(data, note) {
+  function quoteCard(data, note, messageId) {
     const card = el("div", "order-card quote-card");
     const head = el("div", "card-head");
     head.append(el("span", "muted small", T.quote));
@@ -133,6 +133,11 @@
     total.append(el("span", "", T.total), el("strong", "", yuan(data.total || 0)));
     card.append(head, lines, total);
     if (note) card.append(el("p", "description small", note));
+    if (messageId) {
+      const accept = el("a", "button primary small", T.accept_quote);
+      accept.href = `${base}/quotes/${messageId}`;
+      card.append(accept);
+    }
     return card;
   }
 
@@ -275,7 +280,7 @@
       } else if (m.kind === "payment_request") {
         li.append(paymentCard(d, m.body));
       } else if (m.kind === "quote_card") {
-        li.append(quoteCard(d, m.body));
+        li.append(quoteCard(d, m.body, m.sender_type === "staff" && m.id));
       } else if (m.kind === "order_request") {
         const items = (d.items || []).map((i) => ({ ...i, amount: i.unit_price * i.quantity }));
         li.append(orderCard({ order_id: d.order_id, status: "draft", items, remark: d.remark }, T.order_request));
@@ -816,20 +821,7 @@
         quantity: parseInt(f.get("quantity"), 10) || 1,
         remark: (f.get("remark") || "").trim(),
       };
-      // A masked saved address is named by id (its street never reached this page).
-      const saved = form.querySelector("input[data-address-choice][data-address-id]:checked");
-      if (saved) {
-        body.address_id = parseInt(saved.dataset.addressId, 10);
-      } else {
-        body.address = {
-          receiver: f.get("receiver").trim(),
-          phone: f.get("address_phone").trim(),
-          province: f.get("province").trim(),
-          city: f.get("city").trim(),
-          district: (f.get("district") || "").trim(),
-          detail: f.get("detail").trim(),
-        };
-      }
+      Object.assign(body, addressOf(form, f));
       if (forMe && forMe.checked && body.address) {
         body.name = body.address.receiver;
         body.phone = body.address.phone;
@@ -846,22 +838,62 @@
         $("order-error").textContent = errorText(result);
         return;
       }
-      const order = result.data.order;
-      form.hidden = true;
-      const placed = $("placed");
-      placed.hidden = false;
-      const placedCard = orderCard({ ...order, order_id: order.id }, "");
-      placedCard.querySelector(".view").remove(); // the panel's own 查看订单 button is the one
-      $("placed-card").replaceChildren(placedCard);
-      $("placed-link").href = `${base}/orders/${order.id}`;
-      // Still to pay and the shop takes payments: 去付款 opens the order page at its how-to-pay block.
-      const payLink = $("placed-pay");
-      payLink.hidden = !(cfg.pays && order.status !== "draft" && order.total > (order.paid_amount || 0));
-      payLink.href = `${base}/orders/${order.id}#pay`;
-      // Where the customer is looking: the confirmation comes into view and takes the focus, so a
-      // screen reader reads it out (the form they were in is gone).
-      placed.scrollIntoView({ block: "start" });
-      placed.focus({ preventScroll: true });
+      showPlaced(form, result.data.order);
+    });
+  }
+
+  // The order form's address: a masked saved one is named by id (its street never reached this page).
+  function addressOf(form, f) {
+    const saved = form.querySelector("input[data-address-choice][data-address-id]:checked");
+    if (saved) return { address_id: parseInt(saved.dataset.addressId, 10) };
+    return {
+      address: {
+        receiver: f.get("receiver").trim(),
+        phone: f.get("address_phone").trim(),
+        province: f.get("province").trim(),
+        city: f.get("city").trim(),
+        district: (f.get("district") || "").trim(),
+        detail: f.get("detail").trim(),
+      },
+    };
+  }
+
+  // The form gives way to shop/_placed.html: the order's card, 查看订单, and 去付款 when something is
+  // still to pay and the shop takes payments (it opens the order page at its how-to-pay block).
+  function showPlaced(form, order) {
+    form.hidden = true;
+    const placed = $("placed");
+    placed.hidden = false;
+    const placedCard = orderCard({ ...order, order_id: order.id }, "");
+    placedCard.querySelector(".view").remove(); // the panel's own 查看订单 button is the one
+    $("placed-card").replaceChildren(placedCard);
+    $("placed-link").href = `${base}/orders/${order.id}`;
+    const payLink = $("placed-pay");
+    payLink.hidden = !(cfg.pays && order.status !== "draft" && order.total > (order.paid_amount || 0));
+    payLink.href = `${base}/orders/${order.id}#pay`;
+    // Where the customer is looking: the confirmation comes into view and takes the focus, so a
+    // screen reader reads it out (the form they were in is gone).
+    placed.scrollIntoView({ block: "start" });
+    placed.focus({ preventScroll: true });
+  }
+
+  // --- quote page: a quote card accepted into an order (storefront/quotes.py) ---------------------------
+  function quotePage() {
+    const form = $("order-form");
+    if (!form) return; // accepted already: the page shows the order instead
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const f = new FormData(form);
+      const body = { remark: (f.get("remark") || "").trim(), ...addressOf(form, f) };
+      $("order-submit").disabled = true;
+      $("order-error").textContent = "";
+      const result = await call("POST", `/quotes/${cfg.quote_id}/order`, body);
+      $("order-submit").disabled = false;
+      if (!result.ok) {
+        $("order-error").textContent = errorText(result);
+        return;
+      }
+      showPlaced(form, result.data.order);
     });
   }
 
@@ -886,4 +918,5 @@
   if (kind === "chat") chatPage();
   else if (kind === "product") productPage();
   else if (kind === "order") orderPage();
+  else if (kind === "quote") quotePage();
 })();
