@@ -26,7 +26,9 @@ def matcher() -> Matcher:
 
 @pytest.mark.parametrize("name", ["a", "b"])
 def test_each_labelled_set_is_matched_right_and_almost_never_wrong(matcher, name):
-    rows = [json.loads(line) for line in (DATA / f"quote_match_{name}.jsonl").read_text().splitlines() if line]
+    rows = [
+        json.loads(line) for line in (DATA / f"quote_match_{name}.jsonl").read_text().splitlines() if line
+    ]
     got = [matcher.match(r["sku"], r["name"], r["spec"]).variant_id for r in rows]
     right = sum(g == r["expect"] for g, r in zip(got, rows, strict=True)) / len(rows)
     wrong = sum(g is not None and g != r["expect"] for g, r in zip(got, rows, strict=True)) / len(rows)

@@ -117,7 +117,9 @@ def test_merged_mode_makes_one_order_to_the_customers_default_address(shop, runt
     assert found["rows"][0]["matched_by"] == "sku" and found["recipients"] == []
     made = shop.api.post(f"/api/v1/quote-sheets/{found['upload']}", json={"customer_id": customer}).json()
     order = shop.api.get(f"/api/v1/orders/{made['orders'][0]['id']}").json()
-    assert order["items"][0]["quantity"] == 5 and order["address"]["phone"] == "13900002222"  # their default address
+    assert (
+        order["items"][0]["quantity"] == 5 and order["address"]["phone"] == "13900002222"
+    )  # their default address
 
 
 def test_every_problem_is_named_by_row_and_column_and_nothing_is_made(shop, runtime, catalog, tmp_path):
@@ -180,9 +182,15 @@ def test_bad_bodies_are_refused(shop, runtime, catalog, tmp_path):
     customer, _ = make_customer(runtime, shop, phone="13900007777")
     found = preview(shop.api, sheet(tmp_path, [["农夫山泉", 1]], header=["商品", "数量"]))
     url = f"/api/v1/quote-sheets/{found['upload']}"
-    for body in ({"customer_id": "x"}, {"customer_id": customer, "mode": "all"}, {"customer_id": customer, "extra": 1}):
+    for body in (
+        {"customer_id": "x"},
+        {"customer_id": customer, "mode": "all"},
+        {"customer_id": customer, "extra": 1},
+    ):
         assert shop.api.post(url, json=body).status_code == 422
-    r = shop.api.post("/api/v1/quote-sheets/preview", files={"file": sheet(tmp_path, [[1, "红"]], header=["数量", "颜色"])})
+    r = shop.api.post(
+        "/api/v1/quote-sheets/preview", files={"file": sheet(tmp_path, [[1, "红"]], header=["数量", "颜色"])}
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "sheet.missing_columns"
 
 
@@ -191,10 +199,14 @@ def test_a_quote_card_needs_chat_write_and_is_sent_once(shop, runtime, catalog, 
     file = sheet(tmp_path, [["纯棉圆领T恤", "黑色 M", 10, 49], ["农夫山泉", "", 2, None]], header=["商品", "规格", "数量", "单价"])  # fmt: skip
     found = preview(shop.api, file)
     packer = make_member(runtime, shop, permissions=["orders.read", "orders.write"])
-    r = packer.post(f"/api/v1/quote-sheets/{found['upload']}", json={"customer_id": customer, "mode": "quote"})
+    r = packer.post(
+        f"/api/v1/quote-sheets/{found['upload']}", json={"customer_id": customer, "mode": "quote"}
+    )
     assert r.status_code == 403
 
-    sent = shop.api.post(f"/api/v1/quote-sheets/{found['upload']}", json={"customer_id": customer, "mode": "quote"})
+    sent = shop.api.post(
+        f"/api/v1/quote-sheets/{found['upload']}", json={"customer_id": customer, "mode": "quote"}
+    )
     assert sent.status_code == 200, sent.text
     card = sent.json()
     assert (card["already"], card["total"]) == (False, 10 * 4900 + 2 * 3600)
@@ -202,7 +214,9 @@ def test_a_quote_card_needs_chat_write_and_is_sent_once(shop, runtime, catalog, 
     quote = [m for m in messages if m["kind"] == "quote_card"]
     assert len(quote) == 1 and [i["unit_price"] for i in quote[0]["data"]["items"]] == [4900, 3600]
     again = preview(shop.api, file)
-    repeat = shop.api.post(f"/api/v1/quote-sheets/{again['upload']}", json={"customer_id": customer, "mode": "quote"})
+    repeat = shop.api.post(
+        f"/api/v1/quote-sheets/{again['upload']}", json={"customer_id": customer, "mode": "quote"}
+    )
     assert repeat.json()["already"] is True and repeat.json()["message_id"] == card["message_id"]
     assert shop.api.get("/api/v1/orders").json()["items"] == []  # a quote is no order (yet)
 
@@ -213,7 +227,9 @@ ADDRESS = {"receiver": "张三", "phone": "13812345678", "province": "浙江省"
 
 
 def send_quote(shop, conversation_id: int, lines: list[tuple[int, int, int | None]]) -> dict:
-    items = [{"variant_id": v, "quantity": q, **({"unit_price": p} if p is not None else {})} for v, q, p in lines]
+    items = [
+        {"variant_id": v, "quantity": q, **({"unit_price": p} if p is not None else {})} for v, q, p in lines
+    ]
     r = shop.api.post(
         f"/api/v1/conversations/{conversation_id}/messages",
         json={"kind": "quote_card", "body": "老客户价", "items": items},
@@ -226,7 +242,9 @@ def test_a_customer_accepts_a_quote_once_at_the_quoted_prices(shop, app, runtime
     shirt, water = catalog
     guest = guest_client(app, shop, "张三", "13812345678")
     black_m = variant_ids(shop, shirt)["黑色/M"]
-    card = send_quote(shop, guest.conversation_id, [(black_m, 4, 4500), (variant_ids(shop, water)["-"], 1, None)])
+    card = send_quote(
+        shop, guest.conversation_id, [(black_m, 4, 4500), (variant_ids(shop, water)["-"], 1, None)]
+    )
 
     page = guest.get(f"/s/{shop.slug}/quotes/{card['id']}")
     assert page.status_code == 200 and "纯棉圆领T恤" in page.text and "¥216.00" in page.text  # 4×45 + 36
@@ -236,7 +254,11 @@ def test_a_customer_accepts_a_quote_once_at_the_quoted_prices(shop, app, runtime
     placed = guest.post(url, json={"address": ADDRESS, "remark": "谢谢"})
     assert placed.status_code == 201, placed.text
     order = shop.api.get(f"/api/v1/orders/{placed.json()['order']['id']}").json()
-    assert (order["status"], order["channel"], order["customer_id"]) == ("pending", "quote", guest.customer_id)
+    assert (order["status"], order["channel"], order["customer_id"]) == (
+        "pending",
+        "quote",
+        guest.customer_id,
+    )
     assert [(i["quantity"], i["unit_price"]) for i in order["items"]] == [(4, 4500), (1, 3600)]
     assert on_hand(shop, shirt)["黑色/M"] == 16
 
@@ -244,12 +266,14 @@ def test_a_customer_accepts_a_quote_once_at_the_quoted_prices(shop, app, runtime
     assert again.status_code == 200 and again.json()["order"]["id"] == order["id"]
     assert len(shop.api.get("/api/v1/orders").json()["items"]) == 1
     assert "查看订单" in guest.get(f"/s/{shop.slug}/quotes/{card['id']}").text  # the page shows the order now
-    kinds = [m["kind"] for m in shop.api.get(f"/api/v1/conversations/{guest.conversation_id}/messages").json()]
+    kinds = [
+        m["kind"] for m in shop.api.get(f"/api/v1/conversations/{guest.conversation_id}/messages").json()
+    ]
     assert kinds.count("order_card") == 1
 
 
 def test_only_the_customers_own_quote_can_be_accepted(shop, other_shop, app, runtime, catalog):
-    shirt, water = catalog
+    _shirt, water = catalog
     mine = guest_client(app, shop, "张三", "13812345678")
     stranger = guest_client(app, shop, "李四", "13987654321")
     card = send_quote(shop, mine.conversation_id, [(variant_ids(shop, water)["-"], 1, 100)])
@@ -269,7 +293,7 @@ def test_only_the_customers_own_quote_can_be_accepted(shop, other_shop, app, run
 
 
 def test_a_quote_for_more_than_is_left_is_refused_kindly(shop, app, runtime, catalog):
-    shirt, water = catalog
+    _shirt, water = catalog
     guest = guest_client(app, shop, "张三", "13812345678")
     card = send_quote(shop, guest.conversation_id, [(variant_ids(shop, water)["-"], 31, None)])  # 30 on hand
     r = guest.post(f"/s/{shop.slug}/api/quotes/{card['id']}/order", json={"address": ADDRESS})
@@ -289,13 +313,17 @@ def test_the_console_picks_the_customer_previews_and_imports(console, shop, runt
     filled = [[c.value for c in row] for row in template.worksheets[0].iter_rows()]
     assert filled[0][:4] == ["商品名称", "规格", "数量", "单价"]
     path = xlsx(tmp_path / "filled.xlsx", filled)  # the template's own example row, as it comes
-    r = console.post("/orders/import/preview", files={"file": ("filled.xlsx", path.read_bytes(), XLSX)}, headers=HTMX)
+    r = console.post(
+        "/orders/import/preview", files={"file": ("filled.xlsx", path.read_bytes(), XLSX)}, headers=HTMX
+    )
     assert r.status_code == 200 and "纯棉圆领T恤" in r.text and "¥105.00" in r.text  # 2 × 52.50
     token = r.text.split('data-upload="')[1].split('"')[0]
 
     refused = console.post(f"/orders/import/{token}", data={"mode": "merged"}, headers=HTMX)
     assert refused.status_code == 422 and "先选择客户" in refused.text
-    done = console.post(f"/orders/import/{token}", data={"customer_id": customer, "mode": "merged"}, headers=HTMX)
+    done = console.post(
+        f"/orders/import/{token}", data={"customer_id": customer, "mode": "merged"}, headers=HTMX
+    )
     assert done.status_code == 200 and "已生成 1 个订单" in done.text
     orders = shop.api.get("/api/v1/orders").json()["items"]
     assert len(orders) == 1 and orders[0]["customer_id"] == customer

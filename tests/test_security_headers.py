@@ -121,6 +121,12 @@ def site(runtime, app, shop):
         json={"token": token, "variant_id": tee.variant_id, "quantity": 1, "address": ADDRESS},
     )
     assert placed.status_code == 201, placed.text
+    # A quote card sent to the guest: its page (/s/{shop}/quotes/{message_id}) is theirs to open.
+    quote = shop.api.post(
+        f"/api/v1/conversations/{placed.json()['conversation_id']}/messages",
+        json={"kind": "quote_card", "items": [{"variant_id": tee.variant_id, "quantity": 2}]},
+    )
+    assert quote.status_code == 201, quote.text
     template = shop.api.get("/api/v1/reply-templates").json()["items"][0]
     # An open invitation link: its page (/join/{token}) is what a newcomer opens, signed out.
     invitation = shop.api.post("/api/v1/team/invitations", json={"role": "agent"})
@@ -137,6 +143,7 @@ def site(runtime, app, shop):
         "token": token,
         "invitation_token": invitation.json()["url"].rsplit("/join/", 1)[1],
         "export_id": shop.api.post("/api/v1/exports/orders", json={}).json()["id"],
+        "message_id": quote.json()["id"],
     }
     return staff, guest, ids, placed.json()["order"]["id"]
 

@@ -110,6 +110,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
         "actions": [{"kind": "tag", "tag": "a"}],
     },
     ("POST", "/api/v1/exports/orders"): {"format": "csv"},
+    ("POST", "/api/v1/quote-sheets/{upload}"): {"customer_id": 1},
     ("POST", "/api/v1/webhooks"): {"url": "https://hooks.example.com/a", "topics": ["order"]},
     ("PUT", "/api/v1/webhooks/{webhook_id}"): {"url": "https://hooks.example.com/b", "topics": ["order"]},
     ("PUT", "/api/v1/notifications/preferences"): {},

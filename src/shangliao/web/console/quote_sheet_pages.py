@@ -23,6 +23,7 @@ from shangliao.customers import service as customers
 from shangliao.customers.masking import view_for
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.sheets import uploads
 from shangliao.sheets.quote_api import WRITE, QuoteImportIn, import_quote_upload, preview_quote_upload
 from shangliao.web.console.forms import in_thread, read_form
 from shangliao.web.render import render
@@ -59,14 +60,19 @@ def import_page(
 
 
 @router.post(f"{PAGE}/customers")
-async def pick_customer(request: Request, actor: Actor = Depends(staff(WRITE)), rt: Runtime = Depends(get_runtime)):
+async def pick_customer(
+    request: Request, actor: Actor = Depends(staff(WRITE)), rt: Runtime = Depends(get_runtime)
+):
     """Customers matching a name, a whole phone or its last 4 (posted: a phone stays out of URLs)."""
     q = str((await read_form(request)).get("cq") or "").strip()[:64]
 
     def search():
         with rt.db.read() as session:
             page = customers.list_customers(
-                session, rt.keyring, actor.shop_id, CustomerSearch(q=q or None, sort="-last_order_at", limit=10)
+                session,
+                rt.keyring,
+                actor.shop_id,
+                CustomerSearch(q=q or None, sort="-last_order_at", limit=10),
             )
         return render(
             request, "orders/_customer_pick.html", found=page.items, q=q, pick_url=f"{PAGE}/customers", pick_target="#import-customer"
@@ -77,7 +83,10 @@ async def pick_customer(request: Request, actor: Actor = Depends(staff(WRITE)), 
 
 @router.get(f"{PAGE}/customers/{{customer_id}}")
 def picked_customer(
-    customer_id: PathId, request: Request, actor: Actor = Depends(staff(WRITE)), rt: Runtime = Depends(get_runtime)
+    customer_id: PathId,
+    request: Request,
+    actor: Actor = Depends(staff(WRITE)),
+    rt: Runtime = Depends(get_runtime),
 ):
     return render(request, "orders/_import_customer.html", customer=_customer(rt, actor, customer_id))
 
@@ -105,7 +114,9 @@ def template(actor: Actor = Depends(staff(WRITE))) -> Response:
 @router.post(f"{PAGE}/preview")
 async def preview(request: Request, actor: Actor = Depends(staff(WRITE)), rt: Runtime = Depends(get_runtime)):
     found = await preview_quote_upload(request, rt, actor)
-    return render(request, "orders/_quote_preview.html", found=found, can_quote="chat.write" in actor.permissions)
+    return render(
+        request, "orders/_quote_preview.html", found=found, can_quote="chat.write" in actor.permissions
+    )
 
 
 @router.post(f"{PAGE}/{{upload}}")
@@ -116,6 +127,7 @@ async def make(
     rt: Runtime = Depends(get_runtime),
 ):
     form = await read_form(request)
+    await in_thread(lambda: uploads.find(rt, actor.shop_id, upload))  # not this shop's, or gone: 404 first
     try:
         body = QuoteImportIn(customer_id=form.get("customer_id") or 0, mode=form.get("mode") or "merged")
     except ValidationError:
