@@ -13,8 +13,8 @@ any case), else a name that may be the catalog's title, an alias or a shortening
 The product found, the spec cell picks the variant: every option value of the variant must be
 named by a word of the spec (or of the name). A product with one variant needs none. A row the
 matcher is not sure of is refused with its reason, never guessed: the preview shows it and the
-merchant writes the SKU or the full name. Measured on two labelled sets (docs/benchmarks.md,
-"Quote sheet matching"; tests/test_quote_matching.py).
+merchant writes the SKU or the full name. Measured on two labelled sets, one written blind
+(tests/test_quote_matching.py; the figures are in docs/architecture.md, "Data").
 """
 
 from __future__ import annotations
