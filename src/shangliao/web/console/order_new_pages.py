@@ -61,11 +61,9 @@ def new_order_page(
     )
 
 
-@router.post("/orders/new/customers")
-async def pick_customer(
-    request: Request, actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)
-):
-    """Customers matching a name, a whole phone or its last 4 (posted: a phone stays out of URLs)."""
+async def search_customers(request: Request, rt: Runtime, actor: Actor, **context: str):
+    """Customers matching a name, a whole phone or its last 4 (posted: a phone stays out of URLs),
+    as a pick list (``context``: where a pick goes, for pages other than this one)."""
     q = str((await read_form(request)).get("cq") or "").strip()[:64]
 
     def search():
@@ -76,9 +74,16 @@ async def pick_customer(
                 actor.shop_id,
                 CustomerSearch(q=q or None, sort="-last_order_at", limit=10),
             )
-        return render(request, "orders/_customer_pick.html", found=page.items, q=q)
+        return render(request, "orders/_customer_pick.html", found=page.items, q=q, **context)
 
     return await in_thread(search)
+
+
+@router.post("/orders/new/customers")
+async def pick_customer(
+    request: Request, actor: Actor = Depends(staff("orders.write")), rt: Runtime = Depends(get_runtime)
+):
+    return await search_customers(request, rt, actor)
 
 
 @router.get("/orders/new/customers/{customer_id}")

@@ -15,17 +15,17 @@ from pydantic import ValidationError
 
 from shangliao.auth.access import staff
 from shangliao.auth.actor import Actor
-from shangliao.chat.attachment_api import content_disposition
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale, gettext
 from shangliao.core.schemas import PathId
 from shangliao.customers import service as customers
 from shangliao.customers.masking import view_for
-from shangliao.customers.schemas import CustomerSearch
 from shangliao.runtime import Runtime, get_runtime
 from shangliao.sheets import uploads
 from shangliao.sheets.quote_api import WRITE, QuoteImportIn, import_quote_upload, preview_quote_upload
 from shangliao.web.console.forms import in_thread, read_form
+from shangliao.web.console.order_new_pages import search_customers
+from shangliao.web.console.ship_sheet_pages import workbook_download
 from shangliao.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -63,22 +63,9 @@ def import_page(
 async def pick_customer(
     request: Request, actor: Actor = Depends(staff(WRITE)), rt: Runtime = Depends(get_runtime)
 ):
-    """Customers matching a name, a whole phone or its last 4 (posted: a phone stays out of URLs)."""
-    q = str((await read_form(request)).get("cq") or "").strip()[:64]
-
-    def search():
-        with rt.db.read() as session:
-            page = customers.list_customers(
-                session,
-                rt.keyring,
-                actor.shop_id,
-                CustomerSearch(q=q or None, sort="-last_order_at", limit=10),
-            )
-        return render(
-            request, "orders/_customer_pick.html", found=page.items, q=q, pick_url=f"{PAGE}/customers", pick_target="#import-customer"
-        )  # fmt: skip
-
-    return await in_thread(search)
+    return await search_customers(
+        request, rt, actor, pick_url=f"{PAGE}/customers", pick_target="#import-customer"
+    )
 
 
 @router.get(f"{PAGE}/customers/{{customer_id}}")
@@ -103,12 +90,7 @@ def template(actor: Actor = Depends(staff(WRITE))) -> Response:
         sheet.write(1, i, example)
         sheet.set_column(i, i, 30 if i == 6 else 14)
     book.close()
-    name = gettext(N_("Quote sheet template"), locale) + ".xlsx"
-    return Response(
-        out.getvalue(),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": content_disposition("attachment", name)},
-    )
+    return workbook_download(out, gettext(N_("Quote sheet template"), locale))
 
 
 @router.post(f"{PAGE}/preview")

@@ -48,11 +48,15 @@ def template(actor: Actor = Depends(staff(FULFIL))) -> Response:
         1, 1, 2000, 1, {"validate": "list", "source": f"='{names.name}'!$A$1:$A${len(COURIERS)}"}
     )
     book.close()
-    name = gettext(N_("Bulk shipping template"), locale) + ".xlsx"
+    return workbook_download(out, gettext(N_("Bulk shipping template"), locale))
+
+
+def workbook_download(out: io.BytesIO, title: str) -> Response:
+    """A workbook written in memory, downloaded as ``<title>.xlsx`` (the sheets' templates)."""
     return Response(
         out.getvalue(),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": content_disposition("attachment", name)},
+        headers={"Content-Disposition": content_disposition("attachment", title + ".xlsx")},
     )
 
 
