@@ -57,6 +57,7 @@ from shangliao.web.console import (
     privacy_pages,
     product_edit_pages,
     product_pages,
+    product_sheet_pages,
     quote_sheet_pages,
     reply_pages,
     settings_pages,
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         parcel_pages,
         payment_pages,
         payment_log_pages,
+        product_sheet_pages,  # /products/export and /products/import before /products/{product_id}
         product_pages,
         product_edit_pages,
         customer_pages,

@@ -26,7 +26,7 @@ MONEY, MOMENT = "0.00", "yyyy-mm-dd hh:mm:ss"
 class _Sheet:
     """One sheet's rows, continued on a numbered sheet when it is full."""
 
-    def __init__(self, out: XlsxOut, name: str, columns: tuple[Column, ...]) -> None:
+    def __init__(self, out: XlsxBook, name: str, columns: tuple[Column, ...]) -> None:
         self.out, self.name, self.columns = out, name, columns
         self.part, self.sheet, self.row = 0, None, 0
         self._next_part()
@@ -60,7 +60,9 @@ class _Sheet:
         self.row += 1
 
 
-class XlsxOut:
+class XlsxBook:
+    """A workbook of sheets written as rows come (``sheet(title, columns).add(values)``)."""
+
     def __init__(self, path: Path, *, locale: str, timezone: str) -> None:
         self.locale, self.timezone, self.max_rows = locale, timezone, MAX_ROWS
         self.book = xlsxwriter.Workbook(
@@ -71,26 +73,34 @@ class XlsxOut:
         self.header = self.book.add_format({"bold": True, "bg_color": "#F2F2F2"})
         self.money = self.book.add_format({"num_format": MONEY})
         self.moment = self.book.add_format({"num_format": MOMENT})
-        self.orders = _Sheet(self, gettext(ORDERS_SHEET, locale), ORDER_COLUMNS)
-        self.items = _Sheet(self, gettext(ITEMS_SHEET, locale), ITEM_COLUMNS)
+
+    def sheet(self, title: str, columns: tuple[Column, ...]) -> _Sheet:
+        return _Sheet(self, gettext(title, self.locale), columns)
+
+    def close(self) -> None:
+        self.book.close()
+
+
+class XlsxOut(XlsxBook):
+    def __init__(self, path: Path, *, locale: str, timezone: str) -> None:
+        super().__init__(path, locale=locale, timezone=timezone)
+        self.orders = self.sheet(ORDERS_SHEET, ORDER_COLUMNS)
+        self.items = self.sheet(ITEMS_SHEET, ITEM_COLUMNS)
 
     def add(self, order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
         self.orders.add(order)
         for line in lines:
             self.items.add(line)
 
-    def close(self) -> None:
-        self.book.close()
 
+class CsvTable:
+    """UTF-8 with a BOM (Excel on Chinese Windows then reads it as UTF-8), CRLF, a header row."""
 
-class CsvOut:
-    """UTF-8 with a BOM (Excel on Chinese Windows then reads it as UTF-8), CRLF, a row per line."""
-
-    def __init__(self, path: Path, *, locale: str, timezone: str) -> None:
-        self.timezone = timezone
+    def __init__(self, path: Path, columns: tuple[Column, ...], *, locale: str, timezone: str) -> None:
+        self.columns, self.timezone = columns, timezone
         self.file = path.open("w", encoding="utf-8-sig", newline="")
         self.writer = csv.writer(self.file, lineterminator="\r\n")
-        self.writer.writerow([gettext(c.header, locale) for c in CSV_COLUMNS])
+        self.writer.writerow([gettext(c.header, locale) for c in columns])
 
     def _field(self, column: Column, value: Any) -> str:
         if value is None or value == "":
@@ -103,13 +113,22 @@ class CsvOut:
             return local_moment(value, self.timezone).strftime("%Y-%m-%d %H:%M:%S")
         return csv_text(str(value))
 
-    def add(self, order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
-        for line in lines or [{}]:
-            values = {**order, **{k: v for k, v in line.items() if k not in ("number", "status")}}
-            self.writer.writerow([self._field(c, values.get(c.key)) for c in CSV_COLUMNS])
+    def row(self, values: dict[str, Any]) -> None:
+        self.writer.writerow([self._field(c, values.get(c.key)) for c in self.columns])
 
     def close(self) -> None:
         self.file.close()
+
+
+class CsvOut(CsvTable):
+    """A row per order line."""
+
+    def __init__(self, path: Path, *, locale: str, timezone: str) -> None:
+        super().__init__(path, CSV_COLUMNS, locale=locale, timezone=timezone)
+
+    def add(self, order: dict[str, Any], lines: list[dict[str, Any]]) -> None:
+        for line in lines or [{}]:
+            self.row({**order, **{k: v for k, v in line.items() if k not in ("number", "status")}})
 
 
 FORMATS = {"xlsx": XlsxOut, "csv": CsvOut}

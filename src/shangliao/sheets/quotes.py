@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,12 +33,12 @@ from shangliao.chat.schemas import MAX_QUOTE_LINES
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Invalid, NotFound
 from shangliao.core.i18n import N_, gettext
-from shangliao.core.money import MAX_AMOUNT
 from shangliao.customers.pii import Address, check_mobile
 from shangliao.orders.create import do_create_order
 from shangliao.orders.models import Order
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.sheets import matching
+from shangliao.sheets.cells import fen_of, text_of
 from shangliao.sheets.read import Table
 
 ALIASES = {
@@ -73,7 +72,6 @@ MAX_ORDERS = 200  # orders one sheet may make (each holds stock, in one unit of 
 MAX_LINES = 100  # lines of one order (OrderCreate.items)
 PROBLEMS = N_("Some rows cannot be imported: fix them and upload the sheet again.")
 _QUANTITY = re.compile(r"^\s*(\d{1,4})\s*[^\d\s]{0,2}\s*$")  # 3, 3件, 10 箱
-_PRICE_NOISE = re.compile(r"[¥￥,，\s]|元$")
 
 
 @dataclass
@@ -101,14 +99,6 @@ class Plan:
         return sum(bool(line.problems) for line in self.lines)
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip() or None
-
-
 def _quantity(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -117,21 +107,6 @@ def _quantity(value: Any) -> int | None:
     found = _QUANTITY.match(str(value or ""))
     number = int(found.group(1)) if found else 0
     return number if 0 < number < 10_000 else None
-
-
-def _fen(value: Any) -> int | None:
-    """A price cell (12.5, "¥12.50", "12.5元") in fen; ValueError for anything else."""
-    try:
-        text = repr(value) if isinstance(value, float) else _PRICE_NOISE.sub("", str(value))
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(value) from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ValueError(value)
-    fen = int(amount * 100)
-    if fen > MAX_AMOUNT:
-        raise ValueError(value)
-    return fen
 
 
 def plan(session: Session, shop_id: int, table: Table, locale: str) -> Plan:
@@ -153,9 +128,12 @@ def plan(session: Session, shop_id: int, table: Table, locale: str) -> Plan:
     for source in table.rows:
         values = source.values
         line = Line(
-            source.number, _text(values.get("name")), _text(values.get("spec")), _text(values.get("sku"))
+            source.number,
+            text_of(values.get("name")),
+            text_of(values.get("spec")),
+            text_of(values.get("sku")),
         )
-        line.remark = _text(values.get("remark")) or ""
+        line.remark = text_of(values.get("remark")) or ""
 
         def refuse(key: str, code: str, message: str, line=line, **params: object) -> None:
             column = table.cell(key) if key in table.columns else ""
@@ -173,7 +151,7 @@ def plan(session: Session, shop_id: int, table: Table, locale: str) -> Plan:
             )
         if values.get("unit_price") not in (None, ""):
             try:
-                line.unit_price = _fen(values["unit_price"])
+                line.unit_price = fen_of(values["unit_price"])
             except ValueError:
                 refuse("unit_price", "sheet.quote.bad_price", N_("Write the price in yuan with at most two decimals, like 12.50."))  # fmt: skip
         if any(values.get(key) not in (None, "") for key in RECIPIENT):
@@ -185,7 +163,7 @@ def plan(session: Session, shop_id: int, table: Table, locale: str) -> Plan:
 
 def _skus(session: Session, shop_id: int, table: Table) -> dict[str, int]:
     """The shop's variants named by the sheet's SKU cells (the only ones worth loading)."""
-    written = {str(r.values["sku"]).strip() for r in table.rows if _text(r.values.get("sku"))}
+    written = {str(r.values["sku"]).strip() for r in table.rows if text_of(r.values.get("sku"))}
     if not written:
         return {}
     rows = session.execute(
@@ -215,9 +193,9 @@ def _read_product(line: Line, matcher: matching.Matcher, refuse) -> None:
 
 def _read_recipient(found: Plan, values: dict[str, Any], refuse) -> int | None:
     """The row's recipient (the same person twice is one recipient), or None with its problems."""
-    receiver, phone = _text(values.get("receiver")) or "", _text(values.get("phone")) or ""
-    detail = _text(values.get("address")) or ""
-    fields = {k: _text(values.get(k)) or "" for k in ("province", "city", "district")}
+    receiver, phone = text_of(values.get("receiver")) or "", text_of(values.get("phone")) or ""
+    detail = text_of(values.get("address")) or ""
+    fields = {k: text_of(values.get(k)) or "" for k in ("province", "city", "district")}
     if not fields["province"]:  # one cell holds it (张三 138… 浙江省杭州市西湖区文三路 1 号), or most of it
         parsed = parse_address(f"{receiver} {phone} {detail}")
         fields = {"province": parsed.province, "city": parsed.city, "district": parsed.district}

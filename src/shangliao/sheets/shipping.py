@@ -24,6 +24,7 @@ from shangliao.orders.couriers import courier_from_text, courier_name
 from shangliao.orders.models import Order
 from shangliao.orders.state import Status, transition_for
 from shangliao.orders.workflow import workflow_for
+from shangliao.sheets.cells import text_of
 from shangliao.sheets.read import Table
 
 ALIASES = {
@@ -49,22 +50,6 @@ class Line:
     def refuse(self, table: Table, key: str, code: str, message: str) -> None:
         self.outcome = ERROR
         self.problems.append({"column": table.cell(key), "field": key, "code": code, "message": message})
-
-
-EXACT_DIGITS = 10**15  # a spreadsheet keeps 15 digits of a number; past that it has rounded it
-
-
-def text_of(value: Any) -> str | None:
-    """A cell as text: a number a spreadsheet made of an order number (26120700017, 2.6e10) whole.
-    A number too long to be exact (a waybill typed into a number cell) is no value at all: it was
-    rounded before it reached us."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if abs(value) >= EXACT_DIGITS or (isinstance(value, float) and not value.is_integer()):
-            return None
-        value = int(value)
-    return str(value).strip() or None
 
 
 def plan(session: Session, actor: Actor, table: Table, locale: str) -> list[Line]:

@@ -30,6 +30,7 @@ from shangliao.payments import notify_api as payments_notify_api
 from shangliao.privacy import api as privacy_api
 from shangliao.replies import api as replies_api
 from shangliao.sheets import api as sheets_api
+from shangliao.sheets import product_api as product_sheets_api
 from shangliao.sheets import quote_api as quote_sheets_api
 from shangliao.shipping import parcel_api
 from shangliao.shipping import templates_api as shipping_templates_api
@@ -44,6 +45,8 @@ router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
 # notifications (signed, no session) go first, since they come in bursts with the provider's
 # timeout running and their prefix clashes with nothing; then the busiest domain.
 router.include_router(payments_notify_api.router)
+# /products/export before the catalog's /products/{product_id}, which would take "export" for an id.
+router.include_router(product_sheets_api.export_router)
 for domain in (
     orders_collection_api,
     orders_api,
@@ -75,6 +78,7 @@ for domain in (
     exports_api,
     sheets_api,
     quote_sheets_api,
+    product_sheets_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).
