@@ -327,3 +327,10 @@ def test_the_console_picks_the_customer_previews_and_imports(console, shop, runt
     assert done.status_code == 200 and "已生成 1 个订单" in done.text
     orders = shop.api.get("/api/v1/orders").json()["items"]
     assert len(orders) == 1 and orders[0]["customer_id"] == customer
+
+
+def test_a_csv_saved_by_excel_on_chinese_windows_previews_alike(shop, runtime, catalog):
+    text = "商品名称,规格,数量,单价\r\n纯棉圆领T恤,黑色 L,2,50\r\n农夫山泉,,1,\r\n"
+    found = preview(shop.api, ("报价.csv", text.encode("gb18030"), "text/csv"))
+    assert found["errors"] == 0
+    assert [(r["quantity"], r["unit_price"]) for r in found["rows"]] == [(2, 5000), (1, 3600)]
