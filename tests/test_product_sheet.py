@@ -50,19 +50,20 @@ def variants(shop, product) -> dict[str, dict]:
 def test_the_export_reads_back_cell_by_cell(shop, shirt):
     make_order(shop, [(shirt.variant_ids[0], 3)])  # holds 3 of TEE-W-M
     rows = exported(shop.api)
-    assert rows[0] == [
+    header = [
         "商品名称",
         "规格",
         "SKU",
         "价格",
         "库存",
+        "导出时库存（勿改）",
         "已占用",
         "上架",
         "预售",
         "低库存提醒",
-        "重量（克）",
     ]
-    assert rows[1] == ["纯棉圆领T恤", "颜色:白色;尺码:M", "TEE-W-M", 59, 20, 3, "是", "否", 0, 0]
+    assert rows[0] == [*header, "重量（克）"]
+    assert rows[1] == ["纯棉圆领T恤", "颜色:白色;尺码:M", "TEE-W-M", 59, 20, 20, 3, "是", "否", 0, 0]
     assert [r[2] for r in rows[1:]] == ["TEE-W-M", "TEE-W-L"]
     csv = shop.api.get("/api/v1/products/export?format=csv")
     assert csv.content.startswith("\ufeff商品名称".encode()) and b"59.00" in csv.content
@@ -72,10 +73,12 @@ def test_an_edited_export_updates_creates_and_is_idempotent(shop, shirt, tmp_pat
     rows = exported(shop.api)
     rows[1][3], rows[1][4] = 52.5, 35  # TEE-W-M: a new price, a stocktake
     rows.append(
-        ["纯棉圆领T恤", "颜色:黑色;尺码:M", "TEE-B-M", 59, 10, None, "是", None, None, None]
+        ["纯棉圆领T恤", "颜色:黑色;尺码:M", "TEE-B-M", 59, 10, None, None, "是", None, None, None]
     )  # a new variant
-    rows.append(["帆布托特包", "颜色:米白", "BAG-1", "89", 5, None, None, "否", 3, 400])  # a new product
-    rows.append(["帆布托特包", "颜色:藏青", "BAG-2", 89, 0, None, "否", None, None, None])
+    rows.append(
+        ["帆布托特包", "颜色:米白", "BAG-1", "89", 5, None, None, None, "否", 3, 400]
+    )  # a new product
+    rows.append(["帆布托特包", "颜色:藏青", "BAG-2", 89, 0, None, None, "否", None, None, None])
 
     found = upload(shop.api, tmp_path, rows)
     assert (found["create"], found["update"], found["same"], found["error"]) == (3, 1, 1, 0)
@@ -119,7 +122,7 @@ def test_every_problem_is_named_and_nothing_changes(shop, other_shop, runtime, s
     assert problems == {
         (3, "C", "sheet.product.no_sku"),
         (4, "D", "sheet.product.bad_cell"),
-        (5, "B", "sheet.product.invalid"),
+        (5, "B", "product.spec_mismatch"),
         (6, "B", "sheet.product.bad_cell"),
         (7, "A", "sheet.product.no_name"),
         (8, "C", "sheet.product.repeated"),
@@ -161,3 +164,48 @@ def test_the_console_exports_previews_and_imports(console, shop, shirt, tmp_path
     done = console.post(f"/products/import/{token}", headers=HTMX)
     assert done.status_code == 200 and "已更新 1 个" in done.text
     assert variants(shop, shirt)["TEE-W-L"]["price"] == 6600
+
+
+def test_an_old_export_leaves_the_stock_that_moved_since(shop, shirt, tmp_path):
+    rows = exported(shop.api)  # 20 of each on hand when exported
+    make_order(shop, [(shirt.variant_ids[0], 5)])
+    sold = variants(shop, shirt)["TEE-W-M"]
+    rows[1][3] = 60  # only the price edited
+    found = upload(shop.api, tmp_path, rows)
+    assert found["rows"][0]["changes"] == ["price"]
+    shop.api.post(f"/api/v1/product-sheets/{found['upload']}")
+    assert variants(shop, shirt)["TEE-W-M"]["on_hand"] == sold["on_hand"]
+
+
+def test_an_exported_csv_comes_back_unchanged_even_with_formula_like_skus(shop, runtime, tmp_path):
+    make_product(runtime, shop, name="=危险的名字", stock=3, price=100, variants=[{"sku": "-001"}])
+    product = make_product(runtime, shop, name="下架的", stock=3, price=100, active=False)
+    csv = shop.api.get("/api/v1/products/export?format=csv").content
+    assert b"'-001" in csv and b"'=" in csv  # written as text, never a formula
+    r = shop.api.post("/api/v1/product-sheets/preview", files={"file": ("p.csv", csv, "text/csv")})
+    found = r.json()
+    assert (found["create"], found["update"], found["error"]) == (0, 0, 0), found["rows"]
+    assert variants(shop, product)[product.skus[0]]["active"] is True  # the product is off sale, not its SKU
+
+
+def test_what_the_import_would_refuse_is_named_in_the_preview(shop, shirt, runtime, tmp_path):
+    make_product(runtime, shop, name="单品", stock=1, price=100)
+    found = upload(shop.api, tmp_path, [
+        ["商品名称", "规格", "SKU", "价格", "重量"],
+        ["单品", "颜色:红", "ONE-2", 1, None],  # a product without options has one variant
+        ["纯棉圆领T恤", "颜色:白色;尺码:M", "TEE-W-M2", 1, None],  # TEE-W-M has that spec
+        ["纯棉圆领T恤", "颜色:灰色;尺码:M", "TEE G M", 1, None],  # a SKU with a space
+        ["纯棉圆领T恤", "颜色:灰色;尺码:L", "TEE-G-L", 2000000, 2000000],  # over the catalog's limits
+        ["新包", "颜色:红", "NB-1", 1, None],
+        ["新包", "颜色:红", "NB-2", 1, None],  # the same spec twice in one new product
+    ])  # fmt: skip
+    problems = {(r["row"], p["column"], p["code"]) for r in found["rows"] for p in r["problems"]}
+    assert problems == {
+        (2, "B", "product.single_variant"),
+        (3, "B", "sheet.product.duplicate_spec"),
+        (4, "C", "sheet.product.bad_cell"),
+        (5, "D", "sheet.product.bad_cell"),
+        (5, "E", "sheet.product.bad_cell"),
+        (7, "B", "sheet.product.duplicate_spec"),
+    }
+    assert all("Input should" not in p["message"] for r in found["rows"] for p in r["problems"])

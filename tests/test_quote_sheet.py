@@ -6,6 +6,7 @@ databases."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -334,3 +335,42 @@ def test_a_csv_saved_by_excel_on_chinese_windows_previews_alike(shop, runtime, c
     found = preview(shop.api, ("报价.csv", text.encode("gb18030"), "text/csv"))
     assert found["errors"] == 0
     assert [(r["quantity"], r["unit_price"]) for r in found["rows"]] == [(2, 5000), (1, 3600)]
+
+
+def test_the_same_file_for_another_customer_is_refused_with_its_orders(shop, runtime, catalog, tmp_path):
+    first, _ = make_customer(runtime, shop, phone="13900001212")
+    second, _ = make_customer(runtime, shop, phone="13900001313")
+    file = sheet(tmp_path, [["农夫山泉", 1]], header=["商品", "数量"])
+    made = shop.api.post(
+        f"/api/v1/quote-sheets/{preview(shop.api, file)['upload']}", json={"customer_id": first}
+    )
+    number = made.json()["orders"][0]["number"]
+    r = shop.api.post(
+        f"/api/v1/quote-sheets/{preview(shop.api, file)['upload']}", json={"customer_id": second}
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "sheet.quote.imported_for_another"
+    assert number in r.json()["error"]["message"]
+
+
+def test_prices_a_formula_made_or_past_the_limit(shop, runtime, catalog, tmp_path):
+    file = sheet(tmp_path, [["农夫山泉", 1, 59.699999999999996], ["农夫山泉", 1, 2000000], ["农夫山泉", 1, "1e30"]], header=["商品", "数量", "单价"])  # fmt: skip
+    rows = preview(shop.api, file)["rows"]
+    assert rows[0]["unit_price"] == 5970
+    assert [p["code"] for r in rows[1:] for p in r["problems"]] == ["sheet.quote.bad_price"] * 2
+
+
+def test_a_quote_expires_and_a_product_gone_off_sale_is_named(shop, app, runtime, catalog, frozen):
+    _shirt, water = catalog
+    guest = guest_client(app, shop, "张三", "13812345678")
+    water_id = variant_ids(shop, water)["-"]
+    old = send_quote(shop, guest.conversation_id, [(water_id, 1, None)])
+    frozen(datetime.now(UTC) + timedelta(days=31))
+    r = guest.post(f"/s/{shop.slug}/api/quotes/{old['id']}/order", json={"address": ADDRESS})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "quote.expired"
+    assert "已过期" in guest.get(f"/s/{shop.slug}/quotes/{old['id']}").text
+
+    fresh = send_quote(shop, guest.conversation_id, [(water_id, 1, None)])
+    shop.api.patch(f"/api/v1/products/{water.product_id}", json={"active": False})
+    r = guest.post(f"/s/{shop.slug}/api/quotes/{fresh['id']}/order", json={"address": ADDRESS})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "order.not_on_sale"
+    assert "农夫山泉" in r.json()["error"]["message"] and water.skus[0] not in r.text

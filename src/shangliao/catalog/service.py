@@ -83,7 +83,7 @@ def check_spec(options: list[str], spec: dict[str, str], sku: str) -> None:
         )
 
 
-def _spec_key(options: list[str], spec: dict[str, str]) -> tuple[str, ...]:
+def spec_key(options: list[str], spec: dict[str, str]) -> tuple[str, ...]:
     return tuple(spec[o] for o in options)
 
 
@@ -107,7 +107,7 @@ def check_variants(options: list[str], variants: list[VariantIn]) -> None:
             )
         seen_skus.add(v.sku)
         check_spec(options, v.spec, v.sku)
-        key = _spec_key(options, v.spec)
+        key = spec_key(options, v.spec)
         if key in seen_specs:
             raise _duplicate_spec(v.sku, key)
         seen_specs.add(key)
@@ -238,8 +238,8 @@ def do_add_variant(session: Session, actor: Actor, product: Product, data: Varia
     if not product.options:
         raise Invalid("product.single_variant", N_("A product without options has exactly one variant."))
     check_spec(product.options, data.spec, data.sku)
-    key = _spec_key(product.options, data.spec)
-    if any(_spec_key(product.options, v.spec) == key for v in product.variants):
+    key = spec_key(product.options, data.spec)
+    if any(spec_key(product.options, v.spec) == key for v in product.variants):
         raise _duplicate_spec(data.sku, key)
     check_skus_free(session, actor.shop_id, [data.sku])
     position = max((v.position for v in product.variants), default=-1) + 1
@@ -260,13 +260,13 @@ def do_update_variant(session: Session, actor: Actor, variant: Variant, patch: V
     product = variant.product
     if "spec" in values:
         check_spec(product.options, values["spec"], variant.sku)
-        key = _spec_key(product.options, values["spec"])
+        key = spec_key(product.options, values["spec"])
         siblings = session.scalars(
             select(Variant).where(
                 Variant.shop_id == actor.shop_id, Variant.product_id == product.id, Variant.id != variant.id
             )
         )
-        if any(_spec_key(product.options, v.spec) == key for v in siblings):
+        if any(spec_key(product.options, v.spec) == key for v in siblings):
             raise _duplicate_spec(variant.sku, key)
     changed = _changed_fields(variant, values)
     if changed:

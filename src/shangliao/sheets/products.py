@@ -31,6 +31,7 @@ from shangliao.core.errors import Invalid, ShangliaoError
 from shangliao.core.i18n import N_, gettext
 from shangliao.exports.columns import Column
 from shangliao.exports.writers import CsvTable, XlsxBook
+from shangliao.inventory import stock
 from shangliao.inventory.service import do_adjust_stock
 from shangliao.sheets.cells import fen_of, text_of
 from shangliao.sheets.read import Table
@@ -53,6 +54,8 @@ ALIASES = {
     "sku": ("SKU", "商品编码", "商家编码", "货号", "规格编码", "SKU编码"),
     "price": ("售价", "价格", "单价", "销售价", "price"),
     "on_hand": ("库存", "库存数量", "现有库存", "stock"),
+    # The stock the export wrote: a 库存 left as it was changes nothing, whatever sold since.
+    "stock_at_export": ("导出时库存", "stock when exported"),
     "active": ("上架", "在售", "on sale"),
     "presale": ("预售", "presale"),
     "low_stock_threshold": ("低库存提醒", "库存预警", "预警库存", "low-stock alert"),
@@ -101,26 +104,29 @@ def _flag(value: Any) -> bool:
     raise ValueError(value)
 
 
-def _count(value: Any) -> int:
+def _count(value: Any, most: int = 10_000_000) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     number = int(str(value).strip())
-    if not 0 <= number <= 10_000_000:
+    if not 0 <= number <= most:
         raise ValueError(value)
     return number
 
 
-READERS = {"price": fen_of, "on_hand": _count, "active": _flag, "presale": _flag}
-READERS |= {"low_stock_threshold": _count, "weight_g": _count}
+READERS = {"price": fen_of, "on_hand": _count, "stock_at_export": _count, "active": _flag, "presale": _flag}
+READERS |= {"low_stock_threshold": _count, "weight_g": lambda v: _count(v, 1_000_000)}
 BAD_CELL = {
     "price": N_("Write the price in yuan with at most two decimals, like 12.50."),
     "on_hand": N_("Write the stock as a whole number, 0 or more."),
     "active": N_("Write 是 or 否."),
     "presale": N_("Write 是 or 否."),
     "low_stock_threshold": N_("Write the low-stock alert as a whole number, 0 or more."),
-    "weight_g": N_("Write the weight in grams as a whole number."),
+    "weight_g": N_("Write the weight in grams as a whole number, at most 1,000,000."),
     "spec": N_("Write the spec as option:value pairs, like 颜色:红色;尺码:M."),
+    "sku": N_("A SKU is at most 64 characters, without spaces."),
+    "name": N_("A product name is at most 120 characters."),
 }
+BAD_CELL["on_hand"] = BAD_CELL["stock_at_export"] = N_("Write the stock as a whole number, 0 or more.")
 
 
 def plan(session: Session, actor: Actor, table: Table, locale: str) -> list[Line]:
@@ -200,52 +206,86 @@ def _plan_update(actor: Actor, line: Line, variant: Variant, refuse) -> None:
         except ShangliaoError as exc:
             return refuse("spec", exc.code, exc.message, **exc.params)
         wanted["spec"] = line.spec
+    try:
+        VariantPatch(**wanted)
+    except ValidationError as exc:
+        return _refuse_invalid(exc, refuse)
     line.changes = [k for k, v in wanted.items() if getattr(variant, k) != v]
     line.changes += [k for k in ("presale", "low_stock_threshold") if k in line.values and getattr(product, k) != line.values[k]]  # fmt: skip
-    if "on_hand" in line.values and line.values["on_hand"] != variant.on_hand:
+    target = line.values.get("on_hand")
+    if target is not None and target == line.values.get("stock_at_export", -1):
+        target = None  # left as exported: the sales and restocks since stand
+    if target is not None and target != variant.on_hand:
         if "inventory.adjust" not in actor.permissions:
             return refuse(
                 "on_hand", "auth.forbidden", N_("Changing stock needs the permission to adjust it.")
             )
-        if line.values["on_hand"] < variant.reserved:
+        if target < variant.reserved:
             return refuse("on_hand", "stock.insufficient", N_("Orders hold {n} of this SKU: the stock cannot be less."), n=variant.reserved)  # fmt: skip
         line.changes.append("on_hand")
     line.outcome = UPDATE if line.changes else SAME
     return None
 
 
+def _refuse_invalid(exc: ValidationError, refuse) -> None:
+    """A value the catalog's own schema refuses, named by its column (never pydantic's English)."""
+    for key in dict.fromkeys(str(e["loc"][0]) if e["loc"] else "name" for e in exc.errors()):
+        key = key if key in BAD_CELL else "spec"
+        refuse(key, "sheet.product.bad_cell", BAD_CELL[key])
+
+
 def _plan_new(
     session: Session, actor: Actor, table: Table, name: str, group: list[Line], locale: str
 ) -> None:
+    """New SKUs named ``name``: options of the one product of that name, or a new product."""
     named = session.scalars(
         select(Product)
         .where(Product.shop_id == actor.shop_id, Product.name == name, Product.archived_at.is_(None))
         .options(selectinload(Product.variants))
         .limit(2)
     ).all()
+    refusers = {line.row: _refuser(table, line, locale) for line in group}
     if len(named) > 1:
         for line in group:
-            _refuser(table, line, locale)("name", "sheet.product.ambiguous", N_("The shop has several products named “{name}”: give an existing SKU's row instead."), name=name)  # fmt: skip
+            refusers[line.row]("name", "sheet.product.ambiguous", N_("The shop has several products named “{name}”: give an existing SKU's row instead."), name=name)  # fmt: skip
         return
-    try:
-        if named:
+    product = named[0] if named else None
+    options = product.options if product else list((group[0].spec or {}).keys())
+    taken = {catalog.spec_key(options, v.spec): v.sku for v in product.variants} if product else {}
+    if product is None:
+        try:
+            ProductIn.model_validate({**_product_body(name, group), "variants": [{"sku": "x", "price": 0}]})
+        except ValidationError as exc:
             for line in group:
-                catalog.check_spec(named[0].options, line.spec or {}, line.sku or "")
-        else:
-            ProductIn.model_validate(_product_body(name, group))
-    except (ShangliaoError, ValidationError) as exc:
-        message = exc.localized(locale) if isinstance(exc, ShangliaoError) else _first_error(exc)
-        for line in group:
-            line.outcome = ERROR
-            line.problems.append({"column": table.cell("spec") if "spec" in table.columns else "", "field": "spec", "code": "sheet.product.invalid", "message": message})  # fmt: skip
-        return
+                _refuse_invalid(exc, refusers[line.row])
+            return
     for line in group:
-        line.outcome, line.changes = CREATE, ["variant" if named else "product"]
-
-
-def _first_error(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    return f"{'.'.join(map(str, error['loc']))}: {error['msg']}"
+        refuse = refusers[line.row]
+        try:
+            if product is not None and not product.options:
+                raise Invalid(
+                    "product.single_variant", N_("A product without options has exactly one variant.")
+                )
+            catalog.check_spec(options, line.spec or {}, line.sku or "")
+            VariantIn.model_validate(_variant_body(line))
+        except ShangliaoError as exc:
+            refuse("spec", exc.code, exc.message, **exc.params)
+            continue
+        except ValidationError as exc:
+            _refuse_invalid(exc, refuse)
+            continue
+        key = catalog.spec_key(options, line.spec or {})
+        if key in taken:
+            refuse(
+                "spec", "sheet.product.duplicate_spec", N_("SKU {sku} has this spec already."), sku=taken[key]
+            )
+            continue
+        taken[key] = line.sku or ""
+        line.outcome, line.changes = CREATE, ["variant" if product else "product"]
+    if product is None and any(line.outcome == ERROR for line in group):
+        for line in group:  # one new product is all its rows or none
+            if line.outcome == CREATE:
+                line.outcome, line.changes = SAME, []
 
 
 def _product_body(name: str, group: list[Line]) -> dict[str, Any]:
@@ -315,8 +355,12 @@ def _apply_update(session: Session, actor: Actor, line: Line, locale: str) -> No
     if product_patch:
         catalog.do_update_product(session, actor, variant.product, ProductPatch(**product_patch))
     if "on_hand" in line.changes:
-        delta = line.values["on_hand"] - variant.on_hand
-        do_adjust_stock(session, actor, variant.id, delta, gettext(STOCK_REASON, locale))
+        # Set to the number written, from the row as it is now under its lock: two imports of one
+        # sheet at once, or a sale meanwhile, never add the difference twice.
+        now = stock.load(session, actor.shop_id, [variant.id])[variant.id]
+        delta = line.values["on_hand"] - now.on_hand
+        if delta:
+            do_adjust_stock(session, actor, variant.id, delta, gettext(STOCK_REASON, locale))
 
 
 def counts(lines: list[Line]) -> dict[str, int]:
@@ -342,6 +386,8 @@ EXPORT_COLUMNS = (
     Column("sku", "SKU", width=18),
     Column("price", N_("Price"), "money"),
     Column("on_hand", N_("Stock"), "int"),
+    # Read back to tell a 库存 the merchant changed from one left as exported (see _plan_update).
+    Column("stock_at_export", N_("Stock when exported (do not edit)"), "int", width=14),
     Column("reserved", N_("Held by orders"), "int"),  # not read back: orders move it
     Column("active", N_("On sale"), width=8),
     Column("presale", N_("Presale"), width=8),
@@ -371,8 +417,9 @@ def catalog_rows(session: Session, shop_id: int, locale: str) -> Iterator[dict[s
                     "sku": variant.sku,
                     "price": variant.price,
                     "on_hand": variant.on_hand,
+                    "stock_at_export": variant.on_hand,
                     "reserved": variant.reserved,
-                    "active": yes if variant.active and product.active else no,
+                    "active": yes if variant.active else no,
                     "presale": yes if product.presale else no,
                     "low_stock_threshold": product.low_stock_threshold,
                     "weight_g": variant.weight_g,

@@ -52,7 +52,7 @@ async def preview_quote_upload(request: Request, rt: Runtime, actor: Actor) -> d
         table = _read(path, checked)
         with rt.db.read() as session:
             found = quotes.plan(session, actor.shop_id, table, locale)
-            earlier = quotes.earlier_import(session, actor.shop_id, file_sha256(path))
+            earlier = quotes.earlier_import(session, actor, file_sha256(path))
             return {**quotes.summary(found, locale), "imported": [quotes.brief(o) for o in earlier]}
 
     return await receive_sheet(request, rt, actor, describe)

@@ -26,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from shangliao.addresses.smart_paste import parse_address
 from shangliao.auth.actor import Actor
+from shangliao.auth.scope import within_scope
 from shangliao.catalog.models import Variant
 from shangliao.chat import cards, service
 from shangliao.chat.drafts import shop_catalog
 from shangliao.chat.schemas import MAX_QUOTE_LINES
 from shangliao.core.crypto import Keyring
-from shangliao.core.errors import Invalid, NotFound
+from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_, gettext
 from shangliao.customers.pii import Address, check_mobile
 from shangliao.orders.create import do_create_order
@@ -115,7 +116,7 @@ def plan(session: Session, shop_id: int, table: Table, locale: str) -> Plan:
         raise Invalid(
             "sheet.missing_columns",
             N_("The sheet lacks the columns: {names}."),
-            names="商品名称、SKU",
+            names="、".join(gettext(name, locale) for name in (N_("Product name"), "SKU")),
             details={"missing": ["name"]},
         )
     shop = shop_catalog(session, shop_id)
@@ -284,20 +285,17 @@ def key_prefix(sha256: str) -> str:
     return f"import:{sha256}:"
 
 
-def earlier_import(session: Session, shop_id: int, sha256: str) -> list[Order]:
-    """The orders this very file made before (a range on the unique key index: no scan)."""
-    prefix = key_prefix(sha256)
+def earlier_import(session: Session, actor: Actor, sha256: str) -> list[Order]:
+    """The orders this very file made before that ``actor`` may see (the import's keys, looked up
+    whole on the unique key index: a range over the prefix would sort by the database's collation)."""
+    keys = [f"{key_prefix(sha256)}{n}" for n in range(MAX_ORDERS)]
     return list(
         session.scalars(
             select(Order)
-            .where(
-                Order.shop_id == shop_id,
-                Order.idempotency_key >= prefix,
-                Order.idempotency_key < prefix[:-1] + ";",  # ";" sorts right after ":"
-            )
+            .where(Order.shop_id == actor.shop_id, Order.idempotency_key.in_(keys), *within_scope(actor, Order.assignee_id))
             .order_by(Order.id)
         )
-    )
+    )  # fmt: skip
 
 
 def do_import(
@@ -316,7 +314,13 @@ def do_import(
         raise Invalid("sheet.quote.problems", PROBLEMS)
     if mode == QUOTE:
         return _send_quote(session, keyring, actor, found, sha256, customer_id)
-    earlier = earlier_import(session, actor.shop_id, sha256)
+    earlier = earlier_import(session, actor, sha256)
+    if earlier and any(o.customer_id != customer_id for o in earlier):
+        raise Conflict(
+            "sheet.quote.imported_for_another",
+            N_("This file was imported already, for another customer: orders {numbers}."),
+            numbers="、".join(o.number for o in earlier),
+        )
     if earlier:
         return {"mode": mode, "already": True, "orders": [brief(o) for o in earlier]}
     groups = _groups(found, mode)

@@ -73,20 +73,26 @@ def _raw_rows(path: Path, checked: Checked) -> Iterator[tuple[int, list[Any]]]:
             raise Invalid("sheet.unreadable", N_("This workbook is damaged and cannot be read.")) from exc
         return
     text = path.read_bytes().decode(checked.encoding or "utf-8-sig")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;")
+    try:  # only the delimiter is guessed: a sniffed quote character could be the ' before =1+1
+        delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",\t;").delimiter
     except csv.Error:
-        dialect = csv.excel
+        delimiter = ","
     try:  # universal newlines: a lone CR (old Mac files) ends a line too
-        for number, values in enumerate(csv.reader(io.StringIO(text, newline=None), dialect), start=1):
+        rows = csv.reader(io.StringIO(text, newline=None), csv.excel, delimiter=delimiter)
+        for number, values in enumerate(rows, start=1):
             yield number, values[:MAX_COLUMNS]
     except csv.Error as exc:
         raise Invalid("sheet.bad_csv", N_("This CSV cannot be read: {reason}."), reason=str(exc)) from exc
 
 
+# What our own exports (and other formula-safe writers) put before a value that could be read as a
+# formula: '=1+1 is the text =1+1, so a sheet exported and imported back reads as it was.
+_FORMULA_GUARD = re.compile(r"^'(?=[=+\-@\t\r])")
+
+
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
-        value = value.strip()
+        value = _FORMULA_GUARD.sub("", value.strip())
         return value or None
     if isinstance(value, datetime | int | float):
         return value

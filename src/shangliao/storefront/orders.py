@@ -344,9 +344,16 @@ def do_order_from_link(
         created = do_create_order(
             session, keyring, actor, body, idempotency_key=key, conversation_id=guest.conversation_id
         )
-    except Conflict as exc:
+    except (Conflict, NotFound) as exc:
         if exc.code == "stock.insufficient":
             raise _friendly_stock(exc, names) from exc
+        if exc.code in ("order.variant_inactive", "order.unknown_variant"):  # the SKU is the shop's word
+            raise Conflict(
+                "order.not_on_sale",
+                N_("{name} is no longer on sale: ask the shop, or choose another product."),
+                name=names.get(exc.details.get("variant_id"), ""),
+                details={"variant_id": exc.details.get("variant_id")},
+            ) from exc
         raise
     card = cards.order_card(session, Scope.whole_shop(guest.shop_id), created.row.id)
     # The customer placed it, so the card is theirs: like any customer message it is unread for

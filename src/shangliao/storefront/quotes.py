@@ -6,10 +6,12 @@ The card is a message in the customer's own conversation, sent by the shop, seen
 from the message as it was sent (the customer's request names only the card), so nobody can order
 at a price the shop did not quote. Each card makes one order: the key ``quote-<message id>`` in the
 customer's idempotency scope finds it again, and the page then shows that order instead of the form.
+A quote holds its prices for ``VALID_FOR``; after that the page asks the customer for a new one.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pydantic import Field
@@ -19,8 +21,9 @@ from sqlalchemy.orm import Session
 from shangliao.addresses.book import do_remember_address
 from shangliao.auth.actor import Actor
 from shangliao.chat.models import Message
+from shangliao.core import clock
 from shangliao.core.crypto import Keyring
-from shangliao.core.errors import Invalid, NotFound
+from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
 from shangliao.core.schemas import RowRef, StrictModel
 from shangliao.customers.pii import Address
@@ -29,6 +32,10 @@ from shangliao.orders.models import Order
 from shangliao.orders.schemas import ItemIn, OrderCreate
 from shangliao.storefront.orders import do_order_from_link, idempotency_scope
 from shangliao.storefront.visitors import Guest
+
+# How long a quote holds its prices: a shop's price list moves, and an old card accepted months
+# later at its old prices is not what either side expects.
+VALID_FOR = timedelta(days=30)
 
 
 class QuoteOrderIn(StrictModel):
@@ -66,10 +73,22 @@ def accepted_order(session: Session, guest: Guest, message: Message) -> Order | 
     return find_by_idempotency_key(session, guest.shop_id, idempotency_scope(guest, _key(message)))
 
 
+def valid_until(message: Message):
+    return message.created_at + VALID_FOR
+
+
 def public_quote(message: Message) -> dict[str, Any]:
     keep = ("name", "spec", "quantity", "unit_price", "amount")
     items = [{k: line.get(k) for k in keep} for line in message.data.get("items", [])]
-    return {"id": message.id, "items": items, "total": message.data.get("total", 0), "note": message.body}
+    until = valid_until(message)
+    return {
+        "id": message.id,
+        "items": items,
+        "total": message.data.get("total", 0),
+        "note": message.body,
+        "valid_until": until,
+        "expired": clock.now() >= until,
+    }
 
 
 def do_accept_quote(
@@ -81,6 +100,8 @@ def do_accept_quote(
     earlier = accepted_order(session, guest, message)
     if earlier is not None:
         return earlier, True
+    if clock.now() >= valid_until(message):
+        raise Conflict("quote.expired", N_("This quote has expired: ask the shop for a new one."))
     if (body.address is None) == (body.address_id is None):
         raise Invalid(
             "order.address_required", N_("An order needs a delivery address."), details={"field": "address"}
