@@ -28,8 +28,8 @@ from sqlalchemy.orm import selectinload
 from shangliao.aftersales.service import open_orders
 from shangliao.auth.access import staff, staff_acting
 from shangliao.auth.actor import Actor
-from shangliao.auth.models import Staff
 from shangliao.auth.scope import within_scope
+from shangliao.auth.team import staff_of
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
 from shangliao.orders import counts as order_counts
@@ -163,12 +163,6 @@ def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery
     elif (assignee_id := whole_number(filters["assignee"])) is not None:
         raw["assignee_id"] = assignee_id
     return filters_model(OrderQuery, raw, cursor)
-
-
-def staff_of(session, shop_id: int, *, active_only: bool = True) -> list[tuple[int, str]]:
-    stmt = select(Staff.id, Staff.display_name).where(Staff.shop_id == shop_id).order_by(Staff.id)
-    rows = session.execute(stmt.where(Staff.active.is_(True)) if active_only else stmt)
-    return [(r.id, r.display_name) for r in rows]
 
 
 def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str, str], *, posted: bool):
