@@ -55,7 +55,10 @@ def test_a_slip_holds_what_the_packer_needs_and_scans_to_the_order(shop, shirt, 
         shop, [(shirt.variant_ids[0], 2), (shirt.variant_ids[1], 1)], remark="请用顺丰 <b>不要</b> & 谢谢"
     )
     act(shop, order, "confirm")
-    assert shop.api.post(f"/api/v1/orders/{order['id']}/notes", json={"body": "送礼，不放发票"}).status_code == 201
+    assert (
+        shop.api.post(f"/api/v1/orders/{order['id']}/notes", json={"body": "送礼，不放发票"}).status_code
+        == 201
+    )
 
     # when the owner's integration prints its slip
     data = slips(shop.api, [order["id"]])
