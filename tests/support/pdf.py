@@ -19,6 +19,7 @@ TOOLS = {
     "pdffonts": POPPLER,
     "pdftoppm": POPPLER,
     "pdfinfo": POPPLER,
+    "pdfimages": POPPLER,
     "zbarimg": "zbar-tools",
 }
 
@@ -96,3 +97,11 @@ def scanned(image: Image.Image, folder: Path) -> set[str]:
     done = _run(["zbarimg", "--quiet", str(path)])
     assert done.returncode in (0, 4), done.stderr  # 4: nothing found
     return {line for line in done.stdout.decode().splitlines() if line}
+
+
+def images_of(data: bytes, folder: Path) -> list[tuple[int, int]]:
+    """The pictures the PDF embeds, as (width, height) in pixels (pdfimages)."""
+    done = _run(["pdfimages", "-list", str(_saved(data, folder))])
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.decode().splitlines()[2:]
+    return [(int(row.split()[3]), int(row.split()[4])) for row in rows]

@@ -26,7 +26,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Spacer
+from reportlab.platypus import Flowable, Spacer
 from reportlab.platypus import Image as PdfImage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -110,6 +110,7 @@ TIMELINE = N_("Timeline")
 WHEN = N_("Time")
 WHAT = N_("What happened")
 WHO = N_("By")
+SENDER = N_("Sender")
 DETAILS = N_("What changed")
 CHECKPOINTS = N_("Dispute checkpoints")
 CHECKPOINT = N_("Checkpoint")
@@ -424,7 +425,7 @@ def _transcript_part(found: Evidence, say, at) -> list[Flowable]:
     part.append(
         pdf.text(say(TRANSCRIPT_FROM, start=at(chat.start), shown=len(chat.lines), total=chat.total), s.muted)
     )
-    rows: list[list[Any]] = [[say(WHEN), say(WHO), say(MESSAGE)]]
+    rows: list[list[Any]] = [[say(WHEN), say(SENDER), say(MESSAGE)]]
     pictures = 0
     for line in chat.lines:
         who = line["who"] if line["who"] is not None else say(SYSTEM)
@@ -467,7 +468,7 @@ def _content(line: dict[str, Any], chat: Chat, pictures: int, say) -> tuple[Any,
     return line["text"], pictures
 
 
-def _picture(path: Path) -> KeepTogether | None:
+def _picture(path: Path) -> PdfImage | None:
     """A stored picture scaled down and re-encoded for print; None when it cannot be read. A
     header announcing more pixels than a camera takes is not decoded (a decompression bomb)."""
     try:
@@ -486,4 +487,4 @@ def _picture(path: Path) -> KeepTogether | None:
     picture.save(out, "JPEG", quality=80, optimize=True)
     out.seek(0)
     scale = min(PICTURE_SIZE / picture.width, PICTURE_SIZE / picture.height)
-    return KeepTogether([PdfImage(out, width=picture.width * scale, height=picture.height * scale)])
+    return PdfImage(out, width=picture.width * scale, height=picture.height * scale)

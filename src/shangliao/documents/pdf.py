@@ -80,7 +80,8 @@ def table(
 ) -> Table:
     """A ruled table; plain values become wrapping cells, a header row repeats on every page."""
     cell = styles().cell
-    data = [[v if isinstance(v, Flowable) else text(v, cell) for v in row] for row in rows]
+    # A cell is a value (written as text), a flowable, or a list of flowables stacked in it.
+    data = [[v if isinstance(v, Flowable | list) else text(v, cell) for v in row] for row in rows]
     commands: list[tuple[Any, ...]] = [
         ("FONT", (0, 0), (-1, -1), font()),  # else the table names Helvetica, which no PDF embeds
         ("GRID", (0, 0), (-1, -1), 0.4, LINE),
@@ -92,7 +93,9 @@ def table(
         commands.append(("BACKGROUND", (0, 0), (-1, 0), SHADE))
     if zebra:
         commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f7f7f7")]))
-    return Table(data, colWidths=list(widths), repeatRows=1 if header else 0, style=TableStyle(commands))
+    return Table(
+        data, colWidths=list(widths), repeatRows=1 if header else 0, style=TableStyle(commands), hAlign="LEFT"
+    )
 
 
 def fields(
@@ -107,6 +110,7 @@ def fields(
     return Table(
         rows,
         colWidths=list(widths),
+        hAlign="LEFT",
         style=TableStyle(
             [
                 ("FONT", (0, 0), (-1, -1), font()),
@@ -126,6 +130,7 @@ def layout(
     return Table(
         [list(row) for row in rows],
         colWidths=list(widths),
+        hAlign="LEFT",
         style=TableStyle([("FONT", (0, 0), (-1, -1), font()), *commands]),
     )
 
