@@ -6,6 +6,7 @@ Chinese that renders on a machine without a single font. On both databases."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import ImageChops
@@ -13,9 +14,10 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
-from shangliao.documents import pdf
+from shangliao.documents import pdf, service
 from shangliao.documents.slips import MAX_SLIPS
 from tests.support.catalog import make_product
+from tests.support.console import HTMX, sign_in
 from tests.support.orders import ADDRESS, act, make_order
 from tests.support.pdf import fonts_of, no_fonts_config, page_image, pages_count, scanned, text_of
 from tests.support.team import make_member
@@ -195,3 +197,70 @@ def test_chinese_renders_on_a_machine_without_any_font(shop, shirt, tmp_path):
 def ink(image) -> int:
     """Dark pixels on a page."""
     return sum(image.point(lambda v: 255 if v < 128 else 0).histogram()[255:])
+
+
+# --- the console ------------------------------------------------------------------------------------
+
+
+def test_the_bulk_bar_prints_the_ticked_orders_or_all_that_match(app, runtime, shop, shirt, tmp_path):
+    # given three orders, one of them found by a search, and the owner's console
+    a, b, c = (make_order(shop, [(shirt.variant_id, 1)]) for _ in range(3))
+    console = sign_in(app, shop)
+    listing = console.get("/orders").text
+    assert '<option value="print">打印发货单</option>' in listing
+
+    # when two are ticked and 打印发货单 applied, then the card's button pressed
+    ready = console.post(
+        "/orders/bulk", data={"action": "print", "ids": [str(c["id"]), str(a["id"])]}, headers=HTMX
+    )
+    assert ready.status_code == 200, ready.text
+    assert "已准备好 2 个订单的发货单" in ready.text and 'target="_blank"' in ready.text
+    ids = re.findall(r'<input type="hidden" name="ids" value="(\d+)">', ready.text)
+    assert ids == [str(c["id"]), str(a["id"])]
+    printed = console.post("/orders/packing-slips", data={"ids": ids})
+
+    # then the PDF holds their slips, in the order ticked
+    assert printed.status_code == 200 and printed.headers["content-type"] == "application/pdf"
+    text = text_of(printed.content, tmp_path)
+    assert text.index(c["number"]) < text.index(a["number"]) and b["number"] not in text
+
+    # and "all matching" prints what the filters find
+    found = console.post(
+        "/orders/bulk", data={"action": "print", "all_matching": "1", "q": b["number"]}, headers=HTMX
+    )
+    assert re.findall(r'name="ids" value="(\d+)"', found.text) == [str(b["id"])]
+
+
+def test_the_order_page_links_its_slip_and_its_evidence_pack_for_who_may_have_them(app, runtime, shop, shirt):
+    order = make_order(shop, [(shirt.variant_id, 1)])
+    page = sign_in(app, shop).get(f"/orders/{order['id']}").text
+    assert f'href="/api/v1/orders/{order["id"]}/packing-slip"' in page
+    assert f'href="/api/v1/orders/{order["id"]}/evidence-pack"' in page
+    # a console session opens them (the API's routes take the session as a credential)
+    slip = sign_in(app, shop).get(f"/api/v1/orders/{order['id']}/packing-slip")
+    assert slip.status_code == 200 and slip.content.startswith(b"%PDF-")
+    # customer service may not ship: neither the bulk bar's print nor the order page's slip
+    agent_console = make_member(runtime, shop, role="agent")  # its token opens console pages too
+    assert '<option value="print">' not in agent_console.get("/orders").text
+    agent_page = agent_console.get(f"/orders/{order['id']}").text
+    assert "/packing-slip" not in agent_page and "/evidence-pack" in agent_page
+    refused = agent_console.post(
+        "/orders/bulk", data={"action": "print", "ids": str(order["id"])}, headers=HTMX
+    )
+    assert refused.status_code == 403
+
+
+def test_a_member_prints_a_bounded_number_of_documents_an_hour(shop, shirt, monkeypatch):
+    # given a limit of two documents an hour (60 in production: a scrape of addresses is slow)
+    monkeypatch.setattr(service, "PRINTS_PER_HOUR", "2/hour")
+    order = make_order(shop, [(shirt.variant_id, 1)])
+    missing = shop.api.get("/api/v1/orders/999999999/packing-slip")
+    assert missing.status_code == 404  # an order not found prints nothing, and costs nothing
+
+    # when the owner prints three times
+    answers = [shop.api.get(f"/api/v1/orders/{order['id']}/packing-slip") for _ in range(3)]
+
+    # then the third is refused, saying when to come back, and not recorded as printed
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert answers[2].json()["error"]["code"] == "rate.limited" and "Retry-After" in answers[2].headers
+    assert len(audit(shop)) == 2

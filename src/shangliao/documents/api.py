@@ -14,13 +14,18 @@ from shangliao.core.schemas import PathId, RowRef, StrictModel
 from shangliao.documents import service
 from shangliao.documents.slips import MAX_SLIPS
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.web.errors import ErrorBody
 
 router = APIRouter(tags=["documents"])
 SLIPS = "orders.fulfil"
 EVIDENCE = "chat.read"
 NO_STORE = {"Cache-Control": "private, no-store"}
-PDF = {200: {"content": {"application/pdf": {}}, "description": "The PDF."}}
-ZIP = {200: {"content": {"application/zip": {}}, "description": "The PDF and its signature, zipped."}}
+TOO_MANY = {429: {"model": ErrorBody, "description": "Too many documents this hour; see Retry-After"}}
+PDF = {200: {"content": {"application/pdf": {}}, "description": "The PDF."}, **TOO_MANY}
+ZIP = {
+    200: {"content": {"application/zip": {}}, "description": "The PDF and its signature, zipped."},
+    **TOO_MANY,
+}
 SLIPS_NAME = N_("Packing slips")
 EVIDENCE_NAME = N_("Evidence pack")
 

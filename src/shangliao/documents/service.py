@@ -33,6 +33,8 @@ def document_view(actor: Actor) -> PiiView:
 
 
 def _count_print(rt: Runtime, actor: Actor) -> None:
+    """One document more for this member (429 past the limit): counted once the orders were found
+    (a wrong id prints nothing and costs nothing), before the drawing, which is the costly part."""
     rt.limits.check(PRINTS_PER_HOUR, "documents", str(actor.shop_id), str(actor.staff_id or 0))
 
 
@@ -44,11 +46,11 @@ def packing_slips(rt: Runtime, actor: Actor, order_ids: Sequence[int]) -> bytes:
     """The PDF of the orders' packing slips; an order the member may not see fails them all (404)."""
     check_permission(actor, "orders.read")  # a slip shows the order whole
     ids = slips.check_count(order_ids)
-    _count_print(rt, actor)
     locale, view = current_locale.get(), document_view(actor)
     with rt.db.read() as session:
         found = slips.slips_of(session, rt.keyring, actor, ids, view, locale)
         shop_name = _shop_name(session, actor.shop_id)
+    _count_print(rt, actor)
     data = slips.render(found, shop_name=shop_name, timezone=actor.timezone, locale=locale)
     with rt.db.write() as session:
         record_audit(
@@ -62,11 +64,11 @@ def packing_slips(rt: Runtime, actor: Actor, order_ids: Sequence[int]) -> bytes:
 def evidence_pack(rt: Runtime, actor: Actor, order_id: int) -> signing.Pack:
     """One order's evidence pack, signed (documents/evidence.py says what it holds)."""
     check_permission(actor, "orders.read")
-    _count_print(rt, actor)
     locale, view = current_locale.get(), document_view(actor)
     with rt.db.read() as session:
         found = evidence.evidence_of(session, rt, actor, order_id, view, locale)
         shop_name = _shop_name(session, actor.shop_id)
+    _count_print(rt, actor)
     data = evidence.render(found, shop_name=shop_name, timezone=actor.timezone, locale=locale)
     pack = signing.sign(rt.keyring, actor.shop_id, found.order_id, found.number, data)
     with rt.db.write() as session:
