@@ -243,9 +243,17 @@ def test_another_shops_order_and_a_member_without_chat_are_refused(
     theirs = make_order(other_shop, [(make_product(runtime, other_shop).variant_id, 1)])
     r = shop.api.get(f"/api/v1/orders/{theirs['id']}/evidence-pack")
     assert r.status_code == 404 and r.json()["error"]["code"] == "order.not_found"
+    assert shop.api.get("/api/v1/audit", params={"act": "documents.evidence_pack"}).json()["items"] == []
     finance = make_member(runtime, shop, role="finance")
     r = finance.get(f"/api/v1/orders/{order['id']}/evidence-pack")
     assert r.status_code == 403 and r.json()["error"]["details"] == {"permission": "chat.read"}
     no_orders = make_member(runtime, shop, permissions=["chat.read"])
     r = no_orders.get(f"/api/v1/orders/{order['id']}/evidence-pack")
     assert r.status_code == 403 and r.json()["error"]["details"] == {"permission": "orders.read"}
+
+
+def test_an_order_without_a_chat_says_so(shop, water, tmp_path):
+    order = make_order(shop, [(water.variant_id, 1)])
+    data, _, _ = pack_of(shop.api, order["id"])
+    text = squeezed(text_of(data, tmp_path))
+    assert order["number"] in text and text.count("此订单没有与客户的会话。") == 2  # no chain, no transcript

@@ -133,7 +133,7 @@ def _slip(
         number=order.number,
         created_at=order.created_at,
         status=gettext(STATUS_LABELS[Status(order.status)], locale),
-        buyer=view.name(order.customer_name) or "",
+        buyer=order.customer_name or "",  # a name is no address: shown as the order page shows it
         address=view.address(address_dict(keyring, order.address_enc)) if order.address_enc else None,
         lines=[
             Line(i.name, i.spec or "", i.sku or "", i.quantity, remaining[i.id] if remaining else None)
