@@ -18,7 +18,7 @@ from shangliao.chat.models import Message
 from shangliao.cli.main import app
 from shangliao.config import get_settings
 from shangliao.core.crypto import Keyring
-from shangliao.documents import signing
+from shangliao.documents import evidence, signing
 from tests.support.catalog import make_product
 from tests.support.chat import customer_says
 from tests.support.customers import make_customer
@@ -257,3 +257,23 @@ def test_an_order_without_a_chat_says_so(shop, water, tmp_path):
     data, _, _ = pack_of(shop.api, order["id"])
     text = squeezed(text_of(data, tmp_path))
     assert order["number"] in text and text.count("此订单没有与客户的会话。") == 2  # no chain, no transcript
+
+
+def test_pictures_past_the_packs_bound_are_named_not_printed(
+    runtime, shop, water, customer, conversation, tmp_path, monkeypatch
+):
+    # given a pack that prints one picture at most, and a chat holding two
+    monkeypatch.setattr(evidence, "MAX_PICTURES", 1)
+    order = disputed_order(runtime, shop, water, customer, conversation)
+    more = shop.api.post(
+        f"/api/v1/conversations/{conversation['id']}/attachments",
+        files={"file": ("第二张.jpg", photo(), "image/jpeg")},
+    )
+    assert more.status_code == 201, more.text
+
+    # when the pack is made
+    data, _, _ = pack_of(shop.api, order["id"])
+
+    # then the first is printed and the second named, with the reason
+    assert len(images_of(data, tmp_path)) == 1
+    assert "图片第二张.jpg（未打印：每个证据包最多1张图片）" in squeezed(text_of(data, tmp_path))

@@ -48,6 +48,7 @@ from shangliao.customers.masking import PiiView
 from shangliao.customers.models import Customer
 from shangliao.customers.pii import region_parts
 from shangliao.documents import pdf
+from shangliao.exports.rows import PAYMENT_LABELS
 from shangliao.orders.cancel_reasons import reason_text
 from shangliao.orders.state import STATUS_LABELS, Status
 from shangliao.orders.timeline import access_order, events_of, worded
@@ -60,13 +61,6 @@ MAX_MESSAGES = 1000
 MAX_PICTURES = 40
 PICTURE_EDGE = 800  # pixels: sharp at the 60 mm a picture is printed, a small fraction of a photo
 PICTURE_SIZE = 60 * mm
-PAYMENT_LABELS = {
-    "unpaid": N_("Unpaid"),
-    "partially_paid": N_("Partially paid"),
-    "paid": N_("Paid"),
-    "partially_refunded": N_("Partially refunded"),
-    "refunded": N_("Refunded"),
-}
 
 TITLE = N_("Evidence pack")
 FOOTER = N_("{shop} · Evidence pack of order {number} · made {at} · page {page}")
@@ -227,7 +221,9 @@ def _chat(
     total = session.scalar(select(func.count()).select_from(Message).where(*shown)) or 0
     windowed = (*shown, Message.created_at >= start)
     in_window = session.scalar(select(func.count()).select_from(Message).where(*windowed)) or 0
-    messages = session.scalars(select(Message).where(*windowed).order_by(Message.seq).limit(MAX_MESSAGES))
+    messages = list(
+        session.scalars(select(Message).where(*windowed).order_by(Message.seq).limit(MAX_MESSAGES))
+    )
     customer = session.scalar(
         select(Customer.name)
         .join(Conversation, Conversation.customer_id == Customer.id)
@@ -478,6 +474,8 @@ def _picture(path: Path) -> PdfImage | None:
                 if opened.width * opened.height > MAX_PIXELS:
                     return None
                 opened.seek(0)  # an animated GIF or WebP: its first frame
+                # A JPEG decodes straight at a fraction of its size: a phone's photo never whole.
+                opened.draft("RGB", (2 * PICTURE_EDGE, 2 * PICTURE_EDGE))
                 picture = ImageOps.exif_transpose(opened).convert("RGB")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError,
             SyntaxError, ValueError, EOFError):  # fmt: skip
