@@ -42,6 +42,7 @@ from shangliao.web.console import (
     customer_merge_pages,
     customer_pages,
     customer_profile_pages,
+    document_pages,
     export_pages,
     inbox_pages,
     invoice_pages,
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         order_new_pages,
         order_pages,
         export_pages,  # /orders/export, /orders/ship-sheet, /orders/import… before /orders/{order_id}…
+        document_pages,
         ship_sheet_pages,
         quote_sheet_pages,
         order_detail_pages,

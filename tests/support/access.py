@@ -111,6 +111,7 @@ SAMPLE_BODIES: dict[tuple[str, str], dict] = {
     },
     ("POST", "/api/v1/exports/orders"): {"format": "csv"},
     ("POST", "/api/v1/quote-sheets/{upload}"): {"customer_id": 1},
+    ("POST", "/api/v1/documents/packing-slips"): {"order_ids": [1]},
     ("POST", "/api/v1/webhooks"): {"url": "https://hooks.example.com/a", "topics": ["order"]},
     ("PUT", "/api/v1/webhooks/{webhook_id}"): {"url": "https://hooks.example.com/b", "topics": ["order"]},
     ("PUT", "/api/v1/notifications/preferences"): {},
@@ -134,6 +135,7 @@ SAMPLE_FORMS: dict[tuple[str, str], dict] = {
     ("POST", "/orders/{order_id}/do/{action}"): {"version": "1"},
     ("POST", "/orders/{order_id}/parcels"): {"version": "1", **SHIP},
     ("POST", "/orders/{order_id}/notes"): {"body": "x"},
+    ("POST", "/orders/packing-slips"): {"ids": "1"},
     ("POST", "/settings/shipping"): {"name": "access form", "first_units": "1", "further_units": "1"},
     ("POST", "/settings/shipping/{shipping_template_id}"): {"name": "access edit"},
     ("POST", "/orders/{order_id}/invoice"): {

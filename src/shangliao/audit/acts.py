@@ -49,6 +49,8 @@ LABELS: dict[str, str] = {
     "customer.erased": N_("Customer data erased"),
     "payments.notification_mismatch": N_("Payment notification not applied"),
     "export.orders": N_("Orders exported"),
+    "documents.packing_slips": N_("Packing slips printed"),
+    "documents.evidence_pack": N_("Evidence pack made"),
     "payments.method_changed": N_("Payment method changed"),
 }
 
@@ -61,6 +63,7 @@ GROUPS: dict[str, str] = {
     "settings.": N_("Settings"),
     "keys.": N_("Keys"),
     "export.": N_("Exports"),
+    "documents.": N_("Printed documents"),
     "payments.": N_("Payments"),
 }
 
@@ -92,6 +95,8 @@ DETAIL_LABELS: dict[str, str] = {
     "number": N_("Order number"),
     "out_trade_no": N_("Merchant trade number"),
     "transaction_id": N_("Provider transaction id"),
+    "full": N_("Personal data in full"),
+    "sha256": N_("File fingerprint (SHA-256)"),
 }
 
 

@@ -363,6 +363,14 @@ def list_members(session: Session, shop_id: int) -> list[Staff]:
     )
 
 
+def staff_of(session: Session, shop_id: int, *, active_only: bool = True) -> list[tuple[int, str]]:
+    """``(id, display name)`` of the shop's members in id order (a picker's choices); with
+    ``active_only=False`` former colleagues too (the names of who did what, in a history)."""
+    stmt = select(Staff.id, Staff.display_name).where(Staff.shop_id == shop_id).order_by(Staff.id)
+    rows = session.execute(stmt.where(Staff.active.is_(True)) if active_only else stmt)
+    return [(r.id, r.display_name) for r in rows]
+
+
 def access_member(session: Session, actor: Actor, staff_id: int) -> Staff:
     member = session.get(Staff, staff_id)
     if member is None or member.shop_id != actor.shop_id:

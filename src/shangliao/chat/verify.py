@@ -47,8 +47,8 @@ def _conversations(db: Database, shop_id: int) -> Iterator[int]:
         after = chunk[-1]
 
 
-def _listed(
-    db: Database, keyring: Keyring, shop_id: int, recorded: int | None
+def listed_heads(
+    session: Session, keyring: Keyring, shop_id: int, recorded: int | None
 ) -> tuple[dict[int, tuple[int, str]], list[chain.Break]]:
     """The shop's signed list as ``{conversation id: (seq, hash hex)}``; a list whose signature
     fails is reported and not used (nothing in it can be trusted).
@@ -58,12 +58,11 @@ def _listed(
     was recorded was deleted. Both are breaks. With nothing recorded a missing list is no break:
     sending signs a checkpoint every ``CHECKPOINT_EVERY`` messages on its own, so checkpoints
     alone cannot tell a deleted list from a shop whose first checkpoint run is still to come."""
-    with db.read() as session:
-        manifest = session.execute(
-            select(ChainManifest.generation, ChainManifest.heads, ChainManifest.signature).where(
-                ChainManifest.shop_id == shop_id
-            )
-        ).first()
+    manifest = session.execute(
+        select(ChainManifest.generation, ChainManifest.heads, ChainManifest.signature).where(
+            ChainManifest.shop_id == shop_id
+        )
+    ).first()
     if manifest is None:
         if recorded is not None:
             return {}, [chain.Break(None, None, N_("the signed list of conversations is missing"), shop_id)]
@@ -99,29 +98,15 @@ def verify(
     done = 0
     recorded = generations.read(generations_file)
     for shop in _shops(db, shop_id):
-        listed, broken_list = _listed(db, keyring, shop, recorded.get(shop))
+        with db.read() as session:
+            listed, broken_list = listed_heads(session, keyring, shop, recorded.get(shop))
         breaks += broken_list
         for conversation_id in _conversations(db, shop):
             with db.read() as session:
-                messages = list(
-                    session.scalars(
-                        select(Message)
-                        .where(Message.conversation_id == conversation_id)
-                        .order_by(Message.seq)
-                    )
+                found, _ = check_conversation(
+                    session, keyring, shop, conversation_id, listed.pop(conversation_id, None), uploads_dir
                 )
-                checkpoints = list(
-                    session.scalars(
-                        select(ChainCheckpoint)
-                        .where(ChainCheckpoint.conversation_id == conversation_id)
-                        .order_by(ChainCheckpoint.seq)
-                    )
-                )
-                breaks += chain.verify_conversation(
-                    keyring, shop, conversation_id, messages, checkpoints, listed.pop(conversation_id, None)
-                )
-                if uploads_dir is not None:
-                    breaks += _attachment_breaks(session, uploads_dir, conversation_id, messages)
+            breaks += found
             done += 1
             if progress is not None:
                 progress(done)
@@ -132,6 +117,35 @@ def verify(
         stored = set(_shops(db, None))
         breaks += [chain.Break(None, None, N_("the shop is gone"), s) for s in sorted(set(recorded) - stored)]
     return breaks
+
+
+def check_conversation(
+    session: Session,
+    keyring: Keyring,
+    shop_id: int,
+    conversation_id: int,
+    listed: tuple[int, str] | None,
+    uploads_dir: Path | None,
+) -> tuple[list[chain.Break], list[Message]]:
+    """One conversation's breaks (its chain, checkpoints and recalls, the head the shop's signed
+    list gives it; with ``uploads_dir`` its files' bytes too), and its messages in order, as
+    walked (the evidence pack prints from the very rows it checked)."""
+    messages = list(
+        session.scalars(
+            select(Message).where(Message.conversation_id == conversation_id).order_by(Message.seq)
+        )
+    )
+    checkpoints = list(
+        session.scalars(
+            select(ChainCheckpoint)
+            .where(ChainCheckpoint.conversation_id == conversation_id)
+            .order_by(ChainCheckpoint.seq)
+        )
+    )
+    breaks = chain.verify_conversation(keyring, shop_id, conversation_id, messages, checkpoints, listed)
+    if uploads_dir is not None:
+        breaks += _attachment_breaks(session, uploads_dir, conversation_id, messages)
+    return breaks, messages
 
 
 def _attachment_breaks(

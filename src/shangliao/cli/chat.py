@@ -1,12 +1,14 @@
-"""``shangliao chat verify`` and ``shangliao chat checkpoint``: the chat history's tamper evidence."""
+"""``shangliao chat verify``, ``chat checkpoint`` and ``chat verify-pack``: the chat history's tamper
+evidence, and the signed evidence packs made from it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from shangliao.cli.common import console, open_runtime, reports_errors, say, t
+from shangliao.cli.common import console, fail, open_runtime, reports_errors, say, settings, t
 from shangliao.core.i18n import N_
 from shangliao.shops.service import access_shop_by_slug
 
@@ -89,3 +91,45 @@ def checkpoint(shop: ShopOption = None) -> None:
             rt.db, rt.keyring, _shop_id(rt, shop), generations_file=generations.path_in(rt.settings.data_dir)
         )
     say(N_("Signed {n} conversation heads."), n=count)
+
+
+@app.command("verify-pack")
+@reports_errors
+def verify_pack(
+    pack: Annotated[
+        Path,
+        typer.Argument(
+            help="The evidence pack as downloaded (.zip), or its PDF.", exists=True, dir_okay=False
+        ),
+    ],
+    signature: Annotated[
+        Path | None,
+        typer.Argument(help="The pack's .sig.json, when PACK is the PDF alone.", exists=True, dir_okay=False),
+    ] = None,
+) -> None:
+    """Check that an order's evidence pack is exactly the PDF this installation made and signed;
+    exit 1 when it is not (a changed byte, another order's signature, another installation's key).
+
+    Needs only the key file (the database is not read). A pack signed by a key since retired with
+    `keys retire` no longer verifies.
+
+    Examples:  shangliao chat verify-pack 证据包-26112600042.zip
+               shangliao chat verify-pack evidence-26112600042.pdf evidence-26112600042.sig.json
+    """
+    from shangliao.core.crypto import Keyring
+    from shangliao.documents import signing
+
+    for path in (pack, signature):
+        if path is not None and path.stat().st_size > signing.MAX_PACK_BYTES:
+            fail(t(signing.NOT_A_PACK))
+    if signature is None:
+        found = signing.unpack(pack.read_bytes())
+        if found is None:
+            fail(t(signing.NOT_A_PACK))
+        data, signed = found
+    else:
+        data, signed = pack.read_bytes(), signature.read_bytes()
+    verdict = signing.verify(Keyring.from_settings(settings()), data, signed)
+    if not verdict.ok:
+        fail(t(verdict.message))
+    say(verdict.message, **verdict.params)

@@ -127,6 +127,33 @@ def notes_of(session: Session, order: Order) -> list[OrderNote]:
 
 # --- how a timeline row reads ---------------------------------------------------------------------
 
+# What each kind of row is called (the order page's timeline, the evidence pack's).
+EVENT_LABELS = {
+    "created": N_("Order created"),
+    "status": N_("Status changed"),
+    "note": N_("Note added"),
+    "assigned": N_("Assignee changed"),
+    "tagged": N_("Tags changed"),
+    "address_changed": N_("Address changed"),
+    "items_changed": N_("Items changed"),
+    "price_changed": N_("Price changed"),
+    "paid": N_("Payment recorded"),
+    "refunded": N_("Refund recorded"),
+    "proof_uploaded": N_("Payment proof sent"),
+    "proof_recorded": N_("Payment proof recorded"),
+    "proof_dismissed": N_("Payment proof dismissed"),
+    "parcel_shipped": N_("Parcel shipped"),
+    "parcel_delivered": N_("Parcel signed for"),
+    "archived": N_("Archived"),
+    "restored": N_("Restored from the archive"),
+    "invoice_requested": N_("Invoice requested"),
+    "invoice_updated": N_("Invoice request changed"),
+    "invoice_issued": N_("Invoice issued"),
+    "invoice_cancelled": N_("Invoice cancelled"),
+    "aftersale": N_("After-sales service"),
+}
+LAST_PARCEL_SHIPPED = N_("Last parcel shipped, the whole order has shipped")
+PARCEL_N = N_("Parcel {n}")
 FROM_TO = N_("{old} → {new}")
 NOBODY = N_("Nobody")
 TAGS_ADDED = N_("Added: {tags}")
@@ -211,3 +238,24 @@ def details_of(row: dict[str, Any], staff_names: dict[int, str]) -> list[str]:
         if data.get("removed"):
             parts.append(gettext(TAGS_REMOVED, tags="、".join(data["removed"])))
     return parts
+
+
+def worded(
+    row: dict[str, Any], at: Any, authors: dict[int, str], customer_name: str | None
+) -> dict[str, Any]:
+    """A timeline row (``views.event_dict``) with who did it and what changed, worded for the
+    reader: ``label`` (a msgid), ``author`` and ``details`` (translated), ``at``."""
+    details = details_of(row, authors)
+    label = EVENT_LABELS.get(row["kind"], row["kind"])
+    seq = (row.get("data") or {}).get("seq")
+    if row["kind"] == "status" and row.get("to_status") == Status.SHIPPED.value and seq and seq > 1:
+        # The last parcel of a split shipment is the order's own 已发货 step (shipping/parcels.py):
+        # it reads as that parcel leaving, and the order now shipped whole.
+        label, details = LAST_PARCEL_SHIPPED, [gettext(PARCEL_N, n=seq), *details]
+    return {
+        **row,
+        "at": at,
+        "author": author_of(row, authors, customer_name),
+        "details": details,
+        "label": label,
+    }

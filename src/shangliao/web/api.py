@@ -17,6 +17,7 @@ from shangliao.chat import order_api as chat_order_api
 from shangliao.customers import api as customers_api
 from shangliao.customers import api_merge as customers_merge_api
 from shangliao.customers import api_reveal as customers_reveal_api
+from shangliao.documents import api as documents_api
 from shangliao.exports import api as exports_api
 from shangliao.inventory import api as inventory_api
 from shangliao.invoices import api as invoices_api
@@ -79,6 +80,7 @@ for domain in (
     sheets_api,
     quote_sheets_api,
     product_sheets_api,
+    documents_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).

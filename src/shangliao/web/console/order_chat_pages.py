@@ -13,14 +13,12 @@ from sqlalchemy.orm import Session
 from shangliao.auth.access import check_permission, staff
 from shangliao.auth.actor import Actor
 from shangliao.chat import checkpoints, drafts, service
-from shangliao.chat.cards import card_view, shown_parts
-from shangliao.chat.models import Message
+from shangliao.chat.cards import card_view
+from shangliao.chat.transcript import line_of
 from shangliao.core.crypto import Keyring
 from shangliao.core.errors import NotFound
 from shangliao.core.i18n import N_
-from shangliao.core.money import format_yuan
 from shangliao.core.schemas import PathId
-from shangliao.customers.masking import PiiView
 from shangliao.customers.models import Customer
 from shangliao.orders.models import Order
 from shangliao.orders.timeline import access_order
@@ -32,13 +30,6 @@ router = APIRouter(include_in_schema=False)
 
 # How much of the conversation the order page shows; the inbox has the rest.
 CHAT_MESSAGES = 10
-CARD_NAMES = {
-    "product_card": N_("Product card"),
-    "order_card": N_("Order card"),
-    "payment_request": N_("Payment request"),
-    "quote_card": N_("Quote"),
-    "order_request": N_("Order request"),
-}
 
 
 def order_chat_context(session: Session, keyring: Keyring, actor: Actor, order: Order) -> dict[str, Any]:
@@ -74,54 +65,9 @@ def _chat(
         "conversation_id": conversation.id,
         "linked": order.conversation_id == conversation.id,
         "messages": [
-            _line(session, keyring, m, customer_name or "", staff_names, card_view(actor)) for m in messages
+            line_of(session, keyring, m, customer_name or "", staff_names, card_view(actor)) for m in messages
         ],
     }
-
-
-def _line(
-    session: Session,
-    keyring: Keyring,
-    m: Message,
-    customer_name: str,
-    staff_names: dict[int, str],
-    view: PiiView,
-) -> dict[str, Any]:
-    """One message as a line of the panel: who, when, and its text or a summary of its card; a
-    checkpoint, the lines the inbox and the customer's page draw (``shown_parts``), so all three
-    show what the customer saw."""
-    if m.sender_type == "customer":
-        who = customer_name
-    elif m.sender_type == "staff":
-        who = staff_names.get(m.sender_id or 0, "")
-    else:
-        who = None  # the template says "System"
-    line: dict[str, Any] = {"seq": m.seq, "who": who, "side": m.sender_type, "at": m.created_at}
-    line["recalled"] = m.recalled_at is not None
-    data = m.data or {}
-    line["kind"] = m.kind
-    line["text"] = m.body
-    line["card"] = CARD_NAMES.get(m.kind)
-    line["summary"] = _summary(m.kind, data)
-    line["shown"] = (
-        shown_parts(session, keyring, data, m.body, view=view)
-        if m.kind == "order_card" and data.get("checkpoint")
-        else None
-    )
-    line["number"] = data.get("number", "")
-    line["link"] = f"/api/v1/attachments/{data['attachment_id']}" if "attachment_id" in data else None
-    line["name"] = data.get("name", "")
-    return line
-
-
-def _summary(kind: str, data: dict[str, Any]) -> str:
-    if kind in ("order_card", "payment_request", "quote_card") and "number" in data:
-        return f"{data['number']} · {format_yuan(int(data.get('total', 0)))}"
-    if kind == "product_card":
-        return str(data.get("name", ""))
-    if kind == "order_request":
-        return " / ".join(f"{i.get('name', '')} × {i.get('quantity', '')}" for i in data.get("items", []))
-    return ""
 
 
 @router.post("/orders/{order_id}/checkpoints/{kind}")

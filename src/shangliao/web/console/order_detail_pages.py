@@ -15,7 +15,7 @@ from shangliao.auth.actor import Actor
 from shangliao.chat.drafts import draft_warnings
 from shangliao.chat.service import may_open_conversation
 from shangliao.core.errors import Conflict, Invalid
-from shangliao.core.i18n import N_, gettext
+from shangliao.core.i18n import N_
 from shangliao.core.schemas import PathId
 from shangliao.customers.masking import form_address, may_reveal, order_view
 from shangliao.invoices.views import invoice_context
@@ -31,7 +31,7 @@ from shangliao.orders.state import (
     Status,
 )
 from shangliao.orders.tag_palette import colors_of
-from shangliao.orders.timeline import access_order, author_of, details_of, events_of, notes_of
+from shangliao.orders.timeline import EVENT_LABELS, access_order, events_of, notes_of, worded
 from shangliao.orders.views import event_dict, order_dict
 from shangliao.orders.workflow import paid_in_full, workflow_for
 from shangliao.runtime import Runtime, get_runtime
@@ -54,32 +54,6 @@ ACTION_BUTTONS = (
     ("cancel", N_("Cancel order")),
 )
 CONTINUE_SHIPPING = N_("Continue shipping")
-LAST_PARCEL_SHIPPED = N_("Last parcel shipped, the whole order has shipped")
-PARCEL_N = N_("Parcel {n}")
-EVENT_LABELS = {
-    "created": N_("Order created"),
-    "status": N_("Status changed"),
-    "note": N_("Note added"),
-    "assigned": N_("Assignee changed"),
-    "tagged": N_("Tags changed"),
-    "address_changed": N_("Address changed"),
-    "items_changed": N_("Items changed"),
-    "price_changed": N_("Price changed"),
-    "paid": N_("Payment recorded"),
-    "refunded": N_("Refund recorded"),
-    "proof_uploaded": N_("Payment proof sent"),
-    "proof_recorded": N_("Payment proof recorded"),
-    "proof_dismissed": N_("Payment proof dismissed"),
-    "parcel_shipped": N_("Parcel shipped"),
-    "parcel_delivered": N_("Parcel signed for"),
-    "archived": N_("Archived"),
-    "restored": N_("Restored from the archive"),
-    "invoice_requested": N_("Invoice requested"),
-    "invoice_updated": N_("Invoice request changed"),
-    "invoice_issued": N_("Invoice issued"),
-    "invoice_cancelled": N_("Invoice cancelled"),
-    "aftersale": N_("After-sales service"),
-}
 
 
 def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
@@ -119,7 +93,7 @@ def _detail_context(session, rt: Runtime, actor: Actor, order_id: int) -> dict:
         # Said before 提交订单 is pressed: a line off sale, short of stock, or presale.
         "draft_warnings": draft_warnings(session, order),
         "events": [
-            _timeline_row(event_dict(e, rt.keyring, pii), e.created_at, authors, order.customer_name)
+            worded(event_dict(e, rt.keyring, pii), e.created_at, authors, order.customer_name)
             for e in events_of(session, order)
         ],
         "cancel_text": reason_text(order.cancel_reason, order.cancel_note),
@@ -167,24 +141,6 @@ def _reads_chat(session, actor: Actor, conversation_id: int | None) -> bool:
         and "chat.read" in actor.permissions
         and may_open_conversation(session, actor, conversation_id)
     )
-
-
-def _timeline_row(row: dict, at, authors: dict[int, str], customer_name: str | None) -> dict:
-    """A timeline row with who did it and what changed, worded for the reader."""
-    details = details_of(row, authors)
-    label = EVENT_LABELS.get(row["kind"], row["kind"])
-    seq = (row.get("data") or {}).get("seq")
-    if row["kind"] == "status" and row.get("to_status") == Status.SHIPPED.value and seq and seq > 1:
-        # The last parcel of a split shipment is the order's own 已发货 step (shipping/parcels.py):
-        # it reads as that parcel leaving, and the order now shipped whole.
-        label, details = LAST_PARCEL_SHIPPED, [gettext(PARCEL_N, n=seq), *details]
-    return {
-        **row,
-        "at": at,
-        "author": author_of(row, authors, customer_name),
-        "details": details,
-        "label": label,
-    }
 
 
 def _show(request: Request, rt: Runtime, actor: Actor, order_id: int, *, message: str | None = None):

@@ -26,12 +26,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from shangliao.aftersales.service import open_orders
-from shangliao.auth.access import staff, staff_acting
+from shangliao.auth.access import check_permission, staff, staff_acting
 from shangliao.auth.actor import Actor
-from shangliao.auth.models import Staff
 from shangliao.auth.scope import within_scope
+from shangliao.auth.team import staff_of
 from shangliao.core.errors import Invalid
 from shangliao.core.i18n import N_, current_locale
+from shangliao.documents.api import SLIPS
+from shangliao.documents.slips import MAX_SLIPS
 from shangliao.orders import counts as order_counts
 from shangliao.orders.batch import ACTION_PERMISSIONS, MAX_BATCH, BatchIn, preview_batch, run_batch
 from shangliao.orders.cancel_reasons import CANCEL_REASONS, reason_text
@@ -97,6 +99,7 @@ INVOICE_FILTERS = (("requested", N_("To invoice")), ("issued", N_("Invoiced")))
 BULK_ACTIONS = (
     ("confirm", N_("Confirm")),
     ("prepare", N_("To preparing")),
+    ("print", N_("Print packing slips")),
     ("assign", N_("Assign")),
     ("tag", N_("Add tag")),
     ("archive", N_("Archive")),
@@ -111,6 +114,10 @@ ARCHIVED_BULK_ACTIONS = (
 )
 # Actions that change many orders past undoing from the list: they show what would happen first.
 CONFIRMED_ACTIONS = frozenset({"cancel", "archive"})
+# What the bar offers: the batch's actions, and printing their packing slips (documents/), which
+# changes nothing and so is no batch action of the API.
+PRINT = "print"
+BULK_BAR_PERMISSIONS = {**ACTION_PERMISSIONS, PRINT: SLIPS}
 
 
 def filters_from(values: Mapping[str, str]) -> dict[str, str]:
@@ -165,12 +172,6 @@ def query_from(filters: dict[str, str], cursor: str | None = None) -> OrderQuery
     return filters_model(OrderQuery, raw, cursor)
 
 
-def staff_of(session, shop_id: int, *, active_only: bool = True) -> list[tuple[int, str]]:
-    stmt = select(Staff.id, Staff.display_name).where(Staff.shop_id == shop_id).order_by(Staff.id)
-    rows = session.execute(stmt.where(Staff.active.is_(True)) if active_only else stmt)
-    return [(r.id, r.display_name) for r in rows]
-
-
 def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str, str], *, posted: bool):
     filters = filters_from(values)
     cursor = (values.get("cursor") or "").strip()[:300] or None
@@ -201,7 +202,7 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
             "bulk_actions": [
                 (action, label)
                 for action, label in (ARCHIVED_BULK_ACTIONS if filters["tab"] == "archived" else BULK_ACTIONS)
-                if ACTION_PERMISSIONS.get(action) in actor.permissions
+                if BULK_BAR_PERMISSIONS.get(action) in actor.permissions
                 and not (action == "prepare" and skips_preparing)
             ],
             "max_batch": MAX_BATCH,
@@ -244,11 +245,11 @@ list_routes(router, "/orders", "orders.read", _list_view)
 @router.post("/orders/bulk")
 async def orders_bulk(
     request: Request,
-    actor: Actor = Depends(staff_acting(ACTION_PERMISSIONS)),
+    actor: Actor = Depends(staff_acting(BULK_BAR_PERMISSIONS)),
     rt: Runtime = Depends(get_runtime),
 ):
     """The bulk bar: one action for the ticked orders (or every order the filters match); the
-    action's permission is checked by ``run_batch`` before any order is touched."""
+    action's permission is checked by ``run_batch`` before any order is touched (printing's here)."""
     form = await read_form(request, max_fields=MAX_BATCH + 60)
     return await in_thread(_bulk, request, actor, rt, form)
 
@@ -263,6 +264,8 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
         ids = [n for n in picked if n is not None][:MAX_BATCH]
     if not ids:
         raise Invalid("console.nothing_selected", N_("Tick the orders to change first."))
+    if action == PRINT:
+        return _print_ready(request, actor, rt, ids)
     params: dict[str, Any] = {}
     if action == "cancel":
         # The same reason fields as the order page and the inbox: a code, words for "other".
@@ -319,6 +322,15 @@ def _bulk(request: Request, actor: Actor, rt: Runtime, form) -> Any:
             payment_labels=dict(PAYMENT_STATUSES),
             next_cursor=None,
         )
+
+
+def _print_ready(request: Request, actor: Actor, rt: Runtime, ids: list[int]) -> Any:
+    """A card holding the orders to print, whose button opens their slips in a new tab (a PDF
+    cannot arrive through htmx); the orders are checked again when it is pressed."""
+    check_permission(actor, SLIPS)
+    with rt.db.read() as session:
+        numbers = _numbers(session, actor, ids)
+    return render(request, "orders/_print_ready.html", ids=[i for i in ids if i in numbers][:MAX_SLIPS])
 
 
 @router.post("/orders/tab-counts")
