@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -68,15 +68,17 @@ def consumer(name: str) -> Callable[[Handle], Handle]:
     return register
 
 
-def _insert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def insert_for(on: Session | Connection):
+    """The dialect's ``insert`` (with ``on_conflict_do_…``) for the database ``on`` talks to."""
+    dialect = (on.get_bind() if isinstance(on, Session) else on).dialect
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 def follow(session: Session, name: str, shop_id: int) -> None:
     """Have ``name`` read the shop's log from its head on (a no-op when it already does)."""
     head = session.scalar(select(ShopCounter.event_seq).where(ShopCounter.shop_id == shop_id)) or 0
     session.execute(
-        _insert(session)(ConsumerCursor)
+        insert_for(session)(ConsumerCursor)
         .values(consumer=name, shop_id=shop_id, last_seq=head, errors=0, updated_at=clock.now())
         .on_conflict_do_nothing(index_elements=["consumer", "shop_id"])
     )
@@ -85,7 +87,7 @@ def follow(session: Session, name: str, shop_id: int) -> None:
 def once(session: Session, shop_id: int, name: str, event_seq: int, action_key: str) -> bool:
     """Claim the effect ``action_key`` of ``name`` for event ``event_seq``: True the first time."""
     statement = (
-        _insert(session)(ConsumerEffect)
+        insert_for(session)(ConsumerEffect)
         .values(
             shop_id=shop_id, consumer=name, event_seq=event_seq, action_key=action_key, created_at=clock.now()
         )

@@ -33,6 +33,7 @@ from shangliao.sheets import api as sheets_api
 from shangliao.shipping import parcel_api
 from shangliao.shipping import templates_api as shipping_templates_api
 from shangliao.shops import api as shops_api
+from shangliao.stats import api as stats_api
 from shangliao.web.errors import ERROR_RESPONSES
 from shangliao.webhooks import api as webhooks_api
 
@@ -73,6 +74,7 @@ for domain in (
     webhooks_api,
     exports_api,
     sheets_api,
+    stats_api,
 ):
     router.include_router(domain.router)
 # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).
