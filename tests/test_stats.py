@@ -1,99 +1,27 @@
-"""The dashboard's figures (stats/) against a shop whose every number is worked out by hand below:
-days and hours in the shop's zone across midnight and a month's end, a payment in two parts,
-a refund, a cancellation, a submitted draft, customers old and new; then the consumer's retries,
-a rebuild against the consumer, another shop's orders, and a shop in another zone.
-
-The shop (Asia/Shanghai, UTC+8), ``now`` = 2026-04-01 12:00 there:
-
-- O5 2026-03-01 21:00, chat, customer C1, 1 tee (5,900), paid at once;
-- O1 2026-03-31 23:59, chat, C1, 2 tees (11,800), paid 04-01 00:01, 3,000 refunded 04-01 10:00;
-- O2 2026-04-01 00:01, manual, C3, 1 mug (2,500), cancelled 09:00, never paid;
-- O3 2026-04-01 08:00, product link, C2, 1 tee + 2 mugs (10,900), paid 5,000 at 08:30 and the
-  rest at 09:30 (paid in full once, on 04-01);
-- O4 a draft made 2026-03-15 10:00, manual, no customer, 1 mug, submitted 04-01 11:00;
-- C4 ordered twice in November 2025 and C5 once in September 2025 (neither paid);
-- a lamp in stock (30) that nobody bought.
-"""
+"""The dashboard's figures (stats/) against a shop whose every number is worked out by hand
+(tests/support/stats.py ``Scene``): days and hours in the shop's zone across midnight and a
+month's end, a payment in two parts, a refund, a cancellation, a submitted draft, customers old
+and new; then the consumer's retries, a rebuild against the consumer, another shop's orders, a
+shop in another zone, a zone changed, and bad ranges."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import csv
+import io
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import delete
 
-from shangliao.stats.rebuild import rebuild
+from shangliao.jobs import consumers
+from shangliao.jobs.consumers import run_consumer
+from shangliao.stats.charts import CHARTS
+from shangliao.stats.models import CONSUMER, StatsDaily, StatsHourly, StatsProductDaily
+from shangliao.stats.rebuild import backfill, forget_zone, rebuild, unfollowed
 from tests.support.catalog import make_product
-from tests.support.customers import make_customer
 from tests.support.orders import act, make_order
-from tests.support.stats import catch_up, rollups
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-def local(text: str, zone: ZoneInfo = SHANGHAI) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=zone).astimezone(UTC)
-
-
-def pay(shop, order: dict, amount: int) -> None:
-    r = shop.api.post(f"/api/v1/orders/{order['id']}/payments", json={"method": "cash", "amount": amount})
-    assert r.status_code in (200, 201), r.text
-
-
-def refund(shop, order: dict, amount: int) -> None:
-    r = shop.api.post(f"/api/v1/orders/{order['id']}/refunds", json={"method": "cash", "amount": amount})
-    assert r.status_code in (200, 201), r.text
-
-
-class Scene:
-    """The shop described in the module's docstring, made through the API with the clock moved."""
-
-    def __init__(self, runtime, shop, frozen) -> None:
-        self.shop = shop
-        self.tee = make_product(runtime, shop, name="纯棉T恤", stock=50, price=5900)
-        self.mug = make_product(runtime, shop, name="马克杯", stock=20, price=2500)
-        self.lamp = make_product(runtime, shop, name="台灯", stock=30, price=9900)
-        self.c1 = make_customer(runtime, shop, name="老王", phone="13900000001")[0]
-        self.c2 = make_customer(runtime, shop, name="小李", phone="13900000002")[0]
-        self.c3 = make_customer(runtime, shop, name="阿三", phone="13900000003")[0]
-        self.c4 = make_customer(runtime, shop, name="老顾客", phone="13900000004")[0]
-        self.c5 = make_customer(runtime, shop, name="远去的", phone="13900000005")[0]
-        tee, mug = self.tee.variant_id, self.mug.variant_id
-
-        def at(text: str) -> None:
-            frozen(local(text))
-
-        at("2025-09-01 10:00")
-        make_order(shop, [(mug, 1)], customer_id=self.c5, address=None)
-        at("2025-11-01 10:00")
-        make_order(shop, [(mug, 1)], customer_id=self.c4, address=None)
-        at("2025-11-05 10:00")
-        make_order(shop, [(mug, 1)], customer_id=self.c4, address=None)
-        at("2026-03-01 21:00")
-        o5 = make_order(shop, [(tee, 1)], customer_id=self.c1, address=None, channel="chat")
-        pay(shop, o5, 5900)
-        at("2026-03-15 10:00")
-        self.o4 = make_order(shop, [(mug, 1)], draft=True)
-        at("2026-03-31 23:59")
-        self.o1 = make_order(shop, [(tee, 2)], customer_id=self.c1, address=None, channel="chat")
-        at("2026-04-01 00:01")
-        pay(shop, self.o1, 11800)
-        self.o2 = make_order(shop, [(mug, 1)], customer_id=self.c3, address=None)
-        at("2026-04-01 08:00")
-        self.o3 = make_order(
-            shop, [(tee, 1), (mug, 2)], customer_id=self.c2, address=None, channel="product_link"
-        )
-        at("2026-04-01 08:30")
-        pay(shop, self.o3, 5000)
-        at("2026-04-01 09:00")
-        act(shop, self.o2, "cancel", reason="changed_mind")
-        at("2026-04-01 09:30")
-        pay(shop, self.o3, 5900)
-        at("2026-04-01 10:00")
-        refund(shop, self.o1, 3000)
-        at("2026-04-01 11:00")
-        act(shop, self.o4, "submit")
-        at("2026-04-01 12:00")
+from tests.support.shops import make_shop
+from tests.support.stats import Scene, catch_up, local, pay, rollups
 
 
 @pytest.fixture
@@ -269,3 +197,168 @@ def test_a_rebuild_makes_what_the_consumer_made(runtime, scene):
 
     assert done.orders == 8
     assert rollups(runtime, scene.shop.id) == incremental
+
+
+def test_a_failing_event_and_a_crashed_unit_count_nothing_twice(runtime, shop, frozen, monkeypatch):
+    # given the scene's events, not yet passed, and a consumer that fails the first time it meets
+    # a payment (inside the event's savepoint) and dies outright in the middle of its second unit
+    Scene(runtime, shop, frozen)
+    real = consumers.CONSUMERS[CONSUMER].handle
+    failed: set[int] = set()
+    handled = [0]
+
+    class Crash(BaseException):
+        """Not an Exception: nothing catches it, the unit rolls back whole, as a killed worker's."""
+
+    def flaky(session, event, rt):
+        real(session, event, rt)  # the effect is made, then lost with its savepoint or unit
+        handled[0] += 1
+        if event.type == "order.paid" and event.seq not in failed:
+            failed.add(event.seq)
+            raise RuntimeError("the database went away")
+        if handled[0] == 12:
+            raise Crash
+
+    monkeypatch.setitem(consumers.CONSUMERS, CONSUMER, consumers.Consumer(CONSUMER, flaky))
+    with pytest.raises(Crash):
+        for _ in range(50):
+            run_consumer(runtime, CONSUMER, shop.id)
+    catch_up(runtime, shop)
+
+    # then every figure is counted once
+    body = get(shop, "overview")
+    assert failed and body["periods"]["range"]["figures"] == figures(4, 2, 22700, 3000, 1)
+    assert body["periods"]["month"]["previous"]["figures"] == figures(1, 1, 5900, 0, 0)
+    assert get(shop, "products")["by_quantity"][0]["quantity"] == 3
+
+
+def test_another_shops_orders_are_not_counted(runtime, scene, other_shop):
+    theirs = make_product(runtime, other_shop, stock=10, price=100_00)
+    placed = make_order(other_shop, [(theirs.variant_id, 2)], channel="chat")
+    pay(other_shop, placed, 20000)
+    catch_up(runtime, other_shop)
+
+    mine = get(scene.shop, "overview")["periods"]["today"]["figures"]
+    assert mine == figures(3, 2, 22700, 3000, 1)
+    assert get(other_shop, "overview")["periods"]["today"]["figures"] == figures(1, 1, 20000, 0, 0)
+    assert theirs.product_id not in {p["product_id"] for p in get(scene.shop, "products")["by_quantity"]}
+    assert {c["name"] for c in get(other_shop, "customers")["top"]}.isdisjoint({"老王", "小李"})
+
+
+def test_a_shop_in_another_zone_counts_its_own_days(runtime, app, frozen):
+    # given a shop in Los Angeles (UTC-7 in April): an order at 20:00 on 31 March there (11:00 on
+    # 1 April in Shanghai), paid at 00:30 on 1 April there
+    west = make_shop(runtime, app, timezone="America/Los_Angeles")
+    zone = ZoneInfo("America/Los_Angeles")
+    tee = make_product(runtime, west, stock=5, price=5900)
+    frozen(local("2026-03-31 20:00", zone))
+    order = make_order(west, [(tee.variant_id, 1)], channel="chat")
+    frozen(local("2026-04-01 00:30", zone))
+    pay(west, order, 5900)
+    frozen(local("2026-04-01 12:00", zone))
+    catch_up(runtime, west)
+
+    body = get(west, "overview")
+    assert body["today"] == "2026-04-01" and body["timezone"] == "America/Los_Angeles"
+    assert body["periods"]["today"]["figures"] == figures(0, 1, 5900, 0, 0)
+    assert body["periods"]["today"]["previous"]["figures"] == figures(1, 0, 0, 0, 0)
+    hours = get(west, "hours")
+    assert hours["by_hour"] == [1 if h == 20 else 0 for h in range(24)]
+    assert hours["by_weekday_hour"][1][20] == 1  # Tuesday, 31 March
+
+
+def test_a_new_zone_redoes_the_days(runtime, scene):
+    # when the owner moves the shop to Los Angeles
+    r = scene.shop.api.patch("/api/v1/shop", json={"timezone": "America/Los_Angeles"})
+    assert r.status_code == 200, r.text
+
+    # then until the backfill has run, the figures say they are being redone
+    assert get(scene.shop, "overview")["complete"] is False
+    assert scene.shop.id in unfollowed(runtime.db, limit=10_000)
+    backfill(runtime)
+    body = get(scene.shop, "overview")
+    assert body["complete"] is True and body["today"] == "2026-03-31"  # 12:00 in Shanghai
+    # every order of the 31st and the 1st in Shanghai was placed on the 31st in Los Angeles
+    # (23:59, 00:01, 08:00, 11:00 there are 08:59, 09:01, 17:00, 20:00 here)
+    assert get(scene.shop, "hours")["by_hour"] == [1 if h in (8, 9, 17, 20) else 0 for h in range(24)]
+    assert body["periods"]["today"]["figures"] == figures(4, 2, 22700, 3000, 1)
+    # and the consumer follows the shop again
+    assert scene.shop.id not in unfollowed(runtime.db, limit=10_000)
+
+
+def test_a_shop_older_than_the_rollups_is_backfilled(runtime, scene):
+    incremental = rollups(runtime, scene.shop.id)
+    with runtime.db.write() as session:  # as a shop made before the stats consumer existed
+        forget_zone(session, scene.shop.id)
+        for model in (StatsDaily, StatsHourly, StatsProductDaily):
+            session.execute(delete(model).where(model.shop_id == scene.shop.id))
+
+    assert backfill(runtime) >= 1
+    assert rollups(runtime, scene.shop.id) == incremental
+
+
+# --- asking -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, code",
+    [
+        ({"from": "2026-04-02", "to": "2026-04-01"}, "stats.range_reversed"),
+        ({"from": "2025-03-31", "to": "2026-04-01"}, "stats.range_too_long"),
+        ({"from": "yesterday"}, "request.invalid"),
+        ({"to": "1800-01-01"}, "request.invalid"),
+        ({"since": "2026-04-01"}, "request.invalid"),
+    ],
+)
+def test_a_bad_range_is_refused_with_its_code(shop, params, code):
+    for path in ("overview", "products", "customers", "hours", "channels"):
+        r = shop.api.get(f"/api/v1/stats/{path}", params=params)
+        assert r.status_code == 422 and r.json()["error"]["code"] == code, (path, r.text)
+    r = shop.api.get("/api/v1/stats/csv", params={"chart": "trend", **params})
+    assert r.status_code == 422 and r.json()["error"]["code"] == code
+
+
+def test_a_year_is_the_longest_range(shop):
+    r = shop.api.get("/api/v1/stats/overview", params={"from": "2024-01-01", "to": "2024-12-31"})
+    assert r.status_code == 200 and len(r.json()["trend"]) == 366
+
+
+def test_each_chart_downloads_as_csv(runtime, scene, frozen):
+    # given a product whose name a spreadsheet would run as a formula, sold and paid today
+    evil = make_product(runtime, scene.shop, name='=HYPERLINK("http://x.example","点我")', stock=5, price=100)
+    order = make_order(scene.shop, [(evil.variant_id, 1)])
+    pay(scene.shop, order, 100)
+    catch_up(runtime, scene.shop)
+
+    r = scene.shop.api.get("/api/v1/stats/csv", params={"chart": "top_quantity"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="top_quantity-2026-03-03-2026-04-01.csv"' in r.headers["content-disposition"]
+    assert r.content.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert rows[0] == ["商品", "销量", "销售额（元）", "库存"]
+    assert rows[1:] == [["纯棉T恤", "3", "177.00", "46"], ["马克杯", "2", "50.00", "14"],
+                        ["\'=HYPERLINK(\"http://x.example\",\"点我\")", "1", "1.00", "4"]]  # fmt: skip
+
+    trend = list(csv.reader(io.StringIO(get_csv(scene.shop, "trend"))))
+    assert trend[-1] == ["2026-04-01", "4", "3", "228.00", "30.00", "1"]
+    assert len(trend) == 31
+    groups = list(csv.reader(io.StringIO(get_csv(scene.shop, "segments"))))
+    assert groups == [
+        ["客户分组", "客户数"],
+        ["高价值", "1"],
+        ["流失风险", "1"],
+        ["新客", "2"],
+        ["已流失", "1"],
+    ]
+    heat = list(csv.reader(io.StringIO(get_csv(scene.shop, "weekday_hours"))))
+    # Wednesday 1 April: O2 at 00:01, O3 at 08:00, O4 at 11:00 and the order above at 12:00
+    assert heat[0][:3] == ["星期", "00", "01"]
+    assert heat[3] == ["星期三", *("1" if h in (0, 8, 11, 12) else "0" for h in range(24))]
+    for chart in CHARTS:  # every chart answers a table
+        assert len(list(csv.reader(io.StringIO(get_csv(scene.shop, chart))))) >= 2, chart
+
+
+def get_csv(shop, chart: str) -> str:
+    r = shop.api.get("/api/v1/stats/csv", params={"chart": chart})
+    assert r.status_code == 200, r.text
+    return r.content.decode("utf-8-sig")

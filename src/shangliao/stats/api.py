@@ -48,9 +48,9 @@ async def report(rt: Runtime, actor: Actor, name: str, period: Period) -> dict[s
 
 
 def _route(name: str, model: type, summary: str) -> None:
-    async def answer(
-        query: RangeQuery = Depends(query_model(RangeQuery)),
+    async def answer(  # the caller first: refused (401, 403) before the query is read
         caller: Caller = Depends(staff_in_unit(PERMISSION)),
+        query: RangeQuery = Depends(query_model(RangeQuery)),
         rt: Runtime = Depends(get_runtime),
     ):
         actor = caller.actor
@@ -92,8 +92,8 @@ _route("channels", ChannelsOut, "The range's figures per channel: chat, product 
     openapi_extra=query_docs(ChartQuery),
 )
 async def stats_csv(
-    query: ChartQuery = Depends(query_model(ChartQuery)),
     caller: Caller = Depends(staff_in_unit(PERMISSION)),
+    query: ChartQuery = Depends(query_model(ChartQuery)),
     rt: Runtime = Depends(get_runtime),
 ):
     """One chart's numbers as a CSV file, headers in the reader's language; names as text a

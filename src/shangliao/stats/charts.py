@@ -55,7 +55,8 @@ def money(fen: int | None) -> Decimal | None:
 CENTS = Decimal("0.01")
 
 
-def cell(value: Any, timezone: str, locale: str) -> str:
+def cell(value: Any, timezone: str, locale: str, *, for_csv: bool) -> str:
+    """A value as the table shows it; in a CSV, text the shop typed can never be a formula."""
     if value is None:
         return ""
     if isinstance(value, Label):
@@ -64,14 +65,14 @@ def cell(value: Any, timezone: str, locale: str) -> str:
         return local_moment(value, timezone).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, str):
+    if isinstance(value, str) and for_csv:
         return csv_text(value)
     return str(value)
 
 
 Table = tuple[list[str], list[list[Any]]]  # headers (msgids), rows (values as written)
-_FIGURES = (N_("Orders"), N_("Paid orders"), N_("GMV (yuan)"), N_("Average order value (yuan)"),
-            N_("Refunds (yuan)"), N_("Cancelled"))  # fmt: skip
+_FIGURES = (N_("Orders placed"), N_("Paid orders"), N_("GMV (yuan)"), N_("Average order value (yuan)"),
+            N_("Refunds (yuan)"), N_("Cancelled orders"))  # fmt: skip
 
 
 def _figures(f: dict[str, Any]) -> list[Any]:
@@ -98,11 +99,11 @@ def _summary(data: dict[str, Any]) -> Table:
 def _trend(data: dict[str, Any]) -> Table:
     return [
         N_("Day"),
-        N_("Orders"),
+        N_("Orders placed"),
         N_("Paid orders"),
         N_("GMV (yuan)"),
         N_("Refunds (yuan)"),
-        N_("Cancelled"),
+        N_("Cancelled orders"),
     ], [
         [d["day"], d["orders"], d["paid_orders"], money(d["gmv"]), money(d["refunds"]), d["cancelled"]]
         for d in data["trend"]
@@ -120,7 +121,7 @@ def _products(key: str) -> Callable[[dict[str, Any]], Table]:
 
 
 def _top_customers(data: dict[str, Any]) -> Table:
-    return [N_("Customer"), N_("Orders"), N_("Spent (yuan)"), N_("Last order")], [
+    return [N_("Customer"), N_("Orders placed"), N_("Spent (yuan)"), N_("Last order")], [
         [c["name"], c["orders"], money(c["spent"]), c["last_order_at"]] for c in data["top"]
     ]
 
@@ -137,13 +138,13 @@ def _buyers(data: dict[str, Any]) -> Table:
 
 
 def _segments(data: dict[str, Any]) -> Table:
-    return [N_("Group"), N_("Customers")], [
+    return [N_("Customer group"), N_("Number of customers")], [
         [Label(SEGMENT_LABELS[g["segment"]]), g["customers"]] for g in data["groups"]
     ]
 
 
 def _hours(data: dict[str, Any]) -> Table:
-    return [N_("Hour"), N_("Orders")], [[f"{h:02d}:00", n] for h, n in enumerate(data["by_hour"])]
+    return [N_("Hour"), N_("Orders placed")], [[f"{h:02d}:00", n] for h, n in enumerate(data["by_hour"])]
 
 
 def _weekday_hours(data: dict[str, Any]) -> Table:
@@ -182,12 +183,23 @@ CHARTS: dict[str, Chart] = {
 }
 
 
+def table(
+    name: str, data: dict[str, Any], locale: str, timezone: str, *, for_csv: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    """The chart ``name`` of a report's ``data`` as text: its headers and its rows (the console's
+    看数据 shows them, the CSV holds them)."""
+    headers, rows = CHARTS[name].table(data)
+    return (
+        [gettext(h, locale) for h in headers],
+        [[cell(v, timezone, locale, for_csv=for_csv) for v in row] for row in rows],
+    )
+
+
 def csv_bytes(name: str, data: dict[str, Any], locale: str, timezone: str) -> bytes:
     """The chart ``name`` of a report's ``data`` as a CSV file."""
-    headers, rows = CHARTS[name].table(data)
+    headers, rows = table(name, data, locale, timezone, for_csv=True)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([gettext(h, locale) for h in headers])
-    for row in rows:
-        writer.writerow([cell(v, timezone, locale) for v in row])
+    writer.writerow(headers)
+    writer.writerows(rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
