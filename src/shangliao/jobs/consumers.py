@@ -53,16 +53,19 @@ Handle = Callable[[Session, EventLogEntry, "Runtime"], None]
 class Consumer:
     name: str
     handle: Handle
+    # Lower goes first in a worker's pass: what people wait for (rules, webhooks) is not held up
+    # by the dashboard's rollups when many shops' logs moved at once.
+    priority: int = 0
 
 
 CONSUMERS: dict[str, Consumer] = {}
 
 
-def consumer(name: str) -> Callable[[Handle], Handle]:
+def consumer(name: str, *, priority: int = 0) -> Callable[[Handle], Handle]:
     """Register ``handle(session, event, runtime)`` as the consumer ``name``."""
 
     def register(handle: Handle) -> Handle:
-        CONSUMERS[name] = Consumer(name, handle)
+        CONSUMERS[name] = Consumer(name, handle, priority)
         return handle
 
     return register
@@ -98,14 +101,16 @@ def once(session: Session, shop_id: int, name: str, event_seq: int, action_key: 
 
 
 def behind(db: Database) -> list[tuple[str, int]]:
-    """The ``(consumer, shop)`` cursors short of their shop's head (read without the writer)."""
+    """The ``(consumer, shop)`` cursors short of their shop's head (read without the writer),
+    the consumers of a lower ``priority`` first."""
     with db.snapshot() as conn:
         rows = conn.execute(
             select(ConsumerCursor.consumer, ConsumerCursor.shop_id)
             .join(ShopCounter, ShopCounter.shop_id == ConsumerCursor.shop_id)
             .where(ShopCounter.event_seq > ConsumerCursor.last_seq)
         )
-        return [(name, shop_id) for name, shop_id in rows if name in CONSUMERS]
+        found = [(name, shop_id) for name, shop_id in rows if name in CONSUMERS]
+    return sorted(found, key=lambda row: (CONSUMERS[row[0]].priority, row[1]))
 
 
 def run_consumer(rt: Runtime, name: str, shop_id: int) -> int:

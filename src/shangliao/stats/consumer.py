@@ -48,7 +48,7 @@ def _counts(event: EventLogEntry) -> bool:
     return event.type in HANDLED
 
 
-@consumer(CONSUMER)
+@consumer(CONSUMER, priority=1)  # after rules and webhooks: a figure may wait, a customer should not
 def handle(session: Session, event: EventLogEntry, _rt) -> None:
     if event.type not in HANDLED or event.entity_id is None or not _counts(event):
         return

@@ -40,6 +40,10 @@ class Period:
     def each_day(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(self.days)]
 
+    def iso_days(self) -> list[str]:
+        """Each day as ``YYYY-MM-DD`` (the rollups' days read as text, stats/overview.py)."""
+        return [(self.start + timedelta(days=i)).isoformat() for i in range(self.days)]
+
     def before(self) -> Period:
         """The same number of days just before."""
         return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
