@@ -164,7 +164,9 @@ def prepare(folder: Path, url: str) -> Request:
     """The list request of ``url``, recorded; both shops must fill the page."""
     request, body = record(folder, url)
     if len(body["items"]) != 20 or body["next_cursor"] is None:
-        raise BenchFailure(f"{folder.name}: the first page holds {len(body['items'])} orders, not a full page")
+        raise BenchFailure(
+            f"{folder.name}: the first page holds {len(body['items'])} orders, not a full page"
+        )
     return request
 
 
