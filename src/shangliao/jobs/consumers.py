@@ -126,25 +126,26 @@ def run_consumer(rt: Runtime, name: str, shop_id: int) -> int:
             return 0
         deadline = time.monotonic() + BATCH_SECONDS
         passed = 0
-        for event in since(session, shop_id, cursor.last_seq, BATCH):
+        # Kept here and written to the cursor once, at the end: a cursor changed after every event
+        # was flushed (an UPDATE) by every event's savepoint.
+        last_seq, errors = cursor.last_seq, cursor.errors
+        for event in since(session, shop_id, last_seq, BATCH):
             try:
                 with session.begin_nested():
                     handle(session, event, rt)
             except Exception:
-                cursor.errors += 1
-                if cursor.errors < MAX_TRIES:
-                    log.warning(
-                        "%s: event %s of shop %s failed (try %d)", name, event.seq, shop_id, cursor.errors
-                    )
+                errors += 1
+                if errors < MAX_TRIES:
+                    log.warning("%s: event %s of shop %s failed (try %d)", name, event.seq, shop_id, errors)
                     break
                 log.exception(
                     "%s: event %s of shop %s skipped after %d tries", name, event.seq, shop_id, MAX_TRIES
                 )
-            cursor.last_seq, cursor.errors = event.seq, 0
+            last_seq, errors = event.seq, 0
             passed += 1
             if time.monotonic() > deadline:
                 break
-        cursor.updated_at = clock.now()
+        cursor.last_seq, cursor.errors, cursor.updated_at = last_seq, errors, clock.now()
         return passed
 
 

@@ -17,7 +17,7 @@ a rebuild (stats/rebuild.py, which reads the same columns) would.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shangliao.events.models import EventLogEntry
@@ -26,9 +26,25 @@ from shangliao.orders.models import Order, OrderItem, Refund
 from shangliao.shops.models import Shop
 from shangliao.stats import tally
 from shangliao.stats.models import CONSUMER
+from shangliao.storage.prepared import Prepared
 
 HANDLED = frozenset({"order.created", "order.pending", "order.paid", "order.refunded", "order.cancelled"})
-_ORDER = select(Order.channel, Order.submitted_at, Order.paid_at, Order.cancelled_at)
+_o = Order.__table__.c
+# Prepared (storage/prepared.py): the consumer reads an order for every order event it counts.
+_ORDER = Prepared(
+    select(_o.channel, _o.submitted_at, _o.paid_at, _o.cancelled_at).where(
+        _o.id == bindparam("order"), _o.shop_id == bindparam("shop")
+    )
+)
+_i, _r = OrderItem.__table__.c, Refund.__table__.c
+_LINES = Prepared(
+    select(_i.product_id, _i.quantity, _i.amount).where(
+        _i.order_id == bindparam("order"), _i.shop_id == bindparam("shop")
+    )
+)
+_REFUNDED_AT = Prepared(
+    select(_r.refunded_at).where(_r.id == bindparam("refund"), _r.shop_id == bindparam("shop"))
+)
 
 
 def _zone(session: Session, shop_id: int) -> str:
@@ -54,9 +70,10 @@ def handle(session: Session, event: EventLogEntry, _rt) -> None:
         return
     shop_id, order_id = event.shop_id, event.entity_id
     conn = session.connection()
-    order = conn.execute(_ORDER.where(Order.id == order_id, Order.shop_id == shop_id)).first()
-    if order is None:  # gone since (a deleted draft): nothing to count
+    found = _ORDER.rows(conn, {"order": order_id, "shop": shop_id})
+    if not found:  # gone since (a deleted draft): nothing to count
         return
+    order = found[0]
     made = tally.Tally(_zone(session, shop_id))
     data = event.data or {}
     if event.type in ("order.created", "order.pending"):
@@ -64,18 +81,12 @@ def handle(session: Session, event: EventLogEntry, _rt) -> None:
             made.placed(order.submitted_at, order.channel)
     elif event.type == "order.paid":
         if order.paid_at is not None:
-            lines = conn.execute(
-                select(OrderItem.product_id, OrderItem.quantity, OrderItem.amount).where(
-                    OrderItem.order_id == order_id, OrderItem.shop_id == shop_id
-                )
-            ).all()
+            lines = _LINES.tuples(conn, {"order": order_id, "shop": shop_id})
             made.paid(order.paid_at, order.channel, int(data.get("paid_amount") or 0), lines)
     elif event.type == "order.refunded":
-        refunded_at = conn.scalar(
-            select(Refund.refunded_at).where(Refund.id == data.get("refund_id"), Refund.shop_id == shop_id)
-        )
-        if refunded_at is not None:
-            made.refunded(refunded_at, order.channel, int(data.get("amount") or 0))
+        refunded = _REFUNDED_AT.rows(conn, {"refund": data.get("refund_id"), "shop": shop_id})
+        if refunded:
+            made.refunded(refunded[0].refunded_at, order.channel, int(data.get("amount") or 0))
     elif order.submitted_at is not None and order.cancelled_at is not None:  # order.cancelled
         made.cancelled(order.cancelled_at, order.channel)
     tally.write(conn, shop_id, made)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 
 from shangliao.jobs.consumers import insert_for
 from shangliao.stats.models import StatsDaily, StatsHourly, StatsProductDaily
+from shangliao.storage.prepared import Prepared
 
 DAILY = ("placed", "paid", "gmv", "refunds", "cancelled")
 PRODUCT = ("quantity", "revenue")
@@ -63,14 +64,24 @@ class Tally:
         return bool(self.daily or self.hourly or self.products)
 
 
-def _adding(conn: Connection, model: type, keys: tuple[str, ...], counts: tuple[str, ...]):
+# The adding statements, built and compiled once per database kind: the consumer writes after
+# every order event, and building an upsert's ``excluded`` columns cost more than running it.
+_ADDING: dict[tuple[str, type], Prepared] = {}
+
+
+def _adding(conn: Connection, model: type, keys: tuple[str, ...], counts: tuple[str, ...]) -> Prepared:
     """``INSERT … ON CONFLICT (key) DO UPDATE SET n = n + excluded.n`` for each count."""
-    statement = insert_for(conn)(model)
-    table = model.__table__
-    return statement.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={name: table.c[name] + statement.excluded[name] for name in counts},
-    )
+    found = _ADDING.get((conn.dialect.name, model))
+    if found is None:
+        statement = insert_for(conn)(model)
+        table = model.__table__
+        found = _ADDING[conn.dialect.name, model] = Prepared(
+            statement.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={name: table.c[name] + statement.excluded[name] for name in counts},
+            )
+        )
+    return found
 
 
 def write(conn: Connection, shop_id: int, tally: Tally) -> None:
@@ -88,6 +99,6 @@ def write(conn: Connection, shop_id: int, tally: Tally) -> None:
     for model, keys, counts, rows in groups:
         if not rows:
             continue
-        statement = _adding(conn, model, keys, counts)
+        adding = _adding(conn, model, keys, counts)
         for start in range(0, len(rows), WRITE_BATCH):
-            conn.execute(statement, rows[start : start + WRITE_BATCH])
+            adding.executemany(conn, rows[start : start + WRITE_BATCH])
