@@ -54,6 +54,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from sqlalchemy import event, func, select
@@ -119,8 +120,9 @@ def _biggest_bulk_shop(rt: Runtime) -> tuple[int, str, int]:
     return row[0], row[1], int(row[2])
 
 
-def prepare(folder: Path, url: str) -> Request:
-    """A token for the seeded shop's owner, and every statement one list request sends."""
+def record(folder: Path, url: str) -> tuple[Request, Any]:
+    """A token for the seeded shop's owner, every statement one ``GET url`` sends (the second of
+    two: caches warm, as in the measured runs), and that answer's JSON."""
     from shangliao.app import create_app
 
     with warnings.catch_warnings():
@@ -135,32 +137,37 @@ def prepare(folder: Path, url: str) -> Request:
             actor = Actor(
                 shop_id, owner.id, "owner", permissions_for("owner"), "token", timezone="Asia/Shanghai"
             )
-            token, _ = auth.do_create_token(session, actor, name="bench order list", scopes=None, days=1)
+            token, _ = auth.do_create_token(session, actor, name="bench", scopes=None, days=1)
         sent: list[tuple[str, object]] = []
 
-        def record(_conn, _cursor, sql, params, _context, _many):
+        def listen(_conn, _cursor, sql, params, _context, _many):
             sent.append((sql, params))
 
         client = TestClient(create_app(runtime=rt), headers={"Authorization": f"Bearer {token}"})
         for engine in {rt.db.reader, rt.db.writer}:
-            event.listen(engine, "before_cursor_execute", record)
+            event.listen(engine, "before_cursor_execute", listen)
         try:
-            for _ in range(2):  # the second request: caches warm, as in the measured runs
+            for _ in range(2):
                 sent.clear()
                 r = client.get(url)
                 if r.status_code != 200:
-                    raise BenchFailure(f"{folder.name}: the list answered {r.status_code} {r.text}")
+                    raise BenchFailure(f"{folder.name}: {url} answered {r.status_code} {r.text}")
         finally:
             for engine in {rt.db.reader, rt.db.writer}:
-                event.remove(engine, "before_cursor_execute", record)
-        body = r.json()
-        if len(body["items"]) != 20 or body["next_cursor"] is None:
-            raise BenchFailure(
-                f"{folder.name}: the first page holds {len(body['items'])} orders, not a full page"
-            )
-        return Request(token, slug, orders, list(sent))
+                event.remove(engine, "before_cursor_execute", listen)
+        return Request(token, slug, orders, list(sent)), r.json()
     finally:
         rt.close()
+
+
+def prepare(folder: Path, url: str) -> Request:
+    """The list request of ``url``, recorded; both shops must fill the page."""
+    request, body = record(folder, url)
+    if len(body["items"]) != 20 or body["next_cursor"] is None:
+        raise BenchFailure(
+            f"{folder.name}: the first page holds {len(body['items'])} orders, not a full page"
+        )
+    return request
 
 
 @contextmanager

@@ -37,6 +37,9 @@ BLOCKING = ("serious", "critical")
 # Page name -> path; "{…}" fields come from the scene below. The login page is opened signed out.
 CONSOLE_PAGES = {
     "orders": "/orders",
+    "dashboard": "/dashboard",
+    "customer analysis": "/analysis/customers",
+    "order times": "/analysis/hours",
     "order": "/orders/{order_id}",
     "new order": "/orders/new",
     "inbox": "/inbox/{conversation_id}",
@@ -99,7 +102,7 @@ def signed_in(browser, live, scene, viewport):
     page.fill("input[name=username]", scene["shop"].owner_username)
     page.fill("input[name=password]", OWNER_PASSWORD)
     page.click("form[action='/login'] button")
-    page.wait_for_url(re.compile(r"/orders$"))
+    page.wait_for_url(re.compile(r"/dashboard$"))  # the owner's home
     page.close()
     yield context
     context.close()

@@ -19,7 +19,7 @@ import pytest
 import typer
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from typer.testing import CliRunner, Result
 
 from shangliao.auth.models import Credential, Staff
@@ -28,7 +28,9 @@ from shangliao.auth.service import login
 from shangliao.cli.main import app
 from shangliao.config import get_settings
 from shangliao.core import clock
+from shangliao.jobs.models import ConsumerCursor
 from shangliao.runtime import Runtime
+from shangliao.shops.models import Shop
 from shangliao.storage import migrate
 from tests.support.backends import postgres_database
 
@@ -427,6 +429,35 @@ def test_orders_archive_refuses_a_duration_it_cannot_read(cli):
     result = cli("orders", "archive", "--older-than", "a month")
     assert result.exit_code == 2
     assert "30d" in result.output
+
+
+def test_stats_rebuild_makes_a_shops_figures_and_refuses_an_unknown_shop(cli):
+    init_with_shop(cli)
+    cli.ok("shop", "create", "--slug", "shoes", "--name", "鞋铺")
+    rt = cli.runtime()
+    try:  # as a shop made before the figures existed: the consumer does not follow it
+        with rt.db.write() as session:
+            session.execute(delete(ConsumerCursor).where(ConsumerCursor.consumer == "stats"))
+    finally:
+        rt.close()
+
+    assert "Rebuilt the figures of 1 shops from 0 orders." in cli.ok("stats", "rebuild", "tea").output
+    rt = cli.runtime()
+    try:
+        with rt.db.read() as session:
+            followed = set(
+                session.scalars(
+                    select(Shop.slug)
+                    .join(ConsumerCursor, ConsumerCursor.shop_id == Shop.id)
+                    .where(ConsumerCursor.consumer == "stats")
+                )
+            )
+    finally:
+        rt.close()
+    assert followed == {"tea"}
+    assert "of 2 shops" in cli.ok("stats", "rebuild").output
+    result = cli("stats", "rebuild", "nowhere")
+    assert result.exit_code == 1 and "shop.not_found" in result.output
 
 
 # --- help and translations ------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def sign_in(browser, live, username: str):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", MEMBER_PASSWORD)
     page.click("form[action='/login'] button")
-    page.wait_for_url(re.compile(r"/orders$"))
+    page.wait_for_url(re.compile(r"/dashboard$"))  # finance reads the figures: 工作台 is their home
     return page
 
 

@@ -21,12 +21,14 @@ from shangliao.demo.bulk import seed_bulk
 from shangliao.demo.shop import STEP_CATALOG, STEP_ORDERS, STEP_TIDY, seed_demo
 from shangliao.events.models import EventLogEntry
 from shangliao.inventory.models import StockMovement
+from shangliao.jobs.models import ConsumerCursor
 from shangliao.notifications.models import Notification
 from shangliao.orders import counts
 from shangliao.orders.listing import OrderQuery, list_orders
-from shangliao.orders.models import Order, OrderSearchTerm
+from shangliao.orders.models import Order, OrderItem, OrderSearchTerm, Refund
 from shangliao.orders.search_terms import micros, terms_for
 from shangliao.shops.models import Shop, ShopCounter
+from shangliao.stats.models import CONSUMER, StatsDaily, StatsHourly, StatsProductDaily
 
 
 def _check_consistent(runtime, shop_id: int) -> dict[str, int]:
@@ -63,7 +65,51 @@ def _check_consistent(runtime, shop_id: int) -> dict[str, int]:
         placed = s.scalar(select(func.sum(Customer.order_count)).where(Customer.shop_id == shop_id))
         assert placed == sum(n for status, n in by_status.items() if status != "draft")
         assert counts.maintained(s, shop_id) == counts.counted(s, shop_id)
-        return by_status
+    _check_stats(runtime, shop_id)
+    return by_status
+
+
+def _check_stats(runtime, shop_id: int) -> None:
+    """The dashboard's rollups hold every order once, and the stats consumer has nothing left."""
+    o = Order.__table__.c
+    with runtime.db.read() as s:
+        rolled = s.execute(
+            select(*(func.coalesce(func.sum(c), 0) for c in (StatsDaily.placed, StatsDaily.paid, StatsDaily.gmv,
+                                                               StatsDaily.refunds, StatsDaily.cancelled)))
+            .where(StatsDaily.shop_id == shop_id)
+        ).one()  # fmt: skip
+        placed = s.scalar(select(func.count()).where(o.shop_id == shop_id, o.submitted_at.is_not(None)))
+        paid, gmv = s.execute(
+            select(func.count(), func.coalesce(func.sum(o.paid_amount), 0)).where(
+                o.shop_id == shop_id, o.paid_at.is_not(None)
+            )
+        ).one()
+        refunded = s.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.shop_id == shop_id)
+        )
+        cancelled = s.scalar(
+            select(func.count()).where(
+                o.shop_id == shop_id, o.cancelled_at.is_not(None), o.submitted_at.is_not(None)
+            )
+        )
+        assert tuple(rolled) == (placed, paid, gmv, refunded, cancelled)
+        hourly = s.scalar(select(func.sum(StatsHourly.placed)).where(StatsHourly.shop_id == shop_id))
+        assert hourly == placed
+        sold = s.scalar(
+            select(func.sum(OrderItem.quantity))
+            .join(Order, Order.id == OrderItem.order_id)
+            .where(Order.shop_id == shop_id, Order.paid_at.is_not(None))
+        )
+        units = s.scalar(
+            select(func.sum(StatsProductDaily.quantity)).where(StatsProductDaily.shop_id == shop_id)
+        )
+        assert units == sold
+        cursor = s.scalar(
+            select(ConsumerCursor.last_seq).where(
+                ConsumerCursor.consumer == CONSUMER, ConsumerCursor.shop_id == shop_id
+            )
+        )
+        assert cursor == s.scalar(select(ShopCounter.event_seq).where(ShopCounter.shop_id == shop_id))
 
 
 def _check_search_terms(runtime, shop_id: int) -> None:

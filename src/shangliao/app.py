@@ -42,6 +42,7 @@ from shangliao.web.console import (
     customer_merge_pages,
     customer_pages,
     customer_profile_pages,
+    dashboard_pages,
     document_pages,
     export_pages,
     inbox_pages,
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         automation_pages,
         webhook_pages,
         audit_pages,
+        dashboard_pages,
         auth_pages,
     ):
         app.include_router(console.router)

@@ -191,11 +191,20 @@ def action_body(template: str, action: str, ids: dict[str, Any]) -> dict:
     }
 
 
+# A valid query string for the routes that need one.
+SAMPLE_QUERIES: dict[tuple[str, str], dict] = {
+    ("GET", "/api/v1/stats/csv"): {"chart": "trend"},
+}
+
+
 def send(client: TestClient, method: str, template: str, path: str, body: dict | None = None):
-    """``method path`` with the route's sample body (``body`` instead, when given)."""
+    """``method path`` with the route's sample body (``body`` instead, when given) and query."""
     if template.startswith("/api/"):
         return client.request(
-            method, path, json=body if body is not None else SAMPLE_BODIES.get((method, template))
+            method,
+            path,
+            json=body if body is not None else SAMPLE_BODIES.get((method, template)),
+            params=SAMPLE_QUERIES.get((method, template)),
         )
     form = body if body is not None else SAMPLE_FORMS.get((method, template))
     return client.request(method, path, data=form, follow_redirects=False)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from shangliao.aftersales import words
@@ -43,6 +43,7 @@ from shangliao.orders.models import Order, OrderItem, Refund
 from shangliao.orders.refunds import refundable
 from shangliao.orders.state import Status
 from shangliao.orders.timeline import access_order, check_not_archived, record_change
+from shangliao.storage.prepared import Prepared
 
 OPEN = ("requested", "approved", "awaiting_return", "returned")
 # "settled_offline": closed with no money through Shangliao (aftersales/settle.py).
@@ -60,15 +61,19 @@ def blocks_completion(order: Order) -> bool:
     return order.aftersales_open > 0
 
 
+_o = Order.__table__
+_OPEN = (_o.c.aftersales_open > 0, _o.c.archived_at.is_(None))
+# The whole shop's count, read on every order list and dashboard: prepared (storage/prepared.py).
+_SHOP_OPEN = Prepared(select(func.count()).where(_o.c.shop_id == bindparam("shop"), *_OPEN))
+
+
 def open_orders(conn: Connection, who: Viewer) -> int:
     """The 售后 tab's count: ``who``'s orders with an open request (a partial index holds only
     those, so it reads a few rows however many orders the shop has)."""
-    o = Order.__table__
+    if not who.limited:
+        return _SHOP_OPEN.rows(conn, {"shop": who.shop_id})[0][0]
     stmt = select(func.count()).where(
-        o.c.shop_id == who.shop_id,
-        o.c.aftersales_open > 0,
-        o.c.archived_at.is_(None),
-        *within_scope(who, o.c.assignee_id),
+        _o.c.shop_id == who.shop_id, *_OPEN, *within_scope(who, _o.c.assignee_id)
     )
     return conn.execute(stmt).scalar_one()
 

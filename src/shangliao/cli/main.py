@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from shangliao import __version__
-from shangliao.cli import chat, db, keys, orders, roles, serving, setup, shops, users, worker
+from shangliao.cli import chat, db, keys, orders, roles, serving, setup, shops, stats, users, worker
 from shangliao.config import get_settings
 
 app = typer.Typer(
@@ -65,6 +65,7 @@ app.add_typer(roles.app, name="role")
 app.add_typer(orders.app, name="orders")
 app.add_typer(chat.app, name="chat")
 app.add_typer(keys.app, name="keys")
+app.add_typer(stats.app, name="stats")
 
 if __name__ == "__main__":
     app()

@@ -249,6 +249,11 @@ FIELD_LABELS = {
     "format": N_("File type"),
     "query": N_("Filters"),
     "upload": N_("Filled sheet"),
+    # The dashboard's range and charts (stats/), and the customer list's RFM group.
+    "from": N_("First day"),
+    "to": N_("Last day"),
+    "chart": N_("Chart"),
+    "segment": N_("Customer group"),
 }
 
 

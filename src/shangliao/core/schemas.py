@@ -38,9 +38,9 @@ def check_storable(value: Any) -> Any:
     return value
 
 
-def _refuse(kinds: tuple[type, ...], message: str):
+def _refuse(kinds: tuple[type, ...], message: str, *, unless: tuple[type, ...] = ()):
     def refuse(value: Any) -> Any:
-        if isinstance(value, kinds):
+        if isinstance(value, kinds) and not isinstance(value, unless):
             raise PydanticCustomError("lax_type", message)
         return value
 
@@ -48,10 +48,11 @@ def _refuse(kinds: tuple[type, ...], message: str):
 
 
 # Pydantic's lax mode reads some JSON types as others that mean something else: ``false`` as the
-# number 0, ``852360`` as a date in January 1970. Those are mistakes, not spellings; numbers in
-# strings stay accepted (query strings and JSON object keys are text).
+# number 0, ``0.0`` as false, ``852360`` as a date in January 1970. Those are mistakes, not
+# spellings; numbers in strings stay accepted (query strings and JSON object keys are text).
 _REFUSED_LAX_INPUT = {
     "int": _refuse((bool,), "Input should be a valid integer, not true or false"),
+    "bool": _refuse((int, float), "Input should be true or false, not a number", unless=(bool,)),
     "date": _refuse((int, float), "Input should be a date written as text, e.g. 2026-01-05"),
     "datetime": _refuse(
         (int, float), "Input should be a time written as text, e.g. 2026-01-05T14:30:00+08:00"

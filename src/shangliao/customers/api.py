@@ -28,6 +28,7 @@ from shangliao.customers.schemas import (
     Tag,
 )
 from shangliao.runtime import Runtime, get_runtime
+from shangliao.stats.segments import Segment
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -50,6 +51,9 @@ def list_customers(
     blocked: bool | None = Query(
         None, description="Only blacklisted (true) or only other (false) customers."
     ),
+    segment: Segment | None = Query(
+        None, description="Only the buyers of an RFM group: `high_value`, `at_risk`, `new`, `lost`."
+    ),
     sort: Sort = Query("-id", description="`-id` newest first, `id` oldest first, `-last_order_at`."),
     cursor: str | None = Query(None, max_length=200),
     limit: int = Query(20, ge=1, le=100),
@@ -57,7 +61,7 @@ def list_customers(
     rt: Runtime = Depends(get_runtime),
 ):
     """List customers. To search by phone or name use `POST /customers/search` (keeps PII out of URLs)."""
-    query = CustomerSearch(tag=tag, blocked=blocked, sort=sort, cursor=cursor, limit=limit)
+    query = CustomerSearch(tag=tag, blocked=blocked, segment=segment, sort=sort, cursor=cursor, limit=limit)
     with rt.db.read() as session:
         return service.list_customers(session, rt.keyring, actor.shop_id, query)
 

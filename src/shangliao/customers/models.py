@@ -17,6 +17,8 @@ class Customer(IdMixin, ShopScoped, TimestampMixin, Base):
         Index("ix_customers_shop_id", "shop_id", "id"),
         Index("ix_customers_shop_name", "shop_id", "name"),
         Index("ix_customers_shop_last_order", "shop_id", "last_order_at"),
+        # The dashboard's top buyers (stats/customers.py): read in order, never sorted.
+        Index("ix_customers_shop_spent", "shop_id", "total_spent"),
     )
 
     name: Mapped[str] = mapped_column(String(64))

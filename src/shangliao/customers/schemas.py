@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_
 
 from shangliao.core.schemas import StrictModel
 from shangliao.customers.pii import Address, Mobile
+from shangliao.stats.segments import Segment
 
 MAX_TAGS = 20
 MAX_PHONES = 5
@@ -90,6 +91,9 @@ class CustomerSearch(StrictModel):
     )
     tag: Tag | None = None
     blocked: bool | None = None
+    segment: Segment | None = Field(
+        default=None, description="Only the buyers of an RFM group (the dashboard's, stats/segments.py)."
+    )
     sort: Sort = "-id"
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=20, ge=1, le=100)

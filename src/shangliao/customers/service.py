@@ -49,6 +49,7 @@ from shangliao.customers.schemas import (
     PhoneOut,
 )
 from shangliao.events.log import DomainEvent, record
+from shangliao.stats import segments
 
 # --- access ---------------------------------------------------------------------------------------
 
@@ -507,6 +508,8 @@ def list_customers(session: Session, keyring: Keyring, shop_id: int, query: Cust
         )
     if query.blocked is not None:
         stmt = stmt.where(Customer.blocked.is_(query.blocked))
+    if query.segment is not None:
+        stmt = stmt.where(segments.condition(session.connection(), shop_id, query.segment))
     if query.cursor is not None:
         stmt = stmt.where(_after_cursor(query.sort, *_read_cursor(query.cursor, query.sort)))
     rows = list(session.scalars(stmt.order_by(*_ORDER_BY[query.sort]).limit(query.limit + 1)))

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -53,30 +53,35 @@ Handle = Callable[[Session, EventLogEntry, "Runtime"], None]
 class Consumer:
     name: str
     handle: Handle
+    # Lower goes first in a worker's pass: what people wait for (rules, webhooks) is not held up
+    # by the dashboard's rollups when many shops' logs moved at once.
+    priority: int = 0
 
 
 CONSUMERS: dict[str, Consumer] = {}
 
 
-def consumer(name: str) -> Callable[[Handle], Handle]:
+def consumer(name: str, *, priority: int = 0) -> Callable[[Handle], Handle]:
     """Register ``handle(session, event, runtime)`` as the consumer ``name``."""
 
     def register(handle: Handle) -> Handle:
-        CONSUMERS[name] = Consumer(name, handle)
+        CONSUMERS[name] = Consumer(name, handle, priority)
         return handle
 
     return register
 
 
-def _insert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+def insert_for(on: Session | Connection):
+    """The dialect's ``insert`` (with ``on_conflict_do_…``) for the database ``on`` talks to."""
+    dialect = (on.get_bind() if isinstance(on, Session) else on).dialect
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 def follow(session: Session, name: str, shop_id: int) -> None:
     """Have ``name`` read the shop's log from its head on (a no-op when it already does)."""
     head = session.scalar(select(ShopCounter.event_seq).where(ShopCounter.shop_id == shop_id)) or 0
     session.execute(
-        _insert(session)(ConsumerCursor)
+        insert_for(session)(ConsumerCursor)
         .values(consumer=name, shop_id=shop_id, last_seq=head, errors=0, updated_at=clock.now())
         .on_conflict_do_nothing(index_elements=["consumer", "shop_id"])
     )
@@ -85,7 +90,7 @@ def follow(session: Session, name: str, shop_id: int) -> None:
 def once(session: Session, shop_id: int, name: str, event_seq: int, action_key: str) -> bool:
     """Claim the effect ``action_key`` of ``name`` for event ``event_seq``: True the first time."""
     statement = (
-        _insert(session)(ConsumerEffect)
+        insert_for(session)(ConsumerEffect)
         .values(
             shop_id=shop_id, consumer=name, event_seq=event_seq, action_key=action_key, created_at=clock.now()
         )
@@ -96,14 +101,16 @@ def once(session: Session, shop_id: int, name: str, event_seq: int, action_key: 
 
 
 def behind(db: Database) -> list[tuple[str, int]]:
-    """The ``(consumer, shop)`` cursors short of their shop's head (read without the writer)."""
+    """The ``(consumer, shop)`` cursors short of their shop's head (read without the writer),
+    the consumers of a lower ``priority`` first."""
     with db.snapshot() as conn:
         rows = conn.execute(
             select(ConsumerCursor.consumer, ConsumerCursor.shop_id)
             .join(ShopCounter, ShopCounter.shop_id == ConsumerCursor.shop_id)
             .where(ShopCounter.event_seq > ConsumerCursor.last_seq)
         )
-        return [(name, shop_id) for name, shop_id in rows if name in CONSUMERS]
+        found = [(name, shop_id) for name, shop_id in rows if name in CONSUMERS]
+    return sorted(found, key=lambda row: (CONSUMERS[row[0]].priority, row[1]))
 
 
 def run_consumer(rt: Runtime, name: str, shop_id: int) -> int:
@@ -119,25 +126,26 @@ def run_consumer(rt: Runtime, name: str, shop_id: int) -> int:
             return 0
         deadline = time.monotonic() + BATCH_SECONDS
         passed = 0
-        for event in since(session, shop_id, cursor.last_seq, BATCH):
+        # Kept here and written to the cursor once, at the end: a cursor changed after every event
+        # was flushed (an UPDATE) by every event's savepoint.
+        last_seq, errors = cursor.last_seq, cursor.errors
+        for event in since(session, shop_id, last_seq, BATCH):
             try:
                 with session.begin_nested():
                     handle(session, event, rt)
             except Exception:
-                cursor.errors += 1
-                if cursor.errors < MAX_TRIES:
-                    log.warning(
-                        "%s: event %s of shop %s failed (try %d)", name, event.seq, shop_id, cursor.errors
-                    )
+                errors += 1
+                if errors < MAX_TRIES:
+                    log.warning("%s: event %s of shop %s failed (try %d)", name, event.seq, shop_id, errors)
                     break
                 log.exception(
                     "%s: event %s of shop %s skipped after %d tries", name, event.seq, shop_id, MAX_TRIES
                 )
-            cursor.last_seq, cursor.errors = event.seq, 0
+            last_seq, errors = event.seq, 0
             passed += 1
             if time.monotonic() > deadline:
                 break
-        cursor.updated_at = clock.now()
+        cursor.last_seq, cursor.errors, cursor.updated_at = last_seq, errors, clock.now()
         return passed
 
 

@@ -11,6 +11,7 @@ from shangliao.jobs.periodic import every
 from shangliao.orders.sweeps import SWEEP_EVERY, sweep_every_shop
 from shangliao.runtime import Runtime
 from shangliao.sheets import uploads
+from shangliao.stats import rebuild as stats_rebuild
 from shangliao.webhooks import deliver
 
 
@@ -33,6 +34,13 @@ def prune_webhooks(rt: Runtime) -> int:
     return deliver.prune(rt)
 
 
+@every(SWEEP_EVERY, "stats.backfill")
+def backfill_stats(rt: Runtime) -> int:
+    """The dashboard's rollups made for the shops the stats consumer does not follow yet (shops
+    older than the rollups, a shop whose time zone changed)."""
+    return stats_rebuild.backfill(rt)
+
+
 @every(timedelta(hours=1), "exports.expire")
 def expire_exports(rt: Runtime) -> int:
     """Exports nobody downloaded within a day, and sheets previewed but not imported within the
@@ -40,6 +48,8 @@ def expire_exports(rt: Runtime) -> int:
     return exports.expire(rt) + uploads.expire(rt)
 
 
-# Imported for what they register: the consumers of the event log (rules and their retries, webhooks).
+# Imported for what they register: the consumers of the event log (rules and their retries,
+# webhooks, the dashboard's rollups).
 from shangliao.automation import engine as _rules  # noqa: E402, F401
+from shangliao.stats import consumer as _stats  # noqa: E402, F401
 from shangliao.webhooks import consumer as _webhooks  # noqa: E402, F401

@@ -287,7 +287,7 @@ def do_mark_paid(session: Session, actor: Actor | None, order: Order, **payment:
     (or a provider's notification when ``actor`` is None; an applied one takes the Core path of
     payments/applied.py, which writes the same rows)."""
     check_not_archived(order)
-    before = order.paid_amount
+    before, unpaid = order.paid_amount, order.paid_at is None
     p = do_record_payment(session, order, actor_id=actor.staff_id if actor else None, **payment)
     session.flush()
     record_change(
@@ -304,7 +304,13 @@ def do_mark_paid(session: Session, actor: Actor | None, order: Order, **payment:
             "paid_before": before,
             "paid_after": order.paid_amount,
         },
-        event_data={"payment_id": p.id, "amount": p.amount, "paid_amount": order.paid_amount},
+        event_data={
+            "payment_id": p.id,
+            "amount": p.amount,
+            "paid_amount": order.paid_amount,
+            # This payment paid the order in full (it set paid_at): the dashboard counts it paid.
+            "paid_in_full": unpaid and order.paid_at is not None,
+        },
     )
     # Told here, not by notifications/triggers.py: the provider's path numbers them with its event.
     told = notifications.cached_recipients(session, order.shop_id, "payment", order.assignee_id)

@@ -152,13 +152,14 @@ def record(session: Session, shop_id: int, notice: Notice, found: Any) -> None:
         },
     )
     _ATTEMPT_PAID.execute(conn, {"aid": found.attempt_id, "now": now})
+    completes = found.paid_at is None and paid_after >= found.total  # this payment pays it in full
     bumped = _ORDER_PAID.execute(
         conn,
         {
             "oid": found.id,
             "seen": found.version,
             "paid_after": paid_after,
-            "order_paid_at": now if found.paid_at is None and paid_after >= found.total else found.paid_at,
+            "order_paid_at": now if completes else found.paid_at,
             "seq": seq,
             "now": now,
         },
@@ -208,6 +209,7 @@ def record(session: Session, shop_id: int, notice: Notice, found: Any) -> None:
             "payment_id": payment_id,
             "amount": notice.amount,
             "paid_amount": paid_after,
+            "paid_in_full": completes,
         },
     )
     told = notifications.cached_recipients(session, shop_id, "payment", found.assignee_id)

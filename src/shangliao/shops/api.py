@@ -14,6 +14,7 @@ from shangliao.runtime import Runtime, get_runtime
 from shangliao.shops.models import Shop
 from shangliao.shops.schemas import ShopOut, ShopPatch
 from shangliao.shops.service import check_timezone
+from shangliao.stats.rebuild import forget_zone
 from shangliao.storage.database import after_commit
 from shangliao.web.client_address import client_address
 
@@ -38,7 +39,10 @@ def patch_shop(
         if body.name is not None:
             shop.name = body.name
         if body.timezone is not None:
-            shop.timezone = check_timezone(body.timezone)
+            zone = check_timezone(body.timezone)
+            if zone != shop.timezone:  # the dashboard's days move: its rollups are made again
+                forget_zone(session, shop.id)
+            shop.timezone = zone
         changed = [name for name in ("name", "timezone") if getattr(body, name) is not None]
         if changed:
             # Callers cached with the old settings (the zone orders are dated in) are dropped:

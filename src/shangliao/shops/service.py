@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_
+from shangliao.jobs.consumers import follow
 from shangliao.replies.service import seed_defaults
 from shangliao.shops.models import Shop, ShopCounter
+from shangliao.stats.models import CONSUMER as STATS
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 
@@ -34,6 +36,7 @@ def do_create_shop(session: Session, *, slug: str, name: str, timezone: str = "A
     session.flush()
     session.add(ShopCounter(shop_id=shop.id, event_seq=0, order_day="", order_seq=0))
     session.flush()
+    follow(session, STATS, shop.id)  # the dashboard's rollups, from the shop's first event
     seed_defaults(session, shop)  # quick replies to start from (replies/service.py explains the marker)
     return shop
 

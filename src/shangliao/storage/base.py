@@ -67,6 +67,7 @@ def all_models() -> MetaData:
     from shangliao.replies import models as _replies  # noqa: F401
     from shangliao.shipping import models as _shipping  # noqa: F401
     from shangliao.shops import models as _shops  # noqa: F401
+    from shangliao.stats import models as _stats  # noqa: F401
     from shangliao.storefront import models as _storefront  # noqa: F401
     from shangliao.webhooks import models as _webhooks  # noqa: F401
 

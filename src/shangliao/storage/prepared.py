@@ -7,7 +7,8 @@ columns' bind conversions (JSON, UTC datetimes …) kept, and the driver gets a 
 
 ``execute`` hands back RETURNING rows as the driver returns them (ids, counters: nothing to
 convert). ``rows`` is for hot reads: each column goes through its type's result conversion (UTC
-datetimes, JSON …) and rows come back as named tuples, read by attribute like a result row.
+datetimes, JSON …) and rows come back as named tuples, read by attribute like a result row;
+``tuples`` for reads whose columns need none (the driver's rows as they come).
 Everything else uses ``Connection.execute``.
 """
 
@@ -116,6 +117,14 @@ class Prepared:
         if plan.row_type is None:
             raise TypeError("rows() is for SELECT statements")
         return plan.convert(_run(conn, plan.sql, plan.arguments(params), many=False))
+
+    def tuples(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Run a SELECT whose columns need no conversion (numbers, text): the driver's own rows,
+        plain tuples, read by position (a dashboard's many small rows skip a named tuple each)."""
+        plan = self._plan(conn, params)
+        if plan.converters:
+            raise TypeError("tuples() is for columns the driver hands back as they are; use rows()")
+        return _run(conn, plan.sql, plan.arguments(params), many=False)
 
     def executemany(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
         """Run once per row in one driver call; returns the rows affected in all."""

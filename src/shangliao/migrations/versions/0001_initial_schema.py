@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-12-07 19:52:40.651565
+Create Date: 2026-12-07 21:45:45.036934
 
 The same script runs on SQLite and PostgreSQL: keep dialect-specific SQL out of it, and write
 column changes inside ``op.batch_alter_table`` (SQLite rebuilds the table for them). The one
@@ -158,6 +158,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_customers_shop_id", ["shop_id", "id"], unique=False)
         batch_op.create_index("ix_customers_shop_last_order", ["shop_id", "last_order_at"], unique=False)
         batch_op.create_index("ix_customers_shop_name", ["shop_id", "name"], unique=False)
+        batch_op.create_index("ix_customers_shop_spent", ["shop_id", "total_spent"], unique=False)
 
     op.create_table(
         "event_log",
@@ -459,6 +460,44 @@ def upgrade() -> None:
             ["shop_id"], ["shops.id"], name=op.f("fk_shop_tags_shop_id_shops"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("shop_id", "name", name=op.f("pk_shop_tags")),
+    )
+    op.create_table(
+        "stats_daily",
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("placed", sa.Integer(), nullable=False),
+        sa.Column("paid", sa.Integer(), nullable=False),
+        sa.Column("gmv", sa.BigInteger(), nullable=False),
+        sa.Column("refunds", sa.BigInteger(), nullable=False),
+        sa.Column("cancelled", sa.Integer(), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_stats_daily_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("shop_id", "day", "channel", name=op.f("pk_stats_daily")),
+    )
+    op.create_table(
+        "stats_hourly",
+        sa.Column("hour", sa.SmallInteger(), nullable=False),
+        sa.Column("placed", sa.Integer(), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_stats_hourly_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("shop_id", "day", "hour", name=op.f("pk_stats_hourly")),
+    )
+    op.create_table(
+        "stats_product_daily",
+        sa.Column("product_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("revenue", sa.BigInteger(), nullable=False),
+        sa.Column("shop_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shop_id"], ["shops.id"], name=op.f("fk_stats_product_daily_shop_id_shops"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("shop_id", "day", "product_id", name=op.f("pk_stats_product_daily")),
     )
     op.create_table(
         "webhook_subscriptions",
@@ -2096,6 +2135,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_webhook_subscriptions_shop")
 
     op.drop_table("webhook_subscriptions")
+    op.drop_table("stats_product_daily")
+    op.drop_table("stats_hourly")
+    op.drop_table("stats_daily")
     op.drop_table("shop_tags")
     op.drop_table("shop_counters")
     with op.batch_alter_table("shipping_templates", schema=None) as batch_op:
@@ -2144,6 +2186,7 @@ def downgrade() -> None:
 
     op.drop_table("event_log")
     with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index("ix_customers_shop_spent")
         batch_op.drop_index("ix_customers_shop_name")
         batch_op.drop_index("ix_customers_shop_last_order")
         batch_op.drop_index("ix_customers_shop_id")

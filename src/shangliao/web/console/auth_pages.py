@@ -29,19 +29,17 @@ from shangliao.web.render import render
 router = APIRouter(include_in_schema=False)
 
 
+HOME = "/"  # 工作台 or the order list, by the member's permissions (web/console/dashboard_pages.py)
+
+
 def safe_next(target: str | None) -> str:
     """Only a path on this site: ``next=https://evil.example`` must not turn login into a redirector."""
     # Browsers read "/\\host" like "//host", so a backslash anywhere is refused too.
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/orders"
+        return HOME
     if urlsplit(target).netloc:
-        return "/orders"
+        return HOME
     return target
-
-
-@router.get("/")
-def home(_=Depends(public())):
-    return RedirectResponse("/orders", status_code=303)
 
 
 @router.get("/login")
@@ -54,7 +52,7 @@ async def login(
     request: Request,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
-    next: Annotated[str, Form(max_length=500)] = "/orders",
+    next: Annotated[str, Form(max_length=500)] = HOME,
     _=Depends(public()),
     rt: Runtime = Depends(get_runtime),
 ):
@@ -83,7 +81,7 @@ def logout(request: Request, actor: Actor = Depends(signed_in())):
 def switch_language(
     request: Request,
     lang: Annotated[str, Form(max_length=8)],
-    next: Annotated[str, Form(max_length=500)] = "/orders",
+    next: Annotated[str, Form(max_length=500)] = HOME,
     _=Depends(public()),
 ):
     response = RedirectResponse(safe_next(next), status_code=303)

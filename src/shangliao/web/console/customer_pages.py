@@ -20,6 +20,8 @@ from shangliao.customers.pii import phone_search
 from shangliao.customers.schemas import CustomerSearch
 from shangliao.customers.service import list_customers
 from shangliao.runtime import Runtime
+from shangliao.stats.segments import LABELS as SEGMENT_LABELS
+from shangliao.stats.segments import SEGMENTS
 from shangliao.web.console.forms import filters_model, list_routes
 from shangliao.web.render import is_htmx, render
 
@@ -28,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 30
 SORTS = (("-last_order_at", N_("Recent buyers first")), ("-id", N_("Newest customers first")))
 BLOCKED_CHOICES = (("", N_("Everyone")), ("true", N_("Blacklisted only")), ("false", N_("Not blacklisted")))
-FILTER_FIELDS = ("q", "tag", "blocked", "sort")
+FILTER_FIELDS = ("q", "tag", "blocked", "segment", "sort")
 MAX_TAG_CHOICES = 200
 
 
@@ -39,12 +41,14 @@ def filters_from(values: Mapping[str, str]) -> dict[str, str]:
         picked["sort"] = SORTS[0][0]
     if picked["blocked"] not in ("true", "false"):
         picked["blocked"] = ""
+    if picked["segment"] not in SEGMENTS:  # the dashboard's RFM groups link here (stats/segments.py)
+        picked["segment"] = ""
     return picked
 
 
 def search_from(filters: dict[str, str], cursor: str | None) -> CustomerSearch:
     raw: dict = {"sort": filters["sort"], "limit": PAGE_SIZE}
-    for name in ("q", "tag"):
+    for name in ("q", "tag", "segment"):
         if filters[name]:
             raw[name] = filters[name]
     if filters["blocked"]:
@@ -80,6 +84,7 @@ def _list_view(request: Request, actor: Actor, rt: Runtime, values: Mapping[str,
         "tags": tags,
         "sorts": SORTS,
         "blocked_choices": BLOCKED_CHOICES,
+        "segments": SEGMENT_LABELS,
     }
     if is_htmx(request):
         return render(request, "customers/_rows.html" if cursor else "customers/_list.html", **context)
