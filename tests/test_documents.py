@@ -9,12 +9,17 @@ import io
 import re
 
 import pytest
+from fastapi.testclient import TestClient
+from limits import parse
 from PIL import ImageChops
+from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus.doctemplate import LayoutError
 
 from shangliao.documents import pdf, service
+from shangliao.documents import slips as slips_module
 from shangliao.documents.slips import MAX_SLIPS
 from tests.support.catalog import make_product
 from tests.support.console import HTMX, sign_in
@@ -250,17 +255,102 @@ def test_the_order_page_links_its_slip_and_its_evidence_pack_for_who_may_have_th
     assert refused.status_code == 403
 
 
-def test_a_member_prints_a_bounded_number_of_documents_an_hour(shop, shirt, monkeypatch):
-    # given a limit of two documents an hour (60 in production: a scrape of addresses is slow)
-    monkeypatch.setattr(service, "PRINTS_PER_HOUR", "2/hour")
-    order = make_order(shop, [(shirt.variant_id, 1)])
+def test_a_member_prints_a_bounded_number_of_orders_an_hour(shop, shirt, monkeypatch):
+    # given a limit of five orders an hour (in production: a few full batches, far below a scrape of
+    # every address), and orders to print
+    monkeypatch.setattr(service, "PRINTS_PER_HOUR", "5/hour")
+    orders = [make_order(shop, [(shirt.variant_id, 1)])["id"] for _ in range(6)]
     missing = shop.api.get("/api/v1/orders/999999999/packing-slip")
     assert missing.status_code == 404  # an order not found prints nothing, and costs nothing
 
-    # when the owner prints three times
-    answers = [shop.api.get(f"/api/v1/orders/{order['id']}/packing-slip") for _ in range(3)]
+    # when the owner prints three orders' slips, then three more, then one, then one's evidence pack
+    three = shop.api.post(SLIPS, json={"order_ids": orders[:3]})
+    three_more = shop.api.post(SLIPS, json={"order_ids": orders[3:]})
+    one = shop.api.post(SLIPS, json={"order_ids": orders[3:4]})
+    pack = shop.api.get(f"/api/v1/orders/{orders[5]}/evidence-pack")
 
-    # then the third is refused, saying when to come back, and not recorded as printed
-    assert [r.status_code for r in answers] == [200, 200, 429]
-    assert answers[2].json()["error"]["code"] == "rate.limited" and "Retry-After" in answers[2].headers
-    assert len(audit(shop)) == 2
+    # then each order counts: the second batch would pass five and is refused, saying when to come
+    # back, and not recorded; the one and the pack make five; the next single slip is refused
+    assert [r.status_code for r in (three, three_more, one, pack)] == [200, 429, 200, 200]
+    assert three_more.json()["error"]["code"] == "rate.limited" and "Retry-After" in three_more.headers
+    assert shop.api.get(f"/api/v1/orders/{orders[0]}/packing-slip").status_code == 429
+    assert sorted(len(e["data"]["order_ids"]) for e in audit(shop)) == [1, 3]
+
+
+def test_a_full_batch_fits_in_an_hours_limit_which_stays_below_a_scrape():
+    allowed = parse(service.PRINTS_PER_HOUR)
+    assert allowed.get_expiry() == 3600
+    assert MAX_SLIPS <= allowed.amount < 1000
+
+
+def test_a_print_that_fails_costs_nothing(shop, shirt, monkeypatch):
+    # given a limit of one order an hour, and a drawing that fails (whatever reportlab refuses)
+    monkeypatch.setattr(service, "PRINTS_PER_HOUR", "1/hour")
+    order = make_order(shop, [(shirt.variant_id, 1)])
+    good = slips_module.render
+
+    def refused(*args, **kwargs):
+        raise LayoutError("a flowable too large on the page")
+
+    monkeypatch.setattr(slips_module, "render", refused)
+    failed = TestClient(shop.api.app, raise_server_exceptions=False, headers=shop.api.headers)
+    assert failed.get(f"/api/v1/orders/{order['id']}/packing-slip").status_code == 500
+
+    # when it prints again once the drawing works
+    monkeypatch.setattr(slips_module, "render", good)
+    again = shop.api.get(f"/api/v1/orders/{order['id']}/packing-slip")
+
+    # then the failed print was not counted: the hour's one order is still there
+    assert again.status_code == 200, again.text
+    assert shop.api.get(f"/api/v1/orders/{order['id']}/packing-slip").status_code == 429
+    assert len(audit(shop)) == 1
+
+
+def test_no_cell_of_a_document_can_be_taller_than_a_page(tmp_path):
+    # given a ruled table and a label-and-value table, each with a cell of 300 lines (a page holds
+    # about 60), beside cells of a few lines and a stack of 200 short paragraphs
+    s = pdf.styles()
+    story = [
+        pdf.fields([("买家留言", "乙\n" * 300), ("收货人", "张三")]),
+        pdf.table(
+            [["时间", "发送人", "消息"], ["#1\n2026-01-01", "李四", "甲\n" * 300],
+             ["#2", "李四", [pdf.text(f"丙{n}", s.cell) for n in range(200)]], ["#3", "店主", "最后一条"]],
+            [32 * mm, 30 * mm, 120 * mm],
+        ),
+    ]  # fmt: skip
+
+    # when they are drawn
+    data = pdf.render(story, title="t", author="a", lang="zh_CN", footer=lambda n: "")
+
+    # then they run on over the pages they need, every line once, in order
+    text = text_of(data, tmp_path)
+    assert pages_count(data, tmp_path) >= 10
+    assert (text.count("乙"), text.count("甲"), text.count("丙")) == (300, 300, 200)
+    assert text.index("张三") < text.index("甲") < text.index("丙199") < text.index("最后一条")
+
+
+# --- a member who sees only their own orders ---------------------------------------------------------
+
+
+def test_a_member_of_a_narrow_scope_prints_only_their_orders(app, runtime, shop, shirt, tmp_path):
+    # given a packer who sees only the orders assigned to them, one order theirs, one a colleague's
+    packer = make_member(runtime, shop, permissions=["orders.read", "orders.fulfil"], data_scope="assigned")
+    mine, theirs = (make_order(shop, [(shirt.variant_id, 1)]) for _ in range(2))
+    for order, assignee in ((mine, packer.staff_id), (theirs, shop.owner_id)):
+        r = shop.api.put(f"/api/v1/orders/{order['id']}/assignee", json={"assignee_id": assignee})
+        assert r.status_code == 200, r.text
+
+    # then the colleague's slip is not found, alone or beside their own, and nothing is printed
+    assert packer.get(f"/api/v1/orders/{theirs['id']}/packing-slip").status_code == 404
+    both = packer.post(SLIPS, json={"order_ids": [mine["id"], theirs["id"]]})
+    assert both.status_code == 404 and both.json()["error"]["code"] == "order.not_found"
+    assert audit(shop) == []
+    # and the bulk bar's "all matching" holds their own order only
+    found = packer.post("/orders/bulk", data={"action": "print", "all_matching": "1"}, headers=HTMX)
+    assert found.status_code == 200, found.text
+    assert re.findall(r'name="ids" value="(\d+)"', found.text) == [str(mine["id"])]
+    # and ticking only the colleague's order leaves nothing to print, and says so
+    ticked = packer.post("/orders/bulk", data={"action": "print", "ids": str(theirs["id"])}, headers=HTMX)
+    assert ticked.status_code == 200, ticked.text
+    assert "没有可打印的订单" in ticked.text and 'name="ids"' not in ticked.text
+    assert "0 个订单" not in ticked.text

@@ -5,16 +5,19 @@ On both databases."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import struct
 import zipfile
+import zlib
 
 import orjson
 import pytest
 from PIL import Image
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
-from shangliao.chat.models import Message
+from shangliao.chat.models import Attachment, Message
 from shangliao.cli.main import app
 from shangliao.config import get_settings
 from shangliao.core.crypto import Keyring
@@ -45,12 +48,15 @@ def conversation(shop, customer) -> dict:
     return r.json()
 
 
-def photo() -> bytes:
-    """A camera-sized picture of the packed goods (two colours, so it is no blank square)."""
+def photo(orientation: int = 1) -> bytes:
+    """A camera-sized picture of the packed goods (two colours, so it is no blank square), its EXIF
+    saying how the camera was held (6: turned a quarter, as a phone held upright writes it)."""
     image = Image.new("RGB", (1200, 900), (200, 30, 30))
     image.paste((30, 30, 200), (600, 0, 1200, 900))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
     out = io.BytesIO()
-    image.save(out, "JPEG")
+    image.save(out, "JPEG", exif=exif.tobytes())
     return out.getvalue()
 
 
@@ -150,6 +156,50 @@ def test_one_changed_byte_or_a_borrowed_signature_fails_the_check(
     # and a signature made under another installation's key
     assert signing.verify(Keyring.from_master(b"\x11" * 32), data, signature).message == signing.FORGED
     assert signing.verify(runtime.keyring, data, b"{}").message == signing.NOT_A_SIGNATURE
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("order_number", "26010100001"),
+        ("signed_at", "2020-01-01T00:00:00+00:00"),  # backdated
+        ("key_id", "00" * 8),
+        ("shop_id", 8),
+        ("order_id", 43),
+        ("sha256", hashlib.sha256(b"another PDF").hexdigest()),  # with that PDF: see below
+        ("made_by", "someone"),  # a field added, to be vouched for
+    ],
+)
+def test_every_field_the_verdict_vouches_for_is_signed(field, value):
+    # given a pack signed by an installation, and its signature file with one field rewritten
+    keyring = Keyring.from_master(b"\x22" * 32)
+    data = b"%PDF-1.4 an evidence pack"
+    pack = signing.sign(keyring, 7, 42, "26112600042", data)
+    assert signing.verify(keyring, data, pack.signature_bytes()).ok
+    tampered = orjson.dumps(pack.signature | {field: value})
+    pdf = b"another PDF" if field == "sha256" else data
+
+    # when it is checked, then it is refused as not signed so
+    verdict = signing.verify(keyring, pdf, tampered)
+    assert (verdict.ok, verdict.message) == (False, signing.FORGED)
+
+
+def test_a_signature_file_of_another_kind_is_not_read_as_one():
+    keyring = Keyring.from_master(b"\x22" * 32)
+    data = b"%PDF-1.4 an evidence pack"
+    signature = signing.sign(keyring, 7, 42, "26112600042", data).signature
+    # a field missing, or of another type
+    for field in signature:
+        missing = orjson.dumps({k: v for k, v in signature.items() if k != field})
+        assert signing.verify(keyring, data, missing).message == signing.NOT_A_SIGNATURE, field
+    for field, value in (("shop_id", "7"), ("order_id", 42.0), ("version", True), ("signature", "zz")):
+        retyped = orjson.dumps(signature | {field: value})
+        assert signing.verify(keyring, data, retyped).message == signing.NOT_A_SIGNATURE, field
+    # another format, version or algorithm (the first version signed only a few of the fields)
+    for field, value in (("format", "other"), ("version", 1), ("algorithm", "none")):
+        other = orjson.dumps(signature | {field: value})
+        assert signing.verify(keyring, data, other).message == signing.NOT_A_SIGNATURE, field
+    assert signing.verify(keyring, data, b"[]").message == signing.NOT_A_SIGNATURE
 
 
 def test_the_command_line_checks_a_downloaded_pack(
@@ -277,3 +327,113 @@ def test_pictures_past_the_packs_bound_are_named_not_printed(
     # then the first is printed and the second named, with the reason
     assert len(images_of(data, tmp_path)) == 1
     assert "图片第二张.jpg（未打印：每个证据包最多1张图片）" in squeezed(text_of(data, tmp_path))
+
+
+# --- content of any size, pictures of any size ---------------------------------------------------------
+
+
+def test_content_taller_than_a_page_flows_onto_the_next_pages(
+    runtime, shop, customer, conversation, tmp_path
+):
+    # given an order of 80 lines (its details checkpoint lists each one), a buyer's message of 250
+    # lines and a chat message of 300: each taller than an A4 page, each within its field's limits
+    socks = make_product(
+        runtime, shop, name="袜子", options=["款"], price=100, stock=5,
+        variants=[{"spec": {"款": f"款{n:02d}"}} for n in range(80)],
+    )  # fmt: skip
+    customer_says(runtime, shop, conversation, "甲\n" * 300)
+    lines = [(variant, 1) for variant in socks.variant_ids]
+    order = act(shop, make_order(shop, lines, customer_id=customer, remark="乙\n" * 250), "confirm")
+    sent = shop.api.post(f"/api/v1/orders/{order['id']}/checkpoints/details")
+    assert sent.status_code == 201, sent.text
+
+    # when its evidence pack is made
+    data, signature, _ = pack_of(shop.api, order["id"])
+
+    # then each runs on over the pages it needs, every line printed once, nothing cut
+    text = text_of(data, tmp_path)
+    assert text.count("甲") == 300
+    assert text.count("乙") == 2 * 250  # the order's message, and the checkpoint card that showed it
+    shown = squeezed(text)
+    for n in range(80):  # the checkpoint as the customer saw it: every line of the order
+        assert f"袜子款{n:02d}×1：¥1.00" in shown, n
+    assert signing.verify(runtime.keyring, data, signature).ok
+
+
+def png_of_size(width: int, height: int) -> bytes:
+    """A real PNG of ``width`` × ``height`` black-and-white pixels, a few KB on disk (a flat picture
+    compresses to nothing), that decodes to its whole size: what a huge screenshot costs to open."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    row = b"\x00" + b"\x00" * ((width + 7) // 8)  # filter byte, then one bit a pixel
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_a_picture_too_large_to_decode_is_named_not_decoded(
+    runtime, shop, water, customer, conversation, tmp_path
+):
+    # given a disputed order whose chat holds, beside the photo, a 6900 × 6900 PNG (47 megapixels:
+    # a PNG decodes whole, no fraction of it as a JPEG can) and a photo taken with the phone upright
+    order = disputed_order(runtime, shop, water, customer, conversation)
+    png = png_of_size(6900, 6900)
+    for name, data, mime in (
+        ("长截图.png", png, "image/png"),
+        ("竖拍.jpg", photo(orientation=6), "image/jpeg"),
+    ):
+        sent = shop.api.post(
+            f"/api/v1/conversations/{conversation['id']}/attachments", files={"file": (name, data, mime)}
+        )
+        assert sent.status_code == 201, sent.text
+
+    # when the pack is made
+    data, _, _ = pack_of(shop.api, order["id"])
+
+    # then the photos are printed (the upright one turned as its EXIF says), the PNG only named,
+    # with the reason and its file's SHA-256
+    assert images_of(data, tmp_path) == [(800, 600), (600, 800)]
+    text = squeezed(text_of(data, tmp_path))
+    assert "图片长截图.png（未打印：像素过多，超过12百万像素）" in text
+    assert hashlib.sha256(png).hexdigest() in text
+
+
+def test_a_picture_whose_file_is_gone_says_so(runtime, shop, water, customer, conversation, tmp_path):
+    # given a disputed order whose photo's record was removed from the database
+    order = disputed_order(runtime, shop, water, customer, conversation)
+    with runtime.db.write() as session:
+        session.execute(delete(Attachment).where(Attachment.conversation_id == conversation["id"]))
+
+    # when the pack is made
+    data, _, _ = pack_of(shop.api, order["id"])
+
+    # then the photo is named as no longer stored, not as past the bound on pictures
+    text = squeezed(text_of(data, tmp_path))
+    assert "图片打包好的货.jpg（文件已不再保存）" in text and "最多" not in text
+    assert images_of(data, tmp_path) == []
+
+
+def test_a_member_without_the_pii_permission_reads_the_checkpoints_masked(
+    runtime, shop, water, customer, conversation, tmp_path
+):
+    # given a disputed order whose details checkpoint showed the customer the delivery address,
+    # and a member who may read the chat but not phones and addresses in full
+    order = disputed_order(runtime, shop, water, customer, conversation)
+    member = make_member(runtime, shop, permissions=["orders.read", "chat.read"])
+
+    # when each makes the pack
+    owner_text = squeezed(text_of(pack_of(shop.api, order["id"])[0], tmp_path))
+    member_text = squeezed(text_of(pack_of(member, order["id"])[0], tmp_path))
+
+    # then the owner reads the card's receiver whole; the member reads it masked, as everywhere
+    # (the phone and the street were hidden on the customer's page already)
+    assert "收货人：张三138****5678浙江省杭州市西湖区" in owner_text
+    assert "收货人：张*138****5678浙江省杭州市西湖区" in member_text
+    assert "张三" not in member_text and "13812345678" not in member_text and "文三路" not in member_text
+    assert "麻烦您核对一下订单" in member_text  # the chat is there: only the personal data is masked

@@ -20,7 +20,7 @@ router = APIRouter(tags=["documents"])
 SLIPS = "orders.fulfil"
 EVIDENCE = "chat.read"
 NO_STORE = {"Cache-Control": "private, no-store"}
-TOO_MANY = {429: {"model": ErrorBody, "description": "Too many documents this hour; see Retry-After"}}
+TOO_MANY = {429: {"model": ErrorBody, "description": "Too many orders printed this hour; see Retry-After"}}
 PDF = {200: {"content": {"application/pdf": {}}, "description": "The PDF."}, **TOO_MANY}
 ZIP = {
     200: {"content": {"application/zip": {}}, "description": "The PDF and its signature, zipped."},
@@ -63,7 +63,9 @@ def print_packing_slips(
     specification and quantity, the buyer's message and the team's notes. Phones and addresses are
     masked unless the member holds `customers.pii`. An order of another shop or out of the
     member's data scope fails the whole request (404 `order.not_found`); more than 200 is 422
-    `documents.too_many_orders`. Recorded in the audit log. At most 60 documents an hour per member."""
+    `documents.too_many_orders`. Recorded in the audit log. Each order printed counts: at most 600
+    orders an hour per member, slips and evidence packs together (429 `rate.limited` with
+    Retry-After for a request that would pass it; a print that fails is not counted)."""
     return slips_response(rt, actor, body.order_ids)
 
 
@@ -85,7 +87,7 @@ def evidence_pack(
     PDF's SHA-256 under the installation's signing key, checked by `shangliao chat verify-pack`).
     The PDF's SHA-256 is also in the `X-Evidence-SHA256` header and in the audit log. Needs
     `orders.read` too; the chat is left out (the pack says so) when the conversation is out of the
-    member's data scope."""
+    member's data scope. One order of the member's hourly print limit (see the packing slips)."""
     pack = service.evidence_pack(rt, actor, order_id)
     name = f"{gettext(EVIDENCE_NAME)}-{pack.number}.zip"
     return Response(

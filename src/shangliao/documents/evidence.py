@@ -10,15 +10,17 @@ bytes, so a pack altered after it was made no longer verifies.
 The chat is the conversation's: a member whose order is in their scope but whose conversation is a
 colleague's gets the pack without it, saying so (rule 21 of docs/architecture.md), like the order
 page. The transcript starts ``LEAD_IN`` before the order was placed (the talk that led to it) and
-prints at most ``MAX_MESSAGES`` lines and ``MAX_PICTURES`` pictures, each scaled down: a pack stays
-a few MB however long the customer has chatted. The chain is checked over the whole conversation
-(and the ones merged into it), whatever the transcript prints.
+prints at most ``MAX_MESSAGES`` lines and decodes at most ``MAX_PICTURES`` pictures, each scaled
+down: a pack stays a few MB, and a few seconds of work, however long the customer has chatted. A
+picture is decoded only when its header's size is within ``_most_pixels`` (a JPEG decodes at a
+fraction of its size, other formats whole); any other is named, with the reason and its SHA-256.
+The chain is checked over the whole conversation (and the ones merged into it), whatever the
+transcript prints.
 """
 
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -61,6 +63,10 @@ MAX_MESSAGES = 1000
 MAX_PICTURES = 40
 PICTURE_EDGE = 800  # pixels: sharp at the 60 mm a picture is printed, a small fraction of a photo
 PICTURE_SIZE = 60 * mm
+# A picture in another format than JPEG decodes whole, whatever size it prints at: 12 megapixels is
+# 48 MB as RGBA and a fraction of a second (a phone's screenshot, a long one at that). A JPEG's
+# header may say up to a camera's 48 (catalog/images.py): it decodes at an eighth of that or less.
+DECODED_MAX_PIXELS = 12_000_000
 
 TITLE = N_("Evidence pack")
 FOOTER = N_("{shop} · Evidence pack of order {number} · made {at} · page {page}")
@@ -138,6 +144,8 @@ PICTURE = N_("Picture")
 FILE = N_("File")
 PICTURE_LEFT_OUT = N_("Picture {name} (not printed: at most {max} pictures per pack)")
 PICTURE_UNREADABLE = N_("Picture {name} (its file cannot be read)")
+PICTURE_TOO_LARGE = N_("Picture {name} (not printed: too many pixels, over {megapixels} megapixels)")
+PICTURE_NOT_STORED = N_("Picture {name} (its file is no longer stored)")
 FILE_LINE = N_("{kind}: {name}, SHA-256 {sha256}")
 NONE = N_("None")
 
@@ -149,7 +157,14 @@ class Chat:
     start: datetime
     total: int  # messages shown in the conversation (recall entries aside)
     cut: int  # lines of the window not printed (past MAX_MESSAGES)
-    pictures: dict[int, Path] = field(default_factory=dict)  # attachment id → stored file
+    pictures: dict[int, Path] = field(default_factory=dict)  # attachment id → stored file (if any)
+
+
+@dataclass(frozen=True)
+class TooLarge:
+    """A picture left undecoded: its header announces more than ``most`` pixels."""
+
+    most: int
 
 
 @dataclass
@@ -231,14 +246,13 @@ def _chat(
     )
     view = card_view(actor)
     lines = [line_of(session, rt.keyring, m, customer or "", authors, view) for m in messages]
+    # Every picture's row (at most MAX_MESSAGES): one missing is named as gone, not as past the bound
     wanted = [line["attachment_id"] for line in lines if line["kind"] == "image" and not line["recalled"]]
     pictures = {
         a.id: stored_path(rt.settings.uploads_dir, a)
         for a in session.scalars(
             select(Attachment).where(
-                Attachment.shop_id == actor.shop_id,
-                Attachment.id.in_(wanted[:MAX_PICTURES]),
-                Attachment.kind == "image",
+                Attachment.shop_id == actor.shop_id, Attachment.id.in_(wanted), Attachment.kind == "image"
             )
         )
     }
@@ -434,20 +448,26 @@ def _transcript_part(found: Evidence, say, at) -> list[Flowable]:
 
 
 def _content(line: dict[str, Any], chat: Chat, pictures: int, say) -> tuple[Any, int]:
-    """What a transcript row shows of a message, and how many pictures are printed so far."""
+    """What a transcript row shows of a message, and how many pictures were decoded so far (those
+    printed and those found unreadable: the bound is on the work as much as on the file's size)."""
     s = pdf.styles()
     if line["recalled"]:
         return say(RECALLED), pictures
     if line["kind"] == "image":
         name = line["name"] or say(PICTURE)
-        path = chat.pictures.get(line["attachment_id"])
-        if pictures >= MAX_PICTURES or path is None:
-            return say(PICTURE_LEFT_OUT, name=name, max=MAX_PICTURES), pictures
-        picture = _picture(path)
         caption = pdf.text(say(FILE_LINE, kind=say(PICTURE), name=name, sha256=line["sha256"]), s.muted)
-        if picture is None:
-            return [pdf.text(say(PICTURE_UNREADABLE, name=name), s.cell), caption], pictures
-        return [picture, caption], pictures + 1
+        path = chat.pictures.get(line["attachment_id"])
+        if path is None or not path.is_file():
+            return [pdf.text(say(PICTURE_NOT_STORED, name=name), s.cell), caption], pictures
+        if pictures >= MAX_PICTURES:
+            return [pdf.text(say(PICTURE_LEFT_OUT, name=name, max=MAX_PICTURES), s.cell), caption], pictures
+        picture = _picture(path)
+        if isinstance(picture, PdfImage):
+            return [picture, caption], pictures + 1
+        if isinstance(picture, TooLarge):
+            why = say(PICTURE_TOO_LARGE, name=name, megapixels=picture.most // 1_000_000)
+            return [pdf.text(why, s.cell), caption], pictures
+        return [pdf.text(say(PICTURE_UNREADABLE, name=name), s.cell), caption], pictures + 1
     if line["kind"] == "file":
         return say(FILE_LINE, kind=say(FILE), name=line["name"], sha256=line["sha256"]), pictures
     if line["shown"] is not None:  # a checkpoint: what the customer's page showed, line by line
@@ -464,23 +484,39 @@ def _content(line: dict[str, Any], chat: Chat, pictures: int, say) -> tuple[Any,
     return line["text"], pictures
 
 
-def _picture(path: Path) -> PdfImage | None:
-    """A stored picture scaled down and re-encoded for print; None when it cannot be read. A
-    header announcing more pixels than a camera takes is not decoded (a decompression bomb)."""
+def _most_pixels(kind: str | None) -> int:
+    """The most pixels a picture's header may announce for it to be decoded (``kind``: Pillow's
+    name of its format)."""
+    return MAX_PIXELS if kind == "JPEG" else DECODED_MAX_PIXELS
+
+
+def _picture(path: Path) -> PdfImage | TooLarge | None:
+    """A stored picture scaled down and re-encoded for print, TooLarge when its header announces
+    more pixels than it may have (it is not decoded), None when it cannot be read.
+
+    Thread-safe (packs are drawn in the server's worker threads): Pillow's own guard against
+    decompression bombs (``Image.MAX_IMAGE_PIXELS``, an error past twice that) is left as it is,
+    and the size is checked here from the header before a pixel is decoded."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as opened:
-                if opened.width * opened.height > MAX_PIXELS:
-                    return None
-                opened.seek(0)  # an animated GIF or WebP: its first frame
-                # A JPEG decodes straight at a fraction of its size: a phone's photo never whole.
-                opened.draft("RGB", (2 * PICTURE_EDGE, 2 * PICTURE_EDGE))
-                picture = ImageOps.exif_transpose(opened).convert("RGB")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning, UnidentifiedImageError, OSError,
-            SyntaxError, ValueError, EOFError):  # fmt: skip
+        with Image.open(path) as opened:  # the header only
+            most = _most_pixels(opened.format)
+            if opened.width * opened.height > most:
+                return TooLarge(most)
+            opened.seek(0)  # an animated GIF or WebP: its first frame
+            # A JPEG decodes straight at a fraction of its size: a phone's photo never whole.
+            opened.draft("RGB", (2 * PICTURE_EDGE, 2 * PICTURE_EDGE))
+            alpha = opened.mode in ("RGBA", "LA", "PA") or "transparency" in opened.info
+            wanted = "RGBA" if alpha else "RGB"  # what LANCZOS shrinks well (a palette it would not)
+            picture = opened if opened.mode in (wanted, "L") else opened.convert(wanted)
+            picture.thumbnail((PICTURE_EDGE, PICTURE_EDGE), Image.Resampling.LANCZOS)  # shrunk, then
+            picture = ImageOps.exif_transpose(picture)  # turned upright: never a full-size copy
+            if picture.mode == "RGBA":  # printed on white paper: what is transparent is white
+                picture = Image.alpha_composite(Image.new("RGBA", picture.size, "white"), picture)
+            picture = picture.convert("RGB")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # past Pillow's own bound
+        return TooLarge(MAX_PIXELS)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
         return None
-    picture.thumbnail((PICTURE_EDGE, PICTURE_EDGE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=80, optimize=True)
     out.seek(0)

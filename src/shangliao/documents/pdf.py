@@ -4,6 +4,11 @@ footer on every page.
 
 Text from the database goes through :func:`text`, which escapes it: reportlab reads a paragraph as
 markup, so a buyer's note holding ``<font>`` or ``&`` must print as written, never be obeyed.
+
+Any cell may hold more than a page: a chat message of 300 short lines, a buyer's note of 250, a
+checkpoint card listing a hundred items. reportlab moves a row that does not fit to the next page,
+and fails the whole document (``LayoutError``) when the row is taller than a page; so every table
+here may split a row across pages (``SPLIT_IN_ROW``), each cell continuing where it stopped.
 """
 
 from __future__ import annotations
@@ -37,6 +42,11 @@ MUTED = colors.HexColor("#555555")
 # reportlab keeps per-process state while it lays out (its font and glyph caches, subsets being
 # built): one document at a time. It is CPU work under the GIL either way, so nothing is lost.
 _drawing = threading.Lock()
+# reportlab's Table(splitInRow=...): when not even the next row fits in the space left, the row is
+# split between two lines of its cells (a picture, never taller than a page here, stays whole). The
+# value is the least height in points either part may have: 1, since a larger one also refuses a row
+# only a little taller than a page, which would fail again on the next.
+SPLIT_IN_ROW = 1
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,12 @@ def table(
     if zebra:
         commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f7f7f7")]))
     return Table(
-        data, colWidths=list(widths), repeatRows=1 if header else 0, style=TableStyle(commands), hAlign="LEFT"
+        data,
+        colWidths=list(widths),
+        repeatRows=1 if header else 0,
+        style=TableStyle(commands),
+        hAlign="LEFT",
+        splitInRow=SPLIT_IN_ROW,
     )
 
 
@@ -111,6 +126,7 @@ def fields(
         rows,
         colWidths=list(widths),
         hAlign="LEFT",
+        splitInRow=SPLIT_IN_ROW,
         style=TableStyle(
             [
                 ("FONT", (0, 0), (-1, -1), font()),

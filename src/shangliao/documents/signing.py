@@ -1,10 +1,12 @@
 """Signing an evidence pack, and checking one (``shangliao chat verify-pack``).
 
 The signature is an HMAC-SHA256, under the installation's signing key (the one that signs chat
-checkpoints, ``Keyring.sign``), of the pack's shop, order and the SHA-256 of the PDF's exact bytes.
-It travels beside the PDF as a small JSON file (a signature cannot be inside the bytes it signs);
-both come zipped together as one download. Changing one byte of the PDF, or moving the signature
-to another order's PDF, fails the check.
+checkpoints, ``Keyring.sign``), of every field of the signature file but the signature itself: the
+shop, the order and its number, the SHA-256 of the PDF's exact bytes, when it was signed and by
+which key (:func:`signed_message`). It travels beside the PDF as a small JSON file (a signature
+cannot be inside the bytes it signs); both come zipped together as one download. Changing one
+byte of the PDF, moving the signature to another order's PDF, or rewriting any field the verdict
+names (a backdated ``signed_at``, another order number) fails the check.
 
 What it proves, and to whom: that the file is exactly one this installation made (the key file
 never leaves the server). Only the key's holder can check it, so it convinces the shop and whoever
@@ -27,7 +29,10 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.i18n import N_
 
 FORMAT = "shangliao.evidence-pack"
-VERSION = 1
+VERSION = 2  # 1 signed only the shop, the order and the PDF's digest
+SIGNED = "signature"  # the one field the signature does not cover: itself
+ALGORITHM = "HMAC-SHA256"
+DOMAIN = b"evidence-pack:"  # an HMAC of a pack is never one of a chat checkpoint's, under the same key
 # A pack to check is read whole: a real one is a few MB; a bigger file is no pack of ours.
 MAX_PACK_BYTES = 200 * 1024 * 1024
 
@@ -73,26 +78,27 @@ class Pack:
         return out.getvalue()
 
 
-def signed_message(shop_id: int, order_id: int, digest: bytes) -> bytes:
-    """What the HMAC covers: which shop's pack of which order, and the PDF's digest."""
-    return b"evidence-pack:%d:%d:" % (shop_id, order_id) + digest
+def signed_message(doc: dict[str, Any]) -> bytes:
+    """What the HMAC covers: every field of the signature file but the signature, as canonical
+    JSON (keys sorted, no spaces), after the domain. The checker rebuilds it from the file as read,
+    so a field changed, added or taken away is a different message."""
+    fields = {k: v for k, v in doc.items() if k != SIGNED}
+    return DOMAIN + orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
 
 
 def sign(keyring: Keyring, shop_id: int, order_id: int, number: str, data: bytes) -> Pack:
-    digest = hashlib.sha256(data).digest()
-    signature = {
+    fields = {
         "format": FORMAT,
         "version": VERSION,
         "shop_id": shop_id,
         "order_id": order_id,
         "order_number": number,
-        "sha256": digest.hex(),
+        "sha256": hashlib.sha256(data).hexdigest(),
         "signed_at": clock.now().isoformat(timespec="seconds"),
         "key_id": keyring.current.hex_id,
-        "algorithm": "HMAC-SHA256",
-        "signature": keyring.sign(signed_message(shop_id, order_id, digest)).hex(),
+        "algorithm": ALGORITHM,
     }
-    return Pack(number, data, signature)
+    return Pack(number, data, fields | {SIGNED: keyring.sign(signed_message(fields)).hex()})
 
 
 @dataclass(frozen=True)
@@ -102,25 +108,42 @@ class Verdict:
     params: dict[str, Any]
 
 
+# The fields a signature file holds, and their types: anything else is no file of ours.
+FIELDS: dict[str, type] = {
+    "format": str, "version": int, "shop_id": int, "order_id": int, "order_number": str, "sha256": str,
+    "signed_at": str, "key_id": str, "algorithm": str, SIGNED: str,
+}  # fmt: skip
+
+
 def verify(keyring: Keyring, data: bytes, signature: bytes) -> Verdict:
-    """Whether ``data`` is exactly the PDF ``signature`` (a .sig.json's bytes) was made for."""
-    try:
-        doc = orjson.loads(signature)
-        shop_id, order_id = int(doc["shop_id"]), int(doc["order_id"])
-        signed_digest, mac = bytes.fromhex(doc["sha256"]), bytes.fromhex(doc["signature"])
-        known = doc["format"] == FORMAT and doc["version"] == VERSION
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        known = False
-    if not known:
+    """Whether ``data`` is exactly the PDF ``signature`` (a .sig.json's bytes) was made for, and
+    the file's fields (what the verdict says) exactly as signed."""
+    doc = _signature_file(signature)
+    if doc is None:
         return Verdict(False, NOT_A_SIGNATURE, {})
-    digest = hashlib.sha256(data).digest()
-    if digest != signed_digest:
+    if hashlib.sha256(data).hexdigest() != doc["sha256"]:
         return Verdict(False, CHANGED, {})
-    if not keyring.signed(signed_message(shop_id, order_id, digest), mac):
+    signer = keyring.signer(signed_message(doc), bytes.fromhex(doc[SIGNED]))
+    if signer is None or signer.hex_id != doc["key_id"]:
         return Verdict(False, FORGED, {})
     return Verdict(
-        True, VALID, {"number": doc.get("order_number", ""), "shop": shop_id, "at": doc.get("signed_at", "")}
+        True, VALID, {"number": doc["order_number"], "shop": doc["shop_id"], "at": doc["signed_at"]}
     )
+
+
+def _signature_file(signature: bytes) -> dict[str, Any] | None:
+    """The signature file's fields, or None when it is not one this version writes (fields
+    missing, of another type, or a signature that is not hex): only then is it checked at all."""
+    try:
+        doc = orjson.loads(signature)
+        bytes.fromhex(doc[SIGNED])
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    if not isinstance(doc, dict) or any(type(doc.get(k)) is not t for k, t in FIELDS.items()):
+        return None
+    if (doc["format"], doc["version"], doc["algorithm"]) != (FORMAT, VERSION, ALGORITHM):
+        return None
+    return doc
 
 
 def unpack(archive: bytes) -> tuple[bytes, bytes] | None:

@@ -55,18 +55,19 @@ class RateLimits:
         kind = "memory" if self._shared is None else "redis"
         return {"kind": kind, "degraded": self.degraded}
 
-    def check(self, rule: str, *key: str, count: bool = True) -> None:
+    def check(self, rule: str, *key: str, count: bool = True, cost: int = 1) -> None:
         """Count one attempt of ``key`` against ``rule`` ("30/hour"); refuse it (429) when over.
-        ``count=False`` only asks whether ``key`` is over already (counted elsewhere, e.g. failures)."""
+        ``count=False`` only asks whether ``key`` is over already (counted elsewhere, e.g. failures).
+        ``cost``: what the attempt weighs (a print of 50 orders is 50), refused whole past the rule."""
         item = parse(rule)
         limiter = self._local if self._shared is None or self.degraded else self._shared
         try:
-            allowed = (limiter.hit if count else limiter.test)(item, *key)
+            allowed = (limiter.hit if count else limiter.test)(item, *key, cost=cost)
             reset = None if allowed else limiter.get_window_stats(item, *key).reset_time
         except errors.StorageError as exc:
             self._fall_back(exc)
             limiter = self._local
-            allowed = (limiter.hit if count else limiter.test)(item, *key)
+            allowed = (limiter.hit if count else limiter.test)(item, *key, cost=cost)
             reset = None if allowed else limiter.get_window_stats(item, *key).reset_time
         if allowed:
             return
