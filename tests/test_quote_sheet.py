@@ -374,3 +374,16 @@ def test_a_quote_expires_and_a_product_gone_off_sale_is_named(shop, app, runtime
     r = guest.post(f"/s/{shop.slug}/api/quotes/{fresh['id']}/order", json={"address": ADDRESS})
     assert r.status_code == 409 and r.json()["error"]["code"] == "order.not_on_sale"
     assert "农夫山泉" in r.json()["error"]["message"] and water.skus[0] not in r.text
+
+
+def test_the_preview_warns_of_lines_past_the_stock(shop, runtime, catalog, tmp_path):
+    customer, _ = make_customer(runtime, shop, phone="13900001414")
+    file = sheet(tmp_path, [["农夫山泉", 20], ["农夫山泉", 11]], header=["商品", "数量"])  # 30 on hand
+    found = preview(shop.api, file)
+    assert found["errors"] == 0 and all("30" in r["warnings"][0] for r in found["rows"])
+    r = shop.api.post(f"/api/v1/quote-sheets/{found['upload']}", json={"customer_id": customer})
+    assert r.status_code == 409 and shop.api.get("/api/v1/orders").json()["items"] == []
+    sent = shop.api.post(
+        f"/api/v1/quote-sheets/{found['upload']}", json={"customer_id": customer, "mode": "quote"}
+    )
+    assert sent.status_code == 200  # a quote holds no stock

@@ -17,6 +17,7 @@ often merges the recipient's cells over the lines of their parcel.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from shangliao.core.crypto import Keyring
 from shangliao.core.errors import Conflict, Invalid, NotFound
 from shangliao.core.i18n import N_, gettext
 from shangliao.customers.pii import Address, check_mobile
+from shangliao.inventory import stock
 from shangliao.orders.create import do_create_order
 from shangliao.orders.models import Order
 from shangliao.orders.schemas import ItemIn, OrderCreate
@@ -87,6 +89,7 @@ class Line:
     recipient: int | None = None  # index into Plan.recipients
     remark: str = ""
     problems: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # the orders could not be made; a quote could
 
 
 @dataclass
@@ -159,7 +162,24 @@ def plan(session: Session, shop_id: int, table: Table, locale: str) -> Plan:
             last_recipient = _read_recipient(found, values, refuse)
         line.recipient = last_recipient
         found.lines.append(line)
+    _warn_short(session, shop_id, found.lines, locale)
     return found
+
+
+def _warn_short(session: Session, shop_id: int, lines: list[Line], locale: str) -> None:
+    """Lines asking for more than is in stock (the sheet's lines of one variant together): the
+    orders would be refused at import, so the preview says so; a quote card holds no stock."""
+    asked: dict[int, int] = defaultdict(int)
+    for line in lines:
+        if line.match and line.match.variant_id is not None and line.quantity:
+            asked[line.match.variant_id] += line.quantity
+    found = stock.peek(session, shop_id, list(asked))
+    for line in lines:
+        row = found.get(line.match.variant_id) if line.match and line.match.variant_id else None
+        if row is not None and not row.presale and asked[row.variant_id] > row.available:
+            line.warnings.append(
+                gettext(N_("Only {n} in stock for the {m} the sheet asks: the orders cannot be made until it is restocked (a quote can still be sent)."), locale, n=max(row.available, 0), m=asked[row.variant_id])
+            )  # fmt: skip
 
 
 def _skus(session: Session, shop_id: int, table: Table) -> dict[str, int]:
@@ -258,6 +278,7 @@ def summary(found: Plan, locale: str) -> dict[str, Any]:
             "amount": unit * line.quantity if unit is not None and line.quantity else None,
             "recipient": line.recipient,
             "problems": line.problems,
+            "warnings": line.warnings,
         }
 
     rows = [described(line) for line in found.lines]
