@@ -56,7 +56,10 @@ def test_on_a_phone_the_owner_saves_bank_details_and_uploads_a_payment_code(brow
     wechat.locator(".code-form button.primary").click()
     image = page.locator("#method-wechat img.code-image")
     image.wait_for(state="visible")
-    assert page.evaluate("img => img.complete && img.naturalWidth > 0", image.element_handle())
+    # Visible is not yet drawn: the picture is fetched after its element shows (slower on a busy machine).
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle(), timeout=10_000
+    )
     box = image.bounding_box()
     assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
 

@@ -119,4 +119,7 @@ def test_access_rules_of_action_routes_name_each_actions_permission(app):
         "confirm": "orders.fulfil",
         "cancel": "orders.cancel",
     }
-    assert dict(rules["/orders/bulk"].by_action) == batch
+    bulk = dict(rules["/orders/bulk"].by_action)
+    # The console's bulk bar also prints packing slips, which the API does at its own route.
+    assert bulk.pop("print") == "orders.fulfil"
+    assert bulk == batch
