@@ -55,8 +55,10 @@ _NEXT = _FIRST.where(
     tuple_(_o.created_at, _o.id)
     > tuple_(bindparam("at", type_=_o.created_at.type), bindparam("last", type_=_o.id.type))
 )
+# By order id alone (ids of this shop's orders, read just before): with shop_id beside it SQLite
+# picked ix_order_items_variant (shop_id, …) and read every line of the shop for each chunk.
 _LINES = select(_i.order_id, _i.product_id, _i.quantity, _i.amount).where(
-    _i.shop_id == bindparam("shop"), _i.order_id.in_(bindparam("ids", expanding=True))
+    _i.order_id.in_(bindparam("ids", expanding=True))
 )
 _REFUNDS = select(_r.order_id, _r.refunded_at, _r.amount).where(
     _r.shop_id == bindparam("shop"), _r.order_id.in_(bindparam("ids", expanding=True))
@@ -87,7 +89,7 @@ def _tally_of(conn: Connection, shop_id: int, zone: str) -> tuple[tally.Tally, i
         paid = [r.id for r in rows if r.paid_at is not None]
         lines: dict[int, list[tuple]] = {}
         if paid:
-            for line in conn.execute(_LINES, {"shop": shop_id, "ids": paid}):
+            for line in conn.execute(_LINES, {"ids": paid}):
                 lines.setdefault(line.order_id, []).append((line.product_id, line.quantity, line.amount))
         channel = {r.id: r.channel for r in rows}
         for r in rows:
