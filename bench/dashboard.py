@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
 from datetime import date
 from pathlib import Path
 
 from harness import BenchFailure, folder_options, require_tools, warn_if_busy
-from order_list import Request, build, record, servers, wrk_get_p50
+from order_list import Request, build, record, report, servers, wrk_get_p50
 
 URL = "/api/v1/stats/overview"
 
@@ -94,17 +93,14 @@ def run(args: argparse.Namespace) -> None:
                 for i, (sql, _) in enumerate(request.statements, 1):
                     print(f"#  {i:2d}. {' '.join(sql.split())[:160]}")
         figures = measure(data, requests, args)
-        for key, values in figures.items():
-            print(f"{key}={statistics.median(values):.3f}")
-        rounds = range(args.rounds)
-        ratios = {
-            "floor_ratio": [figures["page_ms_large"][i] / figures["floor_ms_large"][i] for i in rounds],
-            "growth_ratio": [figures["page_ms_large"][i] / figures["page_ms_small"][i] for i in rounds],
-        }
-        if args.verbose:
-            for key, values in ratios.items():
-                print(f"# {key} per round: {' '.join(f'{v:.2f}' for v in values)}")
-        print(" ".join(f"{key}={statistics.median(values):.2f}" for key, values in ratios.items()))
+        report(
+            figures,
+            {
+                "floor_ratio": ("page_ms_large", "floor_ms_large"),
+                "growth_ratio": ("page_ms_large", "page_ms_small"),
+            },
+            args,
+        )
     finally:
         if temporary and not args.keep:
             shutil.rmtree(root, ignore_errors=True)

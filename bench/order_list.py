@@ -321,24 +321,35 @@ def run(args: argparse.Namespace) -> None:
                 for i, (sql, _) in enumerate(request.statements, 1):
                     print(f"#  {i:2d}. {' '.join(sql.split())[:160]}")
         figures = measure(data, requests, url, args)
-        for key, values in figures.items():
-            print(f"{key}={statistics.median(values):.3f}")
-        rounds = range(args.rounds)
-        ratios = {
-            "growth_ratio": [figures["page_ms_large"][i] / figures["page_ms_small"][i] for i in rounds],
-            "overhead_ratio": [figures["page_ms_large"][i] / figures["sql_ms_large"][i] for i in rounds],
-            "floor_ratio": [figures["floor_ms_large"][i] / figures["sql_ms_large"][i] for i in rounds],
-            "page_over_floor": [figures["page_ms_large"][i] / figures["floor_ms_large"][i] for i in rounds],
-        }
-        if args.verbose:
-            for key, values in ratios.items():
-                print(f"# {key} per round: {' '.join(f'{v:.2f}' for v in values)}")
-        print(" ".join(f"{key}={statistics.median(values):.2f}" for key, values in ratios.items()))
+        report(
+            figures,
+            {
+                "growth_ratio": ("page_ms_large", "page_ms_small"),
+                "overhead_ratio": ("page_ms_large", "sql_ms_large"),
+                "floor_ratio": ("floor_ms_large", "sql_ms_large"),
+                "page_over_floor": ("page_ms_large", "floor_ms_large"),
+            },
+            args,
+        )
     finally:
         if temporary and not args.keep:
             shutil.rmtree(data, ignore_errors=True)
         elif temporary:
             print(f"# kept {data}", file=sys.stderr)
+
+
+def report(figures: dict[str, list[float]], ratios: dict[str, tuple[str, str]], args) -> None:
+    """Print each figure's median over the rounds, then each ratio (``key: (numerator,
+    denominator)``) taken round by round, as its median on the last line."""
+    for key, values in figures.items():
+        print(f"{key}={statistics.median(values):.3f}")
+    per_round = {
+        key: [figures[a][i] / figures[b][i] for i in range(args.rounds)] for key, (a, b) in ratios.items()
+    }
+    if args.verbose:
+        for key, values in per_round.items():
+            print(f"# {key} per round: {' '.join(f'{v:.2f}' for v in values)}")
+    print(" ".join(f"{key}={statistics.median(values):.2f}" for key, values in per_round.items()))
 
 
 def main() -> None:
