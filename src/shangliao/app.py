@@ -73,6 +73,7 @@ from shangliao.web.locale import LocaleMiddleware
 from shangliao.web.nul_bytes import refuse_nul
 from shangliao.web.presence import PresenceMiddleware
 from shangliao.web.render import page_error
+from shangliao.web.route_index import index_routes
 from shangliao.web.security_headers import SecurityHeadersMiddleware
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -130,7 +131,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     access_log.install()  # query strings never reach a log line (they may hold what a user typed)
     sms.gateway_from(runtime.settings.sms_gateway)  # a typo fails here, not at a customer's first code
     # The API first: Starlette tries routes in order, and orders are created through it.
-    app.include_router(api.router)
+    api.include(app)
     app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(ws.router)
@@ -190,6 +191,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     ):
         app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    index_routes(app)  # last: every route is in place (web/route_index.py)
     return app
 
 

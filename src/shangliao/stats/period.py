@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from pydantic import Field
 
@@ -37,12 +38,9 @@ class Period:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def each_day(self) -> list[date]:
-        return [self.start + timedelta(days=i) for i in range(self.days)]
-
-    def iso_days(self) -> list[str]:
+    def iso_days(self) -> tuple[str, ...]:
         """Each day as ``YYYY-MM-DD`` (the rollups' days read as text, stats/overview.py)."""
-        return [(self.start + timedelta(days=i)).isoformat() for i in range(self.days)]
+        return _iso_days(self.start, self.end)
 
     def before(self) -> Period:
         """The same number of days just before."""
@@ -53,6 +51,12 @@ class Period:
 
     def out(self) -> dict[str, str]:
         return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+
+
+@lru_cache(maxsize=256)
+def _iso_days(start: date, end: date) -> tuple[str, ...]:
+    # Kept: the dashboard asks the same days all day long, and making 30 of them costs ~30 µs.
+    return tuple(date.fromordinal(day).isoformat() for day in range(start.toordinal(), end.toordinal() + 1))
 
 
 def today_in(timezone: str) -> date:

@@ -1,8 +1,14 @@
-"""``/api/v1``: mounts each domain's router."""
+"""``/api/v1``: each domain's router, in the order requests are matched against them.
+
+They are included in the app itself, each under ``/api/v1``, not through one ``/api/v1`` router:
+FastAPI (0.165) matches a request twice at every level of routers it passes (once to choose the
+branch, again inside it), so a level less is one walk of the routes before the request's own less
+(~40 µs of 工作台's overview, bench/dashboard.py, docs/benchmarks.md).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from shangliao.addresses import api as addresses_api
 from shangliao.aftersales import api as aftersales_api
@@ -40,54 +46,59 @@ from shangliao.stats import api as stats_api
 from shangliao.web.errors import ERROR_RESPONSES
 from shangliao.webhooks import api as webhooks_api
 
-# NUL characters in paths, queries and forms are refused for the whole app (web/nul_bytes.py).
-router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+PREFIX = "/api/v1"
 # Requests are matched against routes in this order, one by one (a fifth of a notification's
 # server time went on walking the routes before its own, docs/benchmarks.md): payment providers'
 # notifications (signed, no session) go first, since they come in bursts with the provider's
 # timeout running and their prefix clashes with nothing; then the busiest domain.
-router.include_router(payments_notify_api.router)
-# /products/export before the catalog's /products/{product_id}, which would take "export" for an id.
-router.include_router(product_sheets_api.export_router)
-for domain in (
-    orders_collection_api,
+ROUTERS: tuple[APIRouter, ...] = (
+    payments_notify_api.router,
+    # /products/export before the catalog's /products/{product_id}, which would take "export" for an id.
+    product_sheets_api.export_router,
+    orders_collection_api.router,
     # 工作台 asks its figures on every view (six routes under /stats, clashing with nothing): near
     # the front, so it does not walk every route before its own (bench/dashboard.py).
-    stats_api,
-    orders_api,
-    orders_refund_api,
-    invoices_api,
-    parcel_api,
-    assignment_api,  # before chat's: /conversations/assign is not a conversation's id
-    chat_api,
-    chat_order_api,
-    replies_api,
-    shipping_templates_api,
-    auth_api,
-    shops_api,
-    catalog_api,
-    team_api,
-    inventory_api,
-    customers_api,
-    customers_merge_api,
-    privacy_api,
-    customers_reveal_api,
-    notifications_api,
-    audit_api,
-    addresses_api,
-    payments_api,
-    aftersales_api,
-    workflow_api,
-    automation_api,
-    webhooks_api,
-    exports_api,
-    sheets_api,
-    quote_sheets_api,
-    product_sheets_api,
-    documents_api,
-):
-    router.include_router(domain.router)
-# Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).
-router.include_router(addresses_api.public_router)
-# The log of payment providers' notifications (finance reads it).
-router.include_router(payments_notify_api.log_router)
+    stats_api.router,
+    orders_api.router,
+    orders_refund_api.router,
+    invoices_api.router,
+    parcel_api.router,
+    assignment_api.router,  # before chat's: /conversations/assign is not a conversation's id
+    chat_api.router,
+    chat_order_api.router,
+    replies_api.router,
+    shipping_templates_api.router,
+    auth_api.router,
+    shops_api.router,
+    catalog_api.router,
+    team_api.router,
+    inventory_api.router,
+    customers_api.router,
+    customers_merge_api.router,
+    privacy_api.router,
+    customers_reveal_api.router,
+    notifications_api.router,
+    audit_api.router,
+    addresses_api.router,
+    payments_api.router,
+    aftersales_api.router,
+    workflow_api.router,
+    automation_api.router,
+    webhooks_api.router,
+    exports_api.router,
+    sheets_api.router,
+    quote_sheets_api.router,
+    product_sheets_api.router,
+    documents_api.router,
+    # Read-only data anyone may have (the shop's order form picks regions without a staff sign-in).
+    addresses_api.public_router,
+    # The log of payment providers' notifications (finance reads it).
+    payments_notify_api.log_router,
+)
+
+
+def include(app: FastAPI) -> None:
+    """Every API route under ``/api/v1``, each documented with the errors any route may answer.
+    (NUL characters in paths, queries and forms are refused for the whole app, web/nul_bytes.py.)"""
+    for router in ROUTERS:
+        app.include_router(router, prefix=PREFIX, responses=ERROR_RESPONSES)
