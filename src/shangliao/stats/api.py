@@ -15,10 +15,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from shangliao.auth.access import Caller, staff_in_unit
 from shangliao.auth.actor import Actor
 from shangliao.core.i18n import current_locale
-from shangliao.runtime import Runtime, get_runtime
+from shangliao.runtime import Runtime
 from shangliao.stats import charts
 from shangliao.stats.channels import channels
 from shangliao.stats.customers import customers
@@ -27,7 +26,8 @@ from shangliao.stats.overview import overview
 from shangliao.stats.period import Period, RangeQuery, asked
 from shangliao.stats.products import products
 from shangliao.stats.schemas import ChannelsOut, ChartQuery, CustomersOut, HoursOut, OverviewOut, ProductsOut
-from shangliao.web.query_params import query_docs, query_model
+from shangliao.web.hot_reads import HotRead, hot_read
+from shangliao.web.query_params import query_docs
 from shangliao.web.responses import JSONResponse
 
 router = APIRouter(prefix="/stats", tags=["stats"])
@@ -48,14 +48,9 @@ async def report(rt: Runtime, actor: Actor, name: str, period: Period) -> dict[s
 
 
 def _route(name: str, model: type, summary: str) -> None:
-    async def answer(  # the caller first: refused (401, 403) before the query is read
-        caller: Caller = Depends(staff_in_unit(PERMISSION)),
-        query: RangeQuery = Depends(query_model(RangeQuery)),
-        rt: Runtime = Depends(get_runtime),
-    ):
-        actor = caller.actor
-        period = asked(query, actor.timezone)  # a bad range is refused before any read
-        return JSONResponse(await report(rt, actor, name, period))
+    async def answer(read: HotRead[RangeQuery] = Depends(hot_read(PERMISSION, RangeQuery))):
+        period = asked(read.query, read.actor.timezone)  # a bad range is refused before any read
+        return JSONResponse(await report(read.rt, read.actor, name, period))
 
     answer.__doc__ = summary
     answer.__name__ = f"stats_{name}"
@@ -91,16 +86,12 @@ _route("channels", ChannelsOut, "The range's figures per channel: chat, product 
     responses={200: {"content": {"text/csv": {}}, "description": "The chart's numbers (UTF-8, BOM)."}},
     openapi_extra=query_docs(ChartQuery),
 )
-async def stats_csv(
-    caller: Caller = Depends(staff_in_unit(PERMISSION)),
-    query: ChartQuery = Depends(query_model(ChartQuery)),
-    rt: Runtime = Depends(get_runtime),
-):
+async def stats_csv(read: HotRead[ChartQuery] = Depends(hot_read(PERMISSION, ChartQuery))):
     """One chart's numbers as a CSV file, headers in the reader's language; names as text a
     spreadsheet never evaluates."""
-    actor = caller.actor
+    actor, query = read.actor, read.query
     period = asked(query, actor.timezone)
-    data = await report(rt, actor, charts.CHARTS[query.chart].report, period)
+    data = await report(read.rt, actor, charts.CHARTS[query.chart].report, period)
     body = charts.csv_bytes(query.chart, data, current_locale.get(), actor.timezone)
     filename = f"{query.chart}-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     return Response(

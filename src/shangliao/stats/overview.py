@@ -44,17 +44,24 @@ _FOLLOWED = Prepared(
 
 
 class Days:
-    """The shop's figures per day (ISO text → the rollup's columns), in day order: a period's are
-    one slice found by bisection (the overview sums six periods over the same days)."""
+    """The shop's figures per day (ISO text → the rollup's columns), in day order: a period's
+    days are one slice, found by bisection (the overview sums six periods over the same days)."""
 
     def __init__(self, rows: list[tuple[Any, ...]]) -> None:
         self.keys = [str(row[0]) for row in rows]
         self.counts = [row[1:] for row in rows]
 
-    def within(self, period: Period) -> tuple[list[str], list[tuple[int, ...]]]:
+    def _span(self, period: Period) -> slice:
         start = bisect_left(self.keys, period.start.isoformat())
-        end = bisect_right(self.keys, period.end.isoformat())
-        return self.keys[start:end], self.counts[start:end]
+        return slice(start, bisect_right(self.keys, period.end.isoformat(), start))
+
+    def sums(self, period: Period) -> list[int]:
+        held = self.counts[self._span(period)]
+        return [sum(column) for column in zip(*held, strict=True)] if held else [0] * len(COLUMNS)
+
+    def each_day(self, period: Period) -> dict[str, tuple[int, ...]]:
+        span = self._span(period)
+        return dict(zip(self.keys[span], self.counts[span], strict=True))
 
 
 def daily(conn: Connection, shop_id: int, *spans: Period) -> Days:
@@ -80,9 +87,7 @@ def average(gmv: int, paid: int) -> int | None:
 
 def figures(days: Days, period: Period) -> dict[str, Any]:
     """The period's totals, with its average order value."""
-    _, held = days.within(period)
-    sums = [sum(column) for column in zip(*held, strict=True)] if held else [0] * len(COLUMNS)
-    out: dict[str, Any] = dict(zip(COLUMNS, sums, strict=True))
+    out: dict[str, Any] = dict(zip(COLUMNS, days.sums(period), strict=True))
     out["aov"] = average(out["gmv"], out["paid_orders"])
     return out
 
@@ -95,17 +100,21 @@ def compared(days: Days, period: Period, previous: Period) -> dict[str, Any]:
     }
 
 
-_TREND_KEYS = ("day", *COLUMNS)
 _NOTHING = (0,) * len(COLUMNS)
 
 
 def trend(days: Days, period: Period) -> list[dict[str, Any]]:
     """Every day of the period, those without an order included (zeros)."""
-    held = dict(zip(*days.within(period), strict=True))
-    # strict=False: both are the rollup's columns by construction, and a check per day costs a third more
-    return [
-        dict(zip(_TREND_KEYS, (day, *held.get(day, _NOTHING)), strict=False)) for day in period.iso_days()
-    ]
+    held = days.each_day(period)
+    rows = []
+    for day in period.iso_days():
+        # Spelled out, not zipped with COLUMNS: a dict per day of a month, on every request.
+        orders, paid_orders, gmv, refunds, cancelled = held.get(day, _NOTHING)
+        rows.append(
+            {"day": day, "orders": orders, "paid_orders": paid_orders, "gmv": gmv, "refunds": refunds,
+             "cancelled": cancelled}
+        )  # fmt: skip
+    return rows
 
 
 def waiting(conn: Connection, actor: Actor) -> dict[str, int]:
