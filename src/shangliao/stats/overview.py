@@ -43,6 +43,9 @@ _FOLLOWED = Prepared(
 )
 
 
+_NOTHING = (0,) * len(COLUMNS)
+
+
 class Days:
     """The shop's figures per day (ISO text → the rollup's columns), in day order: a period's
     days are one slice, found by bisection (the overview sums six periods over the same days)."""
@@ -52,12 +55,13 @@ class Days:
         self.counts = [row[1:] for row in rows]
 
     def _span(self, period: Period) -> slice:
-        start = bisect_left(self.keys, period.start.isoformat())
-        return slice(start, bisect_right(self.keys, period.end.isoformat(), start))
+        first, last = period.bounds
+        start = bisect_left(self.keys, first)
+        return slice(start, bisect_right(self.keys, last, start))
 
-    def sums(self, period: Period) -> list[int]:
+    def sums(self, period: Period) -> tuple[int, ...]:
         held = self.counts[self._span(period)]
-        return [sum(column) for column in zip(*held, strict=True)] if held else [0] * len(COLUMNS)
+        return tuple(map(sum, zip(*held, strict=True))) if held else _NOTHING
 
     def each_day(self, period: Period) -> dict[str, tuple[int, ...]]:
         span = self._span(period)
@@ -87,9 +91,9 @@ def average(gmv: int, paid: int) -> int | None:
 
 def figures(days: Days, period: Period) -> dict[str, Any]:
     """The period's totals, with its average order value."""
-    out: dict[str, Any] = dict(zip(COLUMNS, days.sums(period), strict=True))
-    out["aov"] = average(out["gmv"], out["paid_orders"])
-    return out
+    orders, paid_orders, gmv, refunds, cancelled = days.sums(period)  # COLUMNS, spelled out
+    return {"orders": orders, "paid_orders": paid_orders, "gmv": gmv, "refunds": refunds,
+            "cancelled": cancelled, "aov": average(gmv, paid_orders)}  # fmt: skip
 
 
 def compared(days: Days, period: Period, previous: Period) -> dict[str, Any]:
@@ -98,9 +102,6 @@ def compared(days: Days, period: Period, previous: Period) -> dict[str, Any]:
         "figures": figures(days, period),
         "previous": {**previous.out(), "figures": figures(days, previous)},
     }
-
-
-_NOTHING = (0,) * len(COLUMNS)
 
 
 def trend(days: Days, period: Period) -> list[dict[str, Any]]:
@@ -136,7 +137,7 @@ def overview(conn: Connection, actor: Actor, period: Period) -> dict[str, Any]:
     return {
         "timezone": actor.timezone,
         "today": today,
-        "complete": bool(_FOLLOWED.rows(conn, {"shop": actor.shop_id})),
+        "complete": bool(_FOLLOWED.tuples(conn, {"shop": actor.shop_id})),
         "periods": {
             "today": compared(days, Period(today, today), yesterday),
             "month": compared(days, month, last_month),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from pydantic import Field
 
@@ -49,8 +49,14 @@ class Period:
     def holds(self, day: date) -> bool:
         return self.start <= day <= self.end
 
+    @cached_property
+    def bounds(self) -> tuple[str, str]:
+        """First and last day as ``YYYY-MM-DD`` (made once: the overview asks each period's twice)."""
+        return self.start.isoformat(), self.end.isoformat()
+
     def out(self) -> dict[str, str]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat()}
+        start, end = self.bounds
+        return {"from": start, "to": end}
 
 
 @lru_cache(maxsize=256)
