@@ -2,9 +2,9 @@
 (the query string, validated), and the runtime.
 
 FastAPI's work per dependency (its cache key, what kind of callable it is, its sub-parameters) is
-~10 µs a request on this machine whatever the dependency does; ``staff_in_unit``, ``query_model``
-and ``get_runtime`` apart were a tenth of 工作台's overview (bench/dashboard.py). Together they cost
-one. The access rule is the caller's, so the access audit (web/routes.py) reads it as before.
+~10 µs a request on this machine whatever the dependency does: ``staff_in_unit``, ``query_model``
+and ``get_runtime`` apart cost 工作台's overview ~25 µs more than one (bench/dashboard.py, whose
+floor_ratio had no room for it). Together they are one. The access rule is the caller's, so the access audit (web/routes.py) reads it as before.
 
     @router.get("/x", openapi_extra=query_docs(XQuery))
     async def route(read: HotRead[XQuery] = Depends(hot_read("analytics.read", XQuery))): ...
